@@ -1,0 +1,1 @@
+//! The native agent loop and its transcript.

@@ -1,0 +1,164 @@
+//! `Agent`: a reusable role definition referenced by tasks through `spec.agentRef`.
+
+use super::common::{LocalObjectReference, RequiredCapability};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Informational role; `reviewer` GO verdicts skip the commit path (upstream #545).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentRole {
+    Coder,
+    Verifier,
+    Reviewer,
+    Planner,
+}
+
+/// How tool calls travel on the wire (extension; upstream users asked for adapters, #589).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ToolProtocol {
+    /// OpenAI `tools` + `tool_calls` (upstream behaviour).
+    #[default]
+    OpenaiTools,
+    /// Each turn is one JSON object constrained by `response_format` json_schema, so a small
+    /// model cannot emit a malformed or missing call (llama.cpp enforces the grammar).
+    JsonSchema,
+}
+
+/// One worked example shown to the model before the task (extension). Tiny models only call
+/// tools reliably after seeing one call per tool.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FewShotExample {
+    /// The example request.
+    pub user: String,
+    /// The tool the model answers with.
+    pub tool: String,
+    /// Its arguments.
+    pub arguments: serde_json::Value,
+    /// What the tool returned.
+    #[serde(default)]
+    pub result: String,
+}
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "foreman.llmkube.dev",
+    version = "v1alpha1",
+    kind = "Agent",
+    namespaced,
+    status = "AgentStatus",
+    shortname = "ag",
+    derive = "PartialEq",
+    printcolumn(name = "Role", type_ = "string", json_path = ".spec.role"),
+    printcolumn(name = "Model", type_ = "string", json_path = ".spec.model"),
+    printcolumn(
+        name = "InferenceService",
+        type_ = "string",
+        json_path = ".spec.inferenceServiceRef.name"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentSpec {
+    pub role: AgentRole,
+    /// Sent verbatim as the chat request's `model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// InferenceService whose endpoint the loop calls; empty name = deterministic Agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference_service_ref: Option<LocalObjectReference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
+    /// Decimal string in `0..=2` (upstream's regex admits 2.9; we reject it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-2](\.[0-9]+)?$"))]
+    pub temperature: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 500))]
+    pub max_turns: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 20))]
+    pub max_retries: Option<i32>,
+    /// Response-header timeout of one chat turn (the body streams; P550 semantics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub request_timeout_seconds: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub bash_timeout_seconds: Option<i32>,
+    /// Tool whitelist.
+    #[schemars(length(min = 1))]
+    pub tools: Vec<String>,
+    /// Replaces the task's own `requiredCapability` when the task references this Agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_capability: Option<RequiredCapability>,
+    /// Extension: wire protocol for tool calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_protocol: Option<ToolProtocol>,
+    /// Extension: `max_tokens` per turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_output_tokens: Option<i32>,
+    /// Extension: stop sequences sent with every turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Vec<String>>,
+    /// Extension: worked tool-call examples placed before the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub few_shot: Option<Vec<FewShotExample>>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<Condition>>,
+}
+
+/// Upstream defaults (spec §1.1), resolved in one place so the executor and the UI agree.
+impl AgentSpec {
+    pub fn max_turns(&self) -> u32 {
+        match self.max_turns {
+            Some(n) if n > 0 => n as u32,
+            _ => 50,
+        }
+    }
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries.map(|n| n.max(0) as u32).unwrap_or(3)
+    }
+    pub fn request_timeout(&self) -> std::time::Duration {
+        secs(self.request_timeout_seconds, 600)
+    }
+    pub fn bash_timeout(&self) -> std::time::Duration {
+        secs(self.bash_timeout_seconds, 30)
+    }
+    /// Parsed temperature; `None` means "omit on the wire" (upstream behaviour for empty).
+    pub fn temperature(&self) -> Option<f64> {
+        self.temperature.as_deref().and_then(|t| t.parse().ok())
+    }
+    pub fn tool_protocol(&self) -> ToolProtocol {
+        self.tool_protocol.unwrap_or_default()
+    }
+    /// An Agent without an InferenceService name runs no model (upstream §3.7).
+    pub fn is_deterministic(&self) -> bool {
+        self.inference_service_ref
+            .as_ref()
+            .is_none_or(|r| r.name.trim().is_empty())
+    }
+}
+
+fn secs(v: Option<i32>, default: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(match v {
+        Some(n) if n > 0 => n as u64,
+        _ => default,
+    })
+}

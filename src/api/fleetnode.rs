@@ -1,0 +1,120 @@
+//! `FleetNode`: one machine that runs tasks (cluster-scoped; name = node name).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "foreman.llmkube.dev",
+    version = "v1alpha1",
+    kind = "FleetNode",
+    status = "FleetNodeStatus",
+    shortname = "fn",
+    derive = "PartialEq",
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(
+        name = "Accelerator",
+        type_ = "string",
+        json_path = ".status.capability.accelerator"
+    ),
+    printcolumn(
+        name = "RAM",
+        type_ = "integer",
+        json_path = ".status.capability.availableRAMGB"
+    ),
+    printcolumn(
+        name = "Current Task",
+        type_ = "string",
+        json_path = ".status.currentTask"
+    ),
+    printcolumn(
+        name = "Heartbeat",
+        type_ = "date",
+        json_path = ".status.lastHeartbeatTime"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetNodeSpec {
+    pub node_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tailscale_addr: Option<String>,
+    /// Conventionally `worker` and/or `verifier`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum FleetNodePhase {
+    Ready,
+    Draining,
+    NotReady,
+    Unknown,
+}
+
+impl FleetNodePhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FleetNodePhase::Ready => "Ready",
+            FleetNodePhase::Draining => "Draining",
+            FleetNodePhase::NotReady => "NotReady",
+            FleetNodePhase::Unknown => "Unknown",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeAccelerator {
+    Metal,
+    Cuda,
+    None,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetNodeCapability {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accelerator: Option<NodeAccelerator>,
+    #[serde(
+        rename = "totalRAMGB",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_ram_gb: Option<i32>,
+    /// RAM net of the loaded model.
+    #[serde(
+        rename = "availableRAMGB",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub available_ram_gb: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_models: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_context_tokens: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_second: Option<i32>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetNodeStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<FleetNodePhase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_heartbeat_time: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capability: Option<FleetNodeCapability>,
+    /// Namespaced name of the running task (written on claim, cleared after; upstream #977).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_task: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<Condition>>,
+}

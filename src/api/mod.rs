@@ -1,0 +1,30 @@
+//! The four Foreman CRDs (`foreman.llmkube.dev/v1alpha1`), field-for-field compatible with
+//! upstream LLMKube P550 (spec §1), plus a strict loader that names the file and field of any
+//! mistake. Extensions beyond upstream are marked "extension" in their doc comments; the
+//! apiserver prunes them harmlessly when only upstream's CRDs are installed.
+
+pub mod agent;
+pub mod common;
+pub mod fleetnode;
+pub mod load;
+pub mod task;
+pub mod workload;
+
+pub use agent::{Agent, AgentRole, AgentSpec, FewShotExample, ToolProtocol};
+pub use common::{Accelerator, LocalObjectReference, RequiredCapability};
+pub use fleetnode::{
+    FleetNode, FleetNodeCapability, FleetNodePhase, FleetNodeSpec, FleetNodeStatus,
+};
+pub use load::{LoadError, Object, load_file, load_str};
+pub use task::{
+    AgenticTask, AgenticTaskPayload, AgenticTaskSpec, AgenticTaskStatus, TaskKind, TaskPhase,
+    Verdict,
+};
+pub use workload::{Workload, WorkloadSpec, WorkloadStatus};
+
+/// API group shared by all four kinds.
+pub const GROUP: &str = "foreman.llmkube.dev";
+/// API version shared by all four kinds.
+pub const VERSION: &str = "v1alpha1";
+/// `apiVersion` as it appears in manifests.
+pub const API_VERSION: &str = "foreman.llmkube.dev/v1alpha1";

@@ -1,0 +1,193 @@
+//! `AgenticTask`: the dispatchable unit of work.
+
+use super::common::{LocalObjectReference, RequiredCapability};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum TaskKind {
+    #[serde(rename = "issue-fix")]
+    IssueFix,
+    #[serde(rename = "verify")]
+    Verify,
+    #[serde(rename = "freeform")]
+    Freeform,
+}
+
+impl TaskKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::IssueFix => "issue-fix",
+            TaskKind::Verify => "verify",
+            TaskKind::Freeform => "freeform",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum TaskPhase {
+    Pending,
+    Scheduled,
+    Running,
+    Verifying,
+    Succeeded,
+    Failed,
+}
+
+impl TaskPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskPhase::Pending => "Pending",
+            TaskPhase::Scheduled => "Scheduled",
+            TaskPhase::Running => "Running",
+            TaskPhase::Verifying => "Verifying",
+            TaskPhase::Succeeded => "Succeeded",
+            TaskPhase::Failed => "Failed",
+        }
+    }
+    pub fn is_terminal(self) -> bool {
+        matches!(self, TaskPhase::Succeeded | TaskPhase::Failed)
+    }
+}
+
+/// Verdicts the CRD admits. A model's `ERROR` is mapped to `INCOMPLETE` before it lands here,
+/// because upstream's enum rejects it and wedges the task (§11.2).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum Verdict {
+    #[serde(rename = "GO")]
+    Go,
+    #[serde(rename = "NO-GO")]
+    NoGo,
+    #[serde(rename = "INCOMPLETE")]
+    Incomplete,
+    #[serde(rename = "GATE-PASS")]
+    GatePass,
+    #[serde(rename = "GATE-FAIL")]
+    GateFail,
+    #[serde(rename = "GATE-ERROR")]
+    GateError,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Go => "GO",
+            Verdict::NoGo => "NO-GO",
+            Verdict::Incomplete => "INCOMPLETE",
+            Verdict::GatePass => "GATE-PASS",
+            Verdict::GateFail => "GATE-FAIL",
+            Verdict::GateError => "GATE-ERROR",
+        }
+    }
+    /// Verdicts that satisfy `dependsOn` and Workload rollups (upstream `SucceededOnTarget`).
+    pub fn is_on_target(self) -> bool {
+        matches!(self, Verdict::Go | Verdict::GatePass)
+    }
+}
+
+/// Kind-discriminated payload (all fields optional on the wire).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgenticTaskPayload {
+    /// `owner/name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub issue: Option<i32>,
+    /// Explicit branch; overrides the derived name on any kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Prefix for the derived branch name (upstream documents it but ignores it, #510).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch_prefix: Option<String>,
+    /// Issue body for issue-fix; the whole user message for other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// Legacy M2 name-based agent; unused by the native executor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+}
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "foreman.llmkube.dev",
+    version = "v1alpha1",
+    kind = "AgenticTask",
+    namespaced,
+    status = "AgenticTaskStatus",
+    shortname = "at",
+    derive = "PartialEq",
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Kind", type_ = "string", json_path = ".spec.kind"),
+    printcolumn(name = "Node", type_ = "string", json_path = ".status.assignedNode"),
+    printcolumn(name = "Verdict", type_ = "string", json_path = ".status.verdict"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct AgenticTaskSpec {
+    pub kind: TaskKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_ref: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_ref: Option<LocalObjectReference>,
+    /// Used only when `agentRef` is unset; the Agent's capability wins otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_capability: Option<RequiredCapability>,
+    pub payload: AgenticTaskPayload,
+    /// Wall-clock budget of the whole run; 0 or unset = 2700 s (enforced here, unlike upstream).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub timeout_seconds: Option<i32>,
+    /// Same-namespace task names that must succeed on target first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<Vec<String>>,
+    /// Higher runs first (honoured here, unlike upstream).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+}
+
+impl AgenticTaskSpec {
+    /// The run's budget (upstream's documented default of 2700 s).
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(match self.timeout_seconds {
+            Some(n) if n > 0 => n as u64,
+            _ => 2700,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgenticTaskStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<TaskPhase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_node: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// The Result envelope (free-form JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
+    pub result: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(rename = "commitSHA", default, skip_serializing_if = "Option::is_none")]
+    pub commit_sha: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript_ref: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<Condition>>,
+}

@@ -1,0 +1,1 @@
+//! One AgenticTask end to end: workspace, loop, commit, Result envelope.

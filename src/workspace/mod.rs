@@ -1,0 +1,1 @@
+//! git2 workspace pipeline: token, clone, branch, commit (DCO, hooks), push.
