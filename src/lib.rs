@@ -6,6 +6,7 @@
 //! clone/branch/commit/push) → `executor` (one task end to end, the Result envelope).
 
 pub mod agent;
+pub mod cli;
 pub mod api;
 pub mod executor;
 pub mod oai;

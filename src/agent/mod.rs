@@ -1,1 +1,14 @@
-//! The native agent loop and its transcript.
+//! The native agent loop (spec §2.2) and its transcript.
+//!
+//! Flow: `prompt` builds the opening messages → `run_loop` alternates chat turns
+//! (`oai::Client`) and tool dispatch (`tools::Registry`) until `submit_result`, the turn cap,
+//! the time budget, or a second text-only reply → every step is reported as a [`LoopEvent`]
+//! to one sink (stderr printer, JSONL journal, console channel).
+
+pub mod events;
+pub mod prompt;
+pub mod run;
+pub mod transcript;
+
+pub use events::LoopEvent;
+pub use run::{LoopConfig, LoopEnd, LoopError, LoopOutcome, run_loop};

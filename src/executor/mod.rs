@@ -1,1 +1,9 @@
-//! One AgenticTask end to end: workspace, loop, commit, Result envelope.
+//! One AgenticTask end to end (spec §3.2): preconditions, fresh clone, branch, the loop,
+//! commit with DCO sign-off, and — immediately or after the operator approves — the push.
+//! The outcome is always a Result envelope; only transport failures are executor errors.
+
+pub mod outcome;
+pub mod run;
+
+pub use outcome::ResultEnvelope;
+pub use run::{ExecEvent, ExecutorConfig, ExecutorError, PendingPush, RunReport, execute, push_pending};

@@ -1,0 +1,210 @@
+//! The loop (spec §2.2) with three deliberate departures from upstream:
+//! - a text-only reply is answered once with a nudge; only a second one in a row ends the run
+//!   as `AssistantHallucinatedFinish` (§11.8);
+//! - tool-call arguments that are not a JSON object are never echoed back (llama.cpp answers
+//!   500 forever on such a history): they are replaced by `{}` and the tool message tells the
+//!   model the parse error;
+//! - a wall-clock budget (the task's `timeoutSeconds`) bounds the whole loop.
+
+use super::events::LoopEvent;
+use crate::oai::{Client, Message, OaiError, StreamEvent, Usage};
+use crate::tools::{Registry, Submission};
+use std::time::Instant;
+
+/// Nudge after a text-only reply.
+pub const TEXT_ONLY_NUDGE: &str = "You replied with text only. This run only makes progress \
+through tool calls: call a tool now, and when you are done call submit_result with your verdict.";
+
+#[derive(Clone, Debug)]
+pub struct LoopConfig {
+    /// Opening conversation (system, examples, task).
+    pub opening: Vec<Message>,
+    pub max_turns: u32,
+    /// The loop-wide budget; `None` = unbounded.
+    pub deadline: Option<tokio::time::Instant>,
+}
+
+/// How the loop stopped without an error.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoopEnd {
+    Submitted(Submission),
+    MaxTurnsExhausted,
+    HallucinatedFinish,
+    BudgetExhausted,
+}
+
+/// Transport or server failure that retries could not absorb: an executor error upstream.
+#[derive(Debug, thiserror::Error)]
+pub enum LoopError {
+    #[error("chat turn {turn} failed: {source}")]
+    Chat {
+        turn: u32,
+        #[source]
+        source: OaiError,
+    },
+}
+
+#[derive(Debug)]
+pub struct LoopOutcome {
+    pub result: Result<LoopEnd, LoopError>,
+    /// Always returned, even on error.
+    pub transcript: Vec<Message>,
+    /// Chat turns started.
+    pub turns: u32,
+    pub usage: Usage,
+}
+
+/// Runs the loop to its end, reporting every step to `sink`.
+pub async fn run_loop(
+    client: &Client,
+    registry: &Registry,
+    cfg: &LoopConfig,
+    sink: &mut (dyn FnMut(LoopEvent) + Send),
+) -> LoopOutcome {
+    let mut transcript = Vec::with_capacity(cfg.opening.len() + 4 * cfg.max_turns as usize);
+    for m in &cfg.opening {
+        sink(LoopEvent::Message { turn: 0, message: m.clone() });
+        transcript.push(m.clone());
+    }
+    let tools = registry.specs();
+    let mut usage = Usage::default();
+    let mut nudged = false;
+    let mut turns = 0;
+    let result = loop {
+        if turns >= cfg.max_turns {
+            break Ok(LoopEnd::MaxTurnsExhausted);
+        }
+        turns += 1;
+        let turn = turns;
+        sink(LoopEvent::TurnStarted { turn, max_turns: cfg.max_turns });
+        let started = Instant::now();
+        let chat = {
+            let mut on_event = |event: StreamEvent| sink(LoopEvent::Stream { turn, event });
+            let fut = client.complete(&transcript, &tools, &mut on_event);
+            match cfg.deadline {
+                Some(d) => match tokio::time::timeout_at(d, fut).await {
+                    Ok(r) => r,
+                    Err(_) => break Ok(LoopEnd::BudgetExhausted),
+                },
+                None => fut.await,
+            }
+        };
+        let completion = match chat {
+            Ok(c) => c,
+            Err(source) => break Err(LoopError::Chat { turn, source }),
+        };
+        if let Some(u) = completion.usage {
+            usage.prompt_tokens += u.prompt_tokens;
+            usage.completion_tokens += u.completion_tokens;
+            usage.total_tokens += u.total_tokens;
+        }
+        let mut assistant = completion.message;
+        let calls = repair_calls(&mut assistant, turn);
+        sink(LoopEvent::Message { turn, message: assistant.clone() });
+        transcript.push(assistant);
+        sink(LoopEvent::TurnFinished {
+            turn,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            attempts: completion.attempts,
+            usage: completion.usage,
+            timings: completion.timings,
+        });
+
+        if calls.is_empty() {
+            if nudged {
+                break Ok(LoopEnd::HallucinatedFinish);
+            }
+            nudged = true;
+            let nudge = Message::user(TEXT_ONLY_NUDGE);
+            sink(LoopEvent::Message { turn, message: nudge.clone() });
+            transcript.push(nudge);
+            continue;
+        }
+        nudged = false;
+
+        let mut terminal = None;
+        for call in calls {
+            let content = match call.args {
+                Err(parse_error) => error_json(&format!(
+                    "{}: arguments were not a valid JSON object ({parse_error}); the call was not run. \
+                     Send it again with one complete JSON object as arguments.",
+                    call.name
+                )),
+                Ok(args) => match registry.dispatch(&call.name, &args).await {
+                    Ok(out) => {
+                        if terminal.is_none() {
+                            terminal = out.submission;
+                        }
+                        serde_json::to_string(&out.output)
+                            .unwrap_or_else(|e| error_json(&format!("{}: {e}", call.name)))
+                    }
+                    Err(e) => error_json(&e.to_string()),
+                },
+            };
+            let msg = Message::tool(call.id, call.name, content);
+            sink(LoopEvent::Message { turn, message: msg.clone() });
+            transcript.push(msg);
+        }
+        if let Some(sub) = terminal {
+            break Ok(LoopEnd::Submitted(sub));
+        }
+    };
+    LoopOutcome { result, transcript, turns, usage }
+}
+
+struct Call {
+    id: String,
+    name: String,
+    args: Result<serde_json::Value, String>,
+}
+
+/// Gives every call an id, normalises empty arguments to `{}`, and replaces arguments that are
+/// not a JSON object with `{}` in the history (keeping the parse error for the tool reply).
+fn repair_calls(msg: &mut Message, turn: u32) -> Vec<Call> {
+    let Some(calls) = msg.tool_calls.as_mut() else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(calls.len());
+    for (i, c) in calls.iter_mut().enumerate() {
+        if c.id.is_empty() {
+            c.id = format!("call_{turn}_{}", i + 1);
+        }
+        let raw = c.function.arguments.trim();
+        let args = if raw.is_empty() {
+            Ok(serde_json::Value::Object(Default::default()))
+        } else {
+            match serde_json::from_str::<serde_json::Value>(raw) {
+                Ok(v @ serde_json::Value::Object(_)) => Ok(v),
+                Ok(other) => Err(format!("expected an object, got {}", json_kind(&other))),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        if args.is_err() || raw.is_empty() {
+            c.function.arguments = "{}".into();
+        }
+        out.push(Call {
+            id: c.id.clone(),
+            name: c.function.name.clone(),
+            args,
+        });
+    }
+    if calls.is_empty() {
+        msg.tool_calls = None;
+    }
+    out
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+fn error_json(message: &str) -> String {
+    serde_json::json!({ "error": message }).to_string()
+}

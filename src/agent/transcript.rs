@@ -1,0 +1,380 @@
+//! Transcript persistence.
+//!
+//! Two shapes: a local JSONL journal appended as each message lands (one `write` per record,
+//! no buffering, so a crash or `kill -9` loses at most the turn in flight), and upstream's
+//! `transcript.json` / `meta.json` export with the ~1 MiB ConfigMap cut rule, rewritten here so
+//! that it always terminates (upstream §11.9 loops forever when two messages exceed the cap).
+
+use crate::oai::{Message, Role, Timings, Usage};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Schema tag shared by the journal and the export.
+pub const SCHEMA: &str = "foreman.transcript.v1";
+/// Upstream's cap on the marshalled `transcript.json`: 1 MiB minus 16 KiB of headroom for the
+/// rest of the ConfigMap.
+pub const CONFIGMAP_CAP: usize = 1024 * 1024 - 16 * 1024;
+
+/// One line of the JSONL journal.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Record {
+    /// First line: what ran where.
+    #[serde(rename_all = "camelCase")]
+    Meta {
+        schema_version: String,
+        task: String,
+        agent: String,
+        model: String,
+        base_url: String,
+        started_at: String,
+    },
+    /// A message appended to the conversation (system, user, assistant, tool, nudges).
+    Message { turn: u32, message: Message },
+    /// Accounting for one finished chat turn.
+    #[serde(rename_all = "camelCase")]
+    Turn {
+        turn: u32,
+        elapsed_ms: u64,
+        attempts: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<Usage>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timings: Option<Timings>,
+    },
+    /// A failed attempt that was retried.
+    Retry {
+        turn: u32,
+        attempt: u32,
+        reason: String,
+    },
+    /// Last line: how the run ended (the Result envelope).
+    End { result: serde_json::Value },
+}
+
+/// Append-only JSONL writer.
+pub struct Journal {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl Journal {
+    /// Creates (truncating) the journal at `path`, creating parent directories.
+    pub fn create(path: &Path) -> std::io::Result<Journal> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(path)?;
+        Ok(Journal {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes one record as one line with a single `write_all`, so the OS holds it even if
+    /// this process dies right after.
+    pub fn append(&mut self, record: &Record) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        self.file.write_all(&line)
+    }
+}
+
+/// Reads a journal back; a torn last line (the turn in flight at a crash) is skipped, any
+/// other bad line is an error naming its line number.
+pub fn read_journal(path: &Path) -> Result<Vec<Record>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read transcript: {e}", path.display()))?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str::<Record>(line) {
+            Ok(r) => out.push(r),
+            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
+            Err(e) => return Err(format!("{}:{}: bad transcript record: {e}", path.display(), i + 1)),
+        }
+    }
+    Ok(out)
+}
+
+/// The conversation held by a journal.
+pub fn messages_of(records: &[Record]) -> Vec<Message> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Message { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `transcript.json` as upstream writes it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TranscriptDoc {
+    pub schema_version: String,
+    pub turn_count: u32,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    pub messages: Vec<Message>,
+}
+
+/// `meta.json` as upstream writes it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TranscriptMeta {
+    pub schema_version: String,
+    pub turn_count: u32,
+    pub truncated: bool,
+    pub bytes_stored: usize,
+}
+
+/// Exported pair, already serialised.
+#[derive(Clone, Debug)]
+pub struct Export {
+    pub transcript_json: String,
+    pub meta_json: String,
+    pub truncated: bool,
+}
+
+/// Builds `transcript.json` + `meta.json` under `cap` bytes.
+///
+/// Steps, each only if still over the cap: keep the first two messages, a marker and the last
+/// ten (upstream); shrink the kept tail one message at a time down to first + marker + last;
+/// then repeatedly halve the largest text field; finally keep only the marker. Every step
+/// strictly shrinks the document, so this always terminates.
+pub fn export(messages: &[Message], turns: u32, cap: usize) -> Export {
+    let mut doc = TranscriptDoc {
+        schema_version: SCHEMA.into(),
+        turn_count: turns,
+        truncated: false,
+        messages: messages.to_vec(),
+    };
+    let size = |d: &TranscriptDoc| serde_json::to_vec(d).map(|v| v.len()).unwrap_or(usize::MAX);
+
+    if size(&doc) > cap && messages.len() > 12 {
+        doc.truncated = true;
+        let dropped = messages.len() - 12;
+        doc.messages = cut(messages, 2, 10, dropped, turns);
+    }
+    if size(&doc) > cap {
+        doc.truncated = true;
+        let n = messages.len();
+        let mut tail = 10.min(n.saturating_sub(1));
+        while size(&doc) > cap && tail > 1 {
+            tail -= 1;
+            let head = 1.min(n - tail);
+            doc.messages = cut(messages, head, tail, n - head - tail, turns);
+        }
+    }
+    while size(&doc) > cap {
+        doc.truncated = true;
+        if !shrink_largest(&mut doc.messages) {
+            doc.messages = vec![marker(messages.len(), turns)];
+            break;
+        }
+    }
+    let transcript_json = serde_json::to_string(&doc).unwrap_or_default();
+    let meta = TranscriptMeta {
+        schema_version: SCHEMA.into(),
+        turn_count: turns,
+        truncated: doc.truncated,
+        bytes_stored: transcript_json.len(),
+    };
+    Export {
+        meta_json: serde_json::to_string(&meta).unwrap_or_default(),
+        transcript_json,
+        truncated: doc.truncated,
+    }
+}
+
+fn marker(dropped: usize, turns: u32) -> Message {
+    Message::system(format!(
+        "[transcript truncated: {dropped} middle messages dropped to fit the 1 MiB ConfigMap budget; {turns} turns total]"
+    ))
+}
+
+fn cut(messages: &[Message], head: usize, tail: usize, dropped: usize, turns: u32) -> Vec<Message> {
+    let mut out = Vec::with_capacity(head + tail + 1);
+    out.extend_from_slice(&messages[..head]);
+    out.push(marker(dropped, turns));
+    out.extend_from_slice(&messages[messages.len() - tail..]);
+    out
+}
+
+/// Halves the largest content or arguments string; false when nothing is left to shrink.
+fn shrink_largest(messages: &mut [Message]) -> bool {
+    #[derive(Clone, Copy)]
+    enum Field {
+        Content(usize),
+        Args(usize, usize),
+    }
+    let mut best: Option<(usize, Field)> = None;
+    for (i, m) in messages.iter().enumerate() {
+        let len = m.content.as_ref().map_or(0, String::len);
+        if len > best.map_or(64, |b| b.0) {
+            best = Some((len, Field::Content(i)));
+        }
+        for (j, c) in m.tool_calls().iter().enumerate() {
+            let len = c.function.arguments.len();
+            if len > best.map_or(64, |b| b.0) {
+                best = Some((len, Field::Args(i, j)));
+            }
+        }
+    }
+    match best {
+        None => false,
+        Some((_, Field::Content(i))) => {
+            if let Some(c) = messages[i].content.as_mut() {
+                *c = halve(c);
+            }
+            true
+        }
+        Some((_, Field::Args(i, j))) => {
+            if let Some(calls) = messages[i].tool_calls.as_mut() {
+                // Half a JSON document is not JSON; keep the history replayable.
+                calls[j].function.arguments = r#"{"truncated":true}"#.into();
+            }
+            true
+        }
+    }
+}
+
+/// Keeps the head and tail quarter of `s` around an omission marker (char-boundary safe).
+fn halve(s: &str) -> String {
+    let keep = s.len() / 4;
+    let mut head = keep;
+    while !s.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = s.len() - keep;
+    while !s.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{}\n... [{} bytes omitted] ...\n{}",
+        &s[..head],
+        tail - head,
+        &s[tail..]
+    )
+}
+
+/// Role of a message as upstream names it (for display).
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::System => "system",
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::Tool => "tool",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oai::ToolCall;
+
+    fn convo(n: usize, each: usize) -> Vec<Message> {
+        (0..n)
+            .map(|i| match i {
+                0 => Message::system("sys"),
+                1 => Message::user("task"),
+                _ => Message::tool(format!("c{i}"), "bash", "x".repeat(each)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn small_transcript_is_exported_whole() {
+        let msgs = convo(5, 10);
+        let e = export(&msgs, 2, CONFIGMAP_CAP);
+        assert!(!e.truncated);
+        let doc: TranscriptDoc = serde_json::from_str(&e.transcript_json).unwrap();
+        assert_eq!(doc.messages, msgs);
+        assert!(!e.transcript_json.contains("truncated"));
+        let meta: TranscriptMeta = serde_json::from_str(&e.meta_json).unwrap();
+        assert_eq!(meta.bytes_stored, e.transcript_json.len());
+        assert!(!meta.truncated);
+    }
+
+    #[test]
+    fn large_transcript_keeps_first_two_marker_and_last_ten() {
+        let msgs = convo(200, 20_000);
+        let e = export(&msgs, 99, CONFIGMAP_CAP);
+        assert!(e.truncated && e.transcript_json.len() <= CONFIGMAP_CAP);
+        let doc: TranscriptDoc = serde_json::from_str(&e.transcript_json).unwrap();
+        assert_eq!(doc.messages.len(), 13);
+        assert_eq!(doc.messages[..2], msgs[..2]);
+        assert_eq!(doc.messages[3..], msgs[190..]);
+        assert!(doc.messages[2].text().contains("188 middle messages dropped"));
+        assert!(doc.messages[2].text().contains("99 turns total"));
+    }
+
+    #[test]
+    fn terminates_when_first_and_last_alone_exceed_the_cap() {
+        let mut msgs = convo(20, 10);
+        msgs[0] = Message::system("s".repeat(3 * 1024 * 1024));
+        let last = msgs.len() - 1;
+        msgs[last] = Message::tool("c", "bash", "t".repeat(3 * 1024 * 1024));
+        let e = export(&msgs, 10, CONFIGMAP_CAP);
+        assert!(e.truncated);
+        assert!(e.transcript_json.len() <= CONFIGMAP_CAP);
+        let doc: TranscriptDoc = serde_json::from_str(&e.transcript_json).unwrap();
+        assert!(doc.messages.iter().any(|m| m.text().contains("bytes omitted")));
+    }
+
+    #[test]
+    fn huge_tool_arguments_are_replaced_by_valid_json() {
+        let mut msgs = convo(3, 10);
+        let mut a = Message::assistant("");
+        a.tool_calls = Some(vec![ToolCall::new("c", "write_file", "y".repeat(2 * 1024 * 1024))]);
+        msgs.push(a);
+        let e = export(&msgs, 1, CONFIGMAP_CAP);
+        assert!(e.transcript_json.len() <= CONFIGMAP_CAP);
+        let doc: TranscriptDoc = serde_json::from_str(&e.transcript_json).unwrap();
+        let args = &doc.messages.last().unwrap().tool_calls()[0].function.arguments;
+        assert!(serde_json::from_str::<serde_json::Value>(args).is_ok());
+    }
+
+    #[test]
+    fn tiny_cap_still_terminates() {
+        let msgs = convo(30, 1000);
+        let e = export(&msgs, 3, 10);
+        assert!(e.truncated);
+        let doc: TranscriptDoc = serde_json::from_str(&e.transcript_json).unwrap();
+        assert_eq!(doc.messages.len(), 1);
+    }
+
+    #[test]
+    fn journal_round_trips_and_skips_a_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let mut j = Journal::create(&path).unwrap();
+        j.append(&Record::Message { turn: 0, message: Message::system("s") }).unwrap();
+        j.append(&Record::Retry { turn: 1, attempt: 1, reason: "500".into() }).unwrap();
+        drop(j);
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"type":"message","turn":1,"mess"#).unwrap();
+        let recs = read_journal(&path).unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(messages_of(&recs), vec![Message::system("s")]);
+    }
+
+    #[test]
+    fn journal_rejects_corruption_in_the_middle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        std::fs::write(&path, "{\"type\":\"retry\",\"turn\":1,\"attempt\":1,\"reason\":\"x\"}\nnot json\n{\"type\":\"retry\",\"turn\":1,\"attempt\":2,\"reason\":\"x\"}\n").unwrap();
+        let err = read_journal(&path).unwrap_err();
+        assert!(err.contains(":2:"), "{err}");
+    }
+}

@@ -1,0 +1,83 @@
+//! Command line (clap). `run` is the headless executor; the console and cluster commands
+//! build on the same library.
+
+pub mod printer;
+pub mod run;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "foreman", version, about = "Operator console and executor for local-LLM coding agents (LLMKube Foreman compatible)")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one AgenticTask headless: live transcript on stderr, Result envelope JSON on stdout.
+    Run(RunArgs),
+    /// Push a committed GO that `foreman run` left awaiting approval.
+    Push(PushArgs),
+    /// Check manifests strictly (unknown fields, ranges, enums) without running anything.
+    Validate {
+        /// YAML files (multi-document allowed).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Export a run's JSONL journal as upstream's transcript.json + meta.json (1 MiB cut rule).
+    ExportTranscript {
+        /// The journal written by `foreman run`.
+        journal: PathBuf,
+        /// Directory to write transcript.json and meta.json into.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// AgenticTask manifest.
+    #[arg(long)]
+    pub task: PathBuf,
+    /// Agent manifest.
+    #[arg(long)]
+    pub agent: PathBuf,
+    /// OpenAI-compatible base URL including /v1 (llama.cpp's llama-server listens on :8080).
+    #[arg(long, env = "FOREMAN_BASE_URL", default_value = "http://127.0.0.1:8080/v1")]
+    pub base_url: String,
+    /// Clone and push URL of the repository (the fork).
+    #[arg(long, env = "FOREMAN_GIT_REMOTE_URL")]
+    pub git_remote_url: Option<String>,
+    /// Root of per-task clones [default: ~/foreman-workspaces].
+    #[arg(long, env = "FOREMAN_WORKSPACE_DIR")]
+    pub workspace_dir: Option<PathBuf>,
+    /// Keep the clone after the run.
+    #[arg(long)]
+    pub keep_workspace: bool,
+    #[arg(long, env = "FOREMAN_COMMIT_AUTHOR_NAME", default_value = "Foreman Bot")]
+    pub commit_author_name: String,
+    /// Required: the DCO sign-off needs a real address.
+    #[arg(long, env = "FOREMAN_COMMIT_AUTHOR_EMAIL")]
+    pub commit_author_email: String,
+    /// Push right after a GO commit (upstream behaviour). Without it the run ends awaiting
+    /// approval and `foreman push` pushes later.
+    #[arg(long)]
+    pub push: bool,
+    /// Where to write the JSONL transcript [default: the data dir's transcripts/<ns>/<task>.jsonl].
+    #[arg(long)]
+    pub transcript: Option<PathBuf>,
+    /// Namespace used in workspace paths when the task has none.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// Only print the Result (no live transcript).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PushArgs {
+    /// The kept workspace of a GO run.
+    pub workspace: PathBuf,
+}

@@ -1,0 +1,141 @@
+//! Headless live transcript on stderr: streamed text as it arrives, tool calls with their
+//! arguments, results collapsed to a few lines, per-turn tokens and speed.
+
+use crate::agent::LoopEvent;
+use crate::executor::ExecEvent;
+use crate::oai::{Role, StreamEvent};
+use std::io::{IsTerminal, Write};
+
+/// Lines of a tool result shown before collapsing.
+const RESULT_LINES: usize = 4;
+
+pub struct Printer {
+    color: bool,
+    /// Tool-call indexes whose header was printed this turn.
+    open_calls: Vec<usize>,
+    mid_line: bool,
+}
+
+impl Printer {
+    pub fn new() -> Printer {
+        Printer {
+            color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            open_calls: Vec::new(),
+            mid_line: false,
+        }
+    }
+
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn line(&mut self, s: String) {
+        let mut err = std::io::stderr().lock();
+        if self.mid_line {
+            let _ = writeln!(err);
+            self.mid_line = false;
+        }
+        let _ = writeln!(err, "{s}");
+    }
+
+    fn raw(&mut self, s: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{s}");
+        let _ = err.flush();
+        self.mid_line = !s.ends_with('\n');
+    }
+
+    pub fn handle(&mut self, ev: &ExecEvent) {
+        match ev {
+            ExecEvent::Status(s) => {
+                let s = self.paint("36", &format!("» {s}"));
+                self.line(s)
+            }
+            ExecEvent::Loop(ev) => self.loop_event(ev),
+        }
+    }
+
+    fn loop_event(&mut self, ev: &LoopEvent) {
+        match ev {
+            LoopEvent::TurnStarted { turn, max_turns } => {
+                self.open_calls.clear();
+                let s = self.paint("1", &format!("── turn {turn}/{max_turns} ──"));
+                self.line(s);
+            }
+            LoopEvent::Stream { event, .. } => match event {
+                StreamEvent::Content(t) => self.raw(t),
+                StreamEvent::ToolCall { index, name, arguments, .. } => {
+                    if !self.open_calls.contains(index) {
+                        self.open_calls.push(*index);
+                        let head = self.paint("35", &format!("→ {}", name.as_deref().unwrap_or("?")));
+                        self.line(head);
+                        self.raw("  ");
+                    }
+                    let a = self.paint("2", arguments);
+                    self.raw(&a);
+                }
+                StreamEvent::Retry { attempt, reason } => {
+                    self.open_calls.clear();
+                    let s = self.paint("33", &format!("! retry {attempt}: {reason}"));
+                    self.line(s);
+                }
+            },
+            LoopEvent::Message { turn, message } => match message.role {
+                Role::Tool => {
+                    let text = message.text();
+                    let total = text.lines().count();
+                    let mut shown: Vec<String> = text
+                        .lines()
+                        .take(RESULT_LINES)
+                        .map(|l| format!("  {}", truncate(l, 160)))
+                        .collect();
+                    if total > RESULT_LINES {
+                        shown.push(format!("  … {} more lines", total - RESULT_LINES));
+                    }
+                    let name = message.name.as_deref().unwrap_or("tool");
+                    let s = self.paint("2", &format!("← {name}\n{}", shown.join("\n")));
+                    self.line(s);
+                }
+                Role::User if *turn > 0 => {
+                    let s = self.paint("33", &format!("» nudge: {}", message.text()));
+                    self.line(s);
+                }
+                _ => {}
+            },
+            LoopEvent::TurnFinished { elapsed_ms, usage, timings, attempts, .. } => {
+                let mut parts = Vec::new();
+                if let Some(u) = usage {
+                    parts.push(format!("{} prompt + {} completion tokens", u.prompt_tokens, u.completion_tokens));
+                }
+                if let Some(tps) = timings.and_then(|t| t.predicted_per_second) {
+                    parts.push(format!("{tps:.1} tok/s"));
+                }
+                parts.push(format!("{:.1} s", *elapsed_ms as f64 / 1000.0));
+                if *attempts > 1 {
+                    parts.push(format!("{attempts} attempts"));
+                }
+                let s = self.paint("2", &format!("· {}", parts.join(", ")));
+                self.line(s);
+            }
+        }
+    }
+}
+
+impl Default for Printer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(max).collect();
+        format!("{cut}…")
+    }
+}

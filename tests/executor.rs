@@ -1,0 +1,210 @@
+//! The executor end to end against a scripted OpenAI server and local bare git remotes:
+//! every outcome of the Result envelope (spec §3.5).
+
+mod common;
+
+use common::{agent, git, issue_task, seed_bare};
+use foreman::executor::run::TokenSource;
+use foreman::executor::{ExecEvent, ExecutorConfig, RunReport, execute, push_pending};
+use foreman::oai::scripted::{Reply, ScriptedServer};
+use foreman::workspace::{Identity, Token};
+use std::path::{Path, PathBuf};
+
+struct Env {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    bare: PathBuf,
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let bare = seed_bare(&root, "acme/fleet.git", &[("README.md", "# Fleet\nteh fleet\n")]);
+    Env { _dir: dir, root, bare }
+}
+
+fn config(e: &Env, base_url: &str, push_now: bool) -> ExecutorConfig {
+    ExecutorConfig {
+        base_url: base_url.to_string(),
+        git_remote_url: Some(e.bare.display().to_string()),
+        workspace_root: e.root.join("ws"),
+        namespace: "default".into(),
+        keep_workspace: false,
+        identity: Identity { name: "Foreman Bot".into(), email: "bot@example.com".into() },
+        push_now,
+        journal_path: e.root.join("journal.jsonl"),
+        token: TokenSource::Given(Token::new("unused-for-local-remotes")),
+    }
+}
+
+fn fix_readme() -> Reply {
+    Reply::tool_call(
+        "str_replace",
+        r#"{"path":"README.md","old_string":"teh","new_string":"the"}"#,
+    )
+}
+
+fn submit(verdict: &str, msg: &str) -> Reply {
+    Reply::tool_call(
+        "submit_result",
+        &serde_json::json!({"verdict": verdict, "summary": "fixed the typo", "commit_message": msg}).to_string(),
+    )
+}
+
+async fn run(e: &Env, replies: Vec<Reply>, push_now: bool) -> (RunReport, Vec<ExecEvent>) {
+    let server = ScriptedServer::start(replies).await;
+    let cfg = config(e, &server.base_url(), push_now);
+    let mut events = Vec::new();
+    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |ev| events.push(ev)).await.unwrap();
+    (rep, events)
+}
+
+fn remote_log(bare: &Path, branch: &str) -> String {
+    git(bare, &["log", "-1", "--format=%an <%ae>%n%cn <%ce>%n%B", branch])
+}
+
+#[tokio::test]
+async fn go_commits_with_dco_and_pushes() {
+    let e = env();
+    let (rep, events) = run(&e, vec![fix_readme(), submit("GO", "docs: fix typo\n\nFixes #7")], true).await;
+    let r = &rep.result;
+    assert_eq!((r.verdict.as_str(), r.outcome()), ("GO", ""), "{r:?}");
+    assert_eq!(r.extra_str("branch"), Some("foreman/issue-7"));
+    let log = remote_log(&e.bare, "foreman/issue-7");
+    assert!(log.starts_with("Foreman Bot <bot@example.com>\nForeman Bot <bot@example.com>\n"), "{log}");
+    assert!(log.contains("Fixes #7\n\nSigned-off-by: Foreman Bot <bot@example.com>"), "{log}");
+    assert_eq!(r.extra_str("commitSHA").unwrap(), git(&e.bare, &["rev-parse", "foreman/issue-7"]).trim());
+    assert!(events.iter().any(|ev| matches!(ev, ExecEvent::Status(s) if s.starts_with("pushing"))));
+    // The workspace is removed after the run unless kept.
+    assert!(!e.root.join("ws/default/fix-1").exists());
+}
+
+#[tokio::test]
+async fn go_without_push_waits_for_approval_then_pushes() {
+    let e = env();
+    let (rep, _) = run(&e, vec![fix_readme(), submit("GO", "docs: fix typo")], false).await;
+    assert_eq!(rep.result.verdict, "GO");
+    assert_eq!(rep.result.extra.as_ref().unwrap()["pushed"], false);
+    let pending = rep.pending_push.expect("pending push");
+    assert!(pending.workspace.exists(), "workspace kept for the approval");
+    // Nothing on the remote yet.
+    assert!(git(&e.bare, &["branch", "--list", "foreman/issue-7"]).trim().is_empty());
+    push_pending(&pending, None).await.unwrap();
+    // The model forgot `Fixes #7`: the executor added it.
+    let log = remote_log(&e.bare, "foreman/issue-7");
+    assert!(log.contains("Fixes #7"), "{log}");
+}
+
+#[tokio::test]
+async fn no_go_is_model_decided_and_touches_no_git() {
+    let e = env();
+    let (rep, _) = run(&e, vec![submit("NO-GO", "")], true).await;
+    assert_eq!((rep.result.verdict.as_str(), rep.result.outcome()), ("NO-GO", "MODEL-DECIDED"));
+    assert!(!git(&e.bare, &["branch", "--list"]).contains("foreman/"));
+}
+
+#[tokio::test]
+async fn error_verdict_maps_to_incomplete() {
+    let e = env();
+    let (rep, _) = run(&e, vec![submit("ERROR", "")], true).await;
+    assert_eq!(rep.result.verdict, "INCOMPLETE");
+    assert_eq!(rep.result.reason(), Some("ModelReportedError"));
+}
+
+#[tokio::test]
+async fn go_without_edits_is_no_changes() {
+    let e = env();
+    let (rep, _) = run(&e, vec![submit("GO", "docs: nothing")], true).await;
+    assert_eq!((rep.result.verdict.as_str(), rep.result.outcome()), ("NO-GO", "NO-CHANGES"));
+    assert_eq!(rep.result.extra_str("intendedBranch"), Some("foreman/issue-7"));
+}
+
+#[tokio::test]
+async fn empty_commit_message_is_commit_rejected() {
+    let e = env();
+    let (rep, _) = run(&e, vec![fix_readme(), submit("GO", "  ")], true).await;
+    assert_eq!((rep.result.verdict.as_str(), rep.result.outcome()), ("NO-GO", "COMMIT-REJECTED"));
+}
+
+#[tokio::test]
+async fn failing_pre_commit_hook_is_commit_rejected_with_its_output() {
+    let e = env();
+    // The repository ships its hooks in `hooks/`; the model installs them (as a repository's
+    // AGENTS.md would ask) and the executor must honour them at commit time.
+    let seed = e.root.join("seed-acme-fleet.git");
+    std::fs::create_dir_all(seed.join("hooks")).unwrap();
+    let hook = seed.join("hooks/pre-commit");
+    std::fs::write(&hook, "#!/bin/sh\necho 'lint: trailing whitespace in README.md' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    git(&seed, &["add", "hooks/pre-commit"]);
+    git(&seed, &["commit", "-q", "-m", "add hook"]);
+    git(&seed, &["config", "core.hooksPath", "hooks"]);
+    git(&seed, &["push", "-q", e.bare.to_str().unwrap(), "main"]);
+    let server = ScriptedServer::start(vec![
+        Reply::tool_call("bash", r#"{"command":"git config core.hooksPath hooks"}"#),
+        fix_readme(),
+        submit("GO", "docs: fix typo"),
+    ])
+    .await;
+    let cfg = config(&e, &server.base_url(), true);
+    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {}).await.unwrap();
+    assert_eq!(rep.result.outcome(), "COMMIT-REJECTED", "{:?}", rep.result);
+    assert!(rep.result.extra_str("error").unwrap().contains("trailing whitespace"), "{:?}", rep.result);
+}
+
+#[tokio::test]
+async fn rejected_push_is_push_failed_with_the_local_sha() {
+    let e = env();
+    let hook = e.bare.join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\necho 'protected: pushes are frozen' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (rep, _) = run(&e, vec![fix_readme(), submit("GO", "docs: fix typo")], true).await;
+    assert_eq!((rep.result.verdict.as_str(), rep.result.outcome()), ("NO-GO", "PUSH-FAILED"));
+    assert_eq!(rep.result.extra_str("commitSHA").map(str::len), Some(40));
+    assert!(rep.result.extra_str("error").unwrap().contains("rejected"), "{:?}", rep.result);
+}
+
+#[tokio::test]
+async fn preconditions_are_results_not_errors() {
+    let e = env();
+    let server = ScriptedServer::start(vec![]).await;
+    let mut cfg = config(&e, &server.base_url(), true);
+
+    let wrong = issue_task();
+    let other_agent = {
+        let mut a = agent("");
+        a.metadata.name = Some("someone-else".into());
+        a
+    };
+    let rep = execute(&wrong, &other_agent, &cfg, &mut |_| {}).await.unwrap();
+    assert_eq!(rep.result.reason(), Some("AgentNotFound"));
+
+    cfg.git_remote_url = None;
+    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {}).await.unwrap();
+    assert_eq!(rep.result.outcome(), "EXECUTOR-PRECONDITION-FAILED");
+    assert_eq!(rep.result.reason(), Some("GitRemoteURLNotConfigured"));
+
+    cfg.git_remote_url = Some(e.root.join("missing.git").display().to_string());
+    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {}).await.unwrap();
+    assert_eq!(rep.result.reason(), Some("CloneFailed"));
+    assert!(rep.result.summary.contains("clone failed"), "{}", rep.result.summary);
+}
+
+#[tokio::test]
+async fn unreachable_model_server_is_an_executor_error() {
+    let e = env();
+    let cfg = config(&e, "http://127.0.0.1:9/v1", true);
+    let err = execute(&issue_task(), &agent(""), &cfg, &mut |_| {}).await.unwrap_err();
+    assert!(err.to_string().contains("chat turn 1 failed"), "{err}");
+}
+
+#[tokio::test]
+async fn journal_records_every_message_and_the_result() {
+    let e = env();
+    let (rep, _) = run(&e, vec![fix_readme(), submit("GO", "docs: fix typo")], true).await;
+    let records = foreman::agent::transcript::read_journal(&rep.journal).unwrap();
+    let msgs = foreman::agent::transcript::messages_of(&records);
+    assert_eq!(msgs[0].role, foreman::oai::Role::System);
+    assert!(msgs.iter().any(|m| m.tool_calls().iter().any(|c| c.function.name == "str_replace")));
+    assert!(matches!(records.last(), Some(foreman::agent::transcript::Record::End { .. })));
+}
