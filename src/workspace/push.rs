@@ -94,8 +94,9 @@ pub fn push(repo: &git2::Repository, branch: &str, token: Option<&Token>) -> Res
         } else if e.code() == git2::ErrorCode::NotFastForward {
             PushError::Rejected {
                 message: format!(
-                    "{branch} to {url}: non-fast-forward: {msg}; the remote branch has commits \
+                    "{branch} to {url}: non-fast-forward: {}; the remote branch has commits \
                      this workspace lacks{}",
+                    msg.trim_end_matches('.'),
                     said()
                 ),
             }
