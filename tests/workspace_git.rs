@@ -216,6 +216,30 @@ fn round_trip_commit_and_push_to_bare_remote() {
 }
 
 #[test]
+fn empty_remote_gets_a_root_commit_on_the_new_branch() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = dir.path().join("empty.git");
+    git(
+        dir.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    let work = dir.path().join("ws");
+    let repo = clone(bare.to_str().unwrap(), &work, None).unwrap();
+    create_branch(&repo, "foreman/first").unwrap();
+    std::fs::write(work.join("a.txt"), "a\n").unwrap();
+    let (sha, _) = committed_sha(commit(&repo, "First", None).unwrap());
+    push(&repo, "foreman/first", None).unwrap();
+    assert_eq!(
+        git(&bare, &["rev-parse", "refs/heads/foreman/first"]).trim(),
+        sha
+    );
+    let diffs = diff_commit(&repo, &sha).unwrap();
+    assert_eq!(diffs.len(), 1);
+    assert_eq!(diffs[0].new_path.as_deref(), Some("a.txt"));
+    assert_eq!(diffs[0].additions, 1);
+}
+
+#[test]
 fn derived_branch_name_is_checked_out() {
     let dir = tempfile::tempdir().unwrap();
     let bare = seed_remote(dir.path());
