@@ -1,0 +1,181 @@
+//! Running the repository's own commit hooks, like `git commit` does.
+//!
+//! Not `git2-hooks`: it runs hooks with the parent's whole environment, and ours must be
+//! scrubbed (PATH, HOME, LANG and the commit identity only) so no secret in the executor's
+//! environment reaches repository-controlled code. Lookup follows git: `core.hooksPath`
+//! (relative = relative to the work tree) else `$GIT_DIR/hooks`; non-executable files are
+//! skipped, as git does.
+
+use super::commit::Identity;
+use std::ffi::OsStr;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const PRE_COMMIT: &str = "pre-commit";
+pub const PREPARE_COMMIT_MSG: &str = "prepare-commit-msg";
+pub const COMMIT_MSG: &str = "commit-msg";
+pub const POST_COMMIT: &str = "post-commit";
+
+/// Most output kept from one hook run (the tail: errors come last).
+pub const OUTPUT_CAP: usize = 8 * 1024;
+/// A hook that runs longer is killed (with its process group) and counts as failed.
+pub const HOOK_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// One finished hook run.
+#[derive(Debug)]
+pub struct HookRun {
+    pub success: bool,
+    /// Combined stdout+stderr in the order written, capped to the last [`OUTPUT_CAP`] bytes.
+    pub output: String,
+}
+
+/// The hook file git would run for `name`, if present and executable.
+pub fn find_hook(repo: &git2::Repository, name: &str) -> Option<PathBuf> {
+    let configured = repo
+        .config()
+        .ok()
+        .and_then(|c| c.get_path("core.hooksPath").ok());
+    let dir = match configured {
+        Some(p) if p.is_absolute() => p,
+        Some(p) => repo.workdir().unwrap_or_else(|| repo.path()).join(p),
+        None => repo.path().join("hooks"),
+    };
+    let path = dir.join(name);
+    is_executable_file(&path).then_some(path)
+}
+
+fn is_executable_file(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Run hook `name` with `args` if the repository has it; `Ok(None)` when it has not.
+/// `Err` means the hook could not be started at all (the message says why).
+pub fn run_hook(
+    repo: &git2::Repository,
+    name: &str,
+    args: &[&OsStr],
+    identity: &Identity,
+) -> Result<Option<HookRun>, String> {
+    let Some(path) = find_hook(repo, name) else {
+        return Ok(None);
+    };
+    let cwd = repo.workdir().unwrap_or_else(|| repo.path());
+    let run = |program: &OsStr, pre: &[&OsStr]| {
+        let mut cmd = Command::new(program);
+        cmd.args(pre).args(args);
+        spawn_and_collect(cmd, cwd, identity)
+    };
+    let result = match run(path.as_os_str(), &[]) {
+        // A script without a shebang: git falls back to the shell too.
+        Err(e) if e.raw_os_error() == Some(libc::ENOEXEC) => {
+            run(OsStr::new("/bin/sh"), &[path.as_os_str()])
+        }
+        other => other,
+    };
+    result
+        .map(Some)
+        .map_err(|e| format!("cannot run {name} hook {}: {e}", path.display()))
+}
+
+/// The whole environment a hook sees: no inherited variables besides these.
+fn hook_env(identity: &Identity) -> Vec<(&'static str, String)> {
+    let var = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.to_string());
+    vec![
+        ("PATH", var("PATH", "/usr/local/bin:/usr/bin:/bin")),
+        ("HOME", var("HOME", "/tmp")),
+        ("LANG", var("LANG", "C.UTF-8")),
+        ("GIT_AUTHOR_NAME", identity.name.clone()),
+        ("GIT_AUTHOR_EMAIL", identity.email.clone()),
+        ("GIT_COMMITTER_NAME", identity.name.clone()),
+        ("GIT_COMMITTER_EMAIL", identity.email.clone()),
+    ]
+}
+
+fn spawn_and_collect(
+    mut cmd: Command,
+    cwd: &Path,
+    identity: &Identity,
+) -> std::io::Result<HookRun> {
+    use std::os::unix::process::CommandExt;
+    let (mut reader, writer) = std::io::pipe()?;
+    cmd.current_dir(cwd)
+        .env_clear()
+        .envs(hook_env(identity))
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer)
+        .process_group(0);
+    let mut child = cmd.spawn()?;
+    // Drop our copies of the pipe's write end, or the reader never sees EOF.
+    drop(cmd);
+
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tail = Vec::new();
+        let mut dropped = 0usize;
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            tail.extend_from_slice(&buf[..n]);
+            if tail.len() > 2 * OUTPUT_CAP {
+                let cut = tail.len() - OUTPUT_CAP;
+                dropped += cut;
+                tail.drain(..cut);
+            }
+        }
+        let _ = tx.send((tail, dropped));
+    });
+
+    let deadline = Instant::now() + HOOK_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            kill_group(child.id());
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // A background grandchild may hold the pipe open; don't wait on it for long.
+    let (mut tail, mut dropped) = rx.recv_timeout(Duration::from_secs(2)).unwrap_or_default();
+    if tail.len() > OUTPUT_CAP {
+        let cut = tail.len() - OUTPUT_CAP;
+        dropped += cut;
+        tail.drain(..cut);
+    }
+    let mut output = String::new();
+    if dropped > 0 {
+        output.push_str(&format!("[… {dropped} earlier bytes omitted …]\n"));
+    }
+    output.push_str(&String::from_utf8_lossy(&tail));
+    let success = match status {
+        Some(s) => s.success(),
+        None => {
+            output.push_str(&format!(
+                "\n[hook killed after {} s timeout]",
+                HOOK_TIMEOUT.as_secs()
+            ));
+            false
+        }
+    };
+    Ok(HookRun { success, output })
+}
+
+fn kill_group(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: plain syscall on the process group we created for our own child.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}

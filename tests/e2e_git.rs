@@ -1,0 +1,321 @@
+#![cfg(feature = "e2e")]
+//! The workspace pipeline against the real smart-HTTP testbed remote (`git http-backend` behind
+//! token auth): `cargo test --features e2e --test e2e_git`. Each test starts its own server on
+//! a free loopback port and kills it on drop.
+
+use foreman::workspace::{
+    CommitError, CommitOutcome, CommitRequest, GitError, Identity, PushError, Token, clone,
+    commit_all, create_branch, push,
+};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "s3cret-e2e-token";
+const WRONG: &str = "wrong-token-d34db33f";
+
+fn testbed() -> PathBuf {
+    let dir = std::env::var_os("FOREMAN_TESTBED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testbed"));
+    let script = dir.join("git_http_server.py");
+    assert!(
+        script.is_file(),
+        "git testbed not found at {}; set FOREMAN_TESTBED to the directory holding \
+         git_http_server.py",
+        script.display()
+    );
+    script
+}
+
+/// One running `git_http_server.py` with `acme/fleet.git` seeded on `main`.
+struct Server {
+    child: Child,
+    root: tempfile::TempDir,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start() -> Server {
+        let script = testbed();
+        let root = tempfile::tempdir().unwrap();
+        seed(root.path());
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = root.path().join("server.log");
+        let child = Command::new("python3")
+            .arg(&script)
+            .arg(root.path())
+            .arg(port.to_string())
+            .arg(TOKEN)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start python3 git_http_server.py");
+        let mut server = Server {
+            child,
+            root,
+            port,
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!(
+                    "git_http_server.py exited early ({status}): {}",
+                    server.log_text()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "git_http_server.py not ready in 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/acme/fleet.git", self.port)
+    }
+
+    fn bare(&self) -> PathBuf {
+        self.root.path().join("acme/fleet.git")
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn work(&self, name: &str) -> PathBuf {
+        self.root.path().join(name)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn git(cwd: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(cwd)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Seeder")
+        .env("GIT_AUTHOR_EMAIL", "seed@example.com")
+        .env("GIT_COMMITTER_NAME", "Seeder")
+        .env("GIT_COMMITTER_EMAIL", "seed@example.com")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn seed(root: &Path) {
+    let bare = root.join("acme/fleet.git");
+    std::fs::create_dir_all(&bare).unwrap();
+    git(&bare, &["init", "-q", "--bare", "-b", "main"]);
+    let seed = root.join("seed");
+    git(root, &["init", "-q", "-b", "main", seed.to_str().unwrap()]);
+    std::fs::write(seed.join("README.md"), "# fleet\n").unwrap();
+    git(&seed, &["add", "-A"]);
+    git(&seed, &["commit", "-q", "-m", "initial"]);
+    git(&seed, &["push", "-q", bare.to_str().unwrap(), "main"]);
+}
+
+fn write_hook(dir: &Path, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn bot() -> Identity {
+    Identity {
+        name: "Foreman Bot".into(),
+        email: "bot@example.com".into(),
+    }
+}
+
+fn commit(
+    repo: &git2::Repository,
+    message: &str,
+    fixes: Option<i32>,
+) -> Result<CommitOutcome, CommitError> {
+    commit_all(
+        repo,
+        &CommitRequest {
+            identity: &bot(),
+            message,
+            fixes_issue: fixes,
+        },
+    )
+}
+
+/// Clone with the right token, branch, and commit one new file.
+fn cloned_with_commit(srv: &Server, branch: &str) -> (git2::Repository, String) {
+    let token = Token::new(TOKEN);
+    let work = srv.work("ws");
+    let repo = clone(&srv.url(), &work, Some(&token)).unwrap();
+    create_branch(&repo, branch).unwrap();
+    std::fs::write(work.join("fix.txt"), "fixed\n").unwrap();
+    let sha = match commit(
+        &repo,
+        "Fix the fleet\n\nSigned-off-by: Model <m@ai>",
+        Some(7),
+    )
+    .unwrap()
+    {
+        CommitOutcome::Committed { sha, .. } => sha,
+        CommitOutcome::NoChanges => panic!("expected a commit"),
+    };
+    (repo, sha)
+}
+
+#[test]
+fn go_path_pushes_a_dco_signed_commit() {
+    let srv = Server::start();
+    let token = Token::new(TOKEN);
+    let (repo, sha) = cloned_with_commit(&srv, "foreman/issue-7");
+    push(&repo, "foreman/issue-7", Some(&token)).unwrap();
+
+    let bare = srv.bare();
+    let b = bare.to_str().unwrap();
+    let r = "refs/heads/foreman/issue-7";
+    assert_eq!(git(&bare, &["--git-dir", b, "rev-parse", r]).trim(), sha);
+    let log = git(
+        &bare,
+        &[
+            "--git-dir",
+            b,
+            "log",
+            "-1",
+            "--format=%an <%ae>|%cn <%ce>%n%B",
+            r,
+        ],
+    );
+    assert_eq!(
+        log.trim_end(),
+        "Foreman Bot <bot@example.com>|Foreman Bot <bot@example.com>\n\
+         Fix the fleet\n\nFixes #7\n\nSigned-off-by: Foreman Bot <bot@example.com>"
+    );
+    // The token is never written to disk: origin is the plain URL.
+    let config = std::fs::read_to_string(repo.path().join("config")).unwrap();
+    assert!(!config.contains(TOKEN), "{config}");
+    assert!(config.contains(&srv.url()), "{config}");
+}
+
+#[test]
+fn wrong_token_on_push_fails_fast_with_a_clear_auth_error() {
+    let srv = Server::start();
+    let (repo, _) = cloned_with_commit(&srv, "foreman/t");
+    let wrong = Token::new(WRONG);
+    let err = push(&repo, "foreman/t", Some(&wrong)).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, PushError::Auth { .. }), "{err:?}");
+    assert!(msg.contains("rejected the token"), "{msg}");
+    assert!(msg.contains("foreman/t"), "{msg}");
+    assert!(
+        !msg.contains(WRONG) && !format!("{err:?}").contains(WRONG),
+        "{msg}"
+    );
+    // Fail fast: one anonymous probe and one attempt with the token, never a retry loop.
+    let log = srv.log_text();
+    let denied = log
+        .lines()
+        .filter(|l| l.contains("git-receive-pack") && l.contains(" 401 "))
+        .count();
+    assert!(
+        (1..=2).contains(&denied),
+        "401s for receive-pack: {denied}\n{log}"
+    );
+    let refs = git(&srv.bare(), &["for-each-ref", "--format=%(refname)"]);
+    assert!(!refs.contains("foreman/t"), "{refs}");
+}
+
+#[test]
+fn wrong_or_missing_token_on_clone_is_a_clear_auth_error() {
+    let srv = Server::start();
+    let wrong = Token::new(WRONG);
+    let err = clone(&srv.url(), &srv.work("ws1"), Some(&wrong))
+        .err()
+        .unwrap();
+    let msg = err.to_string();
+    assert!(matches!(err, GitError::Auth { .. }), "{err:?}");
+    assert!(
+        msg.contains("rejected the token") && msg.contains(&srv.url()),
+        "{msg}"
+    );
+    assert!(!msg.contains(WRONG), "{msg}");
+
+    let err = clone(&srv.url(), &srv.work("ws2"), None).err().unwrap();
+    assert!(matches!(err, GitError::Auth { .. }), "{err:?}");
+    assert!(err.to_string().contains("no token"), "{err}");
+
+    // Credentials in the URL are redacted from the message too.
+    let url = format!(
+        "http://x-access-token:{WRONG}@127.0.0.1:{}/acme/fleet.git",
+        srv.port
+    );
+    let err = clone(&url, &srv.work("ws3"), Some(&wrong)).err().unwrap();
+    assert!(!format!("{err} {err:?}").contains(WRONG), "{err}");
+}
+
+#[test]
+fn rejecting_pre_commit_hook_is_reported() {
+    let srv = Server::start();
+    let token = Token::new(TOKEN);
+    let work = srv.work("ws");
+    let repo = clone(&srv.url(), &work, Some(&token)).unwrap();
+    create_branch(&repo, "foreman/t").unwrap();
+    write_hook(
+        &repo.path().join("hooks"),
+        "pre-commit",
+        "echo 'DCO bot: tests failed' >&2; exit 1",
+    );
+    std::fs::write(work.join("x.txt"), "x").unwrap();
+    let err = commit(&repo, "x", None).unwrap_err();
+    assert!(
+        matches!(&err, CommitError::HookRejected { hook, output }
+            if hook == "pre-commit" && output.contains("DCO bot: tests failed")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn remote_pre_receive_rejection_is_reported() {
+    let srv = Server::start();
+    write_hook(
+        &srv.bare().join("hooks"),
+        "pre-receive",
+        "echo 'GH006: Protected branch update failed' >&2; exit 1",
+    );
+    let token = Token::new(TOKEN);
+    let (repo, _) = cloned_with_commit(&srv, "foreman/t");
+    let err = push(&repo, "foreman/t", Some(&token)).unwrap_err();
+    match &err {
+        PushError::Rejected { message } => {
+            assert!(
+                message.contains("GH006: Protected branch update failed"),
+                "{message}"
+            );
+            assert!(message.contains("refs/heads/foreman/t"), "{message}");
+            assert!(!message.contains(TOKEN), "{message}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
