@@ -10,5 +10,6 @@ pub mod cli;
 pub mod api;
 pub mod executor;
 pub mod oai;
+pub mod sched;
 pub mod tools;
 pub mod workspace;

@@ -18,7 +18,7 @@ struct Run {
 async fn run_with(replies: Vec<Reply>, max_turns: u32, retries: u32) -> Run {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("README.md"), "teh fleet\n").unwrap();
-    let server = ScriptedServer::start(replies).await;
+    let server = ScriptedServer::start(replies).unwrap();
     let client = Client::new(ClientConfig {
         base_url: server.base_url(),
         model: "m".into(),
@@ -176,7 +176,7 @@ async fn persistent_500_is_a_loop_error_with_the_transcript_kept() {
 #[tokio::test]
 async fn budget_ends_a_hanging_turn() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ScriptedServer::start(vec![Reply::Hang]).await;
+    let server = ScriptedServer::start(vec![Reply::Hang]).unwrap();
     let client = Client::new(ClientConfig {
         base_url: server.base_url(),
         model: String::new(),

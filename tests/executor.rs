@@ -52,7 +52,7 @@ fn submit(verdict: &str, msg: &str) -> Reply {
 }
 
 async fn run(e: &Env, replies: Vec<Reply>, push_now: bool) -> (RunReport, Vec<ExecEvent>) {
-    let server = ScriptedServer::start(replies).await;
+    let server = ScriptedServer::start(replies).unwrap();
     let cfg = config(e, &server.base_url(), push_now);
     let mut events = Vec::new();
     let rep = execute(&issue_task(), &agent(""), &cfg, &mut |ev| events.push(ev)).await.unwrap();
@@ -144,8 +144,7 @@ async fn failing_pre_commit_hook_is_commit_rejected_with_its_output() {
         Reply::tool_call("bash", r#"{"command":"git config core.hooksPath hooks"}"#),
         fix_readme(),
         submit("GO", "docs: fix typo"),
-    ])
-    .await;
+    ]).unwrap();
     let cfg = config(&e, &server.base_url(), true);
     let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {}).await.unwrap();
     assert_eq!(rep.result.outcome(), "COMMIT-REJECTED", "{:?}", rep.result);
@@ -167,7 +166,7 @@ async fn rejected_push_is_push_failed_with_the_local_sha() {
 #[tokio::test]
 async fn preconditions_are_results_not_errors() {
     let e = env();
-    let server = ScriptedServer::start(vec![]).await;
+    let server = ScriptedServer::start(vec![]).unwrap();
     let mut cfg = config(&e, &server.base_url(), true);
 
     let wrong = issue_task();

@@ -44,6 +44,8 @@ pub struct FewShotExample {
     pub result: String,
 }
 
+// kube's derive repeats `printcolumn(...)` by design; clippy reads that as a duplicate.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "foreman.llmkube.dev",

@@ -111,6 +111,8 @@ pub struct AgenticTaskPayload {
     pub agent: Option<String>,
 }
 
+// kube's derive repeats `printcolumn(...)` by design; clippy reads that as a duplicate.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "foreman.llmkube.dev",

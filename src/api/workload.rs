@@ -25,6 +25,8 @@ pub struct PipelineStep {
     pub priority: Option<i32>,
 }
 
+// kube's derive repeats `printcolumn(...)` by design; clippy reads that as a duplicate.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "foreman.llmkube.dev",

@@ -146,7 +146,7 @@ fn pending_from_workspace(ws: &Path) -> Result<PendingPush, String> {
     let remote = repo
         .find_remote("origin")
         .ok()
-        .and_then(|r| r.url().map(executor::run::redact_url))
+        .and_then(|r| r.url().map(crate::workspace::auth::redact_url))
         .unwrap_or_else(|| "origin".into());
     Ok(PendingPush { workspace: ws.to_path_buf(), remote, branch, sha })
 }

@@ -8,6 +8,7 @@ use crate::agent::{LoopConfig, LoopEnd, LoopEvent, prompt, run_loop};
 use crate::api::{Agent, AgentRole, AgenticTask};
 use crate::oai::{Client, ClientConfig, StreamEvent};
 use crate::tools::{ModelVerdict, Registry, ToolOptions};
+use crate::workspace::auth::redact_url;
 use crate::workspace::{self, CommitOutcome, CommitRequest, Identity, PushError, Token};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -383,17 +384,6 @@ fn identity_env(id: &Identity) -> Vec<(String, String)> {
     .collect()
 }
 
-/// Hides `user:password@` in a URL before it is shown anywhere.
-pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://")
-        && let Some((creds, host)) = rest.split_once('@')
-        && !creds.contains('/')
-    {
-        return format!("{scheme}://***@{host}");
-    }
-    url.to_string()
-}
-
 fn prepare_workspace(ws: &Path) -> Result<(), ExecutorError> {
     let err = |message: String| ExecutorError::Workspace {
         path: ws.display().to_string(),
@@ -437,16 +427,4 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 fn now_rfc3339() -> String {
     jiff::Timestamp::now().to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_lose_their_credentials() {
-        assert_eq!(redact_url("http://x:s3cret@h:1/a.git"), "http://***@h:1/a.git");
-        assert_eq!(redact_url("https://h/a.git"), "https://h/a.git");
-        assert_eq!(redact_url("/srv/a.git"), "/srv/a.git");
-    }
 }
