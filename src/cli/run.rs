@@ -136,6 +136,7 @@ fn pending_from_workspace(ws: &Path) -> Result<PendingPush, String> {
     let head = repo.head().map_err(|e| format!("{}: no HEAD: {}", ws.display(), e.message()))?;
     let branch = head
         .shorthand()
+        .ok()
         .filter(|_| head.is_branch())
         .ok_or_else(|| format!("{}: HEAD is not on a branch", ws.display()))?
         .to_string();
@@ -146,7 +147,7 @@ fn pending_from_workspace(ws: &Path) -> Result<PendingPush, String> {
     let remote = repo
         .find_remote("origin")
         .ok()
-        .and_then(|r| r.url().map(crate::workspace::auth::redact_url))
+        .and_then(|r| r.url().ok().map(crate::workspace::auth::redact_url))
         .unwrap_or_else(|| "origin".into());
     Ok(PendingPush { workspace: ws.to_path_buf(), remote, branch, sha })
 }
