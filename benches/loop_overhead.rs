@@ -35,13 +35,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("README.md"), "# bench\n".repeat(20)).expect("write");
         let registry = Registry::new(dir.path(), &[], ToolOptions::default()).expect("registry");
-        let server = ScriptedServer::repeating(Reply::tool_call("read_file", r#"{"path":"README.md"}"#))
-            .expect("server");
+        let server =
+            ScriptedServer::repeating(Reply::tool_call("read_file", r#"{"path":"README.md"}"#))
+                .expect("server");
         let client = client(server.base_url());
 
         let mut loop_ms = Vec::new();
@@ -64,7 +68,10 @@ fn main() {
             let t = Instant::now();
             let mut n = 0;
             for end in (2..history.len()).step_by(2).take(TURNS as usize) {
-                client.complete(&history[..end], &specs, &mut |_| {}).await.expect("complete");
+                client
+                    .complete(&history[..end], &specs, &mut |_| {})
+                    .await
+                    .expect("complete");
                 n += 1;
             }
             bare_ms.push(t.elapsed().as_secs_f64() * 1000.0 / n as f64);
@@ -73,6 +80,9 @@ fn main() {
         println!("loop_overhead: {TURNS} turns x {RUNS} runs (median per turn)");
         println!("  whole turn incl. loopback HTTP + SSE: {l:.3} ms");
         println!("  bare chat call on the same history:    {b:.3} ms");
-        println!("  loop overhead (difference):            {:.3} ms  (goal <= 1 ms)", (l - b).max(0.0));
+        println!(
+            "  loop overhead (difference):            {:.3} ms  (goal <= 1 ms)",
+            (l - b).max(0.0)
+        );
     });
 }

@@ -6,8 +6,8 @@
 //! clone/branch/commit/push) → `executor` (one task end to end, the Result envelope).
 
 pub mod agent;
-pub mod cli;
 pub mod api;
+pub mod cli;
 pub mod executor;
 pub mod oai;
 pub mod sched;

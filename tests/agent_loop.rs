@@ -38,11 +38,19 @@ async fn run_with(replies: Vec<Reply>, max_turns: u32, retries: u32) -> Run {
     };
     let mut events = Vec::new();
     let outcome = run_loop(&client, &registry, &cfg, &mut |e| events.push(e)).await;
-    Run { outcome, events, server, _dir: dir }
+    Run {
+        outcome,
+        events,
+        server,
+        _dir: dir,
+    }
 }
 
 fn submit_go() -> Reply {
-    Reply::tool_call("submit_result", r#"{"verdict":"GO","summary":"done","commit_message":"fix: typo"}"#)
+    Reply::tool_call(
+        "submit_result",
+        r#"{"verdict":"GO","summary":"done","commit_message":"fix: typo"}"#,
+    )
 }
 
 fn tool_messages(t: &[Message]) -> Vec<&Message> {
@@ -65,7 +73,15 @@ fn assert_history_is_clean(server: &ScriptedServer) {
 
 #[tokio::test]
 async fn submit_result_ends_the_loop() {
-    let r = run_with(vec![Reply::tool_call("read_file", r#"{"path":"README.md"}"#), submit_go()], 10, 0).await;
+    let r = run_with(
+        vec![
+            Reply::tool_call("read_file", r#"{"path":"README.md"}"#),
+            submit_go(),
+        ],
+        10,
+        0,
+    )
+    .await;
     match r.outcome.result.unwrap() {
         LoopEnd::Submitted(s) => assert_eq!(s.verdict, ModelVerdict::Go),
         other => panic!("{other:?}"),
@@ -74,13 +90,20 @@ async fn submit_result_ends_the_loop() {
     let tools = tool_messages(&r.outcome.transcript);
     assert!(tools[0].text().contains("teh fleet"));
     // Second request carried the whole history: system, user, assistant, tool.
-    assert_eq!(r.server.requests()[1]["messages"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        r.server.requests()[1]["messages"].as_array().unwrap().len(),
+        4
+    );
 }
 
 #[tokio::test]
 async fn truncated_arguments_are_retried_with_a_nudge() {
     let r = run_with(
-        vec![Reply::tool_call("read_file", r#"{"path":"READ"#), Reply::tool_call("read_file", r#"{"path":"README.md"}"#), submit_go()],
+        vec![
+            Reply::tool_call("read_file", r#"{"path":"READ"#),
+            Reply::tool_call("read_file", r#"{"path":"README.md"}"#),
+            submit_go(),
+        ],
         10,
         2,
     )
@@ -91,20 +114,41 @@ async fn truncated_arguments_are_retried_with_a_nudge() {
     // The retry differs from the failed request (a corrective nudge), so llama.cpp will not
     // fail it the same way.
     assert_ne!(reqs[0]["messages"], reqs[1]["messages"]);
-    assert!(r.events.iter().any(|e| matches!(e, LoopEvent::Stream { event: StreamEvent::Retry { .. }, .. })));
+    assert!(r.events.iter().any(|e| matches!(
+        e,
+        LoopEvent::Stream {
+            event: StreamEvent::Retry { .. },
+            ..
+        }
+    )));
     assert_history_is_clean(&r.server);
 }
 
 #[tokio::test]
 async fn malformed_arguments_are_never_echoed_and_the_model_is_told() {
     // Retries disabled: the malformed call reaches the loop.
-    let r = run_with(vec![Reply::tool_call("write_file", r#"{"path": "a.txt", "content": "x"#), submit_go()], 10, 0).await;
+    let r = run_with(
+        vec![
+            Reply::tool_call("write_file", r#"{"path": "a.txt", "content": "x"#),
+            submit_go(),
+        ],
+        10,
+        0,
+    )
+    .await;
     assert!(matches!(r.outcome.result, Ok(LoopEnd::Submitted(_))));
     let tool = tool_messages(&r.outcome.transcript)[0];
-    assert!(tool.text().contains("not a valid JSON object"), "{}", tool.text());
+    assert!(
+        tool.text().contains("not a valid JSON object"),
+        "{}",
+        tool.text()
+    );
     let assistant = &r.outcome.transcript[2];
     assert_eq!(assistant.tool_calls()[0].function.arguments, "{}");
-    assert!(!r._dir.path().join("a.txt").exists(), "the broken call must not run");
+    assert!(
+        !r._dir.path().join("a.txt").exists(),
+        "the broken call must not run"
+    );
     assert_history_is_clean(&r.server);
 }
 
@@ -119,7 +163,12 @@ async fn unknown_tool_is_a_tool_error_and_the_loop_goes_on() {
 
 #[tokio::test]
 async fn text_only_turn_is_nudged_once_then_ends_the_run() {
-    let r = run_with(vec![Reply::text("I fixed it."), Reply::text("Done, really.")], 10, 0).await;
+    let r = run_with(
+        vec![Reply::text("I fixed it."), Reply::text("Done, really.")],
+        10,
+        0,
+    )
+    .await;
     assert!(matches!(r.outcome.result, Ok(LoopEnd::HallucinatedFinish)));
     assert_eq!(r.outcome.turns, 2);
     let nudge = &r.outcome.transcript[3];
@@ -135,7 +184,9 @@ async fn text_only_turn_then_a_call_recovers() {
 
 #[tokio::test]
 async fn max_turns_is_enforced() {
-    let replies = (0..3).map(|_| Reply::tool_call("read_file", r#"{"path":"README.md"}"#)).collect();
+    let replies = (0..3)
+        .map(|_| Reply::tool_call("read_file", r#"{"path":"README.md"}"#))
+        .collect();
     let r = run_with(replies, 3, 0).await;
     assert!(matches!(r.outcome.result, Ok(LoopEnd::MaxTurnsExhausted)));
     assert_eq!(r.outcome.turns, 3);
@@ -146,20 +197,35 @@ async fn max_turns_is_enforced() {
 async fn stream_cut_mid_response_is_retried() {
     let r = run_with(
         vec![
-            Reply::CutMidStream(vec![r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Let me"}}]}"#.into()]),
+            Reply::CutMidStream(vec![
+                r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Let me"}}]}"#
+                    .into(),
+            ]),
             submit_go(),
         ],
         10,
         2,
     )
     .await;
-    assert!(matches!(r.outcome.result, Ok(LoopEnd::Submitted(_))), "{:?}", r.outcome.result);
+    assert!(
+        matches!(r.outcome.result, Ok(LoopEnd::Submitted(_))),
+        "{:?}",
+        r.outcome.result
+    );
     assert_eq!(r.server.requests().len(), 2);
 }
 
 #[tokio::test]
 async fn server_500_then_success() {
-    let r = run_with(vec![Reply::Status(500, "Failed to parse tool call arguments as JSON".into()), submit_go()], 10, 2).await;
+    let r = run_with(
+        vec![
+            Reply::Status(500, "Failed to parse tool call arguments as JSON".into()),
+            submit_go(),
+        ],
+        10,
+        2,
+    )
+    .await;
     assert!(matches!(r.outcome.result, Ok(LoopEnd::Submitted(_))));
     assert_eq!(r.outcome.turns, 1);
 }
@@ -202,7 +268,10 @@ async fn budget_ends_a_hanging_turn() {
 async fn every_call_of_a_turn_runs_and_the_first_submission_wins() {
     let r = run_with(
         vec![Reply::ToolCalls(vec![
-            ("submit_result".into(), r#"{"verdict":"NO-GO","summary":"first"}"#.into()),
+            (
+                "submit_result".into(),
+                r#"{"verdict":"NO-GO","summary":"first"}"#.into(),
+            ),
             ("read_file".into(), r#"{"path":"README.md"}"#.into()),
         ])],
         10,

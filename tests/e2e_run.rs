@@ -41,8 +41,12 @@ impl Drop for GitServer {
 }
 
 fn start_git_server(root: &Path) -> GitServer {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new("python3")
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new("python3")
         .arg(testbed().join("git_http_server.py"))
         .arg(root)
         .arg(port.to_string())
@@ -56,10 +60,14 @@ fn start_git_server(root: &Path) -> GitServer {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("git_http_server.py did not listen on {port}");
 }
 
-async fn run_tiny(agent_file: &str) -> (foreman::executor::RunReport, Vec<Record>, tempfile::TempDir) {
+async fn run_tiny(
+    agent_file: &str,
+) -> (foreman::executor::RunReport, Vec<Record>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("git");
     seed_bare(
@@ -71,7 +79,11 @@ async fn run_tiny(agent_file: &str) -> (foreman::executor::RunReport, Vec<Record
         ],
     );
     let server = start_git_server(&root);
-    let mut agent = file_agent(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(agent_file));
+    let mut agent = file_agent(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(agent_file),
+    );
     agent.metadata.name = Some("coder".into());
     let cfg = ExecutorConfig {
         base_url: llama_url(),
@@ -79,12 +91,17 @@ async fn run_tiny(agent_file: &str) -> (foreman::executor::RunReport, Vec<Record
         workspace_root: dir.path().join("ws"),
         namespace: "default".into(),
         keep_workspace: false,
-        identity: Identity { name: "Foreman Bot".into(), email: "bot@example.com".into() },
+        identity: Identity {
+            name: "Foreman Bot".into(),
+            email: "bot@example.com".into(),
+        },
         push_now: true,
         journal_path: dir.path().join("journal.jsonl"),
         token: TokenSource::Given(Token::new(TOKEN)),
     };
-    let rep = execute(&issue_task(), &agent, &cfg, &mut |_| {}).await.expect("a Result, not an executor error");
+    let rep = execute(&issue_task(), &agent, &cfg, &mut |_| {})
+        .await
+        .expect("a Result, not an executor error");
     let records = read_journal(&rep.journal).unwrap();
     (rep, records, dir)
 }
@@ -93,16 +110,33 @@ async fn run_tiny(agent_file: &str) -> (foreman::executor::RunReport, Vec<Record
 async fn tiny_model_runs_a_task_to_a_result_with_real_tool_calls() {
     let (rep, records, _dir) = run_tiny("tiny-agent.yaml").await;
     assert_eq!(rep.result.schema_version, "foreman.v1");
-    assert!(["GO", "NO-GO", "INCOMPLETE"].contains(&rep.result.verdict.as_str()), "{:?}", rep.result);
+    assert!(
+        ["GO", "NO-GO", "INCOMPLETE"].contains(&rep.result.verdict.as_str()),
+        "{:?}",
+        rep.result
+    );
     let msgs = messages_of(&records);
     // Skip the few-shot examples: only calls the model made in this run count.
-    let first_real = msgs.iter().position(|m| m.role == Role::User && m.text().contains("Fix GitHub issue #7")).unwrap();
-    let calls: Vec<_> = msgs[first_real..].iter().flat_map(|m| m.tool_calls().to_vec()).collect();
+    let first_real = msgs
+        .iter()
+        .position(|m| m.role == Role::User && m.text().contains("Fix GitHub issue #7"))
+        .unwrap();
+    let calls: Vec<_> = msgs[first_real..]
+        .iter()
+        .flat_map(|m| m.tool_calls().to_vec())
+        .collect();
     assert!(!calls.is_empty(), "the model made no tool call: {msgs:#?}");
     assert!(calls.iter().all(|c| !c.function.name.is_empty()));
-    assert!(records.iter().any(|r| matches!(r, Record::Turn { usage: Some(u), .. } if u.completion_tokens > 0)));
+    assert!(
+        records
+            .iter()
+            .any(|r| matches!(r, Record::Turn { usage: Some(u), .. } if u.completion_tokens > 0))
+    );
     let journal = std::fs::read_to_string(&rep.journal).unwrap();
-    assert!(!journal.contains(TOKEN), "the token leaked into the transcript");
+    assert!(
+        !journal.contains(TOKEN),
+        "the token leaked into the transcript"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,16 +144,33 @@ async fn grammar_constrained_mode_yields_only_valid_calls() {
     let (rep, records, _dir) = run_tiny("tiny-agent-grammar.yaml").await;
     assert_eq!(rep.result.schema_version, "foreman.v1");
     let msgs = messages_of(&records);
-    let first_real = msgs.iter().position(|m| m.role == Role::User && m.text().contains("Fix GitHub issue #7")).unwrap();
-    let assistant: Vec<_> = msgs[first_real..].iter().filter(|m| m.role == Role::Assistant).collect();
+    let first_real = msgs
+        .iter()
+        .position(|m| m.role == Role::User && m.text().contains("Fix GitHub issue #7"))
+        .unwrap();
+    let assistant: Vec<_> = msgs[first_real..]
+        .iter()
+        .filter(|m| m.role == Role::Assistant)
+        .collect();
     assert!(!assistant.is_empty());
     for m in assistant {
         let calls = m.tool_calls();
-        assert_eq!(calls.len(), 1, "every grammar turn is exactly one call: {m:?}");
-        assert!(KNOWN_TOOLS.contains(&calls[0].function.name.as_str()), "{m:?}");
+        assert_eq!(
+            calls.len(),
+            1,
+            "every grammar turn is exactly one call: {m:?}"
+        );
+        assert!(
+            KNOWN_TOOLS.contains(&calls[0].function.name.as_str()),
+            "{m:?}"
+        );
         let args: serde_json::Value = serde_json::from_str(&calls[0].function.arguments).unwrap();
         assert!(args.is_object());
     }
     // No retries were needed for malformed output.
-    assert!(!records.iter().any(|r| matches!(r, Record::Retry { reason, .. } if reason.contains("JSON"))));
+    assert!(
+        !records
+            .iter()
+            .any(|r| matches!(r, Record::Retry { reason, .. } if reason.contains("JSON")))
+    );
 }

@@ -14,7 +14,8 @@ fn examples_load_and_round_trip() {
         let objs = load_file(&path).unwrap_or_else(|e| panic!("{e}"));
         for obj in objs {
             let yaml = obj.to_yaml().unwrap();
-            let again = load_str("round-trip", &yaml).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let again =
+                load_str("round-trip", &yaml).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert_eq!(again, vec![obj], "{} does not round-trip", path.display());
             seen += 1;
         }

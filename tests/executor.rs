@@ -19,8 +19,16 @@ struct Env {
 fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
-    let bare = seed_bare(&root, "acme/fleet.git", &[("README.md", "# Fleet\nteh fleet\n")]);
-    Env { _dir: dir, root, bare }
+    let bare = seed_bare(
+        &root,
+        "acme/fleet.git",
+        &[("README.md", "# Fleet\nteh fleet\n")],
+    );
+    Env {
+        _dir: dir,
+        root,
+        bare,
+    }
 }
 
 fn config(e: &Env, base_url: &str, push_now: bool) -> ExecutorConfig {
@@ -30,7 +38,10 @@ fn config(e: &Env, base_url: &str, push_now: bool) -> ExecutorConfig {
         workspace_root: e.root.join("ws"),
         namespace: "default".into(),
         keep_workspace: false,
-        identity: Identity { name: "Foreman Bot".into(), email: "bot@example.com".into() },
+        identity: Identity {
+            name: "Foreman Bot".into(),
+            email: "bot@example.com".into(),
+        },
         push_now,
         journal_path: e.root.join("journal.jsonl"),
         token: TokenSource::Given(Token::new("unused-for-local-remotes")),
@@ -47,7 +58,8 @@ fn fix_readme() -> Reply {
 fn submit(verdict: &str, msg: &str) -> Reply {
     Reply::tool_call(
         "submit_result",
-        &serde_json::json!({"verdict": verdict, "summary": "fixed the typo", "commit_message": msg}).to_string(),
+        serde_json::json!({"verdict": verdict, "summary": "fixed the typo", "commit_message": msg})
+            .to_string(),
     )
 }
 
@@ -55,26 +67,49 @@ async fn run(e: &Env, replies: Vec<Reply>, push_now: bool) -> (RunReport, Vec<Ex
     let server = ScriptedServer::start(replies).unwrap();
     let cfg = config(e, &server.base_url(), push_now);
     let mut events = Vec::new();
-    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |ev| events.push(ev)).await.unwrap();
+    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |ev| events.push(ev))
+        .await
+        .unwrap();
     (rep, events)
 }
 
 fn remote_log(bare: &Path, branch: &str) -> String {
-    git(bare, &["log", "-1", "--format=%an <%ae>%n%cn <%ce>%n%B", branch])
+    git(
+        bare,
+        &["log", "-1", "--format=%an <%ae>%n%cn <%ce>%n%B", branch],
+    )
 }
 
 #[tokio::test]
 async fn go_commits_with_dco_and_pushes() {
     let e = env();
-    let (rep, events) = run(&e, vec![fix_readme(), submit("GO", "docs: fix typo\n\nFixes #7")], true).await;
+    let (rep, events) = run(
+        &e,
+        vec![fix_readme(), submit("GO", "docs: fix typo\n\nFixes #7")],
+        true,
+    )
+    .await;
     let r = &rep.result;
     assert_eq!((r.verdict.as_str(), r.outcome()), ("GO", ""), "{r:?}");
     assert_eq!(r.extra_str("branch"), Some("foreman/issue-7"));
     let log = remote_log(&e.bare, "foreman/issue-7");
-    assert!(log.starts_with("Foreman Bot <bot@example.com>\nForeman Bot <bot@example.com>\n"), "{log}");
-    assert!(log.contains("Fixes #7\n\nSigned-off-by: Foreman Bot <bot@example.com>"), "{log}");
-    assert_eq!(r.extra_str("commitSHA").unwrap(), git(&e.bare, &["rev-parse", "foreman/issue-7"]).trim());
-    assert!(events.iter().any(|ev| matches!(ev, ExecEvent::Status(s) if s.starts_with("pushing"))));
+    assert!(
+        log.starts_with("Foreman Bot <bot@example.com>\nForeman Bot <bot@example.com>\n"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Fixes #7\n\nSigned-off-by: Foreman Bot <bot@example.com>"),
+        "{log}"
+    );
+    assert_eq!(
+        r.extra_str("commitSHA").unwrap(),
+        git(&e.bare, &["rev-parse", "foreman/issue-7"]).trim()
+    );
+    assert!(
+        events
+            .iter()
+            .any(|ev| matches!(ev, ExecEvent::Status(s) if s.starts_with("pushing")))
+    );
     // The workspace is removed after the run unless kept.
     assert!(!e.root.join("ws/default/fix-1").exists());
 }
@@ -82,13 +117,25 @@ async fn go_commits_with_dco_and_pushes() {
 #[tokio::test]
 async fn go_without_push_waits_for_approval_then_pushes() {
     let e = env();
-    let (rep, _) = run(&e, vec![fix_readme(), submit("GO", "docs: fix typo")], false).await;
+    let (rep, _) = run(
+        &e,
+        vec![fix_readme(), submit("GO", "docs: fix typo")],
+        false,
+    )
+    .await;
     assert_eq!(rep.result.verdict, "GO");
     assert_eq!(rep.result.extra.as_ref().unwrap()["pushed"], false);
     let pending = rep.pending_push.expect("pending push");
-    assert!(pending.workspace.exists(), "workspace kept for the approval");
+    assert!(
+        pending.workspace.exists(),
+        "workspace kept for the approval"
+    );
     // Nothing on the remote yet.
-    assert!(git(&e.bare, &["branch", "--list", "foreman/issue-7"]).trim().is_empty());
+    assert!(
+        git(&e.bare, &["branch", "--list", "foreman/issue-7"])
+            .trim()
+            .is_empty()
+    );
     push_pending(&pending, None).await.unwrap();
     // The model forgot `Fixes #7`: the executor added it.
     let log = remote_log(&e.bare, "foreman/issue-7");
@@ -99,7 +146,10 @@ async fn go_without_push_waits_for_approval_then_pushes() {
 async fn no_go_is_model_decided_and_touches_no_git() {
     let e = env();
     let (rep, _) = run(&e, vec![submit("NO-GO", "")], true).await;
-    assert_eq!((rep.result.verdict.as_str(), rep.result.outcome()), ("NO-GO", "MODEL-DECIDED"));
+    assert_eq!(
+        (rep.result.verdict.as_str(), rep.result.outcome()),
+        ("NO-GO", "MODEL-DECIDED")
+    );
     assert!(!git(&e.bare, &["branch", "--list"]).contains("foreman/"));
 }
 
@@ -115,15 +165,24 @@ async fn error_verdict_maps_to_incomplete() {
 async fn go_without_edits_is_no_changes() {
     let e = env();
     let (rep, _) = run(&e, vec![submit("GO", "docs: nothing")], true).await;
-    assert_eq!((rep.result.verdict.as_str(), rep.result.outcome()), ("NO-GO", "NO-CHANGES"));
-    assert_eq!(rep.result.extra_str("intendedBranch"), Some("foreman/issue-7"));
+    assert_eq!(
+        (rep.result.verdict.as_str(), rep.result.outcome()),
+        ("NO-GO", "NO-CHANGES")
+    );
+    assert_eq!(
+        rep.result.extra_str("intendedBranch"),
+        Some("foreman/issue-7")
+    );
 }
 
 #[tokio::test]
 async fn empty_commit_message_is_commit_rejected() {
     let e = env();
     let (rep, _) = run(&e, vec![fix_readme(), submit("GO", "  ")], true).await;
-    assert_eq!((rep.result.verdict.as_str(), rep.result.outcome()), ("NO-GO", "COMMIT-REJECTED"));
+    assert_eq!(
+        (rep.result.verdict.as_str(), rep.result.outcome()),
+        ("NO-GO", "COMMIT-REJECTED")
+    );
 }
 
 #[tokio::test]
@@ -134,7 +193,11 @@ async fn failing_pre_commit_hook_is_commit_rejected_with_its_output() {
     let seed = e.root.join("seed-acme-fleet.git");
     std::fs::create_dir_all(seed.join("hooks")).unwrap();
     let hook = seed.join("hooks/pre-commit");
-    std::fs::write(&hook, "#!/bin/sh\necho 'lint: trailing whitespace in README.md' >&2\nexit 1\n").unwrap();
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'lint: trailing whitespace in README.md' >&2\nexit 1\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     git(&seed, &["add", "hooks/pre-commit"]);
     git(&seed, &["commit", "-q", "-m", "add hook"]);
@@ -144,23 +207,57 @@ async fn failing_pre_commit_hook_is_commit_rejected_with_its_output() {
         Reply::tool_call("bash", r#"{"command":"git config core.hooksPath hooks"}"#),
         fix_readme(),
         submit("GO", "docs: fix typo"),
-    ]).unwrap();
+    ])
+    .unwrap();
     let cfg = config(&e, &server.base_url(), true);
-    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {}).await.unwrap();
+    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {})
+        .await
+        .unwrap();
     assert_eq!(rep.result.outcome(), "COMMIT-REJECTED", "{:?}", rep.result);
-    assert!(rep.result.extra_str("error").unwrap().contains("trailing whitespace"), "{:?}", rep.result);
+    assert!(
+        rep.result
+            .extra_str("error")
+            .unwrap()
+            .contains("trailing whitespace"),
+        "{:?}",
+        rep.result
+    );
 }
 
 #[tokio::test]
 async fn rejected_push_is_push_failed_with_the_local_sha() {
     let e = env();
-    let hook = e.bare.join("hooks/pre-receive");
-    std::fs::write(&hook, "#!/bin/sh\necho 'protected: pushes are frozen' >&2\nexit 1\n").unwrap();
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // Someone else already pushed a different foreman/issue-7: ours is not a fast-forward
+    // (local-path remotes run no server hooks, so divergence is the rejection here; the
+    // smart-HTTP e2e suite covers a pre-receive hook).
+    let seed = e.root.join("seed-acme-fleet.git");
+    git(&seed, &["checkout", "-q", "-b", "foreman/issue-7"]);
+    std::fs::write(seed.join("OTHER.md"), "other work\n").unwrap();
+    git(&seed, &["add", "-A"]);
+    git(&seed, &["commit", "-q", "-m", "other work"]);
+    git(
+        &seed,
+        &["push", "-q", e.bare.to_str().unwrap(), "foreman/issue-7"],
+    );
+    let theirs = git(&e.bare, &["rev-parse", "foreman/issue-7"]);
     let (rep, _) = run(&e, vec![fix_readme(), submit("GO", "docs: fix typo")], true).await;
-    assert_eq!((rep.result.verdict.as_str(), rep.result.outcome()), ("NO-GO", "PUSH-FAILED"));
+    assert_eq!(
+        (rep.result.verdict.as_str(), rep.result.outcome()),
+        ("NO-GO", "PUSH-FAILED"),
+        "{:?}",
+        rep.result
+    );
     assert_eq!(rep.result.extra_str("commitSHA").map(str::len), Some(40));
-    assert!(rep.result.extra_str("error").unwrap().contains("rejected"), "{:?}", rep.result);
+    assert!(
+        rep.result.extra_str("error").unwrap().contains("rejected"),
+        "{:?}",
+        rep.result
+    );
+    assert_eq!(
+        git(&e.bare, &["rev-parse", "foreman/issue-7"]),
+        theirs,
+        "never forced"
+    );
 }
 
 #[tokio::test]
@@ -175,25 +272,37 @@ async fn preconditions_are_results_not_errors() {
         a.metadata.name = Some("someone-else".into());
         a
     };
-    let rep = execute(&wrong, &other_agent, &cfg, &mut |_| {}).await.unwrap();
+    let rep = execute(&wrong, &other_agent, &cfg, &mut |_| {})
+        .await
+        .unwrap();
     assert_eq!(rep.result.reason(), Some("AgentNotFound"));
 
     cfg.git_remote_url = None;
-    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {}).await.unwrap();
+    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {})
+        .await
+        .unwrap();
     assert_eq!(rep.result.outcome(), "EXECUTOR-PRECONDITION-FAILED");
     assert_eq!(rep.result.reason(), Some("GitRemoteURLNotConfigured"));
 
     cfg.git_remote_url = Some(e.root.join("missing.git").display().to_string());
-    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {}).await.unwrap();
+    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {})
+        .await
+        .unwrap();
     assert_eq!(rep.result.reason(), Some("CloneFailed"));
-    assert!(rep.result.summary.contains("clone failed"), "{}", rep.result.summary);
+    assert!(
+        rep.result.summary.contains("clone failed"),
+        "{}",
+        rep.result.summary
+    );
 }
 
 #[tokio::test]
 async fn unreachable_model_server_is_an_executor_error() {
     let e = env();
     let cfg = config(&e, "http://127.0.0.1:9/v1", true);
-    let err = execute(&issue_task(), &agent(""), &cfg, &mut |_| {}).await.unwrap_err();
+    let err = execute(&issue_task(), &agent(""), &cfg, &mut |_| {})
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("chat turn 1 failed"), "{err}");
 }
 
@@ -204,6 +313,13 @@ async fn journal_records_every_message_and_the_result() {
     let records = foreman::agent::transcript::read_journal(&rep.journal).unwrap();
     let msgs = foreman::agent::transcript::messages_of(&records);
     assert_eq!(msgs[0].role, foreman::oai::Role::System);
-    assert!(msgs.iter().any(|m| m.tool_calls().iter().any(|c| c.function.name == "str_replace")));
-    assert!(matches!(records.last(), Some(foreman::agent::transcript::Record::End { .. })));
+    assert!(msgs.iter().any(|m| {
+        m.tool_calls()
+            .iter()
+            .any(|c| c.function.name == "str_replace")
+    }));
+    assert!(matches!(
+        records.last(),
+        Some(foreman::agent::transcript::Record::End { .. })
+    ));
 }

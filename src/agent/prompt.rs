@@ -72,7 +72,10 @@ mod tests {
 
     #[test]
     fn issue_fix_prompt_has_upstream_lines_in_order() {
-        let p = user_prompt(&spec(TaskKind::IssueFix, Some(7), "Typo in README"), "foreman/issue-7");
+        let p = user_prompt(
+            &spec(TaskKind::IssueFix, Some(7), "Typo in README"),
+            "foreman/issue-7",
+        );
         let i1 = p.find("issue #7 in acme/fleet").unwrap();
         let i2 = p.find("Issue context:\nTypo in README").unwrap();
         let i3 = p.find("already checked out").unwrap();
@@ -83,7 +86,10 @@ mod tests {
 
     #[test]
     fn other_kinds_use_the_prompt_verbatim() {
-        assert_eq!(user_prompt(&spec(TaskKind::Freeform, None, "do x"), "b"), "do x");
+        assert_eq!(
+            user_prompt(&spec(TaskKind::Freeform, None, "do x"), "b"),
+            "do x"
+        );
     }
 
     #[test]

@@ -63,7 +63,10 @@ pub async fn run_loop(
 ) -> LoopOutcome {
     let mut transcript = Vec::with_capacity(cfg.opening.len() + 4 * cfg.max_turns as usize);
     for m in &cfg.opening {
-        sink(LoopEvent::Message { turn: 0, message: m.clone() });
+        sink(LoopEvent::Message {
+            turn: 0,
+            message: m.clone(),
+        });
         transcript.push(m.clone());
     }
     let tools = registry.specs();
@@ -76,7 +79,10 @@ pub async fn run_loop(
         }
         turns += 1;
         let turn = turns;
-        sink(LoopEvent::TurnStarted { turn, max_turns: cfg.max_turns });
+        sink(LoopEvent::TurnStarted {
+            turn,
+            max_turns: cfg.max_turns,
+        });
         let started = Instant::now();
         let chat = {
             let mut on_event = |event: StreamEvent| sink(LoopEvent::Stream { turn, event });
@@ -100,7 +106,10 @@ pub async fn run_loop(
         }
         let mut assistant = completion.message;
         let calls = repair_calls(&mut assistant, turn);
-        sink(LoopEvent::Message { turn, message: assistant.clone() });
+        sink(LoopEvent::Message {
+            turn,
+            message: assistant.clone(),
+        });
         transcript.push(assistant);
         sink(LoopEvent::TurnFinished {
             turn,
@@ -116,7 +125,10 @@ pub async fn run_loop(
             }
             nudged = true;
             let nudge = Message::user(TEXT_ONLY_NUDGE);
-            sink(LoopEvent::Message { turn, message: nudge.clone() });
+            sink(LoopEvent::Message {
+                turn,
+                message: nudge.clone(),
+            });
             transcript.push(nudge);
             continue;
         }
@@ -142,14 +154,22 @@ pub async fn run_loop(
                 },
             };
             let msg = Message::tool(call.id, call.name, content);
-            sink(LoopEvent::Message { turn, message: msg.clone() });
+            sink(LoopEvent::Message {
+                turn,
+                message: msg.clone(),
+            });
             transcript.push(msg);
         }
         if let Some(sub) = terminal {
             break Ok(LoopEnd::Submitted(sub));
         }
     };
-    LoopOutcome { result, transcript, turns, usage }
+    LoopOutcome {
+        result,
+        transcript,
+        turns,
+        usage,
+    }
 }
 
 struct Call {

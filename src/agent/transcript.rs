@@ -100,7 +100,13 @@ pub fn read_journal(path: &Path) -> Result<Vec<Record>, String> {
         match serde_json::from_str::<Record>(line) {
             Ok(r) => out.push(r),
             Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
-            Err(e) => return Err(format!("{}:{}: bad transcript record: {e}", path.display(), i + 1)),
+            Err(e) => {
+                return Err(format!(
+                    "{}:{}: bad transcript record: {e}",
+                    path.display(),
+                    i + 1
+                ));
+            }
         }
     }
     Ok(out)
@@ -315,7 +321,11 @@ mod tests {
         assert_eq!(doc.messages.len(), 13);
         assert_eq!(doc.messages[..2], msgs[..2]);
         assert_eq!(doc.messages[3..], msgs[190..]);
-        assert!(doc.messages[2].text().contains("188 middle messages dropped"));
+        assert!(
+            doc.messages[2]
+                .text()
+                .contains("188 middle messages dropped")
+        );
         assert!(doc.messages[2].text().contains("99 turns total"));
     }
 
@@ -329,19 +339,29 @@ mod tests {
         assert!(e.truncated);
         assert!(e.transcript_json.len() <= CONFIGMAP_CAP);
         let doc: TranscriptDoc = serde_json::from_str(&e.transcript_json).unwrap();
-        assert!(doc.messages.iter().any(|m| m.text().contains("bytes omitted")));
+        assert!(
+            doc.messages
+                .iter()
+                .any(|m| m.text().contains("bytes omitted"))
+        );
     }
 
     #[test]
     fn huge_tool_arguments_are_replaced_by_valid_json() {
         let mut msgs = convo(3, 10);
         let mut a = Message::assistant("");
-        a.tool_calls = Some(vec![ToolCall::new("c", "write_file", "y".repeat(2 * 1024 * 1024))]);
+        a.tool_calls = Some(vec![ToolCall::new(
+            "c",
+            "write_file",
+            "y".repeat(2 * 1024 * 1024),
+        )]);
         msgs.push(a);
         let e = export(&msgs, 1, CONFIGMAP_CAP);
         assert!(e.transcript_json.len() <= CONFIGMAP_CAP);
         let doc: TranscriptDoc = serde_json::from_str(&e.transcript_json).unwrap();
-        let args = &doc.messages.last().unwrap().tool_calls()[0].function.arguments;
+        let args = &doc.messages.last().unwrap().tool_calls()[0]
+            .function
+            .arguments;
         assert!(serde_json::from_str::<serde_json::Value>(args).is_ok());
     }
 
@@ -359,10 +379,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
         let mut j = Journal::create(&path).unwrap();
-        j.append(&Record::Message { turn: 0, message: Message::system("s") }).unwrap();
-        j.append(&Record::Retry { turn: 1, attempt: 1, reason: "500".into() }).unwrap();
+        j.append(&Record::Message {
+            turn: 0,
+            message: Message::system("s"),
+        })
+        .unwrap();
+        j.append(&Record::Retry {
+            turn: 1,
+            attempt: 1,
+            reason: "500".into(),
+        })
+        .unwrap();
         drop(j);
-        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         f.write_all(br#"{"type":"message","turn":1,"mess"#).unwrap();
         let recs = read_journal(&path).unwrap();
         assert_eq!(recs.len(), 2);

@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "foreman", version, about = "Operator console and executor for local-LLM coding agents (LLMKube Foreman compatible)")]
+#[command(
+    name = "foreman",
+    version,
+    about = "Operator console and executor for local-LLM coding agents (LLMKube Foreman compatible)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -45,7 +49,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub agent: PathBuf,
     /// OpenAI-compatible base URL including /v1 (llama.cpp's llama-server listens on :8080).
-    #[arg(long, env = "FOREMAN_BASE_URL", default_value = "http://127.0.0.1:8080/v1")]
+    #[arg(
+        long,
+        env = "FOREMAN_BASE_URL",
+        default_value = "http://127.0.0.1:8080/v1"
+    )]
     pub base_url: String,
     /// Clone and push URL of the repository (the fork).
     #[arg(long, env = "FOREMAN_GIT_REMOTE_URL")]
@@ -56,7 +64,11 @@ pub struct RunArgs {
     /// Keep the clone after the run.
     #[arg(long)]
     pub keep_workspace: bool,
-    #[arg(long, env = "FOREMAN_COMMIT_AUTHOR_NAME", default_value = "Foreman Bot")]
+    #[arg(
+        long,
+        env = "FOREMAN_COMMIT_AUTHOR_NAME",
+        default_value = "Foreman Bot"
+    )]
     pub commit_author_name: String,
     /// Required: the DCO sign-off needs a real address.
     #[arg(long, env = "FOREMAN_COMMIT_AUTHOR_EMAIL")]

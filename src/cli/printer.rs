@@ -68,10 +68,16 @@ impl Printer {
             }
             LoopEvent::Stream { event, .. } => match event {
                 StreamEvent::Content(t) => self.raw(t),
-                StreamEvent::ToolCall { index, name, arguments, .. } => {
+                StreamEvent::ToolCall {
+                    index,
+                    name,
+                    arguments,
+                    ..
+                } => {
                     if !self.open_calls.contains(index) {
                         self.open_calls.push(*index);
-                        let head = self.paint("35", &format!("→ {}", name.as_deref().unwrap_or("?")));
+                        let head =
+                            self.paint("35", &format!("→ {}", name.as_deref().unwrap_or("?")));
                         self.line(head);
                         self.raw("  ");
                     }
@@ -106,10 +112,19 @@ impl Printer {
                 }
                 _ => {}
             },
-            LoopEvent::TurnFinished { elapsed_ms, usage, timings, attempts, .. } => {
+            LoopEvent::TurnFinished {
+                elapsed_ms,
+                usage,
+                timings,
+                attempts,
+                ..
+            } => {
                 let mut parts = Vec::new();
                 if let Some(u) = usage {
-                    parts.push(format!("{} prompt + {} completion tokens", u.prompt_tokens, u.completion_tokens));
+                    parts.push(format!(
+                        "{} prompt + {} completion tokens",
+                        u.prompt_tokens, u.completion_tokens
+                    ));
                 }
                 if let Some(tps) = timings.and_then(|t| t.predicted_per_second) {
                     parts.push(format!("{tps:.1} tok/s"));

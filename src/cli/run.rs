@@ -24,7 +24,10 @@ fn load_one(path: &Path, kind: &str) -> Result<Object, String> {
     match of_kind.len() {
         1 => Ok(of_kind.remove(0)),
         0 => Err(format!("{}: no {kind} in this file", path.display())),
-        n => Err(format!("{}: {n} {kind} manifests; pass a file with exactly one", path.display())),
+        n => Err(format!(
+            "{}: {n} {kind} manifests; pass a file with exactly one",
+            path.display()
+        )),
     }
 }
 
@@ -38,7 +41,9 @@ fn default_journal(ns: &str, task: &str) -> PathBuf {
     let base = directories::ProjectDirs::from("dev", "llmkube", "foreman")
         .map(|p| p.data_dir().to_path_buf())
         .unwrap_or_else(|| PathBuf::from(".foreman"));
-    base.join("transcripts").join(ns).join(format!("{task}.jsonl"))
+    base.join("transcripts")
+        .join(ns)
+        .join(format!("{task}.jsonl"))
 }
 
 pub async fn run(args: RunArgs) -> ExitCode {
@@ -53,14 +58,23 @@ pub async fn run(args: RunArgs) -> ExitCode {
         Err(e) => return input_error(e),
     };
     if args.commit_author_email.trim().is_empty() || !args.commit_author_email.contains('@') {
-        return input_error("--commit-author-email must be a real address: the DCO sign-off needs it");
+        return input_error(
+            "--commit-author-email must be a real address: the DCO sign-off needs it",
+        );
     }
-    let ns = task.metadata.namespace.clone().unwrap_or(args.namespace.clone());
+    let ns = task
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or(args.namespace.clone());
     let name = task.metadata.name.clone().unwrap_or_default();
     let cfg = ExecutorConfig {
         base_url: args.base_url.trim_end_matches('/').to_string(),
         git_remote_url: args.git_remote_url.clone(),
-        workspace_root: args.workspace_dir.clone().unwrap_or_else(default_workspace_root),
+        workspace_root: args
+            .workspace_dir
+            .clone()
+            .unwrap_or_else(default_workspace_root),
         namespace: ns.clone(),
         keep_workspace: args.keep_workspace,
         identity: Identity {
@@ -68,7 +82,10 @@ pub async fn run(args: RunArgs) -> ExitCode {
             email: args.commit_author_email.clone(),
         },
         push_now: args.push,
-        journal_path: args.transcript.clone().unwrap_or_else(|| default_journal(&ns, &name)),
+        journal_path: args
+            .transcript
+            .clone()
+            .unwrap_or_else(|| default_journal(&ns, &name)),
         token: TokenSource::Lookup,
     };
     let mut printer = Printer::new();
@@ -118,10 +135,18 @@ pub async fn push(args: PushArgs) -> ExitCode {
         Err(e) => return input_error(e),
     };
     let token = crate::workspace::resolve_token().ok();
-    eprintln!("pushing {} ({}) to {}", info.branch, &info.sha[..info.sha.len().min(12)], info.remote);
+    eprintln!(
+        "pushing {} ({}) to {}",
+        info.branch,
+        &info.sha[..info.sha.len().min(12)],
+        info.remote
+    );
     match executor::push_pending(&info, token).await {
         Ok(()) => {
-            println!("{}", serde_json::json!({"pushed": true, "branch": info.branch, "commitSHA": info.sha}));
+            println!(
+                "{}",
+                serde_json::json!({"pushed": true, "branch": info.branch, "commitSHA": info.sha})
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -132,8 +157,11 @@ pub async fn push(args: PushArgs) -> ExitCode {
 }
 
 fn pending_from_workspace(ws: &Path) -> Result<PendingPush, String> {
-    let repo = git2::Repository::open(ws).map_err(|e| format!("{}: not a git workspace: {}", ws.display(), e.message()))?;
-    let head = repo.head().map_err(|e| format!("{}: no HEAD: {}", ws.display(), e.message()))?;
+    let repo = git2::Repository::open(ws)
+        .map_err(|e| format!("{}: not a git workspace: {}", ws.display(), e.message()))?;
+    let head = repo
+        .head()
+        .map_err(|e| format!("{}: no HEAD: {}", ws.display(), e.message()))?;
     let branch = head
         .shorthand()
         .ok()
@@ -149,7 +177,12 @@ fn pending_from_workspace(ws: &Path) -> Result<PendingPush, String> {
         .ok()
         .and_then(|r| r.url().ok().map(crate::workspace::auth::redact_url))
         .unwrap_or_else(|| "origin".into());
-    Ok(PendingPush { workspace: ws.to_path_buf(), remote, branch, sha })
+    Ok(PendingPush {
+        workspace: ws.to_path_buf(),
+        remote,
+        branch,
+        sha,
+    })
 }
 
 pub fn validate(files: &[PathBuf]) -> ExitCode {
@@ -167,7 +200,11 @@ pub fn validate(files: &[PathBuf]) -> ExitCode {
             }
         }
     }
-    if bad { ExitCode::from(EXIT_INPUT) } else { ExitCode::SUCCESS }
+    if bad {
+        ExitCode::from(EXIT_INPUT)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 pub fn export_transcript(journal: &Path, out: &Path) -> ExitCode {

@@ -6,4 +6,6 @@ pub mod outcome;
 pub mod run;
 
 pub use outcome::ResultEnvelope;
-pub use run::{ExecEvent, ExecutorConfig, ExecutorError, PendingPush, RunReport, execute, push_pending};
+pub use run::{
+    ExecEvent, ExecutorConfig, ExecutorError, PendingPush, RunReport, execute, push_pending,
+};

@@ -84,7 +84,9 @@ impl Incomplete {
                 "model returned text without tool_calls; loop cannot make progress"
             }
             Incomplete::LoopContractViolation => "loop ended without a terminal result",
-            Incomplete::LoopBudgetExhausted => "the task's timeoutSeconds budget ran out before submit_result",
+            Incomplete::LoopBudgetExhausted => {
+                "the task's timeoutSeconds budget ran out before submit_result"
+            }
         }
     }
 }
@@ -98,7 +100,12 @@ pub struct RunFacts {
     pub elapsed_sec: f64,
 }
 
-fn envelope(verdict: &str, summary: impl Into<String>, extra: Value, elapsed: f64) -> ResultEnvelope {
+fn envelope(
+    verdict: &str,
+    summary: impl Into<String>,
+    extra: Value,
+    elapsed: f64,
+) -> ResultEnvelope {
     ResultEnvelope {
         schema_version: RESULT_SCHEMA.into(),
         kind: EXECUTOR_KIND.into(),
@@ -132,7 +139,12 @@ pub fn loop_incomplete(reason: Incomplete, f: &RunFacts) -> ResultEnvelope {
 }
 
 /// NO-GO (or reviewer GO) decided by the model; `ERROR` becomes INCOMPLETE/ModelReportedError.
-pub fn model_decided(model_verdict: &str, summary: &str, model_extra: Option<Value>, f: &RunFacts) -> ResultEnvelope {
+pub fn model_decided(
+    model_verdict: &str,
+    summary: &str,
+    model_extra: Option<Value>,
+    f: &RunFacts,
+) -> ResultEnvelope {
     let mut extra = json!({"outcome": "MODEL-DECIDED", "transcriptRef": f.transcript_ref,
                            "turnCount": f.turn_count, "modelExtra": model_extra});
     let verdict = if model_verdict == "ERROR" {
@@ -177,7 +189,14 @@ pub fn push_failed(branch: &str, sha: &str, error: &str, f: &RunFacts) -> Result
 
 /// GO. `pushed` is false while the push waits for the operator (extension: upstream always
 /// pushed); the console flips it when the push is approved and succeeds.
-pub fn go(branch: &str, sha: &str, summary: &str, model_extra: Option<Value>, pushed: bool, f: &RunFacts) -> ResultEnvelope {
+pub fn go(
+    branch: &str,
+    sha: &str,
+    summary: &str,
+    model_extra: Option<Value>,
+    pushed: bool,
+    f: &RunFacts,
+) -> ResultEnvelope {
     envelope(
         "GO",
         summary,
@@ -192,7 +211,11 @@ mod tests {
     use super::*;
 
     fn facts() -> RunFacts {
-        RunFacts { transcript_ref: json!("t.jsonl"), turn_count: 4, elapsed_sec: 1.5 }
+        RunFacts {
+            transcript_ref: json!("t.jsonl"),
+            turn_count: 4,
+            elapsed_sec: 1.5,
+        }
     }
 
     #[test]
@@ -207,7 +230,10 @@ mod tests {
         assert!(v["elapsedSec"].is_f64());
 
         let r = loop_incomplete(Incomplete::MaxTurnsExhausted, &facts());
-        assert_eq!(r.summary, "model did not call submit_result within max_turns");
+        assert_eq!(
+            r.summary,
+            "model did not call submit_result within max_turns"
+        );
         assert_eq!(r.extra.as_ref().unwrap()["turnCount"], 4);
 
         let r = push_failed("foreman/issue-1", "abc", "rejected", &facts());

@@ -96,7 +96,11 @@ pub async fn execute(
         journal: cfg.journal_path.clone(),
     };
     let fail = |reason: Precondition, msg: String| {
-        Ok(report(outcome::precondition_failed(reason, &msg, elapsed())))
+        Ok(report(outcome::precondition_failed(
+            reason,
+            &msg,
+            elapsed(),
+        )))
     };
 
     if let Some(r) = &task.spec.agent_ref
@@ -104,7 +108,10 @@ pub async fn execute(
     {
         return fail(
             Precondition::AgentNotFound,
-            format!("task references Agent {:?} but the supplied Agent is {agent_name:?}", r.name),
+            format!(
+                "task references Agent {:?} but the supplied Agent is {agent_name:?}",
+                r.name
+            ),
         );
     }
     if cfg.base_url.trim().is_empty() {
@@ -132,7 +139,10 @@ pub async fn execute(
         Err(msg) => return fail(Precondition::AuthUnavailable, msg),
     };
 
-    sink(ExecEvent::Status(format!("cloning {}", redact_url(&remote))));
+    sink(ExecEvent::Status(format!(
+        "cloning {}",
+        redact_url(&remote)
+    )));
     let branch = {
         let (remote, ws, tok, spec, name) = (
             remote.clone(),
@@ -151,7 +161,10 @@ pub async fn execute(
         match res {
             Err(e) => return fail(Precondition::CloneFailed, format!("clone failed: {e}")),
             Ok(Err(e)) => {
-                return fail(Precondition::BranchCheckoutFailed, format!("branch checkout failed: {e}"));
+                return fail(
+                    Precondition::BranchCheckoutFailed,
+                    format!("branch checkout failed: {e}"),
+                );
             }
             Ok(Ok(b)) => b,
         }
@@ -208,8 +221,7 @@ pub async fn execute(
     };
     sink(ExecEvent::Status(format!(
         "running the loop against {} (max {} turns)",
-        cfg.base_url,
-        loop_cfg.max_turns
+        cfg.base_url, loop_cfg.max_turns
     )));
     let mut journal_failure = None;
     let outcome = {
@@ -219,22 +231,27 @@ pub async fn execute(
                     turn: *turn,
                     message: message.clone(),
                 }),
-                LoopEvent::TurnFinished { turn, elapsed_ms, attempts, usage, timings } => {
-                    Some(Record::Turn {
-                        turn: *turn,
-                        elapsed_ms: *elapsed_ms,
-                        attempts: *attempts,
-                        usage: *usage,
-                        timings: *timings,
-                    })
-                }
-                LoopEvent::Stream { turn, event: StreamEvent::Retry { attempt, reason } } => {
-                    Some(Record::Retry {
-                        turn: *turn,
-                        attempt: *attempt,
-                        reason: reason.clone(),
-                    })
-                }
+                LoopEvent::TurnFinished {
+                    turn,
+                    elapsed_ms,
+                    attempts,
+                    usage,
+                    timings,
+                } => Some(Record::Turn {
+                    turn: *turn,
+                    elapsed_ms: *elapsed_ms,
+                    attempts: *attempts,
+                    usage: *usage,
+                    timings: *timings,
+                }),
+                LoopEvent::Stream {
+                    turn,
+                    event: StreamEvent::Retry { attempt, reason },
+                } => Some(Record::Retry {
+                    turn: *turn,
+                    attempt: *attempt,
+                    reason: reason.clone(),
+                }),
                 _ => None,
             };
             if let Some(r) = record
@@ -261,20 +278,40 @@ pub async fn execute(
     let sub = match end {
         LoopEnd::Submitted(sub) => sub,
         LoopEnd::MaxTurnsExhausted => {
-            return finish(report(outcome::loop_incomplete(Incomplete::MaxTurnsExhausted, &facts(turns))), &mut journal);
+            return finish(
+                report(outcome::loop_incomplete(
+                    Incomplete::MaxTurnsExhausted,
+                    &facts(turns),
+                )),
+                &mut journal,
+            );
         }
         LoopEnd::HallucinatedFinish => {
             return finish(
-                report(outcome::loop_incomplete(Incomplete::AssistantHallucinatedFinish, &facts(turns))),
+                report(outcome::loop_incomplete(
+                    Incomplete::AssistantHallucinatedFinish,
+                    &facts(turns),
+                )),
                 &mut journal,
             );
         }
         LoopEnd::BudgetExhausted => {
-            return finish(report(outcome::loop_incomplete(Incomplete::LoopBudgetExhausted, &facts(turns))), &mut journal);
+            return finish(
+                report(outcome::loop_incomplete(
+                    Incomplete::LoopBudgetExhausted,
+                    &facts(turns),
+                )),
+                &mut journal,
+            );
         }
     };
     if sub.verdict != ModelVerdict::Go || agent.spec.role == AgentRole::Reviewer {
-        let r = outcome::model_decided(sub.verdict.as_str(), &sub.summary, sub.extra.clone(), &facts(turns));
+        let r = outcome::model_decided(
+            sub.verdict.as_str(),
+            &sub.summary,
+            sub.extra.clone(),
+            &facts(turns),
+        );
         return finish(report(r), &mut journal);
     }
 
@@ -301,13 +338,24 @@ pub async fn execute(
         .await?
     };
     let sha = match committed {
-        Err(e) => return finish(report(outcome::commit_rejected(&branch, &e, &facts(turns))), &mut journal),
+        Err(e) => {
+            return finish(
+                report(outcome::commit_rejected(&branch, &e, &facts(turns))),
+                &mut journal,
+            );
+        }
         Ok(CommitOutcome::NoChanges) => {
-            return finish(report(outcome::no_changes(&branch, &sub.summary, &facts(turns))), &mut journal);
+            return finish(
+                report(outcome::no_changes(&branch, &sub.summary, &facts(turns))),
+                &mut journal,
+            );
         }
         Ok(CommitOutcome::Committed { sha, .. }) => sha,
     };
-    sink(ExecEvent::Status(format!("committed {}", &sha[..sha.len().min(12)])));
+    sink(ExecEvent::Status(format!(
+        "committed {}",
+        &sha[..sha.len().min(12)]
+    )));
 
     let pending = PendingPush {
         workspace: workspace.clone(),
@@ -317,7 +365,14 @@ pub async fn execute(
     };
     if !cfg.push_now {
         cleanup.keep_for_approval();
-        let r = outcome::go(&branch, &sha, &sub.summary, sub.extra.clone(), false, &facts(turns));
+        let r = outcome::go(
+            &branch,
+            &sha,
+            &sub.summary,
+            sub.extra.clone(),
+            false,
+            &facts(turns),
+        );
         let mut rep = report(r);
         rep.pending_push = Some(pending);
         sink(ExecEvent::Status("awaiting push approval".into()));
@@ -325,7 +380,14 @@ pub async fn execute(
     }
     sink(ExecEvent::Status(format!("pushing {branch}")));
     let r = match push_pending(&pending, token).await {
-        Ok(()) => outcome::go(&branch, &sha, &sub.summary, sub.extra.clone(), true, &facts(turns)),
+        Ok(()) => outcome::go(
+            &branch,
+            &sha,
+            &sub.summary,
+            sub.extra.clone(),
+            true,
+            &facts(turns),
+        ),
         Err(e) => outcome::push_failed(&branch, &sha, &e, &facts(turns)),
     };
     finish(report(r), &mut journal)
@@ -367,7 +429,9 @@ fn resolve_token(src: &TokenSource, remote: &str) -> Result<Option<Token>, Strin
     let needs = remote.starts_with("http://") || remote.starts_with("https://");
     match src {
         TokenSource::Given(t) => Ok(Some(t.clone())),
-        TokenSource::Lookup if needs => workspace::resolve_token().map(Some).map_err(|e| e.to_string()),
+        TokenSource::Lookup if needs => workspace::resolve_token()
+            .map(Some)
+            .map_err(|e| e.to_string()),
         TokenSource::Lookup => Ok(workspace::resolve_token().ok()),
     }
 }
@@ -419,7 +483,9 @@ impl Drop for WorkspaceGuard {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ExecutorError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ExecutorError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ExecutorError::Internal(format!("git worker failed: {e}")))

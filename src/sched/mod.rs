@@ -3,10 +3,10 @@
 //!
 //! Pure functions over the API types: no I/O, no clocks (callers pass `now`).
 
+use crate::api::fleetnode::NodeAccelerator;
 use crate::api::{
     Accelerator, AgenticTask, FleetNode, FleetNodePhase, RequiredCapability, TaskPhase, Verdict,
 };
-use crate::api::fleetnode::NodeAccelerator;
 use std::collections::HashMap;
 
 /// A node whose last heartbeat is older than this is stale (3 × the 30 s interval).
@@ -55,15 +55,22 @@ pub fn misfit(cap: &RequiredCapability, node: &FleetNode, now_unix: i64) -> Opti
     if status.and_then(|s| s.phase) != Some(FleetNodePhase::Ready) {
         return Some("not Ready".into());
     }
-    let hb = status.and_then(|s| s.last_heartbeat_time.as_ref()).map(|t| t.0.as_second());
+    let hb = status
+        .and_then(|s| s.last_heartbeat_time.as_ref())
+        .map(|t| t.0.as_second());
     match hb {
         Some(t) if now_unix - t <= HEARTBEAT_TIMEOUT_SECS => {}
         _ => return Some(format!("no heartbeat within {HEARTBEAT_TIMEOUT_SECS}s")),
     }
-    if status.and_then(|s| s.current_task.as_deref()).is_some_and(|t| !t.is_empty()) {
+    if status
+        .and_then(|s| s.current_task.as_deref())
+        .is_some_and(|t| !t.is_empty())
+    {
         return Some("busy".into());
     }
-    let c = status.and_then(|s| s.capability.clone()).unwrap_or_default();
+    let c = status
+        .and_then(|s| s.capability.clone())
+        .unwrap_or_default();
     match cap.accelerator {
         None | Some(Accelerator::Any) => {}
         Some(want) => {
@@ -140,7 +147,13 @@ mod tests {
     const NOW: i64 = 1_800_000_000;
 
     fn node(name: &str, ram: i32, acc: NodeAccelerator, hb_age: i64) -> FleetNode {
-        let mut n = FleetNode::new(name, FleetNodeSpec { node_name: name.into(), ..Default::default() });
+        let mut n = FleetNode::new(
+            name,
+            FleetNodeSpec {
+                node_name: name.into(),
+                ..Default::default()
+            },
+        );
         n.status = Some(FleetNodeStatus {
             phase: Some(FleetNodePhase::Ready),
             last_heartbeat_time: Some(Time(jiff::Timestamp::from_second(NOW - hb_age).unwrap())),
@@ -159,16 +172,22 @@ mod tests {
         let yaml = format!(
             "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {{name: {name}}}\nspec:\n  kind: freeform\n  payload: {{prompt: x}}\n"
         );
-        let crate::api::Object::Task(mut t) = crate::api::load_str("t", &yaml).unwrap().remove(0) else {
+        let crate::api::Object::Task(mut t) = crate::api::load_str("t", &yaml).unwrap().remove(0)
+        else {
             panic!()
         };
         t.spec.priority = prio;
-        t.spec.depends_on = (!deps.is_empty()).then(|| deps.iter().map(|s| s.to_string()).collect());
+        t.spec.depends_on =
+            (!deps.is_empty()).then(|| deps.iter().map(|s| s.to_string()).collect());
         *t
     }
 
     fn with_status(mut t: AgenticTask, phase: TaskPhase, verdict: Option<Verdict>) -> AgenticTask {
-        t.status = Some(AgenticTaskStatus { phase: Some(phase), verdict, ..Default::default() });
+        t.status = Some(AgenticTaskStatus {
+            phase: Some(phase),
+            verdict,
+            ..Default::default()
+        });
         t
     }
 
@@ -197,14 +216,32 @@ mod tests {
 
     #[test]
     fn dependencies_wait_fail_and_pass() {
-        let ok = with_status(task("a", None, &[]), TaskPhase::Succeeded, Some(Verdict::Go));
-        let off = with_status(task("b", None, &[]), TaskPhase::Succeeded, Some(Verdict::NoGo));
+        let ok = with_status(
+            task("a", None, &[]),
+            TaskPhase::Succeeded,
+            Some(Verdict::Go),
+        );
+        let off = with_status(
+            task("b", None, &[]),
+            TaskPhase::Succeeded,
+            Some(Verdict::NoGo),
+        );
         let run = with_status(task("c", None, &[]), TaskPhase::Running, None);
-        let map: HashMap<String, &AgenticTask> =
-            [("a".to_string(), &ok), ("b".to_string(), &off), ("c".to_string(), &run)].into();
+        let map: HashMap<String, &AgenticTask> = [
+            ("a".to_string(), &ok),
+            ("b".to_string(), &off),
+            ("c".to_string(), &run),
+        ]
+        .into();
         assert_eq!(deps(&task("t", None, &["a"]), &map), Deps::Ready);
-        assert!(matches!(deps(&task("t", None, &["a", "c"]), &map), Deps::Waiting(_)));
-        assert!(matches!(deps(&task("t", None, &["zz"]), &map), Deps::Waiting(_)));
+        assert!(matches!(
+            deps(&task("t", None, &["a", "c"]), &map),
+            Deps::Waiting(_)
+        ));
+        assert!(matches!(
+            deps(&task("t", None, &["zz"]), &map),
+            Deps::Waiting(_)
+        ));
         match deps(&task("t", None, &["b"]), &map) {
             Deps::Failed(m) => assert!(m.contains("verdict=NO-GO")),
             other => panic!("{other:?}"),
@@ -213,7 +250,11 @@ mod tests {
 
     #[test]
     fn priority_then_age_then_name() {
-        let mut v = vec![task("b", None, &[]), task("c", Some(5), &[]), task("a", None, &[])];
+        let mut v = [
+            task("b", None, &[]),
+            task("c", Some(5), &[]),
+            task("a", None, &[]),
+        ];
         v.sort_by(queue_order);
         let names: Vec<_> = v.iter().map(|t| t.metadata.name.clone().unwrap()).collect();
         assert_eq!(names, ["c", "a", "b"]);

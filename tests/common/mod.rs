@@ -15,7 +15,11 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "seed@example.com")
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -23,7 +27,10 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 pub fn seed_bare(root: &Path, rel: &str, files: &[(&str, &str)]) -> PathBuf {
     let bare = root.join(rel);
     std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
-    git(root, &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
+    git(
+        root,
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
     let work = root.join(format!("seed-{}", rel.replace('/', "-")));
     git(root, &["init", "-q", "-b", "main", work.to_str().unwrap()]);
     for (name, body) in files {
@@ -48,7 +55,9 @@ pub fn task(yaml_spec: &str) -> AgenticTask {
 }
 
 pub fn issue_task() -> AgenticTask {
-    task("  kind: issue-fix\n  agentRef: {name: coder}\n  payload: {repo: acme/fleet, issue: 7, prompt: \"Fix the typo in README\"}\n")
+    task(
+        "  kind: issue-fix\n  agentRef: {name: coder}\n  payload: {repo: acme/fleet, issue: 7, prompt: \"Fix the typo in README\"}\n",
+    )
 }
 
 pub fn agent(extra: &str) -> Agent {
