@@ -7,7 +7,10 @@
 
 pub mod agent;
 pub mod api;
+pub mod config;
 pub mod executor;
+pub mod github;
 pub mod oai;
 pub mod tools;
+pub mod ui_theme;
 pub mod workspace;

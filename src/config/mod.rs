@@ -1,0 +1,1 @@
+//! Console settings (filled in by the next commit).

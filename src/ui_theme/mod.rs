@@ -1,0 +1,1 @@
+//! UI colour themes (filled in by the next commit).
