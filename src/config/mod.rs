@@ -1,0 +1,471 @@
+//! The console's settings, layered (later wins): built-in `config/default.toml` ← the user's
+//! file (`~/.config/foreman/config.toml`, or `$FOREMAN_CONFIG`) ← `FOREMAN_*` environment
+//! variables ← command-line flags (`Config::merge_overrides`).
+//!
+//! Loading never refuses to start (kdash pattern): a broken user file or env value is skipped
+//! and reported as a `ConfigWarning` for the status line; `check_file` is the strict variant.
+
+mod file;
+mod keys;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use keys::{KeyBinding, KeyParseError};
+
+/// The built-in defaults, documented for users (`foreman` can print it as a starting point).
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+const DEFAULT_ORIGIN: &str = "built-in config/default.toml";
+
+/// When to ring the terminal bell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bell {
+    Off,
+    #[default]
+    Approval,
+    Finish,
+    Both,
+}
+
+impl Bell {
+    /// Ring when a push starts waiting for approval.
+    pub fn on_approval(self) -> bool {
+        matches!(self, Bell::Approval | Bell::Both)
+    }
+    /// Ring when a task reaches a terminal phase.
+    pub fn on_finish(self) -> bool {
+        matches!(self, Bell::Finish | Bell::Both)
+    }
+}
+
+impl std::str::FromStr for Bell {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "off" => Ok(Bell::Off),
+            "approval" => Ok(Bell::Approval),
+            "finish" => Ok(Bell::Finish),
+            "both" => Ok(Bell::Both),
+            _ => Err("expected off, approval, finish or both".into()),
+        }
+    }
+}
+
+/// A partial set of settings: one file, the environment, or the command-line flags.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigLayer {
+    pub inference_base_url: Option<String>,
+    pub git_remote_url: Option<String>,
+    pub git_author_name: Option<String>,
+    pub git_author_email: Option<String>,
+    pub workspace_dir: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+    pub max_concurrent: Option<usize>,
+    pub auto_push: Option<bool>,
+    pub github_api_base: Option<String>,
+    pub theme: Option<String>,
+    pub bell: Option<Bell>,
+    pub mouse: Option<bool>,
+    pub keymap: BTreeMap<String, KeyBinding>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InferenceConfig {
+    pub base_url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GitConfig {
+    pub remote_url: Option<String>,
+    pub author_name: String,
+    pub author_email: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkspaceConfig {
+    /// Explicit workspace dir; see `Config::workspace_dir` for the effective one.
+    pub dir: Option<PathBuf>,
+    pub state_dir: PathBuf,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutorConfig {
+    pub max_concurrent: usize,
+    pub auto_push: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GitHubSettings {
+    pub api_base: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UiConfig {
+    pub theme: String,
+    pub bell: Bell,
+    pub mouse: bool,
+}
+
+/// Action name → key. The action names are those of the built-in `[keymap]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Keymap(BTreeMap<String, KeyBinding>);
+
+impl Keymap {
+    /// The key bound to an action (for footer hints and dispatch).
+    pub fn get(&self, action: &str) -> Option<KeyBinding> {
+        self.0.get(action).copied()
+    }
+
+    /// The action a pressed key triggers, if any.
+    pub fn action_for(
+        &self,
+        code: crossterm::event::KeyCode,
+        modifiers: crossterm::event::KeyModifiers,
+    ) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(_, k)| k.matches(code, modifiers))
+            .map(|(a, _)| a.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, KeyBinding)> {
+        self.0.iter().map(|(a, k)| (a.as_str(), *k))
+    }
+
+    /// Keys bound to more than one action (only the first in name order would ever fire).
+    pub fn conflicts(&self) -> Vec<(KeyBinding, Vec<String>)> {
+        let mut by_key: Vec<(KeyBinding, Vec<String>)> = Vec::new();
+        for (a, k) in &self.0 {
+            match by_key.iter_mut().find(|(kk, _)| kk == k) {
+                Some((_, v)) => v.push(a.clone()),
+                None => by_key.push((*k, vec![a.clone()])),
+            }
+        }
+        by_key.retain(|(_, v)| v.len() > 1);
+        by_key
+    }
+}
+
+/// The effective settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub inference: InferenceConfig,
+    pub git: GitConfig,
+    pub workspace: WorkspaceConfig,
+    pub executor: ExecutorConfig,
+    pub github: GitHubSettings,
+    pub ui: UiConfig,
+    pub keymap: Keymap,
+    /// The user file that was applied, if any (shown by an "info" view, like `k9s info`).
+    pub user_file: Option<PathBuf>,
+}
+
+/// Config problems; each names where (file and line, or variable) and what is accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}:{line}:{col}: {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error("{path}:{line}: `{key}`: {reason}")]
+    BadValue {
+        path: String,
+        line: usize,
+        key: String,
+        reason: String,
+    },
+    #[error("{path}:{line}: [keymap] {action}: {reason}")]
+    BadKey {
+        path: String,
+        line: usize,
+        action: String,
+        reason: String,
+    },
+    #[error("{path}:{line}: [keymap] unknown action `{action}`; actions are: {known}")]
+    UnknownAction {
+        path: String,
+        line: usize,
+        action: String,
+        known: String,
+    },
+    #[error("cannot read config file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("${var}={value:?}: {reason}")]
+    BadEnv {
+        var: String,
+        value: String,
+        reason: String,
+    },
+    #[error("key {key} is bound to several actions: {}", actions.join(", "))]
+    KeyConflict { key: String, actions: Vec<String> },
+}
+
+/// A problem that was worked around at load time; `Display` is a status-line message.
+#[derive(Debug)]
+pub struct ConfigWarning {
+    pub error: ConfigError,
+    /// What the console did instead.
+    pub fallback: &'static str,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "config: {} ({})", self.error, self.fallback)
+    }
+}
+
+/// Environment variables and the settings they set.
+pub const ENV_VARS: [&str; 12] = [
+    "FOREMAN_INFERENCE_BASE_URL",
+    "FOREMAN_GIT_REMOTE_URL",
+    "FOREMAN_GIT_AUTHOR_NAME",
+    "FOREMAN_GIT_AUTHOR_EMAIL",
+    "FOREMAN_WORKSPACE_DIR",
+    "FOREMAN_STATE_DIR",
+    "FOREMAN_MAX_CONCURRENT",
+    "FOREMAN_AUTO_PUSH",
+    "FOREMAN_GITHUB_API_BASE",
+    "FOREMAN_THEME",
+    "FOREMAN_BELL",
+    "FOREMAN_MOUSE",
+];
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "foreman")
+}
+
+impl Config {
+    /// Loads every layer from the real environment. Never fails; see the warnings.
+    pub fn load() -> (Config, Vec<ConfigWarning>) {
+        Config::load_with(&|k| std::env::var(k).ok())
+    }
+
+    /// `load` with an injected environment lookup (tests, and `FOREMAN_CONFIG` handling).
+    pub fn load_with(env: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<ConfigWarning>) {
+        let mut warnings = Vec::new();
+        let mut cfg = Config::defaults(&mut warnings);
+        let actions: Vec<String> = cfg.keymap.0.keys().cloned().collect();
+
+        let (path, explicit) = match env("FOREMAN_CONFIG").filter(|p| !p.trim().is_empty()) {
+            Some(p) => (Some(file::expand_home(p.trim())), true),
+            None => (Config::user_config_path(), false),
+        };
+        if let Some(path) = path {
+            match std::fs::read_to_string(&path) {
+                Ok(src) => {
+                    match file::parse_layer(&src, &path.display().to_string(), Some(&actions)) {
+                        Ok(layer) => {
+                            cfg.merge_overrides(&layer);
+                            cfg.user_file = Some(path);
+                        }
+                        Err(error) => warnings.push(ConfigWarning {
+                            error,
+                            fallback: "ignored this file; using defaults and environment",
+                        }),
+                    }
+                }
+                // A missing default-location file is normal; a missing $FOREMAN_CONFIG is not.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {}
+                Err(source) => warnings.push(ConfigWarning {
+                    error: ConfigError::Io { path, source },
+                    fallback: "using defaults and environment",
+                }),
+            }
+        }
+
+        let env_layer = env_layer(env, &mut warnings);
+        cfg.merge_overrides(&env_layer);
+
+        for (key, actions) in cfg.keymap.conflicts() {
+            warnings.push(ConfigWarning {
+                error: ConfigError::KeyConflict {
+                    key: key.to_string(),
+                    actions,
+                },
+                fallback: "only the first action in alphabetical order fires",
+            });
+        }
+        (cfg, warnings)
+    }
+
+    /// The built-in defaults alone.
+    pub fn defaults(warnings: &mut Vec<ConfigWarning>) -> Config {
+        let mut cfg = Config::last_resort();
+        match file::parse_layer(DEFAULT_TOML, DEFAULT_ORIGIN, None) {
+            Ok(layer) => cfg.merge_overrides(&layer),
+            Err(error) => warnings.push(ConfigWarning {
+                error,
+                fallback: "the built-in defaults are broken; using minimal settings",
+            }),
+        }
+        cfg
+    }
+
+    /// Used only if the embedded defaults failed to parse (a unit test keeps them valid).
+    fn last_resort() -> Config {
+        let state_dir = project_dirs()
+            .map(|d| d.data_dir().to_path_buf())
+            .unwrap_or_else(|| PathBuf::from(".foreman-state"));
+        Config {
+            inference: InferenceConfig {
+                base_url: "http://127.0.0.1:8080/v1".into(),
+            },
+            git: GitConfig {
+                remote_url: None,
+                author_name: "Foreman Bot".into(),
+                author_email: None,
+            },
+            workspace: WorkspaceConfig {
+                dir: None,
+                state_dir,
+            },
+            executor: ExecutorConfig {
+                max_concurrent: 1,
+                auto_push: false,
+            },
+            github: GitHubSettings {
+                api_base: "https://api.github.com".into(),
+            },
+            ui: UiConfig {
+                theme: "dark".into(),
+                bell: Bell::Approval,
+                mouse: false,
+            },
+            keymap: Keymap::default(),
+            user_file: None,
+        }
+    }
+
+    /// `~/.config/foreman/config.toml` (XDG config dir).
+    pub fn user_config_path() -> Option<PathBuf> {
+        project_dirs().map(|d| d.config_dir().join("config.toml"))
+    }
+
+    /// `~/.config/foreman/themes`, where `ui.theme = "NAME"` finds `NAME.toml`.
+    pub fn themes_dir() -> Option<PathBuf> {
+        project_dirs().map(|d| d.config_dir().join("themes"))
+    }
+
+    /// Strictly parses a user config file (for a "check config" command).
+    pub fn check_file(path: &Path) -> Result<ConfigLayer, ConfigError> {
+        let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut w = Vec::new();
+        let actions: Vec<String> = Config::defaults(&mut w).keymap.0.keys().cloned().collect();
+        file::parse_layer(&src, &path.display().to_string(), Some(&actions))
+    }
+
+    /// Applies a layer on top (the app calls this with its command-line flags last).
+    pub fn merge_overrides(&mut self, l: &ConfigLayer) {
+        fn set<T: Clone>(dst: &mut T, src: &Option<T>) {
+            if let Some(v) = src {
+                *dst = v.clone();
+            }
+        }
+        set(&mut self.inference.base_url, &l.inference_base_url);
+        if l.git_remote_url.is_some() {
+            self.git.remote_url = l.git_remote_url.clone();
+        }
+        set(&mut self.git.author_name, &l.git_author_name);
+        if l.git_author_email.is_some() {
+            self.git.author_email = l.git_author_email.clone();
+        }
+        if l.workspace_dir.is_some() {
+            self.workspace.dir = l.workspace_dir.clone();
+        }
+        set(&mut self.workspace.state_dir, &l.state_dir);
+        set(&mut self.executor.max_concurrent, &l.max_concurrent);
+        set(&mut self.executor.auto_push, &l.auto_push);
+        set(&mut self.github.api_base, &l.github_api_base);
+        set(&mut self.ui.theme, &l.theme);
+        set(&mut self.ui.bell, &l.bell);
+        set(&mut self.ui.mouse, &l.mouse);
+        for (a, k) in &l.keymap {
+            self.keymap.0.insert(a.clone(), *k);
+        }
+    }
+
+    /// Where workspaces go: `workspace.dir`, else `<state_dir>/workspaces`.
+    pub fn workspace_dir(&self) -> PathBuf {
+        self.workspace
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.workspace.state_dir.join("workspaces"))
+    }
+}
+
+/// The `FOREMAN_*` variables as a layer; a bad value is skipped with a warning.
+fn env_layer(
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> ConfigLayer {
+    let mut l = ConfigLayer::default();
+    let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    let mut bad = |var: &str, value: &str, reason: &str| {
+        warnings.push(ConfigWarning {
+            error: ConfigError::BadEnv {
+                var: var.into(),
+                value: value.into(),
+                reason: reason.into(),
+            },
+            fallback: "ignored this variable",
+        })
+    };
+    let parse_bool = |v: &str| match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    };
+    l.inference_base_url = get("FOREMAN_INFERENCE_BASE_URL");
+    l.git_remote_url = get("FOREMAN_GIT_REMOTE_URL");
+    l.git_author_name = get("FOREMAN_GIT_AUTHOR_NAME");
+    l.git_author_email = get("FOREMAN_GIT_AUTHOR_EMAIL");
+    l.workspace_dir = get("FOREMAN_WORKSPACE_DIR").map(|v| file::expand_home(&v));
+    l.state_dir = get("FOREMAN_STATE_DIR").map(|v| file::expand_home(&v));
+    l.github_api_base = get("FOREMAN_GITHUB_API_BASE");
+    l.theme = get("FOREMAN_THEME");
+    if let Some(v) = get("FOREMAN_MAX_CONCURRENT") {
+        match v.trim().parse::<usize>() {
+            Ok(n) if (1..=64).contains(&n) => l.max_concurrent = Some(n),
+            _ => bad(
+                "FOREMAN_MAX_CONCURRENT",
+                &v,
+                "expected a number from 1 to 64",
+            ),
+        }
+    }
+    for (var, slot) in [
+        ("FOREMAN_AUTO_PUSH", &mut l.auto_push),
+        ("FOREMAN_MOUSE", &mut l.mouse),
+    ] {
+        if let Some(v) = get(var) {
+            match parse_bool(&v) {
+                Some(b) => *slot = Some(b),
+                None => bad(var, &v, "expected true or false"),
+            }
+        }
+    }
+    if let Some(v) = get("FOREMAN_BELL") {
+        match v.parse::<Bell>() {
+            Ok(b) => l.bell = Some(b),
+            Err(reason) => bad("FOREMAN_BELL", &v, &reason),
+        }
+    }
+    l
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,239 @@
+use std::collections::HashMap;
+
+use crossterm::event::{KeyCode, KeyModifiers};
+
+use super::*;
+
+/// A fake environment; `FOREMAN_CONFIG` points at `file` (or an empty file).
+fn load(file: Option<&Path>, vars: &[(&str, &str)]) -> (Config, Vec<ConfigWarning>) {
+    let mut env: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    // Hermetic: never read the real ~/.config/foreman/config.toml of the machine.
+    let empty = tempfile::tempdir().unwrap();
+    let f = file.map_or_else(|| empty.path().join("empty.toml"), Path::to_path_buf);
+    if file.is_none() {
+        std::fs::write(&f, "").unwrap();
+    }
+    env.insert("FOREMAN_CONFIG".into(), f.display().to_string());
+    Config::load_with(&|k| env.get(k).cloned())
+}
+
+fn user_file(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("config.toml");
+    std::fs::write(&p, text).unwrap();
+    (dir, p)
+}
+
+fn defaults() -> Config {
+    let mut w = Vec::new();
+    let c = Config::defaults(&mut w);
+    assert!(
+        w.is_empty(),
+        "{:?}",
+        w.iter().map(|w| w.to_string()).collect::<Vec<_>>()
+    );
+    c
+}
+
+#[test]
+fn embedded_defaults_are_complete_and_conflict_free() {
+    let c = defaults();
+    assert_eq!(c.github.api_base, "https://api.github.com");
+    assert_eq!(c.inference.base_url, "http://127.0.0.1:8080/v1");
+    assert_eq!(c.executor.max_concurrent, 1);
+    assert!(!c.executor.auto_push);
+    assert_eq!(c.ui.theme, "dark");
+    assert_eq!(c.ui.bell, Bell::Approval);
+    assert_eq!(c.keymap.get("approve_push").unwrap().to_string(), "a");
+    assert_eq!(c.keymap.get("open_pr").unwrap().to_string(), "P");
+    assert_eq!(c.keymap.get("cancel_task").unwrap().to_string(), "ctrl-k");
+    assert!(
+        c.keymap.conflicts().is_empty(),
+        "{:?}",
+        c.keymap.conflicts()
+    );
+    assert_eq!(c.workspace_dir(), c.workspace.state_dir.join("workspaces"));
+    // Differs from the last-resort values in at least the keymap, proving the file applied.
+    assert!(c.keymap.iter().count() >= 20);
+}
+
+#[test]
+fn layers_apply_in_order_defaults_file_env_flags() {
+    let (_d, p) = user_file(
+        "[ui]\ntheme = \"light\"\nbell = \"both\"\n\n[executor]\nmax_concurrent = 3\n\
+         auto_push = true\n\n[github]\napi_base = \"https://ghe.example.com/api/v3\"\n\n\
+         [keymap]\nopen_pr = \"O\"\n",
+    );
+    let (mut c, w) = load(
+        Some(&p),
+        &[
+            ("FOREMAN_THEME", "high-contrast"),
+            ("FOREMAN_MAX_CONCURRENT", "4"),
+        ],
+    );
+    assert!(
+        w.is_empty(),
+        "{:?}",
+        w.iter().map(|w| w.to_string()).collect::<Vec<_>>()
+    );
+    assert_eq!(c.user_file.as_deref(), Some(p.as_path()));
+    assert_eq!(c.ui.theme, "high-contrast"); // env beats file
+    assert_eq!(c.ui.bell, Bell::Both); // file beats defaults
+    assert!(c.executor.auto_push);
+    assert_eq!(c.executor.max_concurrent, 4);
+    assert_eq!(c.github.api_base, "https://ghe.example.com/api/v3");
+    assert_eq!(c.keymap.get("open_pr").unwrap().to_string(), "O");
+    assert_eq!(c.keymap.get("approve_push").unwrap().to_string(), "a"); // untouched default
+    assert!(!c.ui.mouse);
+
+    c.merge_overrides(&ConfigLayer {
+        max_concurrent: Some(2),
+        mouse: Some(true),
+        ..Default::default()
+    });
+    assert_eq!(c.executor.max_concurrent, 2); // flags beat env
+    assert!(c.ui.mouse);
+    assert_eq!(c.ui.theme, "high-contrast"); // flags that are unset change nothing
+}
+
+#[test]
+fn env_overrides_and_bad_env_values_warn() {
+    let (c, w) = load(
+        None,
+        &[
+            ("FOREMAN_GIT_AUTHOR_EMAIL", "bot@host.local"),
+            ("FOREMAN_WORKSPACE_DIR", "/srv/ws"),
+            ("FOREMAN_AUTO_PUSH", "yes"),
+            ("FOREMAN_MOUSE", "sometimes"),
+            ("FOREMAN_BELL", "loud"),
+        ],
+    );
+    assert_eq!(c.git.author_email.as_deref(), Some("bot@host.local"));
+    assert_eq!(c.workspace_dir(), PathBuf::from("/srv/ws"));
+    assert!(c.executor.auto_push);
+    assert!(!c.ui.mouse);
+    assert_eq!(c.ui.bell, Bell::Approval);
+    let msgs: Vec<String> = w.iter().map(|w| w.to_string()).collect();
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(msgs[0].contains("FOREMAN_MOUSE") && msgs[0].contains("true or false"));
+    assert!(msgs[1].contains("FOREMAN_BELL") && msgs[1].contains("approval"));
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key_and_falls_back() {
+    let (_d, p) = user_file("[ui]\ntheme = \"light\"\ntheem = \"dark\"\n");
+    let (c, w) = load(Some(&p), &[]);
+    assert_eq!(w.len(), 1);
+    let msg = w[0].to_string();
+    assert!(
+        matches!(&w[0].error, ConfigError::Parse { line: 3, .. }),
+        "{:?}",
+        w[0].error
+    );
+    assert!(msg.contains(&format!("{}:3:", p.display())), "{msg}");
+    assert!(msg.contains("theem"), "{msg}");
+    assert!(msg.contains("ignored this file"), "{msg}");
+    // The whole bad file is ignored, including its valid `theme` line.
+    assert_eq!(c.ui.theme, "dark");
+    assert_eq!(c.user_file, None);
+
+    let (_d, p) = user_file("[colors]\nfg = \"red\"\n");
+    let (_, w) = load(Some(&p), &[]);
+    assert!(w[0].to_string().contains("colors"), "{}", w[0]);
+}
+
+#[test]
+fn malformed_toml_and_bad_values_are_located() {
+    let (_d, p) = user_file("[ui]\nmouse = maybe\n");
+    let (_, w) = load(Some(&p), &[]);
+    assert!(
+        matches!(&w[0].error, ConfigError::Parse { line: 2, .. }),
+        "{:?}",
+        w[0].error
+    );
+
+    let (_d, p) = user_file("[ui]\nbell = \"always\"\n");
+    let (_, w) = load(Some(&p), &[]);
+    let msg = w[0].to_string();
+    assert!(msg.contains(":2:") && msg.contains("always"), "{msg}");
+
+    let (_d, p) = user_file("[executor]\n\nmax_concurrent = 0\n");
+    let e = Config::check_file(&p).unwrap_err();
+    assert!(matches!(e, ConfigError::BadValue { line: 3, .. }), "{e:?}");
+    assert!(e.to_string().contains("executor.max_concurrent"), "{e}");
+}
+
+#[test]
+fn bad_key_string_and_unknown_action_are_errors() {
+    let (_d, p) = user_file("[keymap]\napprove_push = \"y\"\nopen_pr = \"hyper-p\"\n");
+    let e = Config::check_file(&p).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, ConfigError::BadKey { line: 3, .. }), "{e:?}");
+    assert!(msg.contains("open_pr") && msg.contains("hyper-p"), "{msg}");
+
+    let (_d, p) = user_file("[keymap]\naprove_push = \"y\"\n");
+    let e = Config::check_file(&p).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, ConfigError::UnknownAction { line: 2, .. }),
+        "{e:?}"
+    );
+    assert!(
+        msg.contains("aprove_push") && msg.contains("approve_push"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn keymap_conflicts_warn_and_dispatch_works() {
+    let (_d, p) = user_file("[keymap]\nopen_pr = \"a\"\n");
+    let (c, w) = load(Some(&p), &[]);
+    assert_eq!(w.len(), 1);
+    let msg = w[0].to_string();
+    assert!(
+        msg.contains("approve_push") && msg.contains("open_pr"),
+        "{msg}"
+    );
+    let (c2, _) = load(None, &[]);
+    assert_eq!(
+        c2.keymap
+            .action_for(KeyCode::Char('P'), KeyModifiers::SHIFT),
+        Some("open_pr")
+    );
+    assert_eq!(
+        c2.keymap
+            .action_for(KeyCode::Char('k'), KeyModifiers::CONTROL),
+        Some("cancel_task")
+    );
+    assert_eq!(
+        c2.keymap.action_for(KeyCode::Char('k'), KeyModifiers::NONE),
+        Some("up")
+    );
+    assert_eq!(c.keymap.get("open_pr").unwrap().to_string(), "a");
+}
+
+#[test]
+fn missing_explicit_file_warns_but_default_location_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, w) = load(Some(&dir.path().join("nope.toml")), &[]);
+    assert_eq!(w.len(), 1);
+    assert!(w[0].to_string().contains("nope.toml"), "{}", w[0]);
+    assert_eq!(c.ui.theme, "dark");
+}
+
+#[test]
+fn home_is_expanded_in_paths() {
+    let (_d, p) =
+        user_file("[workspace]\ndir = \"~/foreman-workspaces\"\nstate_dir = \"/var/foreman\"\n");
+    let (c, w) = load(Some(&p), &[]);
+    assert!(w.is_empty());
+    let dir = c.workspace_dir();
+    assert!(
+        dir.ends_with("foreman-workspaces") && !dir.starts_with("~"),
+        "{dir:?}"
+    );
+    assert_eq!(c.workspace.state_dir, PathBuf::from("/var/foreman"));
+}

@@ -1,0 +1,145 @@
+#![cfg(feature = "e2e")]
+//! Contract test: the pull-request request `ensure_pr` sends is validated by Prism against
+//! GitHub's official OpenAPI description (`@octokit/openapi`). A valid request gets 201; a
+//! malformed one sent through the same client plumbing gets 422, proving Prism really checks.
+//!
+//! Needs the Prism install (see the message in `prism_dir`); ~40 s to start.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use foreman::github::{GitHubClient, GitHubConfig, PrRequest, ensure_pr};
+
+const SPEC: &str = "node_modules/@octokit/openapi/generated/api.github.com.json";
+
+fn prism_dir() -> PathBuf {
+    let dir = std::env::var_os("FOREMAN_PRISM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").expect("HOME must be set");
+            PathBuf::from(home).join(".cache/foreman-peers/prism")
+        });
+    let cli = dir.join("node_modules/@stoplight/prism-cli");
+    assert!(
+        cli.exists() && dir.join(SPEC).exists(),
+        "Prism or GitHub's OpenAPI description is not installed in {d}. Install it with:\n  \
+         mkdir -p {d} && cd {d} && npm install --no-audit --no-fund \
+         @stoplight/prism-cli@5 @octokit/openapi@23\n(or set FOREMAN_PRISM_DIR to an existing \
+         install)",
+        d = dir.display()
+    );
+    dir
+}
+
+/// `npx prism mock` in its own process group, so the npm → sh → node tree is ended by
+/// that group's id on drop.
+struct Prism {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Prism {
+    fn drop(&mut self) {
+        let pgid = self.child.id() as i32;
+        // SAFETY: plain syscall on the process group this test created.
+        unsafe {
+            libc::kill(-pgid, libc::SIGTERM);
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn start_prism() -> Prism {
+    use std::os::unix::process::CommandExt;
+    let dir = prism_dir();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new("npx")
+        .current_dir(&dir)
+        .args(["--no-install", "prism", "mock", "-h", "127.0.0.1", "-p"])
+        .arg(port.to_string())
+        .arg(SPEC)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("npx not found: install Node.js/npm to run the GitHub contract test");
+    let stdout = child.stdout.take().unwrap();
+    let prism = Prism { child, port };
+    let (tx, rx) = mpsc::channel();
+    // Keep draining Prism's chatty log, or it blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("Prism is listening") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(180))
+        .expect("Prism did not print \"Prism is listening\" within 180 s");
+    prism
+}
+
+#[tokio::test]
+async fn pull_request_matches_githubs_openapi_description() {
+    let prism = start_prism();
+    let cfg = GitHubConfig {
+        api_base: format!("http://127.0.0.1:{}", prism.port),
+        token: "ghp_contract_test".into(),
+    };
+    let req = PrRequest {
+        owner: "Defilan".into(),
+        repo: "LLMKube".into(),
+        title: "fix(docs): correct typo".into(),
+        head: "Defilan:foreman/issue-42".into(),
+        base: "main".into(),
+        body: "## What\n\n> fixed\n\nFixes #42\n".into(),
+        draft: false,
+    };
+
+    // The real call: Prism validates path, headers and body, then answers its 201 example.
+    let pr = ensure_pr(&cfg, &req)
+        .await
+        .expect("Prism rejected ensure_pr's request");
+    assert!(pr.created);
+    assert!(
+        pr.number > 0 && pr.html_url.starts_with("https://"),
+        "{pr:?}"
+    );
+
+    let client = GitHubClient::new(cfg).unwrap();
+    let same = client
+        .post_pulls_raw(&req.owner, &req.repo, &req.to_json())
+        .await
+        .unwrap();
+    assert_eq!(same.status, 201, "{:?}", same.body);
+
+    // Same plumbing, malformed bodies: Prism must refuse them.
+    let mut no_head = req.to_json();
+    no_head.as_object_mut().unwrap().remove("head");
+    let r = client
+        .post_pulls_raw(&req.owner, &req.repo, &no_head)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 422, "missing head accepted: {:?}", r.body);
+
+    let mut bad_draft = req.to_json();
+    bad_draft["draft"] = serde_json::json!("yes");
+    let r = client
+        .post_pulls_raw(&req.owner, &req.repo, &bad_draft)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 422, "string draft accepted: {:?}", r.body);
+}
