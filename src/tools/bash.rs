@@ -408,6 +408,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn extra_env_overrides_the_parent() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut parent = path_env();
+        parent.push(("HOME".into(), "/home/real".into()));
+        let extra = [("HOME".to_string(), "/scratch/home".to_string())];
+        let b = Bash::new(
+            tmp.path().to_path_buf(),
+            Duration::from_secs(10),
+            parent,
+            &extra,
+        );
+        assert_eq!(sh(&b, "echo $HOME").await["stdout"], "/scratch/home\n");
+    }
+
+    #[tokio::test]
     async fn backgrounded_child_holding_pipes_does_not_hang() {
         let (_t, b) = bash_with(path_env(), Duration::from_secs(20));
         let start = StdInstant::now();

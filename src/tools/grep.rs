@@ -153,6 +153,9 @@ pub(crate) fn search(
 }
 
 /// Collects one file's matches; never more than `limit` (no single file needs more).
+/// Binary detection runs as each buffer is read and truncates it at the first NUL, so no
+/// reported line ever holds binary bytes; a file is dropped whole if its NUL is seen before
+/// `limit` matches were collected (the only leak is text lines preceding a late NUL).
 struct FileSink<'a> {
     file: Option<String>,
     path: &'a Path,

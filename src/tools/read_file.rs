@@ -285,7 +285,9 @@ mod tests {
                 .as_str()
                 .is_some_and(|n| n.contains("past the end"))
         );
-        for bad in ["../outside/secret.txt", "/etc/passwd"] {
+        std::os::unix::fs::symlink(f.outside.join("secret.txt"), f.ws.join("link"))
+            .expect("symlink");
+        for bad in ["../outside/secret.txt", "/etc/passwd", "link"] {
             let e = run(&ws, &json!({"path": bad})).err().map(|e| e.0);
             assert!(
                 e.as_deref()
