@@ -36,7 +36,10 @@ pub fn opening(system: &str, few_shot: &[FewShotExample], user: String) -> Vec<M
     let mut out = vec![Message::system(system)];
     for (i, ex) in few_shot.iter().enumerate() {
         let id = format!("example_{}", i + 1);
-        out.push(Message::user(ex.user.clone()));
+        // An empty `user` continues the previous example: a multi-step worked exchange.
+        if !ex.user.trim().is_empty() {
+            out.push(Message::user(ex.user.clone()));
+        }
         let mut call = Message::assistant("");
         call.content = None;
         call.tool_calls = Some(vec![ToolCall::new(&id, &ex.tool, ex.arguments.to_string())]);
@@ -105,5 +108,19 @@ mod tests {
         assert_eq!(msgs[2].tool_calls()[0].function.name, "bash");
         assert_eq!(msgs[3].tool_call_id.as_deref(), Some("example_1"));
         assert_eq!(msgs[4].text(), "task");
+    }
+
+    #[test]
+    fn an_example_without_user_text_continues_the_previous_one() {
+        let step = |user: &str, tool: &str| FewShotExample {
+            user: user.into(),
+            tool: tool.into(),
+            arguments: serde_json::json!({}),
+            result: "ok".into(),
+        };
+        let msgs = opening("sys", &[step("fix it", "str_replace"), step("", "submit_result")], "task".into());
+        let roles: Vec<_> = msgs.iter().map(|m| m.role).collect();
+        use crate::oai::Role::*;
+        assert_eq!(roles, [System, User, Assistant, Tool, Assistant, Tool, User]);
     }
 }

@@ -33,7 +33,8 @@ pub enum ToolProtocol {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FewShotExample {
-    /// The example request.
+    /// The example request; empty continues the previous example (multi-step exchanges).
+    #[serde(default)]
     pub user: String,
     /// The tool the model answers with.
     pub tool: String,
