@@ -89,7 +89,7 @@ struct ChatRequest<'a> {
     stream: bool,
     stream_options: StreamOptions,
     #[serde(skip_serializing_if = "Option::is_none")]
-    response_format: Option<&'a serde_json::Value>,
+    response_format: Option<&'a protocol::ResponseFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<u32>,
 }
