@@ -53,13 +53,13 @@ impl ClientConfig {
 /// After every choice has a finish_reason, how long to wait for a trailing usage chunk from a
 /// server that never sends `[DONE]` and keeps the connection open.
 const FINISH_GRACE: Duration = Duration::from_millis(250);
-/// After `[DONE]`, read the rest of the body briefly so the connection can be reused.
+/// After `[DONE]`, read the rest of the body briefly so the server sees a clean close.
 const DRAIN_TIME: Duration = Duration::from_millis(100);
 const DRAIN_BYTES: usize = 64 * 1024;
 /// Retry backoff steps (the last repeats), each jittered by ±20%.
 const BACKOFF_MS: [u64; 3] = [50, 250, 1000];
 
-/// A chat client; cheap to clone (shared connection pool).
+/// A chat client; cheap to clone (shared configuration and HTTP client).
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -133,8 +133,13 @@ impl Client {
                 "the request timeout is zero; set it to at least one second".into(),
             ));
         }
+        // No idle pooling: llama.cpp's HTTP server closes the connection after a streamed
+        // reply, so a pooled connection fails the next turn on send ("connection closed
+        // before message completed"), costing a retry and the server's prompt cache. One TCP
+        // connect per turn is negligible next to a model turn.
         let http = reqwest::Client::builder()
             .connect_timeout(cfg.header_timeout)
+            .pool_max_idle_per_host(0)
             .build()
             .map_err(|e| OaiError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
