@@ -378,7 +378,11 @@ fn nudge_reason(e: &OaiError) -> String {
         OaiError::Http { status, body } => {
             let message = serde_json::from_str::<serde_json::Value>(body)
                 .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                .and_then(|v| {
+                    // A 5xx body wraps it in "error"; a streamed error chunk is the inner object.
+                    let m = v["error"]["message"].as_str().or(v["message"].as_str());
+                    m.map(str::to_string)
+                })
                 .unwrap_or_else(|| body.clone());
             format!(
                 "the server rejected it with HTTP {status}: {}",
@@ -465,6 +469,18 @@ mod tests {
         assert_eq!(
             nudge_reason(&e),
             "the server rejected it with HTTP 500: Failed to parse tool call arguments as JSON"
+        );
+        let streamed = OaiError::Http {
+            status: 500,
+            body: r#"{"code":500,"message":"boom"}"#.into(),
+        };
+        assert_eq!(
+            nudge_reason(&streamed),
+            "the server rejected it with HTTP 500: boom"
+        );
+        assert_eq!(
+            nudge_reason(&OaiError::Transport("x".into())),
+            "it was cut off before it finished"
         );
     }
 }
