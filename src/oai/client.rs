@@ -53,13 +53,13 @@ impl ClientConfig {
 /// After every choice has a finish_reason, how long to wait for a trailing usage chunk from a
 /// server that never sends `[DONE]` and keeps the connection open.
 const FINISH_GRACE: Duration = Duration::from_millis(250);
-/// After `[DONE]`, read the rest of the body briefly so the connection can be reused.
+/// After `[DONE]`, read the rest of the body briefly so the server sees a clean close.
 const DRAIN_TIME: Duration = Duration::from_millis(100);
 const DRAIN_BYTES: usize = 64 * 1024;
 /// Retry backoff steps (the last repeats), each jittered by ±20%.
 const BACKOFF_MS: [u64; 3] = [50, 250, 1000];
 
-/// A chat client; cheap to clone (shared connection pool).
+/// A chat client; cheap to clone (shared configuration and HTTP client).
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -89,7 +89,7 @@ struct ChatRequest<'a> {
     stream: bool,
     stream_options: StreamOptions,
     #[serde(skip_serializing_if = "Option::is_none")]
-    response_format: Option<&'a serde_json::Value>,
+    response_format: Option<&'a protocol::ResponseFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<u32>,
 }
@@ -133,8 +133,13 @@ impl Client {
                 "the request timeout is zero; set it to at least one second".into(),
             ));
         }
+        // No idle pooling: llama.cpp's HTTP server closes the connection after a streamed
+        // reply, so a pooled connection fails the next turn on send ("connection closed
+        // before message completed"), costing a retry and the server's prompt cache. One TCP
+        // connect per turn is negligible next to a model turn.
         let http = reqwest::Client::builder()
             .connect_timeout(cfg.header_timeout)
+            .pool_max_idle_per_host(0)
             .build()
             .map_err(|e| OaiError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
@@ -373,7 +378,11 @@ fn nudge_reason(e: &OaiError) -> String {
         OaiError::Http { status, body } => {
             let message = serde_json::from_str::<serde_json::Value>(body)
                 .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                .and_then(|v| {
+                    // A 5xx body wraps it in "error"; a streamed error chunk is the inner object.
+                    let m = v["error"]["message"].as_str().or(v["message"].as_str());
+                    m.map(str::to_string)
+                })
                 .unwrap_or_else(|| body.clone());
             format!(
                 "the server rejected it with HTTP {status}: {}",
@@ -460,6 +469,18 @@ mod tests {
         assert_eq!(
             nudge_reason(&e),
             "the server rejected it with HTTP 500: Failed to parse tool call arguments as JSON"
+        );
+        let streamed = OaiError::Http {
+            status: 500,
+            body: r#"{"code":500,"message":"boom"}"#.into(),
+        };
+        assert_eq!(
+            nudge_reason(&streamed),
+            "the server rejected it with HTTP 500: boom"
+        );
+        assert_eq!(
+            nudge_reason(&OaiError::Transport("x".into())),
+            "it was cut off before it finished"
         );
     }
 }

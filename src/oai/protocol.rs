@@ -9,6 +9,7 @@
 
 use super::types::{Message, Role, ToolCall, ToolSpec};
 use crate::api::ToolProtocol;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 /// The wire form of the conversation plus protocol-specific request fields.
@@ -16,7 +17,7 @@ pub(crate) struct WireRequest {
     pub messages: Vec<Message>,
     /// Sorted by name so the wire order is deterministic; None when not sent.
     pub tools: Option<Vec<ToolSpec>>,
-    pub response_format: Option<Value>,
+    pub response_format: Option<ResponseFormat>,
 }
 
 /// Builds the messages, `tools` and `response_format` for `protocol`.
@@ -94,30 +95,75 @@ pub(crate) fn nudge(protocol: ToolProtocol, reason: &str) -> Message {
     ))
 }
 
+/// `response_format` for JSON-schema mode. Typed rather than a `serde_json::Value` because
+/// field order matters: llama.cpp compiles properties to grammar in the order received, and
+/// the model must name the tool before writing its arguments.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct ResponseFormat {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    json_schema: NamedSchema,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+struct NamedSchema {
+    name: &'static str,
+    strict: bool,
+    schema: OneOf,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+struct OneOf {
+    #[serde(rename = "oneOf")]
+    one_of: Vec<CallSchema>,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+struct CallSchema {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    properties: CallProperties,
+    required: [&'static str; 2],
+    #[serde(rename = "additionalProperties")]
+    additional_properties: bool,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+struct CallProperties {
+    tool: Const,
+    arguments: Value,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+struct Const {
+    #[serde(rename = "const")]
+    value: String,
+}
+
 /// `{"tool": <name>, "arguments": <that tool's parameters>}`, one alternative per tool.
-pub fn response_format(tools: &[ToolSpec]) -> Value {
-    let alternatives: Vec<Value> = tools
+pub fn response_format(tools: &[ToolSpec]) -> ResponseFormat {
+    let one_of = tools
         .iter()
-        .map(|t| {
-            json!({
-                "type": "object",
-                "properties": {
-                    "tool": {"const": t.name()},
-                    "arguments": parameters_schema(t),
+        .map(|t| CallSchema {
+            kind: "object",
+            properties: CallProperties {
+                tool: Const {
+                    value: t.name().to_string(),
                 },
-                "required": ["tool", "arguments"],
-                "additionalProperties": false,
-            })
+                arguments: parameters_schema(t),
+            },
+            required: ["tool", "arguments"],
+            additional_properties: false,
         })
         .collect();
-    json!({
-        "type": "json_schema",
-        "json_schema": {
-            "name": "tool_call",
-            "strict": true,
-            "schema": {"oneOf": alternatives},
-        }
-    })
+    ResponseFormat {
+        kind: "json_schema",
+        json_schema: NamedSchema {
+            name: "tool_call",
+            strict: true,
+            schema: OneOf { one_of },
+        },
+    }
 }
 
 fn parameters_schema(t: &ToolSpec) -> Value {
@@ -150,7 +196,11 @@ fn call_text(c: &ToolCall) -> String {
         .ok()
         .filter(Value::is_object)
         .unwrap_or_else(|| json!({}));
-    json!({"tool": c.function.name, "arguments": args}).to_string()
+    // By hand: "tool" first, as in the grammar (serde_json would sort the keys).
+    format!(
+        "{{\"tool\":{},\"arguments\":{args}}}",
+        Value::from(c.function.name.as_str())
+    )
 }
 
 /// Rewrites the history: tools go into the system message, assistant calls become their JSON
@@ -344,12 +394,18 @@ mod tests {
         assert!(sys.contains(r#""required":["command"]"#));
         assert_eq!(w.messages[2].role, Role::Assistant);
         assert_eq!(
-            serde_json::from_str::<Value>(w.messages[2].text()).unwrap(),
-            json!({"tool":"run_shell","arguments":{"command":"ls"}})
+            w.messages[2].text(),
+            r#"{"tool":"run_shell","arguments":{"command":"ls"}}"#
         );
         assert_eq!(w.messages[3].role, Role::User);
         assert_eq!(w.messages[3].text(), "Result of run_shell:\na\nb\n\ngo on");
-        let rf = w.response_format.unwrap();
+        let rf_text = serde_json::to_string(&w.response_format.unwrap()).unwrap();
+        assert!(
+            rf_text
+                .contains(r#"{"type":"object","properties":{"tool":{"const":"list"},"arguments":"#),
+            "{rf_text}"
+        );
+        let rf: Value = serde_json::from_str(&rf_text).unwrap();
         assert_eq!(rf["type"], "json_schema");
         assert_eq!(rf["json_schema"]["strict"], true);
         let alts = rf["json_schema"]["schema"]["oneOf"].as_array().unwrap();

@@ -32,6 +32,8 @@ pub enum Reply {
     Chunks(Vec<String>, bool),
     /// A plain HTTP answer with this status and body.
     Status(u16, String),
+    /// These payloads, then the body ends cleanly without `[DONE]` (servers that close instead).
+    ChunksThenEof(Vec<String>),
     /// These payloads, then the connection is closed without ending the chunked body.
     CutMidStream(Vec<String>),
     /// These payloads, then silence with the connection open (an idle stream).
@@ -87,7 +89,9 @@ impl Reply {
             }
             Reply::Text(text) => (text_payloads(text), true),
             Reply::Chunks(p, done) => (p.clone(), *done),
-            Reply::CutMidStream(p) | Reply::Stall(p) => (p.clone(), false),
+            Reply::ChunksThenEof(p) | Reply::CutMidStream(p) | Reply::Stall(p) => {
+                (p.clone(), false)
+            }
             Reply::Status(..) | Reply::Hang => (Vec::new(), false),
         }
     }
@@ -365,6 +369,10 @@ async fn write_reply(stream: &mut TcpStream, reply: &Reply) -> io::Result<()> {
             }
             match reply {
                 Reply::CutMidStream(_) => stream.shutdown().await,
+                Reply::ChunksThenEof(_) => {
+                    stream.write_all(b"0\r\n\r\n").await?;
+                    stream.shutdown().await
+                }
                 _ if done => {
                     write_chunk(stream, b"data: [DONE]\n\n").await?;
                     stream.write_all(b"0\r\n\r\n").await?;
