@@ -54,6 +54,7 @@ fn main() {
             let cfg = LoopConfig {
                 opening: prompt::opening("system", &[], "benchmark".into()),
                 max_turns: TURNS,
+                converge_turns: 0,
                 deadline: None,
             };
             let t = Instant::now();

@@ -34,6 +34,7 @@ async fn run_with(replies: Vec<Reply>, max_turns: u32, retries: u32) -> Run {
     let cfg = LoopConfig {
         opening: prompt::opening("sys", &[], "fix the typo".into()),
         max_turns,
+        converge_turns: 0,
         deadline: None,
     };
     let mut events = Vec::new();
@@ -258,6 +259,7 @@ async fn budget_ends_a_hanging_turn() {
     let cfg = LoopConfig {
         opening: prompt::opening("sys", &[], "x".into()),
         max_turns: 5,
+        converge_turns: 0,
         deadline: Some(tokio::time::Instant::now() + Duration::from_millis(300)),
     };
     let out = run_loop(&client, &registry, &cfg, &mut |_| {}).await;
@@ -283,4 +285,49 @@ async fn every_call_of_a_turn_runs_and_the_first_submission_wins() {
         other => panic!("{other:?}"),
     }
     assert_eq!(tool_messages(&r.outcome.transcript).len(), 2);
+}
+
+#[tokio::test]
+async fn the_last_turns_offer_only_submit_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let replies = vec![
+        Reply::tool_call("read_file", r#"{"path":"x"}"#),
+        Reply::tool_call("read_file", r#"{"path":"x"}"#),
+        submit_go(),
+    ];
+    let server = ScriptedServer::start(replies).unwrap();
+    let client = Client::new(ClientConfig::new(server.base_url(), "m")).unwrap();
+    let registry = Registry::new(dir.path(), &[], ToolOptions::default()).unwrap();
+    let cfg = LoopConfig {
+        opening: prompt::opening("sys", &[], "x".into()),
+        max_turns: 3,
+        converge_turns: 1,
+        deadline: None,
+    };
+    let out = run_loop(&client, &registry, &cfg, &mut |_| {}).await;
+    assert!(matches!(out.result, Ok(LoopEnd::Submitted(_))));
+    let reqs = server.requests();
+    let names = |i: usize| -> Vec<String> {
+        reqs[i]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["function"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(0).len(), 6);
+    assert_eq!(names(2), ["submit_result"]);
+    let last_user = reqs[2]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .unwrap();
+    assert!(
+        last_user["content"]
+            .as_str()
+            .unwrap()
+            .contains("1 turn(s) left")
+    );
 }

@@ -108,7 +108,7 @@ async fn run_tiny(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tiny_model_runs_a_task_to_a_result_with_real_tool_calls() {
-    let (rep, records, _dir) = run_tiny("tiny-agent.yaml").await;
+    let (rep, records, _dir) = run_tiny("tiny-agent-tools.yaml").await;
     assert_eq!(rep.result.schema_version, "foreman.v1");
     assert!(
         ["GO", "NO-GO", "INCOMPLETE"].contains(&rep.result.verdict.as_str()),
@@ -141,7 +141,7 @@ async fn tiny_model_runs_a_task_to_a_result_with_real_tool_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grammar_constrained_mode_yields_only_valid_calls() {
-    let (rep, records, _dir) = run_tiny("tiny-agent-grammar.yaml").await;
+    let (rep, records, _dir) = run_tiny("tiny-agent.yaml").await;
     assert_eq!(rep.result.schema_version, "foreman.v1");
     let msgs = messages_of(&records);
     let first_real = msgs

@@ -176,13 +176,26 @@ async fn go_without_edits_is_no_changes() {
 }
 
 #[tokio::test]
-async fn empty_commit_message_is_commit_rejected() {
+async fn go_without_a_commit_message_is_refused_until_the_model_gives_one() {
     let e = env();
-    let (rep, _) = run(&e, vec![fix_readme(), submit("GO", "  ")], true).await;
+    let (rep, _) = run(
+        &e,
+        vec![
+            fix_readme(),
+            submit("GO", "  "),
+            submit("GO", "docs: fix typo\n\nFixes #7"),
+        ],
+        true,
+    )
+    .await;
     assert_eq!(
         (rep.result.verdict.as_str(), rep.result.outcome()),
-        ("NO-GO", "COMMIT-REJECTED")
+        ("GO", ""),
+        "{:?}",
+        rep.result
     );
+    let log = remote_log(&e.bare, "foreman/issue-7");
+    assert!(log.contains("docs: fix typo"), "{log}");
 }
 
 #[tokio::test]

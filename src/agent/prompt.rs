@@ -118,9 +118,16 @@ mod tests {
             arguments: serde_json::json!({}),
             result: "ok".into(),
         };
-        let msgs = opening("sys", &[step("fix it", "str_replace"), step("", "submit_result")], "task".into());
+        let msgs = opening(
+            "sys",
+            &[step("fix it", "str_replace"), step("", "submit_result")],
+            "task".into(),
+        );
         let roles: Vec<_> = msgs.iter().map(|m| m.role).collect();
         use crate::oai::Role::*;
-        assert_eq!(roles, [System, User, Assistant, Tool, Assistant, Tool, User]);
+        assert_eq!(
+            roles,
+            [System, User, Assistant, Tool, Assistant, Tool, User]
+        );
     }
 }

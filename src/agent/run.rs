@@ -11,6 +11,8 @@ use crate::oai::{Client, Message, OaiError, StreamEvent, Usage};
 use crate::tools::{Registry, Submission};
 use std::time::Instant;
 
+const SUBMIT: &str = "submit_result";
+
 /// Nudge after a text-only reply.
 pub const TEXT_ONLY_NUDGE: &str = "You replied with text only. This run only makes progress \
 through tool calls: call a tool now, and when you are done call submit_result with your verdict.";
@@ -20,6 +22,8 @@ pub struct LoopConfig {
     /// Opening conversation (system, examples, task).
     pub opening: Vec<Message>,
     pub max_turns: u32,
+    /// The last this-many turns offer only `submit_result` (0 = off).
+    pub converge_turns: u32,
     /// The loop-wide budget; `None` = unbounded.
     pub deadline: Option<tokio::time::Instant>,
 }
@@ -70,6 +74,15 @@ pub async fn run_loop(
         transcript.push(m.clone());
     }
     let tools = registry.specs();
+    let submit_only: Vec<_> = tools
+        .iter()
+        .filter(|t| t.name() == SUBMIT)
+        .cloned()
+        .collect();
+    let converge_from = match (cfg.converge_turns, submit_only.is_empty()) {
+        (0, _) | (_, true) => u32::MAX,
+        (n, false) => cfg.max_turns.saturating_sub(n) + 1,
+    };
     let mut usage = Usage::default();
     let mut nudged = false;
     let mut turns = 0;
@@ -83,10 +96,27 @@ pub async fn run_loop(
             turn,
             max_turns: cfg.max_turns,
         });
+        if turn == converge_from {
+            let left = cfg.max_turns - turn + 1;
+            let note = Message::user(format!(
+                "{left} turn(s) left: only submit_result is available now. Report your verdict \
+                 on the work done so far (GO with a commit_message if you changed files)."
+            ));
+            sink(LoopEvent::Message {
+                turn,
+                message: note.clone(),
+            });
+            transcript.push(note);
+        }
+        let offered = if turn >= converge_from {
+            &submit_only
+        } else {
+            &tools
+        };
         let started = Instant::now();
         let chat = {
             let mut on_event = |event: StreamEvent| sink(LoopEvent::Stream { turn, event });
-            let fut = client.complete(&transcript, &tools, &mut on_event);
+            let fut = client.complete(&transcript, offered, &mut on_event);
             match cfg.deadline {
                 Some(d) => match tokio::time::timeout_at(d, fut).await {
                     Ok(r) => r,

@@ -113,6 +113,12 @@ pub struct AgentSpec {
     /// Extension: stop sequences sent with every turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<Vec<String>>,
+    /// Extension: during the last N turns only `submit_result` is offered, so a run ends with
+    /// the model's verdict instead of `MaxTurnsExhausted` (upstream HEAD's convergence
+    /// forcing). 0 or unset = off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub converge_turns: Option<i32>,
     /// Extension: worked tool-call examples placed before the task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub few_shot: Option<Vec<FewShotExample>>,
@@ -147,6 +153,9 @@ impl AgentSpec {
     /// Parsed temperature; `None` means "omit on the wire" (upstream behaviour for empty).
     pub fn temperature(&self) -> Option<f64> {
         self.temperature.as_deref().and_then(|t| t.parse().ok())
+    }
+    pub fn converge_turns(&self) -> u32 {
+        self.converge_turns.map_or(0, |n| n.max(0) as u32)
     }
     pub fn tool_protocol(&self) -> ToolProtocol {
         self.tool_protocol.unwrap_or_default()

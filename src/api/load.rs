@@ -264,6 +264,18 @@ fn validate_agent(spec: &super::AgentSpec) -> Result<(), Problem> {
         i32::MAX,
     )?;
     range("spec.maxOutputTokens", spec.max_output_tokens, 1, i32::MAX)?;
+    range(
+        "spec.convergeTurns",
+        spec.converge_turns,
+        0,
+        spec.max_turns.unwrap_or(50),
+    )?;
+    if spec.converge_turns.unwrap_or(0) > 0 && !spec.tools.iter().any(|t| t == "submit_result") {
+        return Err(problem(
+            "spec.convergeTurns",
+            "needs submit_result in spec.tools",
+        ));
+    }
     if let Some(t) = &spec.temperature {
         match t.parse::<f64>() {
             Ok(v)

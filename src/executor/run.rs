@@ -217,6 +217,7 @@ pub async fn execute(
     let loop_cfg = LoopConfig {
         opening: prompt::opening(&system, &few_shot, prompt::user_prompt(&task.spec, &branch)),
         max_turns: agent.spec.max_turns(),
+        converge_turns: agent.spec.converge_turns(),
         deadline: Some(tokio::time::Instant::now() + task.spec.timeout()),
     };
     sink(ExecEvent::Status(format!(

@@ -141,19 +141,29 @@ struct Const {
 }
 
 /// `{"tool": <name>, "arguments": <that tool's parameters>}`, one alternative per tool.
+/// `submit_result` gets two alternatives so the grammar itself enforces its contract: a GO
+/// must carry a `commit_message` (a tiny model otherwise stops after the required fields).
 pub fn response_format(tools: &[ToolSpec]) -> ResponseFormat {
     let one_of = tools
         .iter()
-        .map(|t| CallSchema {
-            kind: "object",
-            properties: CallProperties {
-                tool: Const {
-                    value: t.name().to_string(),
+        .flat_map(|t| {
+            let params = parameters_schema(t);
+            let variants = if t.name() == "submit_result" {
+                submit_variants(&params).unwrap_or_else(|| vec![params])
+            } else {
+                vec![params]
+            };
+            variants.into_iter().map(|arguments| CallSchema {
+                kind: "object",
+                properties: CallProperties {
+                    tool: Const {
+                        value: t.name().to_string(),
+                    },
+                    arguments,
                 },
-                arguments: parameters_schema(t),
-            },
-            required: ["tool", "arguments"],
-            additional_properties: false,
+                required: ["tool", "arguments"],
+                additional_properties: false,
+            })
         })
         .collect();
     ResponseFormat {
@@ -164,6 +174,28 @@ pub fn response_format(tools: &[ToolSpec]) -> ResponseFormat {
             schema: OneOf { one_of },
         },
     }
+}
+
+/// GO (commit_message required) and NO-GO/ERROR variants of submit_result's parameters;
+/// `None` when the schema does not have the expected shape.
+fn submit_variants(params: &Value) -> Option<Vec<Value>> {
+    let props = params.get("properties")?.as_object()?;
+    props.get("commit_message")?;
+    props.get("verdict")?;
+    let required: Vec<Value> = params.get("required")?.as_array()?.clone();
+    let mut go = params.clone();
+    go["properties"]["verdict"] = json!({"const": "GO"});
+    let mut go_required = required.clone();
+    if !go_required.iter().any(|r| r == "commit_message") {
+        go_required.push(json!("commit_message"));
+    }
+    go["required"] = Value::Array(go_required);
+    let mut other = params.clone();
+    other["properties"]["verdict"] = json!({"enum": ["NO-GO", "ERROR"]});
+    if let Some(p) = other["properties"].as_object_mut() {
+        p.remove("commit_message");
+    }
+    Some(vec![go, other])
 }
 
 fn parameters_schema(t: &ToolSpec) -> Value {
@@ -334,6 +366,35 @@ fn strip_fence(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn submit_result_go_requires_a_commit_message_in_the_grammar() {
+        let submit = ToolSpec::function(
+            "submit_result",
+            "Finish",
+            json!({"type":"object","properties":{
+                "verdict":{"type":"string","enum":["GO","NO-GO","ERROR"]},
+                "summary":{"type":"string"},"commit_message":{"type":"string"}},
+                "required":["verdict","summary"]}),
+        );
+        let rf = serde_json::to_value(response_format(&[submit])).unwrap();
+        let alts = rf["json_schema"]["schema"]["oneOf"].as_array().unwrap();
+        assert_eq!(alts.len(), 2);
+        let go = &alts[0]["properties"]["arguments"];
+        assert_eq!(go["properties"]["verdict"], json!({"const": "GO"}));
+        assert!(
+            go["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("commit_message"))
+        );
+        let other = &alts[1]["properties"]["arguments"];
+        assert_eq!(
+            other["properties"]["verdict"]["enum"],
+            json!(["NO-GO", "ERROR"])
+        );
+        assert!(other["properties"].get("commit_message").is_none());
+    }
 
     fn tools() -> Vec<ToolSpec> {
         vec![

@@ -392,7 +392,7 @@ mod tests {
         let out = r
             .dispatch(
                 "submit_result",
-                &json!({"verdict": "GO", "summary": "done"}),
+                &json!({"verdict": "GO", "summary": "done", "commit_message": "fix: x"}),
             )
             .await
             .expect("submit");

@@ -65,6 +65,18 @@ pub(crate) fn run(args: &Value) -> Result<ToolOutput, ToolError> {
             )));
         }
     };
+    // The executor commits with this message verbatim; refusing here lets the model fix it on
+    // its next turn instead of the run ending COMMIT-REJECTED.
+    if verdict == ModelVerdict::Go
+        && commit_message
+            .as_deref()
+            .is_none_or(|m| m.trim().is_empty())
+    {
+        return Err(a.err(
+            "\"commit_message\" is required when verdict is GO: a subject line, a blank line, the \
+             body, and `Fixes #N` for an issue",
+        ));
+    }
     Ok(ToolOutput {
         output: json!({"accepted": true, "verdict": verdict.as_str()}),
         submission: Some(Submission {
@@ -115,11 +127,23 @@ mod tests {
 
     #[test]
     fn summary_bounds_are_bytes() {
-        assert!(run(&json!({"verdict": "GO", "summary": "a".repeat(280)})).is_ok());
-        assert!(err(json!({"verdict": "GO", "summary": "a".repeat(281)})).contains("281 bytes"));
+        assert!(run(&json!({"verdict": "NO-GO", "summary": "a".repeat(280)})).is_ok());
+        assert!(err(json!({"verdict": "NO-GO", "summary": "a".repeat(281)})).contains("281 bytes"));
         // 141 two-byte characters = 282 bytes.
-        assert!(err(json!({"verdict": "GO", "summary": "é".repeat(141)})).contains("282 bytes"));
-        assert!(err(json!({"verdict": "GO", "summary": "  "})).contains("\"summary\" must be"));
+        assert!(err(json!({"verdict": "NO-GO", "summary": "é".repeat(141)})).contains("282 bytes"));
+        assert!(err(json!({"verdict": "NO-GO", "summary": "  "})).contains("\"summary\" must be"));
+    }
+
+    #[test]
+    fn go_needs_a_commit_message() {
+        assert!(
+            err(json!({"verdict": "GO", "summary": "x"})).contains("required when verdict is GO")
+        );
+        assert!(
+            err(json!({"verdict": "GO", "summary": "x", "commit_message": " "}))
+                .contains("required")
+        );
+        assert!(run(&json!({"verdict": "GO", "summary": "x", "commit_message": "fix: x"})).is_ok());
     }
 
     #[test]
