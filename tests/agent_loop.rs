@@ -331,3 +331,17 @@ async fn the_last_turns_offer_only_submit_result() {
             .contains("1 turn(s) left")
     );
 }
+
+#[tokio::test]
+async fn an_empty_reply_keeps_a_content_key_in_the_history() {
+    let r = run_with(vec![Reply::text(""), submit_go()], 10, 0).await;
+    assert!(matches!(r.outcome.result, Ok(LoopEnd::Submitted(_))));
+    let second = &r.server.requests()[1];
+    let assistant = second["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "assistant")
+        .unwrap();
+    assert_eq!(assistant["content"], "", "{assistant}");
+}

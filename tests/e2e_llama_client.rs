@@ -15,7 +15,7 @@ fn base_url() -> String {
     assert!(
         !url.trim().is_empty(),
         "FOREMAN_E2E_LLAMA_URL is not set: start the llama.cpp test server \
-         (see /work/shared/testbed/README.md, xserve.py with CHAT_TEMPLATE_FILE=gemma3-tools.jinja) \
+         (scripts/test does it; see scripts/lib.sh start_llama: xserve.py with CHAT_TEMPLATE_FILE=gemma3-tools.jinja) \
          and set FOREMAN_E2E_LLAMA_URL=http://127.0.0.1:<port>"
     );
     let url = url.trim().trim_end_matches('/');
@@ -173,7 +173,18 @@ async fn malformed_history_arguments_do_not_poison_the_turn() {
 #[tokio::test]
 async fn context_overflow_is_a_4xx_and_not_retried() {
     let client = Client::new(config(ToolProtocol::OpenaiTools)).unwrap();
-    let huge = vec![Message::user("hello ".repeat(6000))];
+    // Twice the server's context window, whatever it was started with (llama.cpp's /props).
+    let props_url = format!("{}/props", base_url().trim_end_matches("/v1"));
+    let props: Value = reqwest::get(&props_url)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let n_ctx = props["default_generation_settings"]["n_ctx"]
+        .as_u64()
+        .unwrap_or(4096) as usize;
+    let huge = vec![Message::user("hello ".repeat(2 * n_ctx))];
     let mut retries = 0;
     let mut sink = |e: StreamEvent| {
         if matches!(e, StreamEvent::Retry { .. }) {

@@ -136,6 +136,11 @@ pub async fn run_loop(
         }
         let mut assistant = completion.message;
         let calls = repair_calls(&mut assistant, turn);
+        if calls.is_empty() && assistant.content.is_none() {
+            // llama.cpp rejects a history holding an assistant message with neither content
+            // nor tool_calls (HTTP 400), which an empty reply would otherwise leave behind.
+            assistant.content = Some(String::new());
+        }
         sink(LoopEvent::Message {
             turn,
             message: assistant.clone(),
