@@ -10,4 +10,5 @@ pub mod api;
 pub mod executor;
 pub mod oai;
 pub mod tools;
+pub mod ui;
 pub mod workspace;
