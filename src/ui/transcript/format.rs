@@ -115,9 +115,19 @@ fn rank(key: &str) -> u8 {
     }
 }
 
+/// A command that failed or timed out: its summary line is drawn as an error.
+fn failed(map: &serde_json::Map<String, Value>) -> bool {
+    let bad_exit = map
+        .get("exit_code")
+        .and_then(Value::as_i64)
+        .is_some_and(|c| c != 0);
+    let timed_out = map.get("timed_out").and_then(Value::as_bool) == Some(true);
+    bad_exit || timed_out
+}
+
 /// Lines of a JSON object: a summary of scalar fields, then sections. `None` if `raw` is not a
-/// JSON object.
-fn object_lines(raw: &str) -> Option<(Vec<FLine>, bool)> {
+/// JSON object. Keys in `skip` are left out (a result need not repeat its call's `command`).
+fn object_lines(raw: &str, skip: &[&str]) -> Option<(Vec<FLine>, bool)> {
     let trimmed = raw.trim_start();
     if !trimmed.starts_with('{') {
         return None;
@@ -133,6 +143,7 @@ fn object_lines(raw: &str) -> Option<(Vec<FLine>, bool)> {
     }
     let summary: Vec<String> = map
         .iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
         .filter(|(k, _)| k.as_str() != "error" || !is_error)
         .filter_map(|(k, v)| scalar(k, v).map(|s| format!("{k}: {s}")))
         .filter(|s| !s.ends_with(": "))
@@ -140,12 +151,20 @@ fn object_lines(raw: &str) -> Option<(Vec<FLine>, bool)> {
     if !summary.is_empty() {
         out.push(FLine {
             text: summary.join("  "),
-            kind: FKind::Key,
+            kind: if failed(&map) {
+                FKind::Error
+            } else {
+                FKind::Key
+            },
         });
     }
     let mut sections: Vec<(&String, &Value)> = map
         .iter()
-        .filter(|(k, v)| scalar(k, v).is_none() && !(is_error && k.as_str() == "error"))
+        .filter(|(k, v)| {
+            scalar(k, v).is_none()
+                && !(is_error && k.as_str() == "error")
+                && !skip.contains(&k.as_str())
+        })
         .collect();
     sections.sort_by_key(|(k, _)| rank(k));
     for (k, v) in sections {
@@ -173,7 +192,7 @@ fn object_lines(raw: &str) -> Option<(Vec<FLine>, bool)> {
 
 /// Display lines of a tool result and whether it reports an error.
 pub(crate) fn tool_result_lines(raw: &str) -> (Vec<FLine>, bool) {
-    if let Some(r) = object_lines(raw) {
+    if let Some(r) = object_lines(raw, &["command"]) {
         return r;
     }
     let mut out = Vec::new();
@@ -187,7 +206,7 @@ pub(crate) fn tool_args_lines(raw: &str) -> Vec<FLine> {
     if raw.trim().is_empty() {
         return Vec::new();
     }
-    if let Some((lines, _)) = object_lines(raw) {
+    if let Some((lines, _)) = object_lines(raw, &[]) {
         return lines
             .into_iter()
             .map(|l| FLine {
@@ -234,7 +253,7 @@ mod tests {
         assert_eq!(
             texts(&lines),
             vec![
-                "command: ls  exit_code: 0  timed_out: false",
+                "exit_code: 0  timed_out: false",
                 "stdout:",
                 "a",
                 "b",
@@ -249,6 +268,11 @@ mod tests {
     fn empty_fields_are_dropped() {
         let (lines, _) = tool_result_lines(r#"{"exit_code":1,"stdout":"","stderr":"boom"}"#);
         assert_eq!(texts(&lines), vec!["exit_code: 1", "stderr:", "boom"]);
+        assert_eq!(
+            lines[0].kind,
+            FKind::Error,
+            "non-zero exit reads as a failure"
+        );
     }
 
     #[test]

@@ -26,6 +26,8 @@ mod style;
 mod view;
 mod wrap;
 
+#[cfg(test)]
+mod tests;
 
 pub use model::{CellKind, ContextFill, FooterData};
 pub use replay::{JournalItem, TurnRecord};

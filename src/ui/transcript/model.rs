@@ -659,7 +659,7 @@ pub(crate) fn footer_text(d: &FooterData, window: Option<u64>) -> String {
     let mut parts = Vec::new();
     if let Some(u) = d.usage {
         parts.push(format!(
-            "{} prompt + {} completion tok",
+            "{} + {} tok",
             format::thousands(u.prompt_tokens),
             format::thousands(u.completion_tokens)
         ));
@@ -809,7 +809,7 @@ mod tests {
         });
         assert_eq!(
             m.cells[0].text,
-            "turn 3 · 1,000 prompt + 48 completion tok · 24.0 tok/s · 2.0 s · 2 attempts · ctx 13% of 8,192"
+            "turn 3 · 1,000 + 48 tok · 24.0 tok/s · 2.0 s · 2 attempts · ctx 13% of 8,192"
         );
         let fill = m
             .context_fill()
