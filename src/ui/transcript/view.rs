@@ -86,6 +86,8 @@ impl View {
     /// Scrolls by `delta` rows (negative = up). Up pauses follow; reaching the bottom
     /// going down resumes it.
     pub fn scroll_by(&mut self, l: &Layout, delta: isize) {
+        // The newest movement wins over a reveal queued before it.
+        self.pending = None;
         let max = self.max_top(l);
         let cur = self.current_top(l);
         let new = cur.saturating_add_signed(delta).min(max);
@@ -110,6 +112,7 @@ impl View {
     }
 
     pub fn scroll_to_top(&mut self, l: &Layout) {
+        self.pending = None;
         if self.max_top(l) > 0 {
             self.pause(l);
             self.set_top(l, 0);
@@ -117,6 +120,7 @@ impl View {
     }
 
     pub fn resume_follow(&mut self) {
+        self.pending = None;
         self.follow = true;
         self.pause_mark = None;
     }
@@ -317,6 +321,16 @@ mod tests {
         v.select_next(&l);
         v.resolve(&l, 5);
         assert_eq!(v.selected, Some(10));
+    }
+
+    #[test]
+    fn resume_follow_cancels_a_queued_reveal() {
+        let (_m, l, mut v) = setup();
+        v.pending = Some(Reveal::Byte { cell: 2, byte: 0 });
+        v.resume_follow();
+        v.resolve(&l, 5);
+        assert!(v.follow);
+        assert_eq!(v.top, 15);
     }
 
     #[test]
