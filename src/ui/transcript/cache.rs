@@ -16,7 +16,8 @@
 //! full text in the model. [`MIN_TEXT_COLS`] keeps tiny panes from producing one row per
 //! character (the renderer clips instead).
 
-use super::model::{Cell, Model};
+use super::cell::Cell;
+use super::model::Model;
 use super::wrap::{WrapEnd, str_width, wrap_para};
 
 /// Rows one logical line may produce before "… line truncated for display".

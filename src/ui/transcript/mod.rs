@@ -17,6 +17,7 @@
 //! `cargo bench --bench render`.
 
 mod cache;
+mod cell;
 mod format;
 mod model;
 mod render;

@@ -8,7 +8,7 @@
 
 use super::Transcript;
 use super::cache::Row;
-use super::model::{Cell, Slot};
+use super::cell::{Cell, Slot};
 use super::style::TranscriptStyle;
 use super::wrap::{sanitize_into, str_width};
 use ratatui::buffer::Buffer;

@@ -6,7 +6,7 @@
 //! by binary search. While a run streams, only cells at or after the model's `text_dirty`
 //! index are rescanned; the current match is kept by position.
 
-use super::model::Cell;
+use super::cell::Cell;
 
 /// Matches kept at most; a one-letter query over a 10 MB transcript would otherwise hold
 /// millions of ranges. The counter then reads "n/100000+".

@@ -5,7 +5,7 @@
 //! hints, magenta for the agent, red for errors), reverse video for matches and selection.
 //! No black/white/yellow foregrounds and no RGB, so light and dark terminals both read.
 
-use super::model::Slot;
+use super::cell::Slot;
 use ratatui::style::{Color, Modifier, Style};
 
 /// Styles of every part of the transcript pane.
