@@ -15,5 +15,6 @@ pub mod github;
 pub mod oai;
 pub mod sched;
 pub mod tools;
+pub mod ui;
 pub mod ui_theme;
 pub mod workspace;

@@ -1,0 +1,262 @@
+//! Display cells: what one transcript entry looks like before wrapping.
+//!
+//! A [`Cell`] owns its display text (lines joined by `\n`) and [`Para`]s: byte ranges of that
+//! text with a style slot and the prefixes of their first and continuation rows (`• `, `› `,
+//! `└ `, indents). The builders here decide the look of each kind (assistant prose, tool call,
+//! tool result, footer); the model decides when cells appear and change.
+
+use super::format::{self, FKind, FLine};
+use crate::oai::{Timings, Usage};
+
+/// Which [`TranscriptStyle`](super::TranscriptStyle) entry a para or prefix is drawn with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    Assistant,
+    AssistantMarker,
+    User,
+    System,
+    ToolCall,
+    ToolArgs,
+    ToolResult,
+    Error,
+    Meta,
+    Retry,
+    Status,
+    /// Meta text followed by a horizontal rule filling the row (turn headers).
+    Rule,
+}
+
+/// A fixed prefix drawn before a row's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Prefix {
+    pub text: &'static str,
+    pub slot: Slot,
+}
+
+pub(crate) const fn pre(text: &'static str, slot: Slot) -> Prefix {
+    Prefix { text, slot }
+}
+pub(crate) const INDENT: Prefix = pre("  ", Slot::Meta);
+pub(crate) const INDENT2: Prefix = pre("    ", Slot::Meta);
+
+/// One logical line of a cell: `text[start..end]`, no `\n` inside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Para {
+    pub start: usize,
+    pub end: usize,
+    pub slot: Slot,
+    /// Prefix of the para's first row.
+    pub first: Prefix,
+    /// Prefix of its continuation rows; same width as `first`.
+    pub rest: Prefix,
+}
+
+/// What a cell shows. Public so the app can describe the selection.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CellKind {
+    System,
+    User,
+    Assistant,
+    ToolCall { name: String },
+    ToolResult { name: String, is_error: bool },
+    TurnHeader { turn: u32, max_turns: Option<u32> },
+    TurnFooter(Box<FooterData>),
+    Status,
+    Retry { attempt: u32 },
+}
+
+/// Accounting shown in a turn footer; kept so the line can be rebuilt when the context window
+/// becomes known.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FooterData {
+    pub turn: u32,
+    pub elapsed_ms: u64,
+    pub attempts: u32,
+    pub usage: Option<Usage>,
+    pub timings: Option<Timings>,
+}
+
+/// One display cell.
+#[derive(Clone, Debug)]
+pub(crate) struct Cell {
+    pub kind: CellKind,
+    /// Display text; paras index into it.
+    pub text: String,
+    pub paras: Vec<Para>,
+    /// Paras always shown, before the collapsible body.
+    pub header_paras: usize,
+    /// `Some(n)`: collapsible, showing `n` body lines while collapsed.
+    pub collapse: Option<usize>,
+    pub expanded: bool,
+    pub rev: u64,
+    /// Identity for the layout cache: unique per cell, never reused (indices shift).
+    pub id: u64,
+    /// Since rev `.0` only appends happened, touching paras `.1..`; see [`Model::append`].
+    pub chain: Option<(u64, usize)>,
+    /// The original payload when the display text differs from it (tool results, arguments).
+    pub raw: Option<String>,
+}
+
+impl Cell {
+    pub(crate) fn new(kind: CellKind) -> Cell {
+        Cell {
+            kind,
+            text: String::new(),
+            paras: Vec::new(),
+            header_paras: 0,
+            collapse: None,
+            expanded: false,
+            rev: 0,
+            id: next_id(),
+            chain: None,
+            raw: None,
+        }
+    }
+
+    /// Appends one logical line (must not contain `\n`; callers split first).
+    pub(crate) fn line(&mut self, text: &str, slot: Slot, first: Prefix, rest: Prefix) {
+        if !self.paras.is_empty() {
+            self.text.push('\n');
+        }
+        let start = self.text.len();
+        self.text.push_str(text);
+        self.paras.push(Para {
+            start,
+            end: self.text.len(),
+            slot,
+            first,
+            rest,
+        });
+    }
+
+    /// Appends possibly multi-line `text`; the very first para of the cell gets `lead`.
+    pub(crate) fn lines(&mut self, text: &str, slot: Slot, lead: Prefix, rest: Prefix) {
+        for l in text.split('\n') {
+            let first = if self.paras.is_empty() { lead } else { rest };
+            self.line(l, slot, first, rest);
+        }
+    }
+
+    /// True if the collapsible body is currently cut short.
+    pub fn is_collapsed(&self) -> bool {
+        self.collapse.is_some() && !self.expanded
+    }
+
+    /// The full text of the cell (original payload where it was reformatted).
+    pub fn full_text(&self) -> &str {
+        self.raw.as_deref().unwrap_or(&self.text)
+    }
+}
+
+pub(crate) fn next_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Body lines shown while a tool result or system prompt is collapsed.
+pub(crate) const RESULT_COLLAPSED_LINES: usize = 3;
+/// Tool-call arguments are usually short and are what the operator reads; allow more.
+pub(crate) const ARGS_COLLAPSED_LINES: usize = 8;
+
+pub(crate) fn result_slot(is_error: bool) -> Slot {
+    if is_error {
+        Slot::Error
+    } else {
+        Slot::ToolResult
+    }
+}
+
+pub(crate) fn assistant_cell(text: &str) -> Cell {
+    let mut c = Cell::new(CellKind::Assistant);
+    c.lines(
+        text,
+        Slot::Assistant,
+        pre("• ", Slot::AssistantMarker),
+        INDENT,
+    );
+    c
+}
+
+pub(crate) fn tool_call_cell(name: &str, args: &str, complete: bool) -> Cell {
+    let shown = if name.is_empty() { "…" } else { name };
+    let mut c = Cell::new(CellKind::ToolCall {
+        name: name.to_string(),
+    });
+    c.line(shown, Slot::ToolCall, pre("▸ ", Slot::ToolCall), INDENT);
+    c.header_paras = 1;
+    let lines = if complete {
+        format::tool_args_lines(args)
+    } else {
+        // Partial JSON: show it as it arrives.
+        let mut v = Vec::new();
+        if !args.is_empty() {
+            for l in format::strip_ansi(args).split('\n') {
+                v.push(FLine {
+                    text: l.to_string(),
+                    kind: FKind::Plain,
+                });
+            }
+        }
+        v
+    };
+    push_flines(&mut c, &lines, INDENT, Slot::ToolArgs);
+    c.collapse = Some(ARGS_COLLAPSED_LINES);
+    c.raw = Some(args.to_string());
+    c
+}
+
+/// Adds formatter output: keys and plain text at one indent, section values at two. The
+/// cell's first para (if it has none yet) gets `lead` instead.
+pub(crate) fn push_flines(c: &mut Cell, lines: &[FLine], lead: Prefix, text_slot: Slot) {
+    for l in lines {
+        let (slot, p) = match l.kind {
+            FKind::Key => (Slot::Meta, INDENT),
+            FKind::Value => (text_slot, INDENT2),
+            FKind::Plain => (text_slot, INDENT),
+            FKind::Error => (Slot::Error, INDENT),
+        };
+        let first = if c.paras.is_empty() { lead } else { p };
+        // Keep prefixes of one para the same width (the wrapper assumes it).
+        let rest = if first.text.len() == p.text.len() {
+            p
+        } else {
+            INDENT
+        };
+        c.line(&l.text, slot, first, rest);
+    }
+}
+
+pub(crate) fn footer_text(d: &FooterData, window: Option<u64>) -> String {
+    let mut parts = Vec::new();
+    if let Some(u) = d.usage {
+        parts.push(format!(
+            "{} + {} tok",
+            format::thousands(u.prompt_tokens),
+            format::thousands(u.completion_tokens)
+        ));
+    }
+    let secs = d.elapsed_ms as f64 / 1000.0;
+    let tps = d.timings.and_then(|t| t.predicted_per_second).or_else(|| {
+        let u = d.usage?;
+        (d.elapsed_ms > 0 && u.completion_tokens > 0).then(|| u.completion_tokens as f64 / secs)
+    });
+    if let Some(t) = tps {
+        parts.push(format!("{t:.1} tok/s"));
+    }
+    parts.push(format!("{secs:.1} s"));
+    if d.attempts > 1 {
+        parts.push(format!("{} attempts", d.attempts));
+    }
+    if let (Some(u), Some(w)) = (d.usage, window)
+        && w > 0
+    {
+        let used = u.prompt_tokens + u.completion_tokens;
+        parts.push(format!(
+            "ctx {:.0}% of {}",
+            used as f64 * 100.0 / w as f64,
+            format::thousands(w)
+        ));
+    }
+    format!("turn {} · {}", d.turn, parts.join(" · "))
+}

@@ -1,0 +1,94 @@
+//! Rebuilding a transcript from a finished run's journal.
+//!
+//! Replay feeds the same model entry points the live run used, minus the streaming deltas
+//! (which the completed assistant message supersedes anyway), so a replayed transcript renders
+//! exactly like the live one did once each turn finished.
+
+use super::Transcript;
+use crate::oai::{Message, Role, Timings, Usage};
+
+/// Accounting of one finished turn, as the journal's `turn` record holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TurnRecord {
+    pub turn: u32,
+    pub elapsed_ms: u64,
+    pub attempts: u32,
+    pub usage: Option<Usage>,
+    pub timings: Option<Timings>,
+}
+
+/// One journal entry, in the order the run produced it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JournalItem {
+    TurnStarted {
+        turn: u32,
+        max_turns: u32,
+    },
+    Message {
+        turn: u32,
+        message: Message,
+    },
+    TurnFinished(TurnRecord),
+    Retry {
+        turn: u32,
+        attempt: u32,
+        reason: String,
+    },
+    Status(String),
+}
+
+impl Transcript {
+    /// Applies one journal entry.
+    pub fn apply(&mut self, item: &JournalItem) {
+        match item {
+            JournalItem::TurnStarted { turn, max_turns } => self.turn_started(*turn, *max_turns),
+            JournalItem::Message { message, .. } => self.push_message(message),
+            JournalItem::TurnFinished(r) => {
+                self.turn_finished(r.turn, r.elapsed_ms, r.attempts, r.usage, r.timings)
+            }
+            JournalItem::Retry {
+                attempt, reason, ..
+            } => self.stream(&crate::oai::StreamEvent::Retry {
+                attempt: *attempt,
+                reason: reason.clone(),
+            }),
+            JournalItem::Status(s) => self.status(s),
+        }
+    }
+
+    /// A transcript built from journal entries.
+    pub fn replay<'a>(items: impl IntoIterator<Item = &'a JournalItem>) -> Transcript {
+        let mut t = Transcript::new();
+        for item in items {
+            t.apply(item);
+        }
+        t
+    }
+
+    /// A transcript from the journal's messages (tagged with their turn; 0 = the opening) and
+    /// turn records. Turn rules go before a turn's first message, each turn's footer right
+    /// after its assistant message — where the live run put them.
+    pub fn from_journal(
+        messages: &[(u32, Message)],
+        turns: &[TurnRecord],
+        max_turns: u32,
+    ) -> Transcript {
+        let mut t = Transcript::new();
+        let mut current = 0u32;
+        let mut footed = 0u32;
+        for (turn, m) in messages {
+            if *turn > current {
+                current = *turn;
+                t.turn_started(current, max_turns);
+            }
+            t.push_message(m);
+            if m.role == Role::Assistant && footed < current {
+                footed = current;
+                if let Some(r) = turns.iter().find(|r| r.turn == current) {
+                    t.turn_finished(r.turn, r.elapsed_ms, r.attempts, r.usage, r.timings);
+                }
+            }
+        }
+        t
+    }
+}
