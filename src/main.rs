@@ -1,16 +1,26 @@
 use clap::Parser;
-use foreman::cli::{Cli, Command, run};
+use foreman::cli::{Cli, Command, console, doctor, run};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+    };
+    // The console owns the screen: its log goes to a file (mode 0600), never to stderr.
+    let log_file = cli.command.is_none().then(console_log_file).flatten();
+    match log_file {
+        Some(file) => tracing_subscriber::fmt()
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .with_env_filter(filter())
+            .init(),
+        None => tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter())
+            .init(),
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -26,10 +36,21 @@ fn main() -> ExitCode {
         Some(Command::Push(args)) => rt.block_on(run::push(args)),
         Some(Command::Validate { files }) => run::validate(&files),
         Some(Command::ExportTranscript { journal, out }) => run::export_transcript(&journal, &out),
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            ExitCode::SUCCESS
-        }
+        Some(Command::Doctor) => rt.block_on(doctor::doctor(&cli.console)),
+        Some(Command::Submit { files }) => console::submit(&cli.console, &files),
+        None => rt.block_on(console::console(cli.console)),
     }
+}
+
+/// `<data dir>/foreman.log`, created owner-only.
+fn console_log_file() -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = directories::ProjectDirs::from("dev", "llmkube", "foreman")?.data_dir().to_path_buf();
+    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(dir.join("foreman.log"))
+        .ok()
 }

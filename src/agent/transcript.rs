@@ -29,6 +29,9 @@ pub enum Record {
         model: String,
         base_url: String,
         started_at: String,
+        /// The turn cap (absent in journals of older builds).
+        #[serde(default)]
+        max_turns: u32,
     },
     /// A message appended to the conversation (system, user, assistant, tool, nudges).
     Message { turn: u32, message: Message },

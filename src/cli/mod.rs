@@ -1,6 +1,8 @@
 //! Command line (clap). `run` is the headless executor; the console and cluster commands
 //! build on the same library.
 
+pub mod console;
+pub mod doctor;
 pub mod printer;
 pub mod run;
 
@@ -16,6 +18,42 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Console settings (also read by `submit` for the state directory).
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+}
+
+/// Flags of the console (`foreman` with no subcommand). Each overrides the config file
+/// (`~/.config/foreman/config.toml`, documented in config/default.toml) and the environment.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ConsoleArgs {
+    /// Local state directory (tasks, agents, results, transcripts, workspaces).
+    #[arg(long, global = true, env = "FOREMAN_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Inference base URL including /v1.
+    #[arg(long = "inference-url", global = true)]
+    pub base_url: Option<String>,
+    /// Clone and push URL for tasks.
+    #[arg(long = "remote", global = true)]
+    pub git_remote_url: Option<String>,
+    /// Author/committer email for the DCO sign-off.
+    #[arg(long = "author-email", global = true)]
+    pub commit_author_email: Option<String>,
+    /// Runs at once on this machine.
+    #[arg(long, global = true)]
+    pub max_concurrent: Option<usize>,
+    /// Push right after a GO commit instead of waiting for approval (upstream behaviour).
+    #[arg(long, global = true)]
+    pub auto_push: bool,
+    /// Theme name (dark, light, high-contrast) or path to a theme file.
+    #[arg(long, global = true)]
+    pub theme: Option<String>,
+    /// GitHub API base (GitHub Enterprise: https://HOST/api/v3).
+    #[arg(long, global = true)]
+    pub github_api_base: Option<String>,
+    /// Manifests to submit when the console starts.
+    #[arg(long, global = true)]
+    pub submit: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -24,6 +62,14 @@ pub enum Command {
     Run(RunArgs),
     /// Push a committed GO that `foreman run` left awaiting approval.
     Push(PushArgs),
+    /// Add Agents and AgenticTasks to the local state directory (the console picks them up).
+    Submit {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Check each dependency (model server and tool calls, git remote with the token, token,
+    /// state dir) and say how to fix what fails.
+    Doctor,
     /// Check manifests strictly (unknown fields, ranges, enums) without running anything.
     Validate {
         /// YAML files (multi-document allowed).

@@ -204,6 +204,7 @@ pub async fn execute(
             model: agent.spec.model.clone().unwrap_or_default(),
             base_url: cfg.base_url.clone(),
             started_at: now_rfc3339(),
+            max_turns: agent.spec.max_turns(),
         })
         .map_err(journal_err)?;
 

@@ -58,3 +58,34 @@ fn ensure_empty(dest: &Path) -> Result<(), GitError> {
         )),
     }
 }
+
+/// Lists the remote's branch heads without cloning (`git ls-remote --heads`): the doctor's
+/// "is the remote reachable with this token" check. Same fail-fast credentials as `clone`.
+pub fn ls_remote(url: &str, token: Option<&Token>) -> Result<Vec<String>, GitError> {
+    let shown = redact_url(url);
+    let mut remote = git2::Remote::create_detached(url).map_err(|e| GitError::Clone {
+        url: shown.clone(),
+        message: scrub(e.message(), token),
+    })?;
+    let mut cbs = git2::RemoteCallbacks::new();
+    let creds = install_credentials(&mut cbs, token);
+    let connected = remote.connect_auth(git2::Direction::Fetch, Some(cbs), None);
+    if let Err(e) = connected {
+        let message = creds.refusal().map_or_else(|| scrub(e.message(), token), str::to_string);
+        return Err(if creds.refusal().is_some() || e.code() == git2::ErrorCode::Auth {
+            GitError::Auth { url: shown, message }
+        } else {
+            GitError::Clone { url: shown, message }
+        });
+    }
+    let heads = remote
+        .list()
+        .map_err(|e| GitError::Clone {
+            url: shown,
+            message: scrub(e.message(), token),
+        })?
+        .iter()
+        .filter_map(|h| h.name().strip_prefix("refs/heads/").map(str::to_string))
+        .collect();
+    Ok(heads)
+}

@@ -1,0 +1,674 @@
+//! Console state and its update rules. Pure: inputs are key/mouse/backend events, outputs are
+//! [`Effect`]s the event loop carries out (backend commands, background jobs, the bell).
+//! Drawing reads this state and never mutates it (except the panes' layout caches, which
+//! `prepare` fills before each frame).
+
+use super::commands::{self, Action};
+use crate::agent::transcript::Record;
+use crate::api::{AgenticTask, FleetNode};
+use crate::backend::{BackendEvent, Command, Job, TaskKey, TaskState, task_state};
+use crate::config::{Bell, Keymap};
+use crate::executor::ExecEvent;
+use crate::agent::LoopEvent;
+use crate::ui::diff::DiffView;
+use crate::ui::transcript::{JournalItem, Transcript, TurnRecord};
+use crate::ui_theme::Theme;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    Fleet,
+    Queue,
+    Detail,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Transcript,
+    Diff,
+}
+
+/// A dangerous action waiting for the operator's confirmation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Intent {
+    ApprovePush(TaskKey),
+    RejectPush(TaskKey),
+    OpenPr(TaskKey),
+    Cancel(TaskKey),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Help,
+    Confirm(Intent),
+    Search(String),
+    Command(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// What the event loop must do after an update.
+#[derive(Debug)]
+pub enum Effect {
+    Send(Command),
+    LoadTranscript(TaskKey, PathBuf),
+    LoadDiff(TaskKey, PathBuf, String),
+    Bell,
+}
+
+/// Screen regions of the last frame, for mouse hit-testing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Regions {
+    pub fleet: ratatui::layout::Rect,
+    pub queue: ratatui::layout::Rect,
+    pub detail: ratatui::layout::Rect,
+}
+
+pub struct App {
+    pub tasks: BTreeMap<TaskKey, AgenticTask>,
+    pub nodes: BTreeMap<String, FleetNode>,
+    pub order: Vec<TaskKey>,
+    pub selected: usize,
+    pub selected_node: usize,
+    pub focus: Focus,
+    pub view: View,
+    pub mode: Mode,
+    pub transcripts: HashMap<TaskKey, Transcript>,
+    /// Latest turn n/max per task seen live.
+    pub turns: HashMap<TaskKey, (u32, u32)>,
+    /// Latest generation speed seen live (tok/s).
+    pub live_tps: Option<f64>,
+    pub diff: Option<(TaskKey, DiffView)>,
+    pub status: Option<(String, Level, Instant)>,
+    pub jobs: HashSet<(TaskKey, Job)>,
+    pub loading: HashSet<TaskKey>,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub bell: Bell,
+    pub backend_label: String,
+    pub regions: Regions,
+    /// Fixed "now" (unix seconds) for reproducible frames in tests; `None` = the real clock.
+    pub clock: Option<i64>,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(theme: Theme, keymap: Keymap, bell: Bell, backend_label: String) -> App {
+        App {
+            tasks: BTreeMap::new(),
+            nodes: BTreeMap::new(),
+            order: Vec::new(),
+            selected: 0,
+            selected_node: 0,
+            focus: Focus::Queue,
+            view: View::Transcript,
+            mode: Mode::Normal,
+            transcripts: HashMap::new(),
+            turns: HashMap::new(),
+            live_tps: None,
+            diff: None,
+            status: None,
+            jobs: HashSet::new(),
+            loading: HashSet::new(),
+            theme,
+            keymap,
+            bell,
+            backend_label,
+            regions: Regions::default(),
+            clock: None,
+            quit: false,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.unwrap_or_else(|| jiff::Timestamp::now().as_second())
+    }
+
+    pub fn say(&mut self, msg: impl Into<String>, level: Level) {
+        self.status = Some((msg.into(), level, Instant::now()));
+    }
+
+    // ---- queries used by commands and drawing ------------------------------------------
+
+    pub fn selected_key(&self) -> Option<&TaskKey> {
+        self.order.get(self.selected)
+    }
+    pub fn selected_task(&self) -> Option<&AgenticTask> {
+        self.selected_key().and_then(|k| self.tasks.get(k))
+    }
+    pub fn selected_state(&self) -> Option<TaskState> {
+        self.selected_task().map(task_state)
+    }
+    /// A finished run that did not reach its goal (INCOMPLETE or NO-GO): may be re-queued.
+    pub fn selected_incomplete(&self) -> bool {
+        self.selected_task()
+            .and_then(|t| t.status.as_ref()?.verdict)
+            .is_some_and(|v| !v.is_on_target())
+            && self.selected_state() == Some(TaskState::Succeeded)
+    }
+    /// (workspace, commit) of the selected task's change, when it has one.
+    pub fn selected_commit(&self) -> Option<(PathBuf, String)> {
+        let extra = self.selected_task()?.status.as_ref()?.result.as_ref()?.get("extra")?;
+        let ws = extra.get("workspace")?.as_str()?;
+        let sha = extra
+            .get("commitSHA")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)?;
+        Some((PathBuf::from(ws), sha))
+    }
+    pub fn has_search(&self) -> bool {
+        self.current_transcript()
+            .is_some_and(|t| t.search_status().is_some())
+    }
+    pub fn transcript_following(&self) -> bool {
+        self.current_transcript().is_none_or(|t| t.is_following())
+    }
+    pub fn current_transcript(&self) -> Option<&Transcript> {
+        self.selected_key().and_then(|k| self.transcripts.get(k))
+    }
+    fn current_transcript_mut(&mut self) -> Option<&mut Transcript> {
+        let key = self.selected_key()?.clone();
+        self.transcripts.get_mut(&key)
+    }
+
+    // ---- backend events ------------------------------------------------------------------
+
+    pub fn on_backend(&mut self, ev: BackendEvent) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        match ev {
+            BackendEvent::Snapshot { tasks, nodes, .. } => {
+                self.tasks = tasks.into_iter().map(|t| (key_of(&t), t)).collect();
+                self.nodes = nodes
+                    .into_iter()
+                    .map(|n| (n.metadata.name.clone().unwrap_or_default(), n))
+                    .collect();
+                self.reorder();
+                fx.extend(self.ensure_transcript());
+            }
+            BackendEvent::TaskUpdated(t) => {
+                let key = key_of(&t);
+                let before = self.tasks.get(&key).map(task_state);
+                let after = task_state(&t);
+                self.tasks.insert(key.clone(), *t);
+                if before != Some(after) {
+                    let bell = match after {
+                        TaskState::AwaitingApproval => {
+                            self.say(format!("{key} is awaiting push approval"), Level::Warn);
+                            self.bell.on_approval()
+                        }
+                        TaskState::Succeeded | TaskState::Failed => self.bell.on_finish(),
+                        _ => false,
+                    };
+                    if bell {
+                        fx.push(Effect::Bell);
+                    }
+                }
+                self.reorder();
+                fx.extend(self.ensure_transcript());
+            }
+            BackendEvent::NodeUpdated(n) => {
+                self.nodes.insert(n.metadata.name.clone().unwrap_or_default(), *n);
+            }
+            BackendEvent::Run { task, event } => self.on_run(task, event),
+            BackendEvent::JobDone { task, job, outcome } => {
+                self.jobs.remove(&(task.clone(), job));
+                match (job, outcome) {
+                    (Job::Push, Ok(m)) => self.say(format!("{task}: pushed. {m}"), Level::Info),
+                    (Job::OpenPr, Ok(url)) => self.say(format!("{task}: pull request {url}"), Level::Info),
+                    (_, Err(e)) => self.say(format!("{task}: {e}"), Level::Error),
+                }
+            }
+            BackendEvent::Notice(m) => self.say(m, Level::Info),
+            BackendEvent::Error(m) => self.say(m, Level::Error),
+        }
+        fx
+    }
+
+    fn on_run(&mut self, task: TaskKey, event: ExecEvent) {
+        let t = self.transcripts.entry(task.clone()).or_default();
+        match event {
+            ExecEvent::Status(s) => t.status(&s),
+            ExecEvent::Loop(ev) => match ev {
+                LoopEvent::TurnStarted { turn, max_turns } => {
+                    t.turn_started(turn, max_turns);
+                    self.turns.insert(task, (turn, max_turns));
+                }
+                LoopEvent::Stream { event, .. } => t.stream(&event),
+                LoopEvent::Message { message, .. } => t.push_message(&message),
+                LoopEvent::TurnFinished { turn, elapsed_ms, attempts, usage, timings } => {
+                    if let Some(tps) = timings.and_then(|t| t.predicted_per_second) {
+                        self.live_tps = Some(tps);
+                    }
+                    t.turn_finished(turn, elapsed_ms, attempts, usage, timings);
+                }
+            },
+        }
+    }
+
+    /// Journal of a finished run, loaded off the UI thread.
+    pub fn on_transcript_loaded(&mut self, key: TaskKey, result: Result<Vec<Record>, String>) {
+        self.loading.remove(&key);
+        match result {
+            Ok(records) => {
+                let items = journal_items(&records);
+                if let Some((turn, max)) = items.iter().rev().find_map(|i| match i {
+                    JournalItem::TurnStarted { turn, max_turns } => Some((*turn, *max_turns)),
+                    _ => None,
+                }) {
+                    self.turns.entry(key.clone()).or_insert((turn, max));
+                }
+                self.transcripts.insert(key, Transcript::replay(items.iter()));
+            }
+            Err(e) => self.say(e, Level::Warn),
+        }
+    }
+
+    pub fn on_diff_loaded(&mut self, key: TaskKey, result: Result<DiffView, String>) {
+        match result {
+            Ok(view) => {
+                self.diff = Some((key, view));
+                self.view = View::Diff;
+                self.focus = Focus::Detail;
+            }
+            Err(e) => self.say(e, Level::Error),
+        }
+    }
+
+    /// Queue order: running and awaiting first, then pending, then finished; newest first.
+    fn reorder(&mut self) {
+        let keep = self.selected_key().cloned();
+        let rank = |s: TaskState| match s {
+            TaskState::AwaitingApproval => 0,
+            TaskState::Running => 1,
+            TaskState::Scheduled => 2,
+            TaskState::Pending | TaskState::Waiting => 3,
+            _ => 4,
+        };
+        let mut keys: Vec<(u8, i64, TaskKey)> = self
+            .tasks
+            .iter()
+            .map(|(k, t)| {
+                let created = t
+                    .metadata
+                    .creation_timestamp
+                    .as_ref()
+                    .map_or(0, |c| c.0.as_second());
+                (rank(task_state(t)), -created, k.clone())
+            })
+            .collect();
+        keys.sort();
+        self.order = keys.into_iter().map(|(_, _, k)| k).collect();
+        if let Some(k) = keep
+            && let Some(i) = self.order.iter().position(|o| *o == k)
+        {
+            self.selected = i;
+        }
+        self.selected = self.selected.min(self.order.len().saturating_sub(1));
+    }
+
+    /// Asks for the selected task's journal when its transcript is not in memory.
+    fn ensure_transcript(&mut self) -> Option<Effect> {
+        let key = self.selected_key()?.clone();
+        if self.transcripts.contains_key(&key) || self.loading.contains(&key) {
+            return None;
+        }
+        let path = self.tasks.get(&key)?.status.as_ref()?.transcript_ref.clone()?;
+        self.loading.insert(key.clone());
+        Some(Effect::LoadTranscript(key, PathBuf::from(path)))
+    }
+
+    // ---- input ---------------------------------------------------------------------------
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            self.quit = true;
+            return Vec::new();
+        }
+        match self.mode.clone() {
+            Mode::Help => {
+                self.mode = Mode::Normal;
+                Vec::new()
+            }
+            Mode::Confirm(intent) => self.on_confirm_key(key, intent),
+            Mode::Search(text) => self.on_input_key(key, text, true),
+            Mode::Command(text) => self.on_input_key(key, text, false),
+            Mode::Normal => match commands::action_for(&self.keymap, &key) {
+                Some(a) if commands::info(a).available(self) => self.run(a),
+                Some(a) => {
+                    let label = commands::info(a).label;
+                    self.say(format!("{label}: not available for this task"), Level::Warn);
+                    Vec::new()
+                }
+                None => Vec::new(),
+            },
+        }
+    }
+
+    fn on_confirm_key(&mut self, key: KeyEvent, intent: Intent) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                let (cmd, job) = match intent {
+                    Intent::ApprovePush(k) => (Command::ApprovePush(k.clone()), Some((k, Job::Push))),
+                    Intent::RejectPush(k) => (Command::RejectPush(k), None),
+                    Intent::OpenPr(k) => (Command::OpenPr(k.clone()), Some((k, Job::OpenPr))),
+                    Intent::Cancel(k) => (Command::Cancel(k), None),
+                };
+                if let Some(j) = job {
+                    self.say(format!("{}: working…", j.0), Level::Info);
+                    self.jobs.insert(j);
+                }
+                vec![Effect::Send(cmd)]
+            }
+            _ => {
+                self.mode = Mode::Normal;
+                self.say("cancelled", Level::Info);
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_input_key(&mut self, key: KeyEvent, mut text: String, search: bool) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Esc => self.mode = Mode::Normal,
+            KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                if search {
+                    let n = self.current_transcript_mut().map_or(0, |t| t.search(&text));
+                    self.say(format!("/{text}: {n} matches"), Level::Info);
+                } else {
+                    return self.run_command_line(text.trim());
+                }
+            }
+            KeyCode::Backspace => {
+                text.pop();
+                self.mode = if search { Mode::Search(text) } else { Mode::Command(text) };
+            }
+            KeyCode::Char(c) => {
+                text.push(c);
+                self.mode = if search { Mode::Search(text) } else { Mode::Command(text) };
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn run_command_line(&mut self, line: &str) -> Vec<Effect> {
+        let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match verb {
+            "submit" | "s" if !rest.trim().is_empty() => {
+                vec![Effect::Send(Command::Submit(PathBuf::from(expand_home(rest.trim()))))]
+            }
+            "q" | "quit" => {
+                self.quit = true;
+                Vec::new()
+            }
+            "" => Vec::new(),
+            other => {
+                self.say(format!(":{other}: unknown command (try :submit FILE or :q)"), Level::Warn);
+                Vec::new()
+            }
+        }
+    }
+
+    fn run(&mut self, action: Action) -> Vec<Effect> {
+        let key = self.selected_key().cloned();
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.mode = Mode::Help,
+            Action::Command => self.mode = Mode::Command(String::new()),
+            Action::Search => {
+                self.focus = Focus::Detail;
+                self.mode = Mode::Search(String::new());
+            }
+            Action::SearchNext => {
+                if let Some(t) = self.current_transcript_mut() {
+                    t.search_next();
+                }
+            }
+            Action::SearchPrev => {
+                if let Some(t) = self.current_transcript_mut() {
+                    t.search_prev();
+                }
+            }
+            Action::NextPane => self.focus = next_focus(self.focus, 1),
+            Action::PrevPane => self.focus = next_focus(self.focus, 2),
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
+                return self.navigate(action);
+            }
+            Action::ToggleFollow => {
+                if let Some(t) = self.current_transcript_mut() {
+                    t.resume_follow();
+                }
+            }
+            Action::OpenDetail => self.focus = Focus::Detail,
+            Action::Back => {
+                if self.view == View::Diff {
+                    self.view = View::Transcript;
+                } else {
+                    self.focus = Focus::Queue;
+                }
+            }
+            Action::ViewDiff => {
+                if let (Some(k), Some((ws, sha))) = (key, self.selected_commit()) {
+                    if self.diff.as_ref().is_some_and(|(dk, _)| *dk == k) {
+                        self.view = View::Diff;
+                        self.focus = Focus::Detail;
+                    } else {
+                        self.say("loading diff…", Level::Info);
+                        return vec![Effect::LoadDiff(k, ws, sha)];
+                    }
+                }
+            }
+            Action::ViewTranscript => self.view = View::Transcript,
+            Action::ToggleExpand => {
+                if let Some(t) = self.current_transcript_mut() {
+                    if t.selected().is_none() {
+                        t.select_prev();
+                    }
+                    t.toggle_selected();
+                }
+            }
+            Action::ExpandAll => {
+                if let Some(t) = self.current_transcript_mut() {
+                    let all = t.all_expanded();
+                    t.set_all_expanded(!all);
+                }
+            }
+            Action::ApprovePush => {
+                if let Some(k) = key {
+                    self.mode = Mode::Confirm(Intent::ApprovePush(k));
+                }
+            }
+            Action::RejectPush => {
+                if let Some(k) = key {
+                    self.mode = Mode::Confirm(Intent::RejectPush(k));
+                }
+            }
+            Action::OpenPr => {
+                if let Some(k) = key {
+                    self.mode = Mode::Confirm(Intent::OpenPr(k));
+                }
+            }
+            Action::CancelTask => {
+                if let Some(k) = key {
+                    self.mode = Mode::Confirm(Intent::Cancel(k));
+                }
+            }
+            Action::RetryTask => {
+                if let Some(k) = key {
+                    self.transcripts.remove(&k);
+                    self.turns.remove(&k);
+                    return vec![Effect::Send(Command::Requeue(k))];
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn navigate(&mut self, action: Action) -> Vec<Effect> {
+        match self.focus {
+            Focus::Detail => {
+                if self.view == View::Diff
+                    && let Some((_, d)) = self.diff.as_mut()
+                {
+                    match action {
+                        Action::Up => d.scroll_up(1),
+                        Action::Down => d.scroll_down(1),
+                        Action::PageUp => d.page_up(),
+                        Action::PageDown => d.page_down(),
+                        Action::Top => d.prev_file(),
+                        _ => d.next_file(),
+                    }
+                } else if let Some(t) = self.current_transcript_mut() {
+                    match action {
+                        Action::Up => t.scroll_up(1),
+                        Action::Down => t.scroll_down(1),
+                        Action::PageUp => t.page_up(),
+                        Action::PageDown => t.page_down(),
+                        Action::Top => t.scroll_to_top(),
+                        _ => t.scroll_to_bottom(),
+                    }
+                }
+                Vec::new()
+            }
+            Focus::Fleet => {
+                let n = self.nodes.len();
+                self.selected_node = step(self.selected_node, n, action);
+                Vec::new()
+            }
+            Focus::Queue => {
+                let before = self.selected;
+                self.selected = step(self.selected, self.order.len(), action);
+                if before != self.selected && self.view == View::Diff {
+                    self.view = View::Transcript;
+                }
+                self.ensure_transcript().into_iter().collect()
+            }
+        }
+    }
+
+    pub fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
+        let hit = |r: ratatui::layout::Rect| {
+            m.column >= r.x && m.column < r.x + r.width && m.row >= r.y && m.row < r.y + r.height
+        };
+        let pane = if hit(self.regions.fleet) {
+            Focus::Fleet
+        } else if hit(self.regions.queue) {
+            Focus::Queue
+        } else if hit(self.regions.detail) {
+            Focus::Detail
+        } else {
+            return Vec::new();
+        };
+        match m.kind {
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                let saved = self.focus;
+                self.focus = pane;
+                let a = if m.kind == MouseEventKind::ScrollUp { Action::Up } else { Action::Down };
+                let mut fx = Vec::new();
+                for _ in 0..3 {
+                    fx.extend(self.navigate(a));
+                }
+                self.focus = saved;
+                fx
+            }
+            MouseEventKind::Down(_) => {
+                self.focus = pane;
+                if pane == Focus::Queue {
+                    // Row 0 is the border, row 1 the header.
+                    let row = m.row.saturating_sub(self.regions.queue.y + 2) as usize;
+                    if row < self.order.len() {
+                        self.selected = row;
+                        return self.ensure_transcript().into_iter().collect();
+                    }
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn next_focus(f: Focus, by: usize) -> Focus {
+    let all = [Focus::Fleet, Focus::Queue, Focus::Detail];
+    let i = all.iter().position(|x| *x == f).unwrap_or(0);
+    all[(i + by) % 3]
+}
+
+fn step(cur: usize, len: usize, action: Action) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let last = len - 1;
+    match action {
+        Action::Up => cur.saturating_sub(1),
+        Action::Down => (cur + 1).min(last),
+        Action::PageUp => cur.saturating_sub(10),
+        Action::PageDown => (cur + 10).min(last),
+        Action::Top => 0,
+        _ => last,
+    }
+}
+
+pub fn key_of(t: &AgenticTask) -> TaskKey {
+    TaskKey {
+        namespace: t.metadata.namespace.clone().unwrap_or_else(|| "default".into()),
+        name: t.metadata.name.clone().unwrap_or_default(),
+    }
+}
+
+fn expand_home(p: &str) -> String {
+    match (p.strip_prefix("~/"), directories::BaseDirs::new()) {
+        (Some(rest), Some(b)) => b.home_dir().join(rest).display().to_string(),
+        _ => p.to_string(),
+    }
+}
+
+/// The journal's records as the transcript pane's replay items.
+pub fn journal_items(records: &[Record]) -> Vec<JournalItem> {
+    let mut out = Vec::with_capacity(records.len());
+    let mut last_turn = 0;
+    let mut max_turns = 0;
+    for r in records {
+        match r {
+            Record::Meta { max_turns: m, .. } => max_turns = *m,
+            Record::Message { turn, message } => {
+                if *turn > last_turn {
+                    last_turn = *turn;
+                    out.push(JournalItem::TurnStarted { turn: *turn, max_turns });
+                }
+                out.push(JournalItem::Message { turn: *turn, message: message.clone() });
+            }
+            Record::Turn { turn, elapsed_ms, attempts, usage, timings } => {
+                out.push(JournalItem::TurnFinished(TurnRecord {
+                    turn: *turn,
+                    elapsed_ms: *elapsed_ms,
+                    attempts: *attempts,
+                    usage: *usage,
+                    timings: *timings,
+                }));
+            }
+            Record::Retry { turn, attempt, reason } => out.push(JournalItem::Retry {
+                turn: *turn,
+                attempt: *attempt,
+                reason: reason.clone(),
+            }),
+            Record::End { result } => {
+                let verdict = result["verdict"].as_str().unwrap_or("?");
+                let summary = result["summary"].as_str().unwrap_or("");
+                out.push(JournalItem::Status(format!("result: {verdict} — {summary}")));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,139 @@
+//! The whole binary in tmux, like an operator: the console on the embedded backend runs the
+//! demo task against the real llama.cpp model, waits for approval, pushes to the real
+//! token-protected git remote on one key, and opens the PR on the remote's pulls API on
+//! another. Needs FOREMAN_E2E_LLAMA_URL (scripts/test starts the server) and tmux.
+#![cfg(feature = "e2e")]
+
+mod common;
+
+use common::{git, seed_bare};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "console-e2e-token";
+
+struct Peer(Child);
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Tmux {
+    socket: String,
+}
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "s"])
+    }
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.run(&["send-keys", "-t", "s", k]);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+    fn wait_for(&self, text: &str, secs: u64) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(start.elapsed() < Duration::from_secs(secs), "timed out waiting for {text:?}; screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+fn testbed() -> PathBuf {
+    std::env::var_os("FOREMAN_TESTBED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peers"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn console_drives_the_demo_to_a_pushed_branch_and_a_pull_request() {
+    let llama = std::env::var("FOREMAN_E2E_LLAMA_URL")
+        .expect("FOREMAN_E2E_LLAMA_URL is not set: run the e2e suites through scripts/test");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("git");
+    let bare = seed_bare(
+        &root,
+        "acme/greeter.git",
+        &[("README.md", "# greeter\n"), ("greeter.py", "def greet():\n    return \"Helo, world!\"\n")],
+    );
+    let port = free_port();
+    let server = Peer(
+        Command::new("python3")
+            .arg(testbed().join("git_http_server.py"))
+            .arg(&root)
+            .arg(port.to_string())
+            .arg(TOKEN)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let state = dir.path().join("state");
+    let cmd = format!(
+        "env GITHUB_TOKEN={TOKEN} HOME={home} FOREMAN_CONFIG={home}/none.toml {bin} --state-dir {state} \
+         --inference-url {llama} --remote http://127.0.0.1:{port}/acme/greeter.git \
+         --github-api-base http://127.0.0.1:{port} --author-email bot@example.com \
+         --submit {agent} --submit {task}",
+        home = dir.path().display(),
+        bin = env!("CARGO_BIN_EXE_foreman"),
+        state = state.display(),
+        agent = examples.join("tiny-agent.yaml").display(),
+        task = examples.join("demo-task.yaml").display(),
+    );
+    let tmux = Tmux { socket: format!("foreman-e2e-{}", std::process::id()) };
+    tmux.run(&["new-session", "-d", "-s", "s", "-x", "160", "-y", "45", &cmd]);
+
+    let screen = tmux.wait_for("Awaiting approval", 240);
+    assert!(screen.contains("fix-greeting"), "{screen}");
+    tmux.keys(&["a"]);
+    let screen = tmux.wait_for("Approve push", 10);
+    assert!(screen.contains("foreman/issue-1"), "the confirm step shows the branch:\n{screen}");
+    tmux.keys(&["y"]);
+    tmux.wait_for("Pushed", 60);
+    let log = git(&bare, &["log", "-1", "--format=%B", "foreman/issue-1"]);
+    assert!(log.contains("Fixes #1") && log.contains("Signed-off-by: Foreman Bot <bot@example.com>"), "{log}");
+
+    tmux.keys(&["P"]);
+    tmux.wait_for("Open pull request", 10);
+    tmux.keys(&["y"]);
+    tmux.wait_for("PR open", 60);
+    let pulls = Command::new("curl")
+        .args(["-s", "-H", &format!("Authorization: Bearer {TOKEN}"), &format!("http://127.0.0.1:{port}/repos/acme/greeter/pulls")])
+        .output()
+        .unwrap();
+    let pulls: serde_json::Value = serde_json::from_slice(&pulls.stdout).unwrap();
+    assert_eq!(pulls[0]["head"]["ref"], "foreman/issue-1", "{pulls}");
+    assert!(pulls[0]["body"].as_str().unwrap().contains("Fixes #1"), "{pulls}");
+
+    // Quit restores the terminal and ends the process.
+    tmux.keys(&["q"]);
+    std::thread::sleep(Duration::from_millis(500));
+    drop(server);
+}
