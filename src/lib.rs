@@ -8,6 +8,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod executor;
