@@ -4,8 +4,11 @@
 use crate::api::{AgenticTask, AgenticTaskStatus, TaskPhase, Verdict};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+/// Now, in whole seconds: what a Kubernetes `Time` keeps on the wire, so the in-memory copy
+/// equals the one read back from disk.
 pub fn now() -> Time {
-    Time(jiff::Timestamp::now())
+    let t = jiff::Timestamp::now();
+    Time(jiff::Timestamp::from_second(t.as_second()).unwrap_or(t))
 }
 
 pub fn status_mut(t: &mut AgenticTask) -> &mut AgenticTaskStatus {
