@@ -601,6 +601,14 @@ async fn full_flow_survives_a_restart_then_pushes_and_opens_the_pr() {
     })
     .await;
     assert!(ui.run_events["fix"] > 2, "live run events were forwarded");
+    // The node's tokens/s comes from the run's llama.cpp timings (the scripted 100 tok/s).
+    ui.until("tokens per second", |u| {
+        u.node
+            .as_ref()
+            .and_then(|n| n.status.as_ref()?.capability.as_ref()?.tokens_per_second)
+            == Some(100)
+    })
+    .await;
     let s = ui.tasks["fix"].status.clone().unwrap();
     assert_eq!(s.branch.as_deref(), Some("foreman/issue-7"));
     assert_eq!(s.verdict, Some(Verdict::Go));
@@ -683,4 +691,152 @@ async fn full_flow_survives_a_restart_then_pushes_and_opens_the_pr() {
     );
     h.send(Command::Shutdown);
     h.stopped().await;
+}
+
+#[tokio::test]
+async fn auto_push_goes_straight_to_pushed_and_can_open_the_pr() {
+    let gs = git_server();
+    let work = tempfile::tempdir().unwrap();
+    let server = ScriptedServer::start(vec![fix_readme(), go("docs: fix typo")]).unwrap();
+    let mut cfg = config(
+        &work.path().join("state"),
+        &server.base_url(),
+        Some(format!(
+            "http://x-access-token:{TOKEN}@127.0.0.1:{}/acme/fleet.git",
+            gs.port
+        )),
+        1,
+    );
+    cfg.auto_push = true;
+    cfg.github_api_base = format!("http://127.0.0.1:{}/api/v3", gs.port);
+    cfg.token = TokenSource::Given(Token::new(TOKEN));
+    let (mut ui, h) = Ui::start(cfg);
+    submit(
+        &h,
+        work.path(),
+        "t.yaml",
+        &format!("{AGENT}{}", task_yaml("fix", "")),
+    );
+    ui.until("pushed", |u| u.state("fix") == Some(TaskState::Pushed))
+        .await;
+    assert!(
+        !git(&gs.bare, &["rev-parse", "foreman/issue-7"])
+            .trim()
+            .is_empty()
+    );
+    h.send(Command::OpenPr(key("fix")));
+    ui.until("pr open", |u| {
+        u.state("fix") == Some(TaskState::PrOpen) && !u.jobs.is_empty()
+    })
+    .await;
+    assert!(matches!(&ui.jobs[0], (Job::OpenPr, Ok(u)) if u.ends_with("/acme/fleet/pull/1")));
+    h.send(Command::Shutdown);
+    h.stopped().await;
+}
+
+#[tokio::test]
+async fn unreachable_model_server_is_an_executor_error() {
+    let r = local_repo();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = config(
+        &r.root.join("state"),
+        &format!("http://127.0.0.1:{port}/v1"),
+        Some(r.bare.display().to_string()),
+        1,
+    );
+    let (mut ui, h) = Ui::start(cfg);
+    submit(
+        &h,
+        &r.root,
+        "t.yaml",
+        &format!("{AGENT}{}", task_yaml("fix", "")),
+    );
+    ui.until("failed", |u| u.state("fix") == Some(TaskState::Failed))
+        .await;
+    assert_eq!(ui.reason("fix"), "ExecutorError");
+    let s = ui.tasks["fix"].status.clone().unwrap();
+    assert_eq!(s.verdict, Some(Verdict::Incomplete));
+    assert!(s.finished_at.is_some());
+    // An executor failure can be re-queued.
+    h.send(Command::Requeue(key("fix")));
+    ui.until("re-run", |u| u.state("fix") == Some(TaskState::Running))
+        .await;
+    assert!(ui.errors.is_empty(), "{:?}", ui.errors);
+    h.send(Command::Shutdown);
+    h.stopped().await;
+}
+
+#[tokio::test]
+async fn restart_shows_interrupted_runs_and_requeue_runs_them_again() {
+    let r = local_repo();
+    let state = r.root.join("state");
+    let server = ScriptedServer::repeating(Reply::Hang).unwrap();
+    let cfg = config(
+        &state,
+        &server.base_url(),
+        Some(r.bare.display().to_string()),
+        1,
+    );
+    let (mut ui, h) = Ui::start(cfg.clone());
+    // `big` needs more RAM than any machine here: it stays Pending, unschedulable.
+    submit(
+        &h,
+        &r.root,
+        "t.yaml",
+        &format!(
+            "{AGENT}{}{}",
+            task_yaml("hang", ""),
+            task_yaml("big", "  requiredCapability: {minRAMGB: 100000}\n")
+        ),
+    );
+    ui.until("running", |u| u.state("hang") == Some(TaskState::Running))
+        .await;
+    ui.until("unschedulable", |u| u.reason("big") == "Unschedulable")
+        .await;
+    assert_eq!(ui.state("big"), Some(TaskState::Pending));
+    h.send(Command::Shutdown);
+    h.stopped().await;
+    drop(ui);
+
+    let (mut ui, h) = Ui::start(cfg);
+    ui.until("snapshot", |u| u.snapshot.is_some()).await;
+    assert_eq!(ui.state("hang"), Some(TaskState::Interrupted));
+    assert_eq!(ui.reason("hang"), "Interrupted");
+    h.send(Command::Requeue(key("hang")));
+    ui.until("running again", |u| {
+        u.state("hang") == Some(TaskState::Running)
+    })
+    .await;
+    h.send(Command::Cancel(key("hang")));
+    ui.until("cancelled", |u| u.state("hang") == Some(TaskState::Failed))
+        .await;
+    h.send(Command::Shutdown);
+    h.stopped().await;
+}
+
+#[tokio::test]
+async fn inference_probe_reads_props_and_models() {
+    use foreman::backend::embedded::node::probe_inference;
+    let server = ScriptedServer::start(vec![
+        Reply::status(200, r#"{"default_generation_settings":{"n_ctx":8192}}"#),
+        Reply::status(200, r#"{"object":"list","data":[{"id":"gemma-3-270m"}]}"#),
+    ])
+    .unwrap();
+    let p = probe_inference(&server.base_url()).await;
+    assert_eq!(p.max_context_tokens, Some(8192));
+    assert_eq!(p.installed_models, Some(vec!["gemma-3-270m".to_string()]));
+    // Nothing listening: both absent, and bounded in time.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let p = probe_inference(&format!("http://127.0.0.1:{port}/v1")).await;
+    assert_eq!((p.max_context_tokens, p.installed_models), (None, None));
+    assert!(started.elapsed() < Duration::from_secs(5));
 }

@@ -14,6 +14,7 @@ use crate::backend::{
 };
 use crate::executor::{ExecEvent, ExecutorConfig, RunReport, execute};
 use crate::sched::{self, Deps};
+use crate::workspace::auth::redact_url;
 use std::collections::{HashMap, HashSet};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -387,6 +388,19 @@ impl Runner {
                     set_extra(&mut t, "remote", p.remote.clone().into());
                     set_extra(&mut t, "branch", p.branch.clone().into());
                     set_extra(&mut t, "commitSHA", p.sha.clone().into());
+                } else if env.verdict == "GO" && self.cfg.auto_push {
+                    // Pushed at once: the kept clone still serves "open PR" (base branch and
+                    // commit message).
+                    let ws = self
+                        .store
+                        .workspace_root()
+                        .join(&key.namespace)
+                        .join(&key.name);
+                    if ws.exists() {
+                        let remote = self.cfg.git_remote_url.as_deref().map(redact_url);
+                        set_extra(&mut t, "workspace", ws.display().to_string().into());
+                        set_extra(&mut t, "remote", remote.unwrap_or_default().into());
+                    }
                 }
                 let reason = if env.outcome().is_empty() {
                     env.verdict.clone()
@@ -514,7 +528,9 @@ impl Runner {
             git_remote_url: self.cfg.git_remote_url.clone(),
             workspace_root: self.store.workspace_root(),
             namespace: key.namespace.clone(),
-            keep_workspace: false,
+            // A GO pushed at once keeps its clone for "open PR"; otherwise the executor keeps
+            // it only while a push awaits approval.
+            keep_workspace: self.cfg.auto_push,
             identity: self.cfg.identity.clone(),
             push_now: self.cfg.auto_push,
             journal_path: self.store.journal_path(&key),

@@ -23,6 +23,10 @@ pub enum StoreError {
     NotRequeueable { key: TaskKey, state: String },
     #[error("{0} has no metadata.name; give it one")]
     Unnamed(&'static str),
+    #[error(
+        "{kind} {name:?} cannot be submitted to the embedded backend (only Agents and AgenticTasks); this machine is its only FleetNode"
+    )]
+    Unsupported { kind: &'static str, name: String },
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> StoreError {
@@ -110,12 +114,9 @@ impl Store {
                     new_agents.push(*a);
                 }
                 other => {
-                    return Err(StoreError::Io {
-                        path: other.name().to_string(),
-                        message: format!(
-                            "a {} cannot be submitted to the embedded backend (only Agents and AgenticTasks)",
-                            other.kind()
-                        ),
+                    return Err(StoreError::Unsupported {
+                        kind: other.kind(),
+                        name: other.name().to_string(),
                     });
                 }
             }
