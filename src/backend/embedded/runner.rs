@@ -1,0 +1,562 @@
+//! The backend actor: owns the store, schedules, runs tasks, applies job results. Everything
+//! that changes a task goes through here, so the files and the events never disagree.
+
+use super::node::{self, InferenceProbe};
+use super::status::{
+    clear_condition, extra_str, fail_with, now, set_condition, set_extra, status_mut, verdict_of,
+};
+use super::{EmbeddedConfig, EmbeddedOptions, Store, jobs};
+use crate::agent::LoopEvent;
+use crate::api::fleetnode::NodeAccelerator;
+use crate::api::{AgenticTask, FleetNode, Object, TaskPhase};
+use crate::backend::{
+    BackendEvent, Command, Job, REASON_INTERRUPTED, REASON_WAITING, TaskKey, TaskState, task_state,
+};
+use crate::executor::{ExecEvent, ExecutorConfig, RunReport, execute};
+use crate::sched::{self, Deps};
+use crate::workspace::auth::redact_url;
+use std::collections::{HashMap, HashSet};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+enum Internal {
+    Finished(TaskKey, Box<Result<RunReport, String>>),
+    Tps(f64),
+    Probe(InferenceProbe),
+    PushDone(TaskKey, Result<String, String>),
+    PrDone(TaskKey, Result<jobs::PrOpened, String>),
+    Loaded(Result<Vec<Object>, String>),
+}
+
+pub struct Runner {
+    cfg: EmbeddedConfig,
+    opts: EmbeddedOptions,
+    store: Store,
+    events: mpsc::UnboundedSender<BackendEvent>,
+    itx: mpsc::UnboundedSender<Internal>,
+    irx: mpsc::UnboundedReceiver<Internal>,
+    running: HashMap<TaskKey, JoinHandle<()>>,
+    jobs: HashSet<TaskKey>,
+    accelerator: NodeAccelerator,
+    probe: InferenceProbe,
+    tps: Option<f64>,
+    node: FleetNode,
+}
+
+impl Runner {
+    pub fn new(
+        cfg: EmbeddedConfig,
+        opts: EmbeddedOptions,
+        store: Store,
+        events: mpsc::UnboundedSender<BackendEvent>,
+    ) -> Runner {
+        let (itx, irx) = mpsc::unbounded_channel();
+        let accelerator = node::probe_accelerator();
+        let probe = InferenceProbe::default();
+        let node = node::local_node(&cfg.node_name, accelerator, &probe, None, &[]);
+        Runner {
+            cfg,
+            opts,
+            store,
+            events,
+            itx,
+            irx,
+            running: HashMap::new(),
+            jobs: HashSet::new(),
+            accelerator,
+            probe,
+            tps: None,
+            node,
+        }
+    }
+
+    fn emit(&self, e: BackendEvent) {
+        let _ = self.events.send(e);
+    }
+
+    fn save(&mut self, t: &AgenticTask) {
+        match self.store.save_task(t) {
+            Ok(()) => self.emit(BackendEvent::TaskUpdated(Box::new(t.clone()))),
+            Err(e) => self.emit(BackendEvent::Error(format!(
+                "cannot save task {}: {e}; check the state directory is writable",
+                TaskKey::of(t)
+            ))),
+        }
+    }
+
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        self.heartbeat();
+        self.emit(BackendEvent::Snapshot {
+            tasks: self.store.tasks(),
+            nodes: vec![self.node.clone()],
+            agents: self.store.agents(),
+        });
+        self.spawn_probe();
+        self.schedule();
+        let mut sched_tick = tokio::time::interval(self.opts.schedule_every);
+        let mut hb_tick = tokio::time::interval(self.opts.heartbeat_every);
+        let mut probe_tick = tokio::time::interval(self.opts.probe_every);
+        probe_tick.reset();
+        loop {
+            tokio::select! {
+                c = commands.recv() => match c {
+                    None | Some(Command::Shutdown) => break,
+                    Some(c) => self.command(c),
+                },
+                Some(i) = self.irx.recv() => self.internal(i),
+                _ = sched_tick.tick() => self.schedule(),
+                _ = hb_tick.tick() => self.heartbeat(),
+                _ = probe_tick.tick() => self.spawn_probe(),
+            }
+        }
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let running: Vec<TaskKey> = self.running.keys().cloned().collect();
+        for key in running {
+            if let Some(h) = self.running.remove(&key) {
+                h.abort();
+            }
+            if let Some(mut t) = self.store.task(&key).cloned() {
+                fail_with(
+                    &mut t,
+                    REASON_INTERRUPTED,
+                    "the console stopped while this task ran; re-queue it with R",
+                );
+                self.save(&t);
+            }
+        }
+        self.emit(BackendEvent::Notice("embedded backend stopped".into()));
+    }
+
+    fn heartbeat(&mut self) {
+        let running: Vec<String> = {
+            let mut v: Vec<String> = self.running.keys().map(|k| k.to_string()).collect();
+            v.sort();
+            v
+        };
+        self.node = node::local_node(
+            &self.cfg.node_name,
+            self.accelerator,
+            &self.probe,
+            self.tps,
+            &running,
+        );
+        if let Err(e) = self.store.save_node(&self.node) {
+            self.emit(BackendEvent::Error(format!("cannot save node.yaml: {e}")));
+        }
+        self.emit(BackendEvent::NodeUpdated(Box::new(self.node.clone())));
+    }
+
+    fn spawn_probe(&self) {
+        if !self.opts.probe_inference {
+            return;
+        }
+        let (itx, base) = (self.itx.clone(), self.cfg.base_url.clone());
+        tokio::spawn(async move {
+            let _ = itx.send(Internal::Probe(node::probe_inference(&base).await));
+        });
+    }
+
+    fn command(&mut self, c: Command) {
+        match c {
+            Command::Submit(path) => {
+                let itx = self.itx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let r = crate::api::load_file(&path).map_err(|e| e.to_string());
+                    let _ = itx.send(Internal::Loaded(r));
+                });
+            }
+            Command::ApprovePush(key) => self.approve(key),
+            Command::RejectPush(key) => self.reject(key),
+            Command::OpenPr(key) => self.open_pr(key),
+            Command::Requeue(key) => match self.store.requeue(&key) {
+                Ok(t) => {
+                    self.emit(BackendEvent::TaskUpdated(Box::new(t)));
+                    self.emit(BackendEvent::Notice(format!("{key} re-queued")));
+                    self.schedule();
+                }
+                Err(e) => self.emit(BackendEvent::Error(e.to_string())),
+            },
+            Command::Cancel(key) => self.cancel(key),
+            Command::Shutdown => {}
+        }
+    }
+
+    fn internal(&mut self, i: Internal) {
+        match i {
+            Internal::Finished(key, res) => {
+                if self.running.remove(&key).is_some() {
+                    self.finished(&key, *res);
+                    self.heartbeat();
+                    self.schedule();
+                }
+            }
+            Internal::Tps(v) => self.tps = node::average_tps(self.tps, v),
+            Internal::Probe(p) => {
+                if p != self.probe {
+                    self.probe = p;
+                    self.heartbeat();
+                }
+            }
+            Internal::Loaded(Err(e)) => self.emit(BackendEvent::Error(e)),
+            Internal::Loaded(Ok(objects)) => match self.store.submit(objects) {
+                Ok(keys) => {
+                    for k in &keys {
+                        if let Some(t) = self.store.task(k).cloned() {
+                            self.emit(BackendEvent::TaskUpdated(Box::new(t)));
+                        }
+                    }
+                    self.emit(BackendEvent::Notice(format!(
+                        "submitted {} task(s)",
+                        keys.len()
+                    )));
+                    self.schedule();
+                }
+                Err(e) => self.emit(BackendEvent::Error(e.to_string())),
+            },
+            Internal::PushDone(key, res) => {
+                self.jobs.remove(&key);
+                if res.is_ok()
+                    && let Some(mut t) = self.store.task(&key).cloned()
+                {
+                    jobs::mark_pushed(&mut t);
+                    self.save(&t);
+                }
+                self.emit(BackendEvent::JobDone {
+                    task: key,
+                    job: Job::Push,
+                    outcome: res,
+                });
+            }
+            Internal::PrDone(key, res) => {
+                self.jobs.remove(&key);
+                let outcome = match res {
+                    Ok(pr) => {
+                        if let Some(mut t) = self.store.task(&key).cloned() {
+                            set_extra(&mut t, "prUrl", pr.url.clone().into());
+                            set_extra(&mut t, "prNumber", pr.number.into());
+                            self.save(&t);
+                        }
+                        Ok(pr.url)
+                    }
+                    Err(e) => Err(e),
+                };
+                self.emit(BackendEvent::JobDone {
+                    task: key,
+                    job: Job::OpenPr,
+                    outcome,
+                });
+            }
+        }
+    }
+
+    fn job_refused(&self, key: TaskKey, job: Job, msg: String) {
+        self.emit(BackendEvent::JobDone {
+            task: key,
+            job,
+            outcome: Err(msg),
+        });
+    }
+
+    fn state_of(&self, key: &TaskKey) -> Option<(AgenticTask, TaskState)> {
+        let t = self.store.task(key)?.clone();
+        let s = task_state(&t);
+        Some((t, s))
+    }
+
+    fn approve(&mut self, key: TaskKey) {
+        let Some((t, state)) = self.state_of(&key) else {
+            return self.job_refused(key.clone(), Job::Push, format!("no task {key}"));
+        };
+        if state != TaskState::AwaitingApproval {
+            return self.job_refused(
+                key,
+                Job::Push,
+                format!("nothing to push: the task is {state:?}"),
+            );
+        }
+        if !self.jobs.insert(key.clone()) {
+            return self.job_refused(
+                key,
+                Job::Push,
+                "a job for this task is already running".into(),
+            );
+        }
+        let (itx, token) = (self.itx.clone(), self.cfg.token.clone());
+        tokio::spawn(async move {
+            let r = jobs::push(&t, &token).await;
+            let _ = itx.send(Internal::PushDone(key, r));
+        });
+    }
+
+    fn reject(&mut self, key: TaskKey) {
+        let Some((mut t, state)) = self.state_of(&key) else {
+            return self.emit(BackendEvent::Error(format!("no task {key}")));
+        };
+        if state != TaskState::AwaitingApproval {
+            return self.emit(BackendEvent::Error(format!(
+                "{key} is not awaiting approval ({state:?}); nothing to reject"
+            )));
+        }
+        set_extra(&mut t, "pushDecision", "rejected".into());
+        set_extra(
+            &mut t,
+            "decidedAt",
+            jiff::Timestamp::now().to_string().into(),
+        );
+        self.save(&t);
+        let ws = extra_str(&t, "workspace").unwrap_or_default();
+        self.emit(BackendEvent::Notice(format!(
+            "push of {key} rejected; the workspace {ws} is kept"
+        )));
+    }
+
+    fn open_pr(&mut self, key: TaskKey) {
+        let Some((t, state)) = self.state_of(&key) else {
+            return self.job_refused(key.clone(), Job::OpenPr, format!("no task {key}"));
+        };
+        if !matches!(state, TaskState::Pushed | TaskState::PrOpen) {
+            return self.job_refused(
+                key,
+                Job::OpenPr,
+                format!("a pull request needs a pushed branch; the task is {state:?} (approve the push first)"),
+            );
+        }
+        if !self.jobs.insert(key.clone()) {
+            return self.job_refused(
+                key,
+                Job::OpenPr,
+                "a job for this task is already running".into(),
+            );
+        }
+        let itx = self.itx.clone();
+        let (remote, api, token) = (
+            self.cfg.git_remote_url.clone(),
+            self.cfg.github_api_base.clone(),
+            self.cfg.token.clone(),
+        );
+        tokio::spawn(async move {
+            let r = jobs::open_pr(&t, remote.as_deref(), &api, &token).await;
+            let _ = itx.send(Internal::PrDone(key, r));
+        });
+    }
+
+    fn cancel(&mut self, key: TaskKey) {
+        let Some(mut t) = self.store.task(&key).cloned() else {
+            return self.emit(BackendEvent::Error(format!("no task {key}")));
+        };
+        let state = task_state(&t);
+        match self.running.remove(&key) {
+            Some(h) => h.abort(),
+            None if matches!(state, TaskState::Pending | TaskState::Waiting) => {}
+            None => {
+                return self.emit(BackendEvent::Error(format!(
+                    "{key} is not running or queued ({state:?}); nothing to cancel"
+                )));
+            }
+        }
+        fail_with(&mut t, "Cancelled", "cancelled by the operator");
+        self.save(&t);
+        self.heartbeat();
+        self.schedule();
+    }
+
+    fn finished(&mut self, key: &TaskKey, res: Result<RunReport, String>) {
+        let Some(mut t) = self.store.task(key).cloned() else {
+            return;
+        };
+        match res {
+            Err(msg) => fail_with(&mut t, "ExecutorError", &msg),
+            Ok(rep) => {
+                let env = &rep.result;
+                let s = status_mut(&mut t);
+                s.phase = Some(TaskPhase::Succeeded);
+                s.verdict = Some(verdict_of(&env.verdict));
+                s.finished_at = Some(now());
+                s.branch = env.extra_str("branch").map(str::to_string);
+                s.commit_sha = env.extra_str("commitSHA").map(str::to_string);
+                s.transcript_ref = Some(rep.journal.display().to_string());
+                s.result = serde_json::to_value(env).ok();
+                if let Some(p) = &rep.pending_push {
+                    set_extra(
+                        &mut t,
+                        "workspace",
+                        p.workspace.display().to_string().into(),
+                    );
+                    set_extra(&mut t, "remote", p.remote.clone().into());
+                    set_extra(&mut t, "branch", p.branch.clone().into());
+                    set_extra(&mut t, "commitSHA", p.sha.clone().into());
+                } else if env.verdict == "GO" && self.cfg.auto_push {
+                    // Pushed at once: the kept clone still serves "open PR" (base branch and
+                    // commit message).
+                    let ws = self
+                        .store
+                        .workspace_root()
+                        .join(&key.namespace)
+                        .join(&key.name);
+                    if ws.exists() {
+                        let remote = self.cfg.git_remote_url.as_deref().map(redact_url);
+                        set_extra(&mut t, "workspace", ws.display().to_string().into());
+                        set_extra(&mut t, "remote", remote.unwrap_or_default().into());
+                    }
+                }
+                let reason = if env.outcome().is_empty() {
+                    env.verdict.clone()
+                } else {
+                    env.outcome().to_string()
+                };
+                set_condition(&mut t, "Completed", true, &reason, &env.summary);
+            }
+        }
+        self.save(&t);
+    }
+
+    /// One scheduling pass, repeated while a cascade failure may unblock more decisions.
+    fn schedule(&mut self) {
+        for _ in 0..16 {
+            if !self.schedule_pass() {
+                break;
+            }
+        }
+    }
+
+    /// Returns whether a task failed (so dependants need another look).
+    fn schedule_pass(&mut self) -> bool {
+        let now_unix = jiff::Timestamp::now().as_second();
+        let mut node = self.node.clone();
+        if let Some(s) = node.status.as_mut() {
+            // Local concurrency is max_concurrent, not the node's busy flag.
+            s.current_task = None;
+            s.last_heartbeat_time = Some(now());
+        }
+        let tasks = self.store.tasks();
+        let mut by_ns: HashMap<String, HashMap<String, &AgenticTask>> = HashMap::new();
+        for t in &tasks {
+            let k = TaskKey::of(t);
+            by_ns.entry(k.namespace).or_default().insert(k.name, t);
+        }
+        let mut pending: Vec<&AgenticTask> = tasks
+            .iter()
+            .filter(|t| {
+                matches!(
+                    t.status.as_ref().and_then(|s| s.phase),
+                    None | Some(TaskPhase::Pending)
+                )
+            })
+            .collect();
+        pending.sort_by(|a, b| sched::queue_order(a, b));
+        let mut failed_any = false;
+        let empty = HashMap::new();
+        for t in pending {
+            let key = TaskKey::of(t);
+            let mut t = t.clone();
+            match sched::deps(&t, by_ns.get(&key.namespace).unwrap_or(&empty)) {
+                Deps::Waiting(msg) => {
+                    if set_condition(&mut t, "Scheduled", false, REASON_WAITING, &msg) {
+                        self.save(&t);
+                    }
+                    continue;
+                }
+                Deps::Failed(msg) => {
+                    fail_with(&mut t, "UpstreamFailed", &msg);
+                    self.save(&t);
+                    failed_any = true;
+                    continue;
+                }
+                Deps::Ready => {}
+            }
+            let agent_name = t
+                .spec
+                .agent_ref
+                .as_ref()
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
+            let Some(agent) = self.store.agent(&key.namespace, &agent_name).cloned() else {
+                let msg = if agent_name.is_empty() {
+                    "the task has no spec.agentRef; the native executor needs an Agent".to_string()
+                } else {
+                    format!(
+                        "Agent {}/{agent_name} not found; submit it, then re-queue the task",
+                        key.namespace
+                    )
+                };
+                fail_with(&mut t, "AgentNotFound", &msg);
+                self.save(&t);
+                failed_any = true;
+                continue;
+            };
+            let cap = agent
+                .spec
+                .required_capability
+                .clone()
+                .or_else(|| t.spec.required_capability.clone())
+                .unwrap_or_default();
+            if let Some(why) = sched::misfit(&cap, &node, now_unix) {
+                let msg = format!("this machine does not fit: {why}");
+                if set_condition(&mut t, "Scheduled", false, "Unschedulable", &msg) {
+                    self.save(&t);
+                }
+                continue;
+            }
+            if self.running.len() >= self.cfg.max_concurrent.max(1) {
+                if clear_condition(&mut t, "Scheduled") {
+                    self.save(&t);
+                }
+                continue;
+            }
+            self.launch(t, agent, key);
+        }
+        failed_any
+    }
+
+    fn launch(&mut self, mut t: AgenticTask, agent: crate::api::Agent, key: TaskKey) {
+        clear_condition(&mut t, "Scheduled");
+        let s = status_mut(&mut t);
+        s.phase = Some(TaskPhase::Scheduled);
+        s.assigned_node = Some(self.cfg.node_name.clone());
+        s.claimed_at = Some(now());
+        self.save(&t);
+        let s = status_mut(&mut t);
+        s.phase = Some(TaskPhase::Running);
+        s.started_at = Some(now());
+        self.save(&t);
+
+        let exec_cfg = ExecutorConfig {
+            base_url: self.cfg.base_url.clone(),
+            git_remote_url: self.cfg.git_remote_url.clone(),
+            workspace_root: self.store.workspace_root(),
+            namespace: key.namespace.clone(),
+            // A GO pushed at once keeps its clone for "open PR"; otherwise the executor keeps
+            // it only while a push awaits approval.
+            keep_workspace: self.cfg.auto_push,
+            identity: self.cfg.identity.clone(),
+            push_now: self.cfg.auto_push,
+            journal_path: self.store.journal_path(&key),
+            token: self.cfg.token.clone(),
+        };
+        let (itx, events, k) = (self.itx.clone(), self.events.clone(), key.clone());
+        let handle = tokio::spawn(async move {
+            let mut sink = |ev: ExecEvent| {
+                if let ExecEvent::Loop(LoopEvent::TurnFinished {
+                    timings: Some(tm), ..
+                }) = &ev
+                    && let Some(v) = tm.predicted_per_second
+                {
+                    let _ = itx.send(Internal::Tps(v));
+                }
+                let _ = events.send(BackendEvent::Run {
+                    task: k.clone(),
+                    event: ev,
+                });
+            };
+            let res = execute(&t, &agent, &exec_cfg, &mut sink)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = itx.send(Internal::Finished(k, Box::new(res)));
+        });
+        self.running.insert(key, handle);
+        self.heartbeat();
+    }
+}

@@ -1,0 +1,842 @@
+//! The embedded backend end to end: the state directory, recovery, scheduling (priority,
+//! dependsOn, AgentNotFound, concurrency), and the full approve → push → PR flow against the
+//! scripted OpenAI server, local bare repos and the real `git_http_server.py` pulls API.
+
+mod common;
+
+use common::{git, seed_bare};
+use foreman::api::{AgenticTask, FleetNode, Object, TaskPhase, Verdict, load_str};
+use foreman::backend::embedded::{
+    EmbeddedConfig, EmbeddedOptions, Store, StoreError, start_embedded_with,
+};
+use foreman::backend::{BackendEvent, BackendHandle, Command, Job, TaskKey, TaskState, task_state};
+use foreman::executor::run::TokenSource;
+use foreman::oai::scripted::{Reply, ScriptedServer};
+use foreman::workspace::{Identity, Token};
+use std::collections::HashMap;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+const AGENT: &str = "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: Agent\nmetadata: {name: coder}\nspec:\n  role: coder\n  maxRetries: 1\n  tools: [read_file, write_file, str_replace, grep, bash, submit_result]\n";
+
+fn task_yaml(name: &str, extra: &str) -> String {
+    format!(
+        "---\napiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {{name: {name}}}\nspec:\n  kind: issue-fix\n  agentRef: {{name: coder}}\n  payload: {{repo: acme/fleet, issue: 7, prompt: \"Fix the typo in README\"}}\n{extra}"
+    )
+}
+
+fn key(name: &str) -> TaskKey {
+    TaskKey::new("default", name)
+}
+
+fn config(state: &Path, base_url: &str, remote: Option<String>, max: usize) -> EmbeddedConfig {
+    EmbeddedConfig {
+        state_dir: state.to_path_buf(),
+        base_url: base_url.to_string(),
+        git_remote_url: remote,
+        identity: Identity {
+            name: "Foreman Bot".into(),
+            email: "bot@example.com".into(),
+        },
+        max_concurrent: max,
+        auto_push: false,
+        github_api_base: "http://127.0.0.1:9".into(),
+        token: TokenSource::Given(Token::new("unused-for-local-remotes")),
+        node_name: "test-node".into(),
+    }
+}
+
+fn opts() -> EmbeddedOptions {
+    EmbeddedOptions {
+        probe_inference: false,
+        schedule_every: Duration::from_millis(100),
+        heartbeat_every: Duration::from_millis(500),
+        probe_every: Duration::from_secs(60),
+    }
+}
+
+/// The UI's view: the latest copy of every task from the events.
+struct Ui {
+    rx: mpsc::UnboundedReceiver<BackendEvent>,
+    tasks: HashMap<String, AgenticTask>,
+    node: Option<FleetNode>,
+    run_events: HashMap<String, usize>,
+    jobs: Vec<(Job, Result<String, String>)>,
+    errors: Vec<String>,
+    snapshot: Option<Vec<AgenticTask>>,
+}
+
+impl Ui {
+    fn start(cfg: EmbeddedConfig) -> (Ui, BackendHandle) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let h = start_embedded_with(cfg, opts(), tx).unwrap();
+        let ui = Ui {
+            rx,
+            tasks: HashMap::new(),
+            node: None,
+            run_events: HashMap::new(),
+            jobs: Vec::new(),
+            errors: Vec::new(),
+            snapshot: None,
+        };
+        (ui, h)
+    }
+
+    fn apply(&mut self, e: BackendEvent) {
+        match e {
+            BackendEvent::Snapshot { tasks, nodes, .. } => {
+                for t in &tasks {
+                    self.tasks.insert(TaskKey::of(t).name, t.clone());
+                }
+                self.node = nodes.into_iter().next();
+                self.snapshot = Some(tasks);
+            }
+            BackendEvent::TaskUpdated(t) => {
+                self.tasks.insert(TaskKey::of(&t).name, *t);
+            }
+            BackendEvent::NodeUpdated(n) => self.node = Some(*n),
+            BackendEvent::Run { task, .. } => *self.run_events.entry(task.name).or_default() += 1,
+            BackendEvent::JobDone { job, outcome, .. } => self.jobs.push((job, outcome)),
+            BackendEvent::Error(e) => self.errors.push(e),
+            BackendEvent::Notice(_) => {}
+        }
+    }
+
+    fn state(&self, name: &str) -> Option<TaskState> {
+        self.tasks.get(name).map(task_state)
+    }
+
+    fn reason(&self, name: &str) -> String {
+        self.tasks
+            .get(name)
+            .and_then(|t| t.status.as_ref()?.conditions.as_ref()?.last().cloned())
+            .map(|c| c.reason)
+            .unwrap_or_default()
+    }
+
+    async fn until(&mut self, what: &str, f: impl Fn(&Ui) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while !f(self) {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(e)) => self.apply(e),
+                _ => panic!(
+                    "timed out waiting for {what}; states: {:?}; errors: {:?}",
+                    self.tasks
+                        .iter()
+                        .map(|(k, t)| (k.clone(), task_state(t), self.reason(k)))
+                        .collect::<Vec<_>>(),
+                    self.errors
+                ),
+            }
+        }
+    }
+
+    /// Drains events for `d` (to check something does NOT happen).
+    async fn settle(&mut self, d: Duration) {
+        let deadline = tokio::time::Instant::now() + d;
+        while let Ok(Some(e)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
+            self.apply(e);
+        }
+    }
+}
+
+fn submit(h: &BackendHandle, dir: &Path, file: &str, text: &str) {
+    let p = dir.join(file);
+    std::fs::write(&p, text).unwrap();
+    h.send(Command::Submit(p));
+}
+
+fn fix_readme() -> Reply {
+    Reply::tool_call(
+        "str_replace",
+        r#"{"path":"README.md","old_string":"teh","new_string":"the"}"#,
+    )
+}
+
+fn go(msg: &str) -> Reply {
+    Reply::tool_call(
+        "submit_result",
+        serde_json::json!({"verdict": "GO", "summary": "fixed the typo", "commit_message": msg})
+            .to_string(),
+    )
+}
+
+fn objects(text: &str) -> Vec<Object> {
+    load_str("test", text).unwrap()
+}
+
+#[test]
+fn store_round_trips_and_writes_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, warnings) = Store::open(dir.path()).unwrap();
+    assert!(warnings.is_empty());
+    let keys = store
+        .submit(objects(&format!(
+            "{AGENT}{}",
+            task_yaml("t1", "  priority: 3\n")
+        )))
+        .unwrap();
+    assert_eq!(keys, vec![key("t1")]);
+    let err = store.submit(objects(&task_yaml("t1", ""))).unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate(_)));
+    assert!(err.to_string().contains("default/t1"), "{err}");
+
+    let path = dir.path().join("tasks/default/t1.yaml");
+    assert!(path.exists() && dir.path().join("agents/default/coder.yaml").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left behind");
+
+    let (again, _) = Store::open(dir.path()).unwrap();
+    let t = &again.tasks()[0];
+    assert_eq!(t.status.as_ref().unwrap().phase, Some(TaskPhase::Pending));
+    assert!(t.metadata.creation_timestamp.is_some());
+    assert_eq!(t.spec.priority, Some(3));
+    assert_eq!(again.agents().len(), 1);
+    assert_eq!(t, store.task(&key("t1")).unwrap());
+    assert_eq!(
+        again.journal_path(&key("t1")),
+        dir.path().join("transcripts/default/t1.jsonl")
+    );
+
+    // A corrupt file is reported and skipped, not fatal.
+    std::fs::write(dir.path().join("tasks/default/bad.yaml"), "kind: [").unwrap();
+    let (third, warnings) = Store::open(dir.path()).unwrap();
+    assert_eq!(third.tasks().len(), 1);
+    assert!(warnings[0].contains("bad.yaml"), "{warnings:?}");
+}
+
+#[test]
+fn recovery_marks_running_tasks_interrupted_and_requeue_resets_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    store
+        .submit(objects(&format!(
+            "{AGENT}{}{}",
+            task_yaml("run", ""),
+            task_yaml("wait", "")
+        )))
+        .unwrap();
+    let mut t = store.task(&key("run")).unwrap().clone();
+    let s = t.status.as_mut().unwrap();
+    s.phase = Some(TaskPhase::Running);
+    s.assigned_node = Some("n".into());
+    store.save_task(&t).unwrap();
+    drop(store);
+
+    let (mut store, _) = Store::open(dir.path()).unwrap();
+    let cut = store.recover().unwrap();
+    assert_eq!(cut.len(), 1);
+    let t = store.task(&key("run")).unwrap().clone();
+    assert_eq!(task_state(&t), TaskState::Interrupted);
+    assert_eq!(
+        t.status.as_ref().unwrap().verdict,
+        Some(Verdict::Incomplete)
+    );
+    assert_eq!(
+        task_state(store.task(&key("wait")).unwrap()),
+        TaskState::Pending
+    );
+    // Persisted: a second open sees it too.
+    let (reopened, _) = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        task_state(reopened.task(&key("run")).unwrap()),
+        TaskState::Interrupted
+    );
+
+    let err = store.requeue(&key("wait")).unwrap_err();
+    assert!(err.to_string().contains("cannot be re-queued"), "{err}");
+    let t = store.requeue(&key("run")).unwrap();
+    let s = t.status.as_ref().unwrap();
+    assert_eq!(s.phase, Some(TaskPhase::Pending));
+    assert!(s.conditions.is_none() && s.verdict.is_none() && s.assigned_node.is_none());
+}
+
+#[tokio::test]
+async fn dependencies_wait_then_cascade_and_missing_agents_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut ui, h) = Ui::start(config(
+        &dir.path().join("state"),
+        "http://127.0.0.1:9/v1",
+        None,
+        1,
+    ));
+    ui.until("snapshot", |u| u.snapshot.is_some()).await;
+    // No Agent submitted: `first` fails AgentNotFound; `second` depends on it and cascades;
+    // `third` waits on a task that does not exist.
+    submit(
+        &h,
+        dir.path(),
+        "t.yaml",
+        &format!(
+            "{}{}{}",
+            task_yaml("first", ""),
+            task_yaml("second", "  dependsOn: [first]\n"),
+            task_yaml("third", "  dependsOn: [later]\n")
+        ),
+    );
+    ui.until("cascade", |u| {
+        u.state("first") == Some(TaskState::Failed) && u.state("second") == Some(TaskState::Failed)
+    })
+    .await;
+    assert_eq!(ui.reason("first"), "AgentNotFound");
+    assert_eq!(ui.reason("second"), "UpstreamFailed");
+    ui.until("waiting", |u| u.state("third") == Some(TaskState::Waiting))
+        .await;
+
+    // Submitting the same file again names the duplicate.
+    submit(&h, dir.path(), "t2.yaml", &task_yaml("first", ""));
+    ui.until("duplicate error", |u| {
+        u.errors.iter().any(|e| e.contains("default/first"))
+    })
+    .await;
+    // A loader error reaches the status line with the loader's message.
+    submit(
+        &h,
+        dir.path(),
+        "bad.yaml",
+        &task_yaml("x", "  bogusField: 1\n"),
+    );
+    ui.until("loader error", |u| {
+        u.errors.iter().any(|e| e.contains("bogusField"))
+    })
+    .await;
+    h.send(Command::Shutdown);
+    h.stopped().await;
+}
+
+struct Repo {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    bare: PathBuf,
+}
+
+fn local_repo() -> Repo {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let bare = seed_bare(
+        &root,
+        "acme/fleet.git",
+        &[("README.md", "# Fleet\nteh fleet\n")],
+    );
+    Repo {
+        _dir: dir,
+        root,
+        bare,
+    }
+}
+
+#[tokio::test]
+async fn priority_order_and_concurrency_limit_one() {
+    let r = local_repo();
+    let server = ScriptedServer::repeating(Reply::Hang).unwrap();
+    let cfg = config(
+        &r.root.join("state"),
+        &server.base_url(),
+        Some(r.bare.display().to_string()),
+        1,
+    );
+    let (mut ui, h) = Ui::start(cfg);
+    submit(
+        &h,
+        &r.root,
+        "t.yaml",
+        &format!(
+            "{AGENT}{}{}",
+            task_yaml("low", "  priority: 1\n"),
+            task_yaml("high", "  priority: 5\n")
+        ),
+    );
+    ui.until("high running", |u| {
+        u.state("high") == Some(TaskState::Running)
+    })
+    .await;
+    ui.until("run events", |u| {
+        u.run_events.get("high").is_some_and(|n| *n > 0)
+    })
+    .await;
+    ui.settle(Duration::from_millis(600)).await;
+    assert_eq!(
+        ui.state("low"),
+        Some(TaskState::Pending),
+        "only one runs at a time"
+    );
+    assert_eq!(
+        ui.node
+            .as_ref()
+            .unwrap()
+            .status
+            .as_ref()
+            .unwrap()
+            .current_task
+            .as_deref(),
+        Some("default/high")
+    );
+
+    // Cancel the hanging run: Failed/Cancelled, and the next task starts.
+    h.send(Command::Cancel(key("high")));
+    ui.until("cancelled", |u| u.state("high") == Some(TaskState::Failed))
+        .await;
+    assert_eq!(ui.reason("high"), "Cancelled");
+    assert_eq!(
+        ui.tasks["high"].status.as_ref().unwrap().verdict,
+        Some(Verdict::Incomplete)
+    );
+    ui.until("low running", |u| {
+        u.state("low") == Some(TaskState::Running)
+    })
+    .await;
+
+    // Shutdown marks the running task Interrupted (never silently lost), on disk too.
+    h.send(Command::Shutdown);
+    h.stopped().await;
+    ui.settle(Duration::from_millis(50)).await;
+    assert_eq!(ui.state("low"), Some(TaskState::Interrupted));
+    let (store, _) = Store::open(&r.root.join("state")).unwrap();
+    assert_eq!(
+        task_state(store.task(&key("low")).unwrap()),
+        TaskState::Interrupted
+    );
+}
+
+#[tokio::test]
+async fn two_tasks_run_at_once_with_max_concurrent_two() {
+    let r = local_repo();
+    let server = ScriptedServer::repeating(Reply::Hang).unwrap();
+    let cfg = config(
+        &r.root.join("state"),
+        &server.base_url(),
+        Some(r.bare.display().to_string()),
+        2,
+    );
+    let (mut ui, h) = Ui::start(cfg);
+    submit(
+        &h,
+        &r.root,
+        "t.yaml",
+        &format!("{AGENT}{}{}", task_yaml("a", ""), task_yaml("b", "")),
+    );
+    ui.until("both running", |u| {
+        u.state("a") == Some(TaskState::Running) && u.state("b") == Some(TaskState::Running)
+    })
+    .await;
+    ui.until("node lists both", |u| {
+        u.node
+            .as_ref()
+            .and_then(|n| n.status.as_ref()?.current_task.clone())
+            .as_deref()
+            == Some("default/a,default/b")
+    })
+    .await;
+    // Isolated workspaces per task.
+    let ws = r.root.join("state/workspaces/default");
+    ui.until("both cloned", |_| {
+        ws.join("a/README.md").exists() && ws.join("b/README.md").exists()
+    })
+    .await;
+    h.send(Command::Cancel(key("a")));
+    h.send(Command::Cancel(key("b")));
+    ui.until("both cancelled", |u| {
+        u.state("a") == Some(TaskState::Failed) && u.state("b") == Some(TaskState::Failed)
+    })
+    .await;
+    h.send(Command::Shutdown);
+    h.stopped().await;
+}
+
+#[tokio::test]
+async fn reject_push_keeps_the_workspace() {
+    let r = local_repo();
+    let server = ScriptedServer::start(vec![fix_readme(), go("docs: fix typo")]).unwrap();
+    let cfg = config(
+        &r.root.join("state"),
+        &server.base_url(),
+        Some(r.bare.display().to_string()),
+        1,
+    );
+    let (mut ui, h) = Ui::start(cfg);
+    submit(
+        &h,
+        &r.root,
+        "t.yaml",
+        &format!("{AGENT}{}", task_yaml("fix", "")),
+    );
+    ui.until("awaiting approval", |u| {
+        u.state("fix") == Some(TaskState::AwaitingApproval)
+    })
+    .await;
+    // Open PR before a push is refused with a clear message.
+    h.send(Command::OpenPr(key("fix")));
+    ui.until("refused", |u| !u.jobs.is_empty()).await;
+    assert!(
+        matches!(&ui.jobs[0], (Job::OpenPr, Err(m)) if m.contains("push")),
+        "{:?}",
+        ui.jobs
+    );
+
+    h.send(Command::RejectPush(key("fix")));
+    ui.until("rejected", |u| u.state("fix") == Some(TaskState::Rejected))
+        .await;
+    let ws = r.root.join("state/workspaces/default/fix");
+    assert!(
+        ws.join("README.md").exists(),
+        "workspace kept after rejection"
+    );
+    assert!(
+        git(&r.bare, &["branch", "--list", "foreman/issue-7"])
+            .trim()
+            .is_empty()
+    );
+    // Approving a rejected task does nothing.
+    h.send(Command::ApprovePush(key("fix")));
+    ui.until("refused push", |u| u.jobs.len() == 2).await;
+    assert!(matches!(&ui.jobs[1], (Job::Push, Err(_))));
+    h.send(Command::Shutdown);
+    h.stopped().await;
+}
+
+// ---- the real git smart-HTTP server with its pulls API ----
+
+const TOKEN: &str = "s3cret-test-token";
+
+struct GitServer {
+    child: Child,
+    port: u16,
+    bare: PathBuf,
+    _root: tempfile::TempDir,
+}
+
+impl Drop for GitServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn testbed() -> PathBuf {
+    std::env::var_os("FOREMAN_TESTBED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testbed"))
+}
+
+fn git_server() -> GitServer {
+    let root = tempfile::tempdir().unwrap();
+    let bare = seed_bare(
+        root.path(),
+        "acme/fleet.git",
+        &[("README.md", "# Fleet\nteh fleet\n")],
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = testbed().join("git_http_server.py");
+    assert!(
+        script.exists(),
+        "testbed not found at {} (set FOREMAN_TESTBED)",
+        script.display()
+    );
+    let child = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(root.path())
+        .arg(port.to_string())
+        .arg(TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 runs the testbed git server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "git_http_server.py did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    GitServer {
+        child,
+        port,
+        bare,
+        _root: root,
+    }
+}
+
+#[tokio::test]
+async fn full_flow_survives_a_restart_then_pushes_and_opens_the_pr() {
+    let gs = git_server();
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("state");
+    let server =
+        ScriptedServer::start(vec![fix_readme(), go("docs: fix typo\n\nFixes #7")]).unwrap();
+    let mut cfg = config(
+        &state,
+        &server.base_url(),
+        Some(format!(
+            "http://x-access-token:{TOKEN}@127.0.0.1:{}/acme/fleet.git",
+            gs.port
+        )),
+        1,
+    );
+    cfg.github_api_base = format!("http://127.0.0.1:{}", gs.port);
+    cfg.token = TokenSource::Given(Token::new(TOKEN));
+
+    let (mut ui, h) = Ui::start(cfg.clone());
+    submit(
+        &h,
+        work.path(),
+        "t.yaml",
+        &format!("{AGENT}{}", task_yaml("fix", "")),
+    );
+    ui.until("running", |u| u.state("fix") == Some(TaskState::Running))
+        .await;
+    ui.until("awaiting approval", |u| {
+        u.state("fix") == Some(TaskState::AwaitingApproval)
+    })
+    .await;
+    assert!(ui.run_events["fix"] > 2, "live run events were forwarded");
+    // The node's tokens/s comes from the run's llama.cpp timings (the scripted 100 tok/s).
+    ui.until("tokens per second", |u| {
+        u.node
+            .as_ref()
+            .and_then(|n| n.status.as_ref()?.capability.as_ref()?.tokens_per_second)
+            == Some(100)
+    })
+    .await;
+    let s = ui.tasks["fix"].status.clone().unwrap();
+    assert_eq!(s.branch.as_deref(), Some("foreman/issue-7"));
+    assert_eq!(s.verdict, Some(Verdict::Go));
+    assert_eq!(s.assigned_node.as_deref(), Some("test-node"));
+    assert!(
+        s.transcript_ref
+            .as_deref()
+            .unwrap()
+            .ends_with("transcripts/default/fix.jsonl")
+    );
+    assert!(state.join("transcripts/default/fix.jsonl").exists());
+    let yaml = std::fs::read_to_string(state.join("tasks/default/fix.yaml")).unwrap();
+    assert!(
+        !yaml.contains(TOKEN),
+        "the token never reaches the state dir"
+    );
+
+    // Restart on the same state dir: still awaiting approval.
+    h.send(Command::Shutdown);
+    h.stopped().await;
+    drop(ui);
+    let (mut ui, h) = Ui::start(cfg);
+    ui.until("snapshot", |u| u.snapshot.is_some()).await;
+    assert_eq!(ui.state("fix"), Some(TaskState::AwaitingApproval));
+    assert!(
+        git(&gs.bare, &["branch", "--list", "foreman/issue-7"])
+            .trim()
+            .is_empty()
+    );
+
+    h.send(Command::ApprovePush(key("fix")));
+    ui.until("pushed", |u| {
+        u.state("fix") == Some(TaskState::Pushed) && !u.jobs.is_empty()
+    })
+    .await;
+    assert!(matches!(&ui.jobs[0], (Job::Push, Ok(_))), "{:?}", ui.jobs);
+    let sha = git(&gs.bare, &["rev-parse", "foreman/issue-7"]);
+    assert_eq!(
+        Some(sha.trim()),
+        ui.tasks["fix"]
+            .status
+            .as_ref()
+            .unwrap()
+            .commit_sha
+            .as_deref()
+    );
+
+    h.send(Command::OpenPr(key("fix")));
+    ui.until("pr open", |u| {
+        u.state("fix") == Some(TaskState::PrOpen) && u.jobs.len() == 2
+    })
+    .await;
+    let url = format!("http://127.0.0.1:{}/acme/fleet/pull/1", gs.port);
+    assert!(
+        matches!(&ui.jobs[1], (Job::OpenPr, Ok(u)) if *u == url),
+        "{:?}",
+        ui.jobs
+    );
+    let extra = ui.tasks["fix"]
+        .status
+        .as_ref()
+        .unwrap()
+        .result
+        .as_ref()
+        .unwrap()["extra"]
+        .clone();
+    assert_eq!(
+        (extra["prUrl"].as_str(), extra["prNumber"].as_u64()),
+        (Some(url.as_str()), Some(1))
+    );
+    assert_eq!(extra["pushDecision"], "approved");
+
+    // Pressing it again finds the same PR.
+    h.send(Command::OpenPr(key("fix")));
+    ui.until("second pr job", |u| u.jobs.len() == 3).await;
+    assert!(
+        matches!(&ui.jobs[2], (Job::OpenPr, Ok(u)) if *u == url),
+        "{:?}",
+        ui.jobs
+    );
+    h.send(Command::Shutdown);
+    h.stopped().await;
+}
+
+#[tokio::test]
+async fn auto_push_goes_straight_to_pushed_and_can_open_the_pr() {
+    let gs = git_server();
+    let work = tempfile::tempdir().unwrap();
+    let server = ScriptedServer::start(vec![fix_readme(), go("docs: fix typo")]).unwrap();
+    let mut cfg = config(
+        &work.path().join("state"),
+        &server.base_url(),
+        Some(format!(
+            "http://x-access-token:{TOKEN}@127.0.0.1:{}/acme/fleet.git",
+            gs.port
+        )),
+        1,
+    );
+    cfg.auto_push = true;
+    cfg.github_api_base = format!("http://127.0.0.1:{}/api/v3", gs.port);
+    cfg.token = TokenSource::Given(Token::new(TOKEN));
+    let (mut ui, h) = Ui::start(cfg);
+    submit(
+        &h,
+        work.path(),
+        "t.yaml",
+        &format!("{AGENT}{}", task_yaml("fix", "")),
+    );
+    ui.until("pushed", |u| u.state("fix") == Some(TaskState::Pushed))
+        .await;
+    assert!(
+        !git(&gs.bare, &["rev-parse", "foreman/issue-7"])
+            .trim()
+            .is_empty()
+    );
+    h.send(Command::OpenPr(key("fix")));
+    ui.until("pr open", |u| {
+        u.state("fix") == Some(TaskState::PrOpen) && !u.jobs.is_empty()
+    })
+    .await;
+    assert!(matches!(&ui.jobs[0], (Job::OpenPr, Ok(u)) if u.ends_with("/acme/fleet/pull/1")));
+    h.send(Command::Shutdown);
+    h.stopped().await;
+}
+
+#[tokio::test]
+async fn unreachable_model_server_is_an_executor_error() {
+    let r = local_repo();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = config(
+        &r.root.join("state"),
+        &format!("http://127.0.0.1:{port}/v1"),
+        Some(r.bare.display().to_string()),
+        1,
+    );
+    let (mut ui, h) = Ui::start(cfg);
+    submit(
+        &h,
+        &r.root,
+        "t.yaml",
+        &format!("{AGENT}{}", task_yaml("fix", "")),
+    );
+    ui.until("failed", |u| u.state("fix") == Some(TaskState::Failed))
+        .await;
+    assert_eq!(ui.reason("fix"), "ExecutorError");
+    let s = ui.tasks["fix"].status.clone().unwrap();
+    assert_eq!(s.verdict, Some(Verdict::Incomplete));
+    assert!(s.finished_at.is_some());
+    // An executor failure can be re-queued.
+    h.send(Command::Requeue(key("fix")));
+    ui.until("re-run", |u| u.state("fix") == Some(TaskState::Running))
+        .await;
+    assert!(ui.errors.is_empty(), "{:?}", ui.errors);
+    h.send(Command::Shutdown);
+    h.stopped().await;
+}
+
+#[tokio::test]
+async fn restart_shows_interrupted_runs_and_requeue_runs_them_again() {
+    let r = local_repo();
+    let state = r.root.join("state");
+    let server = ScriptedServer::repeating(Reply::Hang).unwrap();
+    let cfg = config(
+        &state,
+        &server.base_url(),
+        Some(r.bare.display().to_string()),
+        1,
+    );
+    let (mut ui, h) = Ui::start(cfg.clone());
+    // `big` needs more RAM than any machine here: it stays Pending, unschedulable.
+    submit(
+        &h,
+        &r.root,
+        "t.yaml",
+        &format!(
+            "{AGENT}{}{}",
+            task_yaml("hang", ""),
+            task_yaml("big", "  requiredCapability: {minRAMGB: 100000}\n")
+        ),
+    );
+    ui.until("running", |u| u.state("hang") == Some(TaskState::Running))
+        .await;
+    ui.until("unschedulable", |u| u.reason("big") == "Unschedulable")
+        .await;
+    assert_eq!(ui.state("big"), Some(TaskState::Pending));
+    h.send(Command::Shutdown);
+    h.stopped().await;
+    drop(ui);
+
+    let (mut ui, h) = Ui::start(cfg);
+    ui.until("snapshot", |u| u.snapshot.is_some()).await;
+    assert_eq!(ui.state("hang"), Some(TaskState::Interrupted));
+    assert_eq!(ui.reason("hang"), "Interrupted");
+    h.send(Command::Requeue(key("hang")));
+    ui.until("running again", |u| {
+        u.state("hang") == Some(TaskState::Running)
+    })
+    .await;
+    h.send(Command::Cancel(key("hang")));
+    ui.until("cancelled", |u| u.state("hang") == Some(TaskState::Failed))
+        .await;
+    h.send(Command::Shutdown);
+    h.stopped().await;
+}
+
+#[tokio::test]
+async fn inference_probe_reads_props_and_models() {
+    use foreman::backend::embedded::node::probe_inference;
+    let server = ScriptedServer::start(vec![
+        Reply::status(200, r#"{"default_generation_settings":{"n_ctx":8192}}"#),
+        Reply::status(200, r#"{"object":"list","data":[{"id":"gemma-3-270m"}]}"#),
+    ])
+    .unwrap();
+    let p = probe_inference(&server.base_url()).await;
+    assert_eq!(p.max_context_tokens, Some(8192));
+    assert_eq!(p.installed_models, Some(vec!["gemma-3-270m".to_string()]));
+    // Nothing listening: both absent, and bounded in time.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let p = probe_inference(&format!("http://127.0.0.1:{port}/v1")).await;
+    assert_eq!((p.max_context_tokens, p.installed_models), (None, None));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
