@@ -26,7 +26,12 @@ struct Tmux {
 }
 impl Tmux {
     fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs");
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
     fn screen(&self) -> String {
@@ -45,7 +50,10 @@ impl Tmux {
             if s.contains(text) {
                 return s;
             }
-            assert!(start.elapsed() < Duration::from_secs(secs), "timed out waiting for {text:?}; screen:\n{s}");
+            assert!(
+                start.elapsed() < Duration::from_secs(secs),
+                "timed out waiting for {text:?}; screen:\n{s}"
+            );
             std::thread::sleep(Duration::from_millis(250));
         }
     }
@@ -63,7 +71,11 @@ fn testbed() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -75,7 +87,10 @@ fn console_drives_the_demo_to_a_pushed_branch_and_a_pull_request() {
     let bare = seed_bare(
         &root,
         "acme/greeter.git",
-        &[("README.md", "# greeter\n"), ("greeter.py", "def greet():\n    return \"Helo, world!\"\n")],
+        &[
+            ("README.md", "# greeter\n"),
+            ("greeter.py", "def greet():\n    return \"Helo, world!\"\n"),
+        ],
     );
     let port = free_port();
     let server = Peer(
@@ -107,30 +122,56 @@ fn console_drives_the_demo_to_a_pushed_branch_and_a_pull_request() {
         agent = examples.join("tiny-agent.yaml").display(),
         task = examples.join("demo-task.yaml").display(),
     );
-    let tmux = Tmux { socket: format!("foreman-e2e-{}", std::process::id()) };
-    tmux.run(&["new-session", "-d", "-s", "s", "-x", "160", "-y", "45", &cmd]);
+    let tmux = Tmux {
+        socket: format!("foreman-e2e-{}", std::process::id()),
+    };
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "s",
+        "-x",
+        "160",
+        "-y",
+        "45",
+        &cmd,
+    ]);
 
     let screen = tmux.wait_for("Awaiting approval", 240);
     assert!(screen.contains("fix-greeting"), "{screen}");
     tmux.keys(&["a"]);
     let screen = tmux.wait_for("Approve push", 10);
-    assert!(screen.contains("foreman/issue-1"), "the confirm step shows the branch:\n{screen}");
+    assert!(
+        screen.contains("foreman/issue-1"),
+        "the confirm step shows the branch:\n{screen}"
+    );
     tmux.keys(&["y"]);
     tmux.wait_for("Pushed", 60);
     let log = git(&bare, &["log", "-1", "--format=%B", "foreman/issue-1"]);
-    assert!(log.contains("Fixes #1") && log.contains("Signed-off-by: Foreman Bot <bot@example.com>"), "{log}");
+    assert!(
+        log.contains("Fixes #1") && log.contains("Signed-off-by: Foreman Bot <bot@example.com>"),
+        "{log}"
+    );
 
     tmux.keys(&["P"]);
     tmux.wait_for("Open pull request", 10);
     tmux.keys(&["y"]);
     tmux.wait_for("PR open", 60);
     let pulls = Command::new("curl")
-        .args(["-s", "-H", &format!("Authorization: Bearer {TOKEN}"), &format!("http://127.0.0.1:{port}/repos/acme/greeter/pulls")])
+        .args([
+            "-s",
+            "-H",
+            &format!("Authorization: Bearer {TOKEN}"),
+            &format!("http://127.0.0.1:{port}/repos/acme/greeter/pulls"),
+        ])
         .output()
         .unwrap();
     let pulls: serde_json::Value = serde_json::from_slice(&pulls.stdout).unwrap();
     assert_eq!(pulls[0]["head"]["ref"], "foreman/issue-1", "{pulls}");
-    assert!(pulls[0]["body"].as_str().unwrap().contains("Fixes #1"), "{pulls}");
+    assert!(
+        pulls[0]["body"].as_str().unwrap().contains("Fixes #1"),
+        "{pulls}"
+    );
 
     // Quit restores the terminal and ends the process.
     tmux.keys(&["q"]);

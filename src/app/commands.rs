@@ -75,11 +75,25 @@ fn pushed(a: &App) -> bool {
     state_is(a, &[TaskState::Pushed])
 }
 fn requeueable(a: &App) -> bool {
-    state_is(a, &[TaskState::Failed, TaskState::Interrupted, TaskState::Rejected])
-        || a.selected_incomplete()
+    state_is(
+        a,
+        &[
+            TaskState::Failed,
+            TaskState::Interrupted,
+            TaskState::Rejected,
+        ],
+    ) || a.selected_incomplete()
 }
 fn running(a: &App) -> bool {
-    state_is(a, &[TaskState::Running, TaskState::Scheduled, TaskState::Pending, TaskState::Waiting])
+    state_is(
+        a,
+        &[
+            TaskState::Running,
+            TaskState::Scheduled,
+            TaskState::Pending,
+            TaskState::Waiting,
+        ],
+    )
 }
 fn has_change(a: &App) -> bool {
     a.selected_commit().is_some()
@@ -103,30 +117,130 @@ macro_rules! cmd {
 
 /// Every command, in help-overlay order.
 pub static COMMANDS: &[CommandInfo] = &[
-    cmd!(ApprovePush, "approve_push", "approve push", "Task", true, awaiting),
+    cmd!(
+        ApprovePush,
+        "approve_push",
+        "approve push",
+        "Task",
+        true,
+        awaiting
+    ),
     cmd!(RejectPush, "reject_push", "reject", "Task", true, awaiting),
     cmd!(OpenPr, "open_pr", "open PR", "Task", true, pushed),
     cmd!(ViewDiff, "view_diff", "diff", "Task", true, has_change),
-    cmd!(ViewTranscript, "view_transcript", "transcript", "Task", true, |a| a.view == View::Diff),
-    cmd!(RetryTask, "retry_task", "re-queue", "Task", true, requeueable),
+    cmd!(
+        ViewTranscript,
+        "view_transcript",
+        "transcript",
+        "Task",
+        true,
+        |a| a.view == View::Diff
+    ),
+    cmd!(
+        RetryTask,
+        "retry_task",
+        "re-queue",
+        "Task",
+        true,
+        requeueable
+    ),
     cmd!(CancelTask, "cancel_task", "cancel", "Task", true, running),
-    cmd!(ToggleFollow, "toggle_follow", "resume follow", "Transcript", true, paused),
-    cmd!(Search, "search", "search", "Transcript", true, in_transcript),
-    cmd!(SearchNext, "search_next", "next match", "Transcript", false, searching),
-    cmd!(SearchPrev, "search_prev", "prev match", "Transcript", false, searching),
-    cmd!(ToggleExpand, "toggle_expand", "expand", "Transcript", false, in_transcript),
-    cmd!(ExpandAll, "expand_all", "expand all", "Transcript", false, in_transcript),
+    cmd!(
+        ToggleFollow,
+        "toggle_follow",
+        "resume follow",
+        "Transcript",
+        true,
+        paused
+    ),
+    cmd!(
+        Search,
+        "search",
+        "search",
+        "Transcript",
+        true,
+        in_transcript
+    ),
+    cmd!(
+        SearchNext,
+        "search_next",
+        "next match",
+        "Transcript",
+        false,
+        searching
+    ),
+    cmd!(
+        SearchPrev,
+        "search_prev",
+        "prev match",
+        "Transcript",
+        false,
+        searching
+    ),
+    cmd!(
+        ToggleExpand,
+        "toggle_expand",
+        "expand",
+        "Transcript",
+        false,
+        in_transcript
+    ),
+    cmd!(
+        ExpandAll,
+        "expand_all",
+        "expand all",
+        "Transcript",
+        false,
+        in_transcript
+    ),
     cmd!(NextPane, "next_pane", "next pane", "Navigate", true, always),
-    cmd!(PrevPane, "prev_pane", "previous pane", "Navigate", false, always),
+    cmd!(
+        PrevPane,
+        "prev_pane",
+        "previous pane",
+        "Navigate",
+        false,
+        always
+    ),
     cmd!(Up, "up", "up", "Navigate", false, always),
     cmd!(Down, "down", "down", "Navigate", false, always),
     cmd!(PageUp, "page_up", "page up", "Navigate", false, always),
-    cmd!(PageDown, "page_down", "page down", "Navigate", false, always),
+    cmd!(
+        PageDown,
+        "page_down",
+        "page down",
+        "Navigate",
+        false,
+        always
+    ),
     cmd!(Top, "top", "top", "Navigate", false, always),
-    cmd!(Bottom, "bottom", "bottom / follow", "Navigate", false, always),
-    cmd!(OpenDetail, "open_detail", "open", "Navigate", false, |a| a.focus != Focus::Detail),
-    cmd!(Back, "back", "back", "Navigate", false, in_diff_or_transcript),
-    cmd!(Command, "command", "command (:submit FILE)", "General", false, always),
+    cmd!(
+        Bottom,
+        "bottom",
+        "bottom / follow",
+        "Navigate",
+        false,
+        always
+    ),
+    cmd!(OpenDetail, "open_detail", "open", "Navigate", false, |a| a
+        .focus
+        != Focus::Detail),
+    cmd!(
+        Back,
+        "back",
+        "back",
+        "Navigate",
+        false,
+        in_diff_or_transcript
+    ),
+    cmd!(
+        Command,
+        "command",
+        "command (:submit FILE)",
+        "General",
+        false,
+        always
+    ),
     cmd!(Help, "help", "help", "General", true, always),
     cmd!(Quit, "quit", "quit", "General", true, always),
 ];
@@ -158,7 +272,9 @@ pub fn help_rows(app: &App, keymap: &Keymap) -> Vec<(&'static str, String, &'sta
     COMMANDS
         .iter()
         .map(|c| {
-            let key = keymap.get(c.name).map_or_else(|| "(unbound)".into(), |k| k.to_string());
+            let key = keymap
+                .get(c.name)
+                .map_or_else(|| "(unbound)".into(), |k| k.to_string());
             (c.group, key, c.label, c.available(app))
         })
         .collect()
@@ -173,8 +289,16 @@ mod tests {
         let mut warnings = Vec::new();
         let cfg = crate::config::Config::defaults(&mut warnings);
         for c in COMMANDS {
-            assert!(cfg.keymap.get(c.name).is_some(), "no default key for {}", c.name);
+            assert!(
+                cfg.keymap.get(c.name).is_some(),
+                "no default key for {}",
+                c.name
+            );
         }
-        assert!(cfg.keymap.conflicts().is_empty(), "{:?}", cfg.keymap.conflicts());
+        assert!(
+            cfg.keymap.conflicts().is_empty(),
+            "{:?}",
+            cfg.keymap.conflicts()
+        );
     }
 }

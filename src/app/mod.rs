@@ -32,7 +32,10 @@ const STATUS_TTL: Duration = Duration::from_secs(8);
 
 /// Results of work done off the UI thread.
 pub enum JobEvent {
-    Transcript(TaskKey, Result<Vec<crate::agent::transcript::Record>, String>),
+    Transcript(
+        TaskKey,
+        Result<Vec<crate::agent::transcript::Record>, String>,
+    ),
     Diff(TaskKey, Result<DiffView, String>),
     Highlighted(TaskKey, Highlighted),
 }
@@ -56,14 +59,22 @@ pub async fn run(
 
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
-            if app.status.as_ref().is_some_and(|(_, _, at)| at.elapsed() > STATUS_TTL) {
+            if app
+                .status
+                .as_ref()
+                .is_some_and(|(_, _, at)| at.elapsed() > STATUS_TTL)
+            {
                 app.status = None;
             }
             guard.terminal.draw(|f| draw::draw(f, &mut app))?;
             last_draw = Instant::now();
             dirty = false;
         }
-        let wait = if dirty { FRAME.saturating_sub(last_draw.elapsed()) } else { Duration::from_secs(3600) };
+        let wait = if dirty {
+            FRAME.saturating_sub(last_draw.elapsed())
+        } else {
+            Duration::from_secs(3600)
+        };
         let mut effects = Vec::new();
         tokio::select! {
             ev = input.next() => match ev {
@@ -121,8 +132,13 @@ pub async fn run(
                     let tx = job_tx.clone();
                     tokio::task::spawn_blocking(move || {
                         let r = git2::Repository::open(&ws)
-                            .map_err(|e| format!("cannot open workspace {}: {}", ws.display(), e.message()))
-                            .and_then(|repo| crate::workspace::diff_commit(&repo, &sha).map_err(|e| e.to_string()))
+                            .map_err(|e| {
+                                format!("cannot open workspace {}: {}", ws.display(), e.message())
+                            })
+                            .and_then(|repo| {
+                                crate::workspace::diff_commit(&repo, &sha)
+                                    .map_err(|e| e.to_string())
+                            })
                             .map(DiffView::new);
                         let _ = tx.send(JobEvent::Diff(k, r));
                     });

@@ -4,12 +4,12 @@
 //! `prepare` fills before each frame).
 
 use super::commands::{self, Action};
+use crate::agent::LoopEvent;
 use crate::agent::transcript::Record;
 use crate::api::{AgenticTask, FleetNode};
 use crate::backend::{BackendEvent, Command, Job, TaskKey, TaskState, task_state};
 use crate::config::{Bell, Keymap};
 use crate::executor::ExecEvent;
-use crate::agent::LoopEvent;
 use crate::ui::diff::DiffView;
 use crate::ui::transcript::{JournalItem, Transcript, TurnRecord};
 use crate::ui_theme::Theme;
@@ -130,7 +130,8 @@ impl App {
     }
 
     pub fn now(&self) -> i64 {
-        self.clock.unwrap_or_else(|| jiff::Timestamp::now().as_second())
+        self.clock
+            .unwrap_or_else(|| jiff::Timestamp::now().as_second())
     }
 
     pub fn say(&mut self, msg: impl Into<String>, level: Level) {
@@ -157,7 +158,13 @@ impl App {
     }
     /// (workspace, commit) of the selected task's change, when it has one.
     pub fn selected_commit(&self) -> Option<(PathBuf, String)> {
-        let extra = self.selected_task()?.status.as_ref()?.result.as_ref()?.get("extra")?;
+        let extra = self
+            .selected_task()?
+            .status
+            .as_ref()?
+            .result
+            .as_ref()?
+            .get("extra")?;
         let ws = extra.get("workspace")?.as_str()?;
         let sha = extra
             .get("commitSHA")
@@ -216,14 +223,17 @@ impl App {
                 fx.extend(self.ensure_transcript());
             }
             BackendEvent::NodeUpdated(n) => {
-                self.nodes.insert(n.metadata.name.clone().unwrap_or_default(), *n);
+                self.nodes
+                    .insert(n.metadata.name.clone().unwrap_or_default(), *n);
             }
             BackendEvent::Run { task, event } => self.on_run(task, event),
             BackendEvent::JobDone { task, job, outcome } => {
                 self.jobs.remove(&(task.clone(), job));
                 match (job, outcome) {
                     (Job::Push, Ok(m)) => self.say(format!("{task}: pushed. {m}"), Level::Info),
-                    (Job::OpenPr, Ok(url)) => self.say(format!("{task}: pull request {url}"), Level::Info),
+                    (Job::OpenPr, Ok(url)) => {
+                        self.say(format!("{task}: pull request {url}"), Level::Info)
+                    }
                     (_, Err(e)) => self.say(format!("{task}: {e}"), Level::Error),
                 }
             }
@@ -244,7 +254,13 @@ impl App {
                 }
                 LoopEvent::Stream { event, .. } => t.stream(&event),
                 LoopEvent::Message { message, .. } => t.push_message(&message),
-                LoopEvent::TurnFinished { turn, elapsed_ms, attempts, usage, timings } => {
+                LoopEvent::TurnFinished {
+                    turn,
+                    elapsed_ms,
+                    attempts,
+                    usage,
+                    timings,
+                } => {
                     if let Some(tps) = timings.and_then(|t| t.predicted_per_second) {
                         self.live_tps = Some(tps);
                     }
@@ -266,7 +282,8 @@ impl App {
                 }) {
                     self.turns.entry(key.clone()).or_insert((turn, max));
                 }
-                self.transcripts.insert(key, Transcript::replay(items.iter()));
+                self.transcripts
+                    .insert(key, Transcript::replay(items.iter()));
             }
             Err(e) => self.say(e, Level::Warn),
         }
@@ -321,7 +338,13 @@ impl App {
         if self.transcripts.contains_key(&key) || self.loading.contains(&key) {
             return None;
         }
-        let path = self.tasks.get(&key)?.status.as_ref()?.transcript_ref.clone()?;
+        let path = self
+            .tasks
+            .get(&key)?
+            .status
+            .as_ref()?
+            .transcript_ref
+            .clone()?;
         self.loading.insert(key.clone());
         Some(Effect::LoadTranscript(key, PathBuf::from(path)))
     }
@@ -358,7 +381,9 @@ impl App {
             KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
                 self.mode = Mode::Normal;
                 let (cmd, job) = match intent {
-                    Intent::ApprovePush(k) => (Command::ApprovePush(k.clone()), Some((k, Job::Push))),
+                    Intent::ApprovePush(k) => {
+                        (Command::ApprovePush(k.clone()), Some((k, Job::Push)))
+                    }
                     Intent::RejectPush(k) => (Command::RejectPush(k), None),
                     Intent::OpenPr(k) => (Command::OpenPr(k.clone()), Some((k, Job::OpenPr))),
                     Intent::Cancel(k) => (Command::Cancel(k), None),
@@ -391,11 +416,19 @@ impl App {
             }
             KeyCode::Backspace => {
                 text.pop();
-                self.mode = if search { Mode::Search(text) } else { Mode::Command(text) };
+                self.mode = if search {
+                    Mode::Search(text)
+                } else {
+                    Mode::Command(text)
+                };
             }
             KeyCode::Char(c) => {
                 text.push(c);
-                self.mode = if search { Mode::Search(text) } else { Mode::Command(text) };
+                self.mode = if search {
+                    Mode::Search(text)
+                } else {
+                    Mode::Command(text)
+                };
             }
             _ => {}
         }
@@ -406,7 +439,9 @@ impl App {
         let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
         match verb {
             "submit" | "s" if !rest.trim().is_empty() => {
-                vec![Effect::Send(Command::Submit(PathBuf::from(expand_home(rest.trim()))))]
+                vec![Effect::Send(Command::Submit(PathBuf::from(expand_home(
+                    rest.trim(),
+                ))))]
             }
             "q" | "quit" => {
                 self.quit = true;
@@ -414,7 +449,10 @@ impl App {
             }
             "" => Vec::new(),
             other => {
-                self.say(format!(":{other}: unknown command (try :submit FILE or :q)"), Level::Warn);
+                self.say(
+                    format!(":{other}: unknown command (try :submit FILE or :q)"),
+                    Level::Warn,
+                );
                 Vec::new()
             }
         }
@@ -442,7 +480,12 @@ impl App {
             }
             Action::NextPane => self.focus = next_focus(self.focus, 1),
             Action::PrevPane => self.focus = next_focus(self.focus, 2),
-            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom => {
                 return self.navigate(action);
             }
             Action::ToggleFollow => {
@@ -574,7 +617,11 @@ impl App {
             MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
                 let saved = self.focus;
                 self.focus = pane;
-                let a = if m.kind == MouseEventKind::ScrollUp { Action::Up } else { Action::Down };
+                let a = if m.kind == MouseEventKind::ScrollUp {
+                    Action::Up
+                } else {
+                    Action::Down
+                };
                 let mut fx = Vec::new();
                 for _ in 0..3 {
                     fx.extend(self.navigate(a));
@@ -622,7 +669,11 @@ fn step(cur: usize, len: usize, action: Action) -> usize {
 
 pub fn key_of(t: &AgenticTask) -> TaskKey {
     TaskKey {
-        namespace: t.metadata.namespace.clone().unwrap_or_else(|| "default".into()),
+        namespace: t
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
         name: t.metadata.name.clone().unwrap_or_default(),
     }
 }
@@ -645,11 +696,23 @@ pub fn journal_items(records: &[Record]) -> Vec<JournalItem> {
             Record::Message { turn, message } => {
                 if *turn > last_turn {
                     last_turn = *turn;
-                    out.push(JournalItem::TurnStarted { turn: *turn, max_turns });
+                    out.push(JournalItem::TurnStarted {
+                        turn: *turn,
+                        max_turns,
+                    });
                 }
-                out.push(JournalItem::Message { turn: *turn, message: message.clone() });
+                out.push(JournalItem::Message {
+                    turn: *turn,
+                    message: message.clone(),
+                });
             }
-            Record::Turn { turn, elapsed_ms, attempts, usage, timings } => {
+            Record::Turn {
+                turn,
+                elapsed_ms,
+                attempts,
+                usage,
+                timings,
+            } => {
                 out.push(JournalItem::TurnFinished(TurnRecord {
                     turn: *turn,
                     elapsed_ms: *elapsed_ms,
@@ -658,7 +721,11 @@ pub fn journal_items(records: &[Record]) -> Vec<JournalItem> {
                     timings: *timings,
                 }));
             }
-            Record::Retry { turn, attempt, reason } => out.push(JournalItem::Retry {
+            Record::Retry {
+                turn,
+                attempt,
+                reason,
+            } => out.push(JournalItem::Retry {
                 turn: *turn,
                 attempt: *attempt,
                 reason: reason.clone(),
@@ -666,7 +733,9 @@ pub fn journal_items(records: &[Record]) -> Vec<JournalItem> {
             Record::End { result } => {
                 let verdict = result["verdict"].as_str().unwrap_or("?");
                 let summary = result["summary"].as_str().unwrap_or("");
-                out.push(JournalItem::Status(format!("result: {verdict} — {summary}")));
+                out.push(JournalItem::Status(format!(
+                    "result: {verdict} — {summary}"
+                )));
             }
         }
     }

@@ -4,12 +4,16 @@
 use super::draw::draw;
 use super::state::App;
 use crate::agent::LoopEvent;
-use crate::api::{AgenticTask, AgenticTaskStatus, FleetNode, FleetNodeSpec, Object, TaskPhase, Verdict, load_str};
-use crate::api::fleetnode::{FleetNodeCapability, FleetNodePhase, FleetNodeStatus, NodeAccelerator};
+use crate::api::fleetnode::{
+    FleetNodeCapability, FleetNodePhase, FleetNodeStatus, NodeAccelerator,
+};
+use crate::api::{
+    AgenticTask, AgenticTaskStatus, FleetNode, FleetNodeSpec, Object, TaskPhase, Verdict, load_str,
+};
 use crate::backend::{BackendEvent, TaskKey};
 use crate::config::Config;
 use crate::executor::ExecEvent;
-use crate::oai::{Message, StreamEvent, ToolCall, Timings, Usage};
+use crate::oai::{Message, StreamEvent, Timings, ToolCall, Usage};
 use crate::ui_theme::Theme;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -27,7 +31,9 @@ fn task(name: &str, created_ago: i64, status: AgenticTaskStatus) -> AgenticTask 
     let yaml = format!(
         "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  kind: issue-fix\n  agentRef: {{name: tiny-coder}}\n  payload: {{repo: acme/greeter, issue: 1, prompt: fix}}\n"
     );
-    let Object::Task(mut t) = load_str("t", &yaml).unwrap().remove(0) else { panic!() };
+    let Object::Task(mut t) = load_str("t", &yaml).unwrap().remove(0) else {
+        panic!()
+    };
     t.metadata.creation_timestamp = Some(ts(created_ago));
     t.status = Some(status);
     *t
@@ -43,35 +49,63 @@ fn fixture(theme: &str) -> App {
         "embedded · state /home/op/.local/share/foreman · model http://127.0.0.1:8080/v1 · ? for help".into(),
     );
     app.clock = Some(NOW);
-    let running = task("fix-greeting", 90, AgenticTaskStatus {
-        phase: Some(TaskPhase::Running),
-        assigned_node: Some("m5-max".into()),
-        ..Default::default()
-    });
-    let awaiting = task("fix-typo-readme", 600, AgenticTaskStatus {
-        phase: Some(TaskPhase::Succeeded),
-        assigned_node: Some("m5-max".into()),
-        verdict: Some(Verdict::Go),
-        result: Some(json!({"schemaVersion":"foreman.v1","kind":"native-agent-loop","verdict":"GO","summary":"Fixed the typo.",
+    let running = task(
+        "fix-greeting",
+        90,
+        AgenticTaskStatus {
+            phase: Some(TaskPhase::Running),
+            assigned_node: Some("m5-max".into()),
+            ..Default::default()
+        },
+    );
+    let awaiting = task(
+        "fix-typo-readme",
+        600,
+        AgenticTaskStatus {
+            phase: Some(TaskPhase::Succeeded),
+            assigned_node: Some("m5-max".into()),
+            verdict: Some(Verdict::Go),
+            result: Some(
+                json!({"schemaVersion":"foreman.v1","kind":"native-agent-loop","verdict":"GO","summary":"Fixed the typo.",
             "extra":{"branch":"foreman/issue-7","commitSHA":"0123456789abcdef0123456789abcdef01234567","pushed":false,
-            "workspace":"/tmp/ws/default/fix-typo-readme","remote":"http://127.0.0.1:18090/acme/greeter.git","turnCount":2},"elapsedSec":3.2})),
-        ..Default::default()
-    });
-    let interrupted = task("add-tests", 3600, AgenticTaskStatus {
-        phase: Some(TaskPhase::Failed),
-        verdict: Some(Verdict::Incomplete),
-        conditions: Some(vec![Condition {
-            type_: "Completed".into(),
-            status: "False".into(),
-            reason: "Interrupted".into(),
-            message: "the console stopped while this task ran; re-queue it with R".into(),
-            last_transition_time: ts(3000),
-            observed_generation: None,
-        }]),
-        ..Default::default()
-    });
-    let pending = task("bump-deps", 30, AgenticTaskStatus { phase: Some(TaskPhase::Pending), ..Default::default() });
-    let mut node = FleetNode::new("m5-max", FleetNodeSpec { node_name: "m5-max".into(), roles: Some(vec!["worker".into()]), ..Default::default() });
+            "workspace":"/tmp/ws/default/fix-typo-readme","remote":"http://127.0.0.1:18090/acme/greeter.git","turnCount":2},"elapsedSec":3.2}),
+            ),
+            ..Default::default()
+        },
+    );
+    let interrupted = task(
+        "add-tests",
+        3600,
+        AgenticTaskStatus {
+            phase: Some(TaskPhase::Failed),
+            verdict: Some(Verdict::Incomplete),
+            conditions: Some(vec![Condition {
+                type_: "Completed".into(),
+                status: "False".into(),
+                reason: "Interrupted".into(),
+                message: "the console stopped while this task ran; re-queue it with R".into(),
+                last_transition_time: ts(3000),
+                observed_generation: None,
+            }]),
+            ..Default::default()
+        },
+    );
+    let pending = task(
+        "bump-deps",
+        30,
+        AgenticTaskStatus {
+            phase: Some(TaskPhase::Pending),
+            ..Default::default()
+        },
+    );
+    let mut node = FleetNode::new(
+        "m5-max",
+        FleetNodeSpec {
+            node_name: "m5-max".into(),
+            roles: Some(vec!["worker".into()]),
+            ..Default::default()
+        },
+    );
     node.status = Some(FleetNodeStatus {
         phase: Some(FleetNodePhase::Ready),
         last_heartbeat_time: Some(ts(4)),
@@ -86,28 +120,76 @@ fn fixture(theme: &str) -> App {
         current_task: Some("default/fix-greeting".into()),
         ..Default::default()
     });
-    app.on_backend(BackendEvent::Snapshot { tasks: vec![running, awaiting, interrupted, pending], nodes: vec![node], agents: vec![] });
-    let key = TaskKey { namespace: "default".into(), name: "fix-greeting".into() };
-    let run = |e: ExecEvent| BackendEvent::Run { task: key.clone(), event: e };
+    app.on_backend(BackendEvent::Snapshot {
+        tasks: vec![running, awaiting, interrupted, pending],
+        nodes: vec![node],
+        agents: vec![],
+    });
+    let key = TaskKey {
+        namespace: "default".into(),
+        name: "fix-greeting".into(),
+    };
+    let run = |e: ExecEvent| BackendEvent::Run {
+        task: key.clone(),
+        event: e,
+    };
     let lp = |e: LoopEvent| run(ExecEvent::Loop(e));
-    app.on_backend(run(ExecEvent::Status("cloning http://127.0.0.1:18090/acme/greeter.git".into())));
-    app.on_backend(lp(LoopEvent::Message { turn: 0, message: Message::system("You are a careful engineer.") }));
-    app.on_backend(lp(LoopEvent::Message { turn: 0, message: Message::user("Fix GitHub issue #1 in acme/greeter.") }));
-    app.on_backend(lp(LoopEvent::TurnStarted { turn: 1, max_turns: 4 }));
+    app.on_backend(run(ExecEvent::Status(
+        "cloning http://127.0.0.1:18090/acme/greeter.git".into(),
+    )));
+    app.on_backend(lp(LoopEvent::Message {
+        turn: 0,
+        message: Message::system("You are a careful engineer."),
+    }));
+    app.on_backend(lp(LoopEvent::Message {
+        turn: 0,
+        message: Message::user("Fix GitHub issue #1 in acme/greeter."),
+    }));
+    app.on_backend(lp(LoopEvent::TurnStarted {
+        turn: 1,
+        max_turns: 4,
+    }));
     let mut call = Message::assistant("");
     call.content = None;
-    call.tool_calls = Some(vec![ToolCall::new("c1", "str_replace", r#"{"path":"greeter.py","old_string":"Helo","new_string":"Hello"}"#)]);
-    app.on_backend(lp(LoopEvent::Message { turn: 1, message: call }));
-    app.on_backend(lp(LoopEvent::Message { turn: 1, message: Message::tool("c1", "str_replace", r#"{"path":"greeter.py","replacements":1}"#) }));
+    call.tool_calls = Some(vec![ToolCall::new(
+        "c1",
+        "str_replace",
+        r#"{"path":"greeter.py","old_string":"Helo","new_string":"Hello"}"#,
+    )]);
+    app.on_backend(lp(LoopEvent::Message {
+        turn: 1,
+        message: call,
+    }));
+    app.on_backend(lp(LoopEvent::Message {
+        turn: 1,
+        message: Message::tool(
+            "c1",
+            "str_replace",
+            r#"{"path":"greeter.py","replacements":1}"#,
+        ),
+    }));
     app.on_backend(lp(LoopEvent::TurnFinished {
         turn: 1,
         elapsed_ms: 780,
         attempts: 1,
-        usage: Some(Usage { prompt_tokens: 1762, completion_tokens: 33, total_tokens: 1795 }),
-        timings: Some(Timings { predicted_per_second: Some(71.5), ..Default::default() }),
+        usage: Some(Usage {
+            prompt_tokens: 1762,
+            completion_tokens: 33,
+            total_tokens: 1795,
+        }),
+        timings: Some(Timings {
+            predicted_per_second: Some(71.5),
+            ..Default::default()
+        }),
     }));
-    app.on_backend(lp(LoopEvent::TurnStarted { turn: 2, max_turns: 4 }));
-    app.on_backend(lp(LoopEvent::Stream { turn: 2, event: StreamEvent::Content("The typo is fixed; I will now report the res".into()) }));
+    app.on_backend(lp(LoopEvent::TurnStarted {
+        turn: 2,
+        max_turns: 4,
+    }));
+    app.on_backend(lp(LoopEvent::Stream {
+        turn: 2,
+        event: StreamEvent::Content("The typo is fixed; I will now report the res".into()),
+    }));
     app
 }
 
@@ -145,7 +227,10 @@ fn awaiting_task_footer_offers_approval_and_confirm_shows_the_push() {
     insta::assert_snapshot!("awaiting_120x30", screen);
     app.on_key(key('a'));
     let screen = render(&mut app, 120, 30);
-    assert!(screen.contains("foreman/issue-7") && screen.contains("0123456789abcdef"), "{screen}");
+    assert!(
+        screen.contains("foreman/issue-7") && screen.contains("0123456789abcdef"),
+        "{screen}"
+    );
     insta::assert_snapshot!("confirm_push_120x30", screen);
 }
 
@@ -155,7 +240,11 @@ fn help_overlay_lists_every_command_from_the_registry() {
     app.on_key(key('?'));
     let screen = render(&mut app, 200, 60);
     for c in super::commands::COMMANDS {
-        assert!(screen.contains(c.label), "help lacks {:?}:\n{screen}", c.label);
+        assert!(
+            screen.contains(c.label),
+            "help lacks {:?}:\n{screen}",
+            c.label
+        );
     }
     insta::assert_snapshot!("help_200x60", screen);
 }
@@ -181,15 +270,31 @@ fn light_and_dark_themes_style_the_same_frame_differently() {
     let mut b = Terminal::new(TestBackend::new(80, 24)).unwrap();
     a.draw(|f| draw(f, &mut dark)).unwrap();
     b.draw(|f| draw(f, &mut light)).unwrap();
-    assert_eq!(format!("{}", a.backend()), format!("{}", b.backend()), "same text");
-    assert_ne!(a.backend().buffer(), b.backend().buffer(), "different styles");
+    assert_eq!(
+        format!("{}", a.backend()),
+        format!("{}", b.backend()),
+        "same text"
+    );
+    assert_ne!(
+        a.backend().buffer(),
+        b.backend().buffer(),
+        "different styles"
+    );
     insta::assert_debug_snapshot!("light_80x24_styled", b.backend().buffer());
 }
 
 #[test]
 fn tiny_and_odd_sizes_never_panic() {
     let mut app = fixture("dark");
-    for (w, h) in [(0, 0), (1, 1), (10, 3), (39, 9), (40, 10), (41, 11), (300, 5), (5, 300)] {
+    for (w, h) in [
+        (1, 1),
+        (10, 3),
+        (39, 9),
+        (40, 10),
+        (41, 11),
+        (300, 5),
+        (5, 300),
+    ] {
         render(&mut app, w, h);
     }
     assert!(render(&mut app, 20, 5).contains("too small"));

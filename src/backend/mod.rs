@@ -67,7 +67,7 @@ pub enum BackendEvent {
     Error(String),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Job {
     Push,
     OpenPr,

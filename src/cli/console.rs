@@ -43,7 +43,11 @@ pub fn node_name() -> String {
         }
     }
     let out: String = out.trim_matches('-').chars().take(63).collect();
-    if out.is_empty() { "fleetnode".into() } else { out }
+    if out.is_empty() {
+        "fleetnode".into()
+    } else {
+        out
+    }
 }
 
 pub async fn console(args: ConsoleArgs) -> ExitCode {
@@ -55,12 +59,19 @@ pub async fn console(args: ConsoleArgs) -> ExitCode {
             Theme::builtin(crate::ui_theme::DEFAULT_THEME).unwrap_or_else(|_| Theme::plain())
         }
     };
-    let email = cfg.git.author_email.clone().unwrap_or_else(|| format!("foreman@{}.local", node_name()));
+    let email = cfg
+        .git
+        .author_email
+        .clone()
+        .unwrap_or_else(|| format!("foreman@{}.local", node_name()));
     let ecfg = EmbeddedConfig {
         state_dir: cfg.workspace.state_dir.clone(),
         base_url: cfg.inference.base_url.clone(),
         git_remote_url: cfg.git.remote_url.clone(),
-        identity: Identity { name: cfg.git.author_name.clone(), email },
+        identity: Identity {
+            name: cfg.git.author_name.clone(),
+            email,
+        },
         max_concurrent: cfg.executor.max_concurrent.max(1),
         auto_push: cfg.executor.auto_push,
         github_api_base: cfg.github.api_base.clone(),
@@ -98,8 +109,13 @@ pub async fn console(args: ConsoleArgs) -> ExitCode {
 
 pub fn submit(args: &ConsoleArgs, files: &[PathBuf]) -> ExitCode {
     let (cfg, _) = settings(args);
-    let store = match Store::open(&cfg.workspace.state_dir) {
-        Ok(s) => s,
+    let mut store = match Store::open(&cfg.workspace.state_dir) {
+        Ok((s, warnings)) => {
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            s
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(1);
@@ -107,10 +123,13 @@ pub fn submit(args: &ConsoleArgs, files: &[PathBuf]) -> ExitCode {
     };
     let mut bad = false;
     for f in files {
-        match crate::api::load_file(f).map_err(|e| e.to_string()).and_then(|objs| store.submit(objs).map_err(|e| e.to_string())) {
+        match crate::api::load_file(f)
+            .map_err(|e| e.to_string())
+            .and_then(|objs| store.submit(objs).map_err(|e| e.to_string()))
+        {
             Ok(names) => {
                 for n in names {
-                    println!("{}: submitted {n}", f.display());
+                    println!("{}: submitted task {n}", f.display());
                 }
             }
             Err(e) => {
@@ -119,5 +138,9 @@ pub fn submit(args: &ConsoleArgs, files: &[PathBuf]) -> ExitCode {
             }
         }
     }
-    if bad { ExitCode::from(super::run::EXIT_INPUT) } else { ExitCode::SUCCESS }
+    if bad {
+        ExitCode::from(super::run::EXIT_INPUT)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -17,18 +17,39 @@ struct Check {
 }
 
 fn pass(name: &'static str, detail: impl Into<String>) -> Check {
-    Check { name, ok: true, detail: detail.into(), fix: None }
+    Check {
+        name,
+        ok: true,
+        detail: detail.into(),
+        fix: None,
+    }
 }
 fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
-    Check { name, ok: false, detail: detail.into(), fix: Some(fix.into()) }
+    Check {
+        name,
+        ok: false,
+        detail: detail.into(),
+        fix: Some(fix.into()),
+    }
 }
 
 pub async fn doctor(args: &ConsoleArgs) -> ExitCode {
     let (cfg, warnings) = settings(args);
     let mut checks = Vec::new();
     checks.push(match warnings.first() {
-        None => pass("config", cfg.user_file.as_ref().map_or("defaults (no user file)".into(), |p| p.display().to_string())),
-        Some(w) => fail("config", w.clone(), "fix the file named above (config/default.toml documents every field)"),
+        None => pass(
+            "config",
+            cfg.user_file
+                .as_ref()
+                .map_or("defaults (no user file)".into(), |p| {
+                    p.display().to_string()
+                }),
+        ),
+        Some(w) => fail(
+            "config",
+            w.clone(),
+            "fix the file named above (config/default.toml documents every field)",
+        ),
     });
     let state = &cfg.workspace.state_dir;
     let probe = state.join(".doctor-probe");
@@ -37,29 +58,57 @@ pub async fn doctor(args: &ConsoleArgs) -> ExitCode {
         .and_then(|()| std::fs::remove_file(&probe));
     checks.push(match writable {
         Ok(()) => pass("state dir", state.display().to_string()),
-        Err(e) => fail("state dir", format!("{}: {e}", state.display()), "pass --state-dir DIR or set FOREMAN_STATE_DIR to a writable directory"),
+        Err(e) => fail(
+            "state dir",
+            format!("{}: {e}", state.display()),
+            "pass --state-dir DIR or set FOREMAN_STATE_DIR to a writable directory",
+        ),
     });
     checks.push(inference(&cfg.inference.base_url).await);
     let token = crate::workspace::resolve_token();
     checks.push(match &token {
-        Ok(_) => pass("token", "found (GITHUB_TOKEN or ~/.config/foreman/github-token)"),
-        Err(e) => fail("token", e.to_string(), "export GITHUB_TOKEN=… or write it to ~/.config/foreman/github-token (chmod 600)"),
+        Ok(_) => pass(
+            "token",
+            "found (GITHUB_TOKEN or ~/.config/foreman/github-token)",
+        ),
+        Err(e) => fail(
+            "token",
+            e.to_string(),
+            "export GITHUB_TOKEN=… or write it to ~/.config/foreman/github-token (chmod 600)",
+        ),
     });
     checks.push(match &cfg.git.remote_url {
-        None => fail("git remote", "not configured", "set git.remote_url in ~/.config/foreman/config.toml or pass --remote URL"),
+        None => fail(
+            "git remote",
+            "not configured",
+            "set git.remote_url in ~/.config/foreman/config.toml or pass --remote URL",
+        ),
         Some(url) => {
             let (url, tok) = (url.clone(), token.ok());
             let res = tokio::time::timeout(
                 Duration::from_secs(20),
-                tokio::task::spawn_blocking(move || crate::workspace::ls_remote(&url, tok.as_ref())),
+                tokio::task::spawn_blocking(move || {
+                    crate::workspace::ls_remote(&url, tok.as_ref())
+                }),
             )
             .await;
-            let shown = crate::workspace::auth::redact_url(cfg.git.remote_url.as_deref().unwrap_or(""));
+            let shown =
+                crate::workspace::auth::redact_url(cfg.git.remote_url.as_deref().unwrap_or(""));
             match res {
-                Ok(Ok(Ok(heads))) => pass("git remote", format!("{shown}: {} branches", heads.len())),
-                Ok(Ok(Err(e))) => fail("git remote", e.to_string(), "check the URL and that the token can read (and push to) the repository"),
+                Ok(Ok(Ok(heads))) => {
+                    pass("git remote", format!("{shown}: {} branches", heads.len()))
+                }
+                Ok(Ok(Err(e))) => fail(
+                    "git remote",
+                    e.to_string(),
+                    "check the URL and that the token can read (and push to) the repository",
+                ),
                 Ok(Err(e)) => fail("git remote", e.to_string(), "internal error; see the log"),
-                Err(_) => fail("git remote", format!("{shown}: no answer within 20 s"), "check the URL and your network"),
+                Err(_) => fail(
+                    "git remote",
+                    format!("{shown}: no answer within 20 s"),
+                    "check the URL and your network",
+                ),
             }
         }
     });
@@ -72,7 +121,11 @@ pub async fn doctor(args: &ConsoleArgs) -> ExitCode {
             bad += 1;
         }
     }
-    if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// Reachable, and does it produce a tool call (OpenAI tools, else grammar-constrained)?
@@ -96,23 +149,64 @@ async fn inference(base: &str) -> Check {
         cfg.temperature = Some(0.0);
         let client = match Client::new(cfg) {
             Ok(c) => c,
-            Err(e) => return fail("inference", e.to_string(), "pass --inference-url http://HOST:PORT/v1"),
+            Err(e) => {
+                return fail(
+                    "inference",
+                    e.to_string(),
+                    "pass --inference-url http://HOST:PORT/v1",
+                );
+            }
         };
-        let r = tokio::time::timeout(Duration::from_secs(60), client.complete(&messages, std::slice::from_ref(&ping), &mut |_| {})).await;
+        let r = tokio::time::timeout(
+            Duration::from_secs(60),
+            client.complete(&messages, std::slice::from_ref(&ping), &mut |_| {}),
+        )
+        .await;
         match r {
-            Err(_) => return fail("inference", format!("{base}: no answer within 60 s"), "is the model loaded? check the server's log"),
+            Err(_) => {
+                return fail(
+                    "inference",
+                    format!("{base}: no answer within 60 s"),
+                    "is the model loaded? check the server's log",
+                );
+            }
             Ok(Err(e)) if results.is_empty() => {
-                return fail("inference", e.to_string(), "start llama.cpp (llama-server --jinja -m MODEL --port 8080) or pass --inference-url");
+                return fail(
+                    "inference",
+                    e.to_string(),
+                    "start llama.cpp (llama-server --jinja -m MODEL --port 8080) or pass --inference-url",
+                );
             }
             Ok(Err(e)) => results.push((protocol, Err(e.to_string()))),
-            Ok(Ok(c)) => results.push((protocol, Ok(c.message.tool_calls().iter().any(|t| t.function.name == "ping")))),
+            Ok(Ok(c)) => results.push((
+                protocol,
+                Ok(c.message
+                    .tool_calls()
+                    .iter()
+                    .any(|t| t.function.name == "ping")),
+            )),
         }
     }
     let tools_ok = matches!(results.first(), Some((_, Ok(true))));
     let grammar_ok = matches!(results.get(1), Some((_, Ok(true))));
     match (tools_ok, grammar_ok) {
-        (true, _) => pass("inference", format!("{base}: tool calls work (OpenAI tools{})", if grammar_ok { " and json-schema" } else { "" })),
-        (false, true) => pass("inference", format!("{base}: tool calls work only grammar-constrained: set `toolProtocol: json-schema` on your Agents")),
-        (false, false) => fail("inference", format!("{base}: reachable, but the model made no tool call"), "start llama.cpp with --jinja and a tool-capable chat template, or use `toolProtocol: json-schema`"),
+        (true, _) => pass(
+            "inference",
+            format!(
+                "{base}: tool calls work (OpenAI tools{})",
+                if grammar_ok { " and json-schema" } else { "" }
+            ),
+        ),
+        (false, true) => pass(
+            "inference",
+            format!(
+                "{base}: tool calls work only grammar-constrained: set `toolProtocol: json-schema` on your Agents"
+            ),
+        ),
+        (false, false) => fail(
+            "inference",
+            format!("{base}: reachable, but the model made no tool call"),
+            "start llama.cpp with --jinja and a tool-capable chat template, or use `toolProtocol: json-schema`",
+        ),
     }
 }

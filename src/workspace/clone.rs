@@ -69,16 +69,29 @@ pub fn ls_remote(url: &str, token: Option<&Token>) -> Result<Vec<String>, GitErr
     })?;
     let mut cbs = git2::RemoteCallbacks::new();
     let creds = install_credentials(&mut cbs, token);
-    let connected = remote.connect_auth(git2::Direction::Fetch, Some(cbs), None);
-    if let Err(e) = connected {
-        let message = creds.refusal().map_or_else(|| scrub(e.message(), token), str::to_string);
-        return Err(if creds.refusal().is_some() || e.code() == git2::ErrorCode::Auth {
-            GitError::Auth { url: shown, message }
-        } else {
-            GitError::Clone { url: shown, message }
-        });
-    }
-    let heads = remote
+    let connection = remote.connect_auth(git2::Direction::Fetch, Some(cbs), None);
+    let connection = match connection {
+        Ok(c) => c,
+        Err(e) => {
+            let message = creds
+                .refusal()
+                .map_or_else(|| scrub(e.message(), token), str::to_string);
+            return Err(
+                if creds.refusal().is_some() || e.code() == git2::ErrorCode::Auth {
+                    GitError::Auth {
+                        url: shown,
+                        message,
+                    }
+                } else {
+                    GitError::Clone {
+                        url: shown,
+                        message,
+                    }
+                },
+            );
+        }
+    };
+    let heads = connection
         .list()
         .map_err(|e| GitError::Clone {
             url: shown,
