@@ -840,3 +840,48 @@ async fn inference_probe_reads_props_and_models() {
     assert_eq!((p.max_context_tokens, p.installed_models), (None, None));
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn a_failed_push_keeps_the_task_awaiting_approval() {
+    let r = local_repo();
+    let server = ScriptedServer::start(vec![fix_readme(), go("docs: fix typo")]).unwrap();
+    let cfg = config(
+        &r.root.join("state"),
+        &server.base_url(),
+        Some(r.bare.display().to_string()),
+        1,
+    );
+    let (mut ui, h) = Ui::start(cfg);
+    submit(
+        &h,
+        &r.root,
+        "t.yaml",
+        &format!("{AGENT}{}", task_yaml("fix", "")),
+    );
+    ui.until("awaiting approval", |u| {
+        u.state("fix") == Some(TaskState::AwaitingApproval)
+    })
+    .await;
+    // The remote disappears before the operator approves.
+    std::fs::rename(&r.bare, r.root.join("moved.git")).unwrap();
+    h.send(Command::ApprovePush(key("fix")));
+    ui.until("push job", |u| !u.jobs.is_empty()).await;
+    match &ui.jobs[0] {
+        (Job::Push, Err(m)) => assert!(m.contains("push"), "{m}"),
+        other => panic!("expected a failed push, got {other:?}"),
+    }
+    ui.settle(Duration::from_millis(200)).await;
+    assert_eq!(ui.state("fix"), Some(TaskState::AwaitingApproval));
+    // Once the remote is back, approving again pushes.
+    std::fs::rename(r.root.join("moved.git"), &r.bare).unwrap();
+    h.send(Command::ApprovePush(key("fix")));
+    ui.until("pushed", |u| u.state("fix") == Some(TaskState::Pushed))
+        .await;
+    assert!(
+        !git(&r.bare, &["rev-parse", "foreman/issue-7"])
+            .trim()
+            .is_empty()
+    );
+    h.send(Command::Shutdown);
+    h.stopped().await;
+}

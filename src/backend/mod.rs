@@ -181,3 +181,51 @@ pub fn task_state(t: &AgenticTask) -> TaskState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::AgenticTaskStatus;
+    use serde_json::json;
+
+    fn task(phase: TaskPhase, verdict: Option<Verdict>, extra: serde_json::Value) -> AgenticTask {
+        let yaml = "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {name: t}\nspec:\n  kind: freeform\n  payload: {prompt: x}\n";
+        let crate::api::Object::Task(mut t) = crate::api::load_str("t", yaml).unwrap().remove(0)
+        else {
+            panic!("not a task")
+        };
+        t.status = Some(AgenticTaskStatus {
+            phase: Some(phase),
+            verdict,
+            result: Some(json!({ "extra": extra })),
+            ..Default::default()
+        });
+        *t
+    }
+
+    #[test]
+    fn go_states_follow_the_push_and_pr_extras() {
+        let go = |e| task_state(&task(TaskPhase::Succeeded, Some(Verdict::Go), e));
+        assert_eq!(go(json!({"pushed": false})), TaskState::AwaitingApproval);
+        assert_eq!(go(json!({"pushed": true})), TaskState::Pushed);
+        assert_eq!(
+            go(json!({"pushed": true, "prUrl": "http://x/pull/1"})),
+            TaskState::PrOpen
+        );
+        assert_eq!(
+            go(json!({"pushed": false, "pushDecision": "rejected"})),
+            TaskState::Rejected
+        );
+        let nogo = task(
+            TaskPhase::Succeeded,
+            Some(Verdict::NoGo),
+            json!({"pushed": false}),
+        );
+        assert_eq!(task_state(&nogo), TaskState::Succeeded);
+        assert_eq!(
+            task_state(&task(TaskPhase::Running, None, json!({}))),
+            TaskState::Running
+        );
+        assert_eq!(TaskKey::new("ns", "a").to_string(), "ns/a");
+    }
+}

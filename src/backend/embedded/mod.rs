@@ -7,6 +7,7 @@
 pub mod jobs;
 pub mod node;
 mod runner;
+mod schedule;
 pub mod status;
 pub mod store;
 

@@ -2,24 +2,20 @@
 //! that changes a task goes through here, so the files and the events never disagree.
 
 use super::node::{self, InferenceProbe};
-use super::status::{
-    clear_condition, extra_str, fail_with, now, set_condition, set_extra, status_mut, verdict_of,
-};
+use super::status::{extra_str, fail_with, now, set_condition, set_extra, status_mut, verdict_of};
 use super::{EmbeddedConfig, EmbeddedOptions, Store, jobs};
-use crate::agent::LoopEvent;
 use crate::api::fleetnode::NodeAccelerator;
 use crate::api::{AgenticTask, FleetNode, Object, TaskPhase};
 use crate::backend::{
-    BackendEvent, Command, Job, REASON_INTERRUPTED, REASON_WAITING, TaskKey, TaskState, task_state,
+    BackendEvent, Command, Job, REASON_INTERRUPTED, TaskKey, TaskState, task_state,
 };
-use crate::executor::{ExecEvent, ExecutorConfig, RunReport, execute};
-use crate::sched::{self, Deps};
+use crate::executor::RunReport;
 use crate::workspace::auth::redact_url;
 use std::collections::{HashMap, HashSet};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-enum Internal {
+pub(super) enum Internal {
     Finished(TaskKey, Box<Result<RunReport, String>>),
     Tps(f64),
     Probe(InferenceProbe),
@@ -29,18 +25,18 @@ enum Internal {
 }
 
 pub struct Runner {
-    cfg: EmbeddedConfig,
-    opts: EmbeddedOptions,
-    store: Store,
-    events: mpsc::UnboundedSender<BackendEvent>,
-    itx: mpsc::UnboundedSender<Internal>,
-    irx: mpsc::UnboundedReceiver<Internal>,
-    running: HashMap<TaskKey, JoinHandle<()>>,
-    jobs: HashSet<TaskKey>,
-    accelerator: NodeAccelerator,
-    probe: InferenceProbe,
-    tps: Option<f64>,
-    node: FleetNode,
+    pub(super) cfg: EmbeddedConfig,
+    pub(super) opts: EmbeddedOptions,
+    pub(super) store: Store,
+    pub(super) events: mpsc::UnboundedSender<BackendEvent>,
+    pub(super) itx: mpsc::UnboundedSender<Internal>,
+    pub(super) irx: mpsc::UnboundedReceiver<Internal>,
+    pub(super) running: HashMap<TaskKey, JoinHandle<()>>,
+    pub(super) jobs: HashSet<TaskKey>,
+    pub(super) accelerator: NodeAccelerator,
+    pub(super) probe: InferenceProbe,
+    pub(super) tps: Option<f64>,
+    pub(super) node: FleetNode,
 }
 
 impl Runner {
@@ -74,7 +70,7 @@ impl Runner {
         let _ = self.events.send(e);
     }
 
-    fn save(&mut self, t: &AgenticTask) {
+    pub(super) fn save(&mut self, t: &AgenticTask) {
         match self.store.save_task(t) {
             Ok(()) => self.emit(BackendEvent::TaskUpdated(Box::new(t.clone()))),
             Err(e) => self.emit(BackendEvent::Error(format!(
@@ -130,7 +126,7 @@ impl Runner {
         self.emit(BackendEvent::Notice("embedded backend stopped".into()));
     }
 
-    fn heartbeat(&mut self) {
+    pub(super) fn heartbeat(&mut self) {
         let running: Vec<String> = {
             let mut v: Vec<String> = self.running.keys().map(|k| k.to_string()).collect();
             v.sort();
@@ -411,152 +407,5 @@ impl Runner {
             }
         }
         self.save(&t);
-    }
-
-    /// One scheduling pass, repeated while a cascade failure may unblock more decisions.
-    fn schedule(&mut self) {
-        for _ in 0..16 {
-            if !self.schedule_pass() {
-                break;
-            }
-        }
-    }
-
-    /// Returns whether a task failed (so dependants need another look).
-    fn schedule_pass(&mut self) -> bool {
-        let now_unix = jiff::Timestamp::now().as_second();
-        let mut node = self.node.clone();
-        if let Some(s) = node.status.as_mut() {
-            // Local concurrency is max_concurrent, not the node's busy flag.
-            s.current_task = None;
-            s.last_heartbeat_time = Some(now());
-        }
-        let tasks = self.store.tasks();
-        let mut by_ns: HashMap<String, HashMap<String, &AgenticTask>> = HashMap::new();
-        for t in &tasks {
-            let k = TaskKey::of(t);
-            by_ns.entry(k.namespace).or_default().insert(k.name, t);
-        }
-        let mut pending: Vec<&AgenticTask> = tasks
-            .iter()
-            .filter(|t| {
-                matches!(
-                    t.status.as_ref().and_then(|s| s.phase),
-                    None | Some(TaskPhase::Pending)
-                )
-            })
-            .collect();
-        pending.sort_by(|a, b| sched::queue_order(a, b));
-        let mut failed_any = false;
-        let empty = HashMap::new();
-        for t in pending {
-            let key = TaskKey::of(t);
-            let mut t = t.clone();
-            match sched::deps(&t, by_ns.get(&key.namespace).unwrap_or(&empty)) {
-                Deps::Waiting(msg) => {
-                    if set_condition(&mut t, "Scheduled", false, REASON_WAITING, &msg) {
-                        self.save(&t);
-                    }
-                    continue;
-                }
-                Deps::Failed(msg) => {
-                    fail_with(&mut t, "UpstreamFailed", &msg);
-                    self.save(&t);
-                    failed_any = true;
-                    continue;
-                }
-                Deps::Ready => {}
-            }
-            let agent_name = t
-                .spec
-                .agent_ref
-                .as_ref()
-                .map(|r| r.name.clone())
-                .unwrap_or_default();
-            let Some(agent) = self.store.agent(&key.namespace, &agent_name).cloned() else {
-                let msg = if agent_name.is_empty() {
-                    "the task has no spec.agentRef; the native executor needs an Agent".to_string()
-                } else {
-                    format!(
-                        "Agent {}/{agent_name} not found; submit it, then re-queue the task",
-                        key.namespace
-                    )
-                };
-                fail_with(&mut t, "AgentNotFound", &msg);
-                self.save(&t);
-                failed_any = true;
-                continue;
-            };
-            let cap = agent
-                .spec
-                .required_capability
-                .clone()
-                .or_else(|| t.spec.required_capability.clone())
-                .unwrap_or_default();
-            if let Some(why) = sched::misfit(&cap, &node, now_unix) {
-                let msg = format!("this machine does not fit: {why}");
-                if set_condition(&mut t, "Scheduled", false, "Unschedulable", &msg) {
-                    self.save(&t);
-                }
-                continue;
-            }
-            if self.running.len() >= self.cfg.max_concurrent.max(1) {
-                if clear_condition(&mut t, "Scheduled") {
-                    self.save(&t);
-                }
-                continue;
-            }
-            self.launch(t, agent, key);
-        }
-        failed_any
-    }
-
-    fn launch(&mut self, mut t: AgenticTask, agent: crate::api::Agent, key: TaskKey) {
-        clear_condition(&mut t, "Scheduled");
-        let s = status_mut(&mut t);
-        s.phase = Some(TaskPhase::Scheduled);
-        s.assigned_node = Some(self.cfg.node_name.clone());
-        s.claimed_at = Some(now());
-        self.save(&t);
-        let s = status_mut(&mut t);
-        s.phase = Some(TaskPhase::Running);
-        s.started_at = Some(now());
-        self.save(&t);
-
-        let exec_cfg = ExecutorConfig {
-            base_url: self.cfg.base_url.clone(),
-            git_remote_url: self.cfg.git_remote_url.clone(),
-            workspace_root: self.store.workspace_root(),
-            namespace: key.namespace.clone(),
-            // A GO pushed at once keeps its clone for "open PR"; otherwise the executor keeps
-            // it only while a push awaits approval.
-            keep_workspace: self.cfg.auto_push,
-            identity: self.cfg.identity.clone(),
-            push_now: self.cfg.auto_push,
-            journal_path: self.store.journal_path(&key),
-            token: self.cfg.token.clone(),
-        };
-        let (itx, events, k) = (self.itx.clone(), self.events.clone(), key.clone());
-        let handle = tokio::spawn(async move {
-            let mut sink = |ev: ExecEvent| {
-                if let ExecEvent::Loop(LoopEvent::TurnFinished {
-                    timings: Some(tm), ..
-                }) = &ev
-                    && let Some(v) = tm.predicted_per_second
-                {
-                    let _ = itx.send(Internal::Tps(v));
-                }
-                let _ = events.send(BackendEvent::Run {
-                    task: k.clone(),
-                    event: ev,
-                });
-            };
-            let res = execute(&t, &agent, &exec_cfg, &mut sink)
-                .await
-                .map_err(|e| e.to_string());
-            let _ = itx.send(Internal::Finished(k, Box::new(res)));
-        });
-        self.running.insert(key, handle);
-        self.heartbeat();
     }
 }
