@@ -288,7 +288,9 @@ fn draw_queue(f: &mut Frame, app: &App, area: Rect) {
 fn transcript_style(t: &Theme) -> TranscriptStyle {
     TranscriptStyle {
         assistant: Style::new().fg(t.transcript.assistant),
-        tool_call: Style::new().fg(t.transcript.tool_call).add_modifier(Modifier::BOLD),
+        tool_call: Style::new()
+            .fg(t.transcript.tool_call)
+            .add_modifier(Modifier::BOLD),
         tool_result: Style::new().fg(t.transcript.tool_result),
         retry: Style::new().fg(t.transcript.retry),
         error: Style::new().fg(t.status.error),
