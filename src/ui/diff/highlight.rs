@@ -13,6 +13,7 @@
 use super::parse::{Kind, Row};
 use ratatui::style::{Color, Modifier, Style};
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use syntect::easy::HighlightLines;
 use syntect::highlighting::{FontStyle, ThemeSet};
@@ -23,6 +24,8 @@ use syntect::parsing::{SyntaxReference, SyntaxSet};
 pub const MAX_HIGHLIGHT_BYTES: usize = 512 * 1024;
 /// Patch lines above which a file is not highlighted (same reason, for many short lines).
 pub const MAX_HIGHLIGHT_LINES: usize = 10_000;
+/// Rows highlighted between checks of the cancel flag (~30 ms of syntect work).
+const CANCEL_CHECK_ROWS: usize = 100;
 /// Used when the configured syntect theme does not exist.
 pub const FALLBACK_SYNTAX_THEME: &str = "base16-ocean.dark";
 
@@ -59,6 +62,22 @@ pub struct HighlightJob {
     pub(crate) syntax_theme: String,
     /// Aligned with the view's files; `None` = binary, too large, or nothing to highlight.
     pub(crate) files: Vec<Option<JobFile>>,
+    /// This job's id and the view's latest id: when a newer job or file set supersedes this
+    /// one they differ, and `run` stops early instead of burning a core on a dead result.
+    pub(crate) cancel: Cancel,
+}
+
+/// Latest-only cancellation shared by a view and the jobs it hands out.
+#[derive(Clone, Debug)]
+pub(crate) struct Cancel {
+    pub id: u64,
+    pub latest: Arc<AtomicU64>,
+}
+
+impl Cancel {
+    fn is_cancelled(&self) -> bool {
+        self.latest.load(Ordering::Relaxed) != self.id
+    }
 }
 
 /// The job's result; hand it to [`DiffView::apply`](super::DiffView::apply).
@@ -69,6 +88,8 @@ pub struct Highlighted {
     pub(crate) files: Vec<Option<Vec<Vec<HSpan>>>>,
     /// Set when the configured syntax theme was unknown and the fallback was used.
     pub(crate) notice: Option<String>,
+    /// The job was superseded and stopped early; its spans are incomplete.
+    pub(crate) cancelled: bool,
 }
 
 impl Highlighted {
@@ -94,11 +115,12 @@ impl HighlightJob {
                 )),
             ),
         };
+        let cancel = &self.cancel;
         let files = match theme {
             Some(theme) => self
                 .files
                 .iter()
-                .map(|f| f.as_ref().and_then(|f| highlight_file(f, theme)))
+                .map(|f| f.as_ref().and_then(|f| highlight_file(f, theme, cancel)))
                 .collect(),
             None => vec![None; self.files.len()],
         };
@@ -106,6 +128,7 @@ impl HighlightJob {
             generation: self.generation,
             files,
             notice,
+            cancelled: cancel.is_cancelled(),
         }
     }
 }
@@ -120,13 +143,20 @@ fn syntax_for(path: &str) -> Option<&'static SyntaxReference> {
         .filter(|s| s.name != "Plain Text")
 }
 
-fn highlight_file(f: &JobFile, theme: &syntect::highlighting::Theme) -> Option<Vec<Vec<HSpan>>> {
+fn highlight_file(
+    f: &JobFile,
+    theme: &syntect::highlighting::Theme,
+    cancel: &Cancel,
+) -> Option<Vec<Vec<HSpan>>> {
     let ss = syntaxes();
     let syntax = syntax_for(&f.path)?;
     let mut out = Vec::with_capacity(f.rows.len());
     let mut hl = HighlightLines::new(syntax, theme);
     let mut line = String::new();
-    for row in f.rows.iter() {
+    for (i, row) in f.rows.iter().enumerate() {
+        if i % CANCEL_CHECK_ROWS == 0 && cancel.is_cancelled() {
+            return None;
+        }
         match row.kind {
             Kind::Hunk => {
                 hl = HighlightLines::new(syntax, theme);

@@ -30,7 +30,7 @@ pub use highlight::{
 pub use style::DiffStyle;
 
 use crate::workspace::FileDiff;
-use highlight::{HSpan, JobFile};
+use highlight::{Cancel, HSpan, JobFile};
 use parse::Row;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -111,6 +111,9 @@ pub struct DiffView {
     /// Body height from the last `prepare` (0 before the first one).
     body_h: usize,
     notice: Option<String>,
+    /// Id of the latest job handed out; older jobs see a different value and stop. Shared
+    /// with clones of the view.
+    latest_job: Arc<AtomicU64>,
 }
 
 impl DiffView {
@@ -125,17 +128,31 @@ impl DiffView {
             left: 0,
             body_h: 0,
             notice: None,
+            latest_job: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// Replaces the file set (e.g. a new commit); pending highlight results become stale.
+    /// Replaces the file set (e.g. a new commit); a running job stops early and its result,
+    /// like any pending one, is refused by `apply`.
     pub fn set_files(&mut self, files: Vec<FileDiff>) {
+        self.cancel_job();
         *self = DiffView::new(files);
     }
 
-    /// Highlighting work for the current file set; run it off the UI thread.
+    /// Tells the latest job handed out to stop (its result will be refused).
+    pub fn cancel_job(&self) {
+        self.latest_job.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Highlighting work for the current file set; run it off the UI thread. Supersedes (and
+    /// cancels) the previous job of this view: latest-only, like gitui's `AsyncSingleJob`.
     pub fn highlight_job(&self, syntax_theme: &str) -> HighlightJob {
+        let id = self.latest_job.fetch_add(1, Ordering::Relaxed) + 1;
         HighlightJob {
+            cancel: Cancel {
+                id,
+                latest: Arc::clone(&self.latest_job),
+            },
             generation: self.generation,
             syntax_theme: syntax_theme.to_string(),
             files: self
@@ -151,9 +168,10 @@ impl DiffView {
         }
     }
 
-    /// Installs a job's result; returns false (and changes nothing) if it is stale.
+    /// Installs a job's result; returns false (and changes nothing) if it is stale: another
+    /// file set, or a job that was cancelled.
     pub fn apply(&mut self, h: Highlighted) -> bool {
-        if h.generation != self.generation || h.files.len() != self.files.len() {
+        if h.cancelled || h.generation != self.generation || h.files.len() != self.files.len() {
             return false;
         }
         for (f, spans) in self.files.iter_mut().zip(h.files) {

@@ -112,7 +112,15 @@ fn strip(v: &DiffView, r: Rect, buf: &mut Buffer, st: &DiffStyle) {
             &format!(" {} ", f.status()),
             st.meta,
         );
-        put(buf, x, y, path_right, &display_path(f), st.file_header);
+        let room = usize::from(path_right.saturating_sub(x));
+        put(
+            buf,
+            x,
+            y,
+            path_right,
+            &tail_fit(&display_path(f), room),
+            st.file_header,
+        );
         if path_right < r.right() {
             let x = r.right() - cw;
             if f.binary {
@@ -142,6 +150,23 @@ fn display_path(f: &FileEntry) -> String {
         (Some(o), Some(n)) if o != n => format!("{o} → {n}"),
         _ => f.path().to_string(),
     }
+}
+
+/// `s`, or `…` plus its tail when wider than `room`: the file name is the part that matters.
+fn tail_fit(s: &str, room: usize) -> String {
+    if s.width() <= room || room == 0 {
+        return s.to_string();
+    }
+    let mut w = 1;
+    let mut start = s.len();
+    for (i, c) in s.char_indices().rev() {
+        w += c.width().unwrap_or(0);
+        if w > room {
+            break;
+        }
+        start = i;
+    }
+    format!("…{}", &s[start..])
 }
 
 fn digits(n: u32) -> usize {
@@ -304,5 +329,15 @@ fn text(
     }
     if overflow {
         put(buf, r.right() - 1, r.y, r.right(), "›", marker);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_paths_keep_their_tail() {
+        assert_eq!(super::tail_fit("src/ui/diff/render.rs", 12), "…f/render.rs");
+        assert_eq!(super::tail_fit("a.rs", 12), "a.rs");
+        assert_eq!(super::tail_fit("abc", 1), "…");
     }
 }

@@ -387,6 +387,36 @@ fn stale_highlights_are_discarded() {
 }
 
 #[test]
+fn a_newer_job_supersedes_and_stops_the_older_one() {
+    let mut v = DiffView::new(small());
+    let first = v.highlight_job("base16-ocean.dark");
+    let second = v.highlight_job("InspiredGitHub");
+    let h1 = first.run();
+    assert!(
+        h1.cancelled && h1.files.iter().all(Option::is_none),
+        "stopped early"
+    );
+    assert!(!v.apply(h1));
+    assert!(v.apply(second.run()));
+
+    // A long job cancelled while it runs stops before the last file.
+    let files: Vec<FileDiff> = (0..4)
+        .map(|i| {
+            let p = format!("src/big{i}.rs");
+            fd(Some(&p), Some(&p), &big_patch(&p, 5_000))
+        })
+        .collect();
+    let mut v = DiffView::new(files);
+    let job = v.highlight_job("base16-ocean.dark");
+    let worker = std::thread::spawn(move || job.run());
+    v.set_files(small());
+    let h = worker.join().unwrap();
+    assert!(h.cancelled);
+    assert!(h.files[3].is_none());
+    assert!(!v.apply(h));
+}
+
+#[test]
 fn size_guard_and_binary_are_not_highlighted() {
     let v = DiffView::new(binary_and_large());
     let job = v.highlight_job("base16-ocean.dark");
