@@ -23,6 +23,8 @@ impl Drop for Peer {
 
 struct Tmux {
     socket: String,
+    /// The console's state dir, dumped when a wait times out (what did the task record?).
+    state: PathBuf,
 }
 impl Tmux {
     fn run(&self, args: &[&str]) -> String {
