@@ -445,7 +445,7 @@ fn draw_help(f: &mut Frame, app: &App, area: Rect) {
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
-        "keys are set in ~/.config/foreman/config.toml [keymap]; any key closes",
+        "rebind in ~/.config/foreman/config.toml [keymap] · any key closes",
         t.dim(),
     )));
     let r = centered(area, 64, lines.len() as u16 + 2);
