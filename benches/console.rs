@@ -3,10 +3,12 @@
 //! full frame at 200x60) and the process RSS afterwards. Goals: first frame ≤ 150 ms,
 //! RSS ≤ 60 MB.
 
+use foreman::api::fleetnode::{
+    FleetNodeCapability, FleetNodePhase, FleetNodeStatus, NodeAccelerator,
+};
+use foreman::api::{FleetNode, FleetNodeSpec, load_str};
 use foreman::app::draw::draw;
 use foreman::app::state::App;
-use foreman::api::fleetnode::{FleetNodeCapability, FleetNodePhase, FleetNodeStatus, NodeAccelerator};
-use foreman::api::{FleetNode, FleetNodeSpec, load_str};
 use foreman::backend::BackendEvent;
 use foreman::backend::embedded::{EmbeddedConfig, EmbeddedOptions, Store, start_embedded_with};
 use foreman::config::Config;
@@ -23,8 +25,16 @@ const NODES: usize = 100;
 fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<f64>().ok())
+        })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
@@ -45,7 +55,13 @@ fn main() {
     let nodes: Vec<FleetNode> = (0..NODES)
         .map(|i| {
             let name = format!("node-{i:03}");
-            let mut n = FleetNode::new(&name, FleetNodeSpec { node_name: name.clone(), ..Default::default() });
+            let mut n = FleetNode::new(
+                &name,
+                FleetNodeSpec {
+                    node_name: name.clone(),
+                    ..Default::default()
+                },
+            );
             n.status = Some(FleetNodeStatus {
                 phase: Some(FleetNodePhase::Ready),
                 capability: Some(FleetNodeCapability {
@@ -59,7 +75,10 @@ fn main() {
         })
         .collect();
     let rss_before = rss_mb();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let (first_frame, rss_after) = rt.block_on(async {
         let start = Instant::now();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -67,7 +86,10 @@ fn main() {
             state_dir: dir.path().to_path_buf(),
             base_url: "http://127.0.0.1:9/v1".into(),
             git_remote_url: None,
-            identity: Identity { name: "Bench".into(), email: "bench@example.com".into() },
+            identity: Identity {
+                name: "Bench".into(),
+                email: "bench@example.com".into(),
+            },
             max_concurrent: 1,
             auto_push: false,
             github_api_base: "http://127.0.0.1:9".into(),
@@ -83,7 +105,12 @@ fn main() {
         let _backend = start_embedded_with(cfg, opts, tx).expect("backend");
         let mut warnings = Vec::new();
         let c = Config::defaults(&mut warnings);
-        let mut app = App::new(Theme::builtin("dark").expect("theme"), c.keymap.clone(), c.ui.bell, "bench".into());
+        let mut app = App::new(
+            Theme::builtin("dark").expect("theme"),
+            c.keymap.clone(),
+            c.ui.bell,
+            "bench".into(),
+        );
         let ev = rx.recv().await.expect("snapshot");
         assert!(matches!(ev, BackendEvent::Snapshot { .. }));
         app.on_backend(ev);
@@ -99,11 +126,19 @@ fn main() {
             term.draw(|f| draw(f, &mut app)).expect("draw");
         }
         let per_frame = t.elapsed() / 100;
-        println!("  steady frame with {TASKS} tasks + {NODES} nodes (200x60): {:.3} ms", per_frame.as_secs_f64() * 1000.0);
+        println!(
+            "  steady frame with {TASKS} tasks + {NODES} nodes (200x60): {:.3} ms",
+            per_frame.as_secs_f64() * 1000.0
+        );
         assert_eq!(app.order.len(), TASKS);
         (first, rss_mb())
     });
     println!("console: {TASKS} tasks, {NODES} nodes");
-    println!("  start to first full frame: {:.1} ms  (goal <= 150 ms)", first_frame.as_secs_f64() * 1000.0);
-    println!("  RSS: {rss_after:.1} MB after start ({rss_before:.1} MB before the backend)  (goal <= 60 MB)");
+    println!(
+        "  start to first full frame: {:.1} ms  (goal <= 150 ms)",
+        first_frame.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  RSS: {rss_after:.1} MB after start ({rss_before:.1} MB before the backend)  (goal <= 60 MB)"
+    );
 }

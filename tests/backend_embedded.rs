@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{git, seed_bare};
+use common::{GitServer, git, seed_bare};
 use foreman::api::{AgenticTask, FleetNode, Object, TaskPhase, Verdict, load_str};
 use foreman::backend::embedded::{
     EmbeddedConfig, EmbeddedOptions, Store, StoreError, start_embedded_with,
@@ -14,9 +14,8 @@ use foreman::executor::run::TokenSource;
 use foreman::oai::scripted::{Reply, ScriptedServer};
 use foreman::workspace::{Identity, Token};
 use std::collections::HashMap;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -505,64 +504,22 @@ async fn reject_push_keeps_the_workspace() {
 
 const TOKEN: &str = "s3cret-test-token";
 
-struct GitServer {
-    child: Child,
-    port: u16,
+/// The real pulls API peer (`git_http_server.py`) with `acme/fleet.git` seeded.
+struct FleetRemote {
+    server: GitServer,
     bare: PathBuf,
     _root: tempfile::TempDir,
 }
 
-impl Drop for GitServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn testbed() -> PathBuf {
-    std::env::var_os("FOREMAN_TESTBED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testbed"))
-}
-
-fn git_server() -> GitServer {
+fn git_server() -> FleetRemote {
     let root = tempfile::tempdir().unwrap();
     let bare = seed_bare(
         root.path(),
         "acme/fleet.git",
         &[("README.md", "# Fleet\nteh fleet\n")],
     );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let script = testbed().join("git_http_server.py");
-    assert!(
-        script.exists(),
-        "testbed not found at {} (set FOREMAN_TESTBED)",
-        script.display()
-    );
-    let child = std::process::Command::new("python3")
-        .arg(&script)
-        .arg(root.path())
-        .arg(port.to_string())
-        .arg(TOKEN)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 runs the testbed git server");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "git_http_server.py did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    GitServer {
-        child,
-        port,
+    FleetRemote {
+        server: GitServer::start(root.path(), TOKEN),
         bare,
         _root: root,
     }
@@ -580,11 +537,11 @@ async fn full_flow_survives_a_restart_then_pushes_and_opens_the_pr() {
         &server.base_url(),
         Some(format!(
             "http://x-access-token:{TOKEN}@127.0.0.1:{}/acme/fleet.git",
-            gs.port
+            gs.server.port
         )),
         1,
     );
-    cfg.github_api_base = format!("http://127.0.0.1:{}", gs.port);
+    cfg.github_api_base = format!("http://127.0.0.1:{}", gs.server.port);
     cfg.token = TokenSource::Given(Token::new(TOKEN));
 
     let (mut ui, h) = Ui::start(cfg.clone());
@@ -661,7 +618,7 @@ async fn full_flow_survives_a_restart_then_pushes_and_opens_the_pr() {
         u.state("fix") == Some(TaskState::PrOpen) && u.jobs.len() == 2
     })
     .await;
-    let url = format!("http://127.0.0.1:{}/acme/fleet/pull/1", gs.port);
+    let url = format!("http://127.0.0.1:{}/acme/fleet/pull/1", gs.server.port);
     assert!(
         matches!(&ui.jobs[1], (Job::OpenPr, Ok(u)) if *u == url),
         "{:?}",
@@ -703,12 +660,12 @@ async fn auto_push_goes_straight_to_pushed_and_can_open_the_pr() {
         &server.base_url(),
         Some(format!(
             "http://x-access-token:{TOKEN}@127.0.0.1:{}/acme/fleet.git",
-            gs.port
+            gs.server.port
         )),
         1,
     );
     cfg.auto_push = true;
-    cfg.github_api_base = format!("http://127.0.0.1:{}/api/v3", gs.port);
+    cfg.github_api_base = format!("http://127.0.0.1:{}/api/v3", gs.server.port);
     cfg.token = TokenSource::Given(Token::new(TOKEN));
     let (mut ui, h) = Ui::start(cfg);
     submit(

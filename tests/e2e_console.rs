@@ -6,20 +6,12 @@
 
 mod common;
 
-use common::{git, seed_bare};
+use common::{GitServer, git, seed_bare};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "console-e2e-token";
-
-struct Peer(Child);
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Tmux {
     socket: String,
@@ -52,10 +44,14 @@ impl Tmux {
             if s.contains(text) {
                 return s;
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(secs),
-                "timed out waiting for {text:?}; screen:\n{s}"
-            );
+            if start.elapsed() > Duration::from_secs(secs) {
+                let mut tasks = String::new();
+                let dir = self.state.join("tasks/default");
+                for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                    tasks.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+                }
+                panic!("timed out waiting for {text:?}; screen:\n{s}\ntasks:\n{tasks}");
+            }
             std::thread::sleep(Duration::from_millis(250));
         }
     }
@@ -64,20 +60,6 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         self.run(&["kill-server"]);
     }
-}
-
-fn testbed() -> PathBuf {
-    std::env::var_os("FOREMAN_TESTBED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peers"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -94,23 +76,8 @@ fn console_drives_the_demo_to_a_pushed_branch_and_a_pull_request() {
             ("greeter.py", "def greet():\n    return \"Helo, world!\"\n"),
         ],
     );
-    let port = free_port();
-    let server = Peer(
-        Command::new("python3")
-            .arg(testbed().join("git_http_server.py"))
-            .arg(&root)
-            .arg(port.to_string())
-            .arg(TOKEN)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let server = GitServer::start(&root, TOKEN);
+    let port = server.port;
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let state = dir.path().join("state");
     let cmd = format!(
@@ -126,6 +93,7 @@ fn console_drives_the_demo_to_a_pushed_branch_and_a_pull_request() {
     );
     let tmux = Tmux {
         socket: format!("foreman-e2e-{}", std::process::id()),
+        state: state.clone(),
     };
     tmux.run(&[
         "new-session",

@@ -3,35 +3,20 @@
 //! token auth): `cargo test --features e2e --test e2e_git`. Each test starts its own server on
 //! a free loopback port and kills it on drop.
 
+mod common;
 use foreman::workspace::{
     CommitError, CommitOutcome, CommitRequest, GitError, Identity, PushError, Token, clone,
     commit_all, create_branch, push,
 };
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 const TOKEN: &str = "s3cret-e2e-token";
 const WRONG: &str = "wrong-token-d34db33f";
 
-fn testbed() -> PathBuf {
-    let dir = std::env::var_os("FOREMAN_TESTBED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testbed"));
-    let script = dir.join("git_http_server.py");
-    assert!(
-        script.is_file(),
-        "git testbed not found at {}; set FOREMAN_TESTBED to the directory holding \
-         git_http_server.py",
-        script.display()
-    );
-    script
-}
-
 /// One running `git_http_server.py` with `acme/fleet.git` seeded on `main`.
 struct Server {
-    child: Child,
+    _server: common::GitServer,
     root: tempfile::TempDir,
     port: u16,
     log: PathBuf,
@@ -39,45 +24,17 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let script = testbed();
         let root = tempfile::tempdir().unwrap();
         seed(root.path());
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let log = root.path().join("server.log");
-        let child = Command::new("python3")
-            .arg(&script)
-            .arg(root.path())
-            .arg(port.to_string())
-            .arg(TOKEN)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start python3 git_http_server.py");
-        let mut server = Server {
-            child,
+        let server = common::GitServer::start_logged(root.path(), TOKEN, Some(&log));
+        let port = server.port;
+        Server {
+            _server: server,
             root,
             port,
             log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!(
-                    "git_http_server.py exited early ({status}): {}",
-                    server.log_text()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "git_http_server.py not ready in 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
-        server
     }
 
     fn url(&self) -> String {
@@ -94,13 +51,6 @@ impl Server {
 
     fn work(&self, name: &str) -> PathBuf {
         self.root.path().join(name)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

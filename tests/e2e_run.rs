@@ -5,64 +5,20 @@
 
 mod common;
 
-use common::{file_agent, issue_task, seed_bare};
+use common::{GitServer, file_agent, issue_task, seed_bare};
 use foreman::agent::transcript::{Record, messages_of, read_journal};
 use foreman::api::load::KNOWN_TOOLS;
 use foreman::executor::run::TokenSource;
 use foreman::executor::{ExecutorConfig, execute};
 use foreman::oai::Role;
 use foreman::workspace::{Identity, Token};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::path::Path;
 
 const TOKEN: &str = "e2e-s3cret-token";
 
 fn llama_url() -> String {
     std::env::var("FOREMAN_E2E_LLAMA_URL")
         .expect("FOREMAN_E2E_LLAMA_URL is not set: run the e2e suites through scripts/test, which starts llama.cpp")
-}
-
-fn testbed() -> PathBuf {
-    std::env::var_os("FOREMAN_TESTBED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peers"))
-}
-
-struct GitServer {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for GitServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_git_server(root: &Path) -> GitServer {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new("python3")
-        .arg(testbed().join("git_http_server.py"))
-        .arg(root)
-        .arg(port.to_string())
-        .arg(TOKEN)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("python3 runs git_http_server.py");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return GitServer { child, port };
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("git_http_server.py did not listen on {port}");
 }
 
 async fn run_tiny(
@@ -78,7 +34,7 @@ async fn run_tiny(
             ("greeter.py", "def greet():\n    return \"Helo, world!\"\n"),
         ],
     );
-    let server = start_git_server(&root);
+    let server = GitServer::start(&root, TOKEN);
     let mut agent = file_agent(
         &Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("examples")

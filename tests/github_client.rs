@@ -1,21 +1,15 @@
 //! `ensure_pr` against the testbed's real git smart-HTTP server with its GitHub-style pulls
 //! API (`git_http_server.py`): a bare repo with `main` and a pushed Foreman branch.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
 
 use foreman::github::{GitHubConfig, GitHubError, PrRequest, ensure_pr};
 
 const TOKEN: &str = "s3cret-test-token";
 const BRANCH: &str = "foreman/issue-1";
-
-fn testbed() -> PathBuf {
-    std::env::var_os("FOREMAN_TESTBED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testbed"))
-}
 
 fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
@@ -38,16 +32,9 @@ fn git(dir: &Path, args: &[&str]) {
 
 /// The server process plus its temp dirs; killed (by its own pid) on drop.
 struct Server {
-    child: Child,
+    _server: common::GitServer,
     port: u16,
     _root: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
@@ -68,33 +55,10 @@ impl Server {
         git(&work, &["commit", "-q", "-am", "fix: greet the world"]);
         git(&work, &["push", "-q", bare.to_str().unwrap(), BRANCH]);
 
-        let port = free_port();
-        let script = testbed().join("git_http_server.py");
-        assert!(
-            script.exists(),
-            "testbed not found at {} (set FOREMAN_TESTBED)",
-            script.display()
-        );
-        let child = Command::new("python3")
-            .arg(&script)
-            .arg(root.path())
-            .arg(port.to_string())
-            .arg(TOKEN)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 must be installed to run the testbed git server");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "git_http_server.py did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let server = common::GitServer::start(root.path(), TOKEN);
         Server {
-            child,
-            port,
+            port: server.port,
+            _server: server,
             _root: root,
         }
     }

@@ -134,8 +134,6 @@ pub enum GitHubError {
          GITHUB_TOKEN without spaces or line breaks"
     )]
     BadToken,
-    #[error("no GitHub token: set GITHUB_TOKEN or write it to {path} (chmod 600)")]
-    NoToken { path: String },
     #[error("cannot open a pull request: {what} is empty")]
     IncompleteRequest { what: &'static str },
     #[error("the GitHub API at {api_base} sent a response we could not read: {detail}")]

@@ -10,10 +10,8 @@
 
 mod body;
 mod client;
-mod token;
 
 pub use body::{PrBodyInput, parse_remote, pr_body, pr_title};
 pub use client::{
     GitHubClient, GitHubConfig, GitHubError, PrRequest, PullRequest, RawResponse, ensure_pr,
 };
-pub use token::{discover_token, token_file};

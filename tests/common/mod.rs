@@ -76,3 +76,81 @@ pub fn file_agent(path: &Path) -> Agent {
         other => panic!("not an agent: {other:?}"),
     }
 }
+
+/// Where the peers live: `FOREMAN_TESTBED` (scripts/test sets it), else the repository's own
+/// copies in scripts/peers.
+pub fn testbed() -> PathBuf {
+    std::env::var_os("FOREMAN_TESTBED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peers"))
+}
+
+/// A running `git_http_server.py` (smart HTTP + pulls API, token auth) on a free loopback
+/// port, serving `<root>/<owner>/<repo>.git`; killed on drop.
+pub struct GitServer {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl GitServer {
+    pub fn start(root: &Path, token: &str) -> GitServer {
+        Self::start_logged(root, token, None)
+    }
+
+    /// As `start`, with the server's request log (stderr) written to `log`.
+    pub fn start_logged(root: &Path, token: &str, log: Option<&Path>) -> GitServer {
+        let script = testbed().join("git_http_server.py");
+        assert!(
+            script.exists(),
+            "{} not found: set FOREMAN_TESTBED to the folder holding git_http_server.py",
+            script.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .arg(root)
+            .arg(port.to_string())
+            .arg(token)
+            .stdout(std::process::Stdio::null())
+            .stderr(match log {
+                Some(p) => std::process::Stdio::from(std::fs::File::create(p).expect("log file")),
+                None => std::process::Stdio::null(),
+            })
+            .spawn()
+            .expect("python3 runs git_http_server.py");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return GitServer { child, port };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("git_http_server.py exited early ({status})");
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("git_http_server.py not ready on :{port} within 10 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self, repo: &str) -> String {
+        format!("http://127.0.0.1:{}/{repo}.git", self.port)
+    }
+
+    pub fn api(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for GitServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
