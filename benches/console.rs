@@ -111,9 +111,14 @@ fn main() {
             c.ui.bell,
             "bench".into(),
         );
-        let ev = rx.recv().await.expect("snapshot");
-        assert!(matches!(ev, BackendEvent::Snapshot { .. }));
-        app.on_backend(ev);
+        loop {
+            let ev = rx.recv().await.expect("backend events");
+            let snapshot = matches!(ev, BackendEvent::Snapshot { .. });
+            app.on_backend(ev);
+            if snapshot {
+                break;
+            }
+        }
         for n in &nodes {
             app.on_backend(BackendEvent::NodeUpdated(Box::new(n.clone())));
         }

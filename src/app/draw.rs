@@ -212,7 +212,10 @@ fn draw_queue(f: &mut Frame, app: &App, area: Rect) {
         &keep,
     ))
     .style(Style::new().fg(t.base.header).add_modifier(Modifier::BOLD));
-    let rows = app.order.iter().filter_map(|k| {
+    // Only the visible window of rows is built: the queue may hold thousands of tasks.
+    let visible = area.height.saturating_sub(3).max(1) as usize;
+    let first = super::state::queue_first_row(app.selected, area.height);
+    let rows = app.order.iter().skip(first).take(visible).filter_map(|k| {
         let task = app.tasks.get(k)?;
         let st = task_state(task);
         let status = task.status.clone().unwrap_or_default();
@@ -281,7 +284,7 @@ fn draw_queue(f: &mut Frame, app: &App, area: Rect) {
         .row_highlight_style(app.theme.selection())
         .block(block(title, app.focus == Focus::Queue, t));
     let mut state =
-        TableState::default().with_selected((!app.order.is_empty()).then_some(app.selected));
+        TableState::default().with_selected((!app.order.is_empty()).then_some(app.selected - first));
     f.render_stateful_widget(table, area, &mut state);
 }
 

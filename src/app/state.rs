@@ -634,8 +634,9 @@ impl App {
                 if pane == Focus::Queue {
                     // Row 0 is the border, row 1 the header.
                     let row = m.row.saturating_sub(self.regions.queue.y + 2) as usize;
-                    if row < self.order.len() {
-                        self.selected = row;
+                    let first = queue_first_row(self.selected, self.regions.queue.height);
+                    if first + row < self.order.len() {
+                        self.selected = first + row;
                         return self.ensure_transcript().into_iter().collect();
                     }
                 }
@@ -644,6 +645,13 @@ impl App {
             _ => Vec::new(),
         }
     }
+}
+
+/// First queue row drawn in a pane of `height` (borders and header take 3 rows) so that the
+/// selected row stays visible; shared by drawing and mouse hit-testing.
+pub fn queue_first_row(selected: usize, height: u16) -> usize {
+    let visible = height.saturating_sub(3).max(1) as usize;
+    selected.saturating_sub(visible - 1)
 }
 
 fn next_focus(f: Focus, by: usize) -> Focus {
