@@ -283,8 +283,8 @@ fn draw_queue(f: &mut Frame, app: &App, area: Rect) {
         .header(header)
         .row_highlight_style(app.theme.selection())
         .block(block(title, app.focus == Focus::Queue, t));
-    let mut state =
-        TableState::default().with_selected((!app.order.is_empty()).then_some(app.selected - first));
+    let mut state = TableState::default()
+        .with_selected((!app.order.is_empty()).then_some(app.selected - first));
     f.render_stateful_widget(table, area, &mut state);
 }
 
@@ -361,7 +361,7 @@ fn draw_detail(f: &mut Frame, app: &mut App, area: Rect) {
     };
     let fill = tr
         .context_fill()
-        .map(|c| format!(" · ctx {}%", c.percent()))
+        .map(|c| format!(" · ctx {:.0}%", c.percent()))
         .unwrap_or_default();
     let follow = if tr.is_following() {
         ""

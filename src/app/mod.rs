@@ -113,6 +113,7 @@ pub async fn run(
             _ = tick.tick() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = sigterm.recv() => app.quit = true,
+            _ = tokio::signal::ctrl_c() => app.quit = true,
         }
         dirty = true;
         for e in effects {

@@ -212,7 +212,12 @@ impl App {
                             self.say(format!("{key} is awaiting push approval"), Level::Warn);
                             self.bell.on_approval()
                         }
-                        TaskState::Succeeded | TaskState::Failed => self.bell.on_finish(),
+                        TaskState::Failed => {
+                            let why = failure_message(self.tasks.get(&key));
+                            self.say(format!("{key} failed: {why}"), Level::Error);
+                            self.bell.on_finish()
+                        }
+                        TaskState::Succeeded => self.bell.on_finish(),
                         _ => false,
                     };
                     if bell {
@@ -244,7 +249,11 @@ impl App {
     }
 
     fn on_run(&mut self, task: TaskKey, event: ExecEvent) {
+        let window = self.context_window(&task);
         let t = self.transcripts.entry(task.clone()).or_default();
+        if window.is_some() && t.context_fill().is_none() {
+            t.set_context_window(window);
+        }
         match event {
             ExecEvent::Status(s) => t.status(&s),
             ExecEvent::Loop(ev) => match ev {
@@ -268,6 +277,25 @@ impl App {
                 }
             },
         }
+    }
+
+    /// Context window of the node running `task` (its `maxContextTokens`), for the fill meter.
+    fn context_window(&self, task: &TaskKey) -> Option<u64> {
+        let node = self
+            .tasks
+            .get(task)?
+            .status
+            .as_ref()?
+            .assigned_node
+            .clone()?;
+        let cap = self
+            .nodes
+            .get(&node)?
+            .status
+            .as_ref()?
+            .capability
+            .as_ref()?;
+        cap.max_context_tokens.filter(|n| *n > 0).map(|n| n as u64)
     }
 
     /// Journal of a finished run, loaded off the UI thread.
@@ -673,6 +701,13 @@ fn step(cur: usize, len: usize, action: Action) -> usize {
         Action::Top => 0,
         _ => last,
     }
+}
+
+/// The message of a failed task's last condition (what went wrong and what to do).
+fn failure_message(t: Option<&AgenticTask>) -> String {
+    t.and_then(|t| t.status.as_ref()?.conditions.as_ref()?.last().cloned())
+        .map(|c| format!("{}: {}", c.reason, c.message))
+        .unwrap_or_else(|| "see the transcript".into())
 }
 
 pub fn key_of(t: &AgenticTask) -> TaskKey {

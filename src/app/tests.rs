@@ -309,3 +309,34 @@ fn unavailable_commands_say_so_instead_of_acting() {
     assert!(app.status.as_ref().unwrap().0.contains("not available"));
     assert_eq!(app.mode, super::state::Mode::Normal);
 }
+
+#[test]
+fn a_failed_run_says_why_in_the_status_line_and_context_fill_uses_the_node_window() {
+    let mut app = fixture("dark");
+    // The running task's node advertises 262,144 tokens: the fill meter has a window.
+    let key = TaskKey {
+        namespace: "default".into(),
+        name: "fix-greeting".into(),
+    };
+    assert!(app.transcripts[&key].context_fill().is_some());
+    let mut failed = app.tasks[&key].clone();
+    let st = failed.status.as_mut().unwrap();
+    st.phase = Some(TaskPhase::Failed);
+    st.verdict = Some(Verdict::Incomplete);
+    st.conditions = Some(vec![Condition {
+        type_: "Completed".into(),
+        status: "False".into(),
+        reason: "ExecutorError".into(),
+        message: "chat turn 3 failed: is the llama.cpp server running at http://127.0.0.1:8080/v1?"
+            .into(),
+        last_transition_time: ts(1),
+        observed_generation: None,
+    }]);
+    app.on_backend(BackendEvent::TaskUpdated(Box::new(failed)));
+    let (msg, level, _) = app.status.clone().unwrap();
+    assert_eq!(level, super::state::Level::Error);
+    assert!(
+        msg.contains("ExecutorError") && msg.contains("llama.cpp server"),
+        "{msg}"
+    );
+}

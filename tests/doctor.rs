@@ -1,0 +1,108 @@
+//! `foreman doctor` as a user runs it: every failing dependency is named with a fix, and with
+//! real peers (llama.cpp, the token-protected git remote) everything passes.
+
+mod common;
+
+use std::process::Command;
+
+fn doctor(home: &std::path::Path, args: &[&str], token: Option<&str>) -> (i32, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_foreman"));
+    cmd.args(args)
+        .arg("doctor")
+        .env("HOME", home)
+        .env("FOREMAN_CONFIG", home.join("none.toml"))
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("FOREMAN_STATE_DIR");
+    if let Some(t) = token {
+        cmd.env("GITHUB_TOKEN", t);
+    }
+    let out = cmd.output().expect("foreman runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn failures_are_named_with_a_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let missing = dir.path().join("missing.git");
+    let (code, out) = doctor(
+        dir.path(),
+        &[
+            "--inference-url",
+            "http://127.0.0.1:9/v1",
+            "--remote",
+            missing.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("✓ state dir"), "{out}");
+    for failing in ["✗ inference", "✗ token", "✗ git remote"] {
+        assert!(out.contains(failing), "{failing} missing:\n{out}");
+    }
+    assert!(out.contains("→ export GITHUB_TOKEN"), "{out}");
+    assert!(
+        out.matches("  → ").count() >= 3,
+        "every failure has a fix:\n{out}"
+    );
+}
+
+#[cfg(feature = "e2e")]
+#[test]
+fn passes_against_real_peers() {
+    let llama = std::env::var("FOREMAN_E2E_LLAMA_URL")
+        .expect("FOREMAN_E2E_LLAMA_URL is not set: run the e2e suites through scripts/test");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("git");
+    common::seed_bare(&root, "acme/greeter.git", &[("README.md", "# greeter\n")]);
+    let server = common::GitServer::start(&root, "doctor-token");
+    let state = dir.path().join("state");
+    let (code, out) = doctor(
+        dir.path(),
+        &[
+            "--inference-url",
+            &llama,
+            "--remote",
+            &server.url("acme/greeter"),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+        Some("doctor-token"),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("✓ inference") && out.contains("tool calls work"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✓ git remote") && out.contains("1 branches"),
+        "{out}"
+    );
+    // A wrong token is caught by the remote check.
+    let (code, out) = doctor(
+        dir.path(),
+        &[
+            "--inference-url",
+            &llama,
+            "--remote",
+            &server.url("acme/greeter"),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+        Some("wrong-token"),
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("✗ git remote") && out.contains("authentication"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("wrong-token"),
+        "the token must not be printed:\n{out}"
+    );
+}
