@@ -45,9 +45,7 @@ fn main() -> ExitCode {
 /// `<data dir>/foreman.log`, created owner-only.
 fn console_log_file() -> Option<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let dir = directories::ProjectDirs::from("dev", "llmkube", "foreman")?
-        .data_dir()
-        .to_path_buf();
+    let dir = foreman::config::project_dirs()?.data_dir().to_path_buf();
     std::fs::create_dir_all(&dir).ok()?;
     std::fs::OpenOptions::new()
         .create(true)

@@ -97,7 +97,7 @@ pub struct RunArgs {
     /// OpenAI-compatible base URL including /v1 (llama.cpp's llama-server listens on :8080).
     #[arg(
         long,
-        env = "FOREMAN_BASE_URL",
+        env = "FOREMAN_INFERENCE_BASE_URL",
         default_value = "http://127.0.0.1:8080/v1"
     )]
     pub base_url: String,
@@ -110,14 +110,10 @@ pub struct RunArgs {
     /// Keep the clone after the run.
     #[arg(long)]
     pub keep_workspace: bool,
-    #[arg(
-        long,
-        env = "FOREMAN_COMMIT_AUTHOR_NAME",
-        default_value = "Foreman Bot"
-    )]
+    #[arg(long, env = "FOREMAN_GIT_AUTHOR_NAME", default_value = "Foreman Bot")]
     pub commit_author_name: String,
     /// Required: the DCO sign-off needs a real address.
-    #[arg(long, env = "FOREMAN_COMMIT_AUTHOR_EMAIL")]
+    #[arg(long, env = "FOREMAN_GIT_AUTHOR_EMAIL")]
     pub commit_author_email: String,
     /// Push right after a GO commit (upstream behaviour). Without it the run ends awaiting
     /// approval and `foreman push` pushes later.

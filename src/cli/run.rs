@@ -38,7 +38,7 @@ pub fn default_workspace_root() -> PathBuf {
 }
 
 fn default_journal(ns: &str, task: &str) -> PathBuf {
-    let base = directories::ProjectDirs::from("dev", "llmkube", "foreman")
+    let base = crate::config::project_dirs()
         .map(|p| p.data_dir().to_path_buf())
         .unwrap_or_else(|| PathBuf::from(".foreman"));
     base.join("transcripts")

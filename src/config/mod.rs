@@ -241,7 +241,8 @@ pub const ENV_VARS: [&str; 12] = [
     "FOREMAN_MOUSE",
 ];
 
-fn project_dirs() -> Option<directories::ProjectDirs> {
+/// The one place the app's XDG directories are named (config, data, state).
+pub fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "foreman")
 }
 
