@@ -4,12 +4,12 @@
 //! a free loopback port and kills it on drop.
 
 mod common;
+use common::git;
 use foreman::workspace::{
     CommitError, CommitOutcome, CommitRequest, GitError, Identity, PushError, Token, clone,
     commit_all, create_branch, push,
 };
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const TOKEN: &str = "s3cret-e2e-token";
 const WRONG: &str = "wrong-token-d34db33f";
@@ -52,26 +52,6 @@ impl Server {
     fn work(&self, name: &str) -> PathBuf {
         self.root.path().join(name)
     }
-}
-
-fn git(cwd: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(cwd)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Seeder")
-        .env("GIT_AUTHOR_EMAIL", "seed@example.com")
-        .env("GIT_COMMITTER_NAME", "Seeder")
-        .env("GIT_COMMITTER_EMAIL", "seed@example.com")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn seed(root: &Path) {

@@ -4,6 +4,8 @@
 //! To exercise a real `pre-receive` rejection without a server, a test-only `pipe://` transport
 //! speaks the smart protocol to a spawned `git receive-pack` (how ssh remotes work).
 
+mod common;
+use common::git;
 use foreman::workspace::{
     CommitError, CommitOutcome, CommitRequest, GitError, Identity, PushError, branch_name, clone,
     commit_all, create_branch, diff_commit, push,
@@ -17,27 +19,6 @@ fn bot() -> Identity {
         name: "Foreman Bot".into(),
         email: "bot@example.com".into(),
     }
-}
-
-/// git CLI isolated from the machine's config, for seeding and inspecting remotes.
-fn git(cwd: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(cwd)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Seeder")
-        .env("GIT_AUTHOR_EMAIL", "seed@example.com")
-        .env("GIT_COMMITTER_NAME", "Seeder")
-        .env("GIT_COMMITTER_EMAIL", "seed@example.com")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A bare remote on `main` with README.md, old.txt, src/lib.txt and a `.gitignore` of `*.log`.

@@ -5,13 +5,16 @@ use foreman::api::{Agent, AgenticTask, Object, load_str};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// git CLI isolated from the machine's config, for seeding and inspecting remotes.
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Seed")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Seeder")
         .env("GIT_AUTHOR_EMAIL", "seed@example.com")
-        .env("GIT_COMMITTER_NAME", "Seed")
+        .env("GIT_COMMITTER_NAME", "Seeder")
         .env("GIT_COMMITTER_EMAIL", "seed@example.com")
         .output()
         .expect("git runs");
