@@ -340,3 +340,122 @@ fn a_failed_run_says_why_in_the_status_line_and_context_fill_uses_the_node_windo
         "{msg}"
     );
 }
+
+#[test]
+fn mouse_focuses_panes_selects_rows_and_scrolls_the_transcript() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = fixture("dark");
+    render(&mut app, 120, 30);
+    let click = |col: u16, row: u16| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: col,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    // Queue rows start two rows below the pane's top border (border, header).
+    let q = app.regions.queue;
+    app.on_mouse(click(q.x + 2, q.y + 3));
+    assert_eq!(app.focus, super::state::Focus::Queue);
+    assert_eq!(app.selected, 1);
+    select(&mut app, "fix-greeting");
+    // Short enough that the transcript overflows the pane.
+    render(&mut app, 80, 14);
+    let key = TaskKey {
+        namespace: "default".into(),
+        name: "fix-greeting".into(),
+    };
+    assert!(app.transcripts[&key].is_following());
+    let d = app.regions.detail;
+    app.on_mouse(MouseEvent {
+        kind: MouseEventKind::ScrollUp,
+        column: d.x + 5,
+        row: d.y + 5,
+        modifiers: KeyModifiers::NONE,
+    });
+    assert!(
+        !app.transcripts[&key].is_following(),
+        "wheel up pauses follow"
+    );
+    assert_eq!(
+        app.focus,
+        super::state::Focus::Queue,
+        "scrolling does not steal focus"
+    );
+    app.on_mouse(click(d.x + 5, d.y + 5));
+    assert_eq!(app.focus, super::state::Focus::Detail);
+}
+
+#[test]
+fn the_bell_rings_only_as_configured() {
+    use super::state::Effect;
+    let awaiting = |app: &mut App| {
+        let key = TaskKey {
+            namespace: "default".into(),
+            name: "bump-deps".into(),
+        };
+        let mut t = app.tasks[&key].clone();
+        t.status = Some(AgenticTaskStatus {
+            phase: Some(TaskPhase::Succeeded),
+            verdict: Some(Verdict::Go),
+            result: Some(
+                json!({"verdict":"GO","summary":"x","extra":{"pushed":false,"branch":"b","commitSHA":"c"}}),
+            ),
+            ..Default::default()
+        });
+        app.on_backend(BackendEvent::TaskUpdated(Box::new(t)))
+    };
+    let mut app = fixture("dark");
+    app.bell = crate::config::Bell::Approval;
+    assert!(awaiting(&mut app).iter().any(|e| matches!(e, Effect::Bell)));
+    let mut app = fixture("dark");
+    app.bell = crate::config::Bell::Off;
+    assert!(!awaiting(&mut app).iter().any(|e| matches!(e, Effect::Bell)));
+}
+
+#[test]
+fn a_past_run_is_replayed_from_its_journal() {
+    use crate::agent::transcript::Record;
+    let mut app = fixture("dark");
+    let key = TaskKey {
+        namespace: "default".into(),
+        name: "add-tests".into(),
+    };
+    let records = vec![
+        Record::Meta {
+            schema_version: "foreman.transcript.v1".into(),
+            task: "add-tests".into(),
+            agent: "tiny-coder".into(),
+            model: "m".into(),
+            base_url: "u".into(),
+            started_at: "t".into(),
+            max_turns: 9,
+        },
+        Record::Message {
+            turn: 0,
+            message: Message::user("Add the missing tests."),
+        },
+        Record::Message {
+            turn: 1,
+            message: Message::assistant("Reading the code first."),
+        },
+        Record::Turn {
+            turn: 1,
+            elapsed_ms: 900,
+            attempts: 1,
+            usage: None,
+            timings: None,
+        },
+        Record::End {
+            result: json!({"verdict": "INCOMPLETE", "summary": "interrupted"}),
+        },
+    ];
+    app.on_transcript_loaded(key.clone(), Ok(records));
+    assert_eq!(app.turns[&key], (1, 9));
+    select(&mut app, "add-tests");
+    let screen = render(&mut app, 120, 30);
+    assert!(
+        screen.contains("Reading the code first.") && screen.contains("turn 1/9"),
+        "{screen}"
+    );
+    assert!(screen.contains("result: INCOMPLETE"), "{screen}");
+}
