@@ -6,11 +6,13 @@ mod common;
 use std::process::Command;
 
 fn doctor(home: &std::path::Path, args: &[&str], token: Option<&str>) -> (i32, String) {
+    // An empty user config: the doctor's config check passes, the defaults apply.
+    std::fs::write(home.join("empty.toml"), "").unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_foreman"));
     cmd.args(args)
         .arg("doctor")
         .env("HOME", home)
-        .env("FOREMAN_CONFIG", home.join("none.toml"))
+        .env("FOREMAN_CONFIG", home.join("empty.toml"))
         .env_remove("GITHUB_TOKEN")
         .env_remove("FOREMAN_STATE_DIR");
     if let Some(t) = token {
@@ -41,7 +43,10 @@ fn failures_are_named_with_a_fix() {
         None,
     );
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("✓ state dir"), "{out}");
+    assert!(
+        out.contains("✓ state dir") && out.contains("✓ config"),
+        "{out}"
+    );
     for failing in ["✗ inference", "✗ token", "✗ git remote"] {
         assert!(out.contains(failing), "{failing} missing:\n{out}");
     }

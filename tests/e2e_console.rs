@@ -78,10 +78,11 @@ fn console_drives_the_demo_to_a_pushed_branch_and_a_pull_request() {
     );
     let server = GitServer::start(&root, TOKEN);
     let port = server.port;
+    std::fs::write(dir.path().join("empty.toml"), "").unwrap();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let state = dir.path().join("state");
     let cmd = format!(
-        "env GITHUB_TOKEN={TOKEN} HOME={home} FOREMAN_CONFIG={home}/none.toml {bin} --state-dir {state} \
+        "env GITHUB_TOKEN={TOKEN} HOME={home} FOREMAN_CONFIG={home}/empty.toml {bin} --state-dir {state} \
          --inference-url {llama} --remote http://127.0.0.1:{port}/acme/greeter.git \
          --github-api-base http://127.0.0.1:{port} --author-email bot@example.com \
          --submit {agent} --submit {task}",
