@@ -11,6 +11,7 @@ pub mod api;
 pub mod app;
 pub mod backend;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod executor;
 pub mod github;

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Some(Command::Push(args)) => rt.block_on(run::push(args)),
         Some(Command::Validate { files }) => run::validate(&files),
         Some(Command::ExportTranscript { journal, out }) => run::export_transcript(&journal, &out),
+        Some(Command::Crds) => foreman::cluster::crds::print(),
         Some(Command::Doctor) => rt.block_on(doctor::doctor(&cli.console)),
         Some(Command::Submit { files }) => console::submit(&cli.console, &files),
         None => rt.block_on(console::console(cli.console)),

@@ -76,6 +76,8 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print the four CRD manifests as YAML for `kubectl apply -f -` (Kubernetes 1.20+).
+    Crds,
     /// Export a run's JSONL journal as upstream's transcript.json + meta.json (1 MiB cut rule).
     ExportTranscript {
         /// The journal written by `foreman run`.
