@@ -37,6 +37,9 @@ pub struct Runner {
     pub(super) probe: InferenceProbe,
     pub(super) tps: Option<f64>,
     pub(super) node: FleetNode,
+    /// The latest manifest load: each load waits for the one before, so files submitted in
+    /// order (an Agent, then the task that references it) land in that order.
+    pub(super) last_load: Option<JoinHandle<()>>,
 }
 
 impl Runner {
@@ -63,6 +66,7 @@ impl Runner {
             probe,
             tps: None,
             node,
+            last_load: None,
         }
     }
 
@@ -158,11 +162,18 @@ impl Runner {
     fn command(&mut self, c: Command) {
         match c {
             Command::Submit(path) => {
-                let itx = self.itx.clone();
-                tokio::task::spawn_blocking(move || {
-                    let r = crate::api::load_file(&path).map_err(|e| e.to_string());
+                let (itx, prev) = (self.itx.clone(), self.last_load.take());
+                self.last_load = Some(tokio::spawn(async move {
+                    if let Some(prev) = prev {
+                        let _ = prev.await;
+                    }
+                    let r = tokio::task::spawn_blocking(move || {
+                        crate::api::load_file(&path).map_err(|e| e.to_string())
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(format!("manifest loader failed: {e}")));
                     let _ = itx.send(Internal::Loaded(r));
-                });
+                }));
             }
             Command::ApprovePush(key) => self.approve(key),
             Command::RejectPush(key) => self.reject(key),
