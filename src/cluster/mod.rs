@@ -1,6 +1,9 @@
-//! Kubernetes side of Foreman: the CRD manifests generated from the `api` types, so a cluster
-//! can store the same objects the console runs locally.
+//! Kubernetes side of Foreman: the CRD manifests generated from the `api` types, and the
+//! kube-rs pieces that let the console and `foreman agent`/`foreman scheduler` interoperate
+//! with LLMKube's operator and kubectl.
 
+pub mod connect;
 pub mod crds;
 
+pub use connect::{Cluster, ClusterArgs, ConnectError, connect};
 pub use crds::{CrdsError, crds, crds_yaml};
