@@ -4,6 +4,11 @@
 
 pub mod connect;
 pub mod crds;
+pub mod endpoint;
+pub mod node;
+pub mod tasks;
+pub mod transcript;
+pub mod worker;
 
 pub use connect::{Cluster, ClusterArgs, ConnectError, connect};
 pub use crds::{CrdsError, crds, crds_yaml};
