@@ -1,9 +1,9 @@
 use clap::Parser;
-use foreman::cli::{Cli, Command, console, doctor, run};
+use foreman::cli::{Cli, Command, agent, console, doctor, run};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(agent::normalize_go_flags(std::env::args_os().collect()));
     let filter = || {
         tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Some(Command::Push(args)) => rt.block_on(run::push(args)),
         Some(Command::Validate { files }) => run::validate(&files),
         Some(Command::ExportTranscript { journal, out }) => run::export_transcript(&journal, &out),
+        Some(Command::Agent(args)) => rt.block_on(agent::agent(*args)),
         Some(Command::Crds) => foreman::cluster::crds::print(),
         Some(Command::Doctor) => rt.block_on(doctor::doctor(&cli.console)),
         Some(Command::Submit { files }) => console::submit(&cli.console, &files),

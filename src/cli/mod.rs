@@ -1,6 +1,7 @@
 //! Command line (clap). `run` is the headless executor; the console and cluster commands
 //! build on the same library.
 
+pub mod agent;
 pub mod console;
 pub mod doctor;
 pub mod printer;
@@ -78,6 +79,9 @@ pub enum Command {
     },
     /// Print the four CRD manifests as YAML for `kubectl apply -f -` (Kubernetes 1.20+).
     Crds,
+    /// Headless cluster agent (drop-in for upstream foreman-agent): registers this machine's
+    /// FleetNode, heartbeats, claims the tasks scheduled to it and runs them.
+    Agent(Box<agent::AgentArgs>),
     /// Export a run's JSONL journal as upstream's transcript.json + meta.json (1 MiB cut rule).
     ExportTranscript {
         /// The journal written by `foreman run`.

@@ -54,6 +54,8 @@ pub struct WorkerConfig {
     pub terminal_budget: Duration,
     /// The same during shutdown, and the Draining heartbeat's timeout.
     pub shutdown_budget: Duration,
+    /// `--agent-mode stub`: sleep this long and report GO without a model or git.
+    pub stub_sleep: Option<Duration>,
 }
 
 impl WorkerConfig {
@@ -75,6 +77,7 @@ impl WorkerConfig {
             transcript_every: Duration::from_secs(2),
             terminal_budget: Duration::from_secs(300),
             shutdown_budget: Duration::from_secs(10),
+            stub_sleep: None,
         }
     }
 }
@@ -542,6 +545,15 @@ async fn execute_task(
             event: ExecEvent::Status(s),
         });
     };
+    if let Some(d) = cfg.stub_sleep {
+        status(format!("stub executor: sleeping {}s", d.as_secs_f64()));
+        tokio::time::sleep(d).await;
+        return Ok(RunReport {
+            result: stub_result(&task, started.elapsed().as_secs_f64()),
+            pending_push: None,
+            journal,
+        });
+    }
     let agent_name = task
         .spec
         .agent_ref
@@ -602,4 +614,24 @@ async fn execute_task(
     execute(&task, &agent, &exec_cfg, &mut on_event)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Upstream's stub executor: no model, no git; echoes `modelRef`.
+fn stub_result(task: &AgenticTask, elapsed: f64) -> crate::executor::ResultEnvelope {
+    let mut extra = serde_json::Map::new();
+    extra.insert(
+        "modelRef".into(),
+        task.spec
+            .model_ref
+            .clone()
+            .map_or(serde_json::Value::Null, Into::into),
+    );
+    crate::executor::ResultEnvelope {
+        schema_version: crate::executor::outcome::RESULT_SCHEMA.into(),
+        kind: "stub".into(),
+        verdict: "GO".into(),
+        summary: format!("stub executor finished after {elapsed:.1}s"),
+        extra: Some(extra),
+        elapsed_sec: elapsed,
+    }
 }
