@@ -55,8 +55,20 @@ impl NodeConfig {
     }
 }
 
-/// Creates the node, or updates its spec/labels when they changed.
+/// Creates the node, or updates its spec/labels when they changed. Another agent (or a
+/// restart racing itself) may create or change it concurrently: a 409 means read again.
 pub async fn upsert(api: &Api<FleetNode>, cfg: &NodeConfig) -> Result<FleetNode, kube::Error> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match upsert_once(api, cfg).await {
+            Err(e) if attempts < 5 && super::tasks::api_code(&e) == Some(409) => continue,
+            other => return other,
+        }
+    }
+}
+
+async fn upsert_once(api: &Api<FleetNode>, cfg: &NodeConfig) -> Result<FleetNode, kube::Error> {
     let spec = cfg.spec();
     match api.get_opt(&cfg.name).await? {
         None => {
