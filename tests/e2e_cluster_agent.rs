@@ -207,7 +207,7 @@ async fn a_scheduled_task_runs_to_succeeded_with_live_transcript_and_currenttask
             r#"{"path":"README.md","old_string":"teh","new_string":"the"}"#,
         ),
         // A slow tool call keeps the run going while the test looks at it.
-        Reply::tool_call("bash", r#"{"command":"sleep 3; echo slept"}"#),
+        Reply::tool_call("bash", r#"{"command":"sleep 6; echo slept"}"#),
         Reply::tool_call(
             "submit_result",
             json!({"verdict":"GO","summary":"fixed the typo","commit_message":"docs: fix typo\n\nFixes #7"}).to_string(),
@@ -241,11 +241,13 @@ async fn a_scheduled_task_runs_to_succeeded_with_live_transcript_and_currenttask
 
     let running = task_where(&c, "fix-7", 30, |t| phase(t) == Some(TaskPhase::Running)).await;
     assert_eq!(reason(&running, "Running"), "Claimed");
-    let busy = node(&c, &me).await;
-    assert_eq!(
-        current_task(&busy).as_deref(),
-        Some(format!("{ns}/fix-7").as_str())
-    );
+    // currentTask follows the claim (upstream never wrote it, #977).
+    let want = format!("{ns}/fix-7");
+    wait_for("currentTask set", 20, || {
+        let (c, me, want) = (c.clone(), me.clone(), want.clone());
+        async move { (current_task(&node(&c, &me).await) == Some(want)).then_some(()) }
+    })
+    .await;
 
     // The transcript ConfigMap appears while the task is still Running (the bash sleep).
     let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), &ns);
