@@ -23,6 +23,7 @@ ensure_packages() {
   command -v openssl >/dev/null || need+=(openssl)
   command -v curl >/dev/null || need+=(curl)
   command -v xz >/dev/null || need+=(xz-utils)
+  command -v kubectl >/dev/null || need+=(kubectl)
   if ((${#need[@]})); then
     local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -qq >/dev/null
