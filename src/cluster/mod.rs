@@ -4,6 +4,7 @@
 
 pub mod connect;
 pub mod crds;
+pub mod scheduler;
 
 pub use connect::{Cluster, ClusterArgs, ConnectError, connect};
 pub use crds::{CrdsError, crds, crds_yaml};
