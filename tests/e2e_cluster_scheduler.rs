@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::k8s::shared_namespace;
+use common::k8s::{PrivateApiserver, kubectl_at, shared_namespace};
 use foreman::api::{Agent, AgenticTask, FleetNode, FleetNodeSpec};
 use foreman::cluster::scheduler::{self, SchedulerConfig, Scope};
 use foreman::cluster::{ClusterArgs, connect};
@@ -37,6 +37,10 @@ struct Env {
 impl Env {
     async fn new(prefix: &str) -> Env {
         let (kubeconfig, ns) = shared_namespace(prefix);
+        Env::at(kubeconfig, ns).await
+    }
+
+    async fn at(kubeconfig: PathBuf, ns: String) -> Env {
         let client = connect(&ClusterArgs {
             kubeconfig: Some(kubeconfig.clone()),
             ..Default::default()
@@ -386,6 +390,38 @@ async fn two_schedulers_racing_place_a_task_once() {
     stop(a).await;
     stop(b).await;
     env.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeps_scheduling_across_an_apiserver_restart() {
+    let api = tokio::task::spawn_blocking(PrivateApiserver::start)
+        .await
+        .unwrap();
+    kubectl_at(&api.kubeconfig(), &["create", "namespace", "restart"], None);
+    let env = Env::at(api.kubeconfig(), "restart".into()).await;
+    env.node("a", "Ready", 0, None).await;
+    env.node("b", "Ready", 0, None).await;
+    env.task("before", 0, &[], None).await;
+    let sched = env.start();
+    env.wait_task("before", "before Scheduled", |t| phase(t) == "Scheduled")
+        .await;
+
+    // The watches break; the scheduler keeps running and reconnects with backoff.
+    let api = tokio::task::spawn_blocking(move || {
+        api.stop_apiserver();
+        std::thread::sleep(Duration::from_secs(2));
+        api.restart();
+        api
+    })
+    .await
+    .unwrap();
+    env.task("after", 0, &[], None).await;
+    let t = env
+        .wait_task("after", "after Scheduled", |t| phase(t) == "Scheduled")
+        .await;
+    assert_eq!(t["status"]["assignedNode"], env.node_name("b").as_str());
+    stop(sched).await;
+    drop(api);
 }
 
 fn foreman(args: &[&str]) -> (i32, String) {

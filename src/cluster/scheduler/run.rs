@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// `--once` stops after this many passes (each pass can unblock the next: "" → Pending →
 /// Scheduled, cascades), or earlier when a pass changes nothing.
@@ -168,8 +168,8 @@ where
     }
     info!(
         namespace = cfg.task_namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or("(all)"),
-        node_selector = %cfg.scope.node_selector,
-        task_selector = %cfg.scope.task_selector,
+        node_selector = %or_all(&cfg.scope.node_selector),
+        task_selector = %or_all(&cfg.scope.task_selector),
         "scheduler watching: {} tasks, {} FleetNodes, {} Agents",
         tasks.len(),
         nodes.len(),
@@ -204,15 +204,32 @@ where
             continue;
         }
         // Dropping in-flight writes on shutdown is safe: each is atomic on the server.
-        let (results, _) = tokio::select! {
+        let started = std::time::Instant::now();
+        let (results, report) = tokio::select! {
             biased;
             () = &mut shutdown => break,
             r = apply_all(&client, actions, cfg.concurrency) => r,
         };
+        debug!(
+            planned = report.planned,
+            applied = report.applied,
+            conflicts = report.conflicts,
+            errors = report.errors,
+            "pass wrote in {} ms",
+            started.elapsed().as_millis()
+        );
         overlay.record(results);
     }
     info!("scheduler stopped");
     Ok(())
+}
+
+fn or_all(s: &super::LabelSelector) -> String {
+    if s.is_empty() {
+        "(all)".into()
+    } else {
+        s.to_string()
+    }
 }
 
 /// A reflector driven by its own task; every change (and the end of each initial list) wakes
