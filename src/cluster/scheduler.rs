@@ -8,17 +8,22 @@
 //!
 //! # Coexisting with LLMKube's operator
 //!
-//! Both schedule Pending tasks, so never let both act on the same task:
+//! Never let two schedulers act on the same task. LLMKube's operator places every Pending
+//! task in all namespaces on any Ready node and has no flag to narrow that (spec §5.1, §5.3),
+//! so the safe setup is one or the other per cluster: don't run `foreman scheduler` where the
+//! operator runs.
 //!
-//! - simplest: don't run `foreman scheduler` where `foreman-operator` runs; or
-//! - partition: give each its own FleetNodes and tasks, and run this one with
-//!   `--node-selector pool=foreman` (it only places on, and only marks stale, matching nodes)
-//!   and `--task-selector scheduler=foreman` (it only acts on matching tasks). The operator
-//!   places any Pending task it sees, so keep it out of those tasks' namespaces
-//!   (`--task-namespace` here, its own namespace restriction there).
+//! The selectors split the work between schedulers that can each be kept to their own share
+//! (several `foreman scheduler` instances, one per pool or team, or one next to a scheduler
+//! that can be restricted). Give each its own labelled FleetNodes and tasks:
+//! `--node-selector pool=foreman` places only on, and marks stale only, matching nodes;
+//! `--task-selector scheduler=foreman` acts only on matching tasks; `--no-stale-marking`
+//! leaves staleness to the other side.
 //!
-//! Should both still race for a task, every write carries the resourceVersion it was planned
-//! against: the loser gets a 409 Conflict and drops the write. The task is placed once.
+//! Should two schedulers still race for a task, every write carries the resourceVersion it was
+//! planned against. The loser gets a 409 Conflict and drops its write, so the task is placed
+//! once. Sharing nodes between schedulers with disjoint tasks is not safe: both can see the
+//! same node free and give it a task each.
 
 pub mod apply;
 pub mod plan;
