@@ -1,12 +1,17 @@
 use clap::Parser;
-use foreman::cli::{Cli, Command, agent, console, doctor, run};
+use foreman::cli::{Cli, Command, agent, console, doctor, run, scheduler};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(agent::normalize_go_flags(std::env::args_os().collect()));
+    // The scheduler and the agent are daemons: their placements and runs are their output.
+    let default_filter = match cli.command {
+        Some(Command::Scheduler(_)) => "warn,foreman::cluster::scheduler=info",
+        _ => "warn",
+    };
     let filter = || {
         tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter))
     };
     // The console owns the screen: its log goes to a file (mode 0600), never to stderr.
     let log_file = cli.command.is_none().then(console_log_file).flatten();
@@ -40,6 +45,7 @@ fn main() -> ExitCode {
         Some(Command::Crds) => foreman::cluster::crds::print(),
         Some(Command::Doctor) => rt.block_on(doctor::doctor(&cli.console)),
         Some(Command::Submit { files }) => console::submit(&cli.console, &files),
+        Some(Command::Scheduler(args)) => rt.block_on(scheduler::scheduler(args)),
         None => rt.block_on(console::console(cli.console)),
     }
 }

@@ -8,9 +8,8 @@
 //!   FOREMAN_E2E_KUBECONFIG=/tmp/k8s/kubeconfig cargo test --features e2e --test e2e_cluster_agent
 
 mod common;
-#[path = "common/k8s.rs"]
-mod k8s;
 
+use common::k8s::{PrivateApiserver, kubectl_at, shared_namespace};
 use common::{git, seed_bare};
 use foreman::api::{Agent, AgenticTask, FleetNode, FleetNodePhase, Object, TaskPhase, Verdict};
 use foreman::cluster::endpoint::{self, EndpointConfig};
@@ -20,7 +19,6 @@ use foreman::cluster::worker::{self, WorkerConfig, WorkerEvent, WorkerHandle};
 use foreman::cluster::{Cluster, ClusterArgs, connect};
 use foreman::oai::scripted::{Reply, ScriptedServer};
 use foreman::workspace::Identity;
-use k8s::{PrivateApiserver, kubectl_at, shared_namespace};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
@@ -192,7 +190,7 @@ fn current_task(n: &FleetNode) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_scheduled_task_runs_to_succeeded_with_live_transcript_and_currenttask() {
+async fn a_task_goes_pending_scheduled_running_succeeded_with_a_real_run_and_live_transcript() {
     let (kc, ns) = shared_namespace("agent-life");
     let c = cluster(&kc, &ns).await;
     let dir = tempfile::tempdir().unwrap();
@@ -237,7 +235,41 @@ async fn a_scheduled_task_runs_to_succeeded_with_live_transcript_and_currenttask
         }
     })
     .await;
-    schedule(&c, "fix-7", &me).await;
+    // The real scheduler (partitioned to this test's node) takes it Pending → Scheduled; a
+    // watch records every phase the task goes through.
+    let sched_cfg = foreman::cluster::scheduler::SchedulerConfig {
+        task_namespace: Some(ns.clone()),
+        scope: foreman::cluster::scheduler::Scope {
+            node_selector: format!("foreman-e2e={ns}").parse().unwrap(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (sched_stop, sched_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sched = tokio::spawn(foreman::cluster::scheduler::run(
+        c.client.clone(),
+        sched_cfg,
+        async move {
+            let _ = sched_stopped.await;
+        },
+    ));
+    let phases = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let recorder = {
+        use futures_util::StreamExt;
+        use kube::runtime::WatchStreamExt;
+        let (api, phases) = (tasks_api(&c), phases.clone());
+        tokio::spawn(async move {
+            let cfg = kube::runtime::watcher::Config::default().fields("metadata.name=fix-7");
+            let mut s = kube::runtime::watcher(api, cfg).applied_objects().boxed();
+            while let Some(Ok(t)) = s.next().await {
+                let p = phase(&t).map_or("".to_string(), |p| p.as_str().to_string());
+                let mut v = phases.lock().unwrap();
+                if v.last() != Some(&p) {
+                    v.push(p);
+                }
+            }
+        })
+    };
 
     let running = task_where(&c, "fix-7", 30, |t| phase(t) == Some(TaskPhase::Running)).await;
     assert_eq!(reason(&running, "Running"), "Claimed");
@@ -332,6 +364,16 @@ async fn a_scheduled_task_runs_to_succeeded_with_live_transcript_and_currenttask
         async move { current_task(&node(&c, &me).await).is_none().then_some(()) }
     })
     .await;
+    let _ = sched_stop.send(());
+    sched.await.unwrap().unwrap();
+    recorder.abort();
+    let seen = phases.lock().unwrap().clone();
+    let seen: Vec<&str> = seen
+        .iter()
+        .map(String::as_str)
+        .filter(|p| !p.is_empty())
+        .collect();
+    assert_eq!(seen, ["Pending", "Scheduled", "Running", "Succeeded"]);
     h.shutdown().await.unwrap();
     let events = drain(&mut rx);
     assert!(

@@ -6,6 +6,7 @@ pub mod console;
 pub mod doctor;
 pub mod printer;
 pub mod run;
+pub mod scheduler;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -90,6 +91,9 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
+    /// Place Pending AgenticTasks on FleetNodes and mark silent nodes NotReady, for clusters
+    /// without LLMKube's operator (watches the cluster; `--once` for one round).
+    Scheduler(scheduler::SchedulerArgs),
 }
 
 #[derive(Args, Debug, Clone)]

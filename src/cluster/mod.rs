@@ -6,6 +6,7 @@ pub mod connect;
 pub mod crds;
 pub mod endpoint;
 pub mod node;
+pub mod scheduler;
 pub mod tasks;
 pub mod transcript;
 pub mod worker;
