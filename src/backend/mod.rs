@@ -2,6 +2,7 @@
 //! shared by the embedded backend (this machine is the fleet) and the cluster backend (a
 //! Kubernetes apiserver holds the fleet), so the UI never knows which one it drives.
 
+pub mod cluster;
 pub mod embedded;
 
 use crate::agent::transcript::Record;
