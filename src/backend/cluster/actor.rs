@@ -78,6 +78,7 @@ pub(super) struct Actor {
     loads: HashMap<TaskKey, bool>,
     /// The latest manifest submission: each waits for the one before (file order holds).
     last_submit: Option<JoinHandle<()>>,
+    started: std::time::Instant,
 }
 
 fn namespaced<K>(ctx: &Ctx) -> Api<K>
@@ -104,6 +105,7 @@ impl Actor {
             followed: VecDeque::new(),
             loads: HashMap::new(),
             last_submit: None,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -246,6 +248,13 @@ impl Actor {
             }
             return;
         };
+        let (what, n) = match &l {
+            Listed::Tasks(v) => ("AgenticTasks", v.len()),
+            Listed::Nodes(v) => ("FleetNodes", v.len()),
+            Listed::Agents(v) => ("Agents", v.len()),
+            Listed::Workloads(v) => ("Workloads", v.len()),
+        };
+        tracing::debug!("listed {n} {what} after {:?}", self.started.elapsed());
         match l {
             Listed::Tasks(v) => p.tasks = Some(v),
             Listed::Nodes(v) => p.nodes = Some(v),
@@ -262,6 +271,12 @@ impl Actor {
         let Some(p) = self.pending.take() else {
             return;
         };
+        tracing::info!(
+            "cluster snapshot after {:?}: {} tasks, {} nodes",
+            self.started.elapsed(),
+            p.tasks.as_ref().map_or(0, Vec::len),
+            p.nodes.as_ref().map_or(0, Vec::len)
+        );
         self.emit(BackendEvent::Snapshot {
             tasks: p.tasks.unwrap_or_default(),
             nodes: p.nodes.unwrap_or_default(),

@@ -21,6 +21,10 @@ pub enum Lenient<K> {
 impl<'de, K: DeserializeOwned> Deserialize<'de> for Lenient<K> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
+        if let Ok(k) = K::deserialize(&v) {
+            return Ok(Lenient::Ok(k));
+        }
+        // Again with path tracking, only to say which field.
         match serde_path_to_error::deserialize::<_, K>(&v) {
             Ok(k) => Ok(Lenient::Ok(k)),
             Err(e) => {

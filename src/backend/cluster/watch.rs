@@ -128,9 +128,13 @@ impl Backoff for ConsoleBackoff {
 }
 
 /// List settings shared by the watchers: served from the apiserver's watch cache
-/// (resourceVersion=0, cheap for etcd) in pages where the server honours them.
+/// (resourceVersion=0: one round trip, no etcd read). No page size (kube's default is 500):
+/// kube drops resourceVersion=0 from a limited list, which makes it sequential etcd pages
+/// (5,000 tasks: 10 pages, 3 s instead of about 1 s on the bench machine).
 pub(super) fn config() -> watcher::Config {
-    watcher::Config::default().any_semantic().page_size(500)
+    let mut c = watcher::Config::default().any_semantic();
+    c.page_size = None;
+    c
 }
 
 fn id_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (String, String) {
@@ -377,6 +381,13 @@ pub(super) fn describe(what: &str, e: &watcher::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_come_from_the_watch_cache_in_one_response() {
+        let c = config();
+        assert_eq!(c.page_size, None);
+        assert_eq!(c.list_semantic, watcher::ListSemantic::Any);
+    }
 
     #[test]
     fn backoff_doubles_to_a_cap_and_resets() {
