@@ -1,6 +1,8 @@
 //! Shared fixtures for integration tests: manifests and local git remotes.
 #![allow(dead_code)]
 
+pub mod k8s;
+
 use foreman::api::{Agent, AgenticTask, Object, load_str};
 use std::path::{Path, PathBuf};
 use std::process::Command;
