@@ -243,28 +243,30 @@ fn assigned_node(t: &AgenticTask) -> Option<String> {
 }
 
 /// Refuses unless this node ran the task (and, with `workspace`, still has its workspace).
-fn ran_here(ctx: &Ctx, key: &TaskKey, t: &AgenticTask, workspace: bool) -> Result<(), String> {
+/// The message does not name the task (the UI shows it next to the job).
+fn ran_here(ctx: &Ctx, t: &AgenticTask, workspace: bool) -> Result<(), String> {
     match assigned_node(t) {
         Some(n) if n == ctx.node => {}
         Some(n) => {
             return Err(format!(
-                "{key} ran on node {n}; its workspace is there, so decide from the console on {n} (this is {})",
+                "ran on node {n}; its workspace is there, so decide from the console on {n} (this is {})",
                 ctx.node
             ));
         }
         None => {
-            return Err(format!(
-                "{key} has no assigned node; only the node that ran it can push it"
-            ));
+            return Err(
+                "no node is assigned; only the node that ran the task can push it".to_string(),
+            );
         }
     }
     if workspace {
         let ws = extra_str(t, "workspace").ok_or_else(|| {
-            format!("{key}'s result has no extra.workspace; it cannot be pushed from the console (re-queue it)")
+            "the result has no extra.workspace; it cannot be pushed from the console (re-queue it)"
+                .to_string()
         })?;
         if !Path::new(&ws).is_dir() {
             return Err(format!(
-                "the workspace {ws} of {key} is gone from this machine; re-queue the task to redo it"
+                "the workspace {ws} is gone from this machine; re-queue the task to redo it"
             ));
         }
     }
@@ -282,7 +284,7 @@ pub(super) async fn approve(ctx: &Ctx, key: &TaskKey) -> Result<String, String> 
     if state != TaskState::AwaitingApproval {
         return Err(format!("nothing to push: the task is {state:?}"));
     }
-    ran_here(ctx, key, &t, true)?;
+    ran_here(ctx, &t, true)?;
     let msg = jobs::push(&t, &ctx.cfg.token).await?;
     record_extra(
         ctx,
@@ -309,7 +311,7 @@ pub(super) async fn reject(ctx: &Ctx, key: &TaskKey) -> Result<String, String> {
             "{key} is not awaiting approval ({state:?}); nothing to reject"
         ));
     }
-    ran_here(ctx, key, &t, false)?;
+    ran_here(ctx, &t, false).map_err(|e| format!("{key}: {e}"))?;
     record_extra(
         ctx,
         key,
@@ -337,7 +339,7 @@ pub(super) async fn open_pr(ctx: &Ctx, key: &TaskKey) -> Result<String, String> 
             "a pull request needs a pushed branch; the task is {state:?} (approve the push first)"
         ));
     }
-    ran_here(ctx, key, &t, true)?;
+    ran_here(ctx, &t, true)?;
     let pr = jobs::open_pr(
         &t,
         ctx.cfg.git_remote_url.as_deref(),
