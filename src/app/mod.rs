@@ -4,9 +4,12 @@
 //!
 //! ```text
 //! crossterm EventStream ─┐
-//! backend (runner actor) ─┼─► App::on_* ─► Effects (backend commands, journal/diff loads,
+//! backend (runner actor) ─┼─► App::on_* ─► Effects (backend commands, diff loads,
 //! background jobs ───────┘                 highlight jobs, bell) ─► draw when dirty, ≤ 60 FPS
 //! ```
+//!
+//! Transcripts come from the backend (`Command::LoadTranscript` → `BackendEvent::Transcript`):
+//! a local journal or a transcript ConfigMap, re-sent when it changes.
 
 pub mod commands;
 pub mod draw;
@@ -16,7 +19,6 @@ pub mod terminal;
 #[cfg(test)]
 mod tests;
 
-use crate::agent::transcript::read_journal;
 use crate::backend::{BackendEvent, BackendHandle, Command, TaskKey};
 use crate::ui::diff::{DiffView, Highlighted};
 use futures_util::StreamExt;
@@ -32,10 +34,6 @@ const STATUS_TTL: Duration = Duration::from_secs(8);
 
 /// Results of work done off the UI thread.
 pub enum JobEvent {
-    Transcript(
-        TaskKey,
-        Result<Vec<crate::agent::transcript::Record>, String>,
-    ),
     Diff(TaskKey, Result<DiffView, String>),
     Highlighted(TaskKey, Highlighted),
 }
@@ -95,7 +93,6 @@ pub async fn run(
                 }
             }
             Some(job) = job_rx.recv() => match job {
-                JobEvent::Transcript(k, r) => app.on_transcript_loaded(k, r),
                 JobEvent::Diff(k, r) => {
                     if let Ok(view) = &r {
                         let hj = view.highlight_job(&syntax);
@@ -122,12 +119,6 @@ pub async fn run(
                 Effect::Bell => {
                     let _ = std::io::stdout().write_all(b"\x07");
                     let _ = std::io::stdout().flush();
-                }
-                Effect::LoadTranscript(k, path) => {
-                    let tx = job_tx.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let _ = tx.send(JobEvent::Transcript(k, read_journal(&path)));
-                    });
                 }
                 Effect::LoadDiff(k, ws, sha) => {
                     let tx = job_tx.clone();

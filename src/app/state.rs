@@ -6,7 +6,7 @@
 use super::commands::{self, Action};
 use crate::agent::LoopEvent;
 use crate::agent::transcript::Record;
-use crate::api::{AgenticTask, FleetNode};
+use crate::api::{Agent, AgenticTask, FleetNode, TaskPhase, Workload};
 use crate::backend::{BackendEvent, Command, Job, TaskKey, TaskState, task_state};
 use crate::config::{Bell, Keymap};
 use crate::executor::ExecEvent;
@@ -59,8 +59,8 @@ pub enum Level {
 /// What the event loop must do after an update.
 #[derive(Debug)]
 pub enum Effect {
+    /// A backend command (transcripts too: [`Command::LoadTranscript`]).
     Send(Command),
-    LoadTranscript(TaskKey, PathBuf),
     LoadDiff(TaskKey, PathBuf, String),
     Bell,
 }
@@ -73,9 +73,21 @@ pub struct Regions {
     pub detail: ratatui::layout::Rect,
 }
 
+/// What a loaded transcript was built from, so a re-sent one that only grew is appended to
+/// the open view (scroll position and follow mode kept) instead of replacing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Loaded {
+    pub records: usize,
+    pub items: usize,
+    pub hash: u64,
+}
+
 pub struct App {
     pub tasks: BTreeMap<TaskKey, AgenticTask>,
     pub nodes: BTreeMap<String, FleetNode>,
+    /// Agents and Workloads by (namespace, name).
+    pub agents: BTreeMap<(String, String), Agent>,
+    pub workloads: BTreeMap<(String, String), Workload>,
     pub order: Vec<TaskKey>,
     pub selected: usize,
     pub selected_node: usize,
@@ -91,6 +103,8 @@ pub struct App {
     pub status: Option<(String, Level, Instant)>,
     pub jobs: HashSet<(TaskKey, Job)>,
     pub loading: HashSet<TaskKey>,
+    /// Transcripts that came from the backend (not streamed live here), and what from.
+    pub loaded: HashMap<TaskKey, Loaded>,
     pub theme: Theme,
     pub keymap: Keymap,
     pub bell: Bell,
@@ -106,6 +120,8 @@ impl App {
         App {
             tasks: BTreeMap::new(),
             nodes: BTreeMap::new(),
+            agents: BTreeMap::new(),
+            workloads: BTreeMap::new(),
             order: Vec::new(),
             selected: 0,
             selected_node: 0,
@@ -119,6 +135,7 @@ impl App {
             status: None,
             jobs: HashSet::new(),
             loading: HashSet::new(),
+            loaded: HashMap::new(),
             theme,
             keymap,
             bell,
@@ -192,11 +209,19 @@ impl App {
     pub fn on_backend(&mut self, ev: BackendEvent) -> Vec<Effect> {
         let mut fx = Vec::new();
         match ev {
-            BackendEvent::Snapshot { tasks, nodes, .. } => {
+            BackendEvent::Snapshot {
+                tasks,
+                nodes,
+                agents,
+            } => {
                 self.tasks = tasks.into_iter().map(|t| (key_of(&t), t)).collect();
                 self.nodes = nodes
                     .into_iter()
                     .map(|n| (n.metadata.name.clone().unwrap_or_default(), n))
+                    .collect();
+                self.agents = agents
+                    .into_iter()
+                    .map(|a| (ns_name(&a.metadata), a))
                     .collect();
                 self.reorder();
                 fx.extend(self.ensure_transcript());
@@ -205,7 +230,16 @@ impl App {
                 let key = key_of(&t);
                 let before = self.tasks.get(&key).map(task_state);
                 let after = task_state(&t);
+                let requeued = self.tasks.get(&key).is_some_and(is_finished) && !is_finished(&t);
                 self.tasks.insert(key.clone(), *t);
+                if requeued {
+                    // Re-queued (here or by another console): the old run's transcript is stale.
+                    self.forget_transcript(&key);
+                }
+                if before != Some(after) && !self.transcripts.contains_key(&key) {
+                    // Nothing was recorded when last asked; the new state may have a transcript.
+                    self.loaded.remove(&key);
+                }
                 if before != Some(after) {
                     let bell = match after {
                         TaskState::AwaitingApproval => {
@@ -227,9 +261,41 @@ impl App {
                 self.reorder();
                 fx.extend(self.ensure_transcript());
             }
+            BackendEvent::TaskDeleted(key) => {
+                if self.tasks.remove(&key).is_some() {
+                    self.forget_transcript(&key);
+                    self.loading.remove(&key);
+                    self.jobs.retain(|(k, _)| *k != key);
+                    if self.diff.as_ref().is_some_and(|(k, _)| *k == key) {
+                        self.diff = None;
+                        self.view = View::Transcript;
+                    }
+                    self.reorder();
+                    fx.extend(self.ensure_transcript());
+                }
+            }
             BackendEvent::NodeUpdated(n) => {
                 self.nodes
                     .insert(n.metadata.name.clone().unwrap_or_default(), *n);
+            }
+            BackendEvent::NodeDeleted(name) => {
+                self.nodes.remove(&name);
+                self.selected_node = self.selected_node.min(self.nodes.len().saturating_sub(1));
+            }
+            BackendEvent::AgentUpdated(a) => {
+                self.agents.insert(ns_name(&a.metadata), *a);
+            }
+            BackendEvent::AgentDeleted { namespace, name } => {
+                self.agents.remove(&(namespace, name));
+            }
+            BackendEvent::WorkloadUpdated(w) => {
+                self.workloads.insert(ns_name(&w.metadata), *w);
+            }
+            BackendEvent::WorkloadDeleted { namespace, name } => {
+                self.workloads.remove(&(namespace, name));
+            }
+            BackendEvent::Transcript { task, records } => {
+                self.on_transcript_loaded(task, records);
             }
             BackendEvent::Run { task, event } => self.on_run(task, event),
             BackendEvent::JobDone { task, job, outcome } => {
@@ -249,6 +315,8 @@ impl App {
     }
 
     fn on_run(&mut self, task: TaskKey, event: ExecEvent) {
+        // Streaming here from now on: later stored copies must not replace the live view.
+        self.loaded.remove(&task);
         let window = self.context_window(&task);
         let t = self.transcripts.entry(task.clone()).or_default();
         if window.is_some() && t.context_fill().is_none() {
@@ -298,23 +366,60 @@ impl App {
         cap.max_context_tokens.filter(|n| *n > 0).map(|n| n as u64)
     }
 
-    /// Journal of a finished run, loaded off the UI thread.
+    /// A task's stored transcript from the backend (a finished run's journal, a transcript
+    /// ConfigMap), first load or update. An update that only grew is appended to the open view,
+    /// which keeps its scroll position and follow mode; a rewritten one replaces it. A
+    /// transcript streaming live in this console is never replaced by a stored copy.
     pub fn on_transcript_loaded(&mut self, key: TaskKey, result: Result<Vec<Record>, String>) {
         self.loading.remove(&key);
-        match result {
-            Ok(records) => {
-                let items = journal_items(&records);
-                if let Some((turn, max)) = items.iter().rev().find_map(|i| match i {
-                    JournalItem::TurnStarted { turn, max_turns } => Some((*turn, *max_turns)),
-                    _ => None,
-                }) {
-                    self.turns.entry(key.clone()).or_insert((turn, max));
-                }
-                self.transcripts
-                    .insert(key, Transcript::replay(items.iter()));
-            }
-            Err(e) => self.say(e, Level::Warn),
+        let records = match result {
+            Ok(r) => r,
+            Err(e) => return self.say(e, Level::Warn),
+        };
+        if self.transcripts.contains_key(&key) && !self.loaded.contains_key(&key) {
+            return;
         }
+        let items = journal_items(&records);
+        if let Some((turn, max)) = items.iter().rev().find_map(|i| match i {
+            JournalItem::TurnStarted { turn, max_turns } => Some((*turn, *max_turns)),
+            _ => None,
+        }) {
+            self.turns.insert(key.clone(), (turn, max));
+        }
+        let mark = Loaded {
+            records: records.len(),
+            items: items.len(),
+            hash: records_hash(&records),
+        };
+        let grown = match (self.loaded.get(&key), self.transcripts.get_mut(&key)) {
+            (Some(prev), Some(tr))
+                if records.len() >= prev.records
+                    && items.len() >= prev.items
+                    && records_hash(&records[..prev.records]) == prev.hash =>
+            {
+                for item in &items[prev.items..] {
+                    tr.apply(item);
+                }
+                true
+            }
+            _ => false,
+        };
+        if !grown {
+            if records.is_empty() {
+                self.transcripts.remove(&key);
+            } else {
+                self.transcripts
+                    .insert(key.clone(), Transcript::replay(items.iter()));
+            }
+        }
+        self.loaded.insert(key, mark);
+    }
+
+    /// Drops what the console holds of a task's transcript (a re-queue or a deletion).
+    fn forget_transcript(&mut self, key: &TaskKey) {
+        self.transcripts.remove(key);
+        self.turns.remove(key);
+        self.loaded.remove(key);
     }
 
     pub fn on_diff_loaded(&mut self, key: TaskKey, result: Result<DiffView, String>) {
@@ -360,21 +465,23 @@ impl App {
         self.selected = self.selected.min(self.order.len().saturating_sub(1));
     }
 
-    /// Asks for the selected task's journal when its transcript is not in memory.
+    /// Asks the backend for the selected task's transcript when it is not in memory and the
+    /// task has one (a finished run's reference) or may be recording one (running elsewhere).
+    /// An answer of "nothing yet" is remembered until the task changes state; meanwhile the
+    /// backend sends the transcript by itself when it appears.
     fn ensure_transcript(&mut self) -> Option<Effect> {
         let key = self.selected_key()?.clone();
-        if self.transcripts.contains_key(&key) || self.loading.contains(&key) {
+        if self.transcripts.contains_key(&key)
+            || self.loading.contains(&key)
+            || self.loaded.contains_key(&key)
+        {
             return None;
         }
-        let path = self
-            .tasks
-            .get(&key)?
-            .status
-            .as_ref()?
-            .transcript_ref
-            .clone()?;
+        if !may_have_transcript(self.tasks.get(&key)?) {
+            return None;
+        }
         self.loading.insert(key.clone());
-        Some(Effect::LoadTranscript(key, PathBuf::from(path)))
+        Some(Effect::Send(Command::LoadTranscript(key)))
     }
 
     // ---- input ---------------------------------------------------------------------------
@@ -577,8 +684,7 @@ impl App {
             }
             Action::RetryTask => {
                 if let Some(k) = key {
-                    self.transcripts.remove(&k);
-                    self.turns.remove(&k);
+                    self.forget_transcript(&k);
                     return vec![Effect::Send(Command::Requeue(k))];
                 }
             }
@@ -719,6 +825,49 @@ pub fn key_of(t: &AgenticTask) -> TaskKey {
             .unwrap_or_else(|| "default".into()),
         name: t.metadata.name.clone().unwrap_or_default(),
     }
+}
+
+fn ns_name(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (String, String) {
+    (
+        m.namespace.clone().unwrap_or_else(|| "default".into()),
+        m.name.clone().unwrap_or_default(),
+    )
+}
+
+/// Phase Succeeded or Failed.
+fn is_finished(t: &AgenticTask) -> bool {
+    t.status
+        .as_ref()
+        .and_then(|s| s.phase)
+        .is_some_and(|p| p.is_terminal())
+}
+
+/// A finished run that points at its transcript (status.transcriptRef, or the Result's
+/// extra.transcriptRef as upstream writes it), or a run in progress.
+fn may_have_transcript(t: &AgenticTask) -> bool {
+    let Some(s) = t.status.as_ref() else {
+        return false;
+    };
+    let extra_ref = s
+        .result
+        .as_ref()
+        .and_then(|r| r.get("extra"))
+        .and_then(|e| e.get("transcriptRef"))
+        .is_some_and(|v| !v.is_null());
+    s.transcript_ref.is_some()
+        || extra_ref
+        || matches!(s.phase, Some(TaskPhase::Running | TaskPhase::Verifying))
+}
+
+/// Fingerprint of journal records (their JSON), to tell "grew" from "rewritten".
+fn records_hash(records: &[Record]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for r in records {
+        h.write(&serde_json::to_vec(r).unwrap_or_default());
+        h.write_u8(b'\n');
+    }
+    h.finish()
 }
 
 fn expand_home(p: &str) -> String {

@@ -459,3 +459,232 @@ fn a_past_run_is_replayed_from_its_journal() {
     );
     assert!(screen.contains("result: INCOMPLETE"), "{screen}");
 }
+
+fn k(name: &str) -> TaskKey {
+    TaskKey::new("default", name)
+}
+
+/// A conversation of `turns` tool turns as journal records (what a ConfigMap converts to).
+fn convo_records(turns: u32) -> Vec<crate::agent::transcript::Record> {
+    use crate::agent::transcript::Record;
+    let mut out = vec![
+        Record::Message {
+            turn: 0,
+            message: Message::system("You are a careful engineer."),
+        },
+        Record::Message {
+            turn: 0,
+            message: Message::user("Fix the greeting."),
+        },
+    ];
+    for t in 1..=turns {
+        out.push(Record::Message {
+            turn: t,
+            message: Message::assistant(format!("step {t}: reading greeter.py")),
+        });
+        out.push(Record::Message {
+            turn: t,
+            message: Message::tool(format!("c{t}"), "bash", format!("output of step {t}")),
+        });
+    }
+    out
+}
+
+/// The fixture plus a task running on another node (nothing streams here).
+fn with_remote_running() -> App {
+    let mut app = fixture("dark");
+    let t = task(
+        "remote-run",
+        5,
+        AgenticTaskStatus {
+            phase: Some(TaskPhase::Running),
+            assigned_node: Some("other-node".into()),
+            ..Default::default()
+        },
+    );
+    app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));
+    app
+}
+
+#[test]
+fn deletions_and_agents_and_workloads_update_the_state() {
+    let mut app = fixture("dark");
+    select(&mut app, "add-tests");
+    app.on_transcript_loaded(k("add-tests"), Ok(convo_records(1)));
+    assert!(app.transcripts.contains_key(&k("add-tests")));
+    app.on_backend(BackendEvent::TaskDeleted(k("add-tests")));
+    assert!(!app.tasks.contains_key(&k("add-tests")));
+    assert!(!app.transcripts.contains_key(&k("add-tests")));
+    assert!(!app.order.contains(&k("add-tests")));
+    assert_eq!(app.order.len(), 3);
+    app.on_backend(BackendEvent::NodeDeleted("m5-max".into()));
+    assert!(app.nodes.is_empty());
+    let agent = match load_str("a", "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: Agent\nmetadata: {name: coder, namespace: team}\nspec: {role: coder, tools: [bash]}\n").unwrap().remove(0) {
+        Object::Agent(a) => a,
+        _ => panic!("not an agent"),
+    };
+    app.on_backend(BackendEvent::AgentUpdated(agent));
+    assert!(app.agents.contains_key(&("team".into(), "coder".into())));
+    app.on_backend(BackendEvent::AgentDeleted {
+        namespace: "team".into(),
+        name: "coder".into(),
+    });
+    assert!(app.agents.is_empty());
+    let wl = match load_str("w", "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: Workload\nmetadata: {name: wl}\nspec: {intent: fix things}\n").unwrap().remove(0) {
+        Object::Workload(w) => w,
+        _ => panic!("not a workload"),
+    };
+    app.on_backend(BackendEvent::WorkloadUpdated(wl));
+    assert_eq!(app.workloads.len(), 1);
+    app.on_backend(BackendEvent::WorkloadDeleted {
+        namespace: "default".into(),
+        name: "wl".into(),
+    });
+    assert!(app.workloads.is_empty());
+    // Unknown deletions are harmless.
+    app.on_backend(BackendEvent::TaskDeleted(k("nope")));
+    assert_eq!(app.order.len(), 3);
+}
+
+#[test]
+fn opening_a_task_asks_the_backend_for_its_transcript_once() {
+    use super::state::Effect;
+    use crate::backend::Command;
+    let mut app = with_remote_running();
+    app.focus = super::state::Focus::Queue;
+    // Walk the queue onto the remote run: the UI asks the backend (whatever it is).
+    let mut asked = Vec::new();
+    for _ in 0..app.order.len() {
+        for e in app.on_key(key('j')) {
+            if let Effect::Send(Command::LoadTranscript(k)) = e {
+                asked.push(k);
+            }
+        }
+        if app.selected_key() == Some(&k("remote-run")) {
+            break;
+        }
+    }
+    for _ in 0..app.order.len() {
+        if app.selected_key() == Some(&k("remote-run")) {
+            break;
+        }
+        for e in app.on_key(key('k')) {
+            if let Effect::Send(Command::LoadTranscript(k)) = e {
+                asked.push(k);
+            }
+        }
+    }
+    assert_eq!(
+        asked,
+        vec![k("remote-run")],
+        "only the remote run has one to load"
+    );
+    assert!(render(&mut app, 120, 30).contains("loading transcript"));
+    // Nothing recorded yet: remembered, not asked again on every move.
+    app.on_backend(BackendEvent::Transcript {
+        task: k("remote-run"),
+        records: Ok(Vec::new()),
+    });
+    assert!(!app.transcripts.contains_key(&k("remote-run")));
+    assert!(render(&mut app, 120, 30).contains("waiting for the run to start"));
+    let fx: Vec<Effect> = [key('j'), key('k'), key('k'), key('j')]
+        .into_iter()
+        .flat_map(|c| app.on_key(c))
+        .collect();
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::Send(Command::LoadTranscript(_)))),
+        "{fx:?}"
+    );
+    // The backend sends it by itself once it exists.
+    select(&mut app, "remote-run");
+    app.on_backend(BackendEvent::Transcript {
+        task: k("remote-run"),
+        records: Ok(convo_records(2)),
+    });
+    assert!(render(&mut app, 120, 30).contains("step 2: reading greeter.py"));
+    assert_eq!(app.turns[&k("remote-run")].0, 2);
+}
+
+#[test]
+fn a_grown_transcript_is_appended_keeping_the_readers_place() {
+    let mut app = with_remote_running();
+    select(&mut app, "remote-run");
+    let key = k("remote-run");
+    app.on_transcript_loaded(key.clone(), Ok(convo_records(6)));
+    render(&mut app, 80, 14);
+    assert!(app.transcripts[&key].is_following());
+    // Following: the update shows the new tail.
+    app.on_backend(BackendEvent::Transcript {
+        task: key.clone(),
+        records: Ok(convo_records(8)),
+    });
+    let screen = render(&mut app, 80, 14);
+    assert!(app.transcripts[&key].is_following());
+    assert!(screen.contains("output of step 8"), "{screen}");
+    // Scrolled up: the update lands below, the view stays where the reader is.
+    app.focus = super::state::Focus::Detail;
+    app.on_key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE));
+    render(&mut app, 80, 14);
+    let tr = &app.transcripts[&key];
+    assert!(!tr.is_following());
+    let (top, total) = (tr.top_row(), tr.total_rows());
+    app.on_backend(BackendEvent::Transcript {
+        task: key.clone(),
+        records: Ok(convo_records(10)),
+    });
+    render(&mut app, 80, 14);
+    let tr = &app.transcripts[&key];
+    assert!(!tr.is_following());
+    assert_eq!(tr.top_row(), top, "the reader's place is kept");
+    assert!(tr.total_rows() > total);
+    assert!(tr.new_lines_below() > 0);
+    // A rewritten transcript (cut to fit its ConfigMap) replaces the view.
+    let mut cut = convo_records(10);
+    cut.drain(2..12);
+    app.on_backend(BackendEvent::Transcript {
+        task: key.clone(),
+        records: Ok(cut),
+    });
+    let screen = render(&mut app, 80, 14);
+    assert!(app.transcripts[&key].is_following());
+    assert!(screen.contains("output of step 10"), "{screen}");
+}
+
+#[test]
+fn a_live_transcript_is_never_replaced_by_a_stored_copy() {
+    let mut app = fixture("dark");
+    let key = k("fix-greeting");
+    let cells = app.transcripts[&key].cell_count();
+    app.on_backend(BackendEvent::Transcript {
+        task: key.clone(),
+        records: Ok(convo_records(1)),
+    });
+    assert_eq!(app.transcripts[&key].cell_count(), cells);
+    assert!(!app.loaded.contains_key(&key));
+}
+
+#[test]
+fn a_task_requeued_elsewhere_drops_its_old_transcript() {
+    let mut app = fixture("dark");
+    let key = k("add-tests");
+    app.on_transcript_loaded(key.clone(), Ok(convo_records(2)));
+    assert!(app.transcripts.contains_key(&key));
+    let mut t = app.tasks[&key].clone();
+    t.status = Some(AgenticTaskStatus {
+        phase: Some(TaskPhase::Pending),
+        ..Default::default()
+    });
+    app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));
+    assert!(!app.transcripts.contains_key(&key));
+    assert!(!app.turns.contains_key(&key));
+    // A failed load says why and leaves nothing half-loaded.
+    app.on_backend(BackendEvent::Transcript {
+        task: key.clone(),
+        records: Err(
+            "cannot read ConfigMap default/foreman-transcript-add-tests: forbidden".into(),
+        ),
+    });
+    assert!(app.status.as_ref().unwrap().0.contains("forbidden"));
+    assert!(!app.loading.contains(&key));
+}

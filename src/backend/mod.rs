@@ -1,10 +1,12 @@
 //! The console's backends: what the UI talks to. One vocabulary (events in, commands out) is
-//! shared by the embedded backend (this machine is the fleet) and the future cluster backend,
-//! so the UI never knows which one it drives.
+//! shared by the embedded backend (this machine is the fleet) and the cluster backend (a
+//! Kubernetes apiserver holds the fleet), so the UI never knows which one it drives.
 
+pub mod cluster;
 pub mod embedded;
 
-use crate::api::{Agent, AgenticTask, FleetNode, TaskPhase, Verdict};
+use crate::agent::transcript::Record;
+use crate::api::{Agent, AgenticTask, FleetNode, TaskPhase, Verdict, Workload};
 use tokio::sync::{mpsc, watch};
 
 /// A task's identity across the store, the events and the UI.
@@ -50,8 +52,30 @@ pub enum BackendEvent {
     },
     /// Any persisted change (phase, result, decision, PR url).
     TaskUpdated(Box<AgenticTask>),
+    /// The task is gone (deleted from the cluster).
+    TaskDeleted(TaskKey),
     /// Heartbeat or capability change of a node.
     NodeUpdated(Box<FleetNode>),
+    /// The FleetNode of this name is gone.
+    NodeDeleted(String),
+    /// An Agent was created or changed.
+    AgentUpdated(Box<Agent>),
+    AgentDeleted {
+        namespace: String,
+        name: String,
+    },
+    /// A Workload was created or changed (the embedded backend has none).
+    WorkloadUpdated(Box<Workload>),
+    WorkloadDeleted {
+        namespace: String,
+        name: String,
+    },
+    /// A task's transcript, answering [`Command::LoadTranscript`] and again whenever the stored
+    /// transcript changes while the UI has it open. `Ok(empty)` means nothing is recorded yet.
+    Transcript {
+        task: TaskKey,
+        records: Result<Vec<Record>, String>,
+    },
     /// Live stream of a running task.
     Run {
         task: TaskKey,
@@ -83,6 +107,9 @@ pub enum Command {
     OpenPr(TaskKey),
     Requeue(TaskKey),
     Cancel(TaskKey),
+    /// The UI opened this task: send its transcript ([`BackendEvent::Transcript`]), and send
+    /// it again when it changes.
+    LoadTranscript(TaskKey),
     Shutdown,
 }
 

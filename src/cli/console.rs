@@ -1,8 +1,12 @@
-//! `foreman` (no subcommand): the console on the embedded backend; `foreman submit`.
+//! `foreman` (no subcommand): the console, on the embedded backend (this machine's state
+//! directory) or, with any cluster flag, on the cluster backend; `foreman submit`.
 
 use super::ConsoleArgs;
 use crate::app::{self, state::App};
+use crate::backend::cluster::{ClusterBackendConfig, start_cluster};
 use crate::backend::embedded::{EmbeddedConfig, Store, start_embedded};
+use crate::backend::{BackendEvent, BackendHandle};
+use crate::cluster::{Cluster, ClusterArgs};
 use crate::config::{Config, ConfigLayer};
 use crate::executor::run::TokenSource;
 use crate::ui_theme::Theme;
@@ -50,15 +54,72 @@ pub fn node_name() -> String {
     }
 }
 
-pub async fn console(args: ConsoleArgs) -> ExitCode {
-    let (cfg, mut warnings) = settings(&args);
-    let theme = match Theme::load(&cfg.ui.theme, Config::themes_dir().as_deref()) {
-        Ok(t) => t,
-        Err(e) => {
-            warnings.push(format!("theme: {e} (using the dark theme)"));
-            Theme::builtin(crate::ui_theme::DEFAULT_THEME).unwrap_or_else(|_| Theme::plain())
-        }
+/// Whether the flags ask for the cluster backend.
+pub fn cluster_selected(args: &ConsoleArgs) -> bool {
+    args.cluster
+        || args.kubeconfig.is_some()
+        || args.context.is_some()
+        || args.namespace.is_some()
+        || args.all_namespaces
+}
+
+/// Connects per kubectl's lookup order and checks the cluster serves the Foreman CRDs.
+async fn connect_cluster(args: &ConsoleArgs) -> Result<Cluster, String> {
+    let cargs = ClusterArgs {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        namespace: args.namespace.clone(),
     };
+    let mut cluster = crate::cluster::connect(&cargs)
+        .await
+        .map_err(|e| e.to_string())?;
+    if args.all_namespaces {
+        cluster.namespace = String::new();
+    }
+    crate::backend::cluster::probe(&cluster)
+        .await
+        .map_err(|e| format!("{e} (cluster from {})", cluster.source))?;
+    Ok(cluster)
+}
+
+/// The header line of a console on `cluster`.
+pub fn cluster_label(args: &ConsoleArgs, cluster: &Cluster, node: &str) -> String {
+    let at = args
+        .context
+        .clone()
+        .unwrap_or_else(|| cluster.source.clone());
+    let ns = if cluster.namespace.is_empty() {
+        "all"
+    } else {
+        cluster.namespace.as_str()
+    };
+    format!("cluster {at} · ns {ns} · node {node} · ? for help")
+}
+
+async fn start_on_cluster(
+    args: &ConsoleArgs,
+    cfg: &Config,
+    tx: tokio::sync::mpsc::UnboundedSender<BackendEvent>,
+) -> Result<(BackendHandle, String), String> {
+    let cluster = connect_cluster(args).await?;
+    let node = node_name();
+    let label = cluster_label(args, &cluster, &node);
+    let ccfg = ClusterBackendConfig {
+        node_name: node,
+        git_remote_url: cfg.git.remote_url.clone(),
+        github_api_base: cfg.github.api_base.clone(),
+        token: TokenSource::Lookup,
+        run_local_worker: false,
+    };
+    let backend = start_cluster(cluster, ccfg, tx)
+        .map_err(|e| format!("cannot start the cluster backend: {e}"))?;
+    Ok((backend, label))
+}
+
+fn start_on_state_dir(
+    cfg: &Config,
+    tx: tokio::sync::mpsc::UnboundedSender<BackendEvent>,
+) -> Result<(BackendHandle, String), String> {
     let email = cfg
         .git
         .author_email
@@ -78,19 +139,38 @@ pub async fn console(args: ConsoleArgs) -> ExitCode {
         token: TokenSource::Lookup,
         node_name: node_name(),
     };
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let backend = match start_embedded(ecfg, tx) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: cannot start the embedded backend: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    let backend =
+        start_embedded(ecfg, tx).map_err(|e| format!("cannot start the embedded backend: {e}"))?;
     let label = format!(
         "embedded · state {} · model {} · ? for help",
         cfg.workspace.state_dir.display(),
         cfg.inference.base_url
     );
+    Ok((backend, label))
+}
+
+pub async fn console(args: ConsoleArgs) -> ExitCode {
+    let (cfg, mut warnings) = settings(&args);
+    let theme = match Theme::load(&cfg.ui.theme, Config::themes_dir().as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            warnings.push(format!("theme: {e} (using the dark theme)"));
+            Theme::builtin(crate::ui_theme::DEFAULT_THEME).unwrap_or_else(|_| Theme::plain())
+        }
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let started = if cluster_selected(&args) {
+        start_on_cluster(&args, &cfg, tx).await
+    } else {
+        start_on_state_dir(&cfg, tx)
+    };
+    let (backend, label) = match started {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let mut app = App::new(theme, cfg.keymap.clone(), cfg.ui.bell, label);
     if let Some(w) = warnings.first() {
         app.say(w.clone(), app::state::Level::Warn);
@@ -108,6 +188,9 @@ pub async fn console(args: ConsoleArgs) -> ExitCode {
 }
 
 pub fn submit(args: &ConsoleArgs, files: &[PathBuf]) -> ExitCode {
+    if cluster_selected(args) {
+        return submit_to_cluster(args, files);
+    }
     let (cfg, _) = settings(args);
     let mut store = match Store::open(&cfg.workspace.state_dir) {
         Ok((s, warnings)) => {
@@ -142,5 +225,124 @@ pub fn submit(args: &ConsoleArgs, files: &[PathBuf]) -> ExitCode {
         ExitCode::from(super::run::EXIT_INPUT)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `foreman --namespace NS submit FILE…`: creates the objects in the cluster instead.
+fn submit_to_cluster(args: &ConsoleArgs, files: &[PathBuf]) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(async {
+        let cluster = match connect_cluster(args).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let mut bad = false;
+        for f in files {
+            match crate::backend::cluster::submit_file(&cluster, f).await {
+                Ok(m) => println!("{}: {m}", f.display()),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    bad = true;
+                }
+            }
+        }
+        if bad {
+            ExitCode::from(super::run::EXIT_INPUT)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("foreman").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn cluster_flags_select_the_cluster_backend_without_clashing_with_run() {
+        assert!(!cluster_selected(&parse(&[]).console));
+        for flags in [
+            &["--cluster"][..],
+            &["--kubeconfig", "/k"],
+            &["--context", "prod"],
+            &["--namespace", "team"],
+            &["-n", "team"],
+            &["-A"],
+        ] {
+            assert!(cluster_selected(&parse(flags).console), "{flags:?}");
+        }
+        let cli = parse(&["--namespace", "team", "--context", "prod"]);
+        assert_eq!(cli.console.namespace.as_deref(), Some("team"));
+        assert_eq!(cli.console.context.as_deref(), Some("prod"));
+        assert!(Cli::try_parse_from(["foreman", "-n", "a", "-A"]).is_err());
+        // `foreman run --namespace` keeps its own meaning.
+        let cli = parse(&[
+            "run",
+            "--task",
+            "t.yaml",
+            "--agent",
+            "a.yaml",
+            "--commit-author-email",
+            "a@b.c",
+            "--namespace",
+            "ops",
+        ]);
+        let Some(Command::Run(run)) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(run.namespace, "ops");
+        assert!(!cluster_selected(&cli.console));
+        // Cluster flags go before a subcommand.
+        let cli = parse(&["--namespace", "team", "submit", "x.yaml"]);
+        assert!(cluster_selected(&cli.console));
+    }
+
+    #[tokio::test]
+    async fn the_header_names_the_cluster_namespace_and_node() {
+        let dir = tempfile::tempdir().unwrap();
+        let kc = dir.path().join("kc");
+        std::fs::write(
+            &kc,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: one\n  context: {cluster: a, user: u, namespace: team-a}\ncurrent-context: one\n",
+        )
+        .unwrap();
+        let args = parse(&["--kubeconfig", kc.to_str().unwrap(), "--context", "one"]).console;
+        let c = crate::cluster::connect(&ClusterArgs {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            namespace: None,
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            cluster_label(&args, &c, "m5"),
+            "cluster one · ns team-a · node m5 · ? for help"
+        );
+        // An unreachable cluster is refused before the screen is taken, saying where from.
+        let Err(e) = connect_cluster(&args).await else {
+            panic!("an unreachable cluster connected")
+        };
+        assert!(
+            e.contains("cannot reach the cluster") && e.contains("kc"),
+            "{e}"
+        );
     }
 }

@@ -56,6 +56,25 @@ pub struct ConsoleArgs {
     /// Manifests to submit when the console starts.
     #[arg(long, global = true)]
     pub submit: Vec<PathBuf>,
+    // Cluster flags: not global, so they never clash with a subcommand's own flags
+    // (`foreman run --namespace`); give them before any subcommand.
+    /// Open the console on a Kubernetes cluster instead of the local state directory
+    /// (kubectl's lookup: --kubeconfig, $KUBECONFIG, in-cluster, ~/.kube/config). Implied by
+    /// --kubeconfig, --context, --namespace and --all-namespaces.
+    #[arg(long)]
+    pub cluster: bool,
+    /// Kubeconfig file of the cluster.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Namespace of the tasks and agents to show [default: the context's, else default].
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// Show the tasks and agents of every namespace.
+    #[arg(long, short = 'A', conflicts_with = "namespace")]
+    pub all_namespaces: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -187,6 +187,7 @@ impl Runner {
                 Err(e) => self.emit(BackendEvent::Error(e.to_string())),
             },
             Command::Cancel(key) => self.cancel(key),
+            Command::LoadTranscript(key) => self.load_transcript(key),
             Command::Shutdown => {}
         }
     }
@@ -254,6 +255,28 @@ impl Runner {
                     task: key,
                     job: Job::OpenPr,
                     outcome,
+                });
+            }
+        }
+    }
+
+    /// Reads the journal of a finished run (status.transcriptRef) off the actor; a task
+    /// without one has nothing recorded yet (a running task's transcript comes live).
+    fn load_transcript(&self, key: TaskKey) {
+        let path = self
+            .store
+            .task(&key)
+            .and_then(|t| t.status.as_ref()?.transcript_ref.clone());
+        let events = self.events.clone();
+        match path {
+            None => self.emit(BackendEvent::Transcript {
+                task: key,
+                records: Ok(Vec::new()),
+            }),
+            Some(p) => {
+                tokio::task::spawn_blocking(move || {
+                    let records = crate::agent::transcript::read_journal(std::path::Path::new(&p));
+                    let _ = events.send(BackendEvent::Transcript { task: key, records });
                 });
             }
         }

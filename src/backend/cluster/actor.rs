@@ -1,0 +1,386 @@
+//! The backend actor: starts the watchers, assembles the Snapshot from their first lists,
+//! then forwards their changes; runs the UI's commands as jobs; follows the transcripts the
+//! UI has open and re-sends them when their ConfigMap changes.
+
+use super::lenient::Lenient;
+use super::{Ctx, ops, transcript, watch};
+use crate::agent::transcript::Record;
+use crate::api::{Agent, AgenticTask, FleetNode, Workload};
+use crate::backend::{BackendEvent, Command, Job, TaskKey};
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Resource;
+use kube::api::Api;
+use kube::core::PartialObjectMeta;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// How many opened transcripts are followed for changes (the most recently opened).
+const FOLLOWED: usize = 16;
+
+/// The first complete list of one kind.
+pub(super) enum Listed {
+    Tasks(Vec<AgenticTask>),
+    Nodes(Vec<FleetNode>),
+    Agents(Vec<Agent>),
+    Workloads(Vec<Workload>),
+}
+
+/// What the watchers and jobs tell the actor.
+pub(super) enum Msg {
+    Listed(Listed),
+    /// A watcher's first list failed (it keeps retrying).
+    ListFailed(&'static str),
+    /// An object changed: held back until the Snapshot is out, then forwarded.
+    Change(BackendEvent),
+    /// A notice or error for the operator: forwarded at once.
+    Ui(BackendEvent),
+    TranscriptChanged(TaskKey),
+    TranscriptsResynced,
+    Loaded(TaskKey, Result<Vec<Record>, String>),
+    JobEnded(TaskKey),
+}
+
+/// The Snapshot being assembled.
+#[derive(Default)]
+struct Pending {
+    tasks: Option<Vec<AgenticTask>>,
+    nodes: Option<Vec<FleetNode>>,
+    agents: Option<Vec<Agent>>,
+    workloads: Option<Vec<Workload>>,
+    /// Optional kinds whose list failed: the Snapshot goes out without them.
+    agents_failed: bool,
+    workloads_failed: bool,
+    queued: Vec<BackendEvent>,
+}
+
+impl Pending {
+    fn ready(&self) -> bool {
+        self.tasks.is_some()
+            && self.nodes.is_some()
+            && (self.agents.is_some() || self.agents_failed)
+            && (self.workloads.is_some() || self.workloads_failed)
+    }
+}
+
+pub(super) struct Actor {
+    ctx: Arc<Ctx>,
+    itx: mpsc::UnboundedSender<Msg>,
+    irx: mpsc::UnboundedReceiver<Msg>,
+    watchers: Vec<JoinHandle<()>>,
+    /// `None` once the Snapshot went out.
+    pending: Option<Pending>,
+    jobs: HashSet<TaskKey>,
+    followed: VecDeque<TaskKey>,
+    /// Transcript loads in flight, and whether another was asked for meanwhile.
+    loads: HashMap<TaskKey, bool>,
+    /// The latest manifest submission: each waits for the one before (file order holds).
+    last_submit: Option<JoinHandle<()>>,
+    started: std::time::Instant,
+}
+
+fn namespaced<K>(ctx: &Ctx) -> Api<K>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>,
+{
+    if ctx.namespace.is_empty() {
+        Api::all(ctx.client.clone())
+    } else {
+        Api::namespaced(ctx.client.clone(), &ctx.namespace)
+    }
+}
+
+impl Actor {
+    pub fn new(ctx: Ctx) -> Actor {
+        let (itx, irx) = mpsc::unbounded_channel();
+        Actor {
+            ctx: Arc::new(ctx),
+            itx,
+            irx,
+            watchers: Vec::new(),
+            pending: Some(Pending::default()),
+            jobs: HashSet::new(),
+            followed: VecDeque::new(),
+            loads: HashMap::new(),
+            last_submit: None,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn emit(&self, e: BackendEvent) {
+        self.ctx.emit(e);
+    }
+
+    fn start_watchers(&mut self) {
+        let ctx = &self.ctx;
+        let tx = &self.itx;
+        self.watchers = vec![
+            tokio::spawn(watch::run::<AgenticTask>(
+                namespaced::<Lenient<AgenticTask>>(ctx),
+                tx.clone(),
+            )),
+            tokio::spawn(watch::run::<FleetNode>(
+                Api::<Lenient<FleetNode>>::all(ctx.client.clone()),
+                tx.clone(),
+            )),
+            tokio::spawn(watch::run::<Agent>(
+                namespaced::<Lenient<Agent>>(ctx),
+                tx.clone(),
+            )),
+            tokio::spawn(watch::run::<Workload>(
+                namespaced::<Lenient<Workload>>(ctx),
+                tx.clone(),
+            )),
+            tokio::spawn(watch::run_transcripts(
+                namespaced::<PartialObjectMeta<ConfigMap>>(ctx),
+                tx.clone(),
+            )),
+        ];
+    }
+
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        self.start_watchers();
+        // worker: spawned here once src/cluster/worker.rs lands —
+        //   crate::cluster::worker::spawn(cluster, WorkerConfig { node_name, .. }, sink)
+        // with its WorkerEvent::Run { task, event } forwarded as BackendEvent::Run { task, event },
+        // WorkerEvent::Notice/Error as BackendEvent::Notice/Error, Cancel of a task running here
+        // passed to it (see ops::cancel), and WorkerHandle::shutdown(self).await on Shutdown.
+        if self.ctx.cfg.run_local_worker {
+            self.emit(BackendEvent::Notice(format!(
+                "this build has no local worker yet: tasks scheduled to {} wait for one",
+                self.ctx.node
+            )));
+        }
+        loop {
+            tokio::select! {
+                c = commands.recv() => match c {
+                    None | Some(Command::Shutdown) => break,
+                    Some(c) => self.command(c),
+                },
+                Some(m) = self.irx.recv() => self.internal(m),
+            }
+        }
+        for w in self.watchers.drain(..) {
+            w.abort();
+        }
+        self.emit(BackendEvent::Notice("cluster backend stopped".into()));
+    }
+
+    // ---- watch results ---------------------------------------------------------------------
+
+    fn internal(&mut self, m: Msg) {
+        match m {
+            Msg::Listed(l) => self.listed(l),
+            Msg::ListFailed(what) => {
+                if let Some(p) = self.pending.as_mut() {
+                    match what {
+                        "Agents" => p.agents_failed = true,
+                        "Workloads" => p.workloads_failed = true,
+                        // Tasks and nodes are the console: wait for them.
+                        _ => {}
+                    }
+                }
+                self.maybe_snapshot();
+            }
+            Msg::Change(e) => {
+                if let BackendEvent::TaskDeleted(k) = &e {
+                    self.followed.retain(|f| f != k);
+                }
+                match self.pending.as_mut() {
+                    Some(p) => p.queued.push(e),
+                    None => self.emit(e),
+                }
+            }
+            Msg::Ui(e) => self.emit(e),
+            Msg::TranscriptChanged(key) => {
+                if self.followed.contains(&key) {
+                    self.load_transcript(key);
+                }
+            }
+            Msg::TranscriptsResynced => {
+                let keys: Vec<TaskKey> = self.followed.iter().cloned().collect();
+                for k in keys {
+                    self.load_transcript(k);
+                }
+            }
+            Msg::Loaded(key, records) => {
+                let again = self.loads.remove(&key).unwrap_or(false);
+                self.emit(BackendEvent::Transcript {
+                    task: key.clone(),
+                    records,
+                });
+                if again {
+                    self.load_transcript(key);
+                }
+            }
+            Msg::JobEnded(key) => {
+                self.jobs.remove(&key);
+            }
+        }
+    }
+
+    fn listed(&mut self, l: Listed) {
+        let Some(p) = self.pending.as_mut() else {
+            // A kind whose first list failed came in after the Snapshot: its objects follow
+            // as changes.
+            let events: Vec<BackendEvent> = match l {
+                Listed::Tasks(v) => v
+                    .into_iter()
+                    .map(|t| BackendEvent::TaskUpdated(Box::new(t)))
+                    .collect(),
+                Listed::Nodes(v) => v
+                    .into_iter()
+                    .map(|n| BackendEvent::NodeUpdated(Box::new(n)))
+                    .collect(),
+                Listed::Agents(v) => v
+                    .into_iter()
+                    .map(|a| BackendEvent::AgentUpdated(Box::new(a)))
+                    .collect(),
+                Listed::Workloads(v) => v
+                    .into_iter()
+                    .map(|w| BackendEvent::WorkloadUpdated(Box::new(w)))
+                    .collect(),
+            };
+            for e in events {
+                self.emit(e);
+            }
+            return;
+        };
+        let (what, n) = match &l {
+            Listed::Tasks(v) => ("AgenticTasks", v.len()),
+            Listed::Nodes(v) => ("FleetNodes", v.len()),
+            Listed::Agents(v) => ("Agents", v.len()),
+            Listed::Workloads(v) => ("Workloads", v.len()),
+        };
+        tracing::debug!("listed {n} {what} after {:?}", self.started.elapsed());
+        match l {
+            Listed::Tasks(v) => p.tasks = Some(v),
+            Listed::Nodes(v) => p.nodes = Some(v),
+            Listed::Agents(v) => p.agents = Some(v),
+            Listed::Workloads(v) => p.workloads = Some(v),
+        }
+        self.maybe_snapshot();
+    }
+
+    fn maybe_snapshot(&mut self) {
+        if !self.pending.as_ref().is_some_and(Pending::ready) {
+            return;
+        }
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        tracing::info!(
+            "cluster snapshot after {:?}: {} tasks, {} nodes",
+            self.started.elapsed(),
+            p.tasks.as_ref().map_or(0, Vec::len),
+            p.nodes.as_ref().map_or(0, Vec::len)
+        );
+        self.emit(BackendEvent::Snapshot {
+            tasks: p.tasks.unwrap_or_default(),
+            nodes: p.nodes.unwrap_or_default(),
+            agents: p.agents.unwrap_or_default(),
+        });
+        for w in p.workloads.unwrap_or_default() {
+            self.emit(BackendEvent::WorkloadUpdated(Box::new(w)));
+        }
+        for e in p.queued {
+            self.emit(e);
+        }
+    }
+
+    // ---- commands --------------------------------------------------------------------------
+
+    fn command(&mut self, c: Command) {
+        match c {
+            Command::Submit(path) => {
+                let (ctx, prev) = (self.ctx.clone(), self.last_submit.take());
+                self.last_submit = Some(tokio::spawn(async move {
+                    if let Some(prev) = prev {
+                        let _ = prev.await;
+                    }
+                    let r = ops::submit(&ctx.client, &ctx.submit_namespace(), path).await;
+                    ctx.emit(match r {
+                        Ok(m) => BackendEvent::Notice(m),
+                        Err(e) => BackendEvent::Error(e),
+                    });
+                }));
+            }
+            Command::Requeue(key) => {
+                let ctx = self.ctx.clone();
+                self.spawn_op(async move { ops::requeue(&ctx, &key).await });
+            }
+            Command::Cancel(key) => {
+                let ctx = self.ctx.clone();
+                self.spawn_op(async move { ops::cancel(&ctx, &key).await });
+            }
+            Command::RejectPush(key) => {
+                let ctx = self.ctx.clone();
+                self.spawn_op(async move { ops::reject(&ctx, &key).await });
+            }
+            Command::ApprovePush(key) => self.start_job(key, Job::Push),
+            Command::OpenPr(key) => self.start_job(key, Job::OpenPr),
+            Command::LoadTranscript(key) => {
+                self.followed.retain(|f| *f != key);
+                self.followed.push_back(key.clone());
+                while self.followed.len() > FOLLOWED {
+                    self.followed.pop_front();
+                }
+                self.load_transcript(key);
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    /// Runs a command whose outcome is a notice or an error.
+    fn spawn_op(&self, op: impl Future<Output = Result<String, String>> + Send + 'static) {
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            let e = match op.await {
+                Ok(m) => BackendEvent::Notice(m),
+                Err(e) => BackendEvent::Error(e),
+            };
+            ctx.emit(e);
+        });
+    }
+
+    /// Pushes or opens a PR; one job per task at a time; ends with `JobDone`.
+    fn start_job(&mut self, key: TaskKey, job: Job) {
+        if !self.jobs.insert(key.clone()) {
+            return self.emit(BackendEvent::JobDone {
+                task: key,
+                job,
+                outcome: Err("a job for this task is already running".into()),
+            });
+        }
+        let (ctx, itx) = (self.ctx.clone(), self.itx.clone());
+        tokio::spawn(async move {
+            let outcome = match job {
+                Job::Push => ops::approve(&ctx, &key).await,
+                Job::OpenPr => ops::open_pr(&ctx, &key).await,
+            };
+            ctx.emit(BackendEvent::JobDone {
+                task: key.clone(),
+                job,
+                outcome,
+            });
+            let _ = itx.send(Msg::JobEnded(key));
+        });
+    }
+
+    /// Reads a transcript; one read per task at a time, repeated once if asked meanwhile (so
+    /// an older read never lands after a newer one).
+    fn load_transcript(&mut self, key: TaskKey) {
+        if let Some(again) = self.loads.get_mut(&key) {
+            *again = true;
+            return;
+        }
+        self.loads.insert(key.clone(), false);
+        let (ctx, itx) = (self.ctx.clone(), self.itx.clone());
+        tokio::spawn(async move {
+            let r = transcript::load(&ctx, &key).await;
+            let _ = itx.send(Msg::Loaded(key, r));
+        });
+    }
+}

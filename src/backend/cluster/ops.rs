@@ -1,0 +1,359 @@
+//! The operator's commands against the cluster. Each reads the task fresh from the apiserver
+//! (the console keeps no copy of its own) and writes the status subresource: re-queue and
+//! cancel with the read resourceVersion (a concurrent change fails instead of being
+//! overwritten), push decisions and PR links as merge patches of `status.result.extra`, so
+//! every console watching the cluster sees them.
+//!
+//! Pushing and opening a PR need the run's workspace, which only exists on the node that ran
+//! the task: those commands (and rejecting the push) are refused, saying where to go, unless
+//! `status.assignedNode` is this console's node.
+
+use super::{Ctx, explain};
+use crate::api::{AgenticTask, AgenticTaskStatus, Object, TaskPhase};
+use crate::backend::embedded::jobs;
+use crate::backend::embedded::status::{extra_str, fail_with};
+use crate::backend::{TaskKey, TaskState, task_state};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// Field manager recorded for the console's writes.
+pub const FIELD_MANAGER: &str = "foreman-console";
+
+fn tasks(ctx: &Ctx, ns: &str) -> Api<AgenticTask> {
+    Api::namespaced(ctx.client.clone(), ns)
+}
+
+async fn get(ctx: &Ctx, key: &TaskKey) -> Result<AgenticTask, String> {
+    tasks(ctx, &key.namespace)
+        .get_opt(&key.name)
+        .await
+        .map_err(|e| format!("cannot read task {key}: {}", explain(&e)))?
+        .ok_or_else(|| format!("no task {key} in the cluster"))
+}
+
+/// Writes `t`'s status with its resourceVersion (optimistic concurrency).
+async fn replace_status(ctx: &Ctx, key: &TaskKey, t: &AgenticTask) -> Result<(), String> {
+    let pp = PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    match tasks(ctx, &key.namespace)
+        .replace_status(&key.name, &pp, t)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Err(format!(
+            "{key} changed while this was sent (another node or console updated it); look again and retry"
+        )),
+        Err(e) => Err(format!(
+            "cannot update the status of {key}: {}",
+            explain(&e)
+        )),
+    }
+}
+
+/// Merges `extra` into `status.result.extra`, failing if the task changed since `rv`.
+async fn record_extra(
+    ctx: &Ctx,
+    key: &TaskKey,
+    rv: Option<&str>,
+    extra: Value,
+) -> Result<(), String> {
+    let mut body = json!({ "status": { "result": { "extra": extra } } });
+    if let Some(rv) = rv {
+        body["metadata"] = json!({ "resourceVersion": rv });
+    }
+    let pp = PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    match tasks(ctx, &key.namespace)
+        .patch_status(&key.name, &pp, &Patch::Merge(&body))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Err(format!(
+            "{key} changed meanwhile (re-queued or updated elsewhere), so the decision was not recorded"
+        )),
+        Err(e) => Err(format!(
+            "cannot record the decision on {key}: {}",
+            explain(&e)
+        )),
+    }
+}
+
+// ---- submit ------------------------------------------------------------------------------
+
+/// Creates the file's Agents, Workloads and AgenticTasks, Agents first then in file order;
+/// objects without a namespace go to `default_ns`. Creating (not applying) means a name in
+/// use is an error rather than a silent spec change under a running task.
+pub(super) async fn submit(
+    client: &kube::Client,
+    default_ns: &str,
+    path: PathBuf,
+) -> Result<String, String> {
+    let shown = path.display().to_string();
+    let objects = tokio::task::spawn_blocking(move || crate::api::load_file(&path))
+        .await
+        .map_err(|e| format!("manifest loader failed: {e}"))?
+        .map_err(|e| e.to_string())?;
+    let (agents, rest): (Vec<Object>, Vec<Object>) = objects
+        .into_iter()
+        .partition(|o| matches!(o, Object::Agent(_)));
+    let pp = PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    let ns_or = |ns: &Option<String>| {
+        ns.clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| default_ns.to_string())
+    };
+    let (mut n_tasks, mut n_other, mut errors) = (0usize, 0usize, Vec::new());
+    for o in agents.into_iter().chain(rest) {
+        let (kind, name) = (o.kind(), o.name().to_string());
+        let r = match o {
+            Object::Agent(mut a) => {
+                let ns = ns_or(&a.metadata.namespace);
+                a.metadata.namespace = Some(ns.clone());
+                a.status = None;
+                let api: Api<crate::api::Agent> = Api::namespaced(client.clone(), &ns);
+                api.create(&pp, &a).await.map(|_| (false, ns))
+            }
+            Object::Workload(mut w) => {
+                let ns = ns_or(&w.metadata.namespace);
+                w.metadata.namespace = Some(ns.clone());
+                w.status = None;
+                let api: Api<crate::api::Workload> = Api::namespaced(client.clone(), &ns);
+                api.create(&pp, &w).await.map(|_| (false, ns))
+            }
+            Object::Task(mut t) => {
+                let ns = ns_or(&t.metadata.namespace);
+                t.metadata.namespace = Some(ns.clone());
+                t.status = None;
+                let api: Api<AgenticTask> = Api::namespaced(client.clone(), &ns);
+                api.create(&pp, &t).await.map(|_| (true, ns))
+            }
+            Object::FleetNode(_) => {
+                errors.push(format!(
+                    "{shown}: FleetNode {name} not submitted: nodes register themselves"
+                ));
+                continue;
+            }
+        };
+        match r {
+            Ok((true, _)) => n_tasks += 1,
+            Ok((false, _)) => n_other += 1,
+            Err(kube::Error::Api(s)) if s.code == 409 => errors.push(format!(
+                "{shown}: {kind} {name} already exists; delete it or rename it to submit again"
+            )),
+            Err(e) => errors.push(format!(
+                "{shown}: cannot create {kind} {name}: {}",
+                explain(&e)
+            )),
+        }
+    }
+    let done = format!(
+        "submitted {n_tasks} task(s){}",
+        if n_other > 0 {
+            format!(" and {n_other} other object(s)")
+        } else {
+            String::new()
+        }
+    );
+    if errors.is_empty() {
+        Ok(done)
+    } else {
+        let more = if errors.len() > 1 {
+            format!(" (+{} more)", errors.len() - 1)
+        } else {
+            String::new()
+        };
+        Err(format!("{}{more}; {done}", errors[0]))
+    }
+}
+
+// ---- re-queue and cancel ---------------------------------------------------------------
+
+/// A finished task that did not reach its goal goes back to Pending, its run forgotten.
+pub(super) async fn requeue(ctx: &Ctx, key: &TaskKey) -> Result<String, String> {
+    let mut t = get(ctx, key).await?;
+    let state = task_state(&t);
+    let off_target = t
+        .status
+        .as_ref()
+        .and_then(|s| s.verdict)
+        .is_some_and(|v| !v.is_on_target());
+    let ok = matches!(
+        state,
+        TaskState::Failed | TaskState::Interrupted | TaskState::Rejected
+    ) || (state == TaskState::Succeeded && off_target);
+    if !ok {
+        return Err(format!(
+            "{key} cannot be re-queued while it is {state:?} (only failed, interrupted, rejected or off-target runs)"
+        ));
+    }
+    t.status = Some(AgenticTaskStatus {
+        phase: Some(TaskPhase::Pending),
+        ..Default::default()
+    });
+    replace_status(ctx, key, &t).await?;
+    Ok(format!("{key} re-queued"))
+}
+
+/// Cancels a queued task (Failed, INCOMPLETE, reason Cancelled). A running task can only be
+/// stopped by the node running it.
+pub(super) async fn cancel(ctx: &Ctx, key: &TaskKey) -> Result<String, String> {
+    let mut t = get(ctx, key).await?;
+    let state = task_state(&t);
+    let node = assigned_node(&t);
+    match state {
+        TaskState::Pending | TaskState::Waiting | TaskState::Scheduled => {
+            fail_with(
+                &mut t,
+                "Cancelled",
+                &format!("cancelled by the operator on {}", ctx.node),
+            );
+            replace_status(ctx, key, &t).await?;
+            Ok(format!("{key} cancelled"))
+        }
+        TaskState::Running if node.as_deref() == Some(ctx.node.as_str()) => {
+            // worker: once src/cluster/worker.rs lands, a running task of this node is stopped
+            // by telling the local worker (which records it as Cancelled).
+            Err(format!(
+                "{key} is running on this node ({}), but this console runs no local worker to stop it",
+                ctx.node
+            ))
+        }
+        TaskState::Running => Err(format!(
+            "{key} is running on node {}; only that node can stop it (cancel it from the console there)",
+            node.as_deref().unwrap_or("?")
+        )),
+        other => Err(format!(
+            "{key} is not running or queued ({other:?}); nothing to cancel"
+        )),
+    }
+}
+
+// ---- push decisions and pull requests ----------------------------------------------------
+
+fn assigned_node(t: &AgenticTask) -> Option<String> {
+    t.status.as_ref()?.assigned_node.clone()
+}
+
+/// Refuses unless this node ran the task (and, with `workspace`, still has its workspace).
+/// The message does not name the task (the UI shows it next to the job).
+fn ran_here(ctx: &Ctx, t: &AgenticTask, workspace: bool) -> Result<(), String> {
+    match assigned_node(t) {
+        Some(n) if n == ctx.node => {}
+        Some(n) => {
+            return Err(format!(
+                "ran on node {n}; its workspace is there, so decide from the console on {n} (this is {})",
+                ctx.node
+            ));
+        }
+        None => {
+            return Err(
+                "no node is assigned; only the node that ran the task can push it".to_string(),
+            );
+        }
+    }
+    if workspace {
+        let ws = extra_str(t, "workspace").ok_or_else(|| {
+            "the result has no extra.workspace; it cannot be pushed from the console (re-queue it)"
+                .to_string()
+        })?;
+        if !Path::new(&ws).is_dir() {
+            return Err(format!(
+                "the workspace {ws} is gone from this machine; re-queue the task to redo it"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+/// Pushes an approved GO from this node's workspace, then records it on the task.
+pub(super) async fn approve(ctx: &Ctx, key: &TaskKey) -> Result<String, String> {
+    let t = get(ctx, key).await?;
+    let state = task_state(&t);
+    if state != TaskState::AwaitingApproval {
+        return Err(format!("nothing to push: the task is {state:?}"));
+    }
+    ran_here(ctx, &t, true)?;
+    let msg = jobs::push(&t, &ctx.cfg.token).await?;
+    record_extra(
+        ctx,
+        key,
+        None,
+        json!({
+            "pushed": true,
+            "pushDecision": "approved",
+            "decidedAt": now(),
+            "decidedBy": ctx.node,
+        }),
+    )
+    .await
+    .map_err(|e| format!("{msg}, but {e}"))?;
+    Ok(msg)
+}
+
+/// Records that the push was rejected; the workspace stays on the node.
+pub(super) async fn reject(ctx: &Ctx, key: &TaskKey) -> Result<String, String> {
+    let t = get(ctx, key).await?;
+    let state = task_state(&t);
+    if state != TaskState::AwaitingApproval {
+        return Err(format!(
+            "{key} is not awaiting approval ({state:?}); nothing to reject"
+        ));
+    }
+    ran_here(ctx, &t, false).map_err(|e| format!("{key}: {e}"))?;
+    record_extra(
+        ctx,
+        key,
+        t.metadata.resource_version.as_deref(),
+        json!({
+            "pushDecision": "rejected",
+            "decidedAt": now(),
+            "decidedBy": ctx.node,
+        }),
+    )
+    .await?;
+    let ws = extra_str(&t, "workspace").unwrap_or_default();
+    Ok(format!(
+        "push of {key} rejected; the workspace {ws} is kept on {}",
+        ctx.node
+    ))
+}
+
+/// Opens (or finds) the pull request of a pushed task and records its URL and number.
+pub(super) async fn open_pr(ctx: &Ctx, key: &TaskKey) -> Result<String, String> {
+    let t = get(ctx, key).await?;
+    let state = task_state(&t);
+    if !matches!(state, TaskState::Pushed | TaskState::PrOpen) {
+        return Err(format!(
+            "a pull request needs a pushed branch; the task is {state:?} (approve the push first)"
+        ));
+    }
+    ran_here(ctx, &t, true)?;
+    let pr = jobs::open_pr(
+        &t,
+        ctx.cfg.git_remote_url.as_deref(),
+        &ctx.cfg.github_api_base,
+        &ctx.cfg.token,
+    )
+    .await?;
+    record_extra(
+        ctx,
+        key,
+        None,
+        json!({ "prUrl": pr.url, "prNumber": pr.number }),
+    )
+    .await
+    .map_err(|e| format!("pull request {} is open, but {e}", pr.url))?;
+    Ok(pr.url)
+}
