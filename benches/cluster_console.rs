@@ -390,7 +390,8 @@ fn child(spec: &str) {
             git_remote_url: None,
             github_api_base: "http://127.0.0.1:9".into(),
             token: TokenSource::Lookup,
-            run_local_worker: false,
+            worker: None,
+            scheduler: None,
         };
         let _backend = start_cluster(cluster, cfg, tx).expect("backend");
         let mut warnings = Vec::new();

@@ -219,6 +219,7 @@ async fn a_task_goes_pending_scheduled_running_succeeded_with_a_real_run_and_liv
     cfg.endpoint = EndpointConfig {
         base_url_override: Some(format!("{}/", server.base_url())),
         host_override: None,
+        fallback_base_url: None,
     };
     cfg.git_remote_url = Some(bare.display().to_string());
     let (h, mut rx) = start(&c, cfg);
@@ -653,6 +654,7 @@ async fn the_host_override_reads_the_live_endpoints_port_on_every_dispatch() {
     let cfg = EndpointConfig {
         base_url_override: None,
         host_override: Some("127.0.0.1".into()),
+        fallback_base_url: None,
     };
     // No InferenceService yet.
     let err = endpoint::resolve(&c.client, &ns, &agent, &cfg)

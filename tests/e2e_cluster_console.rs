@@ -52,7 +52,8 @@ fn backend_config(node: &str, api: Option<String>) -> ClusterBackendConfig {
         git_remote_url: None,
         github_api_base: api.unwrap_or_else(|| "http://127.0.0.1:9".into()),
         token: TokenSource::Given(Token::new(TOKEN)),
-        run_local_worker: false,
+        worker: None,
+        scheduler: None,
     }
 }
 
@@ -762,4 +763,149 @@ async fn the_watches_come_back_after_an_apiserver_restart() {
     })
     .await;
     ui.stop().await;
+}
+
+/// The console on a cluster with its own executor and scheduler, as `foreman --cluster
+/// --scheduler` runs it: a submitted task is scheduled to this console's node, run by the real
+/// executor (scripted model, local bare remote) with its transcript streaming into the UI, and
+/// waits for the operator; approving pushes the branch and records it on the task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_runs_tasks_scheduled_to_it_and_pushes_on_approval() {
+    use foreman::cluster::endpoint::EndpointConfig;
+    use foreman::cluster::node::NodeConfig;
+    use foreman::cluster::scheduler::{SchedulerConfig, Scope};
+    use foreman::cluster::worker::WorkerConfig;
+    use foreman::oai::scripted::{Reply, ScriptedServer};
+
+    let (kc, ns) = shared_namespace("console-run");
+    let dir = tempfile::tempdir().unwrap();
+    let bare = seed_bare(
+        dir.path(),
+        "acme/greeter.git",
+        &[("README.md", "# Greeter\nteh greeter\n")],
+    );
+    let server = ScriptedServer::start(vec![
+        Reply::tool_call(
+            "str_replace",
+            r#"{"path":"README.md","old_string":"teh","new_string":"the"}"#,
+        ),
+        Reply::tool_call(
+            "submit_result",
+            json!({"verdict":"GO","summary":"fixed the typo","commit_message":"docs: fix typo\n\nFixes #1"}).to_string(),
+        ),
+    ])
+    .unwrap();
+    let node = format!("{ns}-console");
+    let label = ("foreman-e2e".to_string(), ns.clone());
+    let mut w = WorkerConfig::new(
+        NodeConfig {
+            name: node.clone(),
+            roles: vec!["worker".into()],
+            labels: [label.clone()].into(),
+            ..Default::default()
+        },
+        foreman::workspace::Identity {
+            name: "Foreman Bot".into(),
+            email: "bot@example.com".into(),
+        },
+        dir.path().join("ws"),
+    );
+    w.journal_dir = dir.path().join("journals");
+    w.task_namespace = Some(ns.clone());
+    w.heartbeat_every = Duration::from_secs(1);
+    w.transcript_every = Duration::from_millis(200);
+    w.endpoint = EndpointConfig {
+        base_url_override: None,
+        host_override: None,
+        // The Agent names no InferenceService: the console's configured URL serves it.
+        fallback_base_url: Some(server.base_url()),
+    };
+    w.git_remote_url = Some(bare.display().to_string());
+    w.push_now = false;
+    let mut cfg = backend_config(&node, None);
+    cfg.worker = Some(w);
+    cfg.scheduler = Some(SchedulerConfig {
+        task_namespace: Some(ns.clone()),
+        scope: Scope {
+            node_selector: format!("foreman-e2e={ns}").parse().unwrap(),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let mut ui = Ui::start(&kc, &ns, cfg).await;
+    ui.until("snapshot", 30, |u| u.snapshot).await;
+    let manifest = dir.path().join("fix.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: Agent\nmetadata: {{name: coder}}\nspec:\n  role: coder\n  maxRetries: 0\n  tools: [read_file, str_replace, submit_result]\n---\n{}",
+            task_yaml("fix-1", "")
+        ),
+    )
+    .unwrap();
+    ui.h.send(Command::Submit(manifest));
+
+    // The live transcript reaches the UI while the run goes on, not only at the end.
+    let mut streamed = 0usize;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while ui.state("fix-1") != Some(TaskState::AwaitingApproval) {
+        let e = tokio::time::timeout_at(deadline, ui.rx.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "timed out; state {:?}; errors {:?}; notices {:?}",
+                    ui.state("fix-1"),
+                    ui.errors,
+                    ui.notices
+                )
+            })
+            .expect("backend running");
+        if let BackendEvent::Run { task, .. } = &e
+            && task.name == "fix-1"
+        {
+            streamed += 1;
+        }
+        ui.apply(e);
+    }
+    assert!(streamed > 3, "the run streamed {streamed} events to the UI");
+    let t = &ui.tasks["fix-1"];
+    let s = t.status.as_ref().unwrap();
+    assert_eq!(s.assigned_node.as_deref(), Some(node.as_str()));
+    let sha = s.commit_sha.clone().unwrap();
+    assert!(
+        git(&bare, &["branch", "--list"]).trim().is_empty()
+            || !git(&bare, &["branch", "--list"]).contains("foreman/issue-1"),
+        "nothing is pushed before the approval"
+    );
+
+    ui.h.send(Command::ApprovePush(key(&ns, "fix-1")));
+    ui.until("the push", 60, |u| {
+        u.jobs
+            .iter()
+            .any(|(n, j, _)| n == "fix-1" && *j == Job::Push)
+    })
+    .await;
+    let (_, _, outcome) = ui.jobs.iter().find(|(n, _, _)| n == "fix-1").unwrap();
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert_eq!(
+        git(&bare, &["rev-parse", "foreman/issue-1"]).trim(),
+        sha,
+        "the approved commit is on the remote"
+    );
+    let stored = get_json(&kc, &ns, "agentictask", "fix-1");
+    assert_eq!(stored["status"]["result"]["extra"]["pushed"], json!(true));
+    assert_eq!(
+        stored["status"]["result"]["extra"]["pushDecision"],
+        json!("approved")
+    );
+    ui.until("Pushed", 30, |u| {
+        u.state("fix-1") == Some(TaskState::Pushed)
+    })
+    .await;
+    ui.stop().await;
+    let n = get_json(&kc, &ns, "fleetnode", &node);
+    assert_eq!(
+        n["status"]["phase"], "Draining",
+        "the console's node drains on quit"
+    );
 }

@@ -271,6 +271,7 @@ pub fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, S
     cfg.endpoint = EndpointConfig {
         base_url_override: args.inference_base_url_override.clone(),
         host_override: args.inference_base_url_host_override.clone(),
+        fallback_base_url: None,
     };
     cfg.git_remote_url = args.git_remote_url.clone();
     cfg.keep_workspace = args.keep_workspace;

@@ -38,20 +38,7 @@ pub fn node_name() -> String {
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_default();
-    let mut out = String::new();
-    for c in host.trim().to_lowercase().chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let out: String = out.trim_matches('-').chars().take(63).collect();
-    if out.is_empty() {
-        "fleetnode".into()
-    } else {
-        out
-    }
+    super::agent::fleet_node_name(host.trim())
 }
 
 /// Whether the flags ask for the cluster backend.
@@ -96,6 +83,48 @@ pub fn cluster_label(args: &ConsoleArgs, cluster: &Cluster, node: &str) -> Strin
     format!("cluster {at} · ns {ns} · node {node} · ? for help")
 }
 
+/// The console's own executor on a cluster: the same worker as `foreman agent`, with the
+/// console's identity, remote and state directory, pushing only on approval (unless
+/// auto-push). `--inference-url` overrides every Agent's endpoint; otherwise an Agent's
+/// InferenceService is used, and the configured URL serves Agents that name none.
+fn console_worker(
+    args: &ConsoleArgs,
+    cfg: &Config,
+    node: &str,
+    cluster: &Cluster,
+) -> crate::cluster::worker::WorkerConfig {
+    use crate::cluster::endpoint::EndpointConfig;
+    use crate::cluster::node::NodeConfig;
+    let email = cfg
+        .git
+        .author_email
+        .clone()
+        .unwrap_or_else(|| format!("foreman@{node}.local"));
+    let state = &cfg.workspace.state_dir;
+    let mut w = crate::cluster::worker::WorkerConfig::new(
+        NodeConfig {
+            name: node.to_string(),
+            roles: vec!["worker".into()],
+            ..Default::default()
+        },
+        Identity {
+            name: cfg.git.author_name.clone(),
+            email,
+        },
+        state.join("workspaces"),
+    );
+    w.journal_dir = state.join("transcripts");
+    w.task_namespace = (!cluster.namespace.is_empty()).then(|| cluster.namespace.clone());
+    w.endpoint = EndpointConfig {
+        base_url_override: args.base_url.clone(),
+        host_override: args.inference_host_override.clone(),
+        fallback_base_url: Some(cfg.inference.base_url.clone()),
+    };
+    w.git_remote_url = cfg.git.remote_url.clone();
+    w.push_now = cfg.executor.auto_push;
+    w
+}
+
 async fn start_on_cluster(
     args: &ConsoleArgs,
     cfg: &Config,
@@ -105,11 +134,17 @@ async fn start_on_cluster(
     let node = node_name();
     let label = cluster_label(args, &cluster, &node);
     let ccfg = ClusterBackendConfig {
-        node_name: node,
+        node_name: node.clone(),
         git_remote_url: cfg.git.remote_url.clone(),
         github_api_base: cfg.github.api_base.clone(),
         token: TokenSource::Lookup,
-        run_local_worker: false,
+        worker: (!args.no_worker).then(|| console_worker(args, cfg, &node, &cluster)),
+        scheduler: args
+            .scheduler
+            .then(|| crate::cluster::scheduler::SchedulerConfig {
+                task_namespace: (!cluster.namespace.is_empty()).then(|| cluster.namespace.clone()),
+                ..Default::default()
+            }),
     };
     let backend = start_cluster(cluster, ccfg, tx)
         .map_err(|e| format!("cannot start the cluster backend: {e}"))?;

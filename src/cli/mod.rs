@@ -75,6 +75,17 @@ pub struct ConsoleArgs {
     /// Show the tasks and agents of every namespace.
     #[arg(long, short = 'A', conflicts_with = "namespace")]
     pub all_namespaces: bool,
+    /// On a cluster: only watch; do not register this machine as a FleetNode or run tasks.
+    #[arg(long)]
+    pub no_worker: bool,
+    /// On a cluster: also schedule Pending tasks onto fleet nodes (clusters without LLMKube's
+    /// operator; see `foreman scheduler`).
+    #[arg(long)]
+    pub scheduler: bool,
+    /// On a cluster: host for the Agents' InferenceService URLs, the port read live from its
+    /// Endpoints (upstream's --inference-base-url-host-override).
+    #[arg(long, value_name = "HOST")]
+    pub inference_host_override: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

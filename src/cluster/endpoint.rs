@@ -14,6 +14,9 @@ pub struct EndpointConfig {
     pub base_url_override: Option<String>,
     /// `--inference-base-url-host-override`: host substituted, port from Endpoints.
     pub host_override: Option<String>,
+    /// Used for an Agent without `inferenceServiceRef` (a console on a workstation whose
+    /// llama.cpp is not an InferenceService); without it such an Agent is an error.
+    pub fallback_base_url: Option<String>,
 }
 
 fn inference_service() -> ApiResource {
@@ -39,8 +42,13 @@ pub async fn resolve(
         .inference_service_ref
         .as_ref()
         .map(|r| r.name.clone())
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| {
+        .filter(|n| !n.is_empty());
+    if isvc.is_none()
+        && let Some(u) = cfg.fallback_base_url.as_deref().filter(|u| !u.is_empty())
+    {
+        return Ok(u.trim_end_matches('/').to_string());
+    }
+    let isvc = isvc.ok_or_else(|| {
             format!(
                 "Agent {:?} has no spec.inferenceServiceRef.name and no --inference-base-url-override was given",
                 agent.metadata.name.as_deref().unwrap_or_default()

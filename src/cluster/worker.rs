@@ -140,6 +140,11 @@ impl WorkerHandle {
         let _ = self.commands.send(c);
     }
 
+    /// A sender of commands that outlives borrowing the handle.
+    pub fn commands(&self) -> mpsc::UnboundedSender<WorkerCommand> {
+        self.commands.clone()
+    }
+
     /// Signals shutdown and waits until the worker is done.
     pub async fn shutdown(self) -> Result<(), WorkerError> {
         let _ = self.stop.send(true);

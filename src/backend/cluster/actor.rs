@@ -142,17 +142,6 @@ impl Actor {
 
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         self.start_watchers();
-        // worker: spawned here once src/cluster/worker.rs lands —
-        //   crate::cluster::worker::spawn(cluster, WorkerConfig { node_name, .. }, sink)
-        // with its WorkerEvent::Run { task, event } forwarded as BackendEvent::Run { task, event },
-        // WorkerEvent::Notice/Error as BackendEvent::Notice/Error, Cancel of a task running here
-        // passed to it (see ops::cancel), and WorkerHandle::shutdown(self).await on Shutdown.
-        if self.ctx.cfg.run_local_worker {
-            self.emit(BackendEvent::Notice(format!(
-                "this build has no local worker yet: tasks scheduled to {} wait for one",
-                self.ctx.node
-            )));
-        }
         loop {
             tokio::select! {
                 c = commands.recv() => match c {

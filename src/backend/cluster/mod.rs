@@ -16,6 +16,7 @@
 
 mod actor;
 mod lenient;
+mod local;
 mod ops;
 pub mod transcript;
 mod watch;
@@ -40,14 +41,18 @@ pub struct ClusterBackendConfig {
     pub git_remote_url: Option<String>,
     pub github_api_base: String,
     pub token: TokenSource,
-    /// Run this machine's executor too (register the FleetNode, claim and run the tasks
-    /// scheduled to it). Not available yet: see the `worker:` note in the actor.
-    pub run_local_worker: bool,
+    /// Run this machine's executor too: register the FleetNode, heartbeat, claim and run the
+    /// tasks scheduled to it (`None`: a watch-only console).
+    pub worker: Option<crate::cluster::worker::WorkerConfig>,
+    /// Run the scheduler in the console too, for clusters without LLMKube's operator.
+    pub scheduler: Option<crate::cluster::scheduler::SchedulerConfig>,
 }
 
 /// Shared by the actor and its jobs.
 pub(crate) struct Ctx {
     pub client: Client,
+    /// The local worker's command channel (cancel a run of this node).
+    pub worker: Option<mpsc::UnboundedSender<crate::cluster::worker::WorkerCommand>>,
     /// Watched namespace; empty = all namespaces.
     pub namespace: String,
     pub node: String,
@@ -85,8 +90,18 @@ pub fn start_cluster(
             "the cluster backend needs this console's node name".into(),
         ));
     }
+    let _guard = rt.enter();
+    let worker = cfg
+        .worker
+        .clone()
+        .map(|w| local::spawn_worker(&cluster, w, events.clone()));
+    let scheduler = cfg
+        .scheduler
+        .clone()
+        .map(|sc| local::spawn_scheduler(&cluster, sc, events.clone()));
     let ctx = Ctx {
         client: cluster.client,
+        worker: worker.as_ref().map(|w| w.commands()),
         namespace: cluster.namespace,
         node: cfg.node_name.clone(),
         cfg,
@@ -97,6 +112,15 @@ pub fn start_cluster(
     let actor = actor::Actor::new(ctx);
     rt.spawn(async move {
         actor.run(rx).await;
+        // The run in progress lands its terminal status, then the node drains.
+        if let Some(w) = worker
+            && let Err(e) = w.shutdown().await
+        {
+            tracing::warn!("local worker: {e}");
+        }
+        if let Some(s) = scheduler {
+            s.stop().await;
+        }
         let _ = done_tx.send(true);
     });
     Ok(BackendHandle::new(tx, done_rx))

@@ -13,6 +13,7 @@ use crate::api::{AgenticTask, AgenticTaskStatus, Object, TaskPhase};
 use crate::backend::embedded::jobs;
 use crate::backend::embedded::status::{extra_str, fail_with};
 use crate::backend::{TaskKey, TaskState, task_state};
+use crate::cluster::worker::WorkerCommand;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -218,14 +219,16 @@ pub(super) async fn cancel(ctx: &Ctx, key: &TaskKey) -> Result<String, String> {
             replace_status(ctx, key, &t).await?;
             Ok(format!("{key} cancelled"))
         }
-        TaskState::Running if node.as_deref() == Some(ctx.node.as_str()) => {
-            // worker: once src/cluster/worker.rs lands, a running task of this node is stopped
-            // by telling the local worker (which records it as Cancelled).
-            Err(format!(
+        TaskState::Running if node.as_deref() == Some(ctx.node.as_str()) => match &ctx.worker {
+            // The worker stops the run and records it as Cancelled.
+            Some(w) if w.send(WorkerCommand::Cancel(key.clone())).is_ok() => {
+                Ok(format!("stopping {key}"))
+            }
+            _ => Err(format!(
                 "{key} is running on this node ({}), but this console runs no local worker to stop it",
                 ctx.node
-            ))
-        }
+            )),
+        },
         TaskState::Running => Err(format!(
             "{key} is running on node {}; only that node can stop it (cancel it from the console there)",
             node.as_deref().unwrap_or("?")

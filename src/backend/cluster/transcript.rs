@@ -117,8 +117,15 @@ fn source_of(t: &AgenticTask, key: &TaskKey) -> Source {
         .and_then(|r| r.get("extra"))
         .and_then(|e| e.get("transcriptRef"))
         .cloned();
-    let journal = status
-        .and_then(|s| s.transcript_ref.clone())
+    let extra_journal = status
+        .and_then(|s| s.result.as_ref())
+        .and_then(|r| r.get("extra"))
+        .and_then(|e| e.get("journal"))
+        .and_then(|v| v.as_str().map(str::to_string));
+    // This crate's worker records its local journal in extra.journal; the embedded
+    // backend's status.transcriptRef is a path; a `configmap/...` ref is not a path.
+    let journal = extra_journal
+        .or_else(|| status.and_then(|s| s.transcript_ref.clone()))
         .or_else(|| {
             extra_ref
                 .as_ref()
