@@ -95,3 +95,28 @@ start_git_server() {
   wait_http "http://127.0.0.1:$port/" 20 || die "git server did not start on :$port (see $logf)"
   echo "$pid"
 }
+
+# The demo's throwaway repository: a bare remote DIR/remote/acme/greeter.git with a real small
+# bug (greet() says "Helo") and its issue, seeded through DIR/seed.
+make_demo_repo() {
+  local DEMO=$1
+  mkdir -p "$DEMO/remote/acme"
+  git init -q --bare -b main "$DEMO/remote/acme/greeter.git"
+  git init -q -b main "$DEMO/seed"
+  cat > "$DEMO/seed/greeter.py" <<'PY'
+def greet():
+    return "Helo, world!"
+PY
+  cat > "$DEMO/seed/test_greeter.py" <<'PY'
+import unittest
+from greeter import greet
+
+class GreetTest(unittest.TestCase):
+    def test_greet(self):
+        self.assertEqual(greet(), "Hello, world!")
+PY
+  printf '# greeter\n\nIssue #1: greet() says "Helo".\n' > "$DEMO/seed/README.md"
+  git -C "$DEMO/seed" add -A
+  git -C "$DEMO/seed" -c user.name=Demo -c user.email=demo@example.com commit -qm "initial greeter"
+  git -C "$DEMO/seed" push -q "$DEMO/remote/acme/greeter.git" main
+}
