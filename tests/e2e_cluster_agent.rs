@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::k8s::{PrivateApiserver, kubectl_at, shared_namespace};
+use common::k8s::{PrivateApiserver, kubectl_at, retried, shared_namespace};
 use common::{git, seed_bare};
 use foreman::api::{Agent, AgenticTask, FleetNode, FleetNodePhase, Object, TaskPhase, Verdict};
 use foreman::cluster::endpoint::{self, EndpointConfig};
@@ -496,7 +496,7 @@ async fn two_agents_racing_one_claim_exactly_one_wins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_finishing_while_the_apiserver_restarts_still_lands_its_status() {
-    let api = PrivateApiserver::start();
+    let api = retried("start a private apiserver", PrivateApiserver::start);
     let kc = api.kubeconfig();
     let ns = "restart";
     kubectl_at(&kc, &["create", "namespace", ns], None);
@@ -528,7 +528,7 @@ async fn a_run_finishing_while_the_apiserver_restarts_still_lands_its_status() {
         !finished_early,
         "the status cannot have landed while the apiserver was down"
     );
-    tokio::task::block_in_place(|| api.restart());
+    tokio::task::block_in_place(|| retried("restart the apiserver", || api.restart()));
     let done = task_where(&c, "survivor", 90, |t| {
         phase(t) == Some(TaskPhase::Succeeded)
     })

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::k8s::{PrivateApiserver, kubectl_at, shared_namespace};
+use common::k8s::{PrivateApiserver, kubectl_at, retried, shared_namespace};
 use common::{GitServer, git, seed_bare};
 use foreman::agent::transcript::{Record, export};
 use foreman::api::{AgenticTask, FleetNode};
@@ -714,16 +714,6 @@ async fn push_and_pr_are_gated_to_the_node_that_ran_the_task_and_recorded_for_ev
 }
 
 /// Starting kube-apiserver can exceed k8s.sh's 60 s on a loaded 2-core machine: try again.
-fn retried<T>(what: &str, f: impl Fn() -> T) -> T {
-    for attempt in 1.. {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&f)) {
-            Ok(v) => return v,
-            Err(e) if attempt >= 3 => std::panic::resume_unwind(e),
-            Err(_) => eprintln!("{what}: attempt {attempt} failed, retrying"),
-        }
-    }
-    unreachable!()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_watches_come_back_after_an_apiserver_restart() {

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::k8s::{PrivateApiserver, kubectl_at, shared_namespace};
+use common::k8s::{PrivateApiserver, kubectl_at, retried, shared_namespace};
 use foreman::api::{Agent, AgenticTask, FleetNode, FleetNodeSpec};
 use foreman::cluster::scheduler::{self, SchedulerConfig, Scope};
 use foreman::cluster::{ClusterArgs, connect};
@@ -394,9 +394,11 @@ async fn two_schedulers_racing_place_a_task_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keeps_scheduling_across_an_apiserver_restart() {
-    let api = tokio::task::spawn_blocking(PrivateApiserver::start)
-        .await
-        .unwrap();
+    let api = tokio::task::spawn_blocking(|| {
+        retried("start a private apiserver", PrivateApiserver::start)
+    })
+    .await
+    .unwrap();
     kubectl_at(&api.kubeconfig(), &["create", "namespace", "restart"], None);
     let env = Env::at(api.kubeconfig(), "restart".into()).await;
     env.node("a", "Ready", 0, None).await;
@@ -410,7 +412,7 @@ async fn keeps_scheduling_across_an_apiserver_restart() {
     let api = tokio::task::spawn_blocking(move || {
         api.stop_apiserver();
         std::thread::sleep(Duration::from_secs(2));
-        api.restart();
+        retried("restart the apiserver", || api.restart());
         api
     })
     .await

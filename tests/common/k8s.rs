@@ -162,3 +162,16 @@ impl Drop for PrivateApiserver {
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/k8s.sh")
 }
+
+/// Runs a fixture step up to three times: starting an apiserver on a loaded 2-core machine
+/// sometimes misses its 60 s readiness window.
+pub fn retried<T>(what: &str, f: impl Fn() -> T) -> T {
+    for attempt in 1.. {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&f)) {
+            Ok(v) => return v,
+            Err(e) if attempt >= 3 => std::panic::resume_unwind(e),
+            Err(_) => eprintln!("{what}: attempt {attempt} failed, retrying"),
+        }
+    }
+    unreachable!()
+}
