@@ -130,8 +130,11 @@ fn draw_fleet(f: &mut Frame, app: &App, area: Rect) {
             .last_heartbeat_time
             .as_ref()
             .map_or("-".into(), |h| age(app.now() - h.0.as_second()));
-        let tps = app
-            .live_tps
+        let tps = n
+            .metadata
+            .name
+            .as_ref()
+            .and_then(|name| app.live_tps.get(name))
             .map(|v| format!("{v:.0}"))
             .or_else(|| {
                 cap.tokens_per_second

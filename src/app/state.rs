@@ -97,8 +97,9 @@ pub struct App {
     pub transcripts: HashMap<TaskKey, Transcript>,
     /// Latest turn n/max per task seen live.
     pub turns: HashMap<TaskKey, (u32, u32)>,
-    /// Latest generation speed seen live (tok/s).
-    pub live_tps: Option<f64>,
+    /// Latest generation speed seen live (tok/s), per node that ran the turn: on a cluster
+    /// only this machine's runs stream here, and other nodes keep their advertised figure.
+    pub live_tps: HashMap<String, f64>,
     pub diff: Option<(TaskKey, DiffView)>,
     pub status: Option<(String, Level, Instant)>,
     pub jobs: HashSet<(TaskKey, Job)>,
@@ -130,7 +131,7 @@ impl App {
             mode: Mode::Normal,
             transcripts: HashMap::new(),
             turns: HashMap::new(),
-            live_tps: None,
+            live_tps: HashMap::new(),
             diff: None,
             status: None,
             jobs: HashSet::new(),
@@ -317,6 +318,11 @@ impl App {
     fn on_run(&mut self, task: TaskKey, event: ExecEvent) {
         // Streaming here from now on: later stored copies must not replace the live view.
         self.loaded.remove(&task);
+        let node = self
+            .tasks
+            .get(&task)
+            .and_then(|t| t.status.as_ref())
+            .and_then(|s| s.assigned_node.clone());
         let window = self.context_window(&task);
         let t = self.transcripts.entry(task.clone()).or_default();
         if window.is_some() && t.context_fill().is_none() {
@@ -338,8 +344,10 @@ impl App {
                     usage,
                     timings,
                 } => {
-                    if let Some(tps) = timings.and_then(|t| t.predicted_per_second) {
-                        self.live_tps = Some(tps);
+                    if let Some(tps) = timings.and_then(|t| t.predicted_per_second)
+                        && let Some(node) = node
+                    {
+                        self.live_tps.insert(node, tps);
                     }
                     t.turn_finished(turn, elapsed_ms, attempts, usage, timings);
                 }

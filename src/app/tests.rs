@@ -688,3 +688,26 @@ fn a_task_requeued_elsewhere_drops_its_old_transcript() {
     assert!(app.status.as_ref().unwrap().0.contains("forbidden"));
     assert!(!app.loading.contains(&key));
 }
+
+#[test]
+fn live_speed_is_kept_per_node_that_ran_the_turn() {
+    let mut app = fixture("dark");
+    assert_eq!(app.live_tps.get("m5-max"), Some(&71.5));
+    assert_eq!(app.live_tps.len(), 1, "only the node running the task");
+    // A turn of a task with no node yet (not scheduled) is nobody's speed.
+    app.on_backend(BackendEvent::Run {
+        task: k("bump-deps"),
+        event: ExecEvent::Loop(LoopEvent::TurnFinished {
+            turn: 1,
+            elapsed_ms: 10,
+            attempts: 1,
+            usage: None,
+            timings: Some(Timings {
+                predicted_per_second: Some(5.0),
+                ..Default::default()
+            }),
+        }),
+    });
+    assert_eq!(app.live_tps.len(), 1);
+    assert_eq!(app.live_tps.get("m5-max"), Some(&71.5));
+}
