@@ -2,6 +2,7 @@
 //! kube-rs pieces that let the console and `foreman agent`/`foreman scheduler` interoperate
 //! with LLMKube's operator and kubectl.
 
+pub mod backoff;
 pub mod connect;
 pub mod crds;
 pub mod endpoint;

@@ -234,7 +234,7 @@ pub async fn run(
     };
     let (store, writer) = reflector::store::<AgenticTask>();
     let mut watch_events = watcher(api, watcher::Config::default())
-        .default_backoff()
+        .backoff(super::backoff::WatchBackoff::new())
         .reflect(writer)
         .applied_objects()
         .boxed();

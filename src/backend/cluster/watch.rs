@@ -9,18 +9,17 @@ use super::explain;
 use super::lenient::Lenient;
 use crate::api::{Agent, AgenticTask, FleetNode, Workload};
 use crate::backend::{BackendEvent, TaskKey};
+use crate::cluster::backoff::WatchBackoff;
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Resource;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::WatchStreamExt;
-use kube::runtime::utils::Backoff;
 use kube::runtime::watcher::{self, Event};
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
-use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// Label upstream puts on every transcript ConfigMap (value: the task name).
@@ -91,42 +90,6 @@ impl Watched for Workload {
     }
 }
 
-/// Retry delays for a console: 250 ms doubling to 5 s (with up to 25% jitter), back to the
-/// start after any success. kube's default tops out at 30 s, long to stare at a stale screen.
-pub struct ConsoleBackoff {
-    next: Duration,
-}
-
-impl ConsoleBackoff {
-    const MIN: Duration = Duration::from_millis(250);
-    const MAX: Duration = Duration::from_secs(5);
-    pub fn new() -> ConsoleBackoff {
-        ConsoleBackoff { next: Self::MIN }
-    }
-}
-
-impl Default for ConsoleBackoff {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Iterator for ConsoleBackoff {
-    type Item = Duration;
-    fn next(&mut self) -> Option<Duration> {
-        let d = self.next;
-        self.next = (self.next * 2).min(Self::MAX);
-        let jitter = d.mul_f64(fastrand::f64() * 0.25);
-        Some(d + jitter)
-    }
-}
-
-impl Backoff for ConsoleBackoff {
-    fn reset(&mut self) {
-        self.next = Self::MIN;
-    }
-}
-
 /// List settings shared by the watchers: served from the apiserver's watch cache
 /// (resourceVersion=0: one round trip, no etcd read). No page size (kube's default is 500):
 /// kube drops resourceVersion=0 from a limited list, which makes it sequential etcd pages
@@ -188,7 +151,7 @@ impl Health {
 
 /// Watches one kind until the task is aborted.
 pub(super) async fn run<K: Watched>(api: Api<Lenient<K>>, tx: UnboundedSender<Msg>) {
-    let stream = watcher::watcher(api, config()).backoff(ConsoleBackoff::new());
+    let stream = watcher::watcher(api, config()).backoff(WatchBackoff::new());
     let mut stream = std::pin::pin!(stream);
     let mut health = Health {
         what: K::WHAT,
@@ -308,7 +271,7 @@ pub(super) async fn run_transcripts(
     tx: UnboundedSender<Msg>,
 ) {
     let cfg = config().labels(TRANSCRIPT_LABEL);
-    let stream = watcher::watcher(api, cfg).backoff(ConsoleBackoff::new());
+    let stream = watcher::watcher(api, cfg).backoff(WatchBackoff::new());
     let mut stream = std::pin::pin!(stream);
     let mut health = Health {
         what: "transcript ConfigMaps",
@@ -387,16 +350,6 @@ mod tests {
         let c = config();
         assert_eq!(c.page_size, None);
         assert_eq!(c.list_semantic, watcher::ListSemantic::Any);
-    }
-
-    #[test]
-    fn backoff_doubles_to_a_cap_and_resets() {
-        let mut b = ConsoleBackoff::new();
-        let d: Vec<Duration> = (0..8).map(|_| b.next().unwrap()).collect();
-        assert!(d[0] >= Duration::from_millis(250) && d[0] <= Duration::from_millis(313));
-        assert!(d[7] >= Duration::from_secs(5) && d[7] <= Duration::from_millis(6250));
-        b.reset();
-        assert!(b.next().unwrap() < Duration::from_millis(320));
     }
 
     #[test]

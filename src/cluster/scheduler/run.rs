@@ -241,7 +241,10 @@ where
 {
     let kind = K::kind(&K::DynamicType::default()).to_string();
     let (reader, writer) = reflector::store();
-    let stream = reflector::reflector(writer, watcher(api, wc).default_backoff());
+    let stream = reflector::reflector(
+        writer,
+        watcher(api, wc).backoff(crate::cluster::backoff::WatchBackoff::new()),
+    );
     let handle = tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
         while let Some(ev) = stream.next().await {
