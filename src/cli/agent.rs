@@ -105,6 +105,24 @@ pub struct AgentArgs {
     pub zap_time_encoding: Option<String>,
 }
 
+/// Connects for a daemon command (`agent`, `scheduler`); on failure says why on stderr and
+/// gives exit code 1.
+pub async fn connect_or_say(
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+) -> Result<crate::cluster::Cluster, ExitCode> {
+    connect(&ClusterArgs {
+        kubeconfig,
+        context,
+        namespace: None,
+    })
+    .await
+    .map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })
+}
+
 /// Go durations as upstream's flags take them: `30s`, `1m30s`, `500ms`, `2h`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("invalid duration {s:?}: use e.g. 30s, 1m30s, 500ms");
@@ -285,7 +303,7 @@ pub fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, S
 }
 
 pub async fn agent(args: AgentArgs) -> ExitCode {
-    let host = crate::backend::embedded::node::default_node_name();
+    let host = crate::backend::embedded::node::hostname();
     let cfg = match worker_config(&args, &host) {
         Ok(c) => c,
         Err(e) => {
@@ -293,18 +311,9 @@ pub async fn agent(args: AgentArgs) -> ExitCode {
             return ExitCode::from(super::run::EXIT_INPUT);
         }
     };
-    let cluster = match connect(&ClusterArgs {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.kube_context.clone(),
-        namespace: None,
-    })
-    .await
-    {
+    let cluster = match connect_or_say(args.kubeconfig.clone(), args.kube_context.clone()).await {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     eprintln!(
         "foreman agent: node {} · tasks in {} · cluster {}",

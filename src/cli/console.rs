@@ -34,11 +34,7 @@ pub fn settings(args: &ConsoleArgs) -> (Config, Vec<String>) {
 
 /// DNS-1123 name of this machine (upstream's FleetNode naming).
 pub fn node_name() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_default();
-    super::agent::fleet_node_name(host.trim())
+    super::agent::fleet_node_name(&crate::backend::embedded::node::hostname())
 }
 
 /// Whether the flags ask for the cluster backend.

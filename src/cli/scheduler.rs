@@ -3,7 +3,6 @@
 //! and for how to run it next to the operator). Stops cleanly on Ctrl-C or SIGTERM.
 
 use crate::cluster::scheduler::{self, LabelSelector, SchedulerConfig, Scope};
-use crate::cluster::{ClusterArgs, connect};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,18 +81,14 @@ impl SchedulerArgs {
 }
 
 pub async fn scheduler(args: SchedulerArgs) -> ExitCode {
-    let cluster = match connect(&ClusterArgs {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.kube_context.clone(),
-        namespace: None,
-    })
+    let cluster = match super::agent::connect_or_say(
+        args.kubeconfig.clone(),
+        args.kube_context.clone(),
+    )
     .await
     {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let cfg = args.config();
     let fail = |e: scheduler::SchedulerError| {

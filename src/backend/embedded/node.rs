@@ -101,13 +101,19 @@ pub async fn probe_inference(base_url: &str) -> InferenceProbe {
     }
 }
 
-/// The host name made into a valid object name (lowercase, `[a-z0-9-.]`).
-pub fn default_node_name() -> String {
-    let raw = std::fs::read_to_string("/etc/hostname")
+/// This machine's host name as the OS gives it (empty when unknown).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_default();
-    sanitize(&raw)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// The host name made into a valid object name (lowercase, `[a-z0-9-.]`).
+pub fn default_node_name() -> String {
+    sanitize(&hostname())
 }
 
 pub fn sanitize(raw: &str) -> String {
