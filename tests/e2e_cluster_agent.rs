@@ -121,6 +121,21 @@ async fn task_where(
     .await
 }
 
+async fn node_where(
+    c: &Cluster,
+    name: &str,
+    secs: u64,
+    pred: impl Fn(&FleetNode) -> bool,
+) -> FleetNode {
+    let api: Api<FleetNode> = Api::all(c.client.clone());
+    wait_for(&format!("FleetNode {name}"), secs, || {
+        let api = api.clone();
+        let pred = &pred;
+        async move { api.get(name).await.ok().filter(|n| pred(n)) }
+    })
+    .await
+}
+
 fn phase(t: &AgenticTask) -> Option<TaskPhase> {
     t.status.as_ref().and_then(|s| s.phase)
 }
@@ -224,16 +239,8 @@ async fn a_task_goes_pending_scheduled_running_succeeded_with_a_real_run_and_liv
     cfg.git_remote_url = Some(bare.display().to_string());
     let (h, mut rx) = start(&c, cfg);
 
-    wait_for("FleetNode Ready", 20, || {
-        let c = c.clone();
-        let me = me.clone();
-        async move {
-            let api: Api<FleetNode> = Api::all(c.client.clone());
-            api.get(&me)
-                .await
-                .ok()
-                .filter(|n| node_phase(n) == Some(FleetNodePhase::Ready))
-        }
+    node_where(&c, &me, 20, |n| {
+        node_phase(n) == Some(FleetNodePhase::Ready)
     })
     .await;
     // The real scheduler (partitioned to this test's node) takes it Pending → Scheduled; a
@@ -276,11 +283,7 @@ async fn a_task_goes_pending_scheduled_running_succeeded_with_a_real_run_and_liv
     assert_eq!(reason(&running, "Running"), "Claimed");
     // currentTask follows the claim (upstream never wrote it, #977).
     let want = format!("{ns}/fix-7");
-    wait_for("currentTask set", 20, || {
-        let (c, me, want) = (c.clone(), me.clone(), want.clone());
-        async move { (current_task(&node(&c, &me).await) == Some(want)).then_some(()) }
-    })
-    .await;
+    node_where(&c, &me, 20, |n| current_task(n).as_ref() == Some(&want)).await;
 
     // The transcript ConfigMap appears while the task is still Running (the bash sleep).
     let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), &ns);
@@ -359,12 +362,7 @@ async fn a_task_goes_pending_scheduled_running_succeeded_with_a_real_run_and_liv
     assert_eq!(meta["turnCount"], doc["turnCount"]);
 
     // currentTask is cleared after the run.
-    wait_for("currentTask cleared", 20, || {
-        let c = c.clone();
-        let me = me.clone();
-        async move { current_task(&node(&c, &me).await).is_none().then_some(()) }
-    })
-    .await;
+    node_where(&c, &me, 20, |n| current_task(n).is_none()).await;
     let _ = sched_stop.send(());
     sched.await.unwrap().unwrap();
     recorder.abort();
@@ -396,17 +394,10 @@ async fn the_node_heartbeats_with_capability_and_drains_on_shutdown() {
     let mut cfg = worker_cfg(&me, &ns, dir.path());
     cfg.stub_sleep = Some(Duration::from_millis(100));
     let (h, _rx) = start(&c, cfg);
-    let first = wait_for("first heartbeat", 20, || {
-        let c = c.clone();
-        let me = me.clone();
-        async move {
-            let api: Api<FleetNode> = Api::all(c.client.clone());
-            api.get(&me).await.ok().filter(|n| {
-                n.status
-                    .as_ref()
-                    .is_some_and(|s| s.last_heartbeat_time.is_some())
-            })
-        }
+    let first = node_where(&c, &me, 20, |n| {
+        n.status
+            .as_ref()
+            .is_some_and(|s| s.last_heartbeat_time.is_some())
     })
     .await;
     let s = first.status.clone().unwrap();
@@ -420,15 +411,11 @@ async fn the_node_heartbeats_with_capability_and_drains_on_shutdown() {
     assert_eq!(first.metadata.labels.unwrap()["foreman-e2e"], ns);
     let t0 = s.last_heartbeat_time.unwrap().0;
     // A later heartbeat moves the time forward (1 s interval, second resolution).
-    wait_for("a newer heartbeat", 20, || {
-        let c = c.clone();
-        let me = me.clone();
-        async move {
-            let n = node(&c, &me).await;
-            n.status
-                .and_then(|s| s.last_heartbeat_time)
-                .filter(|t| t.0 > t0)
-        }
+    node_where(&c, &me, 20, |n| {
+        n.status
+            .as_ref()
+            .and_then(|s| s.last_heartbeat_time.as_ref())
+            .is_some_and(|t| t.0 > t0)
     })
     .await;
     h.shutdown().await.unwrap();
@@ -506,15 +493,7 @@ async fn a_run_finishing_while_the_apiserver_restarts_still_lands_its_status() {
     let mut cfg = worker_cfg(&me, ns, dir.path());
     cfg.stub_sleep = Some(Duration::from_secs(4));
     let (h, mut rx) = start(&c, cfg);
-    wait_for("registration", 20, || {
-        let c = c.clone();
-        let me = me.clone();
-        async move {
-            let api: Api<FleetNode> = Api::all(c.client.clone());
-            api.get(&me).await.ok()
-        }
-    })
-    .await;
+    node_where(&c, &me, 20, |_| true).await;
     create_task(&c, "survivor", 3).await;
     schedule(&c, "survivor", &me).await;
     task_where(&c, "survivor", 30, |t| phase(t) == Some(TaskPhase::Running)).await;
@@ -571,15 +550,7 @@ async fn orphaned_running_tasks_are_requeued_after_kill_9() {
     };
     let mut first = spawn_agent();
     create_task(&c, "orphan", 5).await;
-    wait_for("the agent's FleetNode", 30, || {
-        let c = c.clone();
-        let me = me.clone();
-        async move {
-            let api: Api<FleetNode> = Api::all(c.client.clone());
-            api.get(&me).await.ok()
-        }
-    })
-    .await;
+    node_where(&c, &me, 30, |_| true).await;
     schedule(&c, "orphan", &me).await;
     task_where(&c, "orphan", 30, |t| phase(t) == Some(TaskPhase::Running)).await;
     unsafe { libc::kill(first.id() as i32, libc::SIGKILL) };

@@ -6,39 +6,15 @@
 //!   FOREMAN_E2E_KUBECONFIG=/tmp/k8s/kubeconfig cargo test --features e2e --test e2e_cluster_crds
 //!   scripts/k8s.sh stop /tmp/k8s
 
+mod common;
+
+use common::k8s::{kubectl_at, shared_kubeconfig};
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-fn kubeconfig() -> String {
-    std::env::var("FOREMAN_E2E_KUBECONFIG").unwrap_or_else(|_| {
-        panic!(
-            "FOREMAN_E2E_KUBECONFIG is not set: start an apiserver with `scripts/k8s.sh start DIR` \
-             and set FOREMAN_E2E_KUBECONFIG=DIR/kubeconfig"
-        )
-    })
-}
-
-/// Runs kubectl with the test kubeconfig; panics with its stderr on failure.
+/// kubectl against the test apiserver (`FOREMAN_E2E_KUBECONFIG`); panics with its stderr.
 fn kubectl(args: &[&str], stdin: Option<&str>) -> String {
-    let mut child = Command::new("kubectl")
-        .args(args)
-        .env("KUBECONFIG", kubeconfig())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl must be installed");
-    let mut pipe = child.stdin.take().unwrap();
-    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    drop(pipe);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "kubectl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    kubectl_at(&shared_kubeconfig(), args, stdin)
 }
 
 fn foreman_crds() -> String {
