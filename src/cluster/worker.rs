@@ -474,10 +474,9 @@ fn cluster_envelope(key: &TaskKey, rep: RunReport, cm_ok: bool) -> crate::execut
         );
     }
     if let Some(p) = rep.pending_push {
-        extra.insert("workspace".into(), p.workspace.display().to_string().into());
-        extra.insert("remote".into(), p.remote.into());
-        extra.insert("branch".into(), p.branch.into());
-        extra.insert("commitSHA".into(), p.sha.into());
+        for (k, v) in p.extras() {
+            extra.insert(k.into(), v);
+        }
         extra.insert("pushed".into(), false.into());
     }
     extra.insert("journal".into(), rep.journal.display().to_string().into());

@@ -55,6 +55,19 @@ pub struct PendingPush {
     pub sha: String,
 }
 
+impl PendingPush {
+    /// The `status.result.extra` fields a console reads back to push and open the PR
+    /// (`backend::embedded::jobs::pending_push`).
+    pub fn extras(&self) -> [(&'static str, serde_json::Value); 4] {
+        [
+            ("workspace", self.workspace.display().to_string().into()),
+            ("remote", self.remote.clone().into()),
+            ("branch", self.branch.clone().into()),
+            ("commitSHA", self.sha.clone().into()),
+        ]
+    }
+}
+
 #[derive(Debug)]
 pub struct RunReport {
     pub result: ResultEnvelope,

@@ -410,14 +410,9 @@ impl Runner {
                 s.transcript_ref = Some(rep.journal.display().to_string());
                 s.result = serde_json::to_value(env).ok();
                 if let Some(p) = &rep.pending_push {
-                    set_extra(
-                        &mut t,
-                        "workspace",
-                        p.workspace.display().to_string().into(),
-                    );
-                    set_extra(&mut t, "remote", p.remote.clone().into());
-                    set_extra(&mut t, "branch", p.branch.clone().into());
-                    set_extra(&mut t, "commitSHA", p.sha.clone().into());
+                    for (k, v) in p.extras() {
+                        set_extra(&mut t, k, v);
+                    }
                 } else if env.verdict == "GO" && self.cfg.auto_push {
                     // Pushed at once: the kept clone still serves "open PR" (base branch and
                     // commit message).
