@@ -15,14 +15,14 @@ use foreman::api::fleetnode::{
     FleetNodeCapability, FleetNodePhase, FleetNodeStatus, NodeAccelerator,
 };
 use foreman::api::{AgenticTask, FleetNode, FleetNodeSpec, Object, load_str};
-use foreman::app::draw::draw;
-use foreman::app::state::App;
 use foreman::backend::BackendEvent;
 use foreman::backend::cluster::{ClusterBackendConfig, start_cluster};
-use foreman::cluster::{ClusterArgs, connect};
 use foreman::config::Config;
+use foreman::console::draw::draw;
+use foreman::console::state::App;
+use foreman::console::theme::Theme;
 use foreman::executor::run::TokenSource;
-use foreman::ui_theme::Theme;
+use foreman::k8s::{ClusterArgs, connect};
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -158,7 +158,7 @@ fn start_apiserver() -> Result<(tempfile::TempDir, PathBuf), String> {
     Ok((dir, kc))
 }
 
-async fn client(kc: &Path, ns: Option<&str>) -> Result<foreman::cluster::Cluster, String> {
+async fn client(kc: &Path, ns: Option<&str>) -> Result<foreman::k8s::Cluster, String> {
     connect(&ClusterArgs {
         kubeconfig: Some(kc.to_path_buf()),
         context: None,
@@ -319,7 +319,7 @@ async fn seed(kc: &Path, id: &str) -> Result<Duration, String> {
 async fn install_crds(client: &kube::Client) -> Result<(), String> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let pp = PatchParams::apply("foreman-bench").force();
-    for crd in foreman::cluster::crds() {
+    for crd in foreman::k8s::crds() {
         let name = crd.metadata.name.clone().unwrap_or_default();
         api.patch(&name, &pp, &Patch::Apply(&crd))
             .await
@@ -431,7 +431,7 @@ fn child(spec: &str) {
         for n in 0..CHANGES {
             let name = format!("task-{:05}", n * 10); // the Pending ones
             let node = format!("{id}-moved-{n}-{}", fastrand::u32(..));
-            let key = foreman::backend::TaskKey::new(id, &name);
+            let key = foreman::fleet::TaskKey::new(id, &name);
             let t0 = Instant::now();
             patcher
                 .patch_status(

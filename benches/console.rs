@@ -7,13 +7,13 @@ use foreman::api::fleetnode::{
     FleetNodeCapability, FleetNodePhase, FleetNodeStatus, NodeAccelerator,
 };
 use foreman::api::{FleetNode, FleetNodeSpec, load_str};
-use foreman::app::draw::draw;
-use foreman::app::state::App;
 use foreman::backend::BackendEvent;
 use foreman::backend::embedded::{EmbeddedConfig, EmbeddedOptions, Store, start_embedded_with};
 use foreman::config::Config;
+use foreman::console::draw::draw;
+use foreman::console::state::App;
+use foreman::console::theme::Theme;
 use foreman::executor::run::TokenSource;
-use foreman::ui_theme::Theme;
 use foreman::workspace::{Identity, Token};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -7,9 +7,12 @@
 
 use foreman::agent::{LoopConfig, LoopEnd, prompt, run_loop};
 use foreman::api::ToolProtocol;
-use foreman::oai::scripted::{Reply, ScriptedServer};
+#[path = "../tests/common/scripted_oai.rs"]
+#[allow(dead_code)]
+mod scripted_oai;
 use foreman::oai::{Client, ClientConfig};
 use foreman::tools::{Registry, ToolOptions};
+use scripted_oai::{Reply, ScriptedServer};
 use std::time::{Duration, Instant};
 
 const TURNS: u32 = 200;

@@ -9,8 +9,8 @@
 //!
 //! Run: `cargo bench --bench render`.
 
+use foreman::console::transcript::{Transcript, TranscriptStyle};
 use foreman::oai::{Message, StreamEvent, ToolCall, Usage};
-use foreman::ui::transcript::{Transcript, TranscriptStyle};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Text};

@@ -11,8 +11,8 @@
 //!   cargo bench --bench scheduler
 
 use foreman::api::{AgenticTask, FleetNode, FleetNodeSpec, TaskPhase};
-use foreman::cluster::scheduler::{self, SchedulerConfig, Scope, plan};
-use foreman::cluster::{ClusterArgs, connect};
+use foreman::k8s::scheduler::{self, SchedulerConfig, Scope, plan};
+use foreman::k8s::{ClusterArgs, connect};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -317,7 +317,7 @@ fn report(what: &str, d: Duration) {
 
 async fn install_crds(client: &Client) -> Result<(), BoxError> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in foreman::cluster::crds() {
+    for crd in foreman::k8s::crds() {
         let name = crd.name_any();
         api.patch(
             &name,

@@ -6,7 +6,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(agent::normalize_go_flags(std::env::args_os().collect()));
     // The scheduler and the agent are daemons: their placements and runs are their output.
     let default_filter = match cli.command {
-        Some(Command::Scheduler(_)) => "warn,foreman::cluster::scheduler=info",
+        Some(Command::Scheduler(_)) => "warn,foreman::k8s::scheduler=info",
         _ => "warn",
     };
     let filter = || {
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
         Some(Command::Validate { files }) => run::validate(&files),
         Some(Command::ExportTranscript { journal, out }) => run::export_transcript(&journal, &out),
         Some(Command::Agent(args)) => rt.block_on(agent::agent(*args)),
-        Some(Command::Crds) => foreman::cluster::crds::print(),
+        Some(Command::Crds) => foreman::k8s::crds::print(),
         Some(Command::Doctor) => rt.block_on(doctor::doctor(&cli.console)),
         Some(Command::Submit { files }) => console::submit(&cli.console, &files),
         Some(Command::Scheduler(args)) => rt.block_on(scheduler::scheduler(args)),

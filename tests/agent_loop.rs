@@ -1,9 +1,11 @@
 //! The native loop against a scripted OpenAI server (deterministic): every way a turn can go
 //! wrong, and what reaches the model's history afterwards.
 
+mod common;
+
+use common::scripted_oai::{Reply, ScriptedServer};
 use foreman::agent::{LoopConfig, LoopEnd, LoopEvent, LoopOutcome, prompt, run_loop};
 use foreman::api::ToolProtocol;
-use foreman::oai::scripted::{Reply, ScriptedServer};
 use foreman::oai::{Client, ClientConfig, Message, Role, StreamEvent};
 use foreman::tools::{ModelVerdict, Registry, ToolOptions};
 use std::time::Duration;

@@ -4,14 +4,17 @@
 
 mod common;
 
+use common::scripted_oai::{Reply, ScriptedServer};
 use common::{GitServer, git, seed_bare};
 use foreman::api::{AgenticTask, FleetNode, Object, TaskPhase, Verdict, load_str};
 use foreman::backend::embedded::{
     EmbeddedConfig, EmbeddedOptions, Store, StoreError, start_embedded_with,
 };
-use foreman::backend::{BackendEvent, BackendHandle, Command, Job, TaskKey, TaskState, task_state};
+use foreman::backend::{BackendEvent, BackendHandle, Command, Job};
 use foreman::executor::run::TokenSource;
-use foreman::oai::scripted::{Reply, ScriptedServer};
+use foreman::fleet::TaskKey;
+use foreman::fleet::TaskState;
+use foreman::fleet::task_state;
 use foreman::workspace::{Identity, Token};
 use std::collections::HashMap;
 use std::net::TcpListener;

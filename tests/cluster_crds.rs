@@ -1,7 +1,7 @@
 //! The generated CRDs (`foreman crds`): names, scope, printer columns (spec §1), status
 //! subresources, and the structural-schema rules Kubernetes 1.20 enforces (no CEL).
 
-use foreman::cluster::{crds, crds_yaml};
+use foreman::k8s::{crds, crds_yaml};
 use serde_json::{Value, json};
 
 fn crd_json(kind: &str) -> Value {

@@ -10,14 +10,14 @@
 mod common;
 
 use common::k8s::{PrivateApiserver, kubectl_at, retried, shared_namespace};
+use common::scripted_oai::{Reply, ScriptedServer};
 use common::{git, seed_bare};
 use foreman::api::{Agent, AgenticTask, FleetNode, FleetNodePhase, Object, TaskPhase, Verdict};
-use foreman::cluster::endpoint::{self, EndpointConfig};
-use foreman::cluster::node::NodeConfig;
-use foreman::cluster::tasks::{self, ClaimError};
-use foreman::cluster::worker::{self, WorkerConfig, WorkerEvent, WorkerHandle};
-use foreman::cluster::{Cluster, ClusterArgs, connect};
-use foreman::oai::scripted::{Reply, ScriptedServer};
+use foreman::k8s::worker::endpoint::{self, EndpointConfig};
+use foreman::k8s::worker::node::NodeConfig;
+use foreman::k8s::worker::tasks::{self, ClaimError};
+use foreman::k8s::worker::{self, WorkerConfig, WorkerEvent, WorkerHandle};
+use foreman::k8s::{Cluster, ClusterArgs, connect};
 use foreman::workspace::Identity;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
@@ -245,16 +245,16 @@ async fn a_task_goes_pending_scheduled_running_succeeded_with_a_real_run_and_liv
     .await;
     // The real scheduler (partitioned to this test's node) takes it Pending → Scheduled; a
     // watch records every phase the task goes through.
-    let sched_cfg = foreman::cluster::scheduler::SchedulerConfig {
+    let sched_cfg = foreman::k8s::scheduler::SchedulerConfig {
         task_namespace: Some(ns.clone()),
-        scope: foreman::cluster::scheduler::Scope {
+        scope: foreman::k8s::scheduler::Scope {
             node_selector: format!("foreman-e2e={ns}").parse().unwrap(),
             ..Default::default()
         },
         ..Default::default()
     };
     let (sched_stop, sched_stopped) = tokio::sync::oneshot::channel::<()>();
-    let sched = tokio::spawn(foreman::cluster::scheduler::run(
+    let sched = tokio::spawn(foreman::k8s::scheduler::run(
         c.client.clone(),
         sched_cfg,
         async move {

@@ -16,9 +16,12 @@ use common::{GitServer, git, seed_bare};
 use foreman::agent::transcript::{Record, export};
 use foreman::api::{AgenticTask, FleetNode};
 use foreman::backend::cluster::{ClusterBackendConfig, start_cluster};
-use foreman::backend::{BackendEvent, BackendHandle, Command, Job, TaskKey, TaskState, task_state};
-use foreman::cluster::{ClusterArgs, connect};
+use foreman::backend::{BackendEvent, BackendHandle, Command, Job};
 use foreman::executor::run::TokenSource;
+use foreman::fleet::TaskKey;
+use foreman::fleet::TaskState;
+use foreman::fleet::task_state;
+use foreman::k8s::{ClusterArgs, connect};
 use foreman::oai::Message;
 use foreman::workspace::Token;
 use serde_json::{Value, json};
@@ -761,11 +764,11 @@ async fn the_watches_come_back_after_an_apiserver_restart() {
 /// waits for the operator; approving pushes the branch and records it on the task.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_runs_tasks_scheduled_to_it_and_pushes_on_approval() {
-    use foreman::cluster::endpoint::EndpointConfig;
-    use foreman::cluster::node::NodeConfig;
-    use foreman::cluster::scheduler::{SchedulerConfig, Scope};
-    use foreman::cluster::worker::WorkerConfig;
-    use foreman::oai::scripted::{Reply, ScriptedServer};
+    use common::scripted_oai::{Reply, ScriptedServer};
+    use foreman::k8s::scheduler::{SchedulerConfig, Scope};
+    use foreman::k8s::worker::WorkerConfig;
+    use foreman::k8s::worker::endpoint::EndpointConfig;
+    use foreman::k8s::worker::node::NodeConfig;
 
     let (kc, ns) = shared_namespace("console-run");
     let dir = tempfile::tempdir().unwrap();

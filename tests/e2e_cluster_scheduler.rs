@@ -13,8 +13,8 @@ mod common;
 
 use common::k8s::{PrivateApiserver, kubectl_at, retried, shared_namespace};
 use foreman::api::{Agent, AgenticTask, FleetNode, FleetNodeSpec};
-use foreman::cluster::scheduler::{self, SchedulerConfig, Scope};
-use foreman::cluster::{ClusterArgs, connect};
+use foreman::k8s::scheduler::{self, SchedulerConfig, Scope};
+use foreman::k8s::{ClusterArgs, connect};
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};

@@ -3,10 +3,10 @@
 
 mod common;
 
+use common::scripted_oai::{Reply, ScriptedServer};
 use common::{agent, git, issue_task, seed_bare};
 use foreman::executor::run::TokenSource;
 use foreman::executor::{ExecEvent, ExecutorConfig, RunReport, execute, push_pending};
-use foreman::oai::scripted::{Reply, ScriptedServer};
 use foreman::workspace::{Identity, Token};
 use std::path::{Path, PathBuf};
 

@@ -2,9 +2,10 @@
 //! request), timeouts, servers without `[DONE]`, and the JSON-schema tool protocol.
 
 use foreman::api::ToolProtocol;
-use foreman::oai::{
-    Client, ClientConfig, Message, OaiError, Reply, Role, ScriptedServer, StreamEvent, ToolSpec,
-};
+mod common;
+
+use common::scripted_oai::{Reply, ScriptedServer, split_pieces};
+use foreman::oai::{Client, ClientConfig, Message, OaiError, Role, StreamEvent, ToolSpec};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -553,4 +554,31 @@ async fn script_exhaustion_answers_500_with_a_clear_body() {
         }
         other => panic!("expected Http 500, got {other:?}"),
     }
+}
+
+// The scripted server itself.
+#[test]
+fn pieces_cover_the_text() {
+    for s in ["", "a", "{\"path\": \"é/ü\"}", "0123456789"] {
+        let p = split_pieces(s, 4);
+        assert_eq!(p.concat(), s);
+        assert!(p.len() <= 4 && !p.is_empty());
+    }
+}
+
+#[test]
+fn tool_call_payloads_are_llama_shaped() {
+    let (p, done) = Reply::tool_call_repeating_name("run", r#"{"command":"ls -la"}"#).payloads();
+    assert!(done);
+    let v: Vec<Value> = p.iter().map(|s| serde_json::from_str(s).unwrap()).collect();
+    assert_eq!(
+        v[1]["choices"][0]["delta"]["tool_calls"][0]["id"],
+        "call_scripted_0"
+    );
+    assert_eq!(
+        v[2]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"],
+        "run"
+    );
+    assert_eq!(v[v.len() - 2]["choices"][0]["finish_reason"], "tool_calls");
+    assert!(v[v.len() - 1]["usage"]["total_tokens"].as_u64().unwrap() > 100);
 }

@@ -4,42 +4,12 @@
 
 pub mod cluster;
 pub mod embedded;
+pub mod jobs;
 
 use crate::agent::transcript::Record;
-use crate::api::{Agent, AgenticTask, FleetNode, TaskPhase, Verdict, Workload};
+use crate::api::{Agent, AgenticTask, FleetNode, Workload};
+use crate::fleet::TaskKey;
 use tokio::sync::{mpsc, watch};
-
-/// A task's identity across the store, the events and the UI.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TaskKey {
-    pub namespace: String,
-    pub name: String,
-}
-
-impl TaskKey {
-    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> TaskKey {
-        TaskKey {
-            namespace: namespace.into(),
-            name: name.into(),
-        }
-    }
-    /// The key of a task; an unset namespace is `default`, as kubectl would apply it.
-    pub fn of(t: &AgenticTask) -> TaskKey {
-        TaskKey::new(
-            t.metadata
-                .namespace
-                .clone()
-                .unwrap_or_else(|| "default".into()),
-            t.metadata.name.clone().unwrap_or_default(),
-        )
-    }
-}
-
-impl std::fmt::Display for TaskKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.namespace, self.name)
-    }
-}
 
 /// What a backend reports to the UI.
 #[derive(Clone, Debug)]
@@ -147,112 +117,4 @@ pub enum BackendError {
     State { path: String, message: String },
     #[error("{0}")]
     Other(String),
-}
-
-/// Derived UI state of a task (one place, used by the queue table and the footer hints).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TaskState {
-    Pending,
-    /// Pending on `dependsOn`.
-    Waiting,
-    Scheduled,
-    Running,
-    AwaitingApproval,
-    Pushed,
-    PrOpen,
-    Rejected,
-    Succeeded,
-    Failed,
-    /// The console stopped while it ran; re-queueable.
-    Interrupted,
-}
-
-/// Condition reason the scheduler writes while dependencies are in flight.
-pub const REASON_WAITING: &str = "WaitingForDependencies";
-/// Condition reason of a run cut short by a console stop.
-pub const REASON_INTERRUPTED: &str = "Interrupted";
-
-/// The UI state of `t`, derived from its phase, verdict, conditions and Result extras.
-pub fn task_state(t: &AgenticTask) -> TaskState {
-    let status = t.status.as_ref();
-    let has_reason = |r: &str| {
-        status
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| cs.iter().any(|c| c.reason == r))
-    };
-    match status.and_then(|s| s.phase) {
-        None | Some(TaskPhase::Pending) if has_reason(REASON_WAITING) => TaskState::Waiting,
-        None | Some(TaskPhase::Pending) => TaskState::Pending,
-        Some(TaskPhase::Scheduled) => TaskState::Scheduled,
-        Some(TaskPhase::Running) | Some(TaskPhase::Verifying) => TaskState::Running,
-        Some(TaskPhase::Failed) if has_reason(REASON_INTERRUPTED) => TaskState::Interrupted,
-        Some(TaskPhase::Failed) => TaskState::Failed,
-        Some(TaskPhase::Succeeded) => {
-            let extra = status
-                .and_then(|s| s.result.as_ref())
-                .and_then(|r| r.get("extra"));
-            let get = |k: &str| extra.and_then(|e| e.get(k));
-            if status.and_then(|s| s.verdict) != Some(Verdict::Go) {
-                TaskState::Succeeded
-            } else if get("prUrl").and_then(|v| v.as_str()).is_some() {
-                TaskState::PrOpen
-            } else if get("pushed").and_then(|v| v.as_bool()) == Some(true) {
-                TaskState::Pushed
-            } else if get("pushDecision").and_then(|v| v.as_str()) == Some("rejected") {
-                TaskState::Rejected
-            } else if get("pushed").and_then(|v| v.as_bool()) == Some(false) {
-                TaskState::AwaitingApproval
-            } else {
-                TaskState::Succeeded
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::AgenticTaskStatus;
-    use serde_json::json;
-
-    fn task(phase: TaskPhase, verdict: Option<Verdict>, extra: serde_json::Value) -> AgenticTask {
-        let yaml = "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {name: t}\nspec:\n  kind: freeform\n  payload: {prompt: x}\n";
-        let crate::api::Object::Task(mut t) = crate::api::load_str("t", yaml).unwrap().remove(0)
-        else {
-            panic!("not a task")
-        };
-        t.status = Some(AgenticTaskStatus {
-            phase: Some(phase),
-            verdict,
-            result: Some(json!({ "extra": extra })),
-            ..Default::default()
-        });
-        *t
-    }
-
-    #[test]
-    fn go_states_follow_the_push_and_pr_extras() {
-        let go = |e| task_state(&task(TaskPhase::Succeeded, Some(Verdict::Go), e));
-        assert_eq!(go(json!({"pushed": false})), TaskState::AwaitingApproval);
-        assert_eq!(go(json!({"pushed": true})), TaskState::Pushed);
-        assert_eq!(
-            go(json!({"pushed": true, "prUrl": "http://x/pull/1"})),
-            TaskState::PrOpen
-        );
-        assert_eq!(
-            go(json!({"pushed": false, "pushDecision": "rejected"})),
-            TaskState::Rejected
-        );
-        let nogo = task(
-            TaskPhase::Succeeded,
-            Some(Verdict::NoGo),
-            json!({"pushed": false}),
-        );
-        assert_eq!(task_state(&nogo), TaskState::Succeeded);
-        assert_eq!(
-            task_state(&task(TaskPhase::Running, None, json!({}))),
-            TaskState::Running
-        );
-        assert_eq!(TaskKey::new("ns", "a").to_string(), "ns/a");
-    }
 }

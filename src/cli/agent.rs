@@ -3,11 +3,11 @@
 
 use super::printer::Printer;
 use crate::api::fleetnode::NodeAccelerator;
-use crate::cluster::endpoint::EndpointConfig;
-use crate::cluster::node::NodeConfig;
-use crate::cluster::worker::{self, WorkerConfig, WorkerEvent};
-use crate::cluster::{ClusterArgs, connect};
 use crate::executor::run::TokenSource;
+use crate::k8s::worker::endpoint::EndpointConfig;
+use crate::k8s::worker::node::NodeConfig;
+use crate::k8s::worker::{self, WorkerConfig, WorkerEvent};
+use crate::k8s::{ClusterArgs, connect};
 use crate::workspace::Identity;
 use clap::Args;
 use std::ffi::OsString;
@@ -110,7 +110,7 @@ pub struct AgentArgs {
 pub async fn connect_or_say(
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
-) -> Result<crate::cluster::Cluster, ExitCode> {
+) -> Result<crate::k8s::Cluster, ExitCode> {
     connect(&ClusterArgs {
         kubeconfig,
         context,
@@ -303,7 +303,7 @@ pub fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, S
 }
 
 pub async fn agent(args: AgentArgs) -> ExitCode {
-    let host = crate::backend::embedded::node::hostname();
+    let host = crate::fleet::host::hostname();
     let cfg = match worker_config(&args, &host) {
         Ok(c) => c,
         Err(e) => {

@@ -2,14 +2,14 @@
 //! directory) or, with any cluster flag, on the cluster backend; `foreman submit`.
 
 use super::ConsoleArgs;
-use crate::app::{self, state::App};
 use crate::backend::cluster::{ClusterBackendConfig, start_cluster};
 use crate::backend::embedded::{EmbeddedConfig, Store, start_embedded};
 use crate::backend::{BackendEvent, BackendHandle};
-use crate::cluster::{Cluster, ClusterArgs};
 use crate::config::{Config, ConfigLayer};
+use crate::console::state::App;
+use crate::console::theme::Theme;
 use crate::executor::run::TokenSource;
-use crate::ui_theme::Theme;
+use crate::k8s::{Cluster, ClusterArgs};
 use crate::workspace::Identity;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,7 +34,7 @@ pub fn settings(args: &ConsoleArgs) -> (Config, Vec<String>) {
 
 /// DNS-1123 name of this machine (upstream's FleetNode naming).
 pub fn node_name() -> String {
-    super::agent::fleet_node_name(&crate::backend::embedded::node::hostname())
+    super::agent::fleet_node_name(&crate::fleet::host::hostname())
 }
 
 /// Whether the flags ask for the cluster backend.
@@ -53,7 +53,7 @@ async fn connect_cluster(args: &ConsoleArgs) -> Result<Cluster, String> {
         context: args.context.clone(),
         namespace: args.namespace.clone(),
     };
-    let mut cluster = crate::cluster::connect(&cargs)
+    let mut cluster = crate::k8s::connect(&cargs)
         .await
         .map_err(|e| e.to_string())?;
     if args.all_namespaces {
@@ -88,16 +88,16 @@ fn console_worker(
     cfg: &Config,
     node: &str,
     cluster: &Cluster,
-) -> crate::cluster::worker::WorkerConfig {
-    use crate::cluster::endpoint::EndpointConfig;
-    use crate::cluster::node::NodeConfig;
+) -> crate::k8s::worker::WorkerConfig {
+    use crate::k8s::worker::endpoint::EndpointConfig;
+    use crate::k8s::worker::node::NodeConfig;
     let email = cfg
         .git
         .author_email
         .clone()
         .unwrap_or_else(|| format!("foreman@{node}.local"));
     let state = &cfg.workspace.state_dir;
-    let mut w = crate::cluster::worker::WorkerConfig::new(
+    let mut w = crate::k8s::worker::WorkerConfig::new(
         NodeConfig {
             name: node.to_string(),
             roles: vec!["worker".into()],
@@ -137,7 +137,7 @@ async fn start_on_cluster(
         worker: (!args.no_worker).then(|| console_worker(args, cfg, &node, &cluster)),
         scheduler: args
             .scheduler
-            .then(|| crate::cluster::scheduler::SchedulerConfig {
+            .then(|| crate::k8s::scheduler::SchedulerConfig {
                 task_namespace: (!cluster.namespace.is_empty()).then(|| cluster.namespace.clone()),
                 ..Default::default()
             }),
@@ -186,7 +186,7 @@ pub async fn console(args: ConsoleArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => {
             warnings.push(format!("theme: {e} (using the dark theme)"));
-            Theme::builtin(crate::ui_theme::DEFAULT_THEME).unwrap_or_else(|_| Theme::plain())
+            Theme::builtin(crate::console::theme::DEFAULT_THEME).unwrap_or_else(|_| Theme::plain())
         }
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -204,12 +204,12 @@ pub async fn console(args: ConsoleArgs) -> ExitCode {
     };
     let mut app = App::new(theme, cfg.keymap.clone(), cfg.ui.bell, label);
     if let Some(w) = warnings.first() {
-        app.say(w.clone(), app::state::Level::Warn);
+        app.say(w.clone(), crate::console::state::Level::Warn);
     }
     for f in &args.submit {
         backend.send(crate::backend::Command::Submit(f.clone()));
     }
-    match app::run(app, backend, rx, cfg.ui.mouse).await {
+    match crate::console::run(app, backend, rx, cfg.ui.mouse).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: terminal: {e}");
@@ -356,7 +356,7 @@ mod tests {
         )
         .unwrap();
         let args = parse(&["--kubeconfig", kc.to_str().unwrap(), "--context", "one"]).console;
-        let c = crate::cluster::connect(&ClusterArgs {
+        let c = crate::k8s::connect(&ClusterArgs {
             kubeconfig: args.kubeconfig.clone(),
             context: args.context.clone(),
             namespace: None,

@@ -2,7 +2,7 @@
 //! NotReady, for clusters without LLMKube's operator (see `cluster::scheduler` for the rules
 //! and for how to run it next to the operator). Stops cleanly on Ctrl-C or SIGTERM.
 
-use crate::cluster::scheduler::{self, LabelSelector, SchedulerConfig, Scope};
+use crate::k8s::scheduler::{self, LabelSelector, SchedulerConfig, Scope};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod k8s;
+pub mod scripted_oai;
 
 use foreman::api::{Agent, AgenticTask, Object, load_str};
 use std::path::{Path, PathBuf};

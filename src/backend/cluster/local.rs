@@ -3,9 +3,9 @@
 //! event channel.
 
 use crate::backend::BackendEvent;
-use crate::cluster::Cluster;
-use crate::cluster::scheduler::SchedulerConfig;
-use crate::cluster::worker::{self, WorkerConfig, WorkerEvent, WorkerHandle};
+use crate::k8s::Cluster;
+use crate::k8s::scheduler::SchedulerConfig;
+use crate::k8s::worker::{self, WorkerConfig, WorkerEvent, WorkerHandle};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -73,7 +73,7 @@ pub(super) fn spawn_scheduler(
         let _ = events.send(BackendEvent::Notice(
             "this console also schedules Pending tasks (--scheduler)".into(),
         ));
-        let r = crate::cluster::scheduler::run(client, cfg, async move {
+        let r = crate::k8s::scheduler::run(client, cfg, async move {
             let _ = stopped.await;
         })
         .await;

@@ -26,8 +26,8 @@ pub use transcript::{configmap_name, records_from_doc};
 pub use watch::TRANSCRIPT_LABEL;
 
 use super::{BackendError, BackendEvent, BackendHandle};
-use crate::cluster::Cluster;
 use crate::executor::run::TokenSource;
+use crate::k8s::Cluster;
 use kube::Client;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -43,16 +43,16 @@ pub struct ClusterBackendConfig {
     pub token: TokenSource,
     /// Run this machine's executor too: register the FleetNode, heartbeat, claim and run the
     /// tasks scheduled to it (`None`: a watch-only console).
-    pub worker: Option<crate::cluster::worker::WorkerConfig>,
+    pub worker: Option<crate::k8s::worker::WorkerConfig>,
     /// Run the scheduler in the console too, for clusters without LLMKube's operator.
-    pub scheduler: Option<crate::cluster::scheduler::SchedulerConfig>,
+    pub scheduler: Option<crate::k8s::scheduler::SchedulerConfig>,
 }
 
 /// Shared by the actor and its jobs.
 pub(crate) struct Ctx {
     pub client: Client,
     /// The local worker's command channel (cancel a run of this node).
-    pub worker: Option<mpsc::UnboundedSender<crate::cluster::worker::WorkerCommand>>,
+    pub worker: Option<mpsc::UnboundedSender<crate::k8s::worker::WorkerCommand>>,
     /// Watched namespace; empty = all namespaces.
     pub namespace: String,
     pub node: String,

@@ -10,10 +10,12 @@
 
 use super::{Ctx, explain};
 use crate::api::{AgenticTask, AgenticTaskStatus, Object, TaskPhase};
-use crate::backend::embedded::jobs;
-use crate::backend::embedded::status::{extra_str, fail_with};
-use crate::backend::{TaskKey, TaskState, task_state};
-use crate::cluster::worker::WorkerCommand;
+use crate::backend::jobs;
+use crate::fleet::TaskKey;
+use crate::fleet::TaskState;
+use crate::fleet::status::{extra_str, fail_with};
+use crate::fleet::task_state;
+use crate::k8s::worker::WorkerCommand;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@ use super::Ctx;
 use super::explain;
 use crate::agent::transcript::{Record, SCHEMA, TranscriptDoc, read_journal};
 use crate::api::{Agent, AgenticTask};
-use crate::backend::TaskKey;
+use crate::fleet::TaskKey;
 use crate::oai::{Message, Role};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
@@ -247,10 +247,10 @@ mod tests {
             ]
         );
         // The console's replay shows the turn rules and the tool output.
-        let items = crate::app::state::journal_items(&r);
+        let items = crate::console::state::journal_items(&r);
         assert!(items.iter().any(|i| matches!(
             i,
-            crate::ui::transcript::JournalItem::TurnStarted {
+            crate::console::transcript::JournalItem::TurnStarted {
                 turn: 2,
                 max_turns: 30
             }

@@ -4,11 +4,9 @@
 //! in its own workspace. A restart recovers everything: finished runs, pending approvals, and
 //! interrupted runs (marked, re-queueable).
 
-pub mod jobs;
 pub mod node;
 mod runner;
 mod schedule;
-pub mod status;
 pub mod store;
 
 pub use store::{Store, StoreError};

@@ -2,14 +2,19 @@
 //! that changes a task goes through here, so the files and the events never disagree.
 
 use super::node::{self, InferenceProbe};
-use super::status::{extra_str, fail_with, now, set_condition, set_extra, status_mut, verdict_of};
-use super::{EmbeddedConfig, EmbeddedOptions, Store, jobs};
+use super::{EmbeddedConfig, EmbeddedOptions, Store};
 use crate::api::fleetnode::NodeAccelerator;
 use crate::api::{AgenticTask, FleetNode, Object, TaskPhase};
-use crate::backend::{
-    BackendEvent, Command, Job, REASON_INTERRUPTED, TaskKey, TaskState, task_state,
-};
+use crate::backend::jobs;
+use crate::backend::{BackendEvent, Command, Job};
 use crate::executor::RunReport;
+use crate::fleet::TaskKey;
+use crate::fleet::TaskState;
+use crate::fleet::reasons::REASON_INTERRUPTED;
+use crate::fleet::status::{
+    extra_str, fail_with, now, set_condition, set_extra, status_mut, verdict_of,
+};
+use crate::fleet::task_state;
 use crate::workspace::auth::redact_url;
 use std::collections::{HashMap, HashSet};
 use tokio::sync::mpsc;
@@ -50,7 +55,7 @@ impl Runner {
         events: mpsc::UnboundedSender<BackendEvent>,
     ) -> Runner {
         let (itx, irx) = mpsc::unbounded_channel();
-        let accelerator = node::probe_accelerator();
+        let accelerator = crate::fleet::host::probe_accelerator();
         let probe = InferenceProbe::default();
         let node = node::local_node(&cfg.node_name, accelerator, &probe, None, &[]);
         Runner {

@@ -3,12 +3,14 @@
 //! local concurrency is `max_concurrent`), then launch into an isolated workspace.
 
 use super::runner::{Internal, Runner};
-use super::status::{clear_condition, fail_with, now, set_condition, status_mut};
 use crate::agent::LoopEvent;
 use crate::api::{AgenticTask, TaskPhase};
-use crate::backend::{BackendEvent, REASON_WAITING, TaskKey};
+use crate::backend::BackendEvent;
 use crate::executor::{ExecEvent, ExecutorConfig, execute};
-use crate::sched::{self, Deps};
+use crate::fleet::TaskKey;
+use crate::fleet::reasons::REASON_WAITING;
+use crate::fleet::schedule::rules::{self as rules, Deps};
+use crate::fleet::status::{clear_condition, fail_with, now, set_condition, status_mut};
 use std::collections::HashMap;
 
 impl Runner {
@@ -45,13 +47,13 @@ impl Runner {
                 )
             })
             .collect();
-        pending.sort_by(|a, b| sched::queue_order(a, b));
+        pending.sort_by(|a, b| rules::queue_order(a, b));
         let mut failed_any = false;
         let empty = HashMap::new();
         for t in pending {
             let key = TaskKey::of(t);
             let mut t = t.clone();
-            match sched::deps(&t, by_ns.get(&key.namespace).unwrap_or(&empty)) {
+            match rules::deps(&t, by_ns.get(&key.namespace).unwrap_or(&empty)) {
                 Deps::Waiting(msg) => {
                     if set_condition(&mut t, "Scheduled", false, REASON_WAITING, &msg) {
                         self.save(&t);
@@ -92,7 +94,7 @@ impl Runner {
                 .clone()
                 .or_else(|| t.spec.required_capability.clone())
                 .unwrap_or_default();
-            if let Some(why) = sched::misfit(&cap, &node, now_unix) {
+            if let Some(why) = rules::misfit(&cap, &node, now_unix) {
                 let msg = format!("this machine does not fit: {why}");
                 if set_condition(&mut t, "Scheduled", false, "Unschedulable", &msg) {
                     self.save(&t);

@@ -3,9 +3,10 @@
 //! never half of one. Layout: `agents/<ns>/<name>.yaml`, `tasks/<ns>/<name>.yaml`,
 //! `transcripts/<ns>/<name>.jsonl`, `workspaces/`, `node.yaml`.
 
-use super::status::{fail_with, now};
 use crate::api::{Agent, AgenticTask, FleetNode, Object, TaskPhase, Verdict};
-use crate::backend::{REASON_INTERRUPTED, TaskKey};
+use crate::fleet::TaskKey;
+use crate::fleet::reasons::REASON_INTERRUPTED;
+use crate::fleet::status::{fail_with, now};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -230,7 +231,7 @@ impl Store {
         if !ok {
             return Err(StoreError::NotRequeueable {
                 key: key.clone(),
-                state: format!("{:?}", crate::backend::task_state(&t)),
+                state: format!("{:?}", crate::fleet::task_state(&t)),
             });
         }
         t.status = Some(crate::api::AgenticTaskStatus {

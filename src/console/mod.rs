@@ -1,0 +1,151 @@
+//! The operator console: one event loop over terminal input, backend events and background
+//! job results; state updates are pure ([`state::App`]), drawing reads the state
+//! ([`draw::draw`]), and redraws are coalesced to at most 60 per second.
+//!
+//! ```text
+//! crossterm EventStream ─┐
+//! backend (runner actor) ─┼─► App::on_* ─► Effects (backend commands, diff loads,
+//! background jobs ───────┘                 highlight jobs, bell) ─► draw when dirty, ≤ 60 FPS
+//! ```
+//!
+//! Transcripts come from the backend (`Command::LoadTranscript` → `BackendEvent::Transcript`):
+//! a local journal or a transcript ConfigMap, re-sent when it changes.
+
+pub mod commands;
+pub mod diff;
+pub mod draw;
+pub mod state;
+pub mod terminal;
+pub mod theme;
+pub mod transcript;
+
+#[cfg(test)]
+mod tests;
+
+use crate::backend::{BackendEvent, BackendHandle, Command};
+use crate::console::diff::{DiffView, Highlighted};
+use crate::fleet::TaskKey;
+use futures_util::StreamExt;
+use state::{App, Effect};
+use std::io::Write;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Minimum time between two frames (60 FPS).
+const FRAME: Duration = Duration::from_millis(16);
+/// How long a status-line message stays.
+const STATUS_TTL: Duration = Duration::from_secs(8);
+
+/// Results of work done off the UI thread.
+pub enum JobEvent {
+    Diff(TaskKey, Result<DiffView, String>),
+    Highlighted(TaskKey, Highlighted),
+}
+
+/// Runs the console until the operator quits. The backend is already started and sends its
+/// events to `backend_rx`.
+pub async fn run(
+    mut app: App,
+    backend: BackendHandle,
+    mut backend_rx: mpsc::UnboundedReceiver<BackendEvent>,
+    mouse: bool,
+) -> std::io::Result<()> {
+    let mut guard = terminal::TerminalGuard::enter(mouse)?;
+    let (job_tx, mut job_rx) = mpsc::unbounded_channel::<JobEvent>();
+    let mut input = crossterm::event::EventStream::new();
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let syntax = app.theme.syntax_theme.clone();
+
+    loop {
+        if dirty && last_draw.elapsed() >= FRAME {
+            if app
+                .status
+                .as_ref()
+                .is_some_and(|(_, _, at)| at.elapsed() > STATUS_TTL)
+            {
+                app.status = None;
+            }
+            guard.terminal.draw(|f| draw::draw(f, &mut app))?;
+            last_draw = Instant::now();
+            dirty = false;
+        }
+        let wait = if dirty {
+            FRAME.saturating_sub(last_draw.elapsed())
+        } else {
+            Duration::from_secs(3600)
+        };
+        let mut effects = Vec::new();
+        tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(crossterm::event::Event::Key(k))) if k.kind != crossterm::event::KeyEventKind::Release => effects = app.on_key(k),
+                Some(Ok(crossterm::event::Event::Mouse(m))) => effects = app.on_mouse(m),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => app.say(format!("terminal input error: {e}"), state::Level::Error),
+                None => app.quit = true,
+            },
+            Some(ev) = backend_rx.recv() => {
+                effects = app.on_backend(ev);
+                // Drain a burst (streaming tokens) before drawing once.
+                for _ in 0..256 {
+                    match backend_rx.try_recv() {
+                        Ok(ev) => effects.extend(app.on_backend(ev)),
+                        Err(_) => break,
+                    }
+                }
+            }
+            Some(job) = job_rx.recv() => match job {
+                JobEvent::Diff(k, r) => {
+                    if let Ok(view) = &r {
+                        let hj = view.highlight_job(&syntax);
+                        let (tx, k2) = (job_tx.clone(), k.clone());
+                        tokio::task::spawn_blocking(move || { let _ = tx.send(JobEvent::Highlighted(k2, hj.run())); });
+                    }
+                    app.on_diff_loaded(k, r);
+                }
+                JobEvent::Highlighted(k, h) => {
+                    if let Some((dk, d)) = app.diff.as_mut() && *dk == k {
+                        d.apply(h);
+                    }
+                }
+            },
+            _ = tick.tick() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = sigterm.recv() => app.quit = true,
+            _ = tokio::signal::ctrl_c() => app.quit = true,
+        }
+        dirty = true;
+        for e in effects {
+            match e {
+                Effect::Send(c) => backend.send(c),
+                Effect::Bell => {
+                    let _ = std::io::stdout().write_all(b"\x07");
+                    let _ = std::io::stdout().flush();
+                }
+                Effect::LoadDiff(k, ws, sha) => {
+                    let tx = job_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let r = git2::Repository::open(&ws)
+                            .map_err(|e| {
+                                format!("cannot open workspace {}: {}", ws.display(), e.message())
+                            })
+                            .and_then(|repo| {
+                                crate::workspace::diff_commit(&repo, &sha)
+                                    .map_err(|e| e.to_string())
+                            })
+                            .map(DiffView::new);
+                        let _ = tx.send(JobEvent::Diff(k, r));
+                    });
+                }
+            }
+        }
+        if app.quit {
+            backend.send(Command::Shutdown);
+            break;
+        }
+    }
+    drop(guard);
+    Ok(())
+}

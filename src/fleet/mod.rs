@@ -1,0 +1,13 @@
+//! The fleet's domain, pure and shared by every backend and daemon: task identity and the
+//! operator-facing state, condition reasons, status edits, the scheduling rules and plan, and
+//! probes of this machine. Nothing here talks to an apiserver, a store or a terminal.
+
+pub mod host;
+pub mod key;
+pub mod reasons;
+pub mod schedule;
+pub mod state;
+pub mod status;
+
+pub use key::TaskKey;
+pub use state::{TaskState, task_state};
