@@ -2,14 +2,8 @@
 //! repository's own hooks, a guaranteed `Fixes #N` line and exactly one DCO sign-off.
 
 use super::hooks::{self, HookRun};
+use super::identity::Identity;
 use std::ffi::OsStr;
-
-/// Author and committer of every commit (upstream `--commit-author-name/-email`).
-#[derive(Clone, Debug)]
-pub struct Identity {
-    pub name: String,
-    pub email: String,
-}
 
 pub struct CommitRequest<'a> {
     pub identity: &'a Identity,

@@ -6,7 +6,7 @@
 //! (relative = relative to the work tree) else `$GIT_DIR/hooks`; non-executable files are
 //! skipped, as git does.
 
-use super::commit::Identity;
+use super::identity::Identity;
 use std::ffi::OsStr;
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -3,8 +3,8 @@
 //! UI has open and re-sends them when their ConfigMap changes.
 
 use super::lenient::Lenient;
+use super::msg::{Listed, Msg};
 use super::{Ctx, ops, transcript, watch};
-use crate::agent::transcript::Record;
 use crate::api::{Agent, AgenticTask, FleetNode, Workload};
 use crate::backend::{BackendEvent, Command, Job};
 use crate::fleet::TaskKey;
@@ -20,29 +20,6 @@ use tokio::task::JoinHandle;
 
 /// How many opened transcripts are followed for changes (the most recently opened).
 const FOLLOWED: usize = 16;
-
-/// The first complete list of one kind.
-pub(super) enum Listed {
-    Tasks(Vec<AgenticTask>),
-    Nodes(Vec<FleetNode>),
-    Agents(Vec<Agent>),
-    Workloads(Vec<Workload>),
-}
-
-/// What the watchers and jobs tell the actor.
-pub(super) enum Msg {
-    Listed(Listed),
-    /// A watcher's first list failed (it keeps retrying).
-    ListFailed(&'static str),
-    /// An object changed: held back until the Snapshot is out, then forwarded.
-    Change(BackendEvent),
-    /// A notice or error for the operator: forwarded at once.
-    Ui(BackendEvent),
-    TranscriptChanged(TaskKey),
-    TranscriptsResynced,
-    Loaded(TaskKey, Result<Vec<Record>, String>),
-    JobEnded(TaskKey),
-}
 
 /// The Snapshot being assembled.
 #[derive(Default)]

@@ -17,6 +17,7 @@
 mod actor;
 mod lenient;
 mod local;
+mod msg;
 mod ops;
 pub mod transcript;
 mod watch;

@@ -4,9 +4,9 @@
 //! their kind, then each change as a ready-made [`BackendEvent`]. A failure is reported once
 //! (not once per retry) and its recovery once.
 
-use super::actor::{Listed, Msg};
 use super::explain;
 use super::lenient::Lenient;
+use super::msg::{Listed, Msg};
 use crate::api::{Agent, AgenticTask, FleetNode, Workload};
 use crate::backend::BackendEvent;
 use crate::fleet::TaskKey;
