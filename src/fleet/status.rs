@@ -2,7 +2,7 @@
 //! Result extras).
 
 use crate::api::{AgenticTask, AgenticTaskStatus, TaskPhase, Verdict};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 /// Now, in whole seconds: what a Kubernetes `Time` keeps on the wire, so the in-memory copy
 /// equals the one read back from disk.
@@ -15,7 +15,8 @@ pub fn status_mut(t: &mut AgenticTask) -> &mut AgenticTaskStatus {
     t.status.get_or_insert_with(Default::default)
 }
 
-/// Sets (replacing any of the same type) a condition; returns whether anything changed.
+/// Sets (replacing any of the same type) a condition; returns whether anything changed. The
+/// transition time follows the Kubernetes rule ([`crate::fleet::condition::upsert`]).
 pub fn set_condition(
     t: &mut AgenticTask,
     type_: &str,
@@ -24,16 +25,7 @@ pub fn set_condition(
     message: &str,
 ) -> bool {
     let conds = status_mut(t).conditions.get_or_insert_with(Vec::new);
-    let status = if ok { "True" } else { "False" };
-    if let Some(c) = conds.iter_mut().find(|c| c.type_ == type_) {
-        if c.status == status && c.reason == reason && c.message == message {
-            return false;
-        }
-        *c = condition(type_, status, reason, message);
-    } else {
-        conds.push(condition(type_, status, reason, message));
-    }
-    true
+    crate::fleet::condition::upsert(conds, type_, ok, reason, message, &now())
 }
 
 /// Drops a condition of this type; returns whether one was there.
@@ -44,17 +36,6 @@ pub fn clear_condition(t: &mut AgenticTask, type_: &str) -> bool {
     let before = conds.len();
     conds.retain(|c| c.type_ != type_);
     before != conds.len()
-}
-
-fn condition(type_: &str, status: &str, reason: &str, message: &str) -> Condition {
-    Condition {
-        type_: type_.into(),
-        status: status.into(),
-        reason: reason.into(),
-        message: message.into(),
-        last_transition_time: now(),
-        observed_generation: None,
-    }
 }
 
 /// Phase Failed, verdict INCOMPLETE, condition Completed=False with `reason`.

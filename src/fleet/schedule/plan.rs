@@ -16,6 +16,7 @@
 use super::rules::{self, Deps, HEARTBEAT_TIMEOUT_SECS};
 use super::selector::LabelSelector;
 use crate::api::{Agent, AgenticTask, FleetNode, FleetNodePhase, RequiredCapability, TaskPhase};
+use crate::fleet::condition::upserted;
 use crate::fleet::reasons::*;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use serde_json::{Value, json};
@@ -424,7 +425,7 @@ fn stale_node(n: &FleetNode, now_unix: i64, now_t: &Time) -> Option<Action> {
     }
     let msg = format!("no heartbeat within {HEARTBEAT_TIMEOUT_SECS}s");
     let conds = s.conditions.as_deref().unwrap_or_default();
-    let c = upsert(conds, "Ready", false, REASON_HEARTBEAT_STALE, &msg, now_t)
+    let c = upserted(conds, "Ready", false, REASON_HEARTBEAT_STALE, &msg, now_t)
         .unwrap_or_else(|| conds.to_vec());
     Some(Action {
         target: Target::Node {
@@ -481,45 +482,7 @@ fn with_condition(
     message: &str,
     now: &Time,
 ) -> Option<Vec<Condition>> {
-    upsert(conditions_of(t), type_, ok, reason, message, now)
-}
-
-/// `conds` with the condition of `type_` set, or `None` when it already reads so. The
-/// transition time moves only when the status flips (Kubernetes convention).
-fn upsert(
-    conds: &[Condition],
-    type_: &str,
-    ok: bool,
-    reason: &str,
-    message: &str,
-    now: &Time,
-) -> Option<Vec<Condition>> {
-    let status = if ok { "True" } else { "False" };
-    let old = conds.iter().find(|c| c.type_ == type_);
-    if let Some(c) = old
-        && c.status == status
-        && c.reason == reason
-        && c.message == message
-    {
-        return None;
-    }
-    let new = Condition {
-        type_: type_.to_string(),
-        status: status.to_string(),
-        reason: reason.to_string(),
-        message: message.to_string(),
-        last_transition_time: match old {
-            Some(c) if c.status == status => c.last_transition_time.clone(),
-            _ => now.clone(),
-        },
-        observed_generation: None,
-    };
-    let mut out: Vec<Condition> = conds.to_vec();
-    match out.iter_mut().find(|c| c.type_ == type_) {
-        Some(c) => *c = new,
-        None => out.push(new),
-    }
-    Some(out)
+    upserted(conditions_of(t), type_, ok, reason, message, now)
 }
 
 #[cfg(test)]
