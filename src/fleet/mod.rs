@@ -5,6 +5,7 @@
 pub mod condition;
 pub mod host;
 pub mod key;
+pub mod patch;
 pub mod reasons;
 pub mod schedule;
 pub mod state;

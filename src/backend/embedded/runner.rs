@@ -75,7 +75,7 @@ impl Runner {
         }
     }
 
-    fn emit(&self, e: BackendEvent) {
+    pub(super) fn emit(&self, e: BackendEvent) {
         let _ = self.events.send(e);
     }
 
