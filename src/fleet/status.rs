@@ -38,6 +38,17 @@ pub fn clear_condition(t: &mut AgenticTask, type_: &str) -> bool {
     before != conds.len()
 }
 
+/// The claim of a task for `node`: `Running` since now, condition `Running=True`/`Claimed`
+/// (the agent's claim and the embedded launch write it alike).
+pub fn mark_claimed(t: &mut AgenticTask, node: &str) {
+    let s = status_mut(t);
+    s.phase = Some(TaskPhase::Running);
+    let at = now();
+    s.claimed_at = Some(at.clone());
+    s.started_at = Some(at);
+    set_condition(t, "Running", true, "Claimed", &format!("claimed by {node}"));
+}
+
 /// Phase Failed, verdict INCOMPLETE, condition Completed=False with `reason`.
 pub fn fail_with(t: &mut AgenticTask, reason: &str, message: &str) {
     let s = status_mut(t);

@@ -5,14 +5,15 @@
 
 use super::runner::{Internal, Runner};
 use crate::agent::LoopEvent;
-use crate::api::{Agent, AgenticTask, FleetNode, TaskPhase};
+use crate::api::{Agent, AgenticTask, FleetNode};
 use crate::backend::BackendEvent;
+use crate::executor::outcome::{Precondition, precondition_failed};
+use crate::executor::terminal::{Terminal, apply_terminal};
 use crate::executor::{ExecEvent, ExecutorConfig, execute};
 use crate::fleet::TaskKey;
 use crate::fleet::patch::apply_merge_patch;
-use crate::fleet::reasons::REASON_AGENT_NOT_FOUND;
 use crate::fleet::schedule::{Scope, Target, What, plan};
-use crate::fleet::status::{fail_with, now, status_mut};
+use crate::fleet::status::{mark_claimed, now};
 use std::sync::Arc;
 
 /// What the pass shows [`plan`]: this machine with a fresh heartbeat, idle while a slot is
@@ -101,17 +102,18 @@ impl Runner {
             .and_then(|n| self.store.agent(&key.namespace, &n))
             .cloned()
         else {
-            // plan fails a named Agent that is missing; a task that names none has nothing
-            // to run here (the native executor needs an Agent).
+            // plan fails a named Agent that is missing; a task that names none ends as the
+            // cluster's worker ends it: the executor's precondition, AgentNotFound.
             let msg = "the task has no spec.agentRef; the native executor needs an Agent";
-            fail_with(&mut t, REASON_AGENT_NOT_FOUND, msg);
+            let result = precondition_failed(Precondition::AgentNotFound, msg, 0.0);
+            let end = Terminal::Result {
+                result: Box::new(result),
+                transcript_ref: None,
+            };
+            apply_terminal(&mut t, &end);
             return self.save(&t);
         };
-        let s = status_mut(&mut t);
-        s.claimed_at = Some(now());
-        let s = status_mut(&mut t);
-        s.phase = Some(TaskPhase::Running);
-        s.started_at = Some(now());
+        mark_claimed(&mut t, &self.cfg.node_name);
         self.save(&t);
 
         let exec_cfg = ExecutorConfig {

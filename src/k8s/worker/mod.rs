@@ -429,14 +429,10 @@ fn start_run(
                 result: Box::new(cluster_envelope(&key2, rep, cm_ok)),
                 transcript_ref: cm_ok.then(|| transcript::status_ref(&key2.name)),
             },
-            (Ok(Err(msg)), None) => Terminal::Failed {
-                reason: "ExecutorError".into(),
-                message: msg,
-            },
-            (Err(e), None) => Terminal::Failed {
-                reason: "ExecutorError".into(),
-                message: format!("the executor stopped unexpectedly: {e}"),
-            },
+            (Ok(Err(msg)), None) => Terminal::executor_error(msg),
+            (Err(e), None) => {
+                Terminal::executor_error(format!("the executor stopped unexpectedly: {e}"))
+            }
         };
         let outcome = tasks::write_terminal(&tasks_api, &key2, &terminal, budget)
             .await
@@ -466,7 +462,8 @@ fn start_run(
 /// The Result as the cluster sees it: `transcriptRef` points at the ConfigMap (or is null
 /// when that write failed), and a GO awaiting approval says where its clone is.
 fn cluster_envelope(key: &TaskKey, rep: RunReport, cm_ok: bool) -> crate::executor::ResultEnvelope {
-    let mut env = rep.result;
+    let journal = rep.journal.display().to_string();
+    let mut env = crate::executor::terminal::envelope_of(rep);
     let extra = env.extra.get_or_insert_with(Default::default);
     if extra.contains_key("transcriptRef") {
         extra.insert(
@@ -478,13 +475,7 @@ fn cluster_envelope(key: &TaskKey, rep: RunReport, cm_ok: bool) -> crate::execut
             },
         );
     }
-    if let Some(p) = rep.pending_push {
-        for (k, v) in p.extras() {
-            extra.insert(k.into(), v);
-        }
-        extra.insert("pushed".into(), false.into());
-    }
-    extra.insert("journal".into(), rep.journal.display().to_string().into());
+    extra.insert("journal".into(), journal.into());
     env
 }
 
