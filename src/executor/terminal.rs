@@ -6,6 +6,7 @@
 use super::outcome::ResultEnvelope;
 use super::run::RunReport;
 use crate::api::{AgenticTask, TaskPhase};
+use crate::fleet::extra::ResultExtra;
 use crate::fleet::status::{fail_with, now, set_condition, status_mut, verdict_of};
 
 /// `Completed=True` reason of a run that produced a Result without a reason of its own.
@@ -39,11 +40,11 @@ impl Terminal {
 pub fn envelope_of(rep: RunReport) -> ResultEnvelope {
     let mut env = rep.result;
     if let Some(p) = rep.pending_push {
-        let extra = env.extra.get_or_insert_with(Default::default);
-        for (k, v) in p.extras() {
-            extra.insert(k.into(), v);
-        }
-        extra.insert("pushed".into(), false.into());
+        let waiting = ResultExtra {
+            pushed: Some(false),
+            ..p.extras()
+        };
+        env.extra = env.extra.merged(&waiting);
     }
     env
 }
@@ -65,11 +66,9 @@ pub fn apply_terminal(t: &mut AgenticTask, outcome: &Terminal) {
             s.phase = Some(TaskPhase::Succeeded);
             s.verdict = Some(verdict_of(&result.verdict));
             s.finished_at = Some(now());
-            s.branch = result
-                .extra_str("branch")
-                .or(result.extra_str("intendedBranch"))
-                .map(str::to_string);
-            s.commit_sha = result.extra_str("commitSHA").map(str::to_string);
+            let extra = &result.extra;
+            s.branch = extra.branch.clone().or(extra.intended_branch.clone());
+            s.commit_sha = extra.commit_sha.clone();
             s.transcript_ref = transcript_ref.clone();
             s.result = serde_json::to_value(result.as_ref()).ok();
             let reason = match result.reason() {

@@ -11,10 +11,12 @@ use crate::executor::RunReport;
 use crate::executor::terminal::{Terminal, apply_terminal, envelope_of};
 use crate::fleet::TaskKey;
 use crate::fleet::TaskState;
+use crate::fleet::extra::{PushDecision, ResultExtra};
 use crate::fleet::reasons::REASON_INTERRUPTED;
-use crate::fleet::status::{extra_str, fail_with, set_extra};
+use crate::fleet::status::{fail_with, merge_extra, result_extra};
 use crate::fleet::task_state;
 use crate::workspace::auth::redact_url;
+use jiff::Timestamp;
 use std::collections::{HashMap, HashSet};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -233,7 +235,10 @@ impl Runner {
                 if res.is_ok()
                     && let Some(mut t) = self.store.task(&key).cloned()
                 {
-                    jobs::mark_pushed(&mut t);
+                    let by = &self.cfg.node_name;
+                    let decided =
+                        ResultExtra::decided(PushDecision::Approved, by, Timestamp::now());
+                    merge_extra(&mut t, &decided);
                     self.save(&t);
                 }
                 self.emit(BackendEvent::JobDone {
@@ -247,8 +252,7 @@ impl Runner {
                 let outcome = match res {
                     Ok(pr) => {
                         if let Some(mut t) = self.store.task(&key).cloned() {
-                            set_extra(&mut t, "prUrl", pr.url.clone().into());
-                            set_extra(&mut t, "prNumber", pr.number.into());
+                            merge_extra(&mut t, &ResultExtra::pull_request(&pr.url, pr.number));
                             self.save(&t);
                         }
                         Ok(pr.url)
@@ -334,14 +338,11 @@ impl Runner {
                 "{key} is not awaiting approval ({state:?}); nothing to reject"
             )));
         }
-        set_extra(&mut t, "pushDecision", "rejected".into());
-        set_extra(
-            &mut t,
-            "decidedAt",
-            jiff::Timestamp::now().to_string().into(),
-        );
+        let by = &self.cfg.node_name;
+        let decided = ResultExtra::decided(PushDecision::Rejected, by, Timestamp::now());
+        merge_extra(&mut t, &decided);
         self.save(&t);
-        let ws = extra_str(&t, "workspace").unwrap_or_default();
+        let ws = result_extra(&t).workspace.unwrap_or_default();
         self.emit(BackendEvent::Notice(format!(
             "push of {key} rejected; the workspace {ws} is kept"
         )));
@@ -428,8 +429,12 @@ impl Runner {
                 .join(&key.name);
             if ws.exists() {
                 let remote = self.cfg.git_remote_url.as_deref().map(redact_url);
-                set_extra(&mut t, "workspace", ws.display().to_string().into());
-                set_extra(&mut t, "remote", remote.unwrap_or_default().into());
+                let kept = ResultExtra {
+                    workspace: Some(ws.display().to_string()),
+                    remote: Some(remote.unwrap_or_default()),
+                    ..Default::default()
+                };
+                merge_extra(&mut t, &kept);
             }
         }
         self.save(&t);

@@ -200,8 +200,9 @@ fn go_copies_the_commit_and_a_pending_push_says_where_its_clone_is() {
         journal: "j.jsonl".into(),
     };
     let env = envelope_of(rep);
-    assert_eq!(env.extra_str("workspace"), Some("/ws/ns/t"));
-    assert_eq!(env.extra_str("remote"), Some("http://git/acme.git"));
+    assert_eq!(env.extra.workspace.as_deref(), Some("/ws/ns/t"));
+    assert_eq!(env.extra.remote.as_deref(), Some("http://git/acme.git"));
+    assert_eq!(env.extra.pushed, Some(false));
     let mut t = task();
     apply_terminal(&mut t, &result(env));
     let s = t.status.as_ref().unwrap();

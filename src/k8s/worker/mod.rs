@@ -464,18 +464,14 @@ fn start_run(
 fn cluster_envelope(key: &TaskKey, rep: RunReport, cm_ok: bool) -> crate::executor::ResultEnvelope {
     let journal = rep.journal.display().to_string();
     let mut env = crate::executor::terminal::envelope_of(rep);
-    let extra = env.extra.get_or_insert_with(Default::default);
-    if extra.contains_key("transcriptRef") {
-        extra.insert(
-            "transcriptRef".into(),
-            if cm_ok {
-                transcript::transcript_ref(&key.namespace, &key.name)
-            } else {
-                serde_json::Value::Null
-            },
-        );
+    if env.extra.transcript_ref.is_some() {
+        env.extra.transcript_ref = Some(if cm_ok {
+            transcript::transcript_ref(&key.namespace, &key.name)
+        } else {
+            serde_json::Value::Null
+        });
     }
-    extra.insert("journal".into(), journal.into());
+    env.extra.journal = Some(journal);
     env
 }
 
@@ -618,8 +614,9 @@ async fn execute_task(
 
 /// Upstream's stub executor: no model, no git; echoes `modelRef`.
 fn stub_result(task: &AgenticTask, elapsed: f64) -> crate::executor::ResultEnvelope {
-    let mut extra = serde_json::Map::new();
-    extra.insert(
+    let mut extra = crate::fleet::extra::ResultExtra::default();
+    // Upstream's stub echoes it; not a key this console reads.
+    extra.other.insert(
         "modelRef".into(),
         task.spec
             .model_ref
@@ -631,7 +628,7 @@ fn stub_result(task: &AgenticTask, elapsed: f64) -> crate::executor::ResultEnvel
         kind: "stub".into(),
         verdict: "GO".into(),
         summary: format!("stub executor finished after {elapsed:.1}s"),
-        extra: Some(extra),
+        extra,
         elapsed_sec: elapsed,
     }
 }
