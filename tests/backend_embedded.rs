@@ -419,6 +419,31 @@ async fn a_long_chain_cascades_in_one_pass_exactly_as_plan_decides() {
     );
     assert_eq!(ui.reason("t23"), "UpstreamFailed");
     assert_eq!(ui.reason("waiter"), "WaitingForDependencies");
+
+    // A task that names no Agent is placed, then ends as `foreman agent` ends it: a Result of
+    // the executor's precondition AgentNotFound (Succeeded, INCOMPLETE).
+    let lone = task_yaml("lone", "").replace("  agentRef: {name: coder}\n", "");
+    submit(&h, dir.path(), "lone.yaml", &lone);
+    ui.until("lone finished", |u| {
+        u.state("lone") == Some(TaskState::Succeeded)
+    })
+    .await;
+    let s = ui.tasks["lone"].status.clone().unwrap();
+    assert_eq!(s.verdict, Some(Verdict::Incomplete));
+    assert_eq!(s.assigned_node.as_deref(), Some("test-node"));
+    let completed = s
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "Completed");
+    assert_eq!(
+        completed.map(|c| (c.status.as_str(), c.reason.as_str())),
+        Some(("True", "AgentNotFound"))
+    );
+    assert_eq!(
+        s.result.unwrap()["extra"]["outcome"],
+        "EXECUTOR-PRECONDITION-FAILED"
+    );
     h.send(Command::Shutdown);
     h.stopped().await;
 }
