@@ -6,7 +6,7 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 /// `"True"` or `"False"`.
-pub fn status_str(ok: bool) -> &'static str {
+fn status_str(ok: bool) -> &'static str {
     if ok { "True" } else { "False" }
 }
 

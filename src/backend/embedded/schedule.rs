@@ -83,6 +83,7 @@ impl Runner {
                     self.launch(next, key);
                     again = true;
                 }
+                // A full machine is shown busy, so plan places nothing then.
                 What::Schedule { .. } => {}
                 What::MarkPending => {
                     self.save(&next);
