@@ -315,6 +315,139 @@ async fn dependencies_wait_then_cascade_and_missing_agents_fail() {
     h.stopped().await;
 }
 
+/// The embedded backend schedules through `foreman scheduler`'s own pass: a missing Agent
+/// fails the head of a chain longer than 16 and the whole chain cascades within the one
+/// pass after the submit (the timer is an hour away), each task with the very condition plan
+/// writes; a task waiting on a missing dependency says so.
+#[tokio::test]
+async fn a_long_chain_cascades_in_one_pass_exactly_as_plan_decides() {
+    use foreman::fleet::schedule::{Scope, What, plan};
+    use std::sync::Arc;
+    const CHAIN: usize = 24;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&dir.path().join("state"), "http://127.0.0.1:9/v1", None, 1);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let slow = EmbeddedOptions {
+        schedule_every: Duration::from_secs(3600),
+        ..opts()
+    };
+    let h = start_embedded_with(cfg, slow, tx).unwrap();
+    let mut ui = Ui {
+        rx,
+        tasks: HashMap::new(),
+        node: None,
+        run_events: HashMap::new(),
+        jobs: Vec::new(),
+        errors: Vec::new(),
+        snapshot: None,
+    };
+    ui.until("snapshot", |u| u.snapshot.is_some()).await;
+    let mut text = task_yaml("t0", "").replace("{name: coder}", "{name: ghost}");
+    for i in 1..CHAIN {
+        text += &task_yaml(&format!("t{i}"), &format!("  dependsOn: [t{}]\n", i - 1));
+    }
+    text += &task_yaml("waiter", "  dependsOn: [later]\n");
+    submit(&h, dir.path(), "chain.yaml", &text);
+    ui.until("the whole chain failed", |u| {
+        (0..CHAIN).all(|i| u.state(&format!("t{i}")) == Some(TaskState::Failed))
+    })
+    .await;
+    ui.until("waiting", |u| u.state("waiter") == Some(TaskState::Waiting))
+        .await;
+
+    // What plan decides for the same tasks, as submitted (Pending in `default`).
+    let tasks: Vec<Arc<AgenticTask>> = objects(&text)
+        .into_iter()
+        .map(|o| {
+            let Object::Task(mut t) = o else {
+                panic!("not a task")
+            };
+            t.metadata.namespace = Some("default".into());
+            t.status = Some(foreman::api::AgenticTaskStatus {
+                phase: Some(TaskPhase::Pending),
+                ..Default::default()
+            });
+            Arc::new(*t)
+        })
+        .collect();
+    let node = Arc::new(ui.node.clone().unwrap());
+    let actions = plan(
+        &tasks,
+        &[node],
+        &[],
+        &Scope::default(),
+        jiff::Timestamp::now(),
+    );
+    let mut fails = 0;
+    for a in &actions {
+        let What::Fail {
+            reason, message, ..
+        } = &a.what
+        else {
+            continue;
+        };
+        fails += 1;
+        let name = a.target.to_string().rsplit('/').next().unwrap().to_string();
+        let t = &ui.tasks[&name];
+        let s = t.status.as_ref().unwrap();
+        assert_eq!(s.verdict, Some(Verdict::Incomplete), "{name}");
+        assert!(s.finished_at.is_some(), "{name}");
+        let c = s
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == "Failed")
+            .unwrap_or_else(|| panic!("{name} has no Failed condition: {s:?}"));
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_str(), c.message.as_str()),
+            ("True", *reason, message.as_str()),
+            "{name}"
+        );
+    }
+    assert_eq!(fails, CHAIN, "plan fails the whole chain in one pass");
+    let head = &ui.tasks["t0"]
+        .status
+        .as_ref()
+        .unwrap()
+        .conditions
+        .as_ref()
+        .unwrap()[0];
+    assert_eq!(head.reason, "AgentNotFound");
+    assert_eq!(
+        head.message,
+        "Agent \"ghost\" not found in namespace \"default\""
+    );
+    assert_eq!(ui.reason("t23"), "UpstreamFailed");
+    assert_eq!(ui.reason("waiter"), "WaitingForDependencies");
+
+    // A task that names no Agent is placed, then ends as `foreman agent` ends it: a Result of
+    // the executor's precondition AgentNotFound (Succeeded, INCOMPLETE).
+    let lone = task_yaml("lone", "").replace("  agentRef: {name: coder}\n", "");
+    submit(&h, dir.path(), "lone.yaml", &lone);
+    ui.until("lone finished", |u| {
+        u.state("lone") == Some(TaskState::Succeeded)
+    })
+    .await;
+    let s = ui.tasks["lone"].status.clone().unwrap();
+    assert_eq!(s.verdict, Some(Verdict::Incomplete));
+    assert_eq!(s.assigned_node.as_deref(), Some("test-node"));
+    let completed = s
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "Completed");
+    assert_eq!(
+        completed.map(|c| (c.status.as_str(), c.reason.as_str())),
+        Some(("True", "AgentNotFound"))
+    );
+    assert_eq!(
+        s.result.unwrap()["extra"]["outcome"],
+        "EXECUTOR-PRECONDITION-FAILED"
+    );
+    h.send(Command::Shutdown);
+    h.stopped().await;
+}
+
 struct Repo {
     _dir: tempfile::TempDir,
     root: PathBuf,
@@ -744,15 +877,17 @@ async fn restart_shows_interrupted_runs_and_requeue_runs_them_again() {
         1,
     );
     let (mut ui, h) = Ui::start(cfg.clone());
-    // `big` needs more RAM than any machine here: it stays Pending, unschedulable.
+    // `big`'s Agent needs more RAM than any machine here: it stays Pending, unschedulable
+    // (the Agent's requiredCapability replaces the task's own, as in `foreman scheduler`).
+    let hungry = "---\napiVersion: foreman.llmkube.dev/v1alpha1\nkind: Agent\nmetadata: {name: hungry}\nspec:\n  role: coder\n  tools: [submit_result]\n  requiredCapability: {minRAMGB: 100000}\n";
     submit(
         &h,
         &r.root,
         "t.yaml",
         &format!(
-            "{AGENT}{}{}",
+            "{AGENT}{hungry}{}{}",
             task_yaml("hang", ""),
-            task_yaml("big", "  requiredCapability: {minRAMGB: 100000}\n")
+            task_yaml("big", "").replace("agentRef: {name: coder}", "agentRef: {name: hungry}")
         ),
     );
     ui.until("running", |u| u.state("hang") == Some(TaskState::Running))

@@ -91,7 +91,7 @@ async fn go_commits_with_dco_and_pushes() {
     .await;
     let r = &rep.result;
     assert_eq!((r.verdict.as_str(), r.outcome()), ("GO", ""), "{r:?}");
-    assert_eq!(r.extra_str("branch"), Some("foreman/issue-7"));
+    assert_eq!(r.extra.branch.as_deref(), Some("foreman/issue-7"));
     let log = remote_log(&e.bare, "foreman/issue-7");
     assert!(
         log.starts_with("Foreman Bot <bot@example.com>\nForeman Bot <bot@example.com>\n"),
@@ -102,7 +102,7 @@ async fn go_commits_with_dco_and_pushes() {
         "{log}"
     );
     assert_eq!(
-        r.extra_str("commitSHA").unwrap(),
+        r.extra.commit_sha.as_deref().unwrap(),
         git(&e.bare, &["rev-parse", "foreman/issue-7"]).trim()
     );
     assert!(
@@ -124,7 +124,7 @@ async fn go_without_push_waits_for_approval_then_pushes() {
     )
     .await;
     assert_eq!(rep.result.verdict, "GO");
-    assert_eq!(rep.result.extra.as_ref().unwrap()["pushed"], false);
+    assert_eq!(rep.result.extra.pushed, Some(false));
     let pending = rep.pending_push.expect("pending push");
     assert!(
         pending.workspace.exists(),
@@ -170,7 +170,7 @@ async fn go_without_edits_is_no_changes() {
         ("NO-GO", "NO-CHANGES")
     );
     assert_eq!(
-        rep.result.extra_str("intendedBranch"),
+        rep.result.extra.intended_branch.as_deref(),
         Some("foreman/issue-7")
     );
 }
@@ -229,7 +229,9 @@ async fn failing_pre_commit_hook_is_commit_rejected_with_its_output() {
     assert_eq!(rep.result.outcome(), "COMMIT-REJECTED", "{:?}", rep.result);
     assert!(
         rep.result
-            .extra_str("error")
+            .extra
+            .error
+            .as_deref()
             .unwrap()
             .contains("trailing whitespace"),
         "{:?}",
@@ -260,9 +262,17 @@ async fn rejected_push_is_push_failed_with_the_local_sha() {
         "{:?}",
         rep.result
     );
-    assert_eq!(rep.result.extra_str("commitSHA").map(str::len), Some(40));
+    assert_eq!(
+        rep.result.extra.commit_sha.as_deref().map(str::len),
+        Some(40)
+    );
     assert!(
-        rep.result.extra_str("error").unwrap().contains("rejected"),
+        rep.result
+            .extra
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("rejected"),
         "{:?}",
         rep.result
     );

@@ -5,7 +5,7 @@
 use crate::api::AgenticTask;
 use crate::executor::run::TokenSource;
 use crate::executor::{PendingPush, push_pending};
-use crate::fleet::status::extra_str;
+use crate::fleet::status::result_extra;
 use crate::github::{
     GitHubConfig, PrBodyInput, PrRequest, ensure_pr, parse_remote, pr_body, pr_title,
 };
@@ -14,16 +14,17 @@ use std::path::PathBuf;
 
 /// What `push_pending` needs, rebuilt from `status.result.extra`.
 pub fn pending_push(t: &AgenticTask) -> Result<PendingPush, String> {
-    let get = |k: &str| {
-        extra_str(t, k).ok_or_else(|| {
+    let e = result_extra(t);
+    let need = |v: Option<String>, k: &str| {
+        v.ok_or_else(|| {
             format!("the task's result has no extra.{k}; it cannot be pushed from the console (re-queue it)")
         })
     };
     Ok(PendingPush {
-        workspace: PathBuf::from(get("workspace")?),
-        remote: get("remote")?,
-        branch: get("branch")?,
-        sha: get("commitSHA")?,
+        workspace: PathBuf::from(need(e.workspace, "workspace")?),
+        remote: need(e.remote, "remote")?,
+        branch: need(e.branch, "branch")?,
+        sha: need(e.commit_sha, "commitSHA")?,
     })
 }
 
@@ -147,16 +148,4 @@ fn read_repo(ws: &std::path::Path, branch: &str) -> Result<(String, String), Str
         .and_then(|r| r.peel_to_commit())
         .map_err(|e| format!("branch {branch} not found in the workspace: {e}"))?;
     Ok((base, commit.message().unwrap_or_default().to_string()))
-}
-
-/// Records an approved, successful push.
-pub fn mark_pushed(t: &mut AgenticTask) {
-    use serde_json::Value;
-    crate::fleet::status::set_extra(t, "pushed", Value::Bool(true));
-    crate::fleet::status::set_extra(t, "pushDecision", Value::String("approved".into()));
-    crate::fleet::status::set_extra(
-        t,
-        "decidedAt",
-        Value::String(jiff::Timestamp::now().to_string()),
-    );
 }

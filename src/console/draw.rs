@@ -465,29 +465,21 @@ fn draw_help(f: &mut Frame, app: &App, area: Rect) {
 
 fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent) {
     let t = &app.theme;
-    let extra = |k: &crate::fleet::TaskKey, field: &str| -> String {
+    let extra = |k: &crate::fleet::TaskKey| {
         app.tasks
             .get(k)
-            .and_then(|task| {
-                task.status
-                    .as_ref()?
-                    .result
-                    .as_ref()?
-                    .get("extra")?
-                    .get(field)?
-                    .as_str()
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| "?".into())
+            .map(crate::fleet::status::result_extra)
+            .unwrap_or_default()
     };
+    let shown = |v: Option<String>| v.unwrap_or_else(|| "?".into());
     let (title, body): (&str, Vec<String>) = match intent {
         Intent::ApprovePush(k) => (
             " Approve push ",
             vec![
                 format!("task    {k}"),
-                format!("remote  {}", extra(k, "remote")),
-                format!("branch  {}", extra(k, "branch")),
-                format!("commit  {}", extra(k, "commitSHA")),
+                format!("remote  {}", shown(extra(k).remote)),
+                format!("branch  {}", shown(extra(k).branch)),
+                format!("commit  {}", shown(extra(k).commit_sha)),
             ],
         ),
         Intent::RejectPush(k) => (
@@ -501,8 +493,8 @@ fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent) {
             " Open pull request ",
             vec![
                 format!("task    {k}"),
-                format!("head    {}", extra(k, "branch")),
-                format!("remote  {}", extra(k, "remote")),
+                format!("head    {}", shown(extra(k).branch)),
+                format!("remote  {}", shown(extra(k).remote)),
             ],
         ),
         Intent::Cancel(k) => (

@@ -179,19 +179,8 @@ impl App {
     }
     /// (workspace, commit) of the selected task's change, when it has one.
     pub fn selected_commit(&self) -> Option<(PathBuf, String)> {
-        let extra = self
-            .selected_task()?
-            .status
-            .as_ref()?
-            .result
-            .as_ref()?
-            .get("extra")?;
-        let ws = extra.get("workspace")?.as_str()?;
-        let sha = extra
-            .get("commitSHA")
-            .and_then(|v| v.as_str())
-            .map(str::to_string)?;
-        Some((PathBuf::from(ws), sha))
+        let extra = crate::fleet::status::result_extra(self.selected_task()?);
+        Some((PathBuf::from(extra.workspace?), extra.commit_sha?))
     }
     pub fn has_search(&self) -> bool {
         self.current_transcript()
@@ -859,11 +848,8 @@ fn may_have_transcript(t: &AgenticTask) -> bool {
     let Some(s) = t.status.as_ref() else {
         return false;
     };
-    let extra_ref = s
-        .result
-        .as_ref()
-        .and_then(|r| r.get("extra"))
-        .and_then(|e| e.get("transcriptRef"))
+    let extra_ref = crate::fleet::status::result_extra(t)
+        .transcript_ref
         .is_some_and(|v| !v.is_null());
     s.transcript_ref.is_some()
         || extra_ref

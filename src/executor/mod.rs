@@ -4,6 +4,7 @@
 
 pub mod outcome;
 pub mod run;
+pub mod terminal;
 
 pub use outcome::ResultEnvelope;
 pub use run::{

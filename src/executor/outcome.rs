@@ -1,8 +1,9 @@
 //! The Result envelope (`status.result`, schema `foreman.v1`) and its outcomes, exactly as
 //! upstream's table (spec §3.5), with a model `ERROR` mapped to INCOMPLETE (§11.2).
 
+use crate::fleet::extra::ResultExtra;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 pub const RESULT_SCHEMA: &str = "foreman.v1";
 pub const EXECUTOR_KIND: &str = "native-agent-loop";
@@ -15,20 +16,17 @@ pub struct ResultEnvelope {
     pub kind: String,
     pub verdict: String,
     pub summary: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extra: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "ResultExtra::is_empty")]
+    pub extra: ResultExtra,
     pub elapsed_sec: f64,
 }
 
 impl ResultEnvelope {
     pub fn outcome(&self) -> &str {
-        self.extra_str("outcome").unwrap_or("")
+        self.extra.outcome.as_deref().unwrap_or("")
     }
     pub fn reason(&self) -> Option<&str> {
-        self.extra_str("reason")
-    }
-    pub fn extra_str(&self, key: &str) -> Option<&str> {
-        self.extra.as_ref()?.get(key)?.as_str()
+        self.extra.reason.as_deref()
     }
 }
 
@@ -103,7 +101,7 @@ pub struct RunFacts {
 fn envelope(
     verdict: &str,
     summary: impl Into<String>,
-    extra: Value,
+    extra: ResultExtra,
     elapsed: f64,
 ) -> ResultEnvelope {
     ResultEnvelope {
@@ -111,31 +109,36 @@ fn envelope(
         kind: EXECUTOR_KIND.into(),
         verdict: verdict.into(),
         summary: summary.into(),
-        extra: match extra {
-            Value::Object(m) => Some(m),
-            _ => None,
-        },
+        extra,
         elapsed_sec: elapsed,
     }
 }
 
+/// The facts every post-loop extra carries, with this outcome.
+fn after_loop(outcome: Option<&str>, f: &RunFacts) -> ResultExtra {
+    ResultExtra {
+        outcome: outcome.map(str::to_string),
+        transcript_ref: Some(f.transcript_ref.clone()),
+        turn_count: Some(f.turn_count.into()),
+        ..Default::default()
+    }
+}
+
 pub fn precondition_failed(reason: Precondition, message: &str, elapsed: f64) -> ResultEnvelope {
-    envelope(
-        "INCOMPLETE",
-        message,
-        json!({"outcome": "EXECUTOR-PRECONDITION-FAILED", "reason": reason.as_str()}),
-        elapsed,
-    )
+    let extra = ResultExtra {
+        outcome: Some("EXECUTOR-PRECONDITION-FAILED".into()),
+        reason: Some(reason.as_str().into()),
+        ..Default::default()
+    };
+    envelope("INCOMPLETE", message, extra, elapsed)
 }
 
 pub fn loop_incomplete(reason: Incomplete, f: &RunFacts) -> ResultEnvelope {
-    envelope(
-        "INCOMPLETE",
-        reason.summary(),
-        json!({"outcome": "LOOP-INCOMPLETE", "reason": reason.as_str(),
-               "transcriptRef": f.transcript_ref, "turnCount": f.turn_count}),
-        f.elapsed_sec,
-    )
+    let extra = ResultExtra {
+        reason: Some(reason.as_str().into()),
+        ..after_loop(Some("LOOP-INCOMPLETE"), f)
+    };
+    envelope("INCOMPLETE", reason.summary(), extra, f.elapsed_sec)
 }
 
 /// NO-GO (or reviewer GO) decided by the model; `ERROR` becomes INCOMPLETE/ModelReportedError.
@@ -145,11 +148,13 @@ pub fn model_decided(
     model_extra: Option<Value>,
     f: &RunFacts,
 ) -> ResultEnvelope {
-    let mut extra = json!({"outcome": "MODEL-DECIDED", "transcriptRef": f.transcript_ref,
-                           "turnCount": f.turn_count, "modelExtra": model_extra});
+    let mut extra = ResultExtra {
+        model_extra: Some(model_extra.unwrap_or(Value::Null)),
+        ..after_loop(Some("MODEL-DECIDED"), f)
+    };
     let verdict = if model_verdict == "ERROR" {
-        extra["reason"] = json!("ModelReportedError");
-        extra["modelVerdict"] = json!("ERROR");
+        extra.reason = Some("ModelReportedError".into());
+        extra.model_verdict = Some("ERROR".into());
         "INCOMPLETE"
     } else {
         model_verdict
@@ -158,33 +163,36 @@ pub fn model_decided(
 }
 
 pub fn no_changes(branch: &str, model_summary: &str, f: &RunFacts) -> ResultEnvelope {
+    let extra = ResultExtra {
+        intended_branch: Some(branch.into()),
+        model_summary: Some(model_summary.into()),
+        ..after_loop(Some("NO-CHANGES"), f)
+    };
     envelope(
         "NO-GO",
         "model emitted GO but produced no diff",
-        json!({"outcome": "NO-CHANGES", "intendedBranch": branch, "transcriptRef": f.transcript_ref,
-               "turnCount": f.turn_count, "modelSummary": model_summary}),
+        extra,
         f.elapsed_sec,
     )
 }
 
 pub fn commit_rejected(branch: &str, error: &str, f: &RunFacts) -> ResultEnvelope {
-    envelope(
-        "NO-GO",
-        "commit rejected",
-        json!({"outcome": "COMMIT-REJECTED", "intendedBranch": branch, "error": error,
-               "transcriptRef": f.transcript_ref, "turnCount": f.turn_count}),
-        f.elapsed_sec,
-    )
+    let extra = ResultExtra {
+        intended_branch: Some(branch.into()),
+        error: Some(error.into()),
+        ..after_loop(Some("COMMIT-REJECTED"), f)
+    };
+    envelope("NO-GO", "commit rejected", extra, f.elapsed_sec)
 }
 
 pub fn push_failed(branch: &str, sha: &str, error: &str, f: &RunFacts) -> ResultEnvelope {
-    envelope(
-        "NO-GO",
-        "push to fork failed",
-        json!({"outcome": "PUSH-FAILED", "intendedBranch": branch, "commitSHA": sha, "error": error,
-               "transcriptRef": f.transcript_ref, "turnCount": f.turn_count}),
-        f.elapsed_sec,
-    )
+    let extra = ResultExtra {
+        intended_branch: Some(branch.into()),
+        commit_sha: Some(sha.into()),
+        error: Some(error.into()),
+        ..after_loop(Some("PUSH-FAILED"), f)
+    };
+    envelope("NO-GO", "push to fork failed", extra, f.elapsed_sec)
 }
 
 /// GO. `pushed` is false while the push waits for the operator (extension: upstream always
@@ -197,18 +205,20 @@ pub fn go(
     pushed: bool,
     f: &RunFacts,
 ) -> ResultEnvelope {
-    envelope(
-        "GO",
-        summary,
-        json!({"branch": branch, "commitSHA": sha, "transcriptRef": f.transcript_ref,
-               "turnCount": f.turn_count, "modelExtra": model_extra, "pushed": pushed}),
-        f.elapsed_sec,
-    )
+    let extra = ResultExtra {
+        branch: Some(branch.into()),
+        commit_sha: Some(sha.into()),
+        model_extra: Some(model_extra.unwrap_or(Value::Null)),
+        pushed: Some(pushed),
+        ..after_loop(None, f)
+    };
+    envelope("GO", summary, extra, f.elapsed_sec)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn facts() -> RunFacts {
         RunFacts {
@@ -234,18 +244,25 @@ mod tests {
             r.summary,
             "model did not call submit_result within max_turns"
         );
-        assert_eq!(r.extra.as_ref().unwrap()["turnCount"], 4);
+        assert_eq!(r.extra.turn_count, Some(4));
 
         let r = push_failed("foreman/issue-1", "abc", "rejected", &facts());
         assert_eq!((r.verdict.as_str(), r.outcome()), ("NO-GO", "PUSH-FAILED"));
-        assert_eq!(r.extra_str("commitSHA"), Some("abc"));
+        assert_eq!(r.extra.commit_sha.as_deref(), Some("abc"));
 
         let r = no_changes("b", "did it", &facts());
         assert_eq!((r.verdict.as_str(), r.outcome()), ("NO-GO", "NO-CHANGES"));
 
         let r = go("b", "abc", "fixed", None, true, &facts());
         assert_eq!((r.verdict.as_str(), r.outcome()), ("GO", ""));
-        assert_eq!(r.extra_str("branch"), Some("b"));
+        assert_eq!(r.extra.branch.as_deref(), Some("b"));
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v["extra"]["modelExtra"],
+            Value::Null,
+            "upstream writes null"
+        );
+        assert_eq!(v["extra"]["transcriptRef"], "t.jsonl");
     }
 
     #[test]

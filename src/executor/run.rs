@@ -57,14 +57,15 @@ pub struct PendingPush {
 
 impl PendingPush {
     /// The `status.result.extra` fields a console reads back to push and open the PR
-    /// (`backend::embedded::jobs::pending_push`).
-    pub fn extras(&self) -> [(&'static str, serde_json::Value); 4] {
-        [
-            ("workspace", self.workspace.display().to_string().into()),
-            ("remote", self.remote.clone().into()),
-            ("branch", self.branch.clone().into()),
-            ("commitSHA", self.sha.clone().into()),
-        ]
+    /// (`backend::jobs::pending_push`).
+    pub fn extras(&self) -> crate::fleet::extra::ResultExtra {
+        crate::fleet::extra::ResultExtra {
+            workspace: Some(self.workspace.display().to_string()),
+            remote: Some(self.remote.clone()),
+            branch: Some(self.branch.clone()),
+            commit_sha: Some(self.sha.clone()),
+            ..Default::default()
+        }
     }
 }
 

@@ -2,8 +2,11 @@
 //! operator-facing state, condition reasons, status edits, the scheduling rules and plan, and
 //! probes of this machine. Nothing here talks to an apiserver, a store or a terminal.
 
+pub mod condition;
+pub mod extra;
 pub mod host;
 pub mod key;
+pub mod patch;
 pub mod reasons;
 pub mod schedule;
 pub mod state;

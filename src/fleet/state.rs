@@ -1,7 +1,9 @@
 //! The operator-facing state of a task, derived in one place from its phase, verdict,
 //! conditions and Result extras (the queue table, the footer hints and the daemons agree).
 
+use super::extra::PushDecision;
 use super::reasons::{REASON_INTERRUPTED, REASON_WAITING};
+use super::status::result_extra;
 use crate::api::{AgenticTask, TaskPhase, Verdict};
 
 /// Derived UI state of a task (one place, used by the queue table and the footer hints).
@@ -38,19 +40,16 @@ pub fn task_state(t: &AgenticTask) -> TaskState {
         Some(TaskPhase::Failed) if has_reason(REASON_INTERRUPTED) => TaskState::Interrupted,
         Some(TaskPhase::Failed) => TaskState::Failed,
         Some(TaskPhase::Succeeded) => {
-            let extra = status
-                .and_then(|s| s.result.as_ref())
-                .and_then(|r| r.get("extra"));
-            let get = |k: &str| extra.and_then(|e| e.get(k));
+            let e = result_extra(t);
             if status.and_then(|s| s.verdict) != Some(Verdict::Go) {
                 TaskState::Succeeded
-            } else if get("prUrl").and_then(|v| v.as_str()).is_some() {
+            } else if e.pr_url.is_some() {
                 TaskState::PrOpen
-            } else if get("pushed").and_then(|v| v.as_bool()) == Some(true) {
+            } else if e.pushed == Some(true) {
                 TaskState::Pushed
-            } else if get("pushDecision").and_then(|v| v.as_str()) == Some("rejected") {
+            } else if e.push_decision == Some(PushDecision::Rejected) {
                 TaskState::Rejected
-            } else if get("pushed").and_then(|v| v.as_bool()) == Some(false) {
+            } else if e.pushed == Some(false) {
                 TaskState::AwaitingApproval
             } else {
                 TaskState::Succeeded

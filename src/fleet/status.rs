@@ -2,7 +2,8 @@
 //! Result extras).
 
 use crate::api::{AgenticTask, AgenticTaskStatus, TaskPhase, Verdict};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use crate::fleet::extra::ResultExtra;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 /// Now, in whole seconds: what a Kubernetes `Time` keeps on the wire, so the in-memory copy
 /// equals the one read back from disk.
@@ -15,7 +16,8 @@ pub fn status_mut(t: &mut AgenticTask) -> &mut AgenticTaskStatus {
     t.status.get_or_insert_with(Default::default)
 }
 
-/// Sets (replacing any of the same type) a condition; returns whether anything changed.
+/// Sets (replacing any of the same type) a condition; returns whether anything changed. The
+/// transition time follows the Kubernetes rule ([`crate::fleet::condition::upsert`]).
 pub fn set_condition(
     t: &mut AgenticTask,
     type_: &str,
@@ -24,16 +26,7 @@ pub fn set_condition(
     message: &str,
 ) -> bool {
     let conds = status_mut(t).conditions.get_or_insert_with(Vec::new);
-    let status = if ok { "True" } else { "False" };
-    if let Some(c) = conds.iter_mut().find(|c| c.type_ == type_) {
-        if c.status == status && c.reason == reason && c.message == message {
-            return false;
-        }
-        *c = condition(type_, status, reason, message);
-    } else {
-        conds.push(condition(type_, status, reason, message));
-    }
-    true
+    crate::fleet::condition::upsert(conds, type_, ok, reason, message, &now())
 }
 
 /// Drops a condition of this type; returns whether one was there.
@@ -46,15 +39,15 @@ pub fn clear_condition(t: &mut AgenticTask, type_: &str) -> bool {
     before != conds.len()
 }
 
-fn condition(type_: &str, status: &str, reason: &str, message: &str) -> Condition {
-    Condition {
-        type_: type_.into(),
-        status: status.into(),
-        reason: reason.into(),
-        message: message.into(),
-        last_transition_time: now(),
-        observed_generation: None,
-    }
+/// The claim of a task for `node`: `Running` since now, condition `Running=True`/`Claimed`
+/// (the agent's claim and the embedded launch write it alike).
+pub fn mark_claimed(t: &mut AgenticTask, node: &str) {
+    let s = status_mut(t);
+    s.phase = Some(TaskPhase::Running);
+    let at = now();
+    s.claimed_at = Some(at.clone());
+    s.started_at = Some(at);
+    set_condition(t, "Running", true, "Claimed", &format!("claimed by {node}"));
 }
 
 /// Phase Failed, verdict INCOMPLETE, condition Completed=False with `reason`.
@@ -78,23 +71,15 @@ pub fn verdict_of(s: &str) -> Verdict {
     }
 }
 
-/// `status.result.extra[key]`.
-pub fn extra(t: &AgenticTask, key: &str) -> Option<serde_json::Value> {
-    t.status
-        .as_ref()?
-        .result
-        .as_ref()?
-        .get("extra")?
-        .get(key)
-        .cloned()
+/// `status.result.extra`, typed (empty when there is none or it is unreadable).
+pub fn result_extra(t: &AgenticTask) -> ResultExtra {
+    let result = t.status.as_ref().and_then(|s| s.result.as_ref());
+    ResultExtra::from_value(result.and_then(|r| r.get("extra")))
 }
 
-pub fn extra_str(t: &AgenticTask, key: &str) -> Option<String> {
-    extra(t, key).and_then(|v| v.as_str().map(str::to_string))
-}
-
-/// Sets `status.result.extra[key]`, creating the objects if needed.
-pub fn set_extra(t: &mut AgenticTask, key: &str, value: serde_json::Value) {
+/// Merges the set fields of `extra` into `status.result.extra` (creating the objects if
+/// needed); every other key stays as it is.
+pub fn merge_extra(t: &mut AgenticTask, extra: &ResultExtra) {
     let s = status_mut(t);
     let result = s
         .result
@@ -103,14 +88,47 @@ pub fn set_extra(t: &mut AgenticTask, key: &str, value: serde_json::Value) {
         *result = serde_json::Value::Object(Default::default());
     }
     if let Some(obj) = result.as_object_mut() {
-        let extra = obj
+        let old = obj
             .entry("extra")
             .or_insert_with(|| serde_json::Value::Object(Default::default()));
-        if !extra.is_object() {
-            *extra = serde_json::Value::Object(Default::default());
+        if !old.is_object() {
+            *old = serde_json::Value::Object(Default::default());
         }
-        if let Some(e) = extra.as_object_mut() {
-            e.insert(key.to_string(), value);
+        if let Some(e) = old.as_object_mut() {
+            e.extend(extra.to_map());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::extra::PushDecision;
+    use serde_json::json;
+
+    #[test]
+    fn merging_extras_keeps_the_other_keys() {
+        let yaml = "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {name: t}\nspec:\n  kind: freeform\n  payload: {prompt: x}\n";
+        let crate::api::Object::Task(mut t) = crate::api::load_str("t", yaml).unwrap().remove(0)
+        else {
+            panic!("not a task")
+        };
+        merge_extra(&mut t, &ResultExtra::pull_request("http://x/pull/1", 1));
+        assert_eq!(result_extra(&t).pr_number, Some(1));
+        status_mut(&mut t).result = Some(json!({"verdict": "GO",
+            "extra": {"pushed": false, "branch": "b", "vendor": 1}}));
+        let at = jiff::Timestamp::from_second(0).unwrap();
+        merge_extra(
+            &mut t,
+            &ResultExtra::decided(PushDecision::Approved, "n", at),
+        );
+        let r = t.status.as_ref().unwrap().result.as_ref().unwrap();
+        assert_eq!(r["verdict"], "GO");
+        assert_eq!(r["extra"]["pushed"], true);
+        assert_eq!(
+            (&r["extra"]["branch"], &r["extra"]["vendor"]),
+            (&json!("b"), &json!(1))
+        );
+        assert_eq!(result_extra(&t).push_decision, Some(PushDecision::Approved));
     }
 }

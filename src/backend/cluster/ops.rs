@@ -13,11 +13,12 @@ use crate::api::{AgenticTask, AgenticTaskStatus, Object, TaskPhase};
 use crate::backend::jobs;
 use crate::fleet::TaskKey;
 use crate::fleet::TaskState;
-use crate::fleet::status::{extra_str, fail_with};
+use crate::fleet::extra::{PushDecision, ResultExtra};
+use crate::fleet::status::{fail_with, result_extra};
 use crate::fleet::task_state;
 use crate::k8s::worker::WorkerCommand;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// Field manager recorded for the console's writes.
@@ -61,9 +62,9 @@ async fn record_extra(
     ctx: &Ctx,
     key: &TaskKey,
     rv: Option<&str>,
-    extra: Value,
+    extra: &ResultExtra,
 ) -> Result<(), String> {
-    let mut body = json!({ "status": { "result": { "extra": extra } } });
+    let mut body = json!({ "status": { "result": { "extra": extra.to_map() } } });
     if let Some(rv) = rv {
         body["metadata"] = json!({ "resourceVersion": rv });
     }
@@ -265,7 +266,7 @@ fn ran_here(ctx: &Ctx, t: &AgenticTask, workspace: bool) -> Result<(), String> {
         }
     }
     if workspace {
-        let ws = extra_str(t, "workspace").ok_or_else(|| {
+        let ws = result_extra(t).workspace.ok_or_else(|| {
             "the result has no extra.workspace; it cannot be pushed from the console (re-queue it)"
                 .to_string()
         })?;
@@ -278,10 +279,6 @@ fn ran_here(ctx: &Ctx, t: &AgenticTask, workspace: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn now() -> String {
-    jiff::Timestamp::now().to_string()
-}
-
 /// Pushes an approved GO from this node's workspace, then records it on the task.
 pub(super) async fn approve(ctx: &Ctx, key: &TaskKey) -> Result<String, String> {
     let t = get(ctx, key).await?;
@@ -291,19 +288,10 @@ pub(super) async fn approve(ctx: &Ctx, key: &TaskKey) -> Result<String, String> 
     }
     ran_here(ctx, &t, true)?;
     let msg = jobs::push(&t, &ctx.cfg.token).await?;
-    record_extra(
-        ctx,
-        key,
-        None,
-        json!({
-            "pushed": true,
-            "pushDecision": "approved",
-            "decidedAt": now(),
-            "decidedBy": ctx.node,
-        }),
-    )
-    .await
-    .map_err(|e| format!("{msg}, but {e}"))?;
+    let decided = ResultExtra::decided(PushDecision::Approved, &ctx.node, jiff::Timestamp::now());
+    record_extra(ctx, key, None, &decided)
+        .await
+        .map_err(|e| format!("{msg}, but {e}"))?;
     Ok(msg)
 }
 
@@ -317,18 +305,10 @@ pub(super) async fn reject(ctx: &Ctx, key: &TaskKey) -> Result<String, String> {
         ));
     }
     ran_here(ctx, &t, false).map_err(|e| format!("{key}: {e}"))?;
-    record_extra(
-        ctx,
-        key,
-        t.metadata.resource_version.as_deref(),
-        json!({
-            "pushDecision": "rejected",
-            "decidedAt": now(),
-            "decidedBy": ctx.node,
-        }),
-    )
-    .await?;
-    let ws = extra_str(&t, "workspace").unwrap_or_default();
+    let decided = ResultExtra::decided(PushDecision::Rejected, &ctx.node, jiff::Timestamp::now());
+    let rv = t.metadata.resource_version.as_deref();
+    record_extra(ctx, key, rv, &decided).await?;
+    let ws = result_extra(&t).workspace.unwrap_or_default();
     Ok(format!(
         "push of {key} rejected; the workspace {ws} is kept on {}",
         ctx.node
@@ -356,7 +336,7 @@ pub(super) async fn open_pr(ctx: &Ctx, key: &TaskKey) -> Result<String, String> 
         ctx,
         key,
         None,
-        json!({ "prUrl": pr.url, "prNumber": pr.number }),
+        &ResultExtra::pull_request(&pr.url, pr.number),
     )
     .await
     .map_err(|e| format!("pull request {} is open, but {e}", pr.url))?;

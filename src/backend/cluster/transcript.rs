@@ -112,16 +112,8 @@ struct Source {
 
 fn source_of(t: &AgenticTask, key: &TaskKey) -> Source {
     let status = t.status.as_ref();
-    let extra_ref = status
-        .and_then(|s| s.result.as_ref())
-        .and_then(|r| r.get("extra"))
-        .and_then(|e| e.get("transcriptRef"))
-        .cloned();
-    let extra_journal = status
-        .and_then(|s| s.result.as_ref())
-        .and_then(|r| r.get("extra"))
-        .and_then(|e| e.get("journal"))
-        .and_then(|v| v.as_str().map(str::to_string));
+    let extra = crate::fleet::status::result_extra(t);
+    let (extra_ref, extra_journal) = (extra.transcript_ref, extra.journal);
     // This crate's worker records its local journal in extra.journal; the embedded
     // backend's status.transcriptRef is a path; a `configmap/...` ref is not a path.
     let journal = extra_journal

@@ -4,18 +4,19 @@
 use super::node::{self, InferenceProbe};
 use super::{EmbeddedConfig, EmbeddedOptions, Store};
 use crate::api::fleetnode::NodeAccelerator;
-use crate::api::{AgenticTask, FleetNode, Object, TaskPhase};
+use crate::api::{AgenticTask, FleetNode, Object};
 use crate::backend::jobs;
 use crate::backend::{BackendEvent, Command, Job};
 use crate::executor::RunReport;
+use crate::executor::terminal::{Terminal, apply_terminal, envelope_of};
 use crate::fleet::TaskKey;
 use crate::fleet::TaskState;
+use crate::fleet::extra::{PushDecision, ResultExtra};
 use crate::fleet::reasons::REASON_INTERRUPTED;
-use crate::fleet::status::{
-    extra_str, fail_with, now, set_condition, set_extra, status_mut, verdict_of,
-};
+use crate::fleet::status::{fail_with, merge_extra, result_extra};
 use crate::fleet::task_state;
 use crate::workspace::auth::redact_url;
+use jiff::Timestamp;
 use std::collections::{HashMap, HashSet};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -75,7 +76,7 @@ impl Runner {
         }
     }
 
-    fn emit(&self, e: BackendEvent) {
+    pub(super) fn emit(&self, e: BackendEvent) {
         let _ = self.events.send(e);
     }
 
@@ -124,7 +125,7 @@ impl Runner {
                 h.abort();
             }
             if let Some(mut t) = self.store.task(&key).cloned() {
-                fail_with(
+                self.cut_short(
                     &mut t,
                     REASON_INTERRUPTED,
                     "the console stopped while this task ran; re-queue it with R",
@@ -234,7 +235,10 @@ impl Runner {
                 if res.is_ok()
                     && let Some(mut t) = self.store.task(&key).cloned()
                 {
-                    jobs::mark_pushed(&mut t);
+                    let by = &self.cfg.node_name;
+                    let decided =
+                        ResultExtra::decided(PushDecision::Approved, by, Timestamp::now());
+                    merge_extra(&mut t, &decided);
                     self.save(&t);
                 }
                 self.emit(BackendEvent::JobDone {
@@ -248,8 +252,7 @@ impl Runner {
                 let outcome = match res {
                     Ok(pr) => {
                         if let Some(mut t) = self.store.task(&key).cloned() {
-                            set_extra(&mut t, "prUrl", pr.url.clone().into());
-                            set_extra(&mut t, "prNumber", pr.number.into());
+                            merge_extra(&mut t, &ResultExtra::pull_request(&pr.url, pr.number));
                             self.save(&t);
                         }
                         Ok(pr.url)
@@ -335,14 +338,11 @@ impl Runner {
                 "{key} is not awaiting approval ({state:?}); nothing to reject"
             )));
         }
-        set_extra(&mut t, "pushDecision", "rejected".into());
-        set_extra(
-            &mut t,
-            "decidedAt",
-            jiff::Timestamp::now().to_string().into(),
-        );
+        let by = &self.cfg.node_name;
+        let decided = ResultExtra::decided(PushDecision::Rejected, by, Timestamp::now());
+        merge_extra(&mut t, &decided);
         self.save(&t);
-        let ws = extra_str(&t, "workspace").unwrap_or_default();
+        let ws = result_extra(&t).workspace.unwrap_or_default();
         self.emit(BackendEvent::Notice(format!(
             "push of {key} rejected; the workspace {ws} is kept"
         )));
@@ -383,16 +383,21 @@ impl Runner {
             return self.emit(BackendEvent::Error(format!("no task {key}")));
         };
         let state = task_state(&t);
+        let (reason, message) = ("Cancelled", "cancelled by the operator");
         match self.running.remove(&key) {
-            Some(h) => h.abort(),
-            None if matches!(state, TaskState::Pending | TaskState::Waiting) => {}
+            Some(h) => {
+                h.abort();
+                self.cut_short(&mut t, reason, message);
+            }
+            None if matches!(state, TaskState::Pending | TaskState::Waiting) => {
+                fail_with(&mut t, reason, message)
+            }
             None => {
                 return self.emit(BackendEvent::Error(format!(
                     "{key} is not running or queued ({state:?}); nothing to cancel"
                 )));
             }
         }
-        fail_with(&mut t, "Cancelled", "cancelled by the operator");
         self.save(&t);
         self.heartbeat();
         self.schedule();
@@ -402,44 +407,45 @@ impl Runner {
         let Some(mut t) = self.store.task(key).cloned() else {
             return;
         };
-        match res {
-            Err(msg) => fail_with(&mut t, "ExecutorError", &msg),
+        let mut pushed_go = false;
+        let terminal = match res {
+            Err(msg) => Terminal::executor_error(msg),
             Ok(rep) => {
-                let env = &rep.result;
-                let s = status_mut(&mut t);
-                s.phase = Some(TaskPhase::Succeeded);
-                s.verdict = Some(verdict_of(&env.verdict));
-                s.finished_at = Some(now());
-                s.branch = env.extra_str("branch").map(str::to_string);
-                s.commit_sha = env.extra_str("commitSHA").map(str::to_string);
-                s.transcript_ref = Some(rep.journal.display().to_string());
-                s.result = serde_json::to_value(env).ok();
-                if let Some(p) = &rep.pending_push {
-                    for (k, v) in p.extras() {
-                        set_extra(&mut t, k, v);
-                    }
-                } else if env.verdict == "GO" && self.cfg.auto_push {
-                    // Pushed at once: the kept clone still serves "open PR" (base branch and
-                    // commit message).
-                    let ws = self
-                        .store
-                        .workspace_root()
-                        .join(&key.namespace)
-                        .join(&key.name);
-                    if ws.exists() {
-                        let remote = self.cfg.git_remote_url.as_deref().map(redact_url);
-                        set_extra(&mut t, "workspace", ws.display().to_string().into());
-                        set_extra(&mut t, "remote", remote.unwrap_or_default().into());
-                    }
+                pushed_go = rep.result.verdict == "GO" && rep.pending_push.is_none();
+                Terminal::Result {
+                    transcript_ref: Some(rep.journal.display().to_string()),
+                    result: Box::new(envelope_of(rep)),
                 }
-                let reason = if env.outcome().is_empty() {
-                    env.verdict.clone()
-                } else {
-                    env.outcome().to_string()
+            }
+        };
+        apply_terminal(&mut t, &terminal);
+        if pushed_go && self.cfg.auto_push {
+            // Pushed at once: the kept clone still serves "open PR" (base branch and commit
+            // message).
+            let ws = self
+                .store
+                .workspace_root()
+                .join(&key.namespace)
+                .join(&key.name);
+            if ws.exists() {
+                let remote = self.cfg.git_remote_url.as_deref().map(redact_url);
+                let kept = ResultExtra {
+                    workspace: Some(ws.display().to_string()),
+                    remote: Some(remote.unwrap_or_default()),
+                    ..Default::default()
                 };
-                set_condition(&mut t, "Completed", true, &reason, &env.summary);
+                merge_extra(&mut t, &kept);
             }
         }
         self.save(&t);
+    }
+
+    /// Ends a run that was cut short (cancel, shutdown) the way a finished one ends.
+    fn cut_short(&mut self, t: &mut AgenticTask, reason: &str, message: &str) {
+        let end = Terminal::Failed {
+            reason: reason.into(),
+            message: message.into(),
+        };
+        apply_terminal(t, &end);
     }
 }

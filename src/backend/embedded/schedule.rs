@@ -1,127 +1,120 @@
-//! The scheduling pass of the embedded backend: pending tasks in queue order, `dependsOn`
-//! (wait or cascade-fail), Agent lookup, first-fit against this machine (its busy flag ignored:
-//! local concurrency is `max_concurrent`), then launch into an isolated workspace.
+//! The embedded backend's scheduling: the same pure pass as `foreman scheduler`
+//! ([`plan`]), its status patches applied to the store. What only this backend has stays here:
+//! this machine is the one node and runs every task it places, up to `max_concurrent` at once,
+//! each launched into an isolated workspace.
 
 use super::runner::{Internal, Runner};
 use crate::agent::LoopEvent;
-use crate::api::{AgenticTask, TaskPhase};
+use crate::api::{Agent, AgenticTask, FleetNode};
 use crate::backend::BackendEvent;
+use crate::executor::outcome::{Precondition, precondition_failed};
+use crate::executor::terminal::{Terminal, apply_terminal};
 use crate::executor::{ExecEvent, ExecutorConfig, execute};
 use crate::fleet::TaskKey;
-use crate::fleet::reasons::REASON_WAITING;
-use crate::fleet::schedule::rules::{self as rules, Deps};
-use crate::fleet::status::{clear_condition, fail_with, now, set_condition, status_mut};
-use std::collections::HashMap;
+use crate::fleet::patch::apply_merge_patch;
+use crate::fleet::schedule::{Scope, Target, What, plan};
+use crate::fleet::status::{mark_claimed, now};
+use std::sync::Arc;
+
+/// What the pass shows [`plan`]: this machine with a fresh heartbeat, idle while a slot is
+/// free and busy once `max_concurrent` runs are going (so plan only drops stale `Scheduled`
+/// conditions), and the tasks with the node of their runs hidden (local concurrency is
+/// `max_concurrent`, not "one task per node").
+fn plan_view(
+    tasks: Vec<AgenticTask>,
+    node: &FleetNode,
+    full: bool,
+) -> (Vec<Arc<AgenticTask>>, Arc<FleetNode>) {
+    let mut node = node.clone();
+    if let Some(s) = node.status.as_mut() {
+        s.current_task = full.then(|| "max_concurrent reached".to_string());
+        s.last_heartbeat_time = Some(now());
+    }
+    let tasks = tasks
+        .into_iter()
+        .map(|mut t| {
+            if let Some(s) = t.status.as_mut() {
+                s.assigned_node = None;
+            }
+            Arc::new(t)
+        })
+        .collect();
+    (tasks, Arc::new(node))
+}
 
 impl Runner {
-    /// One scheduling pass, repeated while a cascade failure may unblock more decisions.
+    /// Scheduling passes until nothing more starts: each launch frees the plan for the next
+    /// task while a slot is left, and a Pending mark is placed on the next pass.
     pub(super) fn schedule(&mut self) {
-        for _ in 0..16 {
+        for _ in 0..self.cfg.max_concurrent.max(1) + 2 {
             if !self.schedule_pass() {
                 break;
             }
         }
     }
 
-    /// Returns whether a task failed (so dependants need another look).
+    /// One [`plan`] applied; returns whether it launched a run or marked a task Pending.
     fn schedule_pass(&mut self) -> bool {
-        let now_unix = jiff::Timestamp::now().as_second();
-        let mut node = self.node.clone();
-        if let Some(s) = node.status.as_mut() {
-            // Local concurrency is max_concurrent, not the node's busy flag.
-            s.current_task = None;
-            s.last_heartbeat_time = Some(now());
-        }
-        let tasks = self.store.tasks();
-        let mut by_ns: HashMap<String, HashMap<String, &AgenticTask>> = HashMap::new();
-        for t in &tasks {
-            let k = TaskKey::of(t);
-            by_ns.entry(k.namespace).or_default().insert(k.name, t);
-        }
-        let mut pending: Vec<&AgenticTask> = tasks
-            .iter()
-            .filter(|t| {
-                matches!(
-                    t.status.as_ref().and_then(|s| s.phase),
-                    None | Some(TaskPhase::Pending)
-                )
-            })
-            .collect();
-        pending.sort_by(|a, b| rules::queue_order(a, b));
-        let mut failed_any = false;
-        let empty = HashMap::new();
-        for t in pending {
-            let key = TaskKey::of(t);
-            let mut t = t.clone();
-            match rules::deps(&t, by_ns.get(&key.namespace).unwrap_or(&empty)) {
-                Deps::Waiting(msg) => {
-                    if set_condition(&mut t, "Scheduled", false, REASON_WAITING, &msg) {
-                        self.save(&t);
-                    }
-                    continue;
-                }
-                Deps::Failed(msg) => {
-                    fail_with(&mut t, "UpstreamFailed", &msg);
-                    self.save(&t);
-                    failed_any = true;
-                    continue;
-                }
-                Deps::Ready => {}
-            }
-            let agent_name = t
-                .spec
-                .agent_ref
-                .as_ref()
-                .map(|r| r.name.clone())
-                .unwrap_or_default();
-            let Some(agent) = self.store.agent(&key.namespace, &agent_name).cloned() else {
-                let msg = if agent_name.is_empty() {
-                    "the task has no spec.agentRef; the native executor needs an Agent".to_string()
-                } else {
-                    format!(
-                        "Agent {}/{agent_name} not found; submit it, then re-queue the task",
-                        key.namespace
-                    )
-                };
-                fail_with(&mut t, "AgentNotFound", &msg);
-                self.save(&t);
-                failed_any = true;
+        let full = self.running.len() >= self.cfg.max_concurrent.max(1);
+        let (tasks, node) = plan_view(self.store.tasks(), &self.node, full);
+        let agents: Vec<Arc<Agent>> = self.store.agents().into_iter().map(Arc::new).collect();
+        let scope = Scope {
+            mark_stale: false,
+            ..Scope::default()
+        };
+        let mut again = false;
+        for a in plan(&tasks, &[node], &agents, &scope, jiff::Timestamp::now()) {
+            let Target::Task { namespace, name } = &a.target else {
                 continue;
             };
-            let cap = agent
-                .spec
-                .required_capability
-                .clone()
-                .or_else(|| t.spec.required_capability.clone())
-                .unwrap_or_default();
-            if let Some(why) = rules::misfit(&cap, &node, now_unix) {
-                let msg = format!("this machine does not fit: {why}");
-                if set_condition(&mut t, "Scheduled", false, "Unschedulable", &msg) {
-                    self.save(&t);
-                }
+            let key = TaskKey::new(namespace, name);
+            let Some(stored) = self.store.task(&key) else {
                 continue;
-            }
-            if self.running.len() >= self.cfg.max_concurrent.max(1) {
-                if clear_condition(&mut t, "Scheduled") {
-                    self.save(&t);
+            };
+            let next = match apply_merge_patch(stored, &a.patch) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.emit(BackendEvent::Error(format!("cannot schedule {key}: {e}")));
+                    continue;
                 }
-                continue;
+            };
+            match a.what {
+                What::Schedule { .. } if !full => {
+                    self.launch(next, key);
+                    again = true;
+                }
+                // A full machine is shown busy, so plan places nothing then.
+                What::Schedule { .. } => {}
+                What::MarkPending => {
+                    self.save(&next);
+                    again = true;
+                }
+                _ => self.save(&next),
             }
-            self.launch(t, agent, key);
         }
-        failed_any
+        again
     }
 
-    fn launch(&mut self, mut t: AgenticTask, agent: crate::api::Agent, key: TaskKey) {
-        clear_condition(&mut t, "Scheduled");
-        let s = status_mut(&mut t);
-        s.phase = Some(TaskPhase::Scheduled);
-        s.assigned_node = Some(self.cfg.node_name.clone());
-        s.claimed_at = Some(now());
+    /// Starts the run of a task the plan placed on this machine (its patch applied).
+    fn launch(&mut self, mut t: AgenticTask, key: TaskKey) {
         self.save(&t);
-        let s = status_mut(&mut t);
-        s.phase = Some(TaskPhase::Running);
-        s.started_at = Some(now());
+        let agent_name = t.spec.agent_ref.as_ref().map(|r| r.name.clone());
+        let Some(agent) = agent_name
+            .and_then(|n| self.store.agent(&key.namespace, &n))
+            .cloned()
+        else {
+            // plan fails a named Agent that is missing; a task that names none ends as the
+            // cluster's worker ends it: the executor's precondition, AgentNotFound.
+            let msg = "the task has no spec.agentRef; the native executor needs an Agent";
+            let result = precondition_failed(Precondition::AgentNotFound, msg, 0.0);
+            let end = Terminal::Result {
+                result: Box::new(result),
+                transcript_ref: None,
+            };
+            apply_terminal(&mut t, &end);
+            return self.save(&t);
+        };
+        mark_claimed(&mut t, &self.cfg.node_name);
         self.save(&t);
 
         let exec_cfg = ExecutorConfig {

@@ -4,7 +4,8 @@
 //! an optimistic-concurrency write: if anyone changed the object since we saw it, the apiserver
 //! answers 409 and nothing happens.
 //!
-//! Rules (spec §5.1, with upstream's gaps closed the same way as the embedded backend, via
+//! The embedded backend runs the same pass and applies the same patches to its store
+//! (`crate::fleet::patch`). Rules (spec §5.1, with upstream's gaps closed via
 //! `crate::fleet::schedule::rules`): `""` → Pending; Pending tasks in queue order (priority, then age), cascade
 //! failures (`UpstreamFailed`) and missing Agents (`AgentNotFound`) fail the task, waiting
 //! dependencies leave it Pending; the Agent's `requiredCapability` replaces the task's own; first
@@ -16,6 +17,7 @@
 use super::rules::{self, Deps, HEARTBEAT_TIMEOUT_SECS};
 use super::selector::LabelSelector;
 use crate::api::{Agent, AgenticTask, FleetNode, FleetNodePhase, RequiredCapability, TaskPhase};
+use crate::fleet::condition::upserted;
 use crate::fleet::reasons::*;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use serde_json::{Value, json};
@@ -108,6 +110,56 @@ enum Decision {
     Ready(RequiredCapability),
 }
 
+/// What one pass writes, by urgency.
+#[derive(Default)]
+struct Buckets {
+    stale: Vec<Action>,
+    fails: Vec<Action>,
+    places: Vec<Action>,
+    marks: Vec<Action>,
+    cosmetic: Vec<Action>,
+}
+
+/// Every task by namespace and name (dependencies resolve against all of them), the nodes a
+/// task is Scheduled or Running on, and the Agents by namespace and name.
+struct Index<'a> {
+    tasks: HashMap<&'a str, HashMap<String, &'a AgenticTask>>,
+    busy: HashSet<&'a str>,
+    agents: HashMap<(&'a str, &'a str), &'a Agent>,
+}
+
+impl<'a> Index<'a> {
+    fn new(tasks: &'a [Arc<AgenticTask>], agents: &'a [Arc<Agent>]) -> Index<'a> {
+        let mut index = Index {
+            tasks: HashMap::new(),
+            busy: HashSet::new(),
+            agents: HashMap::new(),
+        };
+        for t in tasks {
+            index
+                .tasks
+                .entry(ns_of(t))
+                .or_default()
+                .insert(name_of(t).to_string(), t.as_ref());
+            if let Some(s) = &t.status
+                && matches!(
+                    s.phase,
+                    Some(TaskPhase::Scheduled | TaskPhase::Running | TaskPhase::Verifying)
+                )
+                && let Some(n) = s.assigned_node.as_deref().filter(|n| !n.is_empty())
+            {
+                index.busy.insert(n);
+            }
+        }
+        for a in agents {
+            let ns = a.metadata.namespace.as_deref().unwrap_or("");
+            let name = a.metadata.name.as_deref().unwrap_or("");
+            index.agents.insert((ns, name), a.as_ref());
+        }
+        index
+    }
+}
+
 /// All actions for one pass over the current state, most urgent first: node staleness (it
 /// changes where tasks may go), failures, placements, Pending marks, cosmetic conditions.
 pub fn plan(
@@ -119,8 +171,7 @@ pub fn plan(
 ) -> Vec<Action> {
     let now_unix = now.as_second();
     let now_t = Time(jiff::Timestamp::from_second(now_unix).unwrap_or(now));
-    let (mut stale, mut fails, mut places, mut marks, mut cosmetic) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let mut out = Buckets::default();
 
     let mut my_nodes: Vec<&FleetNode> = nodes
         .iter()
@@ -129,65 +180,74 @@ pub fn plan(
         .collect();
     my_nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     if scope.mark_stale {
-        stale.extend(
+        out.stale.extend(
             my_nodes
                 .iter()
                 .filter_map(|n| stale_node(n, now_unix, &now_t)),
         );
     }
 
-    let mut index: HashMap<&str, HashMap<String, &AgenticTask>> = HashMap::new();
-    let mut busy: HashSet<&str> = HashSet::new();
-    for t in tasks {
-        index
-            .entry(ns_of(t))
-            .or_default()
-            .insert(name_of(t).to_string(), t.as_ref());
-        if let Some(s) = &t.status
-            && matches!(
-                s.phase,
-                Some(TaskPhase::Scheduled | TaskPhase::Running | TaskPhase::Verifying)
-            )
-            && let Some(n) = s.assigned_node.as_deref().filter(|n| !n.is_empty())
-        {
-            busy.insert(n);
-        }
-    }
-    let agent_index: HashMap<(&str, &str), &Agent> = agents
-        .iter()
-        .map(|a| {
-            let ns = a.metadata.namespace.as_deref().unwrap_or("");
-            ((ns, a.metadata.name.as_deref().unwrap_or("")), a.as_ref())
-        })
-        .collect();
-
+    let index = Index::new(tasks, agents);
     let mut pending: Vec<&AgenticTask> = Vec::new();
     for t in tasks
         .iter()
         .filter(|t| scope.task_selector.matches(t.metadata.labels.as_ref()))
     {
         match t.status.as_ref().and_then(|s| s.phase) {
-            None => marks.push(action(t, What::MarkPending, json!({"phase": "Pending"}))),
+            None => out
+                .marks
+                .push(action(t, What::MarkPending, json!({"phase": "Pending"}))),
             Some(TaskPhase::Pending) => pending.push(t),
             Some(_) => {}
         }
     }
     pending.sort_by(|a, b| rules::queue_order(a, b));
+    let decisions = decide_all(&pending, &index.tasks, &index.agents);
 
-    let decisions = decide_all(&pending, &index, &agent_index);
-
-    let mut free: Vec<&FleetNode> = my_nodes
-        .iter()
-        .copied()
-        .filter(|n| !busy.contains(n.metadata.name.as_deref().unwrap_or("")))
-        .collect();
-    let mut diagnosis = Diagnosis::new(&my_nodes, &scope.node_selector, now_unix);
+    let mut placer = Placer {
+        free: my_nodes
+            .iter()
+            .copied()
+            .filter(|n| {
+                !index
+                    .busy
+                    .contains(n.metadata.name.as_deref().unwrap_or(""))
+            })
+            .collect(),
+        diagnosis: Diagnosis::new(&my_nodes, &scope.node_selector, now_unix),
+        now_unix,
+        now_t: &now_t,
+    };
     for (t, d) in pending.iter().zip(decisions) {
+        placer.act(t, d, &mut out);
+    }
+    let Buckets {
+        stale,
+        fails,
+        places,
+        marks,
+        cosmetic,
+    } = out;
+    [stale, fails, places, marks, cosmetic].concat()
+}
+
+/// Turns each pending task's decision into its action, handing out free nodes in queue order.
+struct Placer<'a> {
+    free: Vec<&'a FleetNode>,
+    diagnosis: Diagnosis<'a>,
+    now_unix: i64,
+    now_t: &'a Time,
+}
+
+impl Placer<'_> {
+    fn act(&mut self, t: &AgenticTask, d: Decision, out: &mut Buckets) {
+        let now_t = self.now_t;
         match d {
             Decision::Wait(msg) => {
-                if let Some(c) = with_condition(t, "Scheduled", false, REASON_WAITING, &msg, &now_t)
+                if let Some(c) = with_condition(t, "Scheduled", false, REASON_WAITING, &msg, now_t)
                 {
-                    cosmetic.push(action(t, What::Waiting(msg), json!({"conditions": c})));
+                    let a = action(t, What::Waiting(msg), json!({"conditions": c}));
+                    out.cosmetic.push(a);
                 }
             }
             Decision::Fail {
@@ -195,7 +255,7 @@ pub fn plan(
                 message,
                 missing_agent,
             } => {
-                let c = with_condition(t, "Failed", true, reason, &message, &now_t)
+                let c = with_condition(t, "Failed", true, reason, &message, now_t)
                     .unwrap_or_else(|| conditions_of(t).to_vec());
                 let status = json!({
                     "phase": "Failed",
@@ -208,57 +268,54 @@ pub fn plan(
                     message,
                     missing_agent,
                 };
-                fails.push(action(t, what, status));
+                out.fails.push(action(t, what, status));
             }
-            Decision::Ready(cap) => {
-                let fit = free
-                    .iter()
-                    .position(|n| rules::misfit(&cap, n, now_unix).is_none());
-                if let Some(i) = fit {
-                    let node = free.remove(i).metadata.name.clone().unwrap_or_default();
-                    let msg = format!("scheduled to FleetNode {node:?}");
-                    let c = with_condition(t, "Scheduled", true, REASON_ASSIGNED, &msg, &now_t)
-                        .unwrap_or_else(|| conditions_of(t).to_vec());
-                    let status =
-                        json!({"phase": "Scheduled", "assignedNode": node, "conditions": c});
-                    places.push(action(t, What::Schedule { node }, status));
-                    continue;
+            Decision::Ready(cap) => self.place(t, &cap, out),
+        }
+    }
+
+    /// First fit among the free nodes; otherwise say why it waits (only when that changes).
+    fn place(&mut self, t: &AgenticTask, cap: &RequiredCapability, out: &mut Buckets) {
+        let now_t = self.now_t;
+        let fit = self
+            .free
+            .iter()
+            .position(|n| rules::misfit(cap, n, self.now_unix).is_none());
+        if let Some(i) = fit {
+            let node = self
+                .free
+                .remove(i)
+                .metadata
+                .name
+                .clone()
+                .unwrap_or_default();
+            let msg = format!("scheduled to FleetNode {node:?}");
+            let c = with_condition(t, "Scheduled", true, REASON_ASSIGNED, &msg, now_t)
+                .unwrap_or_else(|| conditions_of(t).to_vec());
+            let status = json!({"phase": "Scheduled", "assignedNode": node, "conditions": c});
+            out.places.push(action(t, What::Schedule { node }, status));
+            return;
+        }
+        match self.diagnosis.why_unschedulable(cap) {
+            None => {
+                if conditions_of(t).iter().any(|c| c.type_ == "Scheduled") {
+                    let c: Vec<&Condition> = conditions_of(t)
+                        .iter()
+                        .filter(|c| c.type_ != "Scheduled")
+                        .collect();
+                    let a = action(t, What::ClearScheduled, json!({"conditions": c}));
+                    out.cosmetic.push(a);
                 }
-                match diagnosis.why_unschedulable(&cap) {
-                    None => {
-                        if conditions_of(t).iter().any(|c| c.type_ == "Scheduled") {
-                            let c: Vec<&Condition> = conditions_of(t)
-                                .iter()
-                                .filter(|c| c.type_ != "Scheduled")
-                                .collect();
-                            cosmetic.push(action(
-                                t,
-                                What::ClearScheduled,
-                                json!({"conditions": c}),
-                            ));
-                        }
-                    }
-                    Some(msg) => {
-                        if let Some(c) = with_condition(
-                            t,
-                            "Scheduled",
-                            false,
-                            REASON_UNSCHEDULABLE,
-                            &msg,
-                            &now_t,
-                        ) {
-                            cosmetic.push(action(
-                                t,
-                                What::Unschedulable(msg),
-                                json!({"conditions": c}),
-                            ));
-                        }
-                    }
+            }
+            Some(msg) => {
+                let c = with_condition(t, "Scheduled", false, REASON_UNSCHEDULABLE, &msg, now_t);
+                if let Some(c) = c {
+                    let a = action(t, What::Unschedulable(msg), json!({"conditions": c}));
+                    out.cosmetic.push(a);
                 }
             }
         }
     }
-    [stale, fails, places, marks, cosmetic].concat()
 }
 
 /// Decisions for `pending` (same order), repeated while new failures cascade to dependants.
@@ -424,7 +481,7 @@ fn stale_node(n: &FleetNode, now_unix: i64, now_t: &Time) -> Option<Action> {
     }
     let msg = format!("no heartbeat within {HEARTBEAT_TIMEOUT_SECS}s");
     let conds = s.conditions.as_deref().unwrap_or_default();
-    let c = upsert(conds, "Ready", false, REASON_HEARTBEAT_STALE, &msg, now_t)
+    let c = upserted(conds, "Ready", false, REASON_HEARTBEAT_STALE, &msg, now_t)
         .unwrap_or_else(|| conds.to_vec());
     Some(Action {
         target: Target::Node {
@@ -481,45 +538,7 @@ fn with_condition(
     message: &str,
     now: &Time,
 ) -> Option<Vec<Condition>> {
-    upsert(conditions_of(t), type_, ok, reason, message, now)
-}
-
-/// `conds` with the condition of `type_` set, or `None` when it already reads so. The
-/// transition time moves only when the status flips (Kubernetes convention).
-fn upsert(
-    conds: &[Condition],
-    type_: &str,
-    ok: bool,
-    reason: &str,
-    message: &str,
-    now: &Time,
-) -> Option<Vec<Condition>> {
-    let status = if ok { "True" } else { "False" };
-    let old = conds.iter().find(|c| c.type_ == type_);
-    if let Some(c) = old
-        && c.status == status
-        && c.reason == reason
-        && c.message == message
-    {
-        return None;
-    }
-    let new = Condition {
-        type_: type_.to_string(),
-        status: status.to_string(),
-        reason: reason.to_string(),
-        message: message.to_string(),
-        last_transition_time: match old {
-            Some(c) if c.status == status => c.last_transition_time.clone(),
-            _ => now.clone(),
-        },
-        observed_generation: None,
-    };
-    let mut out: Vec<Condition> = conds.to_vec();
-    match out.iter_mut().find(|c| c.type_ == type_) {
-        Some(c) => *c = new,
-        None => out.push(new),
-    }
-    Some(out)
+    upserted(conditions_of(t), type_, ok, reason, message, now)
 }
 
 #[cfg(test)]

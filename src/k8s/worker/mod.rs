@@ -429,14 +429,10 @@ fn start_run(
                 result: Box::new(cluster_envelope(&key2, rep, cm_ok)),
                 transcript_ref: cm_ok.then(|| transcript::status_ref(&key2.name)),
             },
-            (Ok(Err(msg)), None) => Terminal::Failed {
-                reason: "ExecutorError".into(),
-                message: msg,
-            },
-            (Err(e), None) => Terminal::Failed {
-                reason: "ExecutorError".into(),
-                message: format!("the executor stopped unexpectedly: {e}"),
-            },
+            (Ok(Err(msg)), None) => Terminal::executor_error(msg),
+            (Err(e), None) => {
+                Terminal::executor_error(format!("the executor stopped unexpectedly: {e}"))
+            }
         };
         let outcome = tasks::write_terminal(&tasks_api, &key2, &terminal, budget)
             .await
@@ -466,25 +462,16 @@ fn start_run(
 /// The Result as the cluster sees it: `transcriptRef` points at the ConfigMap (or is null
 /// when that write failed), and a GO awaiting approval says where its clone is.
 fn cluster_envelope(key: &TaskKey, rep: RunReport, cm_ok: bool) -> crate::executor::ResultEnvelope {
-    let mut env = rep.result;
-    let extra = env.extra.get_or_insert_with(Default::default);
-    if extra.contains_key("transcriptRef") {
-        extra.insert(
-            "transcriptRef".into(),
-            if cm_ok {
-                transcript::transcript_ref(&key.namespace, &key.name)
-            } else {
-                serde_json::Value::Null
-            },
-        );
+    let journal = rep.journal.display().to_string();
+    let mut env = crate::executor::terminal::envelope_of(rep);
+    if env.extra.transcript_ref.is_some() {
+        env.extra.transcript_ref = Some(if cm_ok {
+            transcript::transcript_ref(&key.namespace, &key.name)
+        } else {
+            serde_json::Value::Null
+        });
     }
-    if let Some(p) = rep.pending_push {
-        for (k, v) in p.extras() {
-            extra.insert(k.into(), v);
-        }
-        extra.insert("pushed".into(), false.into());
-    }
-    extra.insert("journal".into(), rep.journal.display().to_string().into());
+    env.extra.journal = Some(journal);
     env
 }
 
@@ -627,8 +614,9 @@ async fn execute_task(
 
 /// Upstream's stub executor: no model, no git; echoes `modelRef`.
 fn stub_result(task: &AgenticTask, elapsed: f64) -> crate::executor::ResultEnvelope {
-    let mut extra = serde_json::Map::new();
-    extra.insert(
+    let mut extra = crate::fleet::extra::ResultExtra::default();
+    // Upstream's stub echoes it; not a key this console reads.
+    extra.other.insert(
         "modelRef".into(),
         task.spec
             .model_ref
@@ -640,7 +628,7 @@ fn stub_result(task: &AgenticTask, elapsed: f64) -> crate::executor::ResultEnvel
         kind: "stub".into(),
         verdict: "GO".into(),
         summary: format!("stub executor finished after {elapsed:.1}s"),
-        extra: Some(extra),
+        extra,
         elapsed_sec: elapsed,
     }
 }

@@ -4,8 +4,10 @@
 
 use crate::api::fleetnode::{FleetNodeCapability, NodeAccelerator};
 use crate::api::{FleetNode, FleetNodePhase, FleetNodeSpec};
+use crate::fleet::condition::upserted;
 use crate::fleet::host::{probe_accelerator, probe_memory};
 use crate::fleet::status::now;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 use std::collections::BTreeMap;
@@ -90,7 +92,9 @@ async fn upsert_once(api: &Api<FleetNode>, cfg: &NodeConfig) -> Result<FleetNode
     }
 }
 
-/// One heartbeat: phase, time, capability and the current task (`None` clears it).
+/// One heartbeat: phase, time, capability and the current task (`None` clears it). The node's
+/// conditions are read first, so the `Ready` condition keeps its transition time while its
+/// status holds (and takes a new one after the scheduler marked it stale).
 pub async fn heartbeat(
     api: &Api<FleetNode>,
     name: &str,
@@ -98,31 +102,37 @@ pub async fn heartbeat(
     capability: &FleetNodeCapability,
     current_task: Option<&str>,
 ) -> Result<FleetNode, kube::Error> {
-    let patch = serde_json::json!({
-        "status": {
-            "phase": phase,
-            "lastHeartbeatTime": now(),
-            "capability": capability,
-            "currentTask": current_task,
-            "conditions": [{
-                "type": "Ready",
-                "status": if phase == FleetNodePhase::Ready { "True" } else { "False" },
-                "reason": match phase {
-                    FleetNodePhase::Ready => "HeartbeatFresh",
-                    FleetNodePhase::Draining => "AgentShutdown",
-                    _ => "AgentReported",
-                },
-                "message": match phase {
-                    FleetNodePhase::Ready => "FleetAgent heartbeat is current",
-                    FleetNodePhase::Draining => "the agent is shutting down",
-                    _ => "reported by the agent",
-                },
-                "lastTransitionTime": now(),
-            }],
-        }
-    });
+    let prev = api.get_status(name).await?;
+    let conds = prev.status.and_then(|s| s.conditions).unwrap_or_default();
+    let patch = heartbeat_patch(&conds, phase, capability, current_task, &now());
     api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
+}
+
+/// The heartbeat's merge patch over the node's current `conditions`.
+fn heartbeat_patch(
+    conds: &[Condition],
+    phase: FleetNodePhase,
+    capability: &FleetNodeCapability,
+    current_task: Option<&str>,
+    now: &Time,
+) -> serde_json::Value {
+    let (reason, message) = match phase {
+        FleetNodePhase::Ready => ("HeartbeatFresh", "FleetAgent heartbeat is current"),
+        FleetNodePhase::Draining => ("AgentShutdown", "the agent is shutting down"),
+        _ => ("AgentReported", "reported by the agent"),
+    };
+    let ready = phase == FleetNodePhase::Ready;
+    let conds = upserted(conds, "Ready", ready, reason, message, now).unwrap_or(conds.to_vec());
+    serde_json::json!({
+        "status": {
+            "phase": phase,
+            "lastHeartbeatTime": now,
+            "capability": capability,
+            "currentTask": current_task,
+            "conditions": conds,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -148,5 +158,68 @@ mod tests {
         assert_eq!(cfg.spec().roles, Some(vec!["worker".to_string()]));
         let probed = NodeConfig::default().capability();
         assert!(probed.total_ram_gb.is_some_and(|g| g >= 0));
+    }
+
+    #[test]
+    fn heartbeats_keep_the_ready_time_until_the_status_flips() {
+        let at = |s| Time(jiff::Timestamp::from_second(s).unwrap());
+        let cap = FleetNodeCapability::default();
+        let conds = |p: &serde_json::Value| -> Vec<Condition> {
+            serde_json::from_value(p["status"]["conditions"].clone()).unwrap()
+        };
+        let first = conds(&heartbeat_patch(
+            &[],
+            FleetNodePhase::Ready,
+            &cap,
+            None,
+            &at(10),
+        ));
+        assert_eq!(first[0].last_transition_time, at(10));
+        let again = conds(&heartbeat_patch(
+            &first,
+            FleetNodePhase::Ready,
+            &cap,
+            Some("a/b"),
+            &at(40),
+        ));
+        assert_eq!(
+            again[0].last_transition_time,
+            at(10),
+            "still Ready: time kept"
+        );
+        // The scheduler marked it stale (Ready=False): the next beat is a transition.
+        let mut stale = again.clone();
+        crate::fleet::condition::upsert(
+            &mut stale,
+            "Ready",
+            false,
+            "HeartbeatStale",
+            "x",
+            &at(200),
+        );
+        let back = conds(&heartbeat_patch(
+            &stale,
+            FleetNodePhase::Ready,
+            &cap,
+            None,
+            &at(210),
+        ));
+        assert_eq!(
+            (back[0].status.as_str(), back[0].reason.as_str()),
+            ("True", "HeartbeatFresh")
+        );
+        assert_eq!(back[0].last_transition_time, at(210));
+        let drain = conds(&heartbeat_patch(
+            &back,
+            FleetNodePhase::Draining,
+            &cap,
+            None,
+            &at(220),
+        ));
+        assert_eq!(
+            (drain[0].status.as_str(), drain[0].reason.as_str()),
+            ("False", "AgentShutdown")
+        );
+        assert_eq!(drain[0].last_transition_time, at(220));
     }
 }

@@ -4,9 +4,9 @@
 //! apiserver outage for a bounded time (§11.3).
 
 use crate::api::{AgenticTask, TaskPhase};
-use crate::executor::ResultEnvelope;
+pub use crate::executor::terminal::{Terminal, apply_terminal};
 use crate::fleet::TaskKey;
-use crate::fleet::status::{fail_with, now, set_condition, status_mut, verdict_of};
+use crate::fleet::status::{fail_with, mark_claimed, set_condition, status_mut};
 use kube::Api;
 use kube::api::PostParams;
 use std::time::Duration;
@@ -58,18 +58,7 @@ pub async fn claim(
         ));
     }
     let mut next = t.clone();
-    let s = status_mut(&mut next);
-    s.phase = Some(TaskPhase::Running);
-    let at = now();
-    s.claimed_at = Some(at.clone());
-    s.started_at = Some(at);
-    set_condition(
-        &mut next,
-        "Running",
-        true,
-        "Claimed",
-        &format!("claimed by {node}"),
-    );
+    mark_claimed(&mut next, node);
     let name = t.metadata.name.clone().unwrap_or_default();
     match api
         .replace_status(&name, &PostParams::default(), &next)
@@ -82,49 +71,6 @@ pub async fn claim(
         Err(e) if api_code(&e) == Some(404) => Err(ClaimError::Lost("the task is gone".into())),
         Err(e) => Err(ClaimError::Api(e)),
     }
-}
-
-/// How a run ended, as the terminal status must say it.
-#[derive(Clone, Debug)]
-pub enum Terminal {
-    /// The executor produced a Result (any verdict): `Succeeded`.
-    Result {
-        result: Box<ResultEnvelope>,
-        transcript_ref: Option<String>,
-    },
-    /// No Result: `Failed`/INCOMPLETE with this condition reason and message.
-    Failed { reason: String, message: String },
-}
-
-/// Applies the terminal outcome to a task's status (spec §3.1 + §11.2: a model `ERROR` is
-/// INCOMPLETE with reason `ModelReportedError`).
-pub fn apply_terminal(t: &mut AgenticTask, outcome: &Terminal) {
-    match outcome {
-        Terminal::Failed { reason, message } => fail_with(t, reason, message),
-        Terminal::Result {
-            result,
-            transcript_ref,
-        } => {
-            let s = status_mut(t);
-            s.phase = Some(TaskPhase::Succeeded);
-            s.verdict = Some(verdict_of(&result.verdict));
-            s.finished_at = Some(now());
-            s.branch = result
-                .extra_str("branch")
-                .or(result.extra_str("intendedBranch"))
-                .map(str::to_string);
-            s.commit_sha = result.extra_str("commitSHA").map(str::to_string);
-            s.transcript_ref = transcript_ref.clone();
-            s.result = serde_json::to_value(result.as_ref()).ok();
-            let reason = if result.verdict == "ERROR" {
-                "ModelReportedError"
-            } else {
-                "ExecutorSucceeded"
-            };
-            set_condition(t, "Completed", true, reason, &result.summary);
-        }
-    }
-    set_condition(t, "Running", false, "Finished", "the run ended");
 }
 
 /// The smallest status the CRD always accepts, for when the full one is rejected (422).
@@ -258,7 +204,6 @@ pub fn reset_to_pending(t: &mut AgenticTask, node: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::executor::outcome::{Precondition, precondition_failed};
 
     fn task() -> AgenticTask {
         let yaml = "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {name: t, namespace: ns}\nspec:\n  kind: freeform\n  payload: {prompt: x}\n";
@@ -275,53 +220,6 @@ mod tests {
             .and_then(|cs| cs.iter().find(|c| c.type_ == type_))
             .map(|c| c.reason.clone())
             .unwrap_or_default()
-    }
-
-    fn envelope(verdict: &str) -> ResultEnvelope {
-        let mut r = precondition_failed(Precondition::CloneFailed, "x", 1.0);
-        r.verdict = verdict.into();
-        r
-    }
-
-    #[test]
-    fn a_model_error_is_incomplete_with_its_own_reason() {
-        let mut t = task();
-        apply_terminal(
-            &mut t,
-            &Terminal::Result {
-                result: Box::new(envelope("ERROR")),
-                transcript_ref: None,
-            },
-        );
-        let s = t.status.as_ref().unwrap();
-        assert_eq!(s.phase, Some(TaskPhase::Succeeded));
-        assert_eq!(s.verdict, Some(crate::api::Verdict::Incomplete));
-        assert_eq!(reason(&t, "Completed"), "ModelReportedError");
-        assert_eq!(reason(&t, "Running"), "Finished");
-    }
-
-    #[test]
-    fn go_copies_branch_sha_and_transcript_ref() {
-        let mut t = task();
-        let mut r = envelope("GO");
-        let extra = r.extra.get_or_insert_with(Default::default);
-        extra.insert("branch".into(), "foreman/x".into());
-        extra.insert("commitSHA".into(), "abc".into());
-        apply_terminal(
-            &mut t,
-            &Terminal::Result {
-                result: Box::new(r),
-                transcript_ref: Some("configmap/ns/foreman-transcript-t".into()),
-            },
-        );
-        let s = t.status.as_ref().unwrap();
-        assert_eq!(s.branch.as_deref(), Some("foreman/x"));
-        assert_eq!(s.commit_sha.as_deref(), Some("abc"));
-        assert_eq!(
-            s.transcript_ref.as_deref(),
-            Some("configmap/ns/foreman-transcript-t")
-        );
-        assert_eq!(reason(&t, "Completed"), "ExecutorSucceeded");
     }
 
     #[test]
