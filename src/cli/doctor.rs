@@ -3,10 +3,9 @@
 //! present, git remote reachable with the token. Each check has a time limit.
 
 use super::ConsoleArgs;
-use super::console::settings;
+use super::common::{Exit, settings};
 use crate::api::ToolProtocol;
 use crate::oai::{Client, ClientConfig, Message, ToolSpec};
-use std::process::ExitCode;
 use std::time::Duration;
 
 struct Check {
@@ -33,7 +32,7 @@ fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -
     }
 }
 
-pub async fn doctor(args: &ConsoleArgs) -> ExitCode {
+pub async fn doctor(args: &ConsoleArgs) -> Exit {
     let (cfg, warnings) = settings(args);
     let mut checks = Vec::new();
     checks.push(match warnings.first() {
@@ -121,11 +120,7 @@ pub async fn doctor(args: &ConsoleArgs) -> ExitCode {
             bad += 1;
         }
     }
-    if bad == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    if bad == 0 { Exit::Ok } else { Exit::Failed }
 }
 
 /// Reachable, and does it produce a tool call (OpenAI tools, else grammar-constrained)?
