@@ -36,20 +36,23 @@ fn main() -> ExitCode {
             return Exit::Failed.into();
         }
     };
-    let exit = match cli.command {
-        Some(Command::Run(args)) => rt.block_on(run::run(args)),
-        Some(Command::Push(args)) => rt.block_on(push::push(args)),
-        Some(Command::Validate { files }) => validate::validate(&files),
-        Some(Command::ExportTranscript { journal, out }) => {
-            export::export_transcript(&journal, &out)
+    // The one runtime of the process: no subcommand builds its own.
+    let exit = rt.block_on(async move {
+        match cli.command {
+            Some(Command::Run(args)) => run::run(args).await,
+            Some(Command::Push(args)) => push::push(args).await,
+            Some(Command::Validate { files }) => validate::validate(&files),
+            Some(Command::ExportTranscript { journal, out }) => {
+                export::export_transcript(&journal, &out)
+            }
+            Some(Command::Agent(args)) => agent::agent(*args).await,
+            Some(Command::Crds) => crds::crds(),
+            Some(Command::Doctor) => doctor::doctor(&cli.console).await,
+            Some(Command::Submit { files }) => submit::submit(&cli.console, &files).await,
+            Some(Command::Scheduler(args)) => scheduler::scheduler(args).await,
+            None => console::console(cli.console).await,
         }
-        Some(Command::Agent(args)) => rt.block_on(agent::agent(*args)),
-        Some(Command::Crds) => crds::crds(),
-        Some(Command::Doctor) => rt.block_on(doctor::doctor(&cli.console)),
-        Some(Command::Submit { files }) => submit::submit(&cli.console, &files),
-        Some(Command::Scheduler(args)) => rt.block_on(scheduler::scheduler(args)),
-        None => rt.block_on(console::console(cli.console)),
-    };
+    });
     exit.into()
 }
 

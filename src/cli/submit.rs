@@ -6,9 +6,9 @@ use super::common::{Exit, cluster_selected, connect_cluster, failed, settings};
 use crate::backend::embedded::Store;
 use std::path::PathBuf;
 
-pub fn submit(args: &ConsoleArgs, files: &[PathBuf]) -> Exit {
+pub async fn submit(args: &ConsoleArgs, files: &[PathBuf]) -> Exit {
     if cluster_selected(args) {
-        return submit_to_cluster(args, files);
+        return submit_to_cluster(args, files).await;
     }
     let (cfg, _) = settings(args);
     let mut store = match Store::open(&cfg.workspace.state_dir) {
@@ -41,29 +41,20 @@ pub fn submit(args: &ConsoleArgs, files: &[PathBuf]) -> Exit {
 }
 
 /// `foreman --namespace NS submit FILE…`: creates the objects in the cluster instead.
-fn submit_to_cluster(args: &ConsoleArgs, files: &[PathBuf]) -> Exit {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return failed(format!("cannot start the async runtime: {e}")),
+async fn submit_to_cluster(args: &ConsoleArgs, files: &[PathBuf]) -> Exit {
+    let cluster = match connect_cluster(args).await {
+        Ok(c) => c,
+        Err(e) => return failed(e),
     };
-    rt.block_on(async {
-        let cluster = match connect_cluster(args).await {
-            Ok(c) => c,
-            Err(e) => return failed(e),
-        };
-        let mut bad = false;
-        for f in files {
-            match crate::backend::cluster::submit_file(&cluster, f).await {
-                Ok(m) => println!("{}: {m}", f.display()),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    bad = true;
-                }
+    let mut bad = false;
+    for f in files {
+        match crate::backend::cluster::submit_file(&cluster, f).await {
+            Ok(m) => println!("{}: {m}", f.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                bad = true;
             }
         }
-        if bad { Exit::BadInput } else { Exit::Ok }
-    })
+    }
+    if bad { Exit::BadInput } else { Exit::Ok }
 }
