@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::parse();
-    // The scheduler and the agent are daemons: their placements and runs are their output.
+    // The scheduler and the worker (`foreman agent`) are daemons: their placements and runs are
+    // their output.
     let default_filter = match cli.command {
         Some(Command::Scheduler(_)) => "warn,foreman::k8s::scheduler=info",
         _ => "warn",
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
             Some(Command::ExportTranscript { journal, out }) => {
                 export::export_transcript(&journal, &out)
             }
-            Some(Command::Agent(args)) => agent::agent(*args).await,
+            Some(Command::Agent(args)) => agent::run_worker(*args).await,
             Some(Command::Crds) => crds::crds(),
             Some(Command::Doctor) => doctor::doctor(&cli.console).await,
             Some(Command::Submit { files }) => submit::submit(&cli.console, &files).await,

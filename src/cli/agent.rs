@@ -1,5 +1,8 @@
-//! `foreman agent`: the headless cluster agent, a drop-in for upstream foreman-agent's native
-//! mode (same flags, spec §6; Go-style `-flag` spellings accepted too).
+//! `foreman agent` (upstream's name): runs this machine's node daemon, the worker
+//! (`k8s::worker`), headless: it registers the FleetNode, heartbeats, claims the tasks
+//! scheduled to it and runs them. A drop-in for upstream foreman-agent's native mode (same
+//! flags, spec §6; Go-style `-flag` spellings accepted too). "Agent" here is only the
+//! subcommand's name: not the LLM loop (`crate::agent`) nor the Agent CRD.
 
 use super::AgentArgs;
 use super::common::{
@@ -15,6 +18,7 @@ use crate::k8s::worker::{self, WorkerConfig, WorkerEvent};
 use crate::workspace::Identity;
 use std::time::Duration;
 
+/// A comma-separated flag's items, blanks dropped.
 fn csv(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
@@ -23,11 +27,12 @@ fn csv(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// A capacity flag as the FleetNode's int32 field takes it (negative = 0).
 fn clamp_i32(n: i64) -> i32 {
     n.clamp(0, i32::MAX as i64) as i32
 }
 
-/// What the flags say, or why they cannot run.
+/// The worker daemon's settings from the flags, or why they cannot run.
 pub fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, String> {
     let stub = match args.agent_mode.as_str() {
         "native" => false,
@@ -117,7 +122,8 @@ pub fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, S
     Ok(cfg)
 }
 
-pub async fn agent(args: AgentArgs) -> Exit {
+/// Runs the worker daemon until Ctrl-C or SIGTERM, its events on stderr.
+pub async fn run_worker(args: AgentArgs) -> Exit {
     let host = crate::fleet::host::hostname();
     let cfg = match worker_config(&args, &host) {
         Ok(c) => c,
@@ -144,7 +150,7 @@ pub async fn agent(args: AgentArgs) -> Exit {
     let printer = tokio::spawn(async move {
         let mut p = Printer::new();
         while let Some(ev) = rx.recv().await {
-            report(&mut p, ev, follow);
+            print_worker_event(&mut p, ev, follow);
         }
     });
     let res = handle.join().await;
@@ -155,7 +161,9 @@ pub async fn agent(args: AgentArgs) -> Exit {
     }
 }
 
-fn report(p: &mut Printer, ev: WorkerEvent, follow: bool) {
+/// One line per worker event; with `--follow` each run's live transcript instead of its
+/// status lines.
+fn print_worker_event(p: &mut Printer, ev: WorkerEvent, follow: bool) {
     let ts = jiff::Timestamp::now().strftime("%H:%M:%S");
     match ev {
         WorkerEvent::Registered(n) => eprintln!(

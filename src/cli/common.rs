@@ -86,8 +86,8 @@ pub async fn connect_cluster(args: &ConsoleArgs) -> Result<Cluster, String> {
     Ok(cluster)
 }
 
-/// A daemon's connection (`agent`, `scheduler`); on failure says why (and what to pass) on
-/// stderr and gives [`Exit::Failed`].
+/// A daemon's connection (the worker of `foreman agent`, the scheduler); on failure says why
+/// (and what to pass) on stderr and gives [`Exit::Failed`].
 pub async fn connect_or_say(
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
@@ -177,7 +177,7 @@ pub fn parse_whole_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// `~/foreman-workspaces`: the per-task clone root of `run` and `agent` when no flag names one.
+/// `~/foreman-workspaces`: where `run` and the worker (`foreman agent`) clone when no flag says.
 pub fn default_workspace_root() -> PathBuf {
     directories::BaseDirs::new()
         .map(|b| b.home_dir().join("foreman-workspaces"))
@@ -252,8 +252,9 @@ mod tests {
         }
     }
 
-    /// The two parsers differ on purpose: `agent` takes upstream's Go spellings, `scheduler`
-    /// bare seconds with a floor. Pinned so nobody "unifies" one into the other by accident.
+    /// The two parsers differ on purpose: `foreman agent` takes upstream's Go spellings,
+    /// `foreman scheduler` bare seconds with a floor. Pinned so nobody "unifies" one into the
+    /// other by accident.
     #[test]
     fn the_two_duration_syntaxes_differ_where_intended() {
         // A bare number: seconds for the scheduler, an error in Go.

@@ -187,6 +187,8 @@ pub struct PushArgs {
     pub workspace: PathBuf,
 }
 
+// Flags of `foreman agent`, upstream's name for the worker daemon (plain comments: a doc
+// comment here would be clap help text).
 #[derive(Args, Debug, Clone)]
 pub struct AgentArgs {
     /// Kubeconfig (else $KUBECONFIG, in-cluster, ~/.kube/config).
