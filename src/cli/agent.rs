@@ -34,63 +34,8 @@ fn clamp_i32(n: i64) -> i32 {
 
 /// The worker daemon's settings from the flags, or why they cannot run.
 pub fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, String> {
-    let stub = match args.agent_mode.as_str() {
-        "native" => false,
-        "stub" => true,
-        other => {
-            return Err(format!(
-                "--agent-mode must be native or stub, not {other:?}"
-            ));
-        }
-    };
-    let email = args.commit_author_email.clone().unwrap_or_default();
-    if !stub {
-        if args
-            .git_remote_url
-            .as_deref()
-            .is_none_or(|u| u.trim().is_empty())
-        {
-            return Err(
-                "--git-remote-url is required in native mode (the fork to clone and push)".into(),
-            );
-        }
-        if !email.contains('@') {
-            return Err(
-                "--commit-author-email is required in native mode: the DCO sign-off needs a real address"
-                    .into(),
-            );
-        }
-    }
-    let accelerator = match args.accelerator.as_deref().unwrap_or("") {
-        "" => None,
-        "metal" => Some(NodeAccelerator::Metal),
-        "cuda" => Some(NodeAccelerator::Cuda),
-        "none" | "cpu" => Some(NodeAccelerator::None),
-        other => {
-            return Err(format!(
-                "--accelerator must be metal, cuda or none, not {other:?}"
-            ));
-        }
-    };
-    let mut labels = std::collections::BTreeMap::new();
-    for kv in csv(&args.node_labels) {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| format!("--node-labels: {kv:?} is not key=value"))?;
-        labels.insert(k.trim().to_string(), v.trim().to_string());
-    }
-    let name = fleet_node_name(args.fleet_node_name.as_deref().unwrap_or(hostname));
-    let node = NodeConfig {
-        name,
-        tailscale_addr: args.tailscale_addr.clone(),
-        roles: csv(&args.roles),
-        labels,
-        accelerator,
-        installed_models: csv(&args.installed_models),
-        max_context_tokens: clamp_i32(args.max_context_tokens),
-        tokens_per_second: clamp_i32(args.tokens_per_second),
-        total_ram_gb: clamp_i32(args.total_ram_gb),
-    };
+    let stub = stub_mode(args)?;
+    let node = node_config(args, hostname)?;
     let root = args
         .workspace_dir
         .clone()
@@ -99,7 +44,7 @@ pub fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, S
         node,
         Identity {
             name: args.commit_author_name.clone(),
-            email,
+            email: args.commit_author_email.clone().unwrap_or_default(),
         },
         root,
     );
@@ -120,6 +65,75 @@ pub fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, S
         cfg.journal_dir = d.data_dir().join("transcripts");
     }
     Ok(cfg)
+}
+
+/// `--agent-mode`: whether runs are stubbed; native mode needs a remote and a real author
+/// address.
+fn stub_mode(args: &AgentArgs) -> Result<bool, String> {
+    let stub = match args.agent_mode.as_str() {
+        "native" => false,
+        "stub" => true,
+        other => {
+            return Err(format!(
+                "--agent-mode must be native or stub, not {other:?}"
+            ));
+        }
+    };
+    if !stub {
+        if args
+            .git_remote_url
+            .as_deref()
+            .is_none_or(|u| u.trim().is_empty())
+        {
+            return Err(
+                "--git-remote-url is required in native mode (the fork to clone and push)".into(),
+            );
+        }
+        if !args
+            .commit_author_email
+            .as_deref()
+            .is_some_and(|e| e.contains('@'))
+        {
+            return Err(
+                "--commit-author-email is required in native mode: the DCO sign-off needs a real address"
+                    .into(),
+            );
+        }
+    }
+    Ok(stub)
+}
+
+/// The FleetNode this machine advertises.
+fn node_config(args: &AgentArgs, hostname: &str) -> Result<NodeConfig, String> {
+    let accelerator = match args.accelerator.as_deref().unwrap_or("") {
+        "" => None,
+        "metal" => Some(NodeAccelerator::Metal),
+        "cuda" => Some(NodeAccelerator::Cuda),
+        "none" | "cpu" => Some(NodeAccelerator::None),
+        other => {
+            return Err(format!(
+                "--accelerator must be metal, cuda or none, not {other:?}"
+            ));
+        }
+    };
+    let mut labels = std::collections::BTreeMap::new();
+    for kv in csv(&args.node_labels) {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("--node-labels: {kv:?} is not key=value"))?;
+        labels.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    Ok(NodeConfig {
+        name: fleet_node_name(args.fleet_node_name.as_deref().unwrap_or(hostname)),
+        tailscale_addr: args.tailscale_addr.clone(),
+        roles: csv(&args.roles),
+        labels,
+        accelerator,
+        installed_models: csv(&args.installed_models),
+        max_context_tokens: clamp_i32(args.max_context_tokens),
+        tokens_per_second: clamp_i32(args.tokens_per_second),
+        total_ram_gb: clamp_i32(args.total_ram_gb),
+    })
 }
 
 /// Runs the worker daemon until Ctrl-C or SIGTERM, its events on stderr.

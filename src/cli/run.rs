@@ -4,8 +4,8 @@
 use super::RunArgs;
 use super::common::{Exit, bad_input, default_workspace_root};
 use super::printer::Printer;
-use crate::api::{self, Object};
-use crate::executor::{self, ExecEvent, ExecutorConfig, run::TokenSource};
+use crate::api::{self, Agent, AgenticTask, Object};
+use crate::executor::{self, ExecEvent, ExecutorConfig, RunReport, run::TokenSource};
 use crate::workspace::Identity;
 use std::path::{Path, PathBuf};
 
@@ -33,28 +33,70 @@ fn default_journal(ns: &str, task: &str) -> PathBuf {
 }
 
 pub async fn run(args: RunArgs) -> Exit {
+    let (task, agent) = match manifests(&args) {
+        Ok(m) => m,
+        Err(exit) => return exit,
+    };
+    let cfg = executor_config(&args, &task);
+    let mut printer = Printer::new();
+    let quiet = args.quiet;
+    let mut sink = |ev: ExecEvent| {
+        if !quiet {
+            printer.handle(&ev)
+        }
+    };
+    let run = executor::execute(&task, &agent, &cfg, &mut sink);
+    let report = tokio::select! {
+        r = run => r,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("\ninterrupted: the run was stopped; its journal is at {}", cfg.journal_path.display());
+            return Exit::Interrupted;
+        }
+    };
+    match report {
+        Ok(rep) => print_report(rep),
+        Err(e) => {
+            eprintln!("executor error: {e}");
+            Exit::Failed
+        }
+    }
+}
+
+/// The task and the agent of the run, and a usable author address, or why not (said on
+/// stderr).
+fn manifests(args: &RunArgs) -> Result<(Box<AgenticTask>, Box<Agent>), Exit> {
     let task = match load_one(&args.task, "AgenticTask") {
         Ok(Object::Task(t)) => t,
-        Ok(o) => return bad_input(format!("expected an AgenticTask, found {}", o.kind())),
-        Err(e) => return bad_input(e),
+        Ok(o) => {
+            return Err(bad_input(format!(
+                "expected an AgenticTask, found {}",
+                o.kind()
+            )));
+        }
+        Err(e) => return Err(bad_input(e)),
     };
     let agent = match load_one(&args.agent, "Agent") {
         Ok(Object::Agent(a)) => a,
-        Ok(o) => return bad_input(format!("expected an Agent, found {}", o.kind())),
-        Err(e) => return bad_input(e),
+        Ok(o) => return Err(bad_input(format!("expected an Agent, found {}", o.kind()))),
+        Err(e) => return Err(bad_input(e)),
     };
     if args.commit_author_email.trim().is_empty() || !args.commit_author_email.contains('@') {
-        return bad_input(
+        return Err(bad_input(
             "--commit-author-email must be a real address: the DCO sign-off needs it",
-        );
+        ));
     }
+    Ok((task, agent))
+}
+
+/// What the executor needs for this run, from the flags and the task.
+fn executor_config(args: &RunArgs, task: &AgenticTask) -> ExecutorConfig {
     let ns = task
         .metadata
         .namespace
         .clone()
         .unwrap_or(args.namespace.clone());
     let name = task.metadata.name.clone().unwrap_or_default();
-    let cfg = ExecutorConfig {
+    ExecutorConfig {
         base_url: args.base_url.trim_end_matches('/').to_string(),
         git_remote_url: args.git_remote_url.clone(),
         workspace_root: args
@@ -73,43 +115,25 @@ pub async fn run(args: RunArgs) -> Exit {
             .clone()
             .unwrap_or_else(|| default_journal(&ns, &name)),
         token: TokenSource::Lookup,
-    };
-    let mut printer = Printer::new();
-    let quiet = args.quiet;
-    let mut sink = |ev: ExecEvent| {
-        if !quiet {
-            printer.handle(&ev)
-        }
-    };
-    let run = executor::execute(&task, &agent, &cfg, &mut sink);
-    let report = tokio::select! {
-        r = run => r,
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("\ninterrupted: the run was stopped; its journal is at {}", cfg.journal_path.display());
-            return Exit::Interrupted;
-        }
-    };
-    match report {
-        Ok(rep) => {
-            match serde_json::to_string_pretty(&rep.result) {
-                Ok(json) => println!("{json}"),
-                Err(e) => return bad_input(format!("cannot encode the Result: {e}")),
-            }
-            eprintln!("transcript: {}", rep.journal.display());
-            if let Some(p) = rep.pending_push {
-                eprintln!(
-                    "GO committed {} on {} (workspace {}); push it with:\n  foreman push {}",
-                    &p.sha[..p.sha.len().min(12)],
-                    p.branch,
-                    p.workspace.display(),
-                    p.workspace.display()
-                );
-            }
-            Exit::Ok
-        }
-        Err(e) => {
-            eprintln!("executor error: {e}");
-            Exit::Failed
-        }
     }
+}
+
+/// The Result on stdout; the transcript's path and, for a GO not pushed yet, how to push it
+/// on stderr.
+fn print_report(rep: RunReport) -> Exit {
+    match serde_json::to_string_pretty(&rep.result) {
+        Ok(json) => println!("{json}"),
+        Err(e) => return bad_input(format!("cannot encode the Result: {e}")),
+    }
+    eprintln!("transcript: {}", rep.journal.display());
+    if let Some(p) = rep.pending_push {
+        eprintln!(
+            "GO committed {} on {} (workspace {}); push it with:\n  foreman push {}",
+            &p.sha[..p.sha.len().min(12)],
+            p.branch,
+            p.workspace.display(),
+            p.workspace.display()
+        );
+    }
+    Exit::Ok
 }
