@@ -1,10 +1,11 @@
-use clap::Parser;
-use foreman::cli::{Cli, Command, agent, console, doctor, run, scheduler};
+use foreman::cli::{self, Command, agent, console, crds, doctor, export, push, run, scheduler};
+use foreman::cli::{common::Exit, submit, validate};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(agent::normalize_go_flags(std::env::args_os().collect()));
-    // The scheduler and the agent are daemons: their placements and runs are their output.
+    let cli = cli::parse();
+    // The scheduler and the worker (`foreman agent`) are daemons: their placements and runs are
+    // their output.
     let default_filter = match cli.command {
         Some(Command::Scheduler(_)) => "warn,foreman::k8s::scheduler=info",
         _ => "warn",
@@ -33,21 +34,27 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
+            return Exit::Failed.into();
         }
     };
-    match cli.command {
-        Some(Command::Run(args)) => rt.block_on(run::run(args)),
-        Some(Command::Push(args)) => rt.block_on(run::push(args)),
-        Some(Command::Validate { files }) => run::validate(&files),
-        Some(Command::ExportTranscript { journal, out }) => run::export_transcript(&journal, &out),
-        Some(Command::Agent(args)) => rt.block_on(agent::agent(*args)),
-        Some(Command::Crds) => foreman::k8s::crds::print(),
-        Some(Command::Doctor) => rt.block_on(doctor::doctor(&cli.console)),
-        Some(Command::Submit { files }) => console::submit(&cli.console, &files),
-        Some(Command::Scheduler(args)) => rt.block_on(scheduler::scheduler(args)),
-        None => rt.block_on(console::console(cli.console)),
-    }
+    // The one runtime of the process: no subcommand builds its own.
+    let exit = rt.block_on(async move {
+        match cli.command {
+            Some(Command::Run(args)) => run::run(args).await,
+            Some(Command::Push(args)) => push::push(args).await,
+            Some(Command::Validate { files }) => validate::validate(&files),
+            Some(Command::ExportTranscript { journal, out }) => {
+                export::export_transcript(&journal, &out)
+            }
+            Some(Command::Agent(args)) => agent::run_worker(*args).await,
+            Some(Command::Crds) => crds::crds(),
+            Some(Command::Doctor) => doctor::doctor(&cli.console).await,
+            Some(Command::Submit { files }) => submit::submit(&cli.console, &files).await,
+            Some(Command::Scheduler(args)) => scheduler::scheduler(args).await,
+            None => console::console(cli.console).await,
+        }
+    });
+    exit.into()
 }
 
 /// `<data dir>/foreman.log`, created owner-only.

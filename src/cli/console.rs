@@ -1,68 +1,21 @@
 //! `foreman` (no subcommand): the console, on the embedded backend (this machine's state
-//! directory) or, with any cluster flag, on the cluster backend; `foreman submit`.
+//! directory) or, with any cluster flag, on the cluster backend.
 
 use super::ConsoleArgs;
+use super::common::{Exit, cluster_selected, connect_cluster, failed, fleet_node_name, settings};
 use crate::backend::cluster::{ClusterBackendConfig, start_cluster};
-use crate::backend::embedded::{EmbeddedConfig, Store, start_embedded};
+use crate::backend::embedded::{EmbeddedConfig, start_embedded};
 use crate::backend::{BackendEvent, BackendHandle};
-use crate::config::{Config, ConfigLayer};
+use crate::config::Config;
 use crate::console::state::App;
 use crate::console::theme::Theme;
 use crate::executor::run::TokenSource;
-use crate::k8s::{Cluster, ClusterArgs};
+use crate::k8s::Cluster;
 use crate::workspace::Identity;
-use std::path::PathBuf;
-use std::process::ExitCode;
-
-/// Effective settings: defaults ← user file ← env ← flags. Warnings go to the status line.
-pub fn settings(args: &ConsoleArgs) -> (Config, Vec<String>) {
-    let (mut cfg, warnings) = Config::load();
-    let layer = ConfigLayer {
-        inference_base_url: args.base_url.clone(),
-        git_remote_url: args.git_remote_url.clone(),
-        git_author_email: args.commit_author_email.clone(),
-        state_dir: args.state_dir.clone(),
-        max_concurrent: args.max_concurrent,
-        auto_push: args.auto_push.then_some(true),
-        theme: args.theme.clone(),
-        github_api_base: args.github_api_base.clone(),
-        ..Default::default()
-    };
-    cfg.merge_overrides(&layer);
-    (cfg, warnings.iter().map(|w| w.to_string()).collect())
-}
 
 /// DNS-1123 name of this machine (upstream's FleetNode naming).
 pub fn node_name() -> String {
-    super::agent::fleet_node_name(&crate::fleet::host::hostname())
-}
-
-/// Whether the flags ask for the cluster backend.
-pub fn cluster_selected(args: &ConsoleArgs) -> bool {
-    args.cluster
-        || args.kubeconfig.is_some()
-        || args.context.is_some()
-        || args.namespace.is_some()
-        || args.all_namespaces
-}
-
-/// Connects per kubectl's lookup order and checks the cluster serves the Foreman CRDs.
-async fn connect_cluster(args: &ConsoleArgs) -> Result<Cluster, String> {
-    let cargs = ClusterArgs {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-        namespace: args.namespace.clone(),
-    };
-    let mut cluster = crate::k8s::connect(&cargs)
-        .await
-        .map_err(|e| e.to_string())?;
-    if args.all_namespaces {
-        cluster.namespace = String::new();
-    }
-    crate::backend::cluster::probe(&cluster)
-        .await
-        .map_err(|e| format!("{e} (cluster from {})", cluster.source))?;
-    Ok(cluster)
+    fleet_node_name(&crate::fleet::host::hostname())
 }
 
 /// The header line of a console on `cluster`.
@@ -180,7 +133,7 @@ fn start_on_state_dir(
     Ok((backend, label))
 }
 
-pub async fn console(args: ConsoleArgs) -> ExitCode {
+pub async fn console(args: ConsoleArgs) -> Exit {
     let (cfg, mut warnings) = settings(&args);
     let theme = match Theme::load(&cfg.ui.theme, Config::themes_dir().as_deref()) {
         Ok(t) => t,
@@ -197,10 +150,7 @@ pub async fn console(args: ConsoleArgs) -> ExitCode {
     };
     let (backend, label) = match started {
         Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return failed(e),
     };
     let mut app = App::new(theme, cfg.keymap.clone(), cfg.ui.bell, label);
     if let Some(w) = warnings.first() {
@@ -210,140 +160,20 @@ pub async fn console(args: ConsoleArgs) -> ExitCode {
         backend.send(crate::backend::Command::Submit(f.clone()));
     }
     match crate::console::run(app, backend, rx, cfg.ui.mouse).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: terminal: {e}");
-            ExitCode::from(1)
-        }
+        Ok(()) => Exit::Ok,
+        Err(e) => failed(format!("terminal: {e}")),
     }
-}
-
-pub fn submit(args: &ConsoleArgs, files: &[PathBuf]) -> ExitCode {
-    if cluster_selected(args) {
-        return submit_to_cluster(args, files);
-    }
-    let (cfg, _) = settings(args);
-    let mut store = match Store::open(&cfg.workspace.state_dir) {
-        Ok((s, warnings)) => {
-            for w in warnings {
-                eprintln!("warning: {w}");
-            }
-            s
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let mut bad = false;
-    for f in files {
-        match crate::api::load_file(f)
-            .map_err(|e| e.to_string())
-            .and_then(|objs| store.submit(objs).map_err(|e| e.to_string()))
-        {
-            Ok(names) => {
-                for n in names {
-                    println!("{}: submitted task {n}", f.display());
-                }
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                bad = true;
-            }
-        }
-    }
-    if bad {
-        ExitCode::from(super::run::EXIT_INPUT)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// `foreman --namespace NS submit FILE…`: creates the objects in the cluster instead.
-fn submit_to_cluster(args: &ConsoleArgs, files: &[PathBuf]) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    rt.block_on(async {
-        let cluster = match connect_cluster(args).await {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(1);
-            }
-        };
-        let mut bad = false;
-        for f in files {
-            match crate::backend::cluster::submit_file(&cluster, f).await {
-                Ok(m) => println!("{}: {m}", f.display()),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    bad = true;
-                }
-            }
-        }
-        if bad {
-            ExitCode::from(super::run::EXIT_INPUT)
-        } else {
-            ExitCode::SUCCESS
-        }
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
+    use crate::cli::Cli;
+    use crate::k8s::ClusterArgs;
     use clap::Parser;
 
     fn parse(args: &[&str]) -> Cli {
         Cli::try_parse_from(std::iter::once("foreman").chain(args.iter().copied())).unwrap()
-    }
-
-    #[test]
-    fn cluster_flags_select_the_cluster_backend_without_clashing_with_run() {
-        assert!(!cluster_selected(&parse(&[]).console));
-        for flags in [
-            &["--cluster"][..],
-            &["--kubeconfig", "/k"],
-            &["--context", "prod"],
-            &["--namespace", "team"],
-            &["-n", "team"],
-            &["-A"],
-        ] {
-            assert!(cluster_selected(&parse(flags).console), "{flags:?}");
-        }
-        let cli = parse(&["--namespace", "team", "--context", "prod"]);
-        assert_eq!(cli.console.namespace.as_deref(), Some("team"));
-        assert_eq!(cli.console.context.as_deref(), Some("prod"));
-        assert!(Cli::try_parse_from(["foreman", "-n", "a", "-A"]).is_err());
-        // `foreman run --namespace` keeps its own meaning.
-        let cli = parse(&[
-            "run",
-            "--task",
-            "t.yaml",
-            "--agent",
-            "a.yaml",
-            "--commit-author-email",
-            "a@b.c",
-            "--namespace",
-            "ops",
-        ]);
-        let Some(Command::Run(run)) = cli.command else {
-            panic!("not run")
-        };
-        assert_eq!(run.namespace, "ops");
-        assert!(!cluster_selected(&cli.console));
-        // Cluster flags go before a subcommand.
-        let cli = parse(&["--namespace", "team", "submit", "x.yaml"]);
-        assert!(cluster_selected(&cli.console));
     }
 
     #[tokio::test]

@@ -3,10 +3,12 @@
 //! present, git remote reachable with the token. Each check has a time limit.
 
 use super::ConsoleArgs;
-use super::console::settings;
+use super::common::{Exit, settings};
 use crate::api::ToolProtocol;
+use crate::config::Config;
 use crate::oai::{Client, ClientConfig, Message, ToolSpec};
-use std::process::ExitCode;
+use crate::workspace::{AuthError, Token};
+use std::path::Path;
 use std::time::Duration;
 
 struct Check {
@@ -33,10 +35,31 @@ fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -
     }
 }
 
-pub async fn doctor(args: &ConsoleArgs) -> ExitCode {
+pub async fn doctor(args: &ConsoleArgs) -> Exit {
     let (cfg, warnings) = settings(args);
-    let mut checks = Vec::new();
-    checks.push(match warnings.first() {
+    let token = crate::workspace::resolve_token();
+    let checks = [
+        config_file(&cfg, &warnings),
+        state_dir(&cfg.workspace.state_dir),
+        inference(&cfg.inference.base_url).await,
+        token_found(&token),
+        git_remote(cfg.git.remote_url.as_deref(), token.ok()).await,
+    ];
+    let mut bad = 0;
+    for c in &checks {
+        let mark = if c.ok { "✓" } else { "✗" };
+        println!("{mark} {:<11} {}", c.name, c.detail);
+        if let Some(f) = &c.fix {
+            println!("  → {f}");
+            bad += 1;
+        }
+    }
+    if bad == 0 { Exit::Ok } else { Exit::Failed }
+}
+
+/// The user config file parsed without a warning.
+fn config_file(cfg: &Config, warnings: &[String]) -> Check {
+    match warnings.first() {
         None => pass(
             "config",
             cfg.user_file
@@ -50,23 +73,28 @@ pub async fn doctor(args: &ConsoleArgs) -> ExitCode {
             w.clone(),
             "fix the file named above (config/default.toml documents every field)",
         ),
-    });
-    let state = &cfg.workspace.state_dir;
+    }
+}
+
+/// The state directory exists (or can be made) and takes a file.
+fn state_dir(state: &Path) -> Check {
     let probe = state.join(".doctor-probe");
     let writable = std::fs::create_dir_all(state)
         .and_then(|()| std::fs::write(&probe, b"ok"))
         .and_then(|()| std::fs::remove_file(&probe));
-    checks.push(match writable {
+    match writable {
         Ok(()) => pass("state dir", state.display().to_string()),
         Err(e) => fail(
             "state dir",
             format!("{}: {e}", state.display()),
             "pass --state-dir DIR or set FOREMAN_STATE_DIR to a writable directory",
         ),
-    });
-    checks.push(inference(&cfg.inference.base_url).await);
-    let token = crate::workspace::resolve_token();
-    checks.push(match &token {
+    }
+}
+
+/// A GitHub token is found (the push and the pull request need it).
+fn token_found(token: &Result<Token, AuthError>) -> Check {
+    match token {
         Ok(_) => pass(
             "token",
             "found (GITHUB_TOKEN or ~/.config/foreman/github-token)",
@@ -76,55 +104,38 @@ pub async fn doctor(args: &ConsoleArgs) -> ExitCode {
             e.to_string(),
             "export GITHUB_TOKEN=… or write it to ~/.config/foreman/github-token (chmod 600)",
         ),
-    });
-    checks.push(match &cfg.git.remote_url {
-        None => fail(
+    }
+}
+
+/// The remote answers `ls-remote` with the token within 20 s.
+async fn git_remote(remote: Option<&str>, token: Option<Token>) -> Check {
+    let Some(url) = remote else {
+        return fail(
             "git remote",
             "not configured",
             "set git.remote_url in ~/.config/foreman/config.toml or pass --remote URL",
+        );
+    };
+    let owned = url.to_string();
+    let res = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::task::spawn_blocking(move || crate::workspace::ls_remote(&owned, token.as_ref())),
+    )
+    .await;
+    let shown = crate::workspace::auth::redact_url(url);
+    match res {
+        Ok(Ok(Ok(heads))) => pass("git remote", format!("{shown}: {} branches", heads.len())),
+        Ok(Ok(Err(e))) => fail(
+            "git remote",
+            e.to_string(),
+            "check the URL and that the token can read (and push to) the repository",
         ),
-        Some(url) => {
-            let (url, tok) = (url.clone(), token.ok());
-            let res = tokio::time::timeout(
-                Duration::from_secs(20),
-                tokio::task::spawn_blocking(move || {
-                    crate::workspace::ls_remote(&url, tok.as_ref())
-                }),
-            )
-            .await;
-            let shown =
-                crate::workspace::auth::redact_url(cfg.git.remote_url.as_deref().unwrap_or(""));
-            match res {
-                Ok(Ok(Ok(heads))) => {
-                    pass("git remote", format!("{shown}: {} branches", heads.len()))
-                }
-                Ok(Ok(Err(e))) => fail(
-                    "git remote",
-                    e.to_string(),
-                    "check the URL and that the token can read (and push to) the repository",
-                ),
-                Ok(Err(e)) => fail("git remote", e.to_string(), "internal error; see the log"),
-                Err(_) => fail(
-                    "git remote",
-                    format!("{shown}: no answer within 20 s"),
-                    "check the URL and your network",
-                ),
-            }
-        }
-    });
-    let mut bad = 0;
-    for c in &checks {
-        let mark = if c.ok { "✓" } else { "✗" };
-        println!("{mark} {:<11} {}", c.name, c.detail);
-        if let Some(f) = &c.fix {
-            println!("  → {f}");
-            bad += 1;
-        }
-    }
-    if bad == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+        Ok(Err(e)) => fail("git remote", e.to_string(), "internal error; see the log"),
+        Err(_) => fail(
+            "git remote",
+            format!("{shown}: no answer within 20 s"),
+            "check the URL and your network",
+        ),
     }
 }
 
@@ -189,6 +200,12 @@ async fn inference(base: &str) -> Check {
     }
     let tools_ok = matches!(results.first(), Some((_, Ok(true))));
     let grammar_ok = matches!(results.get(1), Some((_, Ok(true))));
+    tool_call_verdict(base, tools_ok, grammar_ok)
+}
+
+/// A reachable server: which ways of calling tools work, and what to set when only the
+/// grammar-constrained one does.
+fn tool_call_verdict(base: &str, tools_ok: bool, grammar_ok: bool) -> Check {
     match (tools_ok, grammar_ok) {
         (true, _) => pass(
             "inference",

@@ -1,15 +1,26 @@
-//! Command line (clap). `run` is the headless executor; the console and cluster commands
-//! build on the same library.
+//! Command line: the clap types of every subcommand (one file each holds what it does), and
+//! the Go-style flag rewriting in front of them. `run` is the headless executor; the console
+//! and the cluster commands build on the same library.
 
 pub mod agent;
+pub mod common;
 pub mod console;
+pub mod crds;
 pub mod doctor;
+pub mod export;
 pub mod printer;
+pub mod push;
 pub mod run;
 pub mod scheduler;
+pub mod submit;
+pub mod validate;
 
+use crate::k8s::scheduler::{LabelSelector, SelectorError};
 use clap::{Args, Parser, Subcommand};
+use common::{parse_go_duration, parse_whole_duration};
+use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -112,7 +123,7 @@ pub enum Command {
     Crds,
     /// Headless cluster agent (drop-in for upstream foreman-agent): registers this machine's
     /// FleetNode, heartbeats, claims the tasks scheduled to it and runs them.
-    Agent(Box<agent::AgentArgs>),
+    Agent(Box<AgentArgs>),
     /// Export a run's JSONL journal as upstream's transcript.json + meta.json (1 MiB cut rule).
     ExportTranscript {
         /// The journal written by `foreman run`.
@@ -123,7 +134,7 @@ pub enum Command {
     },
     /// Place Pending AgenticTasks on FleetNodes and mark silent nodes NotReady, for clusters
     /// without LLMKube's operator (watches the cluster; `--once` for one round).
-    Scheduler(scheduler::SchedulerArgs),
+    Scheduler(SchedulerArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -174,4 +185,159 @@ pub struct RunArgs {
 pub struct PushArgs {
     /// The kept workspace of a GO run.
     pub workspace: PathBuf,
+}
+
+// Flags of `foreman agent`, upstream's name for the worker daemon (plain comments: a doc
+// comment here would be clap help text).
+#[derive(Args, Debug, Clone)]
+pub struct AgentArgs {
+    /// Kubeconfig (else $KUBECONFIG, in-cluster, ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context.
+    #[arg(long)]
+    pub kube_context: Option<String>,
+    /// FleetNode name [default: the sanitized hostname].
+    #[arg(long, env = "FLEET_NODE_NAME")]
+    pub fleet_node_name: Option<String>,
+    /// Advertised in spec.tailscaleAddr.
+    #[arg(long)]
+    pub tailscale_addr: Option<String>,
+    /// Per-task clone root [default: ~/foreman-workspaces].
+    #[arg(long)]
+    pub workspace_dir: Option<PathBuf>,
+    /// Comma-separated roles (spec.roles).
+    #[arg(long, default_value = "worker")]
+    pub roles: String,
+    /// metal, cuda or none [default: detected].
+    #[arg(long)]
+    pub accelerator: Option<String>,
+    /// Comma-separated model names.
+    #[arg(long, default_value = "")]
+    pub installed_models: String,
+    /// Comma-separated k=v labels on the FleetNode (for nodeSelector).
+    #[arg(long, default_value = "")]
+    pub node_labels: String,
+    #[arg(long, default_value = "30s", value_parser = parse_go_duration)]
+    pub heartbeat_interval: Duration,
+    /// Rescan period of the task watch cache (claims are driven by the watch itself).
+    #[arg(long, default_value = "5s", value_parser = parse_go_duration)]
+    pub task_poll_interval: Duration,
+    /// Namespace of the tasks to run; empty = all namespaces (what upstream's chart documents).
+    #[arg(long, default_value = "default")]
+    pub task_namespace: String,
+    #[arg(long, default_value = "10s", value_parser = parse_go_duration)]
+    pub stub_sleep: Duration,
+    #[arg(long, default_value_t = 0)]
+    pub max_context_tokens: i64,
+    #[arg(long, default_value_t = 0)]
+    pub tokens_per_second: i64,
+    /// RAM to advertise; 0 = read from the OS.
+    #[arg(long, default_value_t = 0)]
+    pub total_ram_gb: i64,
+    /// native or stub.
+    #[arg(long, default_value = "native")]
+    pub agent_mode: String,
+    /// Clone and push URL (the fork); required in native mode.
+    #[arg(long, env = "FOREMAN_GIT_REMOTE_URL")]
+    pub git_remote_url: Option<String>,
+    /// Full inference base URL including /v1 (skips the InferenceService lookup).
+    #[arg(long)]
+    pub inference_base_url_override: Option<String>,
+    /// Host to put in the InferenceService URL; the port is read live from its Endpoints.
+    #[arg(long)]
+    pub inference_base_url_host_override: Option<String>,
+    #[arg(long, default_value = "Foreman Bot")]
+    pub commit_author_name: String,
+    /// Required in native mode: the DCO sign-off needs a real address.
+    #[arg(long, env = "FOREMAN_GIT_AUTHOR_EMAIL")]
+    pub commit_author_email: Option<String>,
+    #[arg(long)]
+    pub keep_workspace: bool,
+    /// Extension: do not push after a GO commit; the console's operator approves the push.
+    #[arg(long)]
+    pub await_approval: bool,
+    /// Print the live transcript of each run on stderr.
+    #[arg(long)]
+    pub follow: bool,
+    /// Accepted for compatibility; unused (as upstream).
+    #[arg(long, hide = true)]
+    pub opencode_bin: Option<String>,
+    /// Accepted for compatibility; gate Jobs are not run by this agent.
+    #[arg(long, hide = true)]
+    pub foreman_namespace: Option<String>,
+    /// controller-runtime logging flags: accepted and ignored (use RUST_LOG).
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true")]
+    pub zap_devel: Option<String>,
+    #[arg(long, hide = true)]
+    pub zap_encoder: Option<String>,
+    #[arg(long, hide = true)]
+    pub zap_log_level: Option<String>,
+    #[arg(long, hide = true)]
+    pub zap_stacktrace_level: Option<String>,
+    #[arg(long, hide = true)]
+    pub zap_time_encoding: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SchedulerArgs {
+    /// Kubeconfig file [default: $KUBECONFIG, in-cluster service account, ~/.kube/config].
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Context in the kubeconfig [default: its current context].
+    #[arg(long = "kube-context")]
+    pub kube_context: Option<String>,
+    /// Namespace of the AgenticTasks (and their Agents) to schedule; empty = all namespaces.
+    #[arg(
+        long = "task-namespace",
+        visible_alias = "namespace",
+        default_value = ""
+    )]
+    pub task_namespace: String,
+    /// Only place tasks on, and only mark stale, FleetNodes with these labels (k=v,k!=v,k,!k).
+    #[arg(long, default_value = "", value_parser = parse_selector)]
+    pub node_selector: LabelSelector,
+    /// Only act on AgenticTasks with these labels (dependencies still resolve against all).
+    #[arg(long, default_value = "", value_parser = parse_selector)]
+    pub task_selector: LabelSelector,
+    /// Never mark FleetNodes NotReady (leave heartbeat staleness to someone else).
+    #[arg(long)]
+    pub no_stale_marking: bool,
+    /// Pass at least this often without events (heartbeat staleness, re-checks): 10s, 500ms, 1m.
+    #[arg(long, default_value = "10s", value_parser = parse_whole_duration)]
+    pub resync: Duration,
+    /// Schedule what can be scheduled now, then exit (for scripts).
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// `k=v,k!=v,k,!k` (Kubernetes' equality-based selector syntax).
+fn parse_selector(s: &str) -> Result<LabelSelector, String> {
+    s.parse().map_err(|e: SelectorError| e.to_string())
+}
+
+/// The command line of this process, Go-style flags rewritten.
+pub fn parse() -> Cli {
+    Cli::parse_from(normalize_go_flags(std::env::args_os().collect()))
+}
+
+/// Rewrites Go-style `-flag`/`-flag=v` spellings of `foreman agent`'s long flags to `--flag`,
+/// so upstream's launchd/systemd units work unchanged.
+pub fn normalize_go_flags(args: Vec<OsString>) -> Vec<OsString> {
+    if args.get(1).and_then(|a| a.to_str()) != Some("agent") {
+        return args;
+    }
+    args.into_iter()
+        .map(|a| match a.to_str() {
+            Some(s)
+                if s.starts_with('-')
+                    && !s.starts_with("--")
+                    && s.len() > 2
+                    && s.as_bytes()[1].is_ascii_alphabetic() =>
+            {
+                OsString::from(format!("-{s}"))
+            }
+            _ => a,
+        })
+        .collect()
 }

@@ -3,7 +3,7 @@
 
 use crate::agent::LoopEvent;
 use crate::executor::ExecEvent;
-use crate::oai::{Role, StreamEvent};
+use crate::oai::{Message, Role, StreamEvent, Timings, Usage};
 use std::io::{IsTerminal, Write};
 
 /// Lines of a tool result shown before collapsing.
@@ -66,52 +66,8 @@ impl Printer {
                 let s = self.paint("1", &format!("── turn {turn}/{max_turns} ──"));
                 self.line(s);
             }
-            LoopEvent::Stream { event, .. } => match event {
-                StreamEvent::Content(t) => self.raw(t),
-                StreamEvent::ToolCall {
-                    index,
-                    name,
-                    arguments,
-                    ..
-                } => {
-                    if !self.open_calls.contains(index) {
-                        self.open_calls.push(*index);
-                        let head =
-                            self.paint("35", &format!("→ {}", name.as_deref().unwrap_or("?")));
-                        self.line(head);
-                        self.raw("  ");
-                    }
-                    let a = self.paint("2", arguments);
-                    self.raw(&a);
-                }
-                StreamEvent::Retry { attempt, reason } => {
-                    self.open_calls.clear();
-                    let s = self.paint("33", &format!("! retry {attempt}: {reason}"));
-                    self.line(s);
-                }
-            },
-            LoopEvent::Message { turn, message } => match message.role {
-                Role::Tool => {
-                    let text = message.text();
-                    let total = text.lines().count();
-                    let mut shown: Vec<String> = text
-                        .lines()
-                        .take(RESULT_LINES)
-                        .map(|l| format!("  {}", truncate(l, 160)))
-                        .collect();
-                    if total > RESULT_LINES {
-                        shown.push(format!("  … {} more lines", total - RESULT_LINES));
-                    }
-                    let name = message.name.as_deref().unwrap_or("tool");
-                    let s = self.paint("2", &format!("← {name}\n{}", shown.join("\n")));
-                    self.line(s);
-                }
-                Role::User if *turn > 0 => {
-                    let s = self.paint("33", &format!("» nudge: {}", message.text()));
-                    self.line(s);
-                }
-                _ => {}
-            },
+            LoopEvent::Stream { event, .. } => self.stream_event(event),
+            LoopEvent::Message { turn, message } => self.message(*turn, message),
             LoopEvent::TurnFinished {
                 elapsed_ms,
                 usage,
@@ -119,25 +75,89 @@ impl Printer {
                 attempts,
                 ..
             } => {
-                let mut parts = Vec::new();
-                if let Some(u) = usage {
-                    parts.push(format!(
-                        "{} prompt + {} completion tokens",
-                        u.prompt_tokens, u.completion_tokens
-                    ));
-                }
-                if let Some(tps) = timings.and_then(|t| t.predicted_per_second) {
-                    parts.push(format!("{tps:.1} tok/s"));
-                }
-                parts.push(format!("{:.1} s", *elapsed_ms as f64 / 1000.0));
-                if *attempts > 1 {
-                    parts.push(format!("{attempts} attempts"));
-                }
-                let s = self.paint("2", &format!("· {}", parts.join(", ")));
+                let summary = turn_summary(*elapsed_ms, *usage, *timings, *attempts);
+                let s = self.paint("2", &summary);
                 self.line(s);
             }
         }
     }
+
+    /// Streamed text as it arrives; a tool call's header once, then its arguments.
+    fn stream_event(&mut self, event: &StreamEvent) {
+        match event {
+            StreamEvent::Content(t) => self.raw(t),
+            StreamEvent::ToolCall {
+                index,
+                name,
+                arguments,
+                ..
+            } => {
+                if !self.open_calls.contains(index) {
+                    self.open_calls.push(*index);
+                    let head = self.paint("35", &format!("→ {}", name.as_deref().unwrap_or("?")));
+                    self.line(head);
+                    self.raw("  ");
+                }
+                let a = self.paint("2", arguments);
+                self.raw(&a);
+            }
+            StreamEvent::Retry { attempt, reason } => {
+                self.open_calls.clear();
+                let s = self.paint("33", &format!("! retry {attempt}: {reason}"));
+                self.line(s);
+            }
+        }
+    }
+
+    /// A tool result collapsed to its first lines; a nudge after the opening turn.
+    fn message(&mut self, turn: u32, message: &Message) {
+        match message.role {
+            Role::Tool => {
+                let text = message.text();
+                let total = text.lines().count();
+                let mut shown: Vec<String> = text
+                    .lines()
+                    .take(RESULT_LINES)
+                    .map(|l| format!("  {}", truncate(l, 160)))
+                    .collect();
+                if total > RESULT_LINES {
+                    shown.push(format!("  … {} more lines", total - RESULT_LINES));
+                }
+                let name = message.name.as_deref().unwrap_or("tool");
+                let s = self.paint("2", &format!("← {name}\n{}", shown.join("\n")));
+                self.line(s);
+            }
+            Role::User if turn > 0 => {
+                let s = self.paint("33", &format!("» nudge: {}", message.text()));
+                self.line(s);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `· N prompt + M completion tokens, X tok/s, S s[, K attempts]`.
+fn turn_summary(
+    elapsed_ms: u64,
+    usage: Option<Usage>,
+    timings: Option<Timings>,
+    attempts: u32,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(u) = usage {
+        parts.push(format!(
+            "{} prompt + {} completion tokens",
+            u.prompt_tokens, u.completion_tokens
+        ));
+    }
+    if let Some(tps) = timings.and_then(|t| t.predicted_per_second) {
+        parts.push(format!("{tps:.1} tok/s"));
+    }
+    parts.push(format!("{:.1} s", elapsed_ms as f64 / 1000.0));
+    if attempts > 1 {
+        parts.push(format!("{attempts} attempts"));
+    }
+    format!("· {}", parts.join(", "))
 }
 
 impl Default for Printer {
@@ -152,5 +172,29 @@ fn truncate(s: &str, max: usize) -> String {
     } else {
         let cut: String = s.chars().take(max).collect();
         format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_turn_summary_names_tokens_speed_time_and_retries() {
+        let usage = Usage {
+            prompt_tokens: 120,
+            completion_tokens: 30,
+            total_tokens: 150,
+        };
+        let timings = Timings {
+            predicted_per_second: Some(42.25),
+            ..Default::default()
+        };
+        assert_eq!(
+            turn_summary(2500, Some(usage), Some(timings), 2),
+            "· 120 prompt + 30 completion tokens, 42.2 tok/s, 2.5 s, 2 attempts"
+        );
+        // A server without usage or timings, first attempt: only the time.
+        assert_eq!(turn_summary(40, None, None, 1), "· 0.0 s");
     }
 }

@@ -92,8 +92,10 @@ pub struct WorkspaceConfig {
     pub state_dir: PathBuf,
 }
 
+/// The `[executor]` table: how this machine runs tasks (how many at once, push at once after a
+/// GO). What one run needs is `executor::ExecutorConfig`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExecutorConfig {
+pub struct ExecutorSettings {
     pub max_concurrent: usize,
     pub auto_push: bool,
 }
@@ -156,7 +158,7 @@ pub struct Config {
     pub inference: InferenceConfig,
     pub git: GitConfig,
     pub workspace: WorkspaceConfig,
-    pub executor: ExecutorConfig,
+    pub executor: ExecutorSettings,
     pub github: GitHubSettings,
     pub ui: UiConfig,
     pub keymap: Keymap,
@@ -331,7 +333,7 @@ impl Config {
                 dir: None,
                 state_dir,
             },
-            executor: ExecutorConfig {
+            executor: ExecutorSettings {
                 max_concurrent: 1,
                 auto_push: false,
             },

@@ -116,20 +116,3 @@ fn is_condition_list(s: &JSONSchemaProps) -> bool {
         .iter()
         .all(|k| required.iter().any(|r| r == k))
 }
-
-/// `foreman crds`: print [`crds_yaml`] on stdout; errors go to stderr with exit code 1.
-pub fn print() -> std::process::ExitCode {
-    use std::io::Write;
-    let written = crds_yaml().map_err(|e| e.to_string()).and_then(|yaml| {
-        std::io::stdout()
-            .write_all(yaml.as_bytes())
-            .map_err(|e| format!("cannot write to stdout: {e}"))
-    });
-    match written {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::from(1)
-        }
-    }
-}

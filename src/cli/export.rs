@@ -1,0 +1,31 @@
+//! `foreman export-transcript`: a run's JSONL journal as upstream's transcript.json +
+//! meta.json, cut by the same 1 MiB ConfigMap rule the cluster uses.
+
+use super::common::{Exit, bad_input};
+use crate::agent::transcript::{self, CONFIGMAP_CAP, Record};
+use std::path::Path;
+
+pub fn export_transcript(journal: &Path, out: &Path) -> Exit {
+    let records = match transcript::read_journal(journal) {
+        Ok(r) => r,
+        Err(e) => return bad_input(e),
+    };
+    let turns = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Turn { turn, .. } => Some(*turn),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let e = transcript::export(&transcript::messages_of(&records), turns, CONFIGMAP_CAP);
+    let write = |name: &str, body: &str| std::fs::write(out.join(name), body);
+    if let Err(err) = std::fs::create_dir_all(out)
+        .and_then(|()| write("transcript.json", &e.transcript_json))
+        .and_then(|()| write("meta.json", &e.meta_json))
+    {
+        return bad_input(format!("{}: {err}", out.display()));
+    }
+    println!("{}", e.meta_json);
+    Exit::Ok
+}
