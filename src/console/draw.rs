@@ -39,7 +39,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     let left_w = (main.width * 9 / 20).clamp(36, 90);
     let [left, detail] =
         Layout::horizontal([Constraint::Length(left_w), Constraint::Min(10)]).areas(main);
-    let fleet_h = (app.nodes.len() as u16 + 3).min((left.height / 3).max(3));
+    let fleet_h = (app.mirror.nodes.len() as u16 + 3).min((left.height / 3).max(3));
     let [fleet, queue] =
         Layout::vertical([Constraint::Length(fleet_h), Constraint::Min(3)]).areas(left);
     app.regions.fleet = fleet;
@@ -118,7 +118,7 @@ fn draw_fleet(f: &mut Frame, app: &App, area: Rect) {
         &keep,
     ))
     .style(Style::new().fg(t.base.header).add_modifier(Modifier::BOLD));
-    let rows = app.nodes.values().map(|n| {
+    let rows = app.mirror.nodes.values().map(|n| {
         let st = n.status.clone().unwrap_or_default();
         let cap = st.capability.clone().unwrap_or_default();
         let phase = st.phase.map_or("Unknown", |p| p.as_str());
@@ -163,7 +163,7 @@ fn draw_fleet(f: &mut Frame, app: &App, area: Rect) {
         .header(header)
         .row_highlight_style(app.theme.selection())
         .block(block(
-            format!(" Fleet ({}) ", app.nodes.len()),
+            format!(" Fleet ({}) ", app.mirror.nodes.len()),
             app.focus == Focus::Fleet,
             t,
         ));
@@ -218,59 +218,66 @@ fn draw_queue(f: &mut Frame, app: &App, area: Rect) {
     .style(Style::new().fg(t.base.header).add_modifier(Modifier::BOLD));
     // Only the visible window of rows is built: the queue may hold thousands of tasks.
     let visible = area.height.saturating_sub(3).max(1) as usize;
-    let first = super::state::queue_first_row(app.selected, area.height);
-    let rows = app.order.iter().skip(first).take(visible).filter_map(|k| {
-        let task = app.tasks.get(k)?;
-        let st = task_state(task);
-        let status = task.status.clone().unwrap_or_default();
-        let verdict = status.verdict.map_or("", |v| v.as_str());
-        let vstyle = match verdict {
-            "GO" | "GATE-PASS" => Style::new().fg(t.verdict.go),
-            "NO-GO" | "GATE-FAIL" => Style::new().fg(t.verdict.no_go),
-            _ => Style::new().fg(t.verdict.incomplete),
-        };
-        let created = task
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map_or(-1, |c| app.now() - c.0.as_second());
-        let turn = app
-            .turns
-            .get(k)
-            .map(|(n, m)| {
-                if *m > 0 {
-                    format!("{n}/{m}")
-                } else {
-                    n.to_string()
-                }
-            })
-            .or_else(|| {
-                status
-                    .result
-                    .as_ref()
-                    .and_then(|r| r["extra"]["turnCount"].as_u64())
-                    .map(|n| n.to_string())
-            })
-            .unwrap_or_else(|| "-".into());
-        let jobs = if app.jobs.iter().any(|(jk, _)| jk == k) {
-            " …"
-        } else {
-            ""
-        };
-        Some(Row::new(pick(
-            &[
-                Cell::from(k.name.clone()),
-                Cell::from(format!("{}{jobs}", state_label(st))).style(state_style(t, st)),
-                Cell::from(task.spec.kind.as_str()),
-                Cell::from(status.assigned_node.unwrap_or_else(|| "-".into())),
-                Cell::from(verdict).style(vstyle),
-                Cell::from(age(created)),
-                Cell::from(turn),
-            ],
-            &keep,
-        )))
-    });
+    let first = super::input::queue_first_row(app.selected, area.height);
+    let rows = app
+        .mirror
+        .order
+        .iter()
+        .skip(first)
+        .take(visible)
+        .filter_map(|k| {
+            let task = app.mirror.tasks.get(k)?;
+            let st = task_state(task);
+            let status = task.status.clone().unwrap_or_default();
+            let verdict = status.verdict.map_or("", |v| v.as_str());
+            let vstyle = match verdict {
+                "GO" | "GATE-PASS" => Style::new().fg(t.verdict.go),
+                "NO-GO" | "GATE-FAIL" => Style::new().fg(t.verdict.no_go),
+                _ => Style::new().fg(t.verdict.incomplete),
+            };
+            let created = task
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map_or(-1, |c| app.now() - c.0.as_second());
+            let turn = app
+                .turns
+                .get(k)
+                .map(|(n, m)| {
+                    if *m > 0 {
+                        format!("{n}/{m}")
+                    } else {
+                        n.to_string()
+                    }
+                })
+                .or_else(|| {
+                    status
+                        .result
+                        .as_ref()
+                        .and_then(|r| r["extra"]["turnCount"].as_u64())
+                        .map(|n| n.to_string())
+                })
+                .unwrap_or_else(|| "-".into());
+            let jobs = if app.jobs.iter().any(|(jk, _)| jk == k) {
+                " …"
+            } else {
+                ""
+            };
+            Some(Row::new(pick(
+                &[
+                    Cell::from(k.name.clone()),
+                    Cell::from(format!("{}{jobs}", state_label(st))).style(state_style(t, st)),
+                    Cell::from(task.spec.kind.as_str()),
+                    Cell::from(status.assigned_node.unwrap_or_else(|| "-".into())),
+                    Cell::from(verdict).style(vstyle),
+                    Cell::from(age(created)),
+                    Cell::from(turn),
+                ],
+                &keep,
+            )))
+        });
     let waiting = app
+        .mirror
         .tasks
         .values()
         .filter(|t| task_state(t) == TaskState::AwaitingApproval)
@@ -278,17 +285,17 @@ fn draw_queue(f: &mut Frame, app: &App, area: Rect) {
     let title = if waiting > 0 {
         format!(
             " Queue ({}) · {waiting} awaiting approval ",
-            app.order.len()
+            app.mirror.order.len()
         )
     } else {
-        format!(" Queue ({}) ", app.order.len())
+        format!(" Queue ({}) ", app.mirror.order.len())
     };
     let table = Table::new(rows, widths)
         .header(header)
         .row_highlight_style(app.theme.selection())
         .block(block(title, app.focus == Focus::Queue, t));
     let mut state = TableState::default()
-        .with_selected((!app.order.is_empty()).then_some(app.selected - first));
+        .with_selected((!app.mirror.order.is_empty()).then_some(app.selected - first));
     f.render_stateful_widget(table, area, &mut state);
 }
 
@@ -345,7 +352,7 @@ fn draw_detail(f: &mut Frame, app: &mut App, area: Rect) {
     let Some(tr) = app.transcripts.get_mut(&key) else {
         let msg = if app.loading.contains(&key) {
             "loading transcript…"
-        } else if app.tasks.get(&key).is_some_and(|t| {
+        } else if app.mirror.tasks.get(&key).is_some_and(|t| {
             t.status
                 .as_ref()
                 .and_then(|s| s.phase)
@@ -466,7 +473,8 @@ fn draw_help(f: &mut Frame, app: &App, area: Rect) {
 fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent) {
     let t = &app.theme;
     let extra = |k: &crate::fleet::TaskKey, field: &str| -> String {
-        app.tasks
+        app.mirror
+            .tasks
             .get(k)
             .and_then(|task| {
                 task.status

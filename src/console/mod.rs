@@ -11,9 +11,13 @@
 //! Transcripts come from the backend (`Command::LoadTranscript` → `BackendEvent::Transcript`):
 //! a local journal or a transcript ConfigMap, re-sent when it changes.
 
+mod action;
 pub mod commands;
 pub mod diff;
 pub mod draw;
+mod input;
+pub mod mirror;
+mod reduce;
 pub mod state;
 pub mod terminal;
 pub mod theme;

@@ -207,7 +207,12 @@ fn render(app: &mut App, w: u16, h: u16) -> String {
 }
 
 fn select(app: &mut App, name: &str) {
-    let i = app.order.iter().position(|k| k.name == name).unwrap();
+    let i = app
+        .mirror
+        .order
+        .iter()
+        .position(|k| k.name == name)
+        .unwrap();
     app.selected = i;
 }
 
@@ -320,7 +325,7 @@ fn a_failed_run_says_why_in_the_status_line_and_context_fill_uses_the_node_windo
         name: "fix-greeting".into(),
     };
     assert!(app.transcripts[&key].context_fill().is_some());
-    let mut failed = app.tasks[&key].clone();
+    let mut failed = app.mirror.tasks[&key].clone();
     let st = failed.status.as_mut().unwrap();
     st.phase = Some(TaskPhase::Failed);
     st.verdict = Some(Verdict::Incomplete);
@@ -394,7 +399,7 @@ fn the_bell_rings_only_as_configured() {
             namespace: "default".into(),
             name: "bump-deps".into(),
         };
-        let mut t = app.tasks[&key].clone();
+        let mut t = app.mirror.tasks[&key].clone();
         t.status = Some(AgenticTaskStatus {
             phase: Some(TaskPhase::Succeeded),
             verdict: Some(Verdict::Go),
@@ -514,37 +519,41 @@ fn deletions_and_agents_and_workloads_update_the_state() {
     app.on_transcript_loaded(k("add-tests"), Ok(convo_records(1)));
     assert!(app.transcripts.contains_key(&k("add-tests")));
     app.on_backend(BackendEvent::TaskDeleted(k("add-tests")));
-    assert!(!app.tasks.contains_key(&k("add-tests")));
+    assert!(!app.mirror.tasks.contains_key(&k("add-tests")));
     assert!(!app.transcripts.contains_key(&k("add-tests")));
-    assert!(!app.order.contains(&k("add-tests")));
-    assert_eq!(app.order.len(), 3);
+    assert!(!app.mirror.order.contains(&k("add-tests")));
+    assert_eq!(app.mirror.order.len(), 3);
     app.on_backend(BackendEvent::NodeDeleted("m5-max".into()));
-    assert!(app.nodes.is_empty());
+    assert!(app.mirror.nodes.is_empty());
     let agent = match load_str("a", "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: Agent\nmetadata: {name: coder, namespace: team}\nspec: {role: coder, tools: [bash]}\n").unwrap().remove(0) {
         Object::Agent(a) => a,
         _ => panic!("not an agent"),
     };
     app.on_backend(BackendEvent::AgentUpdated(agent));
-    assert!(app.agents.contains_key(&("team".into(), "coder".into())));
+    assert!(
+        app.mirror
+            .agents
+            .contains_key(&("team".into(), "coder".into()))
+    );
     app.on_backend(BackendEvent::AgentDeleted {
         namespace: "team".into(),
         name: "coder".into(),
     });
-    assert!(app.agents.is_empty());
+    assert!(app.mirror.agents.is_empty());
     let wl = match load_str("w", "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: Workload\nmetadata: {name: wl}\nspec: {intent: fix things}\n").unwrap().remove(0) {
         Object::Workload(w) => w,
         _ => panic!("not a workload"),
     };
     app.on_backend(BackendEvent::WorkloadUpdated(wl));
-    assert_eq!(app.workloads.len(), 1);
+    assert_eq!(app.mirror.workloads.len(), 1);
     app.on_backend(BackendEvent::WorkloadDeleted {
         namespace: "default".into(),
         name: "wl".into(),
     });
-    assert!(app.workloads.is_empty());
+    assert!(app.mirror.workloads.is_empty());
     // Unknown deletions are harmless.
     app.on_backend(BackendEvent::TaskDeleted(k("nope")));
-    assert_eq!(app.order.len(), 3);
+    assert_eq!(app.mirror.order.len(), 3);
 }
 
 #[test]
@@ -555,7 +564,7 @@ fn opening_a_task_asks_the_backend_for_its_transcript_once() {
     app.focus = super::state::Focus::Queue;
     // Walk the queue onto the remote run: the UI asks the backend (whatever it is).
     let mut asked = Vec::new();
-    for _ in 0..app.order.len() {
+    for _ in 0..app.mirror.order.len() {
         for e in app.on_key(key('j')) {
             if let Effect::Send(Command::LoadTranscript(k)) = e {
                 asked.push(k);
@@ -565,7 +574,7 @@ fn opening_a_task_asks_the_backend_for_its_transcript_once() {
             break;
         }
     }
-    for _ in 0..app.order.len() {
+    for _ in 0..app.mirror.order.len() {
         if app.selected_key() == Some(&k("remote-run")) {
             break;
         }
@@ -671,7 +680,7 @@ fn a_task_requeued_elsewhere_drops_its_old_transcript() {
     let key = k("add-tests");
     app.on_transcript_loaded(key.clone(), Ok(convo_records(2)));
     assert!(app.transcripts.contains_key(&key));
-    let mut t = app.tasks[&key].clone();
+    let mut t = app.mirror.tasks[&key].clone();
     t.status = Some(AgenticTaskStatus {
         phase: Some(TaskPhase::Pending),
         ..Default::default()
