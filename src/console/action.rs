@@ -2,7 +2,8 @@
 //! Dangerous actions only open a confirm step ([`Intent`]); the confirmation sends them.
 
 use super::commands::Action;
-use super::state::{App, Effect, Focus, Intent, Level, Mode, View};
+use super::pane::{Focus, View};
+use super::state::{App, Effect, Intent, Level, Mode};
 use crate::backend::Command;
 use std::path::PathBuf;
 

@@ -3,7 +3,8 @@
 //! writes are the panes' layout caches (`prepare`) and the hit-test regions.
 
 use super::commands;
-use super::state::{App, Focus, Intent, Level, Mode, View};
+use super::pane::{Focus, View};
+use super::state::{App, Intent, Level, Mode};
 use crate::console::diff::DiffStyle;
 use crate::console::theme::Theme;
 use crate::console::transcript::TranscriptStyle;
@@ -218,7 +219,7 @@ fn draw_queue(f: &mut Frame, app: &App, area: Rect) {
     .style(Style::new().fg(t.base.header).add_modifier(Modifier::BOLD));
     // Only the visible window of rows is built: the queue may hold thousands of tasks.
     let visible = area.height.saturating_sub(3).max(1) as usize;
-    let first = super::input::queue_first_row(app.selected, area.height);
+    let first = super::pane::queue_first_row(app.selected, area.height);
     let rows = app
         .mirror
         .order
@@ -417,7 +418,7 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
 fn draw_footer(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let mut spans = Vec::new();
-    for (key, label) in commands::footer(app, &app.keymap) {
+    for (key, label) in commands::footer(&app.context(), &app.keymap) {
         spans.push(Span::styled(
             format!(" {key} "),
             Style::new().fg(t.selection.fg).bg(t.selection.bg),
@@ -440,7 +441,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 fn draw_help(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let rows = commands::help_rows(app, &app.keymap);
+    let rows = commands::help_rows(&app.context(), &app.keymap);
     let mut lines = Vec::new();
     let mut group = "";
     for (g, key, label, avail) in rows {

@@ -3,7 +3,8 @@
 //! text prompt; movement keys and the wheel go to the focused (or pointed-at) pane.
 
 use super::commands::{self, Action};
-use super::state::{App, Effect, Focus, Intent, Level, Mode, View};
+use super::pane::{Focus, View, queue_first_row};
+use super::state::{App, Effect, Intent, Level, Mode};
 use crate::backend::{Command, Job};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
@@ -22,7 +23,7 @@ impl App {
             Mode::Search(text) => self.on_input_key(key, text, true),
             Mode::Command(text) => self.on_input_key(key, text, false),
             Mode::Normal => match commands::action_for(&self.keymap, &key) {
-                Some(a) if commands::info(a).available(self) => self.run(a),
+                Some(a) if commands::info(a).available(&self.context()) => self.run(a),
                 Some(a) => {
                     let label = commands::info(a).label;
                     self.say(format!("{label}: not available for this task"), Level::Warn);
@@ -180,13 +181,6 @@ impl App {
             _ => Vec::new(),
         }
     }
-}
-
-/// First queue row drawn in a pane of `height` (borders and header take 3 rows) so that the
-/// selected row stays visible; shared by drawing and mouse hit-testing.
-pub fn queue_first_row(selected: usize, height: u16) -> usize {
-    let visible = height.saturating_sub(3).max(1) as usize;
-    selected.saturating_sub(visible - 1)
 }
 
 fn step(cur: usize, len: usize, action: Action) -> usize {

@@ -17,6 +17,7 @@ pub mod diff;
 pub mod draw;
 mod input;
 pub mod mirror;
+pub mod pane;
 mod reduce;
 pub mod state;
 pub mod terminal;

@@ -3,7 +3,8 @@
 //! from the backend, and job results land in the status line.
 
 use super::mirror::is_finished;
-use super::state::{App, Effect, Focus, Level, Loaded, View};
+use super::pane::{Focus, View};
+use super::state::{App, Effect, Level, Loaded};
 use crate::agent::LoopEvent;
 use crate::agent::transcript::Record;
 use crate::api::{AgenticTask, TaskPhase};

@@ -6,9 +6,11 @@
 //!
 //! The update rules live beside it, one file per kind of input: `reduce.rs` (backend events),
 //! `input.rs` (keys and mouse), `action.rs` (what a command does); the fleet it mirrors is
-//! `mirror.rs`.
+//! `mirror.rs`, the panes' focus and view `pane.rs`.
 
+use super::commands::Context;
 use super::mirror::Mirror;
+use super::pane::{Focus, View};
 use crate::api::AgenticTask;
 use crate::backend::{Command, Job};
 use crate::config::{Bell, Keymap};
@@ -21,19 +23,6 @@ use crate::fleet::task_state;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Focus {
-    Fleet,
-    Queue,
-    Detail,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum View {
-    Transcript,
-    Diff,
-}
 
 /// A dangerous action waiting for the operator's confirmation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,6 +143,19 @@ impl App {
     }
 
     // ---- queries used by commands and drawing ------------------------------------------
+
+    /// What the command registry needs to tell which commands apply now.
+    pub fn context(&self) -> Context {
+        Context {
+            view: self.view,
+            focus: self.focus,
+            task: self.selected_state(),
+            incomplete: self.selected_incomplete(),
+            has_change: self.selected_commit().is_some(),
+            searching: self.has_search(),
+            following: self.transcript_following(),
+        }
+    }
 
     pub fn selected_key(&self) -> Option<&TaskKey> {
         self.mirror.order.get(self.selected)

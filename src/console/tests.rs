@@ -361,7 +361,7 @@ fn mouse_focuses_panes_selects_rows_and_scrolls_the_transcript() {
     // Queue rows start two rows below the pane's top border (border, header).
     let q = app.regions.queue;
     app.on_mouse(click(q.x + 2, q.y + 3));
-    assert_eq!(app.focus, super::state::Focus::Queue);
+    assert_eq!(app.focus, super::pane::Focus::Queue);
     assert_eq!(app.selected, 1);
     select(&mut app, "fix-greeting");
     // Short enough that the transcript overflows the pane.
@@ -384,11 +384,11 @@ fn mouse_focuses_panes_selects_rows_and_scrolls_the_transcript() {
     );
     assert_eq!(
         app.focus,
-        super::state::Focus::Queue,
+        super::pane::Focus::Queue,
         "scrolling does not steal focus"
     );
     app.on_mouse(click(d.x + 5, d.y + 5));
-    assert_eq!(app.focus, super::state::Focus::Detail);
+    assert_eq!(app.focus, super::pane::Focus::Detail);
 }
 
 #[test]
@@ -561,7 +561,7 @@ fn opening_a_task_asks_the_backend_for_its_transcript_once() {
     use super::state::Effect;
     use crate::backend::Command;
     let mut app = with_remote_running();
-    app.focus = super::state::Focus::Queue;
+    app.focus = super::pane::Focus::Queue;
     // Walk the queue onto the remote run: the UI asks the backend (whatever it is).
     let mut asked = Vec::new();
     for _ in 0..app.mirror.order.len() {
@@ -633,7 +633,7 @@ fn a_grown_transcript_is_appended_keeping_the_readers_place() {
     assert!(app.transcripts[&key].is_following());
     assert!(screen.contains("output of step 8"), "{screen}");
     // Scrolled up: the update lands below, the view stays where the reader is.
-    app.focus = super::state::Focus::Detail;
+    app.focus = super::pane::Focus::Detail;
     app.on_key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE));
     render(&mut app, 80, 14);
     let tr = &app.transcripts[&key];
