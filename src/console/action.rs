@@ -51,17 +51,7 @@ impl App {
                     self.focus = Focus::Queue;
                 }
             }
-            Action::ViewDiff => {
-                if let (Some(k), Some((ws, sha))) = (key, self.selected_commit()) {
-                    if self.diff.as_ref().is_some_and(|(dk, _)| *dk == k) {
-                        self.view = View::Diff;
-                        self.focus = Focus::Detail;
-                    } else {
-                        self.say("loading diff…", Level::Info);
-                        return vec![Effect::LoadDiff(k, ws, sha)];
-                    }
-                }
-            }
+            Action::ViewDiff => return self.view_diff(),
             Action::ViewTranscript => self.view = View::Transcript,
             Action::ToggleExpand => {
                 if let Some(t) = self.current_transcript_mut() {
@@ -77,26 +67,10 @@ impl App {
                     t.set_all_expanded(!all);
                 }
             }
-            Action::ApprovePush => {
-                if let Some(k) = key {
-                    self.mode = Mode::Confirm(Intent::ApprovePush(k));
-                }
-            }
-            Action::RejectPush => {
-                if let Some(k) = key {
-                    self.mode = Mode::Confirm(Intent::RejectPush(k));
-                }
-            }
-            Action::OpenPr => {
-                if let Some(k) = key {
-                    self.mode = Mode::Confirm(Intent::OpenPr(k));
-                }
-            }
-            Action::CancelTask => {
-                if let Some(k) = key {
-                    self.mode = Mode::Confirm(Intent::Cancel(k));
-                }
-            }
+            Action::ApprovePush => self.confirm(key.map(Intent::ApprovePush)),
+            Action::RejectPush => self.confirm(key.map(Intent::RejectPush)),
+            Action::OpenPr => self.confirm(key.map(Intent::OpenPr)),
+            Action::CancelTask => self.confirm(key.map(Intent::Cancel)),
             Action::RetryTask => {
                 if let Some(k) = key {
                     self.forget_transcript(&k);
@@ -105,6 +79,31 @@ impl App {
             }
         }
         Vec::new()
+    }
+
+    /// Opens the selected task's diff: at once when it is loaded, otherwise asked of the
+    /// backend, which reads it where the workspace is (another node's too).
+    fn view_diff(&mut self) -> Vec<Effect> {
+        let Some(k) = self.selected_key().cloned() else {
+            return Vec::new();
+        };
+        if !self.selected_has_change() {
+            return Vec::new();
+        }
+        if self.diff.as_ref().is_some_and(|(dk, _)| *dk == k) {
+            self.view = View::Diff;
+            self.focus = Focus::Detail;
+            return Vec::new();
+        }
+        self.say("loading diff…", Level::Info);
+        vec![Effect::Send(Command::LoadDiff(k))]
+    }
+
+    /// A dangerous action on the selected task waits for the operator's `y`.
+    fn confirm(&mut self, intent: Option<Intent>) {
+        if let Some(i) = intent {
+            self.mode = Mode::Confirm(i);
+        }
     }
 
     /// The `:` command line: `:submit FILE` (`:s`), `:q` (`:quit`).

@@ -4,12 +4,14 @@
 //!
 //! ```text
 //! crossterm EventStream ─┐
-//! backend (runner actor) ─┼─► App::on_* ─► Effects (backend commands, diff loads,
+//! backend (runner actor) ─┼─► App::on_* ─► Effects (backend commands, diff views to build,
 //! background jobs ───────┘                 highlight jobs, bell) ─► draw when dirty, ≤ 60 FPS
 //! ```
 //!
 //! Transcripts come from the backend (`Command::LoadTranscript` → `BackendEvent::Transcript`):
-//! a local journal or a transcript ConfigMap, re-sent when it changes.
+//! a local journal or a transcript ConfigMap, re-sent when it changes. So do diffs
+//! (`Command::LoadDiff` → `BackendEvent::Diff`), computed where the task's workspace is; the
+//! console parses and highlights them off the UI thread.
 
 mod action;
 pub mod commands;
@@ -43,7 +45,8 @@ const STATUS_TTL: Duration = Duration::from_secs(8);
 
 /// Results of work done off the UI thread.
 pub enum JobEvent {
-    Diff(TaskKey, Result<DiffView, String>),
+    /// A task's diff, parsed into its view (not yet highlighted).
+    Diff(TaskKey, DiffView),
     Highlighted(TaskKey, Highlighted),
 }
 
@@ -148,15 +151,13 @@ fn on_backend_burst(
 /// UI thread) and opens; highlighting lands in the diff it was made for.
 fn on_job(app: &mut App, job: JobEvent, job_tx: &mpsc::UnboundedSender<JobEvent>, syntax: &str) {
     match job {
-        JobEvent::Diff(k, r) => {
-            if let Ok(view) = &r {
-                let hj = view.highlight_job(syntax);
-                let (tx, k2) = (job_tx.clone(), k.clone());
-                tokio::task::spawn_blocking(move || {
-                    let _ = tx.send(JobEvent::Highlighted(k2, hj.run()));
-                });
-            }
-            app.on_diff_loaded(k, r);
+        JobEvent::Diff(k, view) => {
+            let hj = view.highlight_job(syntax);
+            let (tx, k2) = (job_tx.clone(), k.clone());
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.send(JobEvent::Highlighted(k2, hj.run()));
+            });
+            app.on_diff_loaded(k, view);
         }
         JobEvent::Highlighted(k, h) => {
             if let Some((dk, d)) = app.diff.as_mut()
@@ -176,16 +177,10 @@ fn carry_out(e: Effect, backend: &BackendHandle, job_tx: &mpsc::UnboundedSender<
             let _ = std::io::stdout().write_all(b"\x07");
             let _ = std::io::stdout().flush();
         }
-        Effect::LoadDiff(k, ws, sha) => {
+        Effect::BuildDiff(k, files) => {
             let tx = job_tx.clone();
             tokio::task::spawn_blocking(move || {
-                let r = git2::Repository::open(&ws)
-                    .map_err(|e| format!("cannot open workspace {}: {}", ws.display(), e.message()))
-                    .and_then(|repo| {
-                        crate::workspace::diff_commit(&repo, &sha).map_err(|e| e.to_string())
-                    })
-                    .map(DiffView::new);
-                let _ = tx.send(JobEvent::Diff(k, r));
+                let _ = tx.send(JobEvent::Diff(k, DiffView::new(files)));
             });
         }
     }

@@ -1,6 +1,7 @@
 //! What the backend's events do to the console: the mirror follows the fleet, the operator
 //! hears about what needs them (status line, bell), transcripts are streamed live or loaded
-//! from the backend, and job results land in the status line.
+//! from the backend, diffs are handed to a job that builds their view, and job results land
+//! in the status line.
 
 use super::mirror::is_finished;
 use super::pane::{Focus, View};
@@ -49,6 +50,10 @@ impl App {
             BackendEvent::Transcript { task, records } => {
                 self.on_transcript_loaded(task, records);
             }
+            BackendEvent::Diff { task, files } => match files {
+                Ok(files) => fx.push(Effect::BuildDiff(task, files)),
+                Err(e) => self.say(format!("{task}: {e}"), Level::Error),
+            },
             BackendEvent::Run { task, event } => self.on_run(task, event),
             BackendEvent::JobDone { task, job, outcome } => {
                 self.jobs.remove(&(task.clone(), job));
@@ -238,15 +243,11 @@ impl App {
         self.loaded.remove(key);
     }
 
-    pub fn on_diff_loaded(&mut self, key: TaskKey, result: Result<DiffView, String>) {
-        match result {
-            Ok(view) => {
-                self.diff = Some((key, view));
-                self.view = View::Diff;
-                self.focus = Focus::Detail;
-            }
-            Err(e) => self.say(e, Level::Error),
-        }
+    /// A task's diff view is built ([`Effect::BuildDiff`]): open it.
+    pub fn on_diff_loaded(&mut self, key: TaskKey, view: DiffView) {
+        self.diff = Some((key, view));
+        self.view = View::Diff;
+        self.focus = Focus::Detail;
     }
 
     /// Asks the backend for the selected task's transcript when it is not in memory and the

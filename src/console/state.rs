@@ -12,7 +12,7 @@ use super::commands::Context;
 use super::mirror::Mirror;
 use super::pane::{Focus, View};
 use crate::api::AgenticTask;
-use crate::backend::{Command, Job};
+use crate::backend::{Command, Job, jobs};
 use crate::config::{Bell, Keymap};
 use crate::console::diff::DiffView;
 use crate::console::theme::Theme;
@@ -20,8 +20,8 @@ use crate::console::transcript::Transcript;
 use crate::fleet::TaskKey;
 use crate::fleet::TaskState;
 use crate::fleet::task_state;
+use crate::workspace::FileDiff;
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// A dangerous action waiting for the operator's confirmation.
@@ -52,9 +52,12 @@ pub enum Level {
 /// What the event loop must do after an update.
 #[derive(Debug)]
 pub enum Effect {
-    /// A backend command (transcripts too: [`Command::LoadTranscript`]).
+    /// A backend command (transcripts and diffs too: [`Command::LoadTranscript`],
+    /// [`Command::LoadDiff`]).
     Send(Command),
-    LoadDiff(TaskKey, PathBuf, String),
+    /// Build the diff view of a task's change (parsing, then highlighting) off the UI thread,
+    /// then open it.
+    BuildDiff(TaskKey, Vec<FileDiff>),
     Bell,
 }
 
@@ -151,7 +154,7 @@ impl App {
             focus: self.focus,
             task: self.selected_state(),
             incomplete: self.selected_incomplete(),
-            has_change: self.selected_commit().is_some(),
+            has_change: self.selected_has_change(),
             searching: self.has_search(),
             following: self.transcript_following(),
         }
@@ -173,21 +176,10 @@ impl App {
             .is_some_and(|v| !v.is_on_target())
             && self.selected_state() == Some(TaskState::Succeeded)
     }
-    /// (workspace, commit) of the selected task's change, when it has one.
-    pub fn selected_commit(&self) -> Option<(PathBuf, String)> {
-        let extra = self
-            .selected_task()?
-            .status
-            .as_ref()?
-            .result
-            .as_ref()?
-            .get("extra")?;
-        let ws = extra.get("workspace")?.as_str()?;
-        let sha = extra
-            .get("commitSHA")
-            .and_then(|v| v.as_str())
-            .map(str::to_string)?;
-        Some((PathBuf::from(ws), sha))
+    /// The selected task has a change the backend can diff (a kept workspace and a commit).
+    pub fn selected_has_change(&self) -> bool {
+        self.selected_task()
+            .is_some_and(|t| jobs::change_of(t).is_ok())
     }
     pub fn has_search(&self) -> bool {
         self.current_transcript()
