@@ -422,8 +422,8 @@ fn child(spec: &str) {
         term.draw(|f| draw(f, &mut app)).expect("draw");
         let first = start.elapsed();
         let rss = rss_mb();
-        let ours = app.nodes.keys().filter(|n| n.starts_with(id)).count();
-        assert_eq!(app.order.len(), TASKS, "every task in the table");
+        let ours = app.mirror.nodes.keys().filter(|n| n.starts_with(id)).count();
+        assert_eq!(app.mirror.order.len(), TASKS, "every task in the table");
         assert_eq!(ours, NODES, "every node in the fleet pane");
 
         // Status changes until visible in the App's state.
@@ -448,7 +448,7 @@ fn child(spec: &str) {
                     .expect("backend events");
                 app.on_backend(ev);
                 let seen = app
-                    .tasks
+                    .mirror.tasks
                     .get(&key)
                     .and_then(|t| t.status.as_ref()?.assigned_node.clone())
                     == Some(node.clone());

@@ -135,7 +135,7 @@ fn main() {
             "  steady frame with {TASKS} tasks + {NODES} nodes (200x60): {:.3} ms",
             per_frame.as_secs_f64() * 1000.0
         );
-        assert_eq!(app.order.len(), TASKS);
+        assert_eq!(app.mirror.order.len(), TASKS);
         (first, rss_mb())
     });
     println!("console: {TASKS} tasks, {NODES} nodes");

@@ -15,7 +15,7 @@ use foreman::executor::run::TokenSource;
 use foreman::fleet::TaskKey;
 use foreman::fleet::TaskState;
 use foreman::fleet::task_state;
-use foreman::workspace::{Identity, Token};
+use foreman::workspace::{FileDiff, Identity, Token};
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -67,6 +67,7 @@ struct Ui {
     node: Option<FleetNode>,
     run_events: HashMap<String, usize>,
     jobs: Vec<(Job, Result<String, String>)>,
+    diffs: Vec<(TaskKey, Result<Vec<FileDiff>, String>)>,
     errors: Vec<String>,
     snapshot: Option<Vec<AgenticTask>>,
 }
@@ -81,6 +82,7 @@ impl Ui {
             node: None,
             run_events: HashMap::new(),
             jobs: Vec::new(),
+            diffs: Vec::new(),
             errors: Vec::new(),
             snapshot: None,
         };
@@ -102,6 +104,7 @@ impl Ui {
             BackendEvent::NodeUpdated(n) => self.node = Some(*n),
             BackendEvent::Run { task, .. } => *self.run_events.entry(task.name).or_default() += 1,
             BackendEvent::JobDone { job, outcome, .. } => self.jobs.push((job, outcome)),
+            BackendEvent::Diff { task, files } => self.diffs.push((task, files)),
             BackendEvent::Error(e) => self.errors.push(e),
             BackendEvent::Notice(_) => {}
             // Deletions, agents, workloads and transcripts: not what this suite checks.
@@ -338,6 +341,7 @@ async fn a_long_chain_cascades_in_one_pass_exactly_as_plan_decides() {
         node: None,
         run_events: HashMap::new(),
         jobs: Vec::new(),
+        diffs: Vec::new(),
         errors: Vec::new(),
         snapshot: None,
     };
@@ -634,6 +638,76 @@ async fn reject_push_keeps_the_workspace() {
     h.send(Command::ApprovePush(key("fix")));
     ui.until("refused push", |u| u.jobs.len() == 2).await;
     assert!(matches!(&ui.jobs[1], (Job::Push, Err(_))));
+    h.send(Command::Shutdown);
+    h.stopped().await;
+}
+
+#[tokio::test]
+async fn load_diff_answers_the_go_commits_change_from_its_workspace() {
+    let r = local_repo();
+    let server = ScriptedServer::start(vec![fix_readme(), go("docs: fix typo")]).unwrap();
+    let cfg = config(
+        &r.root.join("state"),
+        &server.base_url(),
+        Some(r.bare.display().to_string()),
+        1,
+    );
+    let (mut ui, h) = Ui::start(cfg);
+    submit(
+        &h,
+        &r.root,
+        "t.yaml",
+        &format!("{AGENT}{}", task_yaml("fix", "")),
+    );
+    ui.until("awaiting approval", |u| {
+        u.state("fix") == Some(TaskState::AwaitingApproval)
+    })
+    .await;
+    h.send(Command::LoadDiff(key("fix")));
+    ui.until("diff", |u| !u.diffs.is_empty()).await;
+    let (task, files) = ui.diffs.remove(0);
+    assert_eq!(task, key("fix"));
+    let files = files.unwrap();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let f = &files[0];
+    assert_eq!(f.new_path.as_deref(), Some("README.md"));
+    assert_eq!((f.additions, f.deletions), (1, 1));
+    assert!(
+        f.patch.contains("-teh fleet") && f.patch.contains("+the fleet"),
+        "{}",
+        f.patch
+    );
+    // It is the GO commit's change: the same as git shows for extra.commitSHA.
+    let sha = ui.tasks["fix"]
+        .status
+        .as_ref()
+        .unwrap()
+        .commit_sha
+        .clone()
+        .unwrap();
+    let ws = r.root.join("state/workspaces/default/fix");
+    let parent = format!("{sha}^");
+    assert_eq!(
+        git(&ws, &["diff", "--numstat", &parent, &sha]).trim(),
+        "1\t1\tREADME.md"
+    );
+    assert_eq!(
+        git(&ws, &["rev-parse", "foreman/issue-7"]).trim(),
+        sha,
+        "the branch head is the commit diffed"
+    );
+
+    // No such task, and a workspace gone from the machine: clear errors, no panic.
+    h.send(Command::LoadDiff(key("nope")));
+    ui.until("unknown task", |u| !u.diffs.is_empty()).await;
+    let (task, files) = ui.diffs.remove(0);
+    assert_eq!(task, key("nope"));
+    assert!(files.unwrap_err().contains("no such task"));
+    std::fs::remove_dir_all(&ws).unwrap();
+    h.send(Command::LoadDiff(key("fix")));
+    ui.until("gone", |u| !u.diffs.is_empty()).await;
+    let err = ui.diffs.remove(0).1.unwrap_err();
+    assert!(err.contains("gone from this machine"), "{err}");
     h.send(Command::Shutdown);
     h.stopped().await;
 }

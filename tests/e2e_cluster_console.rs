@@ -23,6 +23,7 @@ use foreman::fleet::TaskState;
 use foreman::fleet::task_state;
 use foreman::k8s::{ClusterArgs, connect};
 use foreman::oai::Message;
+use foreman::workspace::FileDiff;
 use foreman::workspace::Token;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -45,6 +46,7 @@ struct Ui {
     deleted_nodes: Vec<String>,
     transcripts: Vec<(String, Result<Vec<Record>, String>)>,
     jobs: Vec<(String, Job, Result<String, String>)>,
+    diffs: Vec<(String, Result<Vec<FileDiff>, String>)>,
     notices: Vec<String>,
     errors: Vec<String>,
 }
@@ -83,6 +85,7 @@ impl Ui {
             deleted_nodes: Vec::new(),
             transcripts: Vec::new(),
             jobs: Vec::new(),
+            diffs: Vec::new(),
             notices: Vec::new(),
             errors: Vec::new(),
         }
@@ -131,6 +134,7 @@ impl Ui {
             BackendEvent::JobDone { task, job, outcome } => {
                 self.jobs.push((task.name, job, outcome))
             }
+            BackendEvent::Diff { task, files } => self.diffs.push((task.name, files)),
             BackendEvent::Notice(m) => self.notices.push(m),
             BackendEvent::Error(m) => self.errors.push(m),
             _ => {}
@@ -635,6 +639,30 @@ async fn push_and_pr_are_gated_to_the_node_that_ran_the_task_and_recorded_for_ev
     assert_eq!(*job, Job::OpenPr);
     let e = outcome.as_ref().unwrap_err();
     assert!(e.contains(&format!("ran on node {here}")), "{e}");
+
+    // The diff likewise: computed here from the workspace; elsewhere, the node is named.
+    ui.h.send(Command::LoadDiff(key(&ns, "go")));
+    ui.until("the diff", 15, |u| !u.diffs.is_empty()).await;
+    let (task, files) = ui.diffs.pop().unwrap();
+    assert_eq!(task, "go");
+    let files = files.unwrap();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].new_path.as_deref(), Some("greeter.py"));
+    assert!(
+        files[0].patch.contains("+print('Hello from go')"),
+        "{}",
+        files[0].patch
+    );
+    other.h.send(Command::LoadDiff(key(&ns, "go")));
+    other
+        .until("the diff refusal", 15, |u| !u.diffs.is_empty())
+        .await;
+    let (_, files) = other.diffs.pop().unwrap();
+    let e = files.unwrap_err();
+    assert!(
+        e.contains(&format!("ran on node {here}")) && e.contains("other-console"),
+        "{e}"
+    );
 
     // Open the PR here: the URL and number are recorded and seen everywhere.
     ui.h.send(Command::OpenPr(key(&ns, "go")));

@@ -1,6 +1,7 @@
-//! The operator's async jobs on a finished task: pushing an approved GO and opening its pull
-//! request. Each reads what it needs from the task (so both work after a restart), does its
-//! git work on a blocking thread, and returns a message safe to show (never the token).
+//! The operator's async jobs on a finished task: pushing an approved GO, opening its pull
+//! request and reading its diff. Each reads what it needs from the task (so all work after a
+//! restart), does its git work on a blocking thread, and returns a message safe to show (never
+//! the token).
 
 use crate::api::AgenticTask;
 use crate::executor::run::TokenSource;
@@ -9,8 +10,8 @@ use crate::fleet::status::result_extra;
 use crate::github::{
     GitHubConfig, PrBodyInput, PrRequest, ensure_pr, parse_remote, pr_body, pr_title,
 };
-use crate::workspace::{self, Token};
-use std::path::PathBuf;
+use crate::workspace::{self, FileDiff, Token};
+use std::path::{Path, PathBuf};
 
 /// What `push_pending` needs, rebuilt from `status.result.extra`.
 pub fn pending_push(t: &AgenticTask) -> Result<PendingPush, String> {
@@ -26,6 +27,44 @@ pub fn pending_push(t: &AgenticTask) -> Result<PendingPush, String> {
         branch: need(e.branch, "branch")?,
         sha: need(e.commit_sha, "commitSHA")?,
     })
+}
+
+/// Where a task's change is: the kept workspace and the commit (`extra.workspace`,
+/// `extra.commitSHA`). Without both there is nothing to diff; the console offers its diff
+/// command only when this answers.
+pub fn change_of(t: &AgenticTask) -> Result<(PathBuf, String), String> {
+    let e = result_extra(t);
+    let need = |v: Option<String>, k: &str| {
+        v.ok_or_else(|| {
+            format!("the task's result has no extra.{k}, so there is no change to show")
+        })
+    };
+    Ok((
+        PathBuf::from(need(e.workspace, "workspace")?),
+        need(e.commit_sha, "commitSHA")?,
+    ))
+}
+
+/// The task's change, file by file, read from its workspace on this machine (the caller
+/// knows the workspace is here).
+pub async fn load_diff(t: &AgenticTask) -> Result<Vec<FileDiff>, String> {
+    let (ws, sha) = change_of(t)?;
+    tokio::task::spawn_blocking(move || diff_in(&ws, &sha))
+        .await
+        .map_err(|e| format!("git worker failed: {e}"))?
+}
+
+/// `sha` against its base in the repository at `ws`. Blocking (git2).
+fn diff_in(ws: &Path, sha: &str) -> Result<Vec<FileDiff>, String> {
+    if !ws.is_dir() {
+        return Err(format!(
+            "the workspace {} is gone from this machine; re-queue the task to redo it",
+            ws.display()
+        ));
+    }
+    let repo = git2::Repository::open(ws)
+        .map_err(|e| format!("cannot open workspace {}: {}", ws.display(), e.message()))?;
+    workspace::diff_commit(&repo, sha).map_err(|e| e.to_string())
 }
 
 fn token(src: &TokenSource) -> Result<Token, String> {

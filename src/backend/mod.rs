@@ -9,6 +9,7 @@ pub mod jobs;
 use crate::agent::transcript::Record;
 use crate::api::{Agent, AgenticTask, FleetNode, Workload};
 use crate::fleet::TaskKey;
+use crate::workspace::FileDiff;
 use tokio::sync::{mpsc, watch};
 
 /// What a backend reports to the UI.
@@ -46,6 +47,13 @@ pub enum BackendEvent {
         task: TaskKey,
         records: Result<Vec<Record>, String>,
     },
+    /// A task's change as per-file diffs of its commit against its base, answering
+    /// [`Command::LoadDiff`]; `Err` says why it cannot be shown here (e.g. which node holds
+    /// the workspace).
+    Diff {
+        task: TaskKey,
+        files: Result<Vec<FileDiff>, String>,
+    },
     /// Live stream of a running task.
     Run {
         task: TaskKey,
@@ -80,6 +88,9 @@ pub enum Command {
     /// The UI opened this task: send its transcript ([`BackendEvent::Transcript`]), and send
     /// it again when it changes.
     LoadTranscript(TaskKey),
+    /// The UI wants the task's change: answer with [`BackendEvent::Diff`], computed from the
+    /// task's workspace where that workspace is.
+    LoadDiff(TaskKey),
     Shutdown,
 }
 

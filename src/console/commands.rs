@@ -1,8 +1,10 @@
 //! One command registry: every action the operator can take, its key (from the keymap), where
-//! it applies, and its label. The footer hints and the `?` overlay are both generated from it,
-//! so they cannot drift (gitui's CommandInfo pattern).
+//! it applies, and its label. The footer hints, the `?` overlay and the keymap lookup are all
+//! generated from it, so they cannot drift (gitui's CommandInfo pattern). Where a command
+//! applies is read from a [`Context`], a small picture of the console the state computes, so
+//! the registry needs nothing above it.
 
-use super::state::{App, Focus, View};
+use super::pane::{Focus, View};
 use crate::config::Keymap;
 use crate::fleet::TaskState;
 
@@ -36,6 +38,24 @@ pub enum Action {
     CancelTask,
 }
 
+/// What the availability rules look at: the console's focus and view and a few facts about the
+/// selected task, computed by the state (`App::context`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Context {
+    pub view: View,
+    pub focus: Focus,
+    /// The selected task's state; `None` when nothing is selected.
+    pub task: Option<TaskState>,
+    /// The selected run finished off target (INCOMPLETE or NO-GO): it may be re-queued.
+    pub incomplete: bool,
+    /// The selected task has a commit to diff.
+    pub has_change: bool,
+    /// The selected transcript has an active search.
+    pub searching: bool,
+    /// The selected transcript follows its tail (or there is none).
+    pub following: bool,
+}
+
 pub struct CommandInfo {
     pub action: Action,
     /// Keymap action name (config `[keymap]`).
@@ -44,49 +64,49 @@ pub struct CommandInfo {
     pub group: &'static str,
     /// Shown in the footer when available (the help overlay lists everything).
     pub quick: bool,
-    available: fn(&App) -> bool,
+    available: fn(&Context) -> bool,
 }
 
 impl CommandInfo {
-    pub fn available(&self, app: &App) -> bool {
-        (self.available)(app)
+    pub fn available(&self, cx: &Context) -> bool {
+        (self.available)(cx)
     }
 }
 
-fn always(_: &App) -> bool {
+fn always(_: &Context) -> bool {
     true
 }
-fn in_transcript(a: &App) -> bool {
-    a.view == View::Transcript && a.selected_task().is_some()
+fn in_transcript(c: &Context) -> bool {
+    c.view == View::Transcript && c.task.is_some()
 }
-fn searching(a: &App) -> bool {
-    in_transcript(a) && a.has_search()
+fn searching(c: &Context) -> bool {
+    in_transcript(c) && c.searching
 }
-fn in_diff_or_transcript(a: &App) -> bool {
-    a.selected_task().is_some() && a.focus == Focus::Detail
+fn in_diff_or_transcript(c: &Context) -> bool {
+    c.task.is_some() && c.focus == Focus::Detail
 }
-fn state_is(a: &App, states: &[TaskState]) -> bool {
-    a.selected_state().is_some_and(|s| states.contains(&s))
+fn state_is(c: &Context, states: &[TaskState]) -> bool {
+    c.task.is_some_and(|s| states.contains(&s))
 }
-fn awaiting(a: &App) -> bool {
-    state_is(a, &[TaskState::AwaitingApproval])
+fn awaiting(c: &Context) -> bool {
+    state_is(c, &[TaskState::AwaitingApproval])
 }
-fn pushed(a: &App) -> bool {
-    state_is(a, &[TaskState::Pushed])
+fn pushed(c: &Context) -> bool {
+    state_is(c, &[TaskState::Pushed])
 }
-fn requeueable(a: &App) -> bool {
+fn requeueable(c: &Context) -> bool {
     state_is(
-        a,
+        c,
         &[
             TaskState::Failed,
             TaskState::Interrupted,
             TaskState::Rejected,
         ],
-    ) || a.selected_incomplete()
+    ) || c.incomplete
 }
-fn running(a: &App) -> bool {
+fn running(c: &Context) -> bool {
     state_is(
-        a,
+        c,
         &[
             TaskState::Running,
             TaskState::Scheduled,
@@ -95,11 +115,11 @@ fn running(a: &App) -> bool {
         ],
     )
 }
-fn has_change(a: &App) -> bool {
-    a.selected_commit().is_some()
+fn has_change(c: &Context) -> bool {
+    c.has_change
 }
-fn paused(a: &App) -> bool {
-    a.view == View::Transcript && !a.transcript_following()
+fn paused(c: &Context) -> bool {
+    c.view == View::Transcript && !c.following
 }
 
 macro_rules! cmd {
@@ -134,7 +154,7 @@ pub static COMMANDS: &[CommandInfo] = &[
         "transcript",
         "Task",
         true,
-        |a| a.view == View::Diff
+        |c| c.view == View::Diff
     ),
     cmd!(
         RetryTask,
@@ -222,7 +242,7 @@ pub static COMMANDS: &[CommandInfo] = &[
         false,
         always
     ),
-    cmd!(OpenDetail, "open_detail", "open", "Navigate", false, |a| a
+    cmd!(OpenDetail, "open_detail", "open", "Navigate", false, |c| c
         .focus
         != Focus::Detail),
     cmd!(
@@ -259,23 +279,23 @@ pub fn action_for(keymap: &Keymap, key: &crossterm::event::KeyEvent) -> Option<A
 }
 
 /// Footer hints: available quick commands as `key label` pairs.
-pub fn footer(app: &App, keymap: &Keymap) -> Vec<(String, &'static str)> {
+pub fn footer(cx: &Context, keymap: &Keymap) -> Vec<(String, &'static str)> {
     COMMANDS
         .iter()
-        .filter(|c| c.quick && c.available(app))
+        .filter(|c| c.quick && c.available(cx))
         .filter_map(|c| keymap.get(c.name).map(|k| (k.to_string(), c.label)))
         .collect()
 }
 
 /// Help overlay rows: (group, key, label, available now).
-pub fn help_rows(app: &App, keymap: &Keymap) -> Vec<(&'static str, String, &'static str, bool)> {
+pub fn help_rows(cx: &Context, keymap: &Keymap) -> Vec<(&'static str, String, &'static str, bool)> {
     COMMANDS
         .iter()
         .map(|c| {
             let key = keymap
                 .get(c.name)
                 .map_or_else(|| "(unbound)".into(), |k| k.to_string());
-            (c.group, key, c.label, c.available(app))
+            (c.group, key, c.label, c.available(cx))
         })
         .collect()
 }
@@ -300,5 +320,53 @@ mod tests {
             "{:?}",
             cfg.keymap.conflicts()
         );
+    }
+
+    fn cx(task: Option<TaskState>) -> Context {
+        Context {
+            view: View::Transcript,
+            focus: Focus::Queue,
+            task,
+            incomplete: false,
+            has_change: false,
+            searching: false,
+            following: true,
+        }
+    }
+
+    fn available(c: &Context) -> Vec<&'static str> {
+        COMMANDS
+            .iter()
+            .filter(|i| i.available(c))
+            .map(|i| i.name)
+            .collect()
+    }
+
+    #[test]
+    fn availability_reads_only_the_context() {
+        let awaiting = available(&cx(Some(TaskState::AwaitingApproval)));
+        assert!(awaiting.contains(&"approve_push") && awaiting.contains(&"reject_push"));
+        assert!(!awaiting.contains(&"open_pr") && !awaiting.contains(&"view_diff"));
+        let pushed = available(&Context {
+            has_change: true,
+            ..cx(Some(TaskState::Pushed))
+        });
+        assert!(pushed.contains(&"open_pr") && pushed.contains(&"view_diff"));
+        assert!(!pushed.contains(&"approve_push") && !pushed.contains(&"retry_task"));
+        // An off-target run that succeeded may be re-queued; with nothing selected, only the
+        // task-free commands remain.
+        let off = available(&Context {
+            incomplete: true,
+            ..cx(Some(TaskState::Succeeded))
+        });
+        assert!(off.contains(&"retry_task"), "{off:?}");
+        let none = available(&cx(None));
+        assert!(!none.contains(&"search") && !none.contains(&"cancel_task"));
+        assert!(none.contains(&"quit") && none.contains(&"help"));
+        let paused = available(&Context {
+            following: false,
+            ..cx(Some(TaskState::Running))
+        });
+        assert!(paused.contains(&"toggle_follow") && paused.contains(&"cancel_task"));
     }
 }

@@ -4,16 +4,23 @@
 //!
 //! ```text
 //! crossterm EventStream ─┐
-//! backend (runner actor) ─┼─► App::on_* ─► Effects (backend commands, diff loads,
+//! backend (runner actor) ─┼─► App::on_* ─► Effects (backend commands, diff views to build,
 //! background jobs ───────┘                 highlight jobs, bell) ─► draw when dirty, ≤ 60 FPS
 //! ```
 //!
 //! Transcripts come from the backend (`Command::LoadTranscript` → `BackendEvent::Transcript`):
-//! a local journal or a transcript ConfigMap, re-sent when it changes.
+//! a local journal or a transcript ConfigMap, re-sent when it changes. So do diffs
+//! (`Command::LoadDiff` → `BackendEvent::Diff`), computed where the task's workspace is; the
+//! console parses and highlights them off the UI thread.
 
+mod action;
 pub mod commands;
 pub mod diff;
 pub mod draw;
+mod input;
+pub mod mirror;
+pub mod pane;
+mod reduce;
 pub mod state;
 pub mod terminal;
 pub mod theme;
@@ -38,7 +45,8 @@ const STATUS_TTL: Duration = Duration::from_secs(8);
 
 /// Results of work done off the UI thread.
 pub enum JobEvent {
-    Diff(TaskKey, Result<DiffView, String>),
+    /// A task's diff, parsed into its view (not yet highlighted).
+    Diff(TaskKey, DiffView),
     Highlighted(TaskKey, Highlighted),
 }
 
@@ -61,13 +69,7 @@ pub async fn run(
 
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
-            if app
-                .status
-                .as_ref()
-                .is_some_and(|(_, _, at)| at.elapsed() > STATUS_TTL)
-            {
-                app.status = None;
-            }
+            expire_status(&mut app);
             guard.terminal.draw(|f| draw::draw(f, &mut app))?;
             last_draw = Instant::now();
             dirty = false;
@@ -79,38 +81,9 @@ pub async fn run(
         };
         let mut effects = Vec::new();
         tokio::select! {
-            ev = input.next() => match ev {
-                Some(Ok(crossterm::event::Event::Key(k))) if k.kind != crossterm::event::KeyEventKind::Release => effects = app.on_key(k),
-                Some(Ok(crossterm::event::Event::Mouse(m))) => effects = app.on_mouse(m),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => app.say(format!("terminal input error: {e}"), state::Level::Error),
-                None => app.quit = true,
-            },
-            Some(ev) = backend_rx.recv() => {
-                effects = app.on_backend(ev);
-                // Drain a burst (streaming tokens) before drawing once.
-                for _ in 0..256 {
-                    match backend_rx.try_recv() {
-                        Ok(ev) => effects.extend(app.on_backend(ev)),
-                        Err(_) => break,
-                    }
-                }
-            }
-            Some(job) = job_rx.recv() => match job {
-                JobEvent::Diff(k, r) => {
-                    if let Ok(view) = &r {
-                        let hj = view.highlight_job(&syntax);
-                        let (tx, k2) = (job_tx.clone(), k.clone());
-                        tokio::task::spawn_blocking(move || { let _ = tx.send(JobEvent::Highlighted(k2, hj.run())); });
-                    }
-                    app.on_diff_loaded(k, r);
-                }
-                JobEvent::Highlighted(k, h) => {
-                    if let Some((dk, d)) = app.diff.as_mut() && *dk == k {
-                        d.apply(h);
-                    }
-                }
-            },
+            ev = input.next() => effects = on_terminal(&mut app, ev),
+            Some(ev) = backend_rx.recv() => effects = on_backend_burst(&mut app, ev, &mut backend_rx),
+            Some(job) = job_rx.recv() => on_job(&mut app, job, &job_tx, &syntax),
             _ = tick.tick() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = sigterm.recv() => app.quit = true,
@@ -118,28 +91,7 @@ pub async fn run(
         }
         dirty = true;
         for e in effects {
-            match e {
-                Effect::Send(c) => backend.send(c),
-                Effect::Bell => {
-                    let _ = std::io::stdout().write_all(b"\x07");
-                    let _ = std::io::stdout().flush();
-                }
-                Effect::LoadDiff(k, ws, sha) => {
-                    let tx = job_tx.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let r = git2::Repository::open(&ws)
-                            .map_err(|e| {
-                                format!("cannot open workspace {}: {}", ws.display(), e.message())
-                            })
-                            .and_then(|repo| {
-                                crate::workspace::diff_commit(&repo, &sha)
-                                    .map_err(|e| e.to_string())
-                            })
-                            .map(DiffView::new);
-                        let _ = tx.send(JobEvent::Diff(k, r));
-                    });
-                }
-            }
+            carry_out(e, &backend, &job_tx);
         }
         if app.quit {
             backend.send(Command::Shutdown);
@@ -148,4 +100,88 @@ pub async fn run(
     }
     drop(guard);
     Ok(())
+}
+
+/// Clears a status-line message shown longer than [`STATUS_TTL`].
+fn expire_status(app: &mut App) {
+    if app
+        .status
+        .as_ref()
+        .is_some_and(|(_, _, at)| at.elapsed() > STATUS_TTL)
+    {
+        app.status = None;
+    }
+}
+
+/// A terminal event: keys (not releases) and the mouse go to the state; the end of input quits.
+fn on_terminal(app: &mut App, ev: Option<std::io::Result<crossterm::event::Event>>) -> Vec<Effect> {
+    use crossterm::event::{Event, KeyEventKind};
+    match ev {
+        Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => app.on_key(k),
+        Some(Ok(Event::Mouse(m))) => app.on_mouse(m),
+        Some(Ok(_)) => Vec::new(),
+        Some(Err(e)) => {
+            app.say(format!("terminal input error: {e}"), state::Level::Error);
+            Vec::new()
+        }
+        None => {
+            app.quit = true;
+            Vec::new()
+        }
+    }
+}
+
+/// A backend event and the burst queued behind it (streaming tokens), applied before one draw.
+fn on_backend_burst(
+    app: &mut App,
+    first: BackendEvent,
+    rx: &mut mpsc::UnboundedReceiver<BackendEvent>,
+) -> Vec<Effect> {
+    let mut effects = app.on_backend(first);
+    for _ in 0..256 {
+        match rx.try_recv() {
+            Ok(ev) => effects.extend(app.on_backend(ev)),
+            Err(_) => break,
+        }
+    }
+    effects
+}
+
+/// Work done off the UI thread came back: a loaded diff starts its highlighting (also off the
+/// UI thread) and opens; highlighting lands in the diff it was made for.
+fn on_job(app: &mut App, job: JobEvent, job_tx: &mpsc::UnboundedSender<JobEvent>, syntax: &str) {
+    match job {
+        JobEvent::Diff(k, view) => {
+            let hj = view.highlight_job(syntax);
+            let (tx, k2) = (job_tx.clone(), k.clone());
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.send(JobEvent::Highlighted(k2, hj.run()));
+            });
+            app.on_diff_loaded(k, view);
+        }
+        JobEvent::Highlighted(k, h) => {
+            if let Some((dk, d)) = app.diff.as_mut()
+                && *dk == k
+            {
+                d.apply(h);
+            }
+        }
+    }
+}
+
+/// Carries out one effect of an update.
+fn carry_out(e: Effect, backend: &BackendHandle, job_tx: &mpsc::UnboundedSender<JobEvent>) {
+    match e {
+        Effect::Send(c) => backend.send(c),
+        Effect::Bell => {
+            let _ = std::io::stdout().write_all(b"\x07");
+            let _ = std::io::stdout().flush();
+        }
+        Effect::BuildDiff(k, files) => {
+            let tx = job_tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.send(JobEvent::Diff(k, DiffView::new(files)));
+            });
+        }
+    }
 }

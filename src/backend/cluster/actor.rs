@@ -296,6 +296,13 @@ impl Actor {
                 }
                 self.load_transcript(key);
             }
+            Command::LoadDiff(key) => {
+                let ctx = self.ctx.clone();
+                tokio::spawn(async move {
+                    let files = ops::diff(&ctx, &key).await;
+                    ctx.emit(BackendEvent::Diff { task: key, files });
+                });
+            }
             Command::Shutdown => {}
         }
     }

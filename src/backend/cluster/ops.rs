@@ -4,9 +4,9 @@
 //! overwritten), push decisions and PR links as merge patches of `status.result.extra`, so
 //! every console watching the cluster sees them.
 //!
-//! Pushing and opening a PR need the run's workspace, which only exists on the node that ran
-//! the task: those commands (and rejecting the push) are refused, saying where to go, unless
-//! `status.assignedNode` is this console's node.
+//! Pushing, opening a PR and showing the diff need the run's workspace, which only exists on
+//! the node that ran the task: those commands (and rejecting the push) are refused, saying
+//! where to go, unless `status.assignedNode` is this console's node.
 
 use super::{Ctx, explain};
 use crate::api::{AgenticTask, AgenticTaskStatus, Object, TaskPhase};
@@ -17,6 +17,7 @@ use crate::fleet::extra::{PushDecision, ResultExtra};
 use crate::fleet::status::{fail_with, result_extra};
 use crate::fleet::task_state;
 use crate::k8s::worker::WorkerCommand;
+use crate::workspace::FileDiff;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -341,4 +342,60 @@ pub(super) async fn open_pr(ctx: &Ctx, key: &TaskKey) -> Result<String, String> 
     .await
     .map_err(|e| format!("pull request {} is open, but {e}", pr.url))?;
     Ok(pr.url)
+}
+
+// ---- diffs -------------------------------------------------------------------------------
+
+/// The task's change, computed from its workspace when this node ran it. Diffs are not
+/// published to the cluster (yet), so for a run elsewhere the answer names the node to go to.
+pub(super) async fn diff(ctx: &Ctx, key: &TaskKey) -> Result<Vec<FileDiff>, String> {
+    let t = get(ctx, key).await?;
+    workspace_here(&ctx.node, &t)?;
+    jobs::load_diff(&t).await
+}
+
+/// Refuses unless the node `here` ran the task, so its workspace is on this machine.
+fn workspace_here(here: &str, t: &AgenticTask) -> Result<(), String> {
+    match assigned_node(t) {
+        Some(n) if n == here => Ok(()),
+        Some(n) => Err(format!(
+            "ran on node {n}; its workspace (and so its diff) is there, so view it from the console on {n} (this is {here})"
+        )),
+        None => Err("no node ran this task, so there is no workspace to diff".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task_on(node: Option<&str>) -> AgenticTask {
+        let yaml = "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {name: fix, namespace: default}\nspec:\n  kind: issue-fix\n  agentRef: {name: coder}\n  payload: {repo: acme/fleet, issue: 7, prompt: fix}\n";
+        let Ok(mut objects) = crate::api::load_str("t", yaml) else {
+            panic!("the test manifest does not load");
+        };
+        let Object::Task(mut t) = objects.remove(0) else {
+            panic!("not a task");
+        };
+        t.status = Some(AgenticTaskStatus {
+            phase: Some(TaskPhase::Succeeded),
+            assigned_node: node.map(str::to_string),
+            ..Default::default()
+        });
+        *t
+    }
+
+    #[test]
+    fn a_diff_of_a_run_on_another_node_names_that_node() {
+        let err = workspace_here("laptop", &task_on(Some("m5-max"))).unwrap_err();
+        assert!(
+            err.contains("node m5-max")
+                && err.contains("console on m5-max")
+                && err.contains("this is laptop"),
+            "{err}"
+        );
+        let err = workspace_here("laptop", &task_on(None)).unwrap_err();
+        assert!(err.contains("no node ran this task"), "{err}");
+        assert_eq!(workspace_here("m5-max", &task_on(Some("m5-max"))), Ok(()));
+    }
 }

@@ -239,7 +239,7 @@ mod tests {
             ]
         );
         // The console's replay shows the turn rules and the tool output.
-        let items = crate::console::state::journal_items(&r);
+        let items = crate::console::transcript::journal_items(&r);
         assert!(items.iter().any(|i| matches!(
             i,
             crate::console::transcript::JournalItem::TurnStarted {

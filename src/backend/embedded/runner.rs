@@ -194,6 +194,7 @@ impl Runner {
             },
             Command::Cancel(key) => self.cancel(key),
             Command::LoadTranscript(key) => self.load_transcript(key),
+            Command::LoadDiff(key) => self.load_diff(key),
             Command::Shutdown => {}
         }
     }
@@ -288,6 +289,22 @@ impl Runner {
                 });
             }
         }
+    }
+
+    /// Computes the task's diff from its kept workspace (all workspaces are on this machine)
+    /// off the actor.
+    fn load_diff(&self, key: TaskKey) {
+        let Some(t) = self.store.task(&key).cloned() else {
+            return self.emit(BackendEvent::Diff {
+                task: key,
+                files: Err("no such task".into()),
+            });
+        };
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let files = jobs::load_diff(&t).await;
+            let _ = events.send(BackendEvent::Diff { task: key, files });
+        });
     }
 
     fn job_refused(&self, key: TaskKey, job: Job, msg: String) {

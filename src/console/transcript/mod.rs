@@ -31,7 +31,7 @@ mod wrap;
 mod tests;
 
 pub use model::{CellKind, ContextFill, FooterData};
-pub use replay::{JournalItem, TurnRecord};
+pub use replay::{JournalItem, TurnRecord, journal_items};
 pub use style::TranscriptStyle;
 
 use crate::oai::{Message, StreamEvent, Timings, Usage};

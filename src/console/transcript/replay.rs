@@ -1,10 +1,12 @@
-//! Rebuilding a transcript from a finished run's journal.
+//! Rebuilding a transcript from a finished run's journal: its records become replay items
+//! ([`journal_items`]), which feed the transcript.
 //!
 //! Replay feeds the same model entry points the live run used, minus the streaming deltas
 //! (which the completed assistant message supersedes anyway), so a replayed transcript renders
 //! exactly like the live one did once each turn finished.
 
 use super::Transcript;
+use crate::agent::transcript::Record;
 use crate::oai::{Message, Role, Timings, Usage};
 
 /// Accounting of one finished turn, as the journal's `turn` record holds it.
@@ -91,4 +93,61 @@ impl Transcript {
         }
         t
     }
+}
+
+/// The journal's records as the transcript pane's replay items.
+pub fn journal_items(records: &[Record]) -> Vec<JournalItem> {
+    let mut out = Vec::with_capacity(records.len());
+    let mut last_turn = 0;
+    let mut max_turns = 0;
+    for r in records {
+        match r {
+            Record::Meta { max_turns: m, .. } => max_turns = *m,
+            Record::Message { turn, message } => {
+                if *turn > last_turn {
+                    last_turn = *turn;
+                    out.push(JournalItem::TurnStarted {
+                        turn: *turn,
+                        max_turns,
+                    });
+                }
+                out.push(JournalItem::Message {
+                    turn: *turn,
+                    message: message.clone(),
+                });
+            }
+            Record::Turn {
+                turn,
+                elapsed_ms,
+                attempts,
+                usage,
+                timings,
+            } => {
+                out.push(JournalItem::TurnFinished(TurnRecord {
+                    turn: *turn,
+                    elapsed_ms: *elapsed_ms,
+                    attempts: *attempts,
+                    usage: *usage,
+                    timings: *timings,
+                }));
+            }
+            Record::Retry {
+                turn,
+                attempt,
+                reason,
+            } => out.push(JournalItem::Retry {
+                turn: *turn,
+                attempt: *attempt,
+                reason: reason.clone(),
+            }),
+            Record::End { result } => {
+                let verdict = result["verdict"].as_str().unwrap_or("?");
+                let summary = result["summary"].as_str().unwrap_or("");
+                out.push(JournalItem::Status(format!(
+                    "result: {verdict} — {summary}"
+                )));
+            }
+        }
+    }
+    out
 }

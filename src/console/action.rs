@@ -1,0 +1,146 @@
+//! What each command of the registry does once it is available, and the `:` command line.
+//! Dangerous actions only open a confirm step ([`Intent`]); the confirmation sends them.
+
+use super::commands::Action;
+use super::pane::{Focus, View};
+use super::state::{App, Effect, Intent, Level, Mode};
+use crate::backend::Command;
+use std::path::PathBuf;
+
+impl App {
+    pub(super) fn run(&mut self, action: Action) -> Vec<Effect> {
+        let key = self.selected_key().cloned();
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.mode = Mode::Help,
+            Action::Command => self.mode = Mode::Command(String::new()),
+            Action::Search => {
+                self.focus = Focus::Detail;
+                self.mode = Mode::Search(String::new());
+            }
+            Action::SearchNext => {
+                if let Some(t) = self.current_transcript_mut() {
+                    t.search_next();
+                }
+            }
+            Action::SearchPrev => {
+                if let Some(t) = self.current_transcript_mut() {
+                    t.search_prev();
+                }
+            }
+            Action::NextPane => self.focus = next_focus(self.focus, 1),
+            Action::PrevPane => self.focus = next_focus(self.focus, 2),
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom => {
+                return self.navigate(action);
+            }
+            Action::ToggleFollow => {
+                if let Some(t) = self.current_transcript_mut() {
+                    t.resume_follow();
+                }
+            }
+            Action::OpenDetail => self.focus = Focus::Detail,
+            Action::Back => {
+                if self.view == View::Diff {
+                    self.view = View::Transcript;
+                } else {
+                    self.focus = Focus::Queue;
+                }
+            }
+            Action::ViewDiff => return self.view_diff(),
+            Action::ViewTranscript => self.view = View::Transcript,
+            Action::ToggleExpand => {
+                if let Some(t) = self.current_transcript_mut() {
+                    if t.selected().is_none() {
+                        t.select_prev();
+                    }
+                    t.toggle_selected();
+                }
+            }
+            Action::ExpandAll => {
+                if let Some(t) = self.current_transcript_mut() {
+                    let all = t.all_expanded();
+                    t.set_all_expanded(!all);
+                }
+            }
+            Action::ApprovePush => self.confirm(key.map(Intent::ApprovePush)),
+            Action::RejectPush => self.confirm(key.map(Intent::RejectPush)),
+            Action::OpenPr => self.confirm(key.map(Intent::OpenPr)),
+            Action::CancelTask => self.confirm(key.map(Intent::Cancel)),
+            Action::RetryTask => {
+                if let Some(k) = key {
+                    self.forget_transcript(&k);
+                    return vec![Effect::Send(Command::Requeue(k))];
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    /// Opens the selected task's diff: at once when it is loaded, otherwise asked of the
+    /// backend, which reads it where the workspace is (another node's too).
+    fn view_diff(&mut self) -> Vec<Effect> {
+        let Some(k) = self.selected_key().cloned() else {
+            return Vec::new();
+        };
+        if !self.selected_has_change() {
+            return Vec::new();
+        }
+        if self.diff.as_ref().is_some_and(|(dk, _)| *dk == k) {
+            self.view = View::Diff;
+            self.focus = Focus::Detail;
+            return Vec::new();
+        }
+        self.say("loading diff…", Level::Info);
+        vec![Effect::Send(Command::LoadDiff(k))]
+    }
+
+    /// A dangerous action on the selected task waits for the operator's `y`.
+    fn confirm(&mut self, intent: Option<Intent>) {
+        if let Some(i) = intent {
+            self.mode = Mode::Confirm(i);
+        }
+    }
+
+    /// The `:` command line: `:submit FILE` (`:s`), `:q` (`:quit`).
+    pub(super) fn run_command_line(&mut self, line: &str) -> Vec<Effect> {
+        let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match verb {
+            "submit" | "s" if !rest.trim().is_empty() => {
+                vec![Effect::Send(Command::Submit(PathBuf::from(expand_home(
+                    rest.trim(),
+                ))))]
+            }
+            "q" | "quit" => {
+                self.quit = true;
+                Vec::new()
+            }
+            "" => Vec::new(),
+            other => {
+                self.say(
+                    format!(":{other}: unknown command (try :submit FILE or :q)"),
+                    Level::Warn,
+                );
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// The pane `by` steps after `f` in the cycle fleet → queue → detail.
+fn next_focus(f: Focus, by: usize) -> Focus {
+    let all = [Focus::Fleet, Focus::Queue, Focus::Detail];
+    let i = all.iter().position(|x| *x == f).unwrap_or(0);
+    all[(i + by) % 3]
+}
+
+fn expand_home(p: &str) -> String {
+    match (p.strip_prefix("~/"), directories::BaseDirs::new()) {
+        (Some(rest), Some(b)) => b.home_dir().join(rest).display().to_string(),
+        _ => p.to_string(),
+    }
+}

@@ -1,0 +1,140 @@
+//! The queue pane: the tasks in queue order, only the visible window of rows built (the queue
+//! may hold thousands), with the count awaiting approval in the title.
+
+use super::{age, block, fit_columns, pick};
+use crate::console::pane::{Focus, queue_first_row};
+use crate::console::state::App;
+use crate::console::theme::Theme;
+use crate::fleet::TaskState;
+use crate::fleet::task_state;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::widgets::{Cell, Row, Table, TableState};
+
+fn state_style(t: &Theme, s: TaskState) -> Style {
+    let c = match s {
+        TaskState::Pending | TaskState::Waiting => t.phase.pending,
+        TaskState::Scheduled => t.phase.scheduled,
+        TaskState::Running => t.phase.running,
+        TaskState::AwaitingApproval => t.phase.awaiting_approval,
+        TaskState::Pushed | TaskState::PrOpen | TaskState::Succeeded => t.phase.succeeded,
+        TaskState::Rejected | TaskState::Failed | TaskState::Interrupted => t.phase.failed,
+    };
+    let s2 = Style::new().fg(c);
+    if s == TaskState::AwaitingApproval {
+        s2.add_modifier(Modifier::BOLD)
+    } else {
+        s2
+    }
+}
+
+fn state_label(s: TaskState) -> &'static str {
+    match s {
+        TaskState::Pending => "Pending",
+        TaskState::Waiting => "Waiting",
+        TaskState::Scheduled => "Scheduled",
+        TaskState::Running => "Running",
+        TaskState::AwaitingApproval => "Awaiting approval",
+        TaskState::Pushed => "Pushed",
+        TaskState::PrOpen => "PR open",
+        TaskState::Rejected => "Rejected",
+        TaskState::Succeeded => "Succeeded",
+        TaskState::Failed => "Failed",
+        TaskState::Interrupted => "Interrupted",
+    }
+}
+
+pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let (keep, widths) = fit_columns(
+        area.width.saturating_sub(2),
+        &[(0, 12), (1, 17), (5, 9), (6, 8), (2, 7), (4, 4), (3, 5)],
+    );
+    let header = Row::new(pick(
+        &["TASK", "STATE", "KIND", "NODE", "VERDICT", "AGE", "TURN"],
+        &keep,
+    ))
+    .style(Style::new().fg(t.base.header).add_modifier(Modifier::BOLD));
+    // Only the visible window of rows is built: the queue may hold thousands of tasks.
+    let visible = area.height.saturating_sub(3).max(1) as usize;
+    let first = queue_first_row(app.selected, area.height);
+    let rows = app
+        .mirror
+        .order
+        .iter()
+        .skip(first)
+        .take(visible)
+        .filter_map(|k| {
+            let task = app.mirror.tasks.get(k)?;
+            let st = task_state(task);
+            let status = task.status.clone().unwrap_or_default();
+            let verdict = status.verdict.map_or("", |v| v.as_str());
+            let vstyle = match verdict {
+                "GO" | "GATE-PASS" => Style::new().fg(t.verdict.go),
+                "NO-GO" | "GATE-FAIL" => Style::new().fg(t.verdict.no_go),
+                _ => Style::new().fg(t.verdict.incomplete),
+            };
+            let created = task
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map_or(-1, |c| app.now() - c.0.as_second());
+            let turn = app
+                .turns
+                .get(k)
+                .map(|(n, m)| {
+                    if *m > 0 {
+                        format!("{n}/{m}")
+                    } else {
+                        n.to_string()
+                    }
+                })
+                .or_else(|| {
+                    status
+                        .result
+                        .as_ref()
+                        .and_then(|r| r["extra"]["turnCount"].as_u64())
+                        .map(|n| n.to_string())
+                })
+                .unwrap_or_else(|| "-".into());
+            let jobs = if app.jobs.iter().any(|(jk, _)| jk == k) {
+                " …"
+            } else {
+                ""
+            };
+            Some(Row::new(pick(
+                &[
+                    Cell::from(k.name.clone()),
+                    Cell::from(format!("{}{jobs}", state_label(st))).style(state_style(t, st)),
+                    Cell::from(task.spec.kind.as_str()),
+                    Cell::from(status.assigned_node.unwrap_or_else(|| "-".into())),
+                    Cell::from(verdict).style(vstyle),
+                    Cell::from(age(created)),
+                    Cell::from(turn),
+                ],
+                &keep,
+            )))
+        });
+    let waiting = app
+        .mirror
+        .tasks
+        .values()
+        .filter(|t| task_state(t) == TaskState::AwaitingApproval)
+        .count();
+    let title = if waiting > 0 {
+        format!(
+            " Queue ({}) · {waiting} awaiting approval ",
+            app.mirror.order.len()
+        )
+    } else {
+        format!(" Queue ({}) ", app.mirror.order.len())
+    };
+    let table = Table::new(rows, widths)
+        .header(header)
+        .row_highlight_style(app.theme.selection())
+        .block(block(title, app.focus == Focus::Queue, t));
+    let mut state = TableState::default()
+        .with_selected((!app.mirror.order.is_empty()).then_some(app.selected - first));
+    f.render_stateful_widget(table, area, &mut state);
+}

@@ -1,0 +1,199 @@
+//! The operator's keys and mouse: a key resolves through the keymap to a command of the
+//! registry (refused with a word when it does not apply), or answers the open confirm step or
+//! text prompt; movement keys and the wheel go to the focused (or pointed-at) pane.
+
+use super::commands::{self, Action};
+use super::pane::{Focus, View, queue_first_row};
+use super::state::{App, Effect, Intent, Level, Mode};
+use crate::backend::{Command, Job};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+
+impl App {
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            self.quit = true;
+            return Vec::new();
+        }
+        match self.mode.clone() {
+            Mode::Help => {
+                self.mode = Mode::Normal;
+                Vec::new()
+            }
+            Mode::Confirm(intent) => self.on_confirm_key(key, intent),
+            Mode::Search(text) => self.on_input_key(key, text, true),
+            Mode::Command(text) => self.on_input_key(key, text, false),
+            Mode::Normal => match commands::action_for(&self.keymap, &key) {
+                Some(a) if commands::info(a).available(&self.context()) => self.run(a),
+                Some(a) => {
+                    let label = commands::info(a).label;
+                    self.say(format!("{label}: not available for this task"), Level::Warn);
+                    Vec::new()
+                }
+                None => Vec::new(),
+            },
+        }
+    }
+
+    fn on_confirm_key(&mut self, key: KeyEvent, intent: Intent) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                let (cmd, job) = match intent {
+                    Intent::ApprovePush(k) => {
+                        (Command::ApprovePush(k.clone()), Some((k, Job::Push)))
+                    }
+                    Intent::RejectPush(k) => (Command::RejectPush(k), None),
+                    Intent::OpenPr(k) => (Command::OpenPr(k.clone()), Some((k, Job::OpenPr))),
+                    Intent::Cancel(k) => (Command::Cancel(k), None),
+                };
+                if let Some(j) = job {
+                    self.say(format!("{}: working…", j.0), Level::Info);
+                    self.jobs.insert(j);
+                }
+                vec![Effect::Send(cmd)]
+            }
+            _ => {
+                self.mode = Mode::Normal;
+                self.say("cancelled", Level::Info);
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_input_key(&mut self, key: KeyEvent, mut text: String, search: bool) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Esc => self.mode = Mode::Normal,
+            KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                if search {
+                    let n = self.current_transcript_mut().map_or(0, |t| t.search(&text));
+                    self.say(format!("/{text}: {n} matches"), Level::Info);
+                } else {
+                    return self.run_command_line(text.trim());
+                }
+            }
+            KeyCode::Backspace => {
+                text.pop();
+                self.mode = if search {
+                    Mode::Search(text)
+                } else {
+                    Mode::Command(text)
+                };
+            }
+            KeyCode::Char(c) => {
+                text.push(c);
+                self.mode = if search {
+                    Mode::Search(text)
+                } else {
+                    Mode::Command(text)
+                };
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// A movement (up, down, page, top, bottom) in the focused pane.
+    pub(super) fn navigate(&mut self, action: Action) -> Vec<Effect> {
+        match self.focus {
+            Focus::Detail => {
+                if self.view == View::Diff
+                    && let Some((_, d)) = self.diff.as_mut()
+                {
+                    match action {
+                        Action::Up => d.scroll_up(1),
+                        Action::Down => d.scroll_down(1),
+                        Action::PageUp => d.page_up(),
+                        Action::PageDown => d.page_down(),
+                        Action::Top => d.prev_file(),
+                        _ => d.next_file(),
+                    }
+                } else if let Some(t) = self.current_transcript_mut() {
+                    match action {
+                        Action::Up => t.scroll_up(1),
+                        Action::Down => t.scroll_down(1),
+                        Action::PageUp => t.page_up(),
+                        Action::PageDown => t.page_down(),
+                        Action::Top => t.scroll_to_top(),
+                        _ => t.scroll_to_bottom(),
+                    }
+                }
+                Vec::new()
+            }
+            Focus::Fleet => {
+                let n = self.mirror.nodes.len();
+                self.selected_node = step(self.selected_node, n, action);
+                Vec::new()
+            }
+            Focus::Queue => {
+                let before = self.selected;
+                self.selected = step(self.selected, self.mirror.order.len(), action);
+                if before != self.selected && self.view == View::Diff {
+                    self.view = View::Transcript;
+                }
+                self.ensure_transcript().into_iter().collect()
+            }
+        }
+    }
+
+    pub fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
+        let hit = |r: ratatui::layout::Rect| {
+            m.column >= r.x && m.column < r.x + r.width && m.row >= r.y && m.row < r.y + r.height
+        };
+        let pane = if hit(self.regions.fleet) {
+            Focus::Fleet
+        } else if hit(self.regions.queue) {
+            Focus::Queue
+        } else if hit(self.regions.detail) {
+            Focus::Detail
+        } else {
+            return Vec::new();
+        };
+        match m.kind {
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                let saved = self.focus;
+                self.focus = pane;
+                let a = if m.kind == MouseEventKind::ScrollUp {
+                    Action::Up
+                } else {
+                    Action::Down
+                };
+                let mut fx = Vec::new();
+                for _ in 0..3 {
+                    fx.extend(self.navigate(a));
+                }
+                self.focus = saved;
+                fx
+            }
+            MouseEventKind::Down(_) => {
+                self.focus = pane;
+                if pane == Focus::Queue {
+                    // Row 0 is the border, row 1 the header.
+                    let row = m.row.saturating_sub(self.regions.queue.y + 2) as usize;
+                    let first = queue_first_row(self.selected, self.regions.queue.height);
+                    if first + row < self.mirror.order.len() {
+                        self.selected = first + row;
+                        return self.ensure_transcript().into_iter().collect();
+                    }
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn step(cur: usize, len: usize, action: Action) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let last = len - 1;
+    match action {
+        Action::Up => cur.saturating_sub(1),
+        Action::Down => (cur + 1).min(last),
+        Action::PageUp => cur.saturating_sub(10),
+        Action::PageDown => (cur + 10).min(last),
+        Action::Top => 0,
+        _ => last,
+    }
+}

@@ -1,0 +1,113 @@
+//! The fleet as this console mirrors it from the backend's events: tasks, nodes, agents and
+//! workloads, and the queue order the operator sees. Plain data and the rules that keep it
+//! consistent; what a change means for the operator (bell, status line, transcripts) is the
+//! reducer's business (`reduce.rs`).
+
+use crate::api::{Agent, AgenticTask, FleetNode, Workload};
+use crate::fleet::TaskKey;
+use crate::fleet::TaskState;
+use crate::fleet::task_state;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::collections::BTreeMap;
+
+#[derive(Default)]
+pub struct Mirror {
+    pub tasks: BTreeMap<TaskKey, AgenticTask>,
+    pub nodes: BTreeMap<String, FleetNode>,
+    /// Agents and Workloads by (namespace, name).
+    pub agents: BTreeMap<(String, String), Agent>,
+    pub workloads: BTreeMap<(String, String), Workload>,
+    /// Every task key in queue order ([`Mirror::reorder`]).
+    pub order: Vec<TaskKey>,
+}
+
+impl Mirror {
+    /// Replaces tasks, nodes and agents with a backend's snapshot (workloads follow as
+    /// updates). The caller re-sorts, as after every task change.
+    pub fn replace(&mut self, tasks: Vec<AgenticTask>, nodes: Vec<FleetNode>, agents: Vec<Agent>) {
+        self.tasks = tasks.into_iter().map(|t| (TaskKey::of(&t), t)).collect();
+        self.nodes = nodes
+            .into_iter()
+            .map(|n| (n.metadata.name.clone().unwrap_or_default(), n))
+            .collect();
+        self.agents = agents
+            .into_iter()
+            .map(|a| (ns_name(&a.metadata), a))
+            .collect();
+    }
+
+    /// Stores a task, returning the copy it replaced.
+    pub fn put_task(&mut self, t: AgenticTask) -> Option<AgenticTask> {
+        self.tasks.insert(TaskKey::of(&t), t)
+    }
+
+    /// Forgets a task; false if it was not known.
+    pub fn remove_task(&mut self, key: &TaskKey) -> bool {
+        self.tasks.remove(key).is_some()
+    }
+
+    pub fn put_node(&mut self, n: FleetNode) {
+        self.nodes
+            .insert(n.metadata.name.clone().unwrap_or_default(), n);
+    }
+
+    pub fn remove_node(&mut self, name: &str) {
+        self.nodes.remove(name);
+    }
+
+    pub fn put_agent(&mut self, a: Agent) {
+        self.agents.insert(ns_name(&a.metadata), a);
+    }
+
+    pub fn remove_agent(&mut self, namespace: String, name: String) {
+        self.agents.remove(&(namespace, name));
+    }
+
+    pub fn put_workload(&mut self, w: Workload) {
+        self.workloads.insert(ns_name(&w.metadata), w);
+    }
+
+    pub fn remove_workload(&mut self, namespace: String, name: String) {
+        self.workloads.remove(&(namespace, name));
+    }
+
+    /// Queue order: running and awaiting first, then pending, then finished; newest first.
+    pub fn reorder(&mut self) {
+        let rank = |s: TaskState| match s {
+            TaskState::AwaitingApproval => 0,
+            TaskState::Running => 1,
+            TaskState::Scheduled => 2,
+            TaskState::Pending | TaskState::Waiting => 3,
+            _ => 4,
+        };
+        let mut keys: Vec<(u8, i64, TaskKey)> = self
+            .tasks
+            .iter()
+            .map(|(k, t)| {
+                let created = t
+                    .metadata
+                    .creation_timestamp
+                    .as_ref()
+                    .map_or(0, |c| c.0.as_second());
+                (rank(task_state(t)), -created, k.clone())
+            })
+            .collect();
+        keys.sort();
+        self.order = keys.into_iter().map(|(_, _, k)| k).collect();
+    }
+}
+
+/// Phase Succeeded or Failed.
+pub fn is_finished(t: &AgenticTask) -> bool {
+    t.status
+        .as_ref()
+        .and_then(|s| s.phase)
+        .is_some_and(|p| p.is_terminal())
+}
+
+fn ns_name(m: &ObjectMeta) -> (String, String) {
+    (
+        m.namespace.clone().unwrap_or_else(|| "default".into()),
+        m.name.clone().unwrap_or_default(),
+    )
+}

@@ -1,0 +1,102 @@
+//! The diff comes through the backend: the diff key sends a command naming the task (the
+//! backend finds the workspace, wherever it is), and the answer is built into a view off the
+//! UI thread, then shown.
+
+use super::*;
+use crate::backend::{BackendHandle, Command};
+use crate::console::pane::View;
+use crate::console::state::{Effect, Level};
+use crate::console::{JobEvent, carry_out, on_job};
+use crate::workspace::FileDiff;
+use tokio::sync::{mpsc, watch};
+
+fn readme_fix() -> Vec<FileDiff> {
+    vec![FileDiff {
+        old_path: Some("README.md".into()),
+        new_path: Some("README.md".into()),
+        additions: 1,
+        deletions: 1,
+        patch: "diff --git a/README.md b/README.md\n--- a/README.md\n+++ b/README.md\n@@ -1,2 +1,2 @@\n # Greeter\n-teh greeter\n+the greeter\n".into(),
+        binary: false,
+    }]
+}
+
+#[tokio::test]
+async fn the_diff_key_asks_the_backend_and_its_answer_is_shown() {
+    let mut app = fixture("dark");
+    select(&mut app, "fix-typo-readme");
+    let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
+    let (_stop, stopped) = watch::channel(false);
+    let backend = BackendHandle::new(cmd_tx, stopped);
+    let (job_tx, mut job_rx) = mpsc::unbounded_channel::<JobEvent>();
+
+    // The key sends the backend a command naming the task, not a path to open here.
+    for e in app.on_key(key('d')) {
+        carry_out(e, &backend, &job_tx);
+    }
+    match cmd_rx.try_recv() {
+        Ok(Command::LoadDiff(t)) => assert_eq!(t, k("fix-typo-readme")),
+        other => panic!("expected LoadDiff, got {other:?}"),
+    }
+    assert!(cmd_rx.try_recv().is_err(), "one command");
+    assert_eq!(app.view, View::Transcript, "nothing to show yet");
+
+    // The backend's answer is built off the UI thread, then opens the diff pane.
+    let fx = app.on_backend(BackendEvent::Diff {
+        task: k("fix-typo-readme"),
+        files: Ok(readme_fix()),
+    });
+    assert!(matches!(fx.as_slice(), [Effect::BuildDiff(t, _)] if *t == k("fix-typo-readme")));
+    for e in fx {
+        carry_out(e, &backend, &job_tx);
+    }
+    let syntax = app.theme.syntax_theme.clone();
+    let built = job_rx.recv().await.expect("the diff view is built");
+    assert!(matches!(&built, JobEvent::Diff(t, _) if *t == k("fix-typo-readme")));
+    on_job(&mut app, built, &job_tx, &syntax);
+    assert_eq!(app.view, View::Diff);
+    let screen = render(&mut app, 120, 30);
+    assert!(
+        screen.contains("Diff · default/fix-typo-readme")
+            && screen.contains("the greeter")
+            && screen.contains("teh greeter"),
+        "{screen}"
+    );
+
+    // Back to the transcript and again: the loaded diff opens without asking twice.
+    app.on_key(key('t'));
+    assert_eq!(app.view, View::Transcript);
+    for e in app.on_key(key('d')) {
+        carry_out(e, &backend, &job_tx);
+    }
+    assert_eq!(app.view, View::Diff);
+    assert!(cmd_rx.try_recv().is_err(), "no second LoadDiff");
+}
+
+#[test]
+fn a_diff_the_backend_cannot_show_says_why() {
+    let mut app = fixture("dark");
+    select(&mut app, "fix-typo-readme");
+    let fx = app.on_backend(BackendEvent::Diff {
+        task: k("fix-typo-readme"),
+        files: Err("ran on node m5-max; its workspace (and so its diff) is there".into()),
+    });
+    assert!(fx.is_empty(), "{fx:?}");
+    let (msg, level, _) = app.status.clone().unwrap();
+    assert_eq!(level, Level::Error);
+    assert!(
+        msg.contains("default/fix-typo-readme") && msg.contains("node m5-max"),
+        "{msg}"
+    );
+    assert_eq!(app.view, View::Transcript);
+    assert!(app.diff.is_none());
+}
+
+#[test]
+fn the_diff_key_is_offered_only_for_a_task_with_a_change() {
+    let mut app = fixture("dark");
+    select(&mut app, "bump-deps");
+    let fx = app.on_key(key('d'));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(app.status.as_ref().unwrap().0.contains("not available"));
+}

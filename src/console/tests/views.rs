@@ -1,0 +1,94 @@
+//! Every view as a snapshot at fixed sizes (80x24, 120x30, 200x60), after key sequences, on
+//! the dark and light themes; and sizes too small to draw.
+
+use super::*;
+
+#[test]
+fn main_view_80x24_and_200x60() {
+    let mut app = fixture("dark");
+    select(&mut app, "fix-greeting");
+    insta::assert_snapshot!("main_80x24", render(&mut app, 80, 24));
+    insta::assert_snapshot!("main_200x60", render(&mut app, 200, 60));
+}
+
+#[test]
+fn awaiting_task_footer_offers_approval_and_confirm_shows_the_push() {
+    let mut app = fixture("dark");
+    select(&mut app, "fix-typo-readme");
+    let screen = render(&mut app, 120, 30);
+    assert!(screen.contains("approve push"), "{screen}");
+    insta::assert_snapshot!("awaiting_120x30", screen);
+    app.on_key(key('a'));
+    let screen = render(&mut app, 120, 30);
+    assert!(
+        screen.contains("foreman/issue-7") && screen.contains("0123456789abcdef"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("confirm_push_120x30", screen);
+}
+
+#[test]
+fn help_overlay_lists_every_command_from_the_registry() {
+    let mut app = fixture("dark");
+    app.on_key(key('?'));
+    let screen = render(&mut app, 200, 60);
+    for c in crate::console::commands::COMMANDS {
+        assert!(
+            screen.contains(c.label),
+            "help lacks {:?}:\n{screen}",
+            c.label
+        );
+    }
+    insta::assert_snapshot!("help_200x60", screen);
+}
+
+#[test]
+fn search_and_pane_focus_after_keys() {
+    let mut app = fixture("dark");
+    select(&mut app, "fix-greeting");
+    for c in ['/', 'H', 'e', 'l', 'o'] {
+        app.on_key(key(c));
+    }
+    insta::assert_snapshot!("search_typing_80x24", render(&mut app, 80, 24));
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    insta::assert_snapshot!("search_done_80x24", render(&mut app, 80, 24));
+}
+
+#[test]
+fn light_and_dark_themes_style_the_same_frame_differently() {
+    let mut dark = fixture("dark");
+    let mut light = fixture("light");
+    let mut a = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let mut b = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    a.draw(|f| draw(f, &mut dark)).unwrap();
+    b.draw(|f| draw(f, &mut light)).unwrap();
+    assert_eq!(
+        format!("{}", a.backend()),
+        format!("{}", b.backend()),
+        "same text"
+    );
+    assert_ne!(
+        a.backend().buffer(),
+        b.backend().buffer(),
+        "different styles"
+    );
+    insta::assert_debug_snapshot!("light_80x24_styled", b.backend().buffer());
+}
+
+#[test]
+fn tiny_and_odd_sizes_never_panic() {
+    let mut app = fixture("dark");
+    for (w, h) in [
+        (1, 1),
+        (10, 3),
+        (39, 9),
+        (40, 10),
+        (41, 11),
+        (300, 5),
+        (5, 300),
+    ] {
+        render(&mut app, w, h);
+    }
+    assert!(render(&mut app, 20, 5).contains("too small"));
+}
