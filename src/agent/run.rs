@@ -6,7 +6,7 @@
 //!   model the parse error;
 //! - a wall-clock budget (the task's `timeoutSeconds`) bounds the whole loop.
 
-use super::events::LoopEvent;
+use super::events::{LoopEvent, TurnStats};
 use crate::oai::{Client, Completion, Message, OaiError, StreamEvent, ToolSpec, Usage};
 use crate::tools::{Registry, Submission};
 use std::time::Instant;
@@ -222,13 +222,13 @@ impl<'a> Run<'a> {
             assistant.content = Some(String::new());
         }
         self.push(turn, assistant);
-        (self.sink)(LoopEvent::TurnFinished {
+        (self.sink)(LoopEvent::TurnFinished(TurnStats {
             turn,
             elapsed_ms: started.elapsed().as_millis() as u64,
             attempts: completion.attempts,
             usage: completion.usage,
             timings: completion.timings,
-        });
+        }));
         calls
     }
 

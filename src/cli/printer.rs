@@ -1,7 +1,7 @@
 //! Headless live transcript on stderr: streamed text as it arrives, tool calls with their
 //! arguments, results collapsed to a few lines, per-turn tokens and speed.
 
-use crate::agent::LoopEvent;
+use crate::agent::{LoopEvent, TurnStats};
 use crate::executor::ExecEvent;
 use crate::oai::{Role, StreamEvent};
 use std::io::{IsTerminal, Write};
@@ -112,13 +112,13 @@ impl Printer {
                 }
                 _ => {}
             },
-            LoopEvent::TurnFinished {
+            LoopEvent::TurnFinished(TurnStats {
                 elapsed_ms,
                 usage,
                 timings,
                 attempts,
                 ..
-            } => {
+            }) => {
                 let mut parts = Vec::new();
                 if let Some(u) = usage {
                     parts.push(format!(

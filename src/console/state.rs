@@ -11,7 +11,7 @@ use crate::backend::{BackendEvent, Command, Job};
 use crate::config::{Bell, Keymap};
 use crate::console::diff::DiffView;
 use crate::console::theme::Theme;
-use crate::console::transcript::{JournalItem, Transcript, TurnRecord};
+use crate::console::transcript::{JournalItem, Transcript};
 use crate::executor::ExecEvent;
 use crate::fleet::TaskKey;
 use crate::fleet::TaskState;
@@ -340,19 +340,13 @@ impl App {
                 }
                 LoopEvent::Stream { event, .. } => t.stream(&event),
                 LoopEvent::Message { message, .. } => t.push_message(&message),
-                LoopEvent::TurnFinished {
-                    turn,
-                    elapsed_ms,
-                    attempts,
-                    usage,
-                    timings,
-                } => {
-                    if let Some(tps) = timings.and_then(|t| t.predicted_per_second)
+                LoopEvent::TurnFinished(stats) => {
+                    if let Some(tps) = stats.timings.and_then(|t| t.predicted_per_second)
                         && let Some(node) = node
                     {
                         self.live_tps.insert(node, tps);
                     }
-                    t.turn_finished(turn, elapsed_ms, attempts, usage, timings);
+                    t.turn_finished(stats);
                 }
             },
         }
@@ -909,21 +903,7 @@ pub fn journal_items(records: &[Record]) -> Vec<JournalItem> {
                     message: message.clone(),
                 });
             }
-            Record::Turn {
-                turn,
-                elapsed_ms,
-                attempts,
-                usage,
-                timings,
-            } => {
-                out.push(JournalItem::TurnFinished(TurnRecord {
-                    turn: *turn,
-                    elapsed_ms: *elapsed_ms,
-                    attempts: *attempts,
-                    usage: *usage,
-                    timings: *timings,
-                }));
-            }
+            Record::Turn(stats) => out.push(JournalItem::TurnFinished(*stats)),
             Record::Retry {
                 turn,
                 attempt,

@@ -3,7 +3,7 @@
 
 use super::draw::draw;
 use super::state::App;
-use crate::agent::LoopEvent;
+use crate::agent::{LoopEvent, TurnStats};
 use crate::api::fleetnode::{
     FleetNodeCapability, FleetNodePhase, FleetNodeStatus, NodeAccelerator,
 };
@@ -169,7 +169,7 @@ fn fixture(theme: &str) -> App {
             r#"{"path":"greeter.py","replacements":1}"#,
         ),
     }));
-    app.on_backend(lp(LoopEvent::TurnFinished {
+    app.on_backend(lp(LoopEvent::TurnFinished(TurnStats {
         turn: 1,
         elapsed_ms: 780,
         attempts: 1,
@@ -182,7 +182,7 @@ fn fixture(theme: &str) -> App {
             predicted_per_second: Some(71.5),
             ..Default::default()
         }),
-    }));
+    })));
     app.on_backend(lp(LoopEvent::TurnStarted {
         turn: 2,
         max_turns: 4,
@@ -439,13 +439,13 @@ fn a_past_run_is_replayed_from_its_journal() {
             turn: 1,
             message: Message::assistant("Reading the code first."),
         },
-        Record::Turn {
+        Record::Turn(TurnStats {
             turn: 1,
             elapsed_ms: 900,
             attempts: 1,
             usage: None,
             timings: None,
-        },
+        }),
         Record::End {
             result: json!({"verdict": "INCOMPLETE", "summary": "interrupted"}),
         },
@@ -698,7 +698,7 @@ fn live_speed_is_kept_per_node_that_ran_the_turn() {
     // A turn of a task with no node yet (not scheduled) is nobody's speed.
     app.on_backend(BackendEvent::Run {
         task: k("bump-deps"),
-        event: ExecEvent::Loop(LoopEvent::TurnFinished {
+        event: ExecEvent::Loop(LoopEvent::TurnFinished(TurnStats {
             turn: 1,
             elapsed_ms: 10,
             attempts: 1,
@@ -707,7 +707,7 @@ fn live_speed_is_kept_per_node_that_ran_the_turn() {
                 predicted_per_second: Some(5.0),
                 ..Default::default()
             }),
-        }),
+        })),
     });
     assert_eq!(app.live_tps.len(), 1);
     assert_eq!(app.live_tps.get("m5-max"), Some(&71.5));

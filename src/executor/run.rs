@@ -488,19 +488,7 @@ fn journal_record(ev: &LoopEvent) -> Option<Record> {
             turn: *turn,
             message: message.clone(),
         }),
-        LoopEvent::TurnFinished {
-            turn,
-            elapsed_ms,
-            attempts,
-            usage,
-            timings,
-        } => Some(Record::Turn {
-            turn: *turn,
-            elapsed_ms: *elapsed_ms,
-            attempts: *attempts,
-            usage: *usage,
-            timings: *timings,
-        }),
+        LoopEvent::TurnFinished(stats) => Some(Record::Turn(*stats)),
         LoopEvent::Stream {
             turn,
             event: StreamEvent::Retry { attempt, reason },
