@@ -1,6 +1,6 @@
 //! The worker's loop: register the node and re-queue its orphans, then claim one task at a
-//! time from a live watch of the tasks scheduled to it, heartbeat meanwhile, and on shutdown
-//! land the run's terminal status before the node goes `Draining`.
+//! time from the task watch (the console's shared one, or its own), heartbeat meanwhile, and
+//! on shutdown land the run's terminal status before the node goes `Draining`.
 
 use super::heartbeat::Heartbeat;
 use super::task_run::{self, Current};
@@ -9,33 +9,62 @@ use super::{WorkerCommand, WorkerConfig, WorkerError, WorkerEvent, node};
 use crate::api::{AgenticTask, FleetNode, FleetNodePhase};
 use crate::fleet::TaskKey;
 use crate::k8s::Cluster;
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
+use crate::k8s::watch::{Feed, Lenient, Step, TaskWatch};
 use kube::Api;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher::Event;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
+/// What the worker takes from the task watch.
+pub(super) enum Watched {
+    /// A task scheduled to this node and unclaimed, as the watch just saw it.
+    Claimable(Box<AgenticTask>),
+    /// The first good step after a failure.
+    Recovered,
+    Failed(String),
+}
+
+/// Subscribes the worker of node `node` to `watch`: the tasks it could claim and the watch's
+/// health, nothing else (the cache holds the rest).
+pub(super) fn subscribe(watch: &mut TaskWatch, node: &str) -> Feed<Watched> {
+    let node = node.to_string();
+    let mut after_error = false;
+    watch.subscribe(move |step: &Step| {
+        let picked = match step {
+            Err(e) => Some(Watched::Failed(e.to_string())),
+            Ok(Event::Apply(Lenient::Ok(t)) | Event::InitApply(Lenient::Ok(t)))
+                if tasks::claimable(t, &node) =>
+            {
+                Some(Watched::Claimable(Box::new(t.clone())))
+            }
+            Ok(_) if after_error => Some(Watched::Recovered),
+            Ok(_) => None,
+        };
+        after_error = step.is_err();
+        picked
+    })
+}
+
 /// Runs the worker until `stop` (or the task watch ends). Fails only at start: the node
 /// cannot be registered or its orphans cannot be listed.
-pub async fn run(
+pub(super) async fn run(
     cluster: Cluster,
     cfg: WorkerConfig,
+    mut feed: Feed<Watched>,
     sink: mpsc::UnboundedSender<WorkerEvent>,
     mut stop: watch::Receiver<bool>,
     mut commands: mpsc::UnboundedReceiver<WorkerCommand>,
 ) -> Result<(), WorkerError> {
     let heartbeat = Heartbeat::new(Api::all(cluster.client.clone()), &cfg.node);
     register(&cluster, &cfg, &sink, &heartbeat).await?;
-    let (store, mut watched) = watch_tasks(&cluster, &cfg);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<TaskKey>();
     let mut claims = Claims {
         cluster,
         cfg,
         sink,
         heartbeat,
-        store,
+        store: feed.store().clone(),
         done: done_tx,
         current: None,
         watch_failing: false,
@@ -47,7 +76,7 @@ pub async fn run(
         let candidate = tokio::select! {
             _ = stop.changed() => break,
             Some(c) = commands.recv() => claims.command(c),
-            ev = watched.next() => match ev {
+            ev = feed.recv() => match ev {
                 None => break,
                 Some(ev) => claims.watched(ev),
             },
@@ -98,27 +127,6 @@ async fn register(
     Ok(())
 }
 
-/// A watch cache of the tasks, and the stream of changed tasks (and watch errors).
-fn watch_tasks(
-    cluster: &Cluster,
-    cfg: &WorkerConfig,
-) -> (
-    Store<AgenticTask>,
-    BoxStream<'static, Result<AgenticTask, watcher::Error>>,
-) {
-    let api: Api<AgenticTask> = match cfg.task_namespace.as_deref() {
-        Some(ns) => Api::namespaced(cluster.client.clone(), ns),
-        None => Api::all(cluster.client.clone()),
-    };
-    let (store, writer) = reflector::store::<AgenticTask>();
-    let events = watcher(api, watcher::Config::default())
-        .backoff(crate::k8s::backoff::WatchBackoff::new())
-        .reflect(writer)
-        .applied_objects()
-        .boxed();
-    (store, events)
-}
-
 /// The loop's state: at most one run, and whether the watch is failing (reported once).
 struct Claims {
     cluster: Cluster,
@@ -154,20 +162,20 @@ impl Claims {
         None
     }
 
-    /// A changed task: claim it if it is ours and nothing runs.
-    fn watched(&mut self, ev: Result<AgenticTask, watcher::Error>) -> Option<AgenticTask> {
+    /// A claimable task: claim it if nothing runs. Watch failures are reported once.
+    fn watched(&mut self, ev: Watched) -> Option<AgenticTask> {
         match ev {
-            Ok(t) => {
-                if self.watch_failing {
-                    self.watch_failing = false;
-                    self.emit(WorkerEvent::Notice(format!(
-                        "task watch on {} reconnected",
-                        self.name()
-                    )));
-                }
-                (self.current.is_none() && tasks::claimable(&t, self.name())).then_some(t)
+            Watched::Claimable(_) | Watched::Recovered if self.watch_failing => {
+                self.watch_failing = false;
+                self.emit(WorkerEvent::Notice(format!(
+                    "task watch on {} reconnected",
+                    self.name()
+                )));
+                self.watched(ev)
             }
-            Err(e) => {
+            Watched::Claimable(t) => self.current.is_none().then_some(*t),
+            Watched::Recovered => None,
+            Watched::Failed(e) => {
                 if !self.watch_failing {
                     self.watch_failing = true;
                     self.emit(WorkerEvent::Error(format!(

@@ -18,14 +18,13 @@ mod task_run;
 pub mod tasks;
 pub mod transcript;
 
-pub use claim_loop::run;
-
 use self::endpoint::EndpointConfig;
 use self::node::NodeConfig;
 use crate::api::FleetNode;
 use crate::executor::run::{ExecEvent, TokenSource};
 use crate::fleet::TaskKey;
 use crate::k8s::Cluster;
+use crate::k8s::watch::TaskWatch;
 use crate::workspace::Identity;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -165,15 +164,40 @@ impl WorkerHandle {
     }
 }
 
-/// Starts the worker on the current runtime.
+/// Starts the worker on the current runtime with a task watch of its own (`foreman agent`).
 pub fn spawn(
     cluster: Cluster,
     cfg: WorkerConfig,
     sink: mpsc::UnboundedSender<WorkerEvent>,
 ) -> WorkerHandle {
+    let namespace = cfg.task_namespace.clone().unwrap_or_default();
+    let mut watch = TaskWatch::new(cluster.client.clone(), &namespace);
+    let feed = claim_loop::subscribe(&mut watch, &cfg.node.name);
+    let feed = feed.owning(watch.start());
+    start(cluster, cfg, feed, sink)
+}
+
+/// Starts the worker reading tasks from `watch`, the process's shared task watch (the console
+/// starts it once everything has subscribed). The watch must cover `cfg.task_namespace`.
+pub fn spawn_sharing(
+    cluster: Cluster,
+    cfg: WorkerConfig,
+    watch: &mut TaskWatch,
+    sink: mpsc::UnboundedSender<WorkerEvent>,
+) -> WorkerHandle {
+    let feed = claim_loop::subscribe(watch, &cfg.node.name);
+    start(cluster, cfg, feed, sink)
+}
+
+fn start(
+    cluster: Cluster,
+    cfg: WorkerConfig,
+    feed: crate::k8s::watch::Feed<claim_loop::Watched>,
+    sink: mpsc::UnboundedSender<WorkerEvent>,
+) -> WorkerHandle {
     let (stop, stop_rx) = watch::channel(false);
     let (ctx, crx) = mpsc::unbounded_channel();
-    let join = tokio::spawn(run(cluster, cfg, sink, stop_rx, crx));
+    let join = tokio::spawn(claim_loop::run(cluster, cfg, feed, sink, stop_rx, crx));
     WorkerHandle {
         stop,
         commands: ctx,
