@@ -9,6 +9,7 @@
 //!
 //! Run: `cargo bench --bench render`.
 
+use foreman::agent::TurnStats;
 use foreman::console::transcript::{Transcript, TranscriptStyle};
 use foreman::oai::{Message, StreamEvent, ToolCall, Usage};
 use ratatui::buffer::Buffer;
@@ -101,17 +102,17 @@ fn build() -> (Transcript, usize) {
         m.tool_calls = Some(vec![ToolCall::new(format!("c{turn}"), "bash", &args)]);
         bytes += m.text().len() + args.len();
         t.push_message(&m);
-        t.turn_finished(
+        t.turn_finished(TurnStats {
             turn,
-            1500 + (rng.next() % 3000) as u64,
-            1,
-            Some(Usage {
+            elapsed_ms: 1500 + (rng.next() % 3000) as u64,
+            attempts: 1,
+            usage: Some(Usage {
                 prompt_tokens: 1000 + u64::from(turn),
                 completion_tokens: 120,
                 total_tokens: 1120 + u64::from(turn),
             }),
-            None,
-        );
+            timings: None,
+        });
         // ~1.4 KB of command output over ~30 lines.
         let mut out = String::new();
         for i in 0..(30 + rng.next() % 10) {

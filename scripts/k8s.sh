@@ -4,7 +4,8 @@
 # k8s-start.sh/k8s-stop.sh so the repo needs nothing from the testbed at run time except the
 # prebuilt kube-apiserver binary (no registry ships it).
 #
-#   scripts/k8s.sh start DIR   -> DIR/kubeconfig (token auth, CA-verified TLS), prints "ready"
+#   scripts/k8s.sh start DIR   -> DIR/kubeconfig (token auth, CA-verified TLS), prints "ready";
+#                                 DIR/audit.log lists every watch request (one JSON line each)
 #   scripts/k8s.sh stop DIR    -> stops apiserver then etcd, by PID
 #
 # Env: KUBE_PORT (16443), ETCD_PORT (12379; peer port = ETCD_PORT+1),
@@ -52,6 +53,16 @@ start() {
   local EP=${ETCD_PORT:-12379} KP=${KUBE_PORT:-16443}; local PP=$((EP + 1))
   [ -f "$D/sa.key" ] || { openssl genrsa -out "$D/sa.key" 2048 2>/dev/null; openssl rsa -in "$D/sa.key" -pubout -out "$D/sa.pub" 2>/dev/null; }
   echo "testtoken,admin,admin-uid,system:masters" > "$D/tokens.csv"
+  # Audit watch requests only, once each (tests count them: one AgenticTask watch per console).
+  cat > "$D/audit-policy.yaml" <<'AP'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [ResponseStarted, ResponseComplete]
+rules:
+- level: Metadata
+  verbs: [watch]
+- level: None
+AP
   etcd --name t --data-dir "$D/etcd" --listen-client-urls "http://127.0.0.1:$EP" --advertise-client-urls "http://127.0.0.1:$EP" \
        --listen-peer-urls "http://127.0.0.1:$PP" --initial-advertise-peer-urls "http://127.0.0.1:$PP" \
        --initial-cluster "t=http://127.0.0.1:$PP" > "$D/etcd.log" 2>&1 &
@@ -61,7 +72,8 @@ start() {
     --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$D/sa.pub" \
     --service-account-signing-key-file="$D/sa.key" --service-cluster-ip-range=10.96.0.0/24 \
     --disable-admission-plugins=ServiceAccount --enable-priority-and-fairness=false \
-    --endpoint-reconciler-type=none > "$D/apiserver.log" 2>&1 &
+    --endpoint-reconciler-type=none --audit-policy-file="$D/audit-policy.yaml" --audit-log-path="$D/audit.log" \
+    > "$D/apiserver.log" 2>&1 &
   echo $! > "$D/apiserver.pid"
   for _ in $(seq 1 600); do
     # /readyz goes green before the bootstrap controller creates namespace "default": wait for that.

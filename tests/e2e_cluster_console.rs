@@ -930,3 +930,82 @@ async fn the_console_runs_tasks_scheduled_to_it_and_pushes_on_approval() {
         "the console's node drains on quit"
     );
 }
+
+/// The watch requests the apiserver received for `resource` in `namespace`, from its audit log
+/// (scripts/k8s.sh logs each watch request once, at RequestReceived).
+fn watches(api: &PrivateApiserver, resource: &str, namespace: &str) -> usize {
+    let log = std::fs::read_to_string(api.dir.path().join("audit.log")).unwrap_or_default();
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| {
+            e["verb"] == "watch"
+                && e["stage"] == "RequestReceived"
+                && e["objectRef"]["resource"] == resource
+                && e["objectRef"]["namespace"].as_str().unwrap_or("") == namespace
+        })
+        .count()
+}
+
+/// `foreman --cluster --scheduler`: the console, its worker and its scheduler all read
+/// AgenticTasks, from one watch. Counted by the apiserver itself (its audit log), after the
+/// scheduler placed a task and the worker ran it, so all three were at work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_worker_and_scheduler_share_one_agentictask_watch() {
+    use foreman::k8s::scheduler::{SchedulerConfig, Scope};
+    use foreman::k8s::worker::WorkerConfig;
+    use foreman::k8s::worker::node::NodeConfig;
+
+    let api = retried("start a private apiserver", PrivateApiserver::start);
+    let kc = api.kubeconfig();
+    let ns = "audited";
+    kubectl_at(&kc, &["create", "namespace", ns], None);
+    apply(&kc, ns, AGENT);
+    let dir = tempfile::tempdir().unwrap();
+    let node = "audited-console".to_string();
+    let mut w = WorkerConfig::new(
+        NodeConfig {
+            name: node.clone(),
+            roles: vec!["worker".into()],
+            labels: [("pool".to_string(), "audited".to_string())].into(),
+            ..Default::default()
+        },
+        foreman::workspace::Identity {
+            name: "Foreman Bot".into(),
+            email: "bot@example.com".into(),
+        },
+        dir.path().join("ws"),
+    );
+    w.task_namespace = Some(ns.into());
+    w.journal_dir = dir.path().join("journals");
+    w.stub_sleep = Some(Duration::from_millis(100));
+    let mut cfg = backend_config(&node, None);
+    cfg.worker = Some(w);
+    cfg.scheduler = Some(SchedulerConfig {
+        task_namespace: Some(ns.into()),
+        scope: Scope {
+            node_selector: "pool=audited".parse().unwrap(),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let mut ui = Ui::start(&kc, ns, cfg).await;
+    ui.until("snapshot", 30, |u| u.snapshot).await;
+    apply(&kc, ns, &task_yaml("audit-1", ""));
+    ui.until("the task scheduled here and run", 60, |u| {
+        u.tasks.get("audit-1").is_some_and(|t| {
+            let s = t.status.as_ref();
+            s.and_then(|s| s.assigned_node.as_deref()) == Some(node.as_str())
+                && s.and_then(|s| s.verdict).is_some()
+        })
+    })
+    .await;
+    // The scheduler watches FleetNodes and Agents too, as does the console: two each, which
+    // shows the log is read right and the scheduler's watches are all up.
+    assert_eq!(watches(&api, "agents", ns), 2);
+    assert_eq!(
+        watches(&api, "agentictasks", ns),
+        1,
+        "one AgenticTask watch for the console, its worker and its scheduler"
+    );
+    ui.stop().await;
+}

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{GitServer, file_agent, issue_task, seed_bare};
+use foreman::agent::TurnStats;
 use foreman::agent::transcript::{Record, messages_of, read_journal};
 use foreman::api::load::KNOWN_TOOLS;
 use foreman::executor::run::TokenSource;
@@ -83,11 +84,9 @@ async fn tiny_model_runs_a_task_to_a_result_with_real_tool_calls() {
         .collect();
     assert!(!calls.is_empty(), "the model made no tool call: {msgs:#?}");
     assert!(calls.iter().all(|c| !c.function.name.is_empty()));
-    assert!(
-        records
-            .iter()
-            .any(|r| matches!(r, Record::Turn { usage: Some(u), .. } if u.completion_tokens > 0))
-    );
+    assert!(records.iter().any(
+        |r| matches!(r, Record::Turn(TurnStats { usage: Some(u), .. }) if u.completion_tokens > 0)
+    ));
     let journal = std::fs::read_to_string(&rep.journal).unwrap();
     assert!(
         !journal.contains(TOKEN),

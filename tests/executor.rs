@@ -346,3 +346,65 @@ async fn journal_records_every_message_and_the_result() {
         Some(foreman::agent::transcript::Record::End { .. })
     ));
 }
+
+/// The pipeline steps, in order, as the console and the headless printer show them.
+fn steps(events: &[ExecEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|ev| match ev {
+            ExecEvent::Status(s) => Some(s.clone()),
+            ExecEvent::Loop(_) => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_steps_are_reported_in_pipeline_order() {
+    let e = env();
+    let server = ScriptedServer::start(vec![fix_readme(), submit("GO", "docs: fix typo")]).unwrap();
+    let cfg = config(&e, &server.base_url(), true);
+    let mut events = Vec::new();
+    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |ev| events.push(ev))
+        .await
+        .unwrap();
+    let sha = rep.result.extra.commit_sha.as_deref().unwrap()[..12].to_string();
+    assert_eq!(
+        steps(&events),
+        vec![
+            format!("cloning {}", e.bare.display()),
+            "on branch foreman/issue-7".to_string(),
+            format!(
+                "running the loop against {} (max 50 turns)",
+                server.base_url()
+            ),
+            "committing".to_string(),
+            format!("committed {sha}"),
+            "pushing foreman/issue-7".to_string(),
+        ]
+    );
+    // Every loop event lies between the loop's start and the commit.
+    let first_loop = events
+        .iter()
+        .position(|ev| matches!(ev, ExecEvent::Loop(_)));
+    let last_loop = events
+        .iter()
+        .rposition(|ev| matches!(ev, ExecEvent::Loop(_)));
+    let committing = events
+        .iter()
+        .position(|ev| matches!(ev, ExecEvent::Status(s) if s == "committing"));
+    assert!(
+        first_loop.unwrap() == 3 && last_loop < committing,
+        "{events:?}"
+    );
+
+    let e = env();
+    let (_, events) = run(
+        &e,
+        vec![fix_readme(), submit("GO", "docs: fix typo")],
+        false,
+    )
+    .await;
+    let s = steps(&events);
+    assert_eq!(s.len(), 6, "{s:?}");
+    assert_eq!(s[5], "awaiting push approval");
+}

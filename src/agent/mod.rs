@@ -10,5 +10,5 @@ pub mod prompt;
 pub mod run;
 pub mod transcript;
 
-pub use events::LoopEvent;
+pub use events::{LoopEvent, TurnStats};
 pub use run::{LoopConfig, LoopEnd, LoopError, LoopOutcome, run_loop};

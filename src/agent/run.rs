@@ -6,8 +6,8 @@
 //!   model the parse error;
 //! - a wall-clock budget (the task's `timeoutSeconds`) bounds the whole loop.
 
-use super::events::LoopEvent;
-use crate::oai::{Client, Message, OaiError, StreamEvent, Usage};
+use super::events::{LoopEvent, TurnStats};
+use crate::oai::{Client, Completion, Message, OaiError, StreamEvent, ToolSpec, Usage};
 use crate::tools::{Registry, Submission};
 use std::time::Instant;
 
@@ -65,74 +65,154 @@ pub async fn run_loop(
     cfg: &LoopConfig,
     sink: &mut (dyn FnMut(LoopEvent) + Send),
 ) -> LoopOutcome {
-    let mut transcript = Vec::with_capacity(cfg.opening.len() + 4 * cfg.max_turns as usize);
-    for m in &cfg.opening {
-        sink(LoopEvent::Message {
-            turn: 0,
-            message: m.clone(),
-        });
-        transcript.push(m.clone());
-    }
-    let tools = registry.specs();
-    let submit_only: Vec<_> = tools
-        .iter()
-        .filter(|t| t.name() == SUBMIT)
-        .cloned()
-        .collect();
-    let converge_from = match (cfg.converge_turns, submit_only.is_empty()) {
-        (0, _) | (_, true) => u32::MAX,
-        (n, false) => cfg.max_turns.saturating_sub(n) + 1,
-    };
-    let mut usage = Usage::default();
-    let mut nudged = false;
-    let mut turns = 0;
+    let mut run = Run::new(registry, cfg, sink);
+    run.open();
     let result = loop {
-        if turns >= cfg.max_turns {
+        if run.turns >= cfg.max_turns {
             break Ok(LoopEnd::MaxTurnsExhausted);
         }
-        turns += 1;
-        let turn = turns;
-        sink(LoopEvent::TurnStarted {
+        if let Some(end) = run.turn(client).await {
+            break end;
+        }
+    };
+    LoopOutcome {
+        result,
+        transcript: run.transcript,
+        turns: run.turns,
+        usage: run.usage,
+    }
+}
+
+/// The conversation and the counters of one loop.
+struct Run<'a> {
+    registry: &'a Registry,
+    cfg: &'a LoopConfig,
+    sink: &'a mut (dyn FnMut(LoopEvent) + Send),
+    transcript: Vec<Message>,
+    tools: Vec<ToolSpec>,
+    /// The tools of the converge turns: `submit_result` alone.
+    submit_only: Vec<ToolSpec>,
+    /// First turn offering only `submit_result` (`u32::MAX`: never).
+    converge_from: u32,
+    usage: Usage,
+    /// The last reply was text only and was answered with the nudge.
+    nudged: bool,
+    turns: u32,
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        registry: &'a Registry,
+        cfg: &'a LoopConfig,
+        sink: &'a mut (dyn FnMut(LoopEvent) + Send),
+    ) -> Run<'a> {
+        let tools = registry.specs();
+        let submit_only: Vec<_> = tools
+            .iter()
+            .filter(|t| t.name() == SUBMIT)
+            .cloned()
+            .collect();
+        let converge_from = match (cfg.converge_turns, submit_only.is_empty()) {
+            (0, _) | (_, true) => u32::MAX,
+            (n, false) => cfg.max_turns.saturating_sub(n) + 1,
+        };
+        Run {
+            registry,
+            cfg,
+            sink,
+            transcript: Vec::with_capacity(cfg.opening.len() + 4 * cfg.max_turns as usize),
+            tools,
+            submit_only,
+            converge_from,
+            usage: Usage::default(),
+            nudged: false,
+            turns: 0,
+        }
+    }
+
+    /// Appends `message` to the conversation and reports it.
+    fn push(&mut self, turn: u32, message: Message) {
+        (self.sink)(LoopEvent::Message {
             turn,
-            max_turns: cfg.max_turns,
+            message: message.clone(),
         });
-        if turn == converge_from {
-            let left = cfg.max_turns - turn + 1;
+        self.transcript.push(message);
+    }
+
+    /// The opening conversation (system, examples, task) as turn 0.
+    fn open(&mut self) {
+        for m in &self.cfg.opening {
+            self.push(0, m.clone());
+        }
+    }
+
+    /// One chat turn and the tool calls it asks for; `Some` when the loop ends with it.
+    async fn turn(&mut self, client: &Client) -> Option<Result<LoopEnd, LoopError>> {
+        self.turns += 1;
+        let turn = self.turns;
+        self.start_turn(turn);
+        let started = Instant::now();
+        let completion = match self.chat(client, turn).await {
+            Ok(c) => c,
+            Err(end) => return Some(end),
+        };
+        let calls = self.record_reply(turn, completion, started);
+        if calls.is_empty() {
+            return self.text_only(turn);
+        }
+        self.nudged = false;
+        self.dispatch(turn, calls)
+            .await
+            .map(|sub| Ok(LoopEnd::Submitted(sub)))
+    }
+
+    /// Reports the turn, and on the first converge turn tells the model only submit is left.
+    fn start_turn(&mut self, turn: u32) {
+        (self.sink)(LoopEvent::TurnStarted {
+            turn,
+            max_turns: self.cfg.max_turns,
+        });
+        if turn == self.converge_from {
+            let left = self.cfg.max_turns - turn + 1;
             let note = Message::user(format!(
                 "{left} turn(s) left: only submit_result is available now. Report your verdict \
                  on the work done so far (GO with a commit_message if you changed files)."
             ));
-            sink(LoopEvent::Message {
-                turn,
-                message: note.clone(),
-            });
-            transcript.push(note);
+            self.push(turn, note);
         }
-        let offered = if turn >= converge_from {
-            &submit_only
+    }
+
+    /// The chat request, streamed to the sink, bounded by the loop's deadline.
+    async fn chat(
+        &mut self,
+        client: &Client,
+        turn: u32,
+    ) -> Result<Completion, Result<LoopEnd, LoopError>> {
+        let offered = if turn >= self.converge_from {
+            &self.submit_only
         } else {
-            &tools
+            &self.tools
         };
-        let started = Instant::now();
-        let chat = {
-            let mut on_event = |event: StreamEvent| sink(LoopEvent::Stream { turn, event });
-            let fut = client.complete(&transcript, offered, &mut on_event);
-            match cfg.deadline {
-                Some(d) => match tokio::time::timeout_at(d, fut).await {
-                    Ok(r) => r,
-                    Err(_) => break Ok(LoopEnd::BudgetExhausted),
-                },
-                None => fut.await,
-            }
+        let sink = &mut self.sink;
+        let mut on_event = |event: StreamEvent| sink(LoopEvent::Stream { turn, event });
+        let fut = client.complete(&self.transcript, offered, &mut on_event);
+        let chat = match self.cfg.deadline {
+            Some(d) => match tokio::time::timeout_at(d, fut).await {
+                Ok(r) => r,
+                Err(_) => return Err(Ok(LoopEnd::BudgetExhausted)),
+            },
+            None => fut.await,
         };
-        let completion = match chat {
-            Ok(c) => c,
-            Err(source) => break Err(LoopError::Chat { turn, source }),
-        };
+        chat.map_err(|source| Err(LoopError::Chat { turn, source }))
+    }
+
+    /// Counts the reply's tokens, repairs its tool calls, appends it and reports the turn's
+    /// accounting. Returns the calls to run.
+    fn record_reply(&mut self, turn: u32, completion: Completion, started: Instant) -> Vec<Call> {
         if let Some(u) = completion.usage {
-            usage.prompt_tokens += u.prompt_tokens;
-            usage.completion_tokens += u.completion_tokens;
-            usage.total_tokens += u.total_tokens;
+            self.usage.prompt_tokens += u.prompt_tokens;
+            self.usage.completion_tokens += u.completion_tokens;
+            self.usage.total_tokens += u.total_tokens;
         }
         let mut assistant = completion.message;
         let calls = repair_calls(&mut assistant, turn);
@@ -141,34 +221,30 @@ pub async fn run_loop(
             // nor tool_calls (HTTP 400), which an empty reply would otherwise leave behind.
             assistant.content = Some(String::new());
         }
-        sink(LoopEvent::Message {
-            turn,
-            message: assistant.clone(),
-        });
-        transcript.push(assistant);
-        sink(LoopEvent::TurnFinished {
+        self.push(turn, assistant);
+        (self.sink)(LoopEvent::TurnFinished(TurnStats {
             turn,
             elapsed_ms: started.elapsed().as_millis() as u64,
             attempts: completion.attempts,
             usage: completion.usage,
             timings: completion.timings,
-        });
+        }));
+        calls
+    }
 
-        if calls.is_empty() {
-            if nudged {
-                break Ok(LoopEnd::HallucinatedFinish);
-            }
-            nudged = true;
-            let nudge = Message::user(TEXT_ONLY_NUDGE);
-            sink(LoopEvent::Message {
-                turn,
-                message: nudge.clone(),
-            });
-            transcript.push(nudge);
-            continue;
+    /// A reply without tool calls: nudged once; a second one in a row ends the run.
+    fn text_only(&mut self, turn: u32) -> Option<Result<LoopEnd, LoopError>> {
+        if self.nudged {
+            return Some(Ok(LoopEnd::HallucinatedFinish));
         }
-        nudged = false;
+        self.nudged = true;
+        self.push(turn, Message::user(TEXT_ONLY_NUDGE));
+        None
+    }
 
+    /// Runs the calls in order, answering each with a tool message; the first submission
+    /// ends the loop (after the rest of the turn's calls ran).
+    async fn dispatch(&mut self, turn: u32, calls: Vec<Call>) -> Option<Submission> {
         let mut terminal = None;
         for call in calls {
             let content = match call.args {
@@ -177,7 +253,7 @@ pub async fn run_loop(
                      Send it again with one complete JSON object as arguments.",
                     call.name
                 )),
-                Ok(args) => match registry.dispatch(&call.name, &args).await {
+                Ok(args) => match self.registry.dispatch(&call.name, &args).await {
                     Ok(out) => {
                         if terminal.is_none() {
                             terminal = out.submission;
@@ -188,22 +264,9 @@ pub async fn run_loop(
                     Err(e) => error_json(&e.to_string()),
                 },
             };
-            let msg = Message::tool(call.id, call.name, content);
-            sink(LoopEvent::Message {
-                turn,
-                message: msg.clone(),
-            });
-            transcript.push(msg);
+            self.push(turn, Message::tool(call.id, call.name, content));
         }
-        if let Some(sub) = terminal {
-            break Ok(LoopEnd::Submitted(sub));
-        }
-    };
-    LoopOutcome {
-        result,
-        transcript,
-        turns,
-        usage,
+        terminal
     }
 }
 

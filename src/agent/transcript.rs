@@ -5,7 +5,8 @@
 //! `transcript.json` / `meta.json` export with the ~1 MiB ConfigMap cut rule, rewritten here so
 //! that it always terminates (upstream §11.9 loops forever when two messages exceed the cap).
 
-use crate::oai::{Message, Role, Timings, Usage};
+use super::events::TurnStats;
+use crate::oai::{Message, Role};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -36,16 +37,7 @@ pub enum Record {
     /// A message appended to the conversation (system, user, assistant, tool, nudges).
     Message { turn: u32, message: Message },
     /// Accounting for one finished chat turn.
-    #[serde(rename_all = "camelCase")]
-    Turn {
-        turn: u32,
-        elapsed_ms: u64,
-        attempts: u32,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        usage: Option<Usage>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timings: Option<Timings>,
-    },
+    Turn(TurnStats),
     /// A failed attempt that was retried.
     Retry {
         turn: u32,
@@ -402,6 +394,24 @@ mod tests {
         let recs = read_journal(&path).unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(messages_of(&recs), vec![Message::system("s")]);
+    }
+
+    /// `turn` lines exactly as journals written before TurnStats hold them (the record was a
+    /// struct variant then): they read back, and are written again byte for byte.
+    #[test]
+    fn turn_lines_of_existing_journals_read_and_write_back_unchanged() {
+        let full = r#"{"type":"turn","turn":2,"elapsedMs":780,"attempts":2,"usage":{"prompt_tokens":1762,"completion_tokens":33,"total_tokens":1795},"timings":{"prompt_n":100.0,"prompt_ms":50.0,"prompt_per_second":2000.0,"predicted_n":33.0,"predicted_ms":461.5,"predicted_per_second":71.5}}"#;
+        let bare = r#"{"type":"turn","turn":1,"elapsedMs":12,"attempts":1}"#;
+        let Record::Turn(t) = serde_json::from_str::<Record>(full).unwrap() else {
+            panic!("not a turn record")
+        };
+        assert_eq!((t.turn, t.elapsed_ms, t.attempts), (2, 780, 2));
+        assert_eq!(t.usage.map(|u| u.completion_tokens), Some(33));
+        assert_eq!(t.timings.and_then(|t| t.predicted_per_second), Some(71.5));
+        for line in [full, bare] {
+            let r: Record = serde_json::from_str(line).unwrap();
+            assert_eq!(serde_json::to_string(&r).unwrap(), line);
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub fn export_transcript(journal: &Path, out: &Path) -> Exit {
     let turns = records
         .iter()
         .filter_map(|r| match r {
-            Record::Turn { turn, .. } => Some(*turn),
+            Record::Turn(t) => Some(t.turn),
             _ => None,
         })
         .max()

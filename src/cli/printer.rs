@@ -1,7 +1,7 @@
 //! Headless live transcript on stderr: streamed text as it arrives, tool calls with their
 //! arguments, results collapsed to a few lines, per-turn tokens and speed.
 
-use crate::agent::LoopEvent;
+use crate::agent::{LoopEvent, TurnStats};
 use crate::executor::ExecEvent;
 use crate::oai::{Message, Role, StreamEvent, Timings, Usage};
 use std::io::{IsTerminal, Write};
@@ -68,13 +68,13 @@ impl Printer {
             }
             LoopEvent::Stream { event, .. } => self.stream_event(event),
             LoopEvent::Message { turn, message } => self.message(*turn, message),
-            LoopEvent::TurnFinished {
+            LoopEvent::TurnFinished(TurnStats {
                 elapsed_ms,
                 usage,
                 timings,
                 attempts,
                 ..
-            } => {
+            }) => {
                 let summary = turn_summary(*elapsed_ms, *usage, *timings, *attempts);
                 let s = self.paint("2", &summary);
                 self.line(s);

@@ -148,19 +148,13 @@ impl App {
                 }
                 LoopEvent::Stream { event, .. } => t.stream(&event),
                 LoopEvent::Message { message, .. } => t.push_message(&message),
-                LoopEvent::TurnFinished {
-                    turn,
-                    elapsed_ms,
-                    attempts,
-                    usage,
-                    timings,
-                } => {
-                    if let Some(tps) = timings.and_then(|t| t.predicted_per_second)
+                LoopEvent::TurnFinished(stats) => {
+                    if let Some(tps) = stats.timings.and_then(|t| t.predicted_per_second)
                         && let Some(node) = node
                     {
                         self.live_tps.insert(node, tps);
                     }
-                    t.turn_finished(turn, elapsed_ms, attempts, usage, timings);
+                    t.turn_finished(stats);
                 }
             },
         }

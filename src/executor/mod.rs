@@ -2,6 +2,8 @@
 //! commit with DCO sign-off, and — immediately or after the operator approves — the push.
 //! The outcome is always a Result envelope; only transport failures are executor errors.
 
+pub mod error;
+mod git;
 pub mod outcome;
 pub mod run;
 pub mod terminal;

@@ -2,15 +2,18 @@
 //! runtime; every step is reported to one sink so the console and the headless printer see
 //! the same run.
 
+pub use super::error::ExecutorError;
+pub use super::git::{PendingPush, push_pending};
+use super::git::{WorkspaceGuard, blocking};
 use super::outcome::{self, Incomplete, Precondition, ResultEnvelope, RunFacts};
 use crate::agent::transcript::{Journal, Record, SCHEMA};
 use crate::agent::{LoopConfig, LoopEnd, LoopEvent, prompt, run_loop};
 use crate::api::{Agent, AgentRole, AgenticTask};
 use crate::oai::{Client, ClientConfig, StreamEvent};
-use crate::tools::{ModelVerdict, Registry, ToolOptions};
+use crate::tools::{ModelVerdict, Registry, Submission, ToolOptions};
 use crate::workspace::auth::redact_url;
-use crate::workspace::{self, CommitOutcome, CommitRequest, Identity, PushError, Token};
-use std::path::{Path, PathBuf};
+use crate::workspace::{self, CommitOutcome, CommitRequest, Identity, Token};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Where the token comes from: the environment/file lookup (production) or given (tests).
@@ -46,50 +49,11 @@ pub enum ExecEvent {
     Loop(LoopEvent),
 }
 
-/// A committed GO waiting for the operator's push approval.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PendingPush {
-    pub workspace: PathBuf,
-    pub remote: String,
-    pub branch: String,
-    pub sha: String,
-}
-
-impl PendingPush {
-    /// The `status.result.extra` fields a console reads back to push and open the PR
-    /// (`backend::jobs::pending_push`).
-    pub fn extras(&self) -> crate::fleet::extra::ResultExtra {
-        crate::fleet::extra::ResultExtra {
-            workspace: Some(self.workspace.display().to_string()),
-            remote: Some(self.remote.clone()),
-            branch: Some(self.branch.clone()),
-            commit_sha: Some(self.sha.clone()),
-            ..Default::default()
-        }
-    }
-}
-
 #[derive(Debug)]
 pub struct RunReport {
     pub result: ResultEnvelope,
     pub pending_push: Option<PendingPush>,
     pub journal: PathBuf,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ExecutorError {
-    #[error(transparent)]
-    Loop(#[from] crate::agent::LoopError),
-    #[error("cannot write the transcript journal {path}: {source}")]
-    Journal {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("workspace {path}: {message}")]
-    Workspace { path: String, message: String },
-    #[error("{0}")]
-    Internal(String),
 }
 
 /// Runs `task` with `agent`. `Ok` carries a Result for every outcome upstream reports as a
@@ -100,336 +64,449 @@ pub async fn execute(
     cfg: &ExecutorConfig,
     sink: &mut (dyn FnMut(ExecEvent) + Send),
 ) -> Result<RunReport, ExecutorError> {
-    let started = Instant::now();
-    let elapsed = || started.elapsed().as_secs_f64();
-    let task_name = task.metadata.name.clone().unwrap_or_default();
-    let agent_name = agent.metadata.name.clone().unwrap_or_default();
-    let report = |result: ResultEnvelope| RunReport {
-        result,
-        pending_push: None,
-        journal: cfg.journal_path.clone(),
-    };
-    let fail = |reason: Precondition, msg: String| {
-        Ok(report(outcome::precondition_failed(
-            reason,
-            &msg,
-            elapsed(),
-        )))
-    };
-
-    if let Some(r) = &task.spec.agent_ref
-        && r.name != agent_name
-    {
-        return fail(
-            Precondition::AgentNotFound,
-            format!(
-                "task references Agent {:?} but the supplied Agent is {agent_name:?}",
-                r.name
-            ),
-        );
+    let run = Run::new(task, agent, cfg);
+    match run.steps(sink).await {
+        Ok(rep) => Ok(rep),
+        Err(Halt::Report(rep)) => Ok(*rep),
+        Err(Halt::Error(e)) => Err(e),
     }
-    if cfg.base_url.trim().is_empty() {
-        return fail(
-            Precondition::InferenceServiceUnavailable,
-            "no inference base URL: pass --base-url (e.g. http://127.0.0.1:8080/v1)".into(),
-        );
+}
+
+/// Why a step ends the run early: a Result to report, or an executor error.
+enum Halt {
+    Report(Box<RunReport>),
+    Error(ExecutorError),
+}
+
+impl From<ExecutorError> for Halt {
+    fn from(e: ExecutorError) -> Halt {
+        Halt::Error(e)
     }
+}
 
-    let workspace = cfg.workspace_root.join(&cfg.namespace).join(&task_name);
-    prepare_workspace(&workspace)?;
-    let cleanup = WorkspaceGuard {
-        path: workspace.clone(),
-        keep: cfg.keep_workspace,
-    };
+/// One run's fixed inputs, so each step takes what it needs from one place.
+struct Run<'a> {
+    task: &'a AgenticTask,
+    agent: &'a Agent,
+    cfg: &'a ExecutorConfig,
+    task_name: String,
+    agent_name: String,
+    workspace: PathBuf,
+    started: Instant,
+}
 
-    let Some(remote) = cfg.git_remote_url.clone().filter(|u| !u.trim().is_empty()) else {
-        return fail(
-            Precondition::GitRemoteURLNotConfigured,
-            "foreman was not started with --git-remote-url; cannot clone".into(),
-        );
-    };
-    let token = match resolve_token(&cfg.token, &remote) {
-        Ok(t) => t,
-        Err(msg) => return fail(Precondition::AuthUnavailable, msg),
-    };
+/// The submission the loop ended with, and the turns it took.
+struct Submitted {
+    sub: Submission,
+    turns: u32,
+}
 
-    sink(ExecEvent::Status(format!(
-        "cloning {}",
-        redact_url(&remote)
-    )));
-    let branch = {
-        let (remote, ws, tok, spec, name) = (
-            remote.clone(),
-            workspace.clone(),
-            token.clone(),
-            task.spec.clone(),
-            task_name.clone(),
-        );
-        let res = blocking(move || -> Result<Result<String, String>, String> {
-            let repo = workspace::clone(&remote, &ws, tok.as_ref()).map_err(|e| e.to_string())?;
-            Ok(workspace::branch_name(&name, &spec)
-                .and_then(|b| workspace::create_branch(&repo, &b).map(|()| b))
-                .map_err(|e| e.to_string()))
-        })
-        .await?;
-        match res {
-            Err(e) => return fail(Precondition::CloneFailed, format!("clone failed: {e}")),
-            Ok(Err(e)) => {
-                return fail(
-                    Precondition::BranchCheckoutFailed,
-                    format!("branch checkout failed: {e}"),
-                );
-            }
-            Ok(Ok(b)) => b,
+impl<'a> Run<'a> {
+    fn new(task: &'a AgenticTask, agent: &'a Agent, cfg: &'a ExecutorConfig) -> Run<'a> {
+        let task_name = task.metadata.name.clone().unwrap_or_default();
+        Run {
+            task,
+            agent,
+            cfg,
+            workspace: cfg.workspace_root.join(&cfg.namespace).join(&task_name),
+            task_name,
+            agent_name: agent.metadata.name.clone().unwrap_or_default(),
+            started: Instant::now(),
         }
-    };
-    sink(ExecEvent::Status(format!("on branch {branch}")));
+    }
 
-    let opts = ToolOptions {
-        bash_timeout: agent.spec.bash_timeout(),
-        bash_env: identity_env(&cfg.identity),
-    };
-    let registry = match Registry::new(&workspace, &agent.spec.tools, opts) {
-        Ok(r) => r,
-        Err(e) => return fail(Precondition::ToolRegistryBuildFailed, e.to_string()),
-    };
-    let client = Client::new(ClientConfig {
-        base_url: cfg.base_url.clone(),
-        model: agent.spec.model.clone().unwrap_or_default(),
-        temperature: agent.spec.temperature(),
-        max_tokens: agent.spec.max_output_tokens.map(|n| n.max(1) as u32),
-        stop: agent.spec.stop.clone().unwrap_or_default(),
-        header_timeout: agent.spec.request_timeout(),
-        max_retries: agent.spec.max_retries(),
-        protocol: agent.spec.tool_protocol(),
-    })
-    .map_err(|e| ExecutorError::Internal(e.to_string()))?;
+    /// The pipeline, step by step; a step that decides the outcome halts it.
+    async fn steps(&self, sink: &mut (dyn FnMut(ExecEvent) + Send)) -> Result<RunReport, Halt> {
+        self.check_preconditions()?;
+        let cleanup = self.fresh_workspace()?;
+        let remote = self.remote()?;
+        let token = self.token(&remote)?;
+        let repo = self.clone_repo(&remote, &token, sink).await?;
+        let branch = self.create_branch(repo, sink).await?;
+        let registry = self.tools()?;
+        let client = self.client()?;
+        let mut journal = self.open_journal()?;
+        let end = self
+            .agent_loop(&client, &registry, &branch, &mut journal, sink)
+            .await?;
+        let rep = self
+            .commit_and_push(end, &branch, &remote, token, cleanup, sink)
+            .await?;
+        Ok(finish(rep, &mut journal))
+    }
 
-    let journal_err = |source| ExecutorError::Journal {
-        path: cfg.journal_path.display().to_string(),
-        source,
-    };
-    let mut journal = Journal::create(&cfg.journal_path).map_err(journal_err)?;
-    journal
-        .append(&Record::Meta {
-            schema_version: SCHEMA.into(),
-            task: task_name.clone(),
-            agent: agent_name.clone(),
-            model: agent.spec.model.clone().unwrap_or_default(),
-            base_url: cfg.base_url.clone(),
-            started_at: now_rfc3339(),
-            max_turns: agent.spec.max_turns(),
-        })
-        .map_err(journal_err)?;
-
-    let system = agent
-        .spec
-        .system_prompt
-        .clone()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| prompt::DEFAULT_SYSTEM_PROMPT.to_string());
-    let few_shot = agent.spec.few_shot.clone().unwrap_or_default();
-    let loop_cfg = LoopConfig {
-        opening: prompt::opening(&system, &few_shot, prompt::user_prompt(&task.spec, &branch)),
-        max_turns: agent.spec.max_turns(),
-        converge_turns: agent.spec.converge_turns(),
-        deadline: Some(tokio::time::Instant::now() + task.spec.timeout()),
-    };
-    sink(ExecEvent::Status(format!(
-        "running the loop against {} (max {} turns)",
-        cfg.base_url, loop_cfg.max_turns
-    )));
-    let mut journal_failure = None;
-    let outcome = {
-        let mut on_loop = |ev: LoopEvent| {
-            let record = match &ev {
-                LoopEvent::Message { turn, message } => Some(Record::Message {
-                    turn: *turn,
-                    message: message.clone(),
-                }),
-                LoopEvent::TurnFinished {
-                    turn,
-                    elapsed_ms,
-                    attempts,
-                    usage,
-                    timings,
-                } => Some(Record::Turn {
-                    turn: *turn,
-                    elapsed_ms: *elapsed_ms,
-                    attempts: *attempts,
-                    usage: *usage,
-                    timings: *timings,
-                }),
-                LoopEvent::Stream {
-                    turn,
-                    event: StreamEvent::Retry { attempt, reason },
-                } => Some(Record::Retry {
-                    turn: *turn,
-                    attempt: *attempt,
-                    reason: reason.clone(),
-                }),
-                _ => None,
-            };
-            if let Some(r) = record
-                && let Err(e) = journal.append(&r)
-                && journal_failure.is_none()
-            {
-                journal_failure = Some(e);
-            }
-            sink(ExecEvent::Loop(ev));
+    /// After the loop: the model's verdict, the commit, and the push (now or on approval).
+    async fn commit_and_push(
+        &self,
+        end: Result<Submitted, RunReport>,
+        branch: &str,
+        remote: &str,
+        token: Option<Token>,
+        cleanup: WorkspaceGuard,
+        sink: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> Result<RunReport, ExecutorError> {
+        let Submitted { sub, turns } = match end {
+            Ok(s) => s,
+            Err(incomplete) => return Ok(incomplete),
         };
-        run_loop(&client, &registry, &loop_cfg, &mut on_loop).await
-    };
-    if let Some(e) = journal_failure {
-        tracing::warn!("transcript journal write failed: {e}");
+        if sub.verdict != ModelVerdict::Go || self.agent.spec.role == AgentRole::Reviewer {
+            return Ok(self.model_decided(&sub, turns));
+        }
+        let sha = match self.commit(&sub, branch, turns, sink).await? {
+            Ok(sha) => sha,
+            Err(rep) => return Ok(rep),
+        };
+        let pending = PendingPush {
+            workspace: self.workspace.clone(),
+            remote: redact_url(remote),
+            branch: branch.to_string(),
+            sha,
+        };
+        if !self.cfg.push_now {
+            cleanup.keep_for_approval();
+            return Ok(self.await_approval(&sub, pending, turns, sink));
+        }
+        Ok(self.push(&sub, &pending, token, turns, sink).await)
     }
 
-    let facts = |turns| RunFacts {
-        transcript_ref: serde_json::Value::String(cfg.journal_path.display().to_string()),
-        turn_count: turns,
-        elapsed_sec: elapsed(),
-    };
-    let turns = outcome.turns;
-    let end = outcome.result?;
-    let sub = match end {
-        LoopEnd::Submitted(sub) => sub,
-        LoopEnd::MaxTurnsExhausted => {
-            return finish(
-                report(outcome::loop_incomplete(
-                    Incomplete::MaxTurnsExhausted,
-                    &facts(turns),
-                )),
-                &mut journal,
-            );
+    fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    fn report(&self, result: ResultEnvelope) -> RunReport {
+        RunReport {
+            result,
+            pending_push: None,
+            journal: self.cfg.journal_path.clone(),
         }
-        LoopEnd::HallucinatedFinish => {
-            return finish(
-                report(outcome::loop_incomplete(
-                    Incomplete::AssistantHallucinatedFinish,
-                    &facts(turns),
-                )),
-                &mut journal,
-            );
+    }
+
+    /// `EXECUTOR-PRECONDITION-FAILED` with `reason`: the run ends before the loop.
+    fn precondition(&self, reason: Precondition, msg: &str) -> Halt {
+        Halt::Report(Box::new(self.report(outcome::precondition_failed(
+            reason,
+            msg,
+            self.elapsed(),
+        ))))
+    }
+
+    fn facts(&self, turns: u32) -> RunFacts {
+        RunFacts {
+            transcript_ref: serde_json::Value::String(self.cfg.journal_path.display().to_string()),
+            turn_count: turns,
+            elapsed_sec: self.elapsed(),
         }
-        LoopEnd::BudgetExhausted => {
-            return finish(
-                report(outcome::loop_incomplete(
-                    Incomplete::LoopBudgetExhausted,
-                    &facts(turns),
-                )),
-                &mut journal,
-            );
+    }
+
+    /// The task names this Agent, and there is a model server to talk to.
+    fn check_preconditions(&self) -> Result<(), Halt> {
+        if let Some(r) = &self.task.spec.agent_ref
+            && r.name != self.agent_name
+        {
+            return Err(self.precondition(
+                Precondition::AgentNotFound,
+                &format!(
+                    "task references Agent {:?} but the supplied Agent is {:?}",
+                    r.name, self.agent_name
+                ),
+            ));
         }
-    };
-    if sub.verdict != ModelVerdict::Go || agent.spec.role == AgentRole::Reviewer {
-        let r = outcome::model_decided(
+        if self.cfg.base_url.trim().is_empty() {
+            return Err(self.precondition(
+                Precondition::InferenceServiceUnavailable,
+                "no inference base URL: pass --base-url (e.g. http://127.0.0.1:8080/v1)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// An empty workspace directory, removed again when the run ends unless kept.
+    fn fresh_workspace(&self) -> Result<WorkspaceGuard, ExecutorError> {
+        WorkspaceGuard::fresh(&self.workspace, self.cfg.keep_workspace)
+    }
+
+    fn remote(&self) -> Result<String, Halt> {
+        let remote = self.cfg.git_remote_url.clone();
+        remote.filter(|u| !u.trim().is_empty()).ok_or_else(|| {
+            self.precondition(
+                Precondition::GitRemoteURLNotConfigured,
+                "foreman was not started with --git-remote-url; cannot clone",
+            )
+        })
+    }
+
+    fn token(&self, remote: &str) -> Result<Option<Token>, Halt> {
+        resolve_token(&self.cfg.token, remote)
+            .map_err(|msg| self.precondition(Precondition::AuthUnavailable, &msg))
+    }
+
+    /// A fresh clone of the fork into the workspace.
+    async fn clone_repo(
+        &self,
+        remote: &str,
+        token: &Option<Token>,
+        sink: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> Result<git2::Repository, Halt> {
+        sink(ExecEvent::Status(format!("cloning {}", redact_url(remote))));
+        let (remote, ws, tok) = (remote.to_string(), self.workspace.clone(), token.clone());
+        blocking(move || workspace::clone(&remote, &ws, tok.as_ref()).map_err(|e| e.to_string()))
+            .await?
+            .map_err(|e| {
+                self.precondition(Precondition::CloneFailed, &format!("clone failed: {e}"))
+            })
+    }
+
+    /// The task's branch, checked out.
+    async fn create_branch(
+        &self,
+        repo: git2::Repository,
+        sink: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> Result<String, Halt> {
+        let (spec, name) = (self.task.spec.clone(), self.task_name.clone());
+        let branch = blocking(move || {
+            workspace::branch_name(&name, &spec)
+                .and_then(|b| workspace::create_branch(&repo, &b).map(|()| b))
+                .map_err(|e| e.to_string())
+        })
+        .await?
+        .map_err(|e| {
+            self.precondition(
+                Precondition::BranchCheckoutFailed,
+                &format!("branch checkout failed: {e}"),
+            )
+        })?;
+        sink(ExecEvent::Status(format!("on branch {branch}")));
+        Ok(branch)
+    }
+
+    /// The Agent's tools, bound to the workspace.
+    fn tools(&self) -> Result<Registry, Halt> {
+        let opts = ToolOptions {
+            bash_timeout: self.agent.spec.bash_timeout(),
+            bash_env: identity_env(&self.cfg.identity),
+        };
+        Registry::new(&self.workspace, &self.agent.spec.tools, opts)
+            .map_err(|e| self.precondition(Precondition::ToolRegistryBuildFailed, &e.to_string()))
+    }
+
+    fn client(&self) -> Result<Client, ExecutorError> {
+        let spec = &self.agent.spec;
+        Client::new(ClientConfig {
+            base_url: self.cfg.base_url.clone(),
+            model: spec.model.clone().unwrap_or_default(),
+            temperature: spec.temperature(),
+            max_tokens: spec.max_output_tokens.map(|n| n.max(1) as u32),
+            stop: spec.stop.clone().unwrap_or_default(),
+            header_timeout: spec.request_timeout(),
+            max_retries: spec.max_retries(),
+            protocol: spec.tool_protocol(),
+        })
+        .map_err(|e| ExecutorError::Internal(e.to_string()))
+    }
+
+    /// The run's journal, opened with its `meta` line.
+    fn open_journal(&self) -> Result<Journal, ExecutorError> {
+        let journal_err = |source| ExecutorError::Journal {
+            path: self.cfg.journal_path.display().to_string(),
+            source,
+        };
+        let mut journal = Journal::create(&self.cfg.journal_path).map_err(journal_err)?;
+        journal
+            .append(&Record::Meta {
+                schema_version: SCHEMA.into(),
+                task: self.task_name.clone(),
+                agent: self.agent_name.clone(),
+                model: self.agent.spec.model.clone().unwrap_or_default(),
+                base_url: self.cfg.base_url.clone(),
+                started_at: now_rfc3339(),
+                max_turns: self.agent.spec.max_turns(),
+            })
+            .map_err(journal_err)?;
+        Ok(journal)
+    }
+
+    /// The agent loop, journalled and reported. `Ok(Err(report))`: it ended without a
+    /// submission (LOOP-INCOMPLETE); `Err`: the chat failed (an executor error).
+    async fn agent_loop(
+        &self,
+        client: &Client,
+        registry: &Registry,
+        branch: &str,
+        journal: &mut Journal,
+        sink: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> Result<Result<Submitted, RunReport>, ExecutorError> {
+        let spec = &self.agent.spec;
+        let system = spec
+            .system_prompt
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| prompt::DEFAULT_SYSTEM_PROMPT.to_string());
+        let few_shot = spec.few_shot.clone().unwrap_or_default();
+        let loop_cfg = LoopConfig {
+            opening: prompt::opening(
+                &system,
+                &few_shot,
+                prompt::user_prompt(&self.task.spec, branch),
+            ),
+            max_turns: spec.max_turns(),
+            converge_turns: spec.converge_turns(),
+            deadline: Some(tokio::time::Instant::now() + self.task.spec.timeout()),
+        };
+        sink(ExecEvent::Status(format!(
+            "running the loop against {} (max {} turns)",
+            self.cfg.base_url, loop_cfg.max_turns
+        )));
+        let mut journal_failure = None;
+        let outcome = {
+            let mut on_loop = |ev: LoopEvent| {
+                if let Some(r) = journal_record(&ev)
+                    && let Err(e) = journal.append(&r)
+                    && journal_failure.is_none()
+                {
+                    journal_failure = Some(e);
+                }
+                sink(ExecEvent::Loop(ev));
+            };
+            run_loop(client, registry, &loop_cfg, &mut on_loop).await
+        };
+        if let Some(e) = journal_failure {
+            tracing::warn!("transcript journal write failed: {e}");
+        }
+        let turns = outcome.turns;
+        let incomplete = match outcome.result? {
+            LoopEnd::Submitted(sub) => return Ok(Ok(Submitted { sub, turns })),
+            LoopEnd::MaxTurnsExhausted => Incomplete::MaxTurnsExhausted,
+            LoopEnd::HallucinatedFinish => Incomplete::AssistantHallucinatedFinish,
+            LoopEnd::BudgetExhausted => Incomplete::LoopBudgetExhausted,
+        };
+        Ok(Err(self.report(outcome::loop_incomplete(
+            incomplete,
+            &self.facts(turns),
+        ))))
+    }
+
+    /// NO-GO, ERROR, or any verdict of a reviewer: the model decided, nothing is committed.
+    fn model_decided(&self, sub: &Submission, turns: u32) -> RunReport {
+        self.report(outcome::model_decided(
             sub.verdict.as_str(),
             &sub.summary,
             sub.extra.clone(),
-            &facts(turns),
-        );
-        return finish(report(r), &mut journal);
+            &self.facts(turns),
+        ))
     }
 
-    sink(ExecEvent::Status("committing".into()));
-    let committed = {
+    /// Commits the workspace with DCO sign-off. `Ok(Err(report))`: nothing to commit, or the
+    /// commit was refused (hooks); the run ends NO-GO.
+    async fn commit(
+        &self,
+        sub: &Submission,
+        branch: &str,
+        turns: u32,
+        sink: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> Result<Result<String, RunReport>, ExecutorError> {
+        sink(ExecEvent::Status("committing".into()));
         let (ws, identity, message, issue) = (
-            workspace.clone(),
-            cfg.identity.clone(),
+            self.workspace.clone(),
+            self.cfg.identity.clone(),
             sub.commit_message.clone().unwrap_or_default(),
-            fixes_issue(task),
+            fixes_issue(self.task),
         );
-        blocking(move || -> Result<CommitOutcome, String> {
+        let committed = blocking(move || -> Result<CommitOutcome, String> {
             let repo = git2::Repository::open(&ws).map_err(|e| e.to_string())?;
-            workspace::commit_all(
-                &repo,
-                &CommitRequest {
-                    identity: &identity,
-                    message: &message,
-                    fixes_issue: issue,
-                },
-            )
-            .map_err(|e| e.to_string())
+            let req = CommitRequest {
+                identity: &identity,
+                message: &message,
+                fixes_issue: issue,
+            };
+            workspace::commit_all(&repo, &req).map_err(|e| e.to_string())
         })
-        .await?
-    };
-    let sha = match committed {
-        Err(e) => {
-            return finish(
-                report(outcome::commit_rejected(&branch, &e, &facts(turns))),
-                &mut journal,
-            );
-        }
-        Ok(CommitOutcome::NoChanges) => {
-            return finish(
-                report(outcome::no_changes(&branch, &sub.summary, &facts(turns))),
-                &mut journal,
-            );
-        }
-        Ok(CommitOutcome::Committed { sha, .. }) => sha,
-    };
-    sink(ExecEvent::Status(format!(
-        "committed {}",
-        &sha[..sha.len().min(12)]
-    )));
+        .await?;
+        let facts = self.facts(turns);
+        Ok(match committed {
+            Err(e) => Err(self.report(outcome::commit_rejected(branch, &e, &facts))),
+            Ok(CommitOutcome::NoChanges) => {
+                Err(self.report(outcome::no_changes(branch, &sub.summary, &facts)))
+            }
+            Ok(CommitOutcome::Committed { sha, .. }) => {
+                sink(ExecEvent::Status(format!(
+                    "committed {}",
+                    &sha[..sha.len().min(12)]
+                )));
+                Ok(sha)
+            }
+        })
+    }
 
-    let pending = PendingPush {
-        workspace: workspace.clone(),
-        remote: redact_url(&remote),
-        branch: branch.clone(),
-        sha: sha.clone(),
-    };
-    if !cfg.push_now {
-        cleanup.keep_for_approval();
-        let r = outcome::go(
-            &branch,
-            &sha,
-            &sub.summary,
-            sub.extra.clone(),
-            false,
-            &facts(turns),
-        );
-        let mut rep = report(r);
+    /// GO with the push waiting for the operator; the workspace stays for it.
+    fn await_approval(
+        &self,
+        sub: &Submission,
+        pending: PendingPush,
+        turns: u32,
+        sink: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> RunReport {
+        let r = self.go(sub, &pending, false, turns);
+        let mut rep = self.report(r);
         rep.pending_push = Some(pending);
         sink(ExecEvent::Status("awaiting push approval".into()));
-        return finish(rep, &mut journal);
+        rep
     }
-    sink(ExecEvent::Status(format!("pushing {branch}")));
-    let r = match push_pending(&pending, token).await {
-        Ok(()) => outcome::go(
-            &branch,
-            &sha,
+
+    /// Pushes right away (`--push`, upstream): GO, or PUSH-FAILED.
+    async fn push(
+        &self,
+        sub: &Submission,
+        pending: &PendingPush,
+        token: Option<Token>,
+        turns: u32,
+        sink: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> RunReport {
+        sink(ExecEvent::Status(format!("pushing {}", pending.branch)));
+        let r = match push_pending(pending, token).await {
+            Ok(()) => self.go(sub, pending, true, turns),
+            Err(e) => outcome::push_failed(&pending.branch, &pending.sha, &e, &self.facts(turns)),
+        };
+        self.report(r)
+    }
+
+    fn go(&self, sub: &Submission, p: &PendingPush, pushed: bool, turns: u32) -> ResultEnvelope {
+        outcome::go(
+            &p.branch,
+            &p.sha,
             &sub.summary,
             sub.extra.clone(),
-            true,
-            &facts(turns),
-        ),
-        Err(e) => outcome::push_failed(&branch, &sha, &e, &facts(turns)),
-    };
-    finish(report(r), &mut journal)
+            pushed,
+            &self.facts(turns),
+        )
+    }
 }
 
-/// Pushes a pending GO (the operator's approval, or `--push`). The error text is safe to show.
-pub async fn push_pending(p: &PendingPush, token: Option<Token>) -> Result<(), String> {
-    let (ws, branch) = (p.workspace.clone(), p.branch.clone());
-    blocking(move || -> Result<(), String> {
-        let repo = git2::Repository::open(&ws)
-            .map_err(|e| format!("cannot open workspace {}: {e}", ws.display()))?;
-        workspace::push(&repo, &branch, token.as_ref()).map_err(|e| match e {
-            PushError::Rejected { message } => format!("push rejected by the remote: {message}"),
-            PushError::Auth { message } => format!("authentication failed: {message}"),
-            PushError::Transport { message } => format!("push failed: {message}"),
-        })
-    })
-    .await
-    .map_err(|e| e.to_string())?
+/// What of a loop event the journal keeps (streaming deltas are superseded by the message).
+fn journal_record(ev: &LoopEvent) -> Option<Record> {
+    match ev {
+        LoopEvent::Message { turn, message } => Some(Record::Message {
+            turn: *turn,
+            message: message.clone(),
+        }),
+        LoopEvent::TurnFinished(stats) => Some(Record::Turn(*stats)),
+        LoopEvent::Stream {
+            turn,
+            event: StreamEvent::Retry { attempt, reason },
+        } => Some(Record::Retry {
+            turn: *turn,
+            attempt: *attempt,
+            reason: reason.clone(),
+        }),
+        _ => None,
+    }
 }
 
-fn finish(rep: RunReport, journal: &mut Journal) -> Result<RunReport, ExecutorError> {
+/// The journal's last line: how the run ended.
+fn finish(rep: RunReport, journal: &mut Journal) -> RunReport {
     if let Ok(v) = serde_json::to_value(&rep.result) {
         let _ = journal.append(&Record::End { result: v });
     }
-    Ok(rep)
+    rep
 }
 
 /// The issue a GO commit must reference (`Fixes #N`).
@@ -462,49 +539,6 @@ fn identity_env(id: &Identity) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.clone()))
     .collect()
-}
-
-fn prepare_workspace(ws: &Path) -> Result<(), ExecutorError> {
-    let err = |message: String| ExecutorError::Workspace {
-        path: ws.display().to_string(),
-        message,
-    };
-    if let Some(parent) = ws.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| err(format!("cannot create parent: {e}")))?;
-    }
-    match std::fs::remove_dir_all(ws) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(err(format!("cannot remove a leftover workspace: {e}"))),
-    }
-}
-
-/// Removes the workspace when the run ends, unless asked to keep it or a push awaits approval.
-struct WorkspaceGuard {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl WorkspaceGuard {
-    fn keep_for_approval(mut self) {
-        self.keep = true;
-    }
-}
-
-impl Drop for WorkspaceGuard {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ExecutorError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ExecutorError::Internal(format!("git worker failed: {e}")))
 }
 
 fn now_rfc3339() -> String {

@@ -6,6 +6,7 @@ pub mod backoff;
 pub mod connect;
 pub mod crds;
 pub mod scheduler;
+pub mod watch;
 pub mod worker;
 
 pub use connect::{Cluster, ClusterArgs, ConnectError, connect};

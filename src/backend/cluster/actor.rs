@@ -2,12 +2,13 @@
 //! then forwards their changes; runs the UI's commands as jobs; follows the transcripts the
 //! UI has open and re-sends them when their ConfigMap changes.
 
-use super::lenient::Lenient;
 use super::msg::{Listed, Msg};
-use super::{Ctx, ops, transcript, watch};
+use super::watch::{self, Described};
+use super::{Ctx, ops, transcript};
 use crate::api::{Agent, AgenticTask, FleetNode, Workload};
 use crate::backend::{BackendEvent, Command, Job};
 use crate::fleet::TaskKey;
+use crate::k8s::watch::{Feed, Lenient};
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Resource;
@@ -47,6 +48,8 @@ pub(super) struct Actor {
     ctx: Arc<Ctx>,
     itx: mpsc::UnboundedSender<Msg>,
     irx: mpsc::UnboundedReceiver<Msg>,
+    /// The console's share of the process's task watch, until the watchers start.
+    tasks: Option<Feed<Described<AgenticTask>>>,
     watchers: Vec<JoinHandle<()>>,
     /// `None` once the Snapshot went out.
     pending: Option<Pending>,
@@ -71,12 +74,13 @@ where
 }
 
 impl Actor {
-    pub fn new(ctx: Ctx) -> Actor {
+    pub fn new(ctx: Ctx, tasks: Feed<Described<AgenticTask>>) -> Actor {
         let (itx, irx) = mpsc::unbounded_channel();
         Actor {
             ctx: Arc::new(ctx),
             itx,
             irx,
+            tasks: Some(tasks),
             watchers: Vec::new(),
             pending: Some(Pending::default()),
             jobs: HashSet::new(),
@@ -94,11 +98,13 @@ impl Actor {
     fn start_watchers(&mut self) {
         let ctx = &self.ctx;
         let tx = &self.itx;
-        self.watchers = vec![
-            tokio::spawn(watch::run::<AgenticTask>(
-                namespaced::<Lenient<AgenticTask>>(ctx),
-                tx.clone(),
-            )),
+        self.watchers = self
+            .tasks
+            .take()
+            .map(|feed| tokio::spawn(watch::run_tasks(feed, tx.clone())))
+            .into_iter()
+            .collect();
+        self.watchers.extend([
             tokio::spawn(watch::run::<FleetNode>(
                 Api::<Lenient<FleetNode>>::all(ctx.client.clone()),
                 tx.clone(),
@@ -115,7 +121,7 @@ impl Actor {
                 namespaced::<PartialObjectMeta<ConfigMap>>(ctx),
                 tx.clone(),
             )),
-        ];
+        ]);
     }
 
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {

@@ -1,23 +1,35 @@
 //! What this console runs on the cluster besides watching: its own executor (the same worker
-//! as `foreman agent`) and, optionally, the scheduler. Both only report through the UI's
-//! event channel.
+//! as `foreman agent`) and, optionally, the scheduler. Both read AgenticTasks from the
+//! console's task watch when they cover its namespace (the CLI always makes them), else from
+//! their own; both only report through the UI's event channel.
 
 use crate::backend::BackendEvent;
 use crate::k8s::Cluster;
 use crate::k8s::scheduler::SchedulerConfig;
+use crate::k8s::watch::TaskWatch;
 use crate::k8s::worker::{self, WorkerConfig, WorkerEvent, WorkerHandle};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+
+/// Whether a task namespace setting (`None` or "" = all) is the console's ("" = all).
+fn covers(console_namespace: &str, theirs: Option<&str>) -> bool {
+    theirs.unwrap_or("") == console_namespace
+}
 
 /// Starts the worker; its events become the console's (`Run` feeds the live transcript).
 pub(super) fn spawn_worker(
     cluster: &Cluster,
     cfg: WorkerConfig,
+    tasks: &mut TaskWatch,
     events: mpsc::UnboundedSender<BackendEvent>,
 ) -> WorkerHandle {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let node = cfg.node.name.clone();
-    let handle = worker::spawn(cluster.clone(), cfg, tx);
+    let handle = if covers(&cluster.namespace, cfg.task_namespace.as_deref()) {
+        worker::spawn_sharing(cluster.clone(), cfg, tasks, tx)
+    } else {
+        worker::spawn(cluster.clone(), cfg, tx)
+    };
     tokio::spawn(async move {
         while let Some(ev) = rx.recv().await {
             let e = match ev {
@@ -65,21 +77,44 @@ impl SchedulerHandle {
 pub(super) fn spawn_scheduler(
     cluster: &Cluster,
     cfg: SchedulerConfig,
+    tasks: &mut TaskWatch,
     events: mpsc::UnboundedSender<BackendEvent>,
 ) -> SchedulerHandle {
+    use crate::k8s::scheduler;
     let (stop, stopped) = oneshot::channel::<()>();
     let client = cluster.client.clone();
+    let shared = covers(&cluster.namespace, cfg.task_namespace.as_deref())
+        .then(|| scheduler::subscribe(tasks));
     let join = tokio::spawn(async move {
         let _ = events.send(BackendEvent::Notice(
             "this console also schedules Pending tasks (--scheduler)".into(),
         ));
-        let r = crate::k8s::scheduler::run(client, cfg, async move {
+        let shutdown = async move {
             let _ = stopped.await;
-        })
-        .await;
+        };
+        let r = match shared {
+            Some(feed) => scheduler::run_sharing(client, cfg, feed, shutdown).await,
+            None => scheduler::run(client, cfg, shutdown).await,
+        };
         if let Err(e) = r {
             let _ = events.send(BackendEvent::Error(format!("scheduler: {e}")));
         }
     });
     SchedulerHandle { stop, join }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    #[test]
+    fn only_the_same_task_namespace_shares_the_console_watch() {
+        assert!(covers("team", Some("team")));
+        assert!(covers("", None) && covers("", Some("")));
+        assert!(
+            !covers("team", None),
+            "all namespaces is more than the console watches"
+        );
+        assert!(!covers("", Some("team")) && !covers("a", Some("b")));
+    }
 }

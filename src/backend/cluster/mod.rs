@@ -3,6 +3,8 @@
 //! Workloads are watched live with kube-rs watchers (no polling; a lost watch resumes or
 //! re-lists behind a short backoff); transcripts come from the local journal when this node
 //! ran the task, else from the task's transcript ConfigMap, whose changes are watched too.
+//! The AgenticTask watch is the process's one ([`TaskWatch`]): this console's worker and
+//! scheduler read the same one.
 //!
 //! ```text
 //! watchers (tasks, nodes, agents, workloads, transcript ConfigMap metadata) ─┐
@@ -15,7 +17,6 @@
 //! changes follow as events, and commands read the task they act on from the apiserver.
 
 mod actor;
-mod lenient;
 mod local;
 mod msg;
 mod ops;
@@ -29,6 +30,7 @@ pub use watch::TRANSCRIPT_LABEL;
 use super::{BackendError, BackendEvent, BackendHandle};
 use crate::executor::run::TokenSource;
 use crate::k8s::Cluster;
+use crate::k8s::watch::TaskWatch;
 use kube::Client;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -92,14 +94,19 @@ pub fn start_cluster(
         ));
     }
     let _guard = rt.enter();
+    // One AgenticTask watch for the console, its worker and its scheduler: each subscribes
+    // before it starts.
+    let mut tasks = TaskWatch::new(cluster.client.clone(), &cluster.namespace);
+    let console_tasks = watch::subscribe_tasks(&mut tasks);
     let worker = cfg
         .worker
         .clone()
-        .map(|w| local::spawn_worker(&cluster, w, events.clone()));
+        .map(|w| local::spawn_worker(&cluster, w, &mut tasks, events.clone()));
     let scheduler = cfg
         .scheduler
         .clone()
-        .map(|sc| local::spawn_scheduler(&cluster, sc, events.clone()));
+        .map(|sc| local::spawn_scheduler(&cluster, sc, &mut tasks, events.clone()));
+    let tasks = tasks.start();
     let ctx = Ctx {
         client: cluster.client,
         worker: worker.as_ref().map(|w| w.commands()),
@@ -110,7 +117,7 @@ pub fn start_cluster(
     };
     let (tx, rx) = mpsc::unbounded_channel();
     let (done_tx, done_rx) = tokio::sync::watch::channel(false);
-    let actor = actor::Actor::new(ctx);
+    let actor = actor::Actor::new(ctx, console_tasks);
     rt.spawn(async move {
         actor.run(rx).await;
         // The run in progress lands its terminal status, then the node drains.
@@ -122,6 +129,7 @@ pub fn start_cluster(
         if let Some(s) = scheduler {
             s.stop().await;
         }
+        drop(tasks);
         let _ = done_tx.send(true);
     });
     Ok(BackendHandle::new(tx, done_rx))

@@ -1,17 +1,19 @@
-//! The watchers: one task per kind running kube's `watcher` (list, then watch from the list's
-//! resourceVersion; on a lost connection it resumes, on `410 Gone` it re-lists), behind a
-//! short capped backoff. They only send messages to the actor: the first complete list of
-//! their kind, then each change as a ready-made [`BackendEvent`]. A failure is reported once
-//! (not once per retry) and its recovery once.
+//! The watchers: one task per kind following kube's `watcher` (list, then watch from the
+//! list's resourceVersion; on a lost connection it resumes, on `410 Gone` it re-lists), behind
+//! a short capped backoff. AgenticTasks come from the process's one task watch (shared with
+//! this console's worker and scheduler); the other kinds are watched here. The watchers only
+//! send messages to the actor: the first complete list of their kind, then each change as a
+//! ready-made [`BackendEvent`]. A failure is reported once (not once per retry) and its
+//! recovery once.
 
 use super::explain;
-use super::lenient::Lenient;
 use super::msg::{Listed, Msg};
 use crate::api::{Agent, AgenticTask, FleetNode, Workload};
 use crate::backend::BackendEvent;
 use crate::fleet::TaskKey;
 use crate::k8s::backoff::WatchBackoff;
-use futures_util::StreamExt;
+use crate::k8s::watch::{Feed, Lenient, Step, TaskWatch, config, slim};
+use futures_util::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Resource;
 use kube::api::Api;
@@ -25,8 +27,9 @@ use tokio::sync::mpsc::UnboundedSender;
 
 /// Label upstream puts on every transcript ConfigMap (value: the task name).
 pub const TRANSCRIPT_LABEL: &str = "foreman.llmkube.dev/transcript-of";
-/// Annotation `kubectl apply` fills with a copy of the whole object; never needed here.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// A watch step as the console follows it: the failure already described for the operator.
+pub(super) type Described<K> = Result<Event<Lenient<K>>, String>;
 
 /// A kind the console watches.
 pub(super) trait Watched:
@@ -91,34 +94,11 @@ impl Watched for Workload {
     }
 }
 
-/// List settings shared by the watchers: served from the apiserver's watch cache
-/// (resourceVersion=0: one round trip, no etcd read). No page size (kube's default is 500):
-/// kube drops resourceVersion=0 from a limited list, which makes it sequential etcd pages
-/// (5,000 tasks: 10 pages, 3 s instead of about 1 s on the bench machine).
-pub(super) fn config() -> watcher::Config {
-    let mut c = watcher::Config::default().any_semantic();
-    c.page_size = None;
-    c
-}
-
 fn id_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (String, String) {
     (
         meta.namespace.clone().unwrap_or_default(),
         meta.name.clone().unwrap_or_default(),
     )
-}
-
-/// Keeps what the console shows; drops what only costs memory (the server-side-apply field
-/// bookkeeping and kubectl's last-applied copy of the object).
-fn slim<K: Resource>(k: &mut K) {
-    let meta = k.meta_mut();
-    meta.managed_fields = None;
-    if let Some(a) = meta.annotations.as_mut() {
-        a.remove(LAST_APPLIED);
-        if a.is_empty() {
-            meta.annotations = None;
-        }
-    }
 }
 
 /// Reports how a watch failed, once per failure spell.
@@ -128,14 +108,13 @@ struct Health {
 }
 
 impl Health {
-    fn failed(&mut self, tx: &UnboundedSender<Msg>, e: &watcher::Error) -> bool {
+    fn failed(&mut self, tx: &UnboundedSender<Msg>, described: &str) -> bool {
         if self.failing {
             return false;
         }
         self.failing = true;
         let _ = tx.send(Msg::Ui(BackendEvent::Error(format!(
-            "{}; retrying",
-            describe(self.what, e)
+            "{described}; retrying"
         ))));
         true
     }
@@ -152,7 +131,29 @@ impl Health {
 
 /// Watches one kind until the task is aborted.
 pub(super) async fn run<K: Watched>(api: Api<Lenient<K>>, tx: UnboundedSender<Msg>) {
-    let stream = watcher::watcher(api, config()).backoff(WatchBackoff::new());
+    let stream = watcher::watcher(api, config())
+        .backoff(WatchBackoff::new())
+        .map(|step| step.map_err(|e| describe(K::WHAT, &e)));
+    follow(stream, tx).await
+}
+
+/// Subscribes the console to the process's task watch: every step, failures described.
+pub(super) fn subscribe_tasks(watch: &mut TaskWatch) -> Feed<Described<AgenticTask>> {
+    watch.subscribe(|step: &Step| {
+        Some(match step {
+            Ok(ev) => Ok(ev.clone()),
+            Err(e) => Err(describe(AgenticTask::WHAT, e)),
+        })
+    })
+}
+
+/// Follows the AgenticTasks of the shared task watch until the task is aborted.
+pub(super) async fn run_tasks(feed: Feed<Described<AgenticTask>>, tx: UnboundedSender<Msg>) {
+    follow(feed, tx).await
+}
+
+/// The first list of one kind, then its changes, as messages to the actor.
+async fn follow<K: Watched>(stream: impl Stream<Item = Described<K>>, tx: UnboundedSender<Msg>) {
     let mut stream = std::pin::pin!(stream);
     let mut health = Health {
         what: K::WHAT,
@@ -274,8 +275,9 @@ pub(super) async fn run_transcripts(
     let cfg = config().labels(TRANSCRIPT_LABEL);
     let stream = watcher::watcher(api, cfg).backoff(WatchBackoff::new());
     let mut stream = std::pin::pin!(stream);
+    let what = "transcript ConfigMaps";
     let mut health = Health {
-        what: "transcript ConfigMaps",
+        what,
         failing: false,
     };
     let mut listed = false;
@@ -283,7 +285,7 @@ pub(super) async fn run_transcripts(
         let ev = match item {
             Ok(ev) => ev,
             Err(e) => {
-                health.failed(&tx, &e);
+                health.failed(&tx, &describe(what, &e));
                 continue;
             }
         };
@@ -339,34 +341,5 @@ pub(super) fn describe(what: &str, e: &watcher::Error) -> String {
         watcher::Error::NoResourceVersion => {
             format!("the apiserver sent {what} without a resourceVersion")
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lists_come_from_the_watch_cache_in_one_response() {
-        let c = config();
-        assert_eq!(c.page_size, None);
-        assert_eq!(c.list_semantic, watcher::ListSemantic::Any);
-    }
-
-    #[test]
-    fn slim_drops_managed_fields_and_the_last_applied_copy() {
-        let yaml = "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {name: t}\nspec:\n  kind: freeform\n  payload: {prompt: x}\n";
-        let crate::api::Object::Task(mut t) = crate::api::load_str("t", yaml).unwrap().remove(0)
-        else {
-            panic!("not a task")
-        };
-        t.metadata.managed_fields = Some(vec![Default::default()]);
-        t.metadata.annotations = Some(
-            [(LAST_APPLIED.to_string(), "{...}".to_string())]
-                .into_iter()
-                .collect(),
-        );
-        slim(t.as_mut());
-        assert!(t.metadata.managed_fields.is_none() && t.metadata.annotations.is_none());
     }
 }

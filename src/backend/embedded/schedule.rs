@@ -4,7 +4,7 @@
 //! each launched into an isolated workspace.
 
 use super::runner::{Internal, Runner};
-use crate::agent::LoopEvent;
+use crate::agent::{LoopEvent, TurnStats};
 use crate::api::{Agent, AgenticTask, FleetNode};
 use crate::backend::BackendEvent;
 use crate::executor::outcome::{Precondition, precondition_failed};
@@ -133,9 +133,9 @@ impl Runner {
         let (itx, events, k) = (self.itx.clone(), self.events.clone(), key.clone());
         let handle = tokio::spawn(async move {
             let mut sink = |ev: ExecEvent| {
-                if let ExecEvent::Loop(LoopEvent::TurnFinished {
+                if let ExecEvent::Loop(LoopEvent::TurnFinished(TurnStats {
                     timings: Some(tm), ..
-                }) = &ev
+                })) = &ev
                     && let Some(v) = tm.predicted_per_second
                 {
                     let _ = itx.send(Internal::Tps(v));

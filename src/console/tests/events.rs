@@ -113,7 +113,7 @@ fn live_speed_is_kept_per_node_that_ran_the_turn() {
     // A turn of a task with no node yet (not scheduled) is nobody's speed.
     app.on_backend(BackendEvent::Run {
         task: k("bump-deps"),
-        event: ExecEvent::Loop(LoopEvent::TurnFinished {
+        event: ExecEvent::Loop(LoopEvent::TurnFinished(TurnStats {
             turn: 1,
             elapsed_ms: 10,
             attempts: 1,
@@ -122,7 +122,7 @@ fn live_speed_is_kept_per_node_that_ran_the_turn() {
                 predicted_per_second: Some(5.0),
                 ..Default::default()
             }),
-        }),
+        })),
     });
     assert_eq!(app.live_tps.len(), 1);
     assert_eq!(app.live_tps.get("m5-max"), Some(&71.5));

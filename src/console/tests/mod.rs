@@ -11,7 +11,7 @@ mod views;
 
 use super::draw::draw;
 use super::state::App;
-use crate::agent::LoopEvent;
+use crate::agent::{LoopEvent, TurnStats};
 use crate::api::fleetnode::{
     FleetNodeCapability, FleetNodePhase, FleetNodeStatus, NodeAccelerator,
 };
@@ -194,7 +194,7 @@ fn stream_first_turns(app: &mut App) {
             r#"{"path":"greeter.py","replacements":1}"#,
         ),
     }));
-    app.on_backend(lp(LoopEvent::TurnFinished {
+    app.on_backend(lp(LoopEvent::TurnFinished(TurnStats {
         turn: 1,
         elapsed_ms: 780,
         attempts: 1,
@@ -207,7 +207,7 @@ fn stream_first_turns(app: &mut App) {
             predicted_per_second: Some(71.5),
             ..Default::default()
         }),
-    }));
+    })));
     app.on_backend(lp(LoopEvent::TurnStarted {
         turn: 2,
         max_turns: 4,

@@ -29,13 +29,13 @@ fn a_past_run_is_replayed_from_its_journal() {
             turn: 1,
             message: Message::assistant("Reading the code first."),
         },
-        Record::Turn {
+        Record::Turn(TurnStats {
             turn: 1,
             elapsed_ms: 900,
             attempts: 1,
             usage: None,
             timings: None,
-        },
+        }),
         Record::End {
             result: json!({"verdict": "INCOMPLETE", "summary": "interrupted"}),
         },

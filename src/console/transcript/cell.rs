@@ -6,7 +6,7 @@
 //! tool result, footer); the model decides when cells appear and change.
 
 use super::format::{self, FKind, FLine};
-use crate::oai::{Timings, Usage};
+use crate::agent::TurnStats;
 
 /// Which [`TranscriptStyle`](super::TranscriptStyle) entry a para or prefix is drawn with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,23 +57,23 @@ pub enum CellKind {
     System,
     User,
     Assistant,
-    ToolCall { name: String },
-    ToolResult { name: String, is_error: bool },
-    TurnHeader { turn: u32, max_turns: Option<u32> },
-    TurnFooter(Box<FooterData>),
+    ToolCall {
+        name: String,
+    },
+    ToolResult {
+        name: String,
+        is_error: bool,
+    },
+    TurnHeader {
+        turn: u32,
+        max_turns: Option<u32>,
+    },
+    /// Kept so the line can be rebuilt when the context window becomes known.
+    TurnFooter(Box<TurnStats>),
     Status,
-    Retry { attempt: u32 },
-}
-
-/// Accounting shown in a turn footer; kept so the line can be rebuilt when the context window
-/// becomes known.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FooterData {
-    pub turn: u32,
-    pub elapsed_ms: u64,
-    pub attempts: u32,
-    pub usage: Option<Usage>,
-    pub timings: Option<Timings>,
+    Retry {
+        attempt: u32,
+    },
 }
 
 /// One display cell.
@@ -227,7 +227,7 @@ pub(crate) fn push_flines(c: &mut Cell, lines: &[FLine], lead: Prefix, text_slot
     }
 }
 
-pub(crate) fn footer_text(d: &FooterData, window: Option<u64>) -> String {
+pub(crate) fn footer_text(d: &TurnStats, window: Option<u64>) -> String {
     let mut parts = Vec::new();
     if let Some(u) = d.usage {
         parts.push(format!(

@@ -30,11 +30,12 @@ mod wrap;
 #[cfg(test)]
 mod tests;
 
-pub use model::{CellKind, ContextFill, FooterData};
-pub use replay::{JournalItem, TurnRecord, journal_items};
+pub use model::{CellKind, ContextFill};
+pub use replay::{JournalItem, journal_items};
 pub use style::TranscriptStyle;
 
-use crate::oai::{Message, StreamEvent, Timings, Usage};
+use crate::agent::TurnStats;
+use crate::oai::{Message, StreamEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use view::Reveal;
@@ -95,21 +96,8 @@ impl Transcript {
     }
 
     /// A chat turn finished: adds its footer (tokens, tok/s, seconds, attempts, context fill).
-    pub fn turn_finished(
-        &mut self,
-        turn: u32,
-        elapsed_ms: u64,
-        attempts: u32,
-        usage: Option<Usage>,
-        timings: Option<Timings>,
-    ) {
-        self.model.turn_finished(FooterData {
-            turn,
-            elapsed_ms,
-            attempts,
-            usage,
-            timings,
-        });
+    pub fn turn_finished(&mut self, stats: TurnStats) {
+        self.model.turn_finished(stats);
     }
 
     /// A pipeline step outside the chat ("cloning …", "pushing …").

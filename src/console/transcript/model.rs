@@ -14,12 +14,13 @@
 //!
 //! Not here: wrapping, scrolling, drawing.
 
+pub use super::cell::CellKind;
 use super::cell::{
     Cell, INDENT, Para, RESULT_COLLAPSED_LINES, Slot, assistant_cell, footer_text, pre,
     push_flines, result_slot, tool_call_cell,
 };
-pub use super::cell::{CellKind, FooterData};
 use super::format;
+use crate::agent::TurnStats;
 use crate::oai::{Message, Role, StreamEvent, Usage};
 
 /// The in-flight partial turn.
@@ -260,7 +261,7 @@ impl Model {
         self.push(c);
     }
 
-    pub fn turn_finished(&mut self, data: FooterData) {
+    pub fn turn_finished(&mut self, data: TurnStats) {
         self.end_live();
         if let Some(u) = data.usage {
             self.last_usage = Some(u);
@@ -548,7 +549,7 @@ mod tests {
     fn footer_and_context_fill() {
         let mut m = Model::new();
         m.set_context_window(Some(8192));
-        m.turn_finished(FooterData {
+        m.turn_finished(TurnStats {
             turn: 3,
             elapsed_ms: 2000,
             attempts: 2,

@@ -6,18 +6,9 @@
 //! exactly like the live one did once each turn finished.
 
 use super::Transcript;
+use crate::agent::TurnStats;
 use crate::agent::transcript::Record;
-use crate::oai::{Message, Role, Timings, Usage};
-
-/// Accounting of one finished turn, as the journal's `turn` record holds it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TurnRecord {
-    pub turn: u32,
-    pub elapsed_ms: u64,
-    pub attempts: u32,
-    pub usage: Option<Usage>,
-    pub timings: Option<Timings>,
-}
+use crate::oai::{Message, Role};
 
 /// One journal entry, in the order the run produced it.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,7 +21,7 @@ pub enum JournalItem {
         turn: u32,
         message: Message,
     },
-    TurnFinished(TurnRecord),
+    TurnFinished(TurnStats),
     Retry {
         turn: u32,
         attempt: u32,
@@ -45,9 +36,7 @@ impl Transcript {
         match item {
             JournalItem::TurnStarted { turn, max_turns } => self.turn_started(*turn, *max_turns),
             JournalItem::Message { message, .. } => self.push_message(message),
-            JournalItem::TurnFinished(r) => {
-                self.turn_finished(r.turn, r.elapsed_ms, r.attempts, r.usage, r.timings)
-            }
+            JournalItem::TurnFinished(stats) => self.turn_finished(*stats),
             JournalItem::Retry {
                 attempt, reason, ..
             } => self.stream(&crate::oai::StreamEvent::Retry {
@@ -72,7 +61,7 @@ impl Transcript {
     /// after its assistant message — where the live run put them.
     pub fn from_journal(
         messages: &[(u32, Message)],
-        turns: &[TurnRecord],
+        turns: &[TurnStats],
         max_turns: u32,
     ) -> Transcript {
         let mut t = Transcript::new();
@@ -86,8 +75,8 @@ impl Transcript {
             t.push_message(m);
             if m.role == Role::Assistant && footed < current {
                 footed = current;
-                if let Some(r) = turns.iter().find(|r| r.turn == current) {
-                    t.turn_finished(r.turn, r.elapsed_ms, r.attempts, r.usage, r.timings);
+                if let Some(stats) = turns.iter().find(|r| r.turn == current) {
+                    t.turn_finished(*stats);
                 }
             }
         }
@@ -116,21 +105,7 @@ pub fn journal_items(records: &[Record]) -> Vec<JournalItem> {
                     message: message.clone(),
                 });
             }
-            Record::Turn {
-                turn,
-                elapsed_ms,
-                attempts,
-                usage,
-                timings,
-            } => {
-                out.push(JournalItem::TurnFinished(TurnRecord {
-                    turn: *turn,
-                    elapsed_ms: *elapsed_ms,
-                    attempts: *attempts,
-                    usage: *usage,
-                    timings: *timings,
-                }));
-            }
+            Record::Turn(stats) => out.push(JournalItem::TurnFinished(*stats)),
             Record::Retry {
                 turn,
                 attempt,

@@ -3,6 +3,7 @@
 //! degenerate sizes).
 
 use super::*;
+use crate::agent::TurnStats;
 use crate::oai::{Message, StreamEvent, ToolCall, Usage};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -78,7 +79,7 @@ fn journal() -> Vec<JournalItem> {
             turn: 1,
             message: a1,
         },
-        JournalItem::TurnFinished(TurnRecord {
+        JournalItem::TurnFinished(TurnStats {
             turn: 1,
             elapsed_ms: 2400,
             attempts: 1,
@@ -99,7 +100,7 @@ fn journal() -> Vec<JournalItem> {
                 "The retry test fails because the partial turn is not discarded.\nI'll fix `discard_live`.",
             ),
         },
-        JournalItem::TurnFinished(TurnRecord {
+        JournalItem::TurnFinished(TurnStats {
             turn: 2,
             elapsed_ms: 3100,
             attempts: 2,
@@ -349,10 +350,10 @@ fn replay_renders_like_live() {
             _ => None,
         })
         .collect();
-    let turns: Vec<TurnRecord> = items
+    let turns: Vec<TurnStats> = items
         .iter()
         .filter_map(|i| match i {
-            JournalItem::TurnFinished(r) => Some(r.clone()),
+            JournalItem::TurnFinished(r) => Some(*r),
             _ => None,
         })
         .collect();
@@ -447,4 +448,39 @@ fn selection_marks_the_prefix_column() {
     assert!(!buf[(5, y)].modifier.contains(Modifier::REVERSED));
     assert!(!buf[(0, y - 1)].modifier.contains(Modifier::REVERSED));
     assert!(!t.toggle_selected(), "a footer does not collapse");
+}
+
+/// A journal file as builds before TurnStats wrote it (`meta`, messages, a `turn` line with
+/// usage and llama.cpp timings, `end`) still replays, its turn footer included.
+#[test]
+fn a_journal_in_the_existing_format_replays_with_its_turn_footer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fix-1.jsonl");
+    std::fs::write(
+        &path,
+        concat!(
+            r#"{"type":"meta","schemaVersion":"foreman.transcript.v1","task":"fix-1","agent":"coder","model":"qwen","baseUrl":"http://127.0.0.1:8080/v1","startedAt":"2025-01-01T00:00:00Z","maxTurns":30}"#,
+            "\n",
+            r#"{"type":"message","turn":0,"message":{"role":"user","content":"Fix the typo."}}"#,
+            "\n",
+            r#"{"type":"message","turn":1,"message":{"role":"assistant","content":"Fixing it now."}}"#,
+            "\n",
+            r#"{"type":"turn","turn":1,"elapsedMs":2000,"attempts":2,"usage":{"prompt_tokens":1762,"completion_tokens":33,"total_tokens":1795},"timings":{"predicted_n":33.0,"predicted_per_second":71.5}}"#,
+            "\n",
+            r#"{"type":"end","result":{"verdict":"GO","summary":"fixed"}}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let records = crate::agent::transcript::read_journal(&path).unwrap();
+    let items = crate::console::transcript::journal_items(&records);
+    let mut t = Transcript::replay(&items);
+    let text = screen(&draw(&mut t, 100, 12));
+    assert!(text.contains("turn 1/30"), "{text}");
+    assert!(text.contains("Fixing it now."), "{text}");
+    assert!(
+        text.contains("turn 1 · 1,762 + 33 tok · 71.5 tok/s · 2.0 s · 2 attempts"),
+        "{text}"
+    );
+    assert!(text.contains("result: GO"), "{text}");
 }

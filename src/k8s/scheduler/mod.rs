@@ -31,7 +31,7 @@ pub mod run;
 pub use crate::fleet::schedule::plan::{Action, Scope, Target, What, plan};
 pub use crate::fleet::schedule::selector::{LabelSelector, SelectorError};
 pub use apply::PassReport;
-pub use run::{preflight, run, run_once};
+pub use run::{TaskChange, preflight, run, run_once, run_sharing, subscribe};
 
 use std::time::Duration;
 

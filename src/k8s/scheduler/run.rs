@@ -1,13 +1,15 @@
-//! The event loop: three reflectors (tasks, FleetNodes, Agents) fed by watchers with kube's
-//! default backoff, so a dropped connection or a restarted apiserver only delays things. Any
-//! event wakes a pass after a short debounce (a burst becomes one pass); a resync timer adds a
-//! pass every `resync` for what no event announces: heartbeats going stale, and dependencies
-//! or "no fit" decisions to re-check. `run_once` lists instead of watching, for scripts.
+//! The event loop: three caches (tasks, FleetNodes, Agents) fed by watchers with kube's
+//! default backoff, so a dropped connection or a restarted apiserver only delays things. The
+//! tasks come from the process's task watch (the console's shared one, or the scheduler's
+//! own). Any event wakes a pass after a short debounce (a burst becomes one pass); a resync
+//! timer adds a pass every `resync` for what no event announces: heartbeats going stale, and
+//! dependencies or "no fit" decisions to re-check. `run_once` lists instead of watching.
 
 use super::apply::{PassReport, Written, apply_all, describe};
 use super::{SchedulerConfig, SchedulerError};
 use crate::api::{Agent, AgenticTask, FleetNode};
 use crate::fleet::schedule::plan::{Action, plan};
+use crate::k8s::watch::{Feed, Step, TaskWatch};
 use futures_util::StreamExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::reflector::{self, Store};
@@ -128,19 +130,59 @@ pub async fn run_once(
     Ok(total)
 }
 
-/// Runs until `shutdown` resolves. Fails only at start (unreachable cluster, missing CRDs,
-/// no permission); later API errors are logged and retried.
+/// What the scheduler takes from the task watch: "something changed" (`Ok`), or a failure.
+pub type TaskChange = Result<(), String>;
+
+/// Subscribes a scheduler to `watch`: a wake-up for every change, and the watch's failures.
+pub fn subscribe(watch: &mut TaskWatch) -> Feed<TaskChange> {
+    watch.subscribe(|step: &Step| match step {
+        Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_) | watcher::Event::InitDone) => {
+            Some(Ok(()))
+        }
+        Ok(_) => None,
+        Err(e) => Some(Err(e.to_string())),
+    })
+}
+
+/// Runs until `shutdown` resolves, with a task watch of its own (`foreman scheduler`). Fails
+/// only at start (unreachable cluster, missing CRDs, no permission); later API errors are
+/// logged and retried.
 pub async fn run<F>(client: Client, cfg: SchedulerConfig, shutdown: F) -> Result<(), SchedulerError>
 where
     F: Future<Output = ()> + Send,
 {
     preflight(&client, &cfg).await?;
+    let namespace = cfg.task_namespace.clone().unwrap_or_default();
+    let mut watch = TaskWatch::new(client.clone(), &namespace);
+    let tasks = subscribe(&mut watch).owning(watch.start());
+    serve(client, cfg, tasks, shutdown).await;
+    Ok(())
+}
+
+/// [`run`] on the process's shared task watch (subscribed with [`subscribe`] before it
+/// started); the watch must cover `cfg.task_namespace`.
+pub async fn run_sharing<F>(
+    client: Client,
+    cfg: SchedulerConfig,
+    tasks: Feed<TaskChange>,
+    shutdown: F,
+) -> Result<(), SchedulerError>
+where
+    F: Future<Output = ()> + Send,
+{
+    preflight(&client, &cfg).await?;
+    serve(client, cfg, tasks, shutdown).await;
+    Ok(())
+}
+
+/// The scheduler's loop: wait for the caches, then a pass on every change (debounced) and
+/// every `resync`, until `shutdown`.
+async fn serve<F>(client: Client, cfg: SchedulerConfig, tasks: Feed<TaskChange>, shutdown: F)
+where
+    F: Future<Output = ()> + Send,
+{
     let notify = Arc::new(Notify::new());
-    let (tasks, h1) = reflect::<AgenticTask>(
-        task_api(&client, &cfg),
-        watcher::Config::default(),
-        notify.clone(),
-    );
+    let (tasks, h1) = follow_tasks(tasks, notify.clone());
     let mut node_wc = watcher::Config::default();
     if !cfg.scope.node_selector.is_empty() {
         node_wc = node_wc.labels(&cfg.scope.node_selector.to_string());
@@ -163,7 +205,7 @@ where
     };
     tokio::select! {
         biased;
-        () = &mut shutdown => return Ok(()),
+        () = &mut shutdown => return,
         () = synced => {}
     }
     info!(
@@ -221,7 +263,6 @@ where
         overlay.record(results);
     }
     info!("scheduler stopped");
-    Ok(())
 }
 
 fn or_all(s: &super::LabelSelector) -> String {
@@ -230,6 +271,23 @@ fn or_all(s: &super::LabelSelector) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// The task cache, and a task that wakes the loop on every change the feed reports.
+fn follow_tasks(
+    mut feed: Feed<TaskChange>,
+    notify: Arc<Notify>,
+) -> (Store<AgenticTask>, JoinHandle<()>) {
+    let store = feed.store().clone();
+    let handle = tokio::spawn(async move {
+        while let Some(change) = feed.recv().await {
+            match change {
+                Ok(()) => notify.notify_one(),
+                Err(e) => warn!("AgenticTask watch failed (retrying with backoff): {e}"),
+            }
+        }
+    });
+    (store, handle)
 }
 
 /// A reflector driven by its own task; every change (and the end of each initial list) wakes

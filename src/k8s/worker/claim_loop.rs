@@ -1,0 +1,270 @@
+//! The worker's loop: register the node and re-queue its orphans, then claim one task at a
+//! time from the task watch (the console's shared one, or its own), heartbeat meanwhile, and
+//! on shutdown land the run's terminal status before the node goes `Draining`.
+
+use super::heartbeat::Heartbeat;
+use super::task_run::{self, Current};
+use super::tasks::{self, ClaimError};
+use super::{WorkerCommand, WorkerConfig, WorkerError, WorkerEvent, node};
+use crate::api::{AgenticTask, FleetNode, FleetNodePhase};
+use crate::fleet::TaskKey;
+use crate::k8s::Cluster;
+use crate::k8s::watch::{Feed, Lenient, Step, TaskWatch};
+use kube::Api;
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher::Event;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+
+/// What the worker takes from the task watch.
+pub(super) enum Watched {
+    /// A task scheduled to this node and unclaimed, as the watch just saw it.
+    Claimable(Box<AgenticTask>),
+    /// The first good step after a failure.
+    Recovered,
+    Failed(String),
+}
+
+/// Subscribes the worker of node `node` to `watch`: the tasks it could claim and the watch's
+/// health, nothing else (the cache holds the rest).
+pub(super) fn subscribe(watch: &mut TaskWatch, node: &str) -> Feed<Watched> {
+    let node = node.to_string();
+    let mut after_error = false;
+    watch.subscribe(move |step: &Step| {
+        let picked = match step {
+            Err(e) => Some(Watched::Failed(e.to_string())),
+            Ok(Event::Apply(Lenient::Ok(t)) | Event::InitApply(Lenient::Ok(t)))
+                if tasks::claimable(t, &node) =>
+            {
+                Some(Watched::Claimable(Box::new(t.clone())))
+            }
+            Ok(_) if after_error => Some(Watched::Recovered),
+            Ok(_) => None,
+        };
+        after_error = step.is_err();
+        picked
+    })
+}
+
+/// Runs the worker until `stop` (or the task watch ends). Fails only at start: the node
+/// cannot be registered or its orphans cannot be listed.
+pub(super) async fn run(
+    cluster: Cluster,
+    cfg: WorkerConfig,
+    mut feed: Feed<Watched>,
+    sink: mpsc::UnboundedSender<WorkerEvent>,
+    mut stop: watch::Receiver<bool>,
+    mut commands: mpsc::UnboundedReceiver<WorkerCommand>,
+) -> Result<(), WorkerError> {
+    let heartbeat = Heartbeat::new(Api::all(cluster.client.clone()), &cfg.node);
+    register(&cluster, &cfg, &sink, &heartbeat).await?;
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<TaskKey>();
+    let mut claims = Claims {
+        cluster,
+        cfg,
+        sink,
+        heartbeat,
+        store: feed.store().clone(),
+        done: done_tx,
+        current: None,
+        watch_failing: false,
+    };
+    let mut hb = tokio::time::interval(claims.cfg.heartbeat_every);
+    hb.reset();
+    let mut rescan = tokio::time::interval(claims.cfg.rescan_every);
+    loop {
+        let candidate = tokio::select! {
+            _ = stop.changed() => break,
+            Some(c) = commands.recv() => claims.command(c),
+            ev = feed.recv() => match ev {
+                None => break,
+                Some(ev) => claims.watched(ev),
+            },
+            _ = rescan.tick() => claims.idle_candidate(),
+            _ = hb.tick() => claims.beat().await,
+            Some(key) = done_rx.recv() => claims.run_ended(key).await,
+        };
+        if let Some(t) = candidate {
+            claims.claim(t).await;
+        }
+    }
+    claims.shutdown().await;
+    Ok(())
+}
+
+/// Upserts the FleetNode, re-queues the tasks a crash left `Running` here, first heartbeat.
+async fn register(
+    cluster: &Cluster,
+    cfg: &WorkerConfig,
+    sink: &mpsc::UnboundedSender<WorkerEvent>,
+    heartbeat: &Heartbeat,
+) -> Result<(), WorkerError> {
+    let name = &cfg.node.name;
+    let nodes: Api<FleetNode> = Api::all(cluster.client.clone());
+    let registered =
+        node::upsert(&nodes, &cfg.node)
+            .await
+            .map_err(|source| WorkerError::Register {
+                node: name.clone(),
+                source,
+            })?;
+    let _ = sink.send(WorkerEvent::Registered(Box::new(registered)));
+    let recovered = tasks::recover_orphans(&cluster.client, cfg.task_namespace.as_deref(), name)
+        .await
+        .map_err(|source| WorkerError::Recover {
+            node: name.clone(),
+            source,
+        })?;
+    if !recovered.is_empty() {
+        tracing::info!(node = %name, "re-queued orphaned tasks: {recovered:?}");
+        let _ = sink.send(WorkerEvent::Recovered(recovered));
+    }
+    if let Err(e) = heartbeat.beat(None, FleetNodePhase::Ready).await {
+        let _ = sink.send(WorkerEvent::Error(format!(
+            "heartbeat of {name} failed: {e}"
+        )));
+    }
+    Ok(())
+}
+
+/// The loop's state: at most one run, and whether the watch is failing (reported once).
+struct Claims {
+    cluster: Cluster,
+    cfg: WorkerConfig,
+    sink: mpsc::UnboundedSender<WorkerEvent>,
+    heartbeat: Heartbeat,
+    store: Store<AgenticTask>,
+    done: mpsc::UnboundedSender<TaskKey>,
+    current: Option<Current>,
+    watch_failing: bool,
+}
+
+impl Claims {
+    fn emit(&self, e: WorkerEvent) {
+        let _ = self.sink.send(e);
+    }
+
+    fn name(&self) -> &str {
+        &self.cfg.node.name
+    }
+
+    /// A console request. Never yields a task to claim.
+    fn command(&mut self, c: WorkerCommand) -> Option<AgenticTask> {
+        match c {
+            WorkerCommand::Cancel(key) => match self.current.as_ref().filter(|c| c.key == key) {
+                Some(cur) => cur.abort("Cancelled", "cancelled by the operator".into()),
+                None => self.emit(WorkerEvent::Error(format!(
+                    "{key} is not running on {}",
+                    self.name()
+                ))),
+            },
+        }
+        None
+    }
+
+    /// A claimable task: claim it if nothing runs. Watch failures are reported once.
+    fn watched(&mut self, ev: Watched) -> Option<AgenticTask> {
+        match ev {
+            Watched::Claimable(_) | Watched::Recovered if self.watch_failing => {
+                self.watch_failing = false;
+                self.emit(WorkerEvent::Notice(format!(
+                    "task watch on {} reconnected",
+                    self.name()
+                )));
+                self.watched(ev)
+            }
+            Watched::Claimable(t) => self.current.is_none().then_some(*t),
+            Watched::Recovered => None,
+            Watched::Failed(e) => {
+                if !self.watch_failing {
+                    self.watch_failing = true;
+                    self.emit(WorkerEvent::Error(format!(
+                        "task watch failed, retrying with backoff: {e}"
+                    )));
+                }
+                None
+            }
+        }
+    }
+
+    /// The rescan safety net: the best claimable task in the cache, if nothing runs.
+    fn idle_candidate(&self) -> Option<AgenticTask> {
+        if self.current.is_some() {
+            return None;
+        }
+        next_claimable(&self.store, self.name())
+    }
+
+    /// The periodic heartbeat, naming the task in progress.
+    async fn beat(&self) -> Option<AgenticTask> {
+        let current = self.current.as_ref().map(|c| c.key.to_string());
+        self.heartbeat.ready(current.as_deref(), "heartbeat").await;
+        None
+    }
+
+    /// A run's terminal status landed: clear `currentTask` and look for the next task.
+    async fn run_ended(&mut self, key: TaskKey) -> Option<AgenticTask> {
+        if self.current.as_ref().is_none_or(|c| c.key != key) {
+            return None;
+        }
+        self.current = None;
+        self.heartbeat.ready(None, "heartbeat").await;
+        next_claimable(&self.store, self.name())
+    }
+
+    /// Claims `t` against its resourceVersion and, if won, starts its run.
+    async fn claim(&mut self, t: AgenticTask) {
+        let key = TaskKey::of(&t);
+        let api: Api<AgenticTask> = Api::namespaced(self.cluster.client.clone(), &key.namespace);
+        match tasks::claim(&api, &t, self.name()).await {
+            Err(ClaimError::Lost(why)) => tracing::info!(task = %key, "not claimed: {why}"),
+            Err(ClaimError::Api(e)) => {
+                self.emit(WorkerEvent::Error(format!("claim of {key} failed: {e}")))
+            }
+            Ok(claimed) => {
+                self.emit(WorkerEvent::Claimed(key.clone()));
+                let current = key.to_string();
+                self.heartbeat
+                    .ready(Some(&current), "currentTask write")
+                    .await;
+                self.current = Some(task_run::start(
+                    &self.cluster,
+                    &self.cfg,
+                    claimed,
+                    self.sink.clone(),
+                    self.done.clone(),
+                ));
+            }
+        }
+    }
+
+    /// Stops the run, lands its terminal status on a fresh clock, then drains the node.
+    async fn shutdown(mut self) {
+        let name = self.name().to_string();
+        if let Some(cur) = self.current.take() {
+            let message = format!("the agent on {name} shut down while this task ran; re-queue it");
+            let reason = crate::fleet::reasons::REASON_INTERRUPTED;
+            cur.stop(reason, message, self.cfg.shutdown_budget * 2)
+                .await;
+        }
+        let draining = self.heartbeat.beat(None, FleetNodePhase::Draining);
+        match tokio::time::timeout(self.cfg.shutdown_budget, draining).await {
+            Ok(Ok(_)) => self.emit(WorkerEvent::Notice(format!("{name} is Draining"))),
+            Ok(Err(e)) => self.emit(WorkerEvent::Error(format!(
+                "Draining heartbeat failed: {e}"
+            ))),
+            Err(_) => self.emit(WorkerEvent::Error("Draining heartbeat timed out".into())),
+        }
+    }
+}
+
+/// The best claimable task in the watch cache (priority, then age).
+fn next_claimable(store: &Store<AgenticTask>, node: &str) -> Option<AgenticTask> {
+    let mut ready: Vec<Arc<AgenticTask>> = store
+        .state()
+        .into_iter()
+        .filter(|t| tasks::claimable(t, node))
+        .collect();
+    ready.sort_by(|a, b| crate::fleet::schedule::rules::queue_order(a, b));
+    ready.first().map(|t| (**t).clone())
+}
