@@ -20,6 +20,10 @@
 //! - `console`: the terminal UI: event loop, state, input, drawing, transcript, diff, themes.
 //! - `cli`: one file per subcommand.
 
+// The console owns the terminal: no stray print may reach it from the library. The CLI
+// subcommands, which own stdout and stderr, allow printing in src/cli.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod agent;
 pub mod api;
 pub mod backend;

@@ -553,7 +553,7 @@ async fn orphaned_running_tasks_are_requeued_after_kill_9() {
     node_where(&c, &me, 30, |_| true).await;
     schedule(&c, "orphan", &me).await;
     task_where(&c, "orphan", 30, |t| phase(t) == Some(TaskPhase::Running)).await;
-    unsafe { libc::kill(first.id() as i32, libc::SIGKILL) };
+    common::signal(first.id() as i32, libc::SIGKILL);
     first.wait().unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stuck = tasks_api(&c).get("orphan").await.unwrap();
@@ -568,7 +568,7 @@ async fn orphaned_running_tasks_are_requeued_after_kill_9() {
     assert_eq!(reason(&recovered, "Running"), "AgentRestartRecovery");
     assert_eq!(recovered.status.unwrap().assigned_node, None);
     // A graceful stop drains the node.
-    unsafe { libc::kill(second.id() as i32, libc::SIGTERM) };
+    common::signal(second.id() as i32, libc::SIGTERM);
     let status = second.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert_eq!(

@@ -5,6 +5,8 @@
 //!
 //! Needs the Prism install (see the message in `prism_dir`); ~40 s to start.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -45,14 +47,9 @@ struct Prism {
 impl Drop for Prism {
     fn drop(&mut self) {
         let pgid = self.child.id() as i32;
-        // SAFETY: plain syscall on the process group this test created.
-        unsafe {
-            libc::kill(-pgid, libc::SIGTERM);
-        }
+        common::signal(-pgid, libc::SIGTERM);
         std::thread::sleep(Duration::from_millis(300));
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
+        common::signal(-pgid, libc::SIGKILL);
         let _ = self.child.wait();
     }
 }

@@ -517,6 +517,7 @@ fn diff_of_commit_lists_add_modify_delete() {
 
 // ---- test-only `pipe://<abs path>` transport: smart protocol over `git receive-pack` ----
 
+#[allow(unsafe_code)] // git2 marks transport registration unsafe (global state)
 fn register_pipe_transport() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

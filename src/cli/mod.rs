@@ -2,6 +2,10 @@
 //! the Go-style flag rewriting in front of them. `run` is the headless executor; the console
 //! and the cluster commands build on the same library.
 
+// Subcommands own stdout (results) and stderr (progress, errors); the rest of the library
+// must not print (Cargo.toml [lints]).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod agent;
 pub mod common;
 pub mod console;

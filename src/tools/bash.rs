@@ -203,6 +203,7 @@ struct GroupGuard {
 }
 
 impl GroupGuard {
+    #[allow(unsafe_code)] // killpg has no safe std equivalent
     fn kill(&self) {
         // SAFETY: killpg only sends a signal; a stale or empty group yields ESRCH, ignored.
         unsafe {

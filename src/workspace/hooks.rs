@@ -171,6 +171,7 @@ fn spawn_and_collect(
     Ok(HookRun { success, output })
 }
 
+#[allow(unsafe_code)] // kill(-pgid) has no safe std equivalent
 fn kill_group(pid: u32) {
     if let Ok(pid) = libc::pid_t::try_from(pid) {
         // SAFETY: plain syscall on the process group we created for our own child.

@@ -114,14 +114,14 @@ impl PrivateApiserver {
     pub fn stop_apiserver(&self) {
         let pid = std::fs::read_to_string(self.dir.path().join("apiserver.pid")).unwrap();
         let pid: i32 = pid.trim().parse().unwrap();
-        unsafe { libc::kill(pid, libc::SIGTERM) };
+        super::signal(pid, libc::SIGTERM);
         for _ in 0..200 {
-            if unsafe { libc::kill(pid, 0) } != 0 {
+            if !super::signal(pid, 0) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+        super::signal(pid, libc::SIGKILL);
         let _ = std::fs::remove_file(self.dir.path().join("apiserver.pid"));
     }
 

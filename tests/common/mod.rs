@@ -160,3 +160,11 @@ impl Drop for GitServer {
         let _ = self.child.wait();
     }
 }
+
+/// Sends `sig` to `pid` (a negative pid is a process group); false when there is no such
+/// process.
+#[allow(unsafe_code)] // kill(2) has no safe std equivalent
+pub fn signal(pid: i32, sig: i32) -> bool {
+    // SAFETY: kill only sends a signal; a missing process yields ESRCH.
+    unsafe { libc::kill(pid, sig) == 0 }
+}
