@@ -6,7 +6,7 @@
 //! that it always terminates (upstream §11.9 loops forever when two messages exceed the cap).
 
 use super::events::TurnStats;
-use crate::oai::{Message, Role};
+use crate::oai::Message;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -267,16 +267,6 @@ fn halve(s: &str) -> String {
         tail - head,
         &s[tail..]
     )
-}
-
-/// Role of a message as upstream names it (for display).
-pub fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::System => "system",
-        Role::User => "user",
-        Role::Assistant => "assistant",
-        Role::Tool => "tool",
-    }
 }
 
 #[cfg(test)]

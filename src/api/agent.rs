@@ -160,12 +160,6 @@ impl AgentSpec {
     pub fn tool_protocol(&self) -> ToolProtocol {
         self.tool_protocol.unwrap_or_default()
     }
-    /// An Agent without an InferenceService name runs no model (upstream §3.7).
-    pub fn is_deterministic(&self) -> bool {
-        self.inference_service_ref
-            .as_ref()
-            .is_none_or(|r| r.name.trim().is_empty())
-    }
 }
 
 fn secs(v: Option<i32>, default: u64) -> std::time::Duration {

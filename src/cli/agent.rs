@@ -33,7 +33,7 @@ fn clamp_i32(n: i64) -> i32 {
 }
 
 /// The worker daemon's settings from the flags, or why they cannot run.
-pub fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, String> {
+fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, String> {
     let stub = stub_mode(args)?;
     let node = node_config(args, hostname)?;
     let root = args

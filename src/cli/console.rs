@@ -19,7 +19,7 @@ pub fn node_name() -> String {
 }
 
 /// The header line of a console on `cluster`.
-pub fn cluster_label(args: &ConsoleArgs, cluster: &Cluster, node: &str) -> String {
+fn cluster_label(args: &ConsoleArgs, cluster: &Cluster, node: &str) -> String {
     let at = args
         .context
         .clone()

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyModifiers};
 
 /// One key plus modifiers. Letter case lives in the `Char` (so `"A"` is `Char('A')`, no SHIFT).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -137,11 +137,6 @@ impl KeyBinding {
             other => normalize(other, modifiers),
         };
         seen == *self
-    }
-
-    /// `matches` for a whole event.
-    pub fn matches_event(&self, ev: &KeyEvent) -> bool {
-        self.matches(ev.code, ev.modifiers)
     }
 }
 

@@ -351,7 +351,7 @@ impl Config {
     }
 
     /// `~/.config/foreman/config.toml` (XDG config dir).
-    pub fn user_config_path() -> Option<PathBuf> {
+    fn user_config_path() -> Option<PathBuf> {
         project_dirs().map(|d| d.config_dir().join("config.toml"))
     }
 

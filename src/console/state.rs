@@ -166,11 +166,11 @@ impl App {
     pub fn selected_task(&self) -> Option<&AgenticTask> {
         self.selected_key().and_then(|k| self.mirror.tasks.get(k))
     }
-    pub fn selected_state(&self) -> Option<TaskState> {
+    fn selected_state(&self) -> Option<TaskState> {
         self.selected_task().map(task_state)
     }
     /// A finished run that did not reach its goal (INCOMPLETE or NO-GO): may be re-queued.
-    pub fn selected_incomplete(&self) -> bool {
+    fn selected_incomplete(&self) -> bool {
         self.selected_task()
             .and_then(|t| t.status.as_ref()?.verdict)
             .is_some_and(|v| !v.is_on_target())
@@ -181,11 +181,11 @@ impl App {
         self.selected_task()
             .is_some_and(|t| jobs::change_of(t).is_ok())
     }
-    pub fn has_search(&self) -> bool {
+    fn has_search(&self) -> bool {
         self.current_transcript()
             .is_some_and(|t| t.search_status().is_some())
     }
-    pub fn transcript_following(&self) -> bool {
+    fn transcript_following(&self) -> bool {
         self.current_transcript().is_none_or(|t| t.is_following())
     }
     pub fn current_transcript(&self) -> Option<&Transcript> {

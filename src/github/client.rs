@@ -262,22 +262,6 @@ impl GitHubClient {
         self.send(Method::POST, url, Some(body)).await
     }
 
-    /// Open PRs, optionally filtered by `head` (`owner:branch`) when the server supports it.
-    pub async fn list_open_pulls(
-        &self,
-        owner: &str,
-        repo: &str,
-        head: Option<&str>,
-        page: u32,
-    ) -> Result<Vec<PullRequest>, GitHubError> {
-        Ok(self
-            .list_open_labelled(owner, repo, head, page)
-            .await?
-            .into_iter()
-            .map(|(p, _)| p)
-            .collect())
-    }
-
     /// Creates the PR, or returns the open one that already exists for this head.
     pub async fn ensure_pr(&self, req: &PrRequest) -> Result<PullRequest, GitHubError> {
         for (what, v) in [

@@ -213,11 +213,6 @@ impl Aggregator {
         !self.choices.is_empty() && self.choices.iter().all(|(_, c)| c.finish_reason.is_some())
     }
 
-    /// Whether any choice was seen.
-    pub fn has_choices(&self) -> bool {
-        !self.choices.is_empty()
-    }
-
     /// The reply: the choice with the lowest index. [`OaiError::NoChoices`] when none came.
     pub fn finish(self) -> Result<Aggregated, OaiError> {
         let (_, choice) = self

@@ -58,7 +58,7 @@ fn sanitize_openai(m: &Message) -> Message {
 }
 
 /// Whether `s` is a JSON object, the only usable shape for tool arguments.
-pub(crate) fn is_json_object(s: &str) -> bool {
+fn is_json_object(s: &str) -> bool {
     matches!(serde_json::from_str::<Value>(s), Ok(Value::Object(_)))
 }
 
@@ -206,7 +206,7 @@ fn parameters_schema(t: &ToolSpec) -> Value {
 }
 
 /// The system-message section that tells the model the tools and the reply format.
-pub fn tools_prompt(tools: &[ToolSpec]) -> String {
+fn tools_prompt(tools: &[ToolSpec]) -> String {
     let mut s = String::from(
         "# Tools\n\nReply with exactly one JSON object and nothing else, of the form\n\
          {\"tool\": \"<tool name>\", \"arguments\": {<the tool's arguments>}}\n\

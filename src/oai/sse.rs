@@ -37,7 +37,7 @@ impl SseParser {
         Self::with_max_line(MAX_LINE)
     }
 
-    pub fn with_max_line(max_line: usize) -> Self {
+    fn with_max_line(max_line: usize) -> Self {
         SseParser {
             partial: Vec::new(),
             max_line,

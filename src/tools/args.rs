@@ -119,7 +119,7 @@ pub(crate) fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-pub(crate) fn quote_list(items: &[&str]) -> String {
+fn quote_list(items: &[&str]) -> String {
     items
         .iter()
         .map(|s| format!("\"{s}\""))

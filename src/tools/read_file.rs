@@ -81,12 +81,7 @@ pub(crate) struct View {
 
 /// Streams `r`, returning lines `offset..offset+limit` (limit 0 = to EOF) capped at `cap`
 /// bytes. The line crossing the cap is cut and `truncated` set.
-pub(crate) fn read_range(
-    mut r: impl BufRead,
-    offset: u64,
-    limit: u64,
-    cap: usize,
-) -> std::io::Result<View> {
+fn read_range(mut r: impl BufRead, offset: u64, limit: u64, cap: usize) -> std::io::Result<View> {
     let last_wanted = if limit == 0 {
         u64::MAX
     } else {

@@ -181,7 +181,7 @@ fn run_message_hooks(
 
 /// The final message before hooks: trimmed, the model's own `Signed-off-by:` lines dropped,
 /// `Fixes #N` guaranteed, then the DCO trailer exactly as `git commit -s` adds it.
-pub fn shape_message(
+fn shape_message(
     raw: &str,
     fixes_issue: Option<i32>,
     id: &Identity,

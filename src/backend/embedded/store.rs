@@ -170,7 +170,7 @@ impl Store {
         write_atomic(&self.root.join("node.yaml"), n)
     }
 
-    pub fn task_path(&self, key: &TaskKey) -> PathBuf {
+    fn task_path(&self, key: &TaskKey) -> PathBuf {
         self.root
             .join("tasks")
             .join(&key.namespace)
@@ -285,7 +285,7 @@ fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
 }
 
 /// Write to a temp file in the same directory, fsync, then rename over the target.
-pub fn write_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
+fn write_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
     use std::io::Write;
     let text = serde_yaml::to_string(value).map_err(|e| io_err(path, e))?;
     let dir = path.parent().unwrap_or(Path::new("."));

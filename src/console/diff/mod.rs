@@ -140,7 +140,7 @@ impl DiffView {
     }
 
     /// Tells the latest job handed out to stop (its result will be refused).
-    pub fn cancel_job(&self) {
+    fn cancel_job(&self) {
         self.latest_job.fetch_add(1, Ordering::Relaxed);
     }
 

@@ -148,7 +148,7 @@ impl Cell {
     }
 }
 
-pub(crate) fn next_id() -> u64 {
+fn next_id() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)

@@ -224,10 +224,6 @@ impl Transcript {
         self.view.select_prev(&self.layout);
     }
 
-    pub fn clear_selection(&mut self) {
-        self.view.selected = None;
-    }
-
     pub fn selected(&self) -> Option<usize> {
         self.view.selected
     }

@@ -109,24 +109,6 @@ pub fn misfit(cap: &RequiredCapability, node: &FleetNode, now_unix: i64) -> Opti
     None
 }
 
-/// First fitting node by name order (upstream first-fit), or every node's reason.
-pub fn first_fit<'a>(
-    cap: &RequiredCapability,
-    nodes: &'a [FleetNode],
-    now_unix: i64,
-) -> Result<&'a FleetNode, Vec<(String, String)>> {
-    let mut sorted: Vec<&FleetNode> = nodes.iter().collect();
-    sorted.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-    let mut reasons = Vec::new();
-    for n in sorted {
-        match misfit(cap, n, now_unix) {
-            None => return Ok(n),
-            Some(r) => reasons.push((n.metadata.name.clone().unwrap_or_default(), r)),
-        }
-    }
-    Err(reasons)
-}
-
 /// Order in which pending tasks are considered: higher `priority` first, then older first,
 /// then by name (stable and deterministic).
 pub fn queue_order(a: &AgenticTask, b: &AgenticTask) -> std::cmp::Ordering {
@@ -192,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn first_fit_skips_stale_busy_and_small_nodes() {
+    fn misfit_names_stale_busy_small_and_wrong_accelerator_nodes() {
         let cap = RequiredCapability {
             min_ram_gb: Some(16),
             accelerator: Some(Accelerator::Metal),
@@ -200,18 +182,18 @@ mod tests {
         };
         let mut busy = node("a-busy", 64, NodeAccelerator::Metal, 5);
         busy.status.as_mut().unwrap().current_task = Some("default/x".into());
-        let nodes = vec![
+        let nodes = [
             busy,
             node("b-stale", 64, NodeAccelerator::Metal, 200),
             node("c-small", 8, NodeAccelerator::Metal, 5),
             node("d-cuda", 64, NodeAccelerator::Cuda, 5),
             node("e-fit", 64, NodeAccelerator::Metal, 5),
         ];
-        let fit = first_fit(&cap, &nodes, NOW).unwrap();
-        assert_eq!(fit.metadata.name.as_deref(), Some("e-fit"));
-        let reasons = first_fit(&cap, &nodes[..4], NOW).unwrap_err();
-        assert_eq!(reasons.len(), 4);
-        assert!(reasons[0].1.contains("busy") && reasons[1].1.contains("heartbeat"));
+        let reasons: Vec<Option<String>> = nodes.iter().map(|n| misfit(&cap, n, NOW)).collect();
+        assert_eq!(reasons[4], None, "e-fit fits");
+        assert!(reasons[..4].iter().all(Option::is_some), "{reasons:?}");
+        assert!(reasons[0].as_ref().unwrap().contains("busy"));
+        assert!(reasons[1].as_ref().unwrap().contains("heartbeat"));
     }
 
     #[test]

@@ -80,7 +80,7 @@ fn arcs<K>(v: Vec<K>) -> Vec<Arc<K>> {
 }
 
 /// Maps a list error to what the user should do about it.
-pub fn classify(kind: &'static str, e: kube::Error) -> SchedulerError {
+fn classify(kind: &'static str, e: kube::Error) -> SchedulerError {
     match &e {
         kube::Error::Api(s) if s.code == 404 => SchedulerError::CrdsMissing { kind },
         kube::Error::Api(s) if s.code == 401 => SchedulerError::Unauthorized(s.message.clone()),

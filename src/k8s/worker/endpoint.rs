@@ -86,7 +86,7 @@ pub async fn resolve(
 }
 
 /// `status.endpoint` minus a trailing `/chat/completions` and any trailing `/`.
-pub fn base_from_endpoint(endpoint: &str) -> String {
+fn base_from_endpoint(endpoint: &str) -> String {
     let e = endpoint.trim_end_matches('/');
     e.strip_suffix("/chat/completions")
         .unwrap_or(e)
@@ -95,7 +95,7 @@ pub fn base_from_endpoint(endpoint: &str) -> String {
 }
 
 /// The first port (> 0) of the first subset that has a ready address.
-pub fn ready_port(ep: &Endpoints) -> Option<i32> {
+fn ready_port(ep: &Endpoints) -> Option<i32> {
     ep.subsets
         .iter()
         .flatten()
@@ -104,7 +104,7 @@ pub fn ready_port(ep: &Endpoints) -> Option<i32> {
 }
 
 /// `base` with its authority replaced by `host:port`, scheme and path kept.
-pub fn with_host(base: &str, host: &str, port: i32) -> Result<String, String> {
+fn with_host(base: &str, host: &str, port: i32) -> Result<String, String> {
     let (scheme, rest) = base
         .split_once("://")
         .ok_or_else(|| format!("InferenceService endpoint {base:?} is not a URL"))?;

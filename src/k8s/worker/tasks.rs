@@ -183,7 +183,7 @@ pub async fn recover_orphans(
 }
 
 /// `Running → Pending`, forgetting the node and the run's times.
-pub fn reset_to_pending(t: &mut AgenticTask, node: &str) {
+fn reset_to_pending(t: &mut AgenticTask, node: &str) {
     let s = status_mut(t);
     s.phase = Some(TaskPhase::Pending);
     s.assigned_node = None;
