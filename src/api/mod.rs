@@ -7,6 +7,8 @@ pub mod agent;
 pub mod common;
 pub mod fleetnode;
 pub mod load;
+pub mod object;
+pub mod rules;
 pub mod task;
 pub mod workload;
 
