@@ -1,6 +1,7 @@
 //! One loaded manifest of any of the four kinds, as the loader returns it and the backends
 //! store it.
 
+use super::yaml;
 use super::{Agent, AgenticTask, FleetNode, Workload};
 
 /// One loaded manifest.
@@ -31,12 +32,12 @@ impl Object {
         meta.name.as_deref().unwrap_or("")
     }
     /// YAML of the object (for round-trips and `foreman submit`).
-    pub fn to_yaml(&self) -> Result<String, serde_yaml::Error> {
+    pub fn to_yaml(&self) -> Result<String, yaml::SerializeError> {
         match self {
-            Object::Agent(o) => serde_yaml::to_string(o),
-            Object::Task(o) => serde_yaml::to_string(o),
-            Object::FleetNode(o) => serde_yaml::to_string(o),
-            Object::Workload(o) => serde_yaml::to_string(o),
+            Object::Agent(o) => yaml::to_string(o),
+            Object::Task(o) => yaml::to_string(o),
+            Object::FleetNode(o) => yaml::to_string(o),
+            Object::Workload(o) => yaml::to_string(o),
         }
     }
 }
