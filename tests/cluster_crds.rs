@@ -246,7 +246,7 @@ fn yaml_is_four_documents_that_parse_back() {
     let docs: Vec<Value> = yaml
         .split("---\n")
         .filter(|d| !d.trim().is_empty())
-        .map(|d| serde_yaml::from_str(d).unwrap())
+        .map(|d| foreman::api::yaml::from_str(d).unwrap())
         .collect();
     let kinds: Vec<&str> = docs
         .iter()

@@ -34,10 +34,7 @@ fn foreman_crds() -> String {
 fn example_docs(file: &str) -> Vec<Value> {
     let path = format!("{}/examples/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap();
-    serde_yaml::Deserializer::from_str(&text)
-        .map(|d| serde_yaml::with::singleton_map_recursive::deserialize(d).unwrap())
-        .filter(|v: &Value| !v.is_null())
-        .collect()
+    foreman::api::yaml::documents(&text).unwrap()
 }
 
 #[test]

@@ -1,57 +1,17 @@
 //! Strict manifest loading: multi-document YAML, unknown fields rejected by path, and semantic
 //! checks the CRD schema cannot express. Errors always name the file, the document and the field.
+//! Every file is read within [`Limits`] (size, objects, depth, aliases), so hostile input is
+//! refused in milliseconds with the bound it broke.
 
-use super::{API_VERSION, Agent, AgenticTask, FleetNode, Workload};
+use super::API_VERSION;
+pub use super::object::Object;
+pub use super::rules::{KNOWN_TOOLS, validate};
+use super::yaml::{self, Limits};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_saphyr::{Location, Spanned};
+use std::io::Read;
 use std::path::Path;
-
-/// Tools this executor implements (upstream's six).
-pub const KNOWN_TOOLS: [&str; 6] = [
-    "bash",
-    "grep",
-    "read_file",
-    "str_replace",
-    "submit_result",
-    "write_file",
-];
-
-/// One loaded manifest.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Object {
-    Agent(Box<Agent>),
-    Task(Box<AgenticTask>),
-    FleetNode(Box<FleetNode>),
-    Workload(Box<Workload>),
-}
-
-impl Object {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Object::Agent(_) => "Agent",
-            Object::Task(_) => "AgenticTask",
-            Object::FleetNode(_) => "FleetNode",
-            Object::Workload(_) => "Workload",
-        }
-    }
-    pub fn name(&self) -> &str {
-        let meta = match self {
-            Object::Agent(o) => &o.metadata,
-            Object::Task(o) => &o.metadata,
-            Object::FleetNode(o) => &o.metadata,
-            Object::Workload(o) => &o.metadata,
-        };
-        meta.name.as_deref().unwrap_or("")
-    }
-    /// YAML of the object (for round-trips and `foreman submit`).
-    pub fn to_yaml(&self) -> Result<String, serde_yaml::Error> {
-        match self {
-            Object::Agent(o) => serde_yaml::to_string(o),
-            Object::Task(o) => serde_yaml::to_string(o),
-            Object::FleetNode(o) => serde_yaml::to_string(o),
-            Object::Workload(o) => serde_yaml::to_string(o),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -61,8 +21,25 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{file}: not valid UTF-8 at line {line} (byte {offset}); save the file as UTF-8")]
+    NotUtf8 {
+        file: String,
+        line: usize,
+        offset: usize,
+    },
     #[error("{file}: not valid YAML: {message}")]
     Syntax { file: String, message: String },
+    /// An input bound ([`Limits`]) was broken; the message says which, where and what to do.
+    #[error("{file}: {message}")]
+    Limit { file: String, message: String },
+    #[error(
+        "{file}: document {doc}: a manifest must be a mapping (apiVersion, kind, metadata, spec), found {found}"
+    )]
+    NotAMapping {
+        file: String,
+        doc: usize,
+        found: &'static str,
+    },
     #[error(
         "{file}: document {doc}: unknown field `{field}` (misspelt, or not part of {kind}; `foreman crds` prints the schema)"
     )]
@@ -83,50 +60,153 @@ pub enum LoadError {
     Other { file: String, message: String },
 }
 
-/// Loads every document of a YAML file.
-pub fn load_file(path: &Path) -> Result<Vec<Object>, LoadError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-        file: file.clone(),
-        source,
-    })?;
-    load_str(&file, &text)
+impl LoadError {
+    /// The same error, said of document `n`.
+    fn in_document(mut self, n: usize) -> Self {
+        if let LoadError::NotAMapping { doc, .. }
+        | LoadError::UnknownField { doc, .. }
+        | LoadError::Invalid { doc, .. } = &mut self
+        {
+            *doc = n;
+        }
+        self
+    }
 }
 
-/// Loads every document of YAML text; `file` is only used in messages.
-pub fn load_str(file: &str, text: &str) -> Result<Vec<Object>, LoadError> {
-    let mut out = Vec::new();
-    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let doc_no = i + 1;
-        let value: serde_yaml::Value =
-            serde::Deserialize::deserialize(doc).map_err(|e| LoadError::Syntax {
-                file: file.to_string(),
-                message: e.to_string(),
-            })?;
-        if value.is_null() {
-            continue; // empty document, e.g. a trailing `---`
-        }
-        out.push(load_value(file, doc_no, value)?);
+/// Loads every document of a YAML file within the default [`Limits`].
+pub fn load_file(path: &Path) -> Result<Vec<Object>, LoadError> {
+    load_file_with(path, &Limits::default())
+}
+
+/// [`load_file`] within `limits`. The size is checked before reading, and the read stops one
+/// byte past the limit, so neither a huge file nor a pipe that never ends is read whole.
+pub fn load_file_with(path: &Path, limits: &Limits) -> Result<Vec<Object>, LoadError> {
+    let file = path.display().to_string();
+    let io = |source| LoadError::Io {
+        file: file.clone(),
+        source,
+    };
+    let f = std::fs::File::open(path).map_err(io)?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > limits.max_bytes as u64 {
+        return Err(too_large(&file, &size.to_string(), limits));
     }
-    if out.is_empty() {
+    let mut bytes = Vec::new();
+    f.take(limits.max_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() > limits.max_bytes {
+        return Err(too_large(&file, "more than", limits));
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        LoadError::NotUtf8 {
+            file: file.clone(),
+            line: 1 + bytes[..offset].iter().filter(|b| **b == b'\n').count(),
+            offset,
+        }
+    })?;
+    load_str_with(&file, text, limits)
+}
+
+/// Loads every document of YAML text within the default [`Limits`]; `file` is only used in
+/// messages.
+pub fn load_str(file: &str, text: &str) -> Result<Vec<Object>, LoadError> {
+    load_str_with(file, text, &Limits::default())
+}
+
+/// [`load_str`] within `limits`.
+pub fn load_str_with(file: &str, text: &str, limits: &Limits) -> Result<Vec<Object>, LoadError> {
+    if text.len() > limits.max_bytes {
+        return Err(too_large(file, &text.len().to_string(), limits));
+    }
+    let limit = |message| LoadError::Limit {
+        file: file.to_string(),
+        message,
+    };
+    // Empty documents (a trailing `---`) are skipped by the library, as they were before.
+    let docs: Vec<Spanned<Value>> =
+        serde_saphyr::from_multiple_with_options(text, yaml::manifest_options(limits)).map_err(
+            |e| match yaml::bound_message(&e, limits) {
+                Some(message) => limit(message),
+                None => LoadError::Syntax {
+                    file: file.to_string(),
+                    message: yaml::user_message(&e),
+                },
+            },
+        )?;
+    if docs.len() > limits.max_objects {
+        return Err(limit(format!(
+            "{} objects; at most {} can be submitted at once, so split the file",
+            docs.len(),
+            limits.max_objects
+        )));
+    }
+    if docs.is_empty() {
         return Err(LoadError::Other {
             file: file.to_string(),
             message: "no manifests found (expected Agent, AgenticTask, FleetNode or Workload)"
                 .into(),
         });
     }
+    let mut out = Vec::with_capacity(docs.len());
+    for (i, doc) in docs.into_iter().enumerate() {
+        let at = doc.referenced;
+        let obj = load_value(file, i + 1, doc.value)
+            .map_err(|e| e.in_document(document_number(text, at).unwrap_or(i + 1)))?;
+        out.push(obj);
+    }
     Ok(out)
 }
 
-fn load_value(file: &str, doc: usize, value: serde_yaml::Value) -> Result<Object, LoadError> {
+fn too_large(file: &str, size: &str, limits: &Limits) -> LoadError {
+    LoadError::Limit {
+        file: file.to_string(),
+        message: format!(
+            "{size} bytes, over the limit of {} bytes for one manifest file; split it into \
+             smaller files",
+            limits.max_bytes
+        ),
+    }
+}
+
+/// The number of the document holding the node at `at`, counting empty documents too (as an
+/// editor shows them, and as `serde_yaml` did). The library skips empty documents, so they are
+/// counted on the parser's own events; this runs only for an error message, on text that has
+/// already parsed within the budgets.
+fn document_number(text: &str, at: Location) -> Option<usize> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    let at = (at.line() as usize, at.column() as usize);
+    let mut n = 0;
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.ok()?;
+        if (span.start.line(), span.start.col() + 1) > at {
+            break;
+        }
+        n += usize::from(matches!(event, Event::DocumentStart(..)));
+    }
+    (n > 0).then_some(n)
+}
+
+fn load_value(file: &str, doc: usize, value: Value) -> Result<Object, LoadError> {
     let invalid = |field: &str, message: String| LoadError::Invalid {
         file: file.to_string(),
         doc,
         field: field.to_string(),
         message,
     };
-    let Some(map) = value.as_mapping() else {
-        return Err(invalid("", "a manifest must be a mapping".into()));
+    let Some(map) = value.as_object() else {
+        return Err(LoadError::NotAMapping {
+            file: file.to_string(),
+            doc,
+            found: match value {
+                Value::Array(_) => "a list",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                Value::Null | Value::Object(_) => "nothing",
+            },
+        });
     };
     let api_version = map.get("apiVersion").and_then(|v| v.as_str()).unwrap_or("");
     if api_version != API_VERSION {
@@ -162,7 +242,7 @@ fn typed<T: DeserializeOwned>(
     file: &str,
     doc: usize,
     kind: &str,
-    value: serde_yaml::Value,
+    value: Value,
 ) -> Result<T, LoadError> {
     let mut unknown: Vec<String> = Vec::new();
     // The generated root types check apiVersion/kind themselves and skip them; so did we above.
@@ -188,179 +268,6 @@ fn typed<T: DeserializeOwned>(
         field: e.path().to_string(),
         message: e.into_inner().to_string(),
     })
-}
-
-type Problem = (String, String);
-
-fn problem(field: &str, message: impl Into<String>) -> Problem {
-    (field.to_string(), message.into())
-}
-
-/// Checks the schema's ranges and the rules it cannot express.
-pub fn validate(obj: &Object) -> Result<(), Problem> {
-    let name = obj.name();
-    if name.is_empty() {
-        return Err(problem("metadata.name", "required"));
-    }
-    if !is_dns1123_subdomain(name) {
-        return Err(problem(
-            "metadata.name",
-            format!(
-                "`{name}` is not a valid name (lowercase letters, digits, '-' and '.', at most 253)"
-            ),
-        ));
-    }
-    match obj {
-        Object::Agent(a) => validate_agent(&a.spec),
-        Object::Task(t) => validate_task(name, &t.spec),
-        Object::FleetNode(n) => {
-            if n.spec.node_name.trim().is_empty() {
-                return Err(problem("spec.nodeName", "required"));
-            }
-            Ok(())
-        }
-        Object::Workload(w) => {
-            if w.spec.intent.trim().is_empty() {
-                return Err(problem("spec.intent", "must not be empty"));
-            }
-            Ok(())
-        }
-    }
-}
-
-fn range(field: &str, v: Option<i32>, min: i32, max: i32) -> Result<(), Problem> {
-    match v {
-        Some(n) if n < min || n > max => {
-            Err(problem(field, format!("{n} is out of range {min}..={max}")))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn validate_agent(spec: &super::AgentSpec) -> Result<(), Problem> {
-    if spec.tools.is_empty() {
-        return Err(problem("spec.tools", "at least one tool is required"));
-    }
-    for (i, tool) in spec.tools.iter().enumerate() {
-        if !KNOWN_TOOLS.contains(&tool.as_str()) {
-            return Err(problem(
-                &format!("spec.tools[{i}]"),
-                format!("unknown tool `{tool}` (known: {})", KNOWN_TOOLS.join(", ")),
-            ));
-        }
-    }
-    range("spec.maxTurns", spec.max_turns, 1, 500)?;
-    range("spec.maxRetries", spec.max_retries, 0, 20)?;
-    range(
-        "spec.requestTimeoutSeconds",
-        spec.request_timeout_seconds,
-        1,
-        i32::MAX,
-    )?;
-    range(
-        "spec.bashTimeoutSeconds",
-        spec.bash_timeout_seconds,
-        1,
-        i32::MAX,
-    )?;
-    range("spec.maxOutputTokens", spec.max_output_tokens, 1, i32::MAX)?;
-    range(
-        "spec.convergeTurns",
-        spec.converge_turns,
-        0,
-        spec.max_turns.unwrap_or(50),
-    )?;
-    if spec.converge_turns.unwrap_or(0) > 0 && !spec.tools.iter().any(|t| t == "submit_result") {
-        return Err(problem(
-            "spec.convergeTurns",
-            "needs submit_result in spec.tools",
-        ));
-    }
-    if let Some(t) = &spec.temperature {
-        match t.parse::<f64>() {
-            Ok(v)
-                if (0.0..=2.0).contains(&v)
-                    && t.chars().all(|c| c.is_ascii_digit() || c == '.') => {}
-            _ => {
-                return Err(problem(
-                    "spec.temperature",
-                    format!("`{t}` is not a decimal between 0 and 2"),
-                ));
-            }
-        }
-    }
-    if let Some(shots) = &spec.few_shot {
-        for (i, s) in shots.iter().enumerate() {
-            if !spec.tools.contains(&s.tool) {
-                return Err(problem(
-                    &format!("spec.fewShot[{i}].tool"),
-                    format!("`{}` is not in spec.tools", s.tool),
-                ));
-            }
-            if !s.arguments.is_object() {
-                return Err(problem(
-                    &format!("spec.fewShot[{i}].arguments"),
-                    "must be a mapping of argument names to values",
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn validate_task(name: &str, spec: &super::AgenticTaskSpec) -> Result<(), Problem> {
-    use super::TaskKind;
-    range("spec.payload.issue", spec.payload.issue, 1, i32::MAX)?;
-    range("spec.timeoutSeconds", spec.timeout_seconds, 0, i32::MAX)?;
-    if spec.kind == TaskKind::Freeform
-        && spec
-            .payload
-            .prompt
-            .as_deref()
-            .is_none_or(|p| p.trim().is_empty())
-    {
-        return Err(problem(
-            "spec.payload.prompt",
-            "required for kind freeform (it is the whole user message)",
-        ));
-    }
-    if let Some(repo) = &spec.payload.repo
-        && (repo.split('/').count() != 2 || repo.starts_with('/') || repo.ends_with('/'))
-    {
-        return Err(problem(
-            "spec.payload.repo",
-            format!("`{repo}` is not of the form owner/name"),
-        ));
-    }
-    if let Some(deps) = &spec.depends_on {
-        for (i, d) in deps.iter().enumerate() {
-            if d == name {
-                return Err(problem(
-                    &format!("spec.dependsOn[{i}]"),
-                    "a task cannot depend on itself",
-                ));
-            }
-        }
-    }
-    if let Some(r) = &spec.agent_ref
-        && r.name.trim().is_empty()
-    {
-        return Err(problem("spec.agentRef.name", "must not be empty"));
-    }
-    Ok(())
-}
-
-fn is_dns1123_subdomain(s: &str) -> bool {
-    s.len() <= 253
-        && s.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
 }
 
 #[cfg(test)]

@@ -7,20 +7,24 @@ pub mod agent;
 pub mod common;
 pub mod fleetnode;
 pub mod load;
+pub mod object;
+pub mod rules;
 pub mod task;
 pub mod workload;
+pub mod yaml;
 
 pub use agent::{Agent, AgentRole, AgentSpec, FewShotExample, ToolProtocol};
 pub use common::{Accelerator, LocalObjectReference, RequiredCapability};
 pub use fleetnode::{
     FleetNode, FleetNodeCapability, FleetNodePhase, FleetNodeSpec, FleetNodeStatus,
 };
-pub use load::{LoadError, Object, load_file, load_str};
+pub use load::{LoadError, Object, load_file, load_file_with, load_str, load_str_with};
 pub use task::{
     AgenticTask, AgenticTaskPayload, AgenticTaskSpec, AgenticTaskStatus, TaskKind, TaskPhase,
     Verdict,
 };
 pub use workload::{Workload, WorkloadSpec, WorkloadStatus};
+pub use yaml::Limits;
 
 /// API group shared by all four kinds.
 pub const GROUP: &str = "foreman.llmkube.dev";

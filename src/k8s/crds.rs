@@ -17,7 +17,7 @@ use kube::CustomResourceExt;
 #[derive(Debug, thiserror::Error)]
 pub enum CrdsError {
     #[error("cannot render the CRDs as YAML (a bug in foreman, please report it): {0}")]
-    Yaml(#[from] serde_yaml::Error),
+    Yaml(#[from] crate::api::yaml::SerializeError),
 }
 
 /// The four CRDs, ready for `kubectl apply` on Kubernetes 1.20 or newer.
@@ -47,7 +47,7 @@ pub fn crds_yaml() -> Result<String, CrdsError> {
     let mut out = String::new();
     for crd in crds() {
         out.push_str("---\n");
-        out.push_str(&serde_yaml::to_string(&crd)?);
+        out.push_str(&crate::api::yaml::to_string(&crd)?);
     }
     Ok(out)
 }

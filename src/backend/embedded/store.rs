@@ -276,7 +276,7 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
 fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("{}: cannot read ({e}); skipped", path.display()))?;
-    serde_yaml::from_str(&text).map_err(|e| {
+    crate::api::yaml::from_str(&text).map_err(|e| {
         format!(
             "{}: not a valid object ({e}); skipped — fix or remove the file",
             path.display()
@@ -287,7 +287,7 @@ fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
 /// Write to a temp file in the same directory, fsync, then rename over the target.
 fn write_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
     use std::io::Write;
-    let text = serde_yaml::to_string(value).map_err(|e| io_err(path, e))?;
+    let text = crate::api::yaml::to_string(value).map_err(|e| io_err(path, e))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     let file_name = path
