@@ -10,7 +10,9 @@ pub mod load;
 pub mod task;
 pub mod workload;
 
-pub use agent::{Agent, AgentRole, AgentSpec, FewShotExample, ToolProtocol};
+pub use agent::{
+    Agent, AgentRole, AgentSandbox, AgentSpec, FewShotExample, SandboxNetwork, ToolProtocol,
+};
 pub use common::{Accelerator, LocalObjectReference, RequiredCapability};
 pub use fleetnode::{
     FleetNode, FleetNodeCapability, FleetNodePhase, FleetNodeSpec, FleetNodeStatus,
