@@ -177,6 +177,11 @@ pub struct AgentSpec {
     /// Extension: the sandbox's network and extra read-only paths (issue 9).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<AgentSandbox>,
+    /// Extension: the longest assistant reply (content plus tool-call arguments) read from
+    /// the stream, in bytes; default 1 MiB. A longer reply is cut off and the model nudged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1024))]
+    pub max_reply_bytes: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -214,6 +219,13 @@ impl AgentSpec {
     }
     pub fn tool_protocol(&self) -> ToolProtocol {
         self.tool_protocol.unwrap_or_default()
+    }
+    /// The reply cap in bytes (1 MiB unless set; at least 1 KiB).
+    pub fn max_reply_bytes(&self) -> usize {
+        match self.max_reply_bytes {
+            Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX).max(1024),
+            _ => 1024 * 1024,
+        }
     }
     /// An Agent without an InferenceService name runs no model (upstream §3.7).
     pub fn is_deterministic(&self) -> bool {

@@ -12,7 +12,7 @@ pub mod sse;
 pub mod types;
 
 pub use aggregate::{Aggregated, Aggregator};
-pub use client::{Client, ClientConfig};
+pub use client::{Client, ClientConfig, StreamLimits};
 pub use error::OaiError;
 pub use sse::{SseError, SseParser};
 pub use types::*;
