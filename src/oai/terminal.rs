@@ -3,10 +3,12 @@
 //! A hostile reply could otherwise write the operator's clipboard (OSC 52), plant links
 //! (OSC 8), retitle the window, clear or repaint the screen (CSI), or reset the terminal.
 //! [`terminal_safe`] is the one function every printer of such text uses: escape sequences
-//! (ESC- or C1-introduced) are removed whole, every other C0/C1 control and DEL is dropped,
-//! `\n` and `\t` are kept, and a lone `\r` becomes `\n` (so progress output stays readable and
-//! cannot overwrite a line). Stateless, so text streamed in pieces stays safe: a sequence cut
-//! in two loses its ESC in the first piece and prints as plain text in the second.
+//! (ESC- or C1-introduced) are removed whole (colours in build logs are noise, not content),
+//! `\r` is dropped (CRLF output, progress bars; it can no longer overwrite a line), `\n` and
+//! `\t` are kept, and every other C0/C1 control and DEL is shown as U+FFFD, so the operator
+//! sees that something was there (the console's cells draw controls the same way). Stateless,
+//! so text streamed in pieces stays safe: a sequence cut in two loses its ESC in the first
+//! piece and prints as plain text in the second.
 
 use std::borrow::Cow;
 use std::iter::Peekable;
@@ -16,6 +18,9 @@ const ESC: char = '\u{1b}';
 const BEL: char = '\u{7}';
 /// C1 String Terminator.
 const ST: char = '\u{9c}';
+
+/// Shown instead of a lone control character.
+pub const REPLACEMENT: char = '\u{FFFD}';
 
 /// `s` with no control sequence or control character a terminal would act on.
 pub fn terminal_safe(s: &str) -> Cow<'_, str> {
@@ -27,13 +32,12 @@ pub fn terminal_safe(s: &str) -> Cow<'_, str> {
     while let Some(c) = it.next() {
         match c {
             '\n' | '\t' => out.push(c),
-            '\r' if it.peek() == Some(&'\n') => {}
-            '\r' => out.push('\n'),
+            '\r' => {}
             ESC => skip_escape(&mut it),
             // C1 CSI, and the C1 openers of strings: DCS, SOS, OSC, PM, APC.
             '\u{9b}' => skip_csi(&mut it),
             '\u{90}' | '\u{98}' | '\u{9d}' | '\u{9e}' | '\u{9f}' => skip_string(&mut it),
-            c if c.is_control() => {}
+            c if c.is_control() => out.push(REPLACEMENT),
             c => out.push(c),
         }
     }
@@ -144,18 +148,19 @@ mod tests {
     }
 
     #[test]
-    fn other_controls_are_dropped_and_line_breaks_normalised() {
+    fn other_controls_are_shown_as_replacement_and_cr_is_dropped() {
         assert_eq!(
-            safe("a\u{0}b\u{7}c\u{8}d\u{7f}e\u{85}f\u{b}\u{c}g"),
-            "abcdefg"
+            safe("a\u{0}b\u{7}c\u{8}d\u{7f}e\u{85}f"),
+            "a\u{FFFD}b\u{FFFD}c\u{FFFD}d\u{FFFD}e\u{FFFD}f"
         );
-        assert_eq!(safe("one\r\ntwo\rthree"), "one\ntwo\nthree");
+        assert_eq!(safe("one\r\ntwo\rthree"), "one\ntwothree");
         assert_eq!(safe("t\tab\n"), "t\tab\n");
     }
 
     #[test]
     fn malformed_or_cut_sequences_leave_no_control_behind() {
         assert_eq!(safe("trailing \u{1b}"), "trailing ");
+        assert_eq!(safe("\u{1b}\u{7}"), "\u{FFFD}");
         assert_eq!(safe("\u{1b}[12;"), "");
         // A CSI broken by a non-CSI character keeps the text after it.
         assert_eq!(safe("\u{1b}[1\u{e9}t\u{e9}"), "\u{e9}t\u{e9}");
