@@ -36,23 +36,37 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// What the probe found out about this machine's bwrap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Probe {
+    /// `bubblewrap 0.8.0`.
+    pub(crate) version: String,
+    /// `--disable-userns` exists (bubblewrap 0.8.0 and later).
+    pub(crate) disable_userns: bool,
+}
+
 /// Checks that bwrap can create every namespace we use here (user namespaces may be disabled
-/// by the kernel, AppArmor or a container runtime); returns its version line.
-pub(crate) fn probe(bwrap: &Path) -> Result<String, String> {
+/// by the kernel, AppArmor or a container runtime).
+pub(crate) fn probe(bwrap: &Path) -> Result<Probe, String> {
     let version = std::process::Command::new(bwrap)
         .arg("--version")
         .output()
         .map_err(|e| format!("cannot run {}: {e}", bwrap.display()))?;
     let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    let disable_userns = at_least(&version, (0, 8));
     let out = std::process::Command::new(bwrap)
         .args(NAMESPACES)
+        .args(disable_userns.then_some("--disable-userns"))
         .args(["--unshare-net", "--ro-bind", "/", "/", "--proc", "/proc"])
         .args(["--", "/bin/sh", "-c", "exit 0"])
         .env_clear()
         .output()
         .map_err(|e| format!("cannot run {}: {e}", bwrap.display()))?;
     if out.status.success() {
-        return Ok(version);
+        return Ok(Probe {
+            version,
+            disable_userns,
+        });
     }
     Err(format!(
         "bubblewrap cannot create its namespaces here ({}); unprivileged user namespaces may be \
@@ -63,8 +77,20 @@ pub(crate) fn probe(bwrap: &Path) -> Result<String, String> {
     ))
 }
 
+/// Whether `bubblewrap X.Y[.Z]` is at least `min`.
+fn at_least(version: &str, min: (u32, u32)) -> bool {
+    let mut nums = version
+        .split_whitespace()
+        .last()
+        .unwrap_or("")
+        .split('.')
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
+    (major, minor) >= min
+}
+
 /// Namespaces and hardening common to every call.
-const NAMESPACES: [&str; 10] = [
+const NAMESPACES: [&str; 9] = [
     "--unshare-user",
     "--unshare-pid",
     "--unshare-ipc",
@@ -72,7 +98,6 @@ const NAMESPACES: [&str; 10] = [
     "--unshare-cgroup-try",
     "--die-with-parent",
     "--new-session",
-    "--disable-userns",
     "--cap-drop",
     "ALL",
 ];
@@ -146,6 +171,7 @@ fn unreadable(dir: &Path, depth: usize, out: &mut Vec<(PathBuf, bool)>) {
 /// Everything after `bwrap`: namespaces, mounts, `--chdir`, the optional seccomp fd, `--`.
 /// The command itself follows.
 pub(crate) fn args(
+    probe: &Probe,
     policy: &Policy,
     scratch: &Scratch,
     extra_read_only: &[PathBuf],
@@ -154,6 +180,10 @@ pub(crate) fn args(
 ) -> Vec<OsString> {
     let mut a = Args(Vec::with_capacity(96));
     a.flags(&NAMESPACES);
+    if probe.disable_userns {
+        // No nested user namespace: nothing inside can regain capabilities, even its own.
+        a.flags(&["--disable-userns"]);
+    }
     if policy.network != Network::Full {
         a.flags(&["--unshare-net"]);
     }
@@ -249,7 +279,11 @@ mod tests {
             read_only: vec![PathBuf::from("/home/op/.cargo")],
             home: Some(tmp.path().join("home/op")),
         };
-        let a = strs(&args(&policy, &scratch, &[], &ws, Some(7)));
+        let probe = Probe {
+            version: "bubblewrap 0.8.0".into(),
+            disable_userns: true,
+        };
+        let a = strs(&args(&probe, &policy, &scratch, &[], &ws, Some(7)));
         let (w, h) = (ws.display().to_string(), tmp.path().join("home/op"));
         let home = pos(
             &a,
@@ -274,9 +308,23 @@ mod tests {
             network: Network::Full,
             ..policy
         };
-        let a = strs(&args(&full, &scratch, &[], &ws, None));
+        let old = Probe {
+            version: "bubblewrap 0.6.1".into(),
+            disable_userns: false,
+        };
+        let a = strs(&args(&old, &full, &scratch, &[], &ws, None));
         assert!(!a.contains(&"--unshare-net".to_string()));
         assert!(!a.contains(&"--seccomp".to_string()));
+        assert!(!a.contains(&"--disable-userns".to_string()));
+    }
+
+    #[test]
+    fn versions_compare_by_major_and_minor() {
+        assert!(at_least("bubblewrap 0.8.0", (0, 8)));
+        assert!(at_least("bubblewrap 0.11.0", (0, 8)));
+        assert!(at_least("bubblewrap 1.0", (0, 8)));
+        assert!(!at_least("bubblewrap 0.6.1", (0, 8)));
+        assert!(!at_least("garbage", (0, 8)));
     }
 
     #[test]

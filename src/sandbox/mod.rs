@@ -161,7 +161,7 @@ fn env_pairs(env: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
 #[derive(Debug)]
 enum Backend {
     #[cfg(target_os = "linux")]
-    Bubblewrap { path: PathBuf, version: String },
+    Bubblewrap { path: PathBuf, probe: bwrap::Probe },
     #[cfg(target_os = "macos")]
     Seatbelt,
 }
@@ -179,8 +179,8 @@ fn detect() -> Result<Backend, String> {
          bubblewrap; Fedora: dnf install bubblewrap; Arch: pacman -S bubblewrap)"
             .to_string()
     })?;
-    let version = bwrap::probe(&path)?;
-    Ok(Backend::Bubblewrap { path, version })
+    let probe = bwrap::probe(&path)?;
+    Ok(Backend::Bubblewrap { path, probe })
 }
 
 #[cfg(target_os = "macos")]
@@ -206,9 +206,10 @@ impl Backend {
             #[cfg(target_os = "linux")]
             Backend::Bubblewrap {
                 ref path,
-                ref version,
+                ref probe,
             } => format!(
-                "{version} ({}): user, PID, mount and network namespaces + seccomp",
+                "{} ({}): user, PID, mount and network namespaces + seccomp",
+                probe.version,
                 path.display()
             ),
             #[cfg(target_os = "macos")]
@@ -225,7 +226,10 @@ impl Backend {
     ) -> Result<Command, SandboxError> {
         match *self {
             #[cfg(target_os = "linux")]
-            Backend::Bubblewrap { ref path, .. } => linux_command(path, policy, scratch, inv),
+            Backend::Bubblewrap {
+                ref path,
+                ref probe,
+            } => linux_command(path, probe, policy, scratch, inv),
             #[cfg(target_os = "macos")]
             Backend::Seatbelt => {
                 let profile = seatbelt::profile(policy, &scratch.tmp, inv.read_only);
@@ -246,6 +250,7 @@ impl Backend {
 #[cfg(target_os = "linux")]
 fn linux_command(
     bwrap_path: &Path,
+    probe: &bwrap::Probe,
     policy: &Policy,
     scratch: &Scratch,
     inv: &Invocation<'_>,
@@ -263,6 +268,7 @@ fn linux_command(
     let fd = reader.as_raw_fd();
     let mut cmd = Command::new(bwrap_path);
     cmd.args(bwrap::args(
+        probe,
         policy,
         scratch,
         inv.read_only,
