@@ -11,11 +11,11 @@ PEER_SCRIPTS="$ROOT/scripts/peers"
 log() { printf '\033[36m» %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Debian packages the build, the tests and the demo need.
+# Debian packages the build, the tests and the demo need (bubblewrap: the model's sandbox).
 ensure_system() {
   command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
   local need=()
-  for p in pkg-config libssl-dev git curl ripgrep tmux python3 python3-venv fonts-dejavu-core; do
+  for p in pkg-config libssl-dev git curl ripgrep tmux python3 python3-venv fonts-dejavu-core bubblewrap; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if ((${#need[@]})); then

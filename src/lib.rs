@@ -7,6 +7,7 @@
 //! - `fleet`: the pure domain every backend and daemon shares (task keys and states, reasons,
 //!   status edits, scheduling rules and plan, host probes).
 //! - `oai`: the streaming chat-completions client.
+//! - `sandbox`: the policy every command the model causes runs under, and running one.
 //! - `tools`: the six workspace-bound tools the model calls.
 //! - `agent`: the native agent loop and its transcript journal.
 //! - `workspace`: git2 clone, branch, commit (with hooks), diff and push.
@@ -35,5 +36,6 @@ pub mod fleet;
 pub mod github;
 pub mod k8s;
 pub mod oai;
+pub mod sandbox;
 pub mod tools;
 pub mod workspace;

@@ -199,10 +199,13 @@ async fn go_without_a_commit_message_is_refused_until_the_model_gives_one() {
 }
 
 #[tokio::test]
-async fn failing_pre_commit_hook_is_commit_rejected_with_its_output() {
+async fn the_model_cannot_install_a_hook_the_executor_would_run() {
     let e = env();
-    // The repository ships its hooks in `hooks/`; the model installs them (as a repository's
-    // AGENTS.md would ask) and the executor must honour them at commit time.
+    // The repository ships a failing hook in `hooks/`. Before issue 9 the model could point
+    // core.hooksPath at it (or at anything it wrote) and the executor ran it on the host at
+    // commit time; now `.git` is read-only in the model's sandbox, so the config edit fails
+    // and no hook the model chose runs. (Hooks the operator configured still run, sandboxed:
+    // tests/workspace_git.rs covers a rejecting hook.)
     let seed = e.root.join("seed-acme-fleet.git");
     std::fs::create_dir_all(seed.join("hooks")).unwrap();
     let hook = seed.join("hooks/pre-commit");
@@ -214,7 +217,6 @@ async fn failing_pre_commit_hook_is_commit_rejected_with_its_output() {
     std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     git(&seed, &["add", "hooks/pre-commit"]);
     git(&seed, &["commit", "-q", "-m", "add hook"]);
-    git(&seed, &["config", "core.hooksPath", "hooks"]);
     git(&seed, &["push", "-q", e.bare.to_str().unwrap(), "main"]);
     let server = ScriptedServer::start(vec![
         Reply::tool_call("bash", r#"{"command":"git config core.hooksPath hooks"}"#),
@@ -226,17 +228,25 @@ async fn failing_pre_commit_hook_is_commit_rejected_with_its_output() {
     let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {})
         .await
         .unwrap();
-    assert_eq!(rep.result.outcome(), "COMMIT-REJECTED", "{:?}", rep.result);
-    assert!(
-        rep.result
-            .extra
-            .error
-            .as_deref()
-            .unwrap()
-            .contains("trailing whitespace"),
+    assert_eq!(
+        (rep.result.verdict.as_str(), rep.result.outcome()),
+        ("GO", ""),
         "{:?}",
         rep.result
     );
+    let records = foreman::agent::transcript::read_journal(&rep.journal).unwrap();
+    let msgs = foreman::agent::transcript::messages_of(&records);
+    let bash = msgs
+        .iter()
+        .find(|m| m.role == foreman::oai::Role::Tool && m.name.as_deref() == Some("bash"))
+        .unwrap();
+    assert!(
+        bash.text().contains("Read-only file system"),
+        "{}",
+        bash.text()
+    );
+    let log = remote_log(&e.bare, "foreman/issue-7");
+    assert!(log.contains("docs: fix typo"), "{log}");
 }
 
 #[tokio::test]

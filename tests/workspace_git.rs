@@ -364,7 +364,8 @@ fn hooks_path_config_is_respected_and_non_executable_hooks_skipped() {
 #[test]
 fn hooks_get_a_scrubbed_environment_in_the_work_tree() {
     let s = cloned("foreman/t");
-    let dump = s._dir.path().join("hook-env.txt");
+    // In the work tree: the hook runs sandboxed and can write nowhere else on the host.
+    let dump = s.work.join("hook-env.txt");
     write_hook(
         &s.repo.path().join("hooks"),
         "pre-commit",

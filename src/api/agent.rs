@@ -45,6 +45,58 @@ pub struct FewShotExample {
     pub result: String,
 }
 
+/// What the model's commands may reach over the network (extension, issue 9). `none` by
+/// default; the operator's config can override it for every Agent.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxNetwork {
+    /// No usable network: a private network namespace, and no IP socket can be opened.
+    #[default]
+    None,
+    /// A private network namespace with only `lo` up: servers the command starts are
+    /// reachable from inside it; the host's and the outside world's are not.
+    Loopback,
+    /// The host's network, unfiltered.
+    Full,
+}
+
+impl SandboxNetwork {
+    /// The manifest/config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxNetwork::None => "none",
+            SandboxNetwork::Loopback => "loopback",
+            SandboxNetwork::Full => "full",
+        }
+    }
+}
+
+impl std::str::FromStr for SandboxNetwork {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" => Ok(SandboxNetwork::None),
+            "loopback" => Ok(SandboxNetwork::Loopback),
+            "full" => Ok(SandboxNetwork::Full),
+            _ => Err("expected none, loopback or full".into()),
+        }
+    }
+}
+
+/// Extension: how the sandbox around the model's commands is opened up for this Agent
+/// (issue 9). Everything else about the sandbox is fixed policy; see README "Containment".
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentSandbox {
+    /// `none` (default), `loopback` or `full`; the config's `[sandbox] network` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<SandboxNetwork>,
+    /// Extra host paths the commands may read (never write), e.g. `~/.m2`; added to the
+    /// config's toolchain caches (`~/.cargo`, `~/.rustup`, `~/go`, `~/.cache/pip` by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_paths: Option<Vec<String>>,
+}
+
 // kube's derive repeats `printcolumn(...)` by design; clippy reads that as a duplicate.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
@@ -122,6 +174,14 @@ pub struct AgentSpec {
     /// Extension: worked tool-call examples placed before the task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub few_shot: Option<Vec<FewShotExample>>,
+    /// Extension: the sandbox's network and extra read-only paths (issue 9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<AgentSandbox>,
+    /// Extension: the longest assistant reply (content plus tool-call arguments) read from
+    /// the stream, in bytes; default 1 MiB. A longer reply is cut off and the model nudged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1024))]
+    pub max_reply_bytes: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -159,6 +219,13 @@ impl AgentSpec {
     }
     pub fn tool_protocol(&self) -> ToolProtocol {
         self.tool_protocol.unwrap_or_default()
+    }
+    /// The reply cap in bytes (1 MiB unless set; at least 1 KiB).
+    pub fn max_reply_bytes(&self) -> usize {
+        match self.max_reply_bytes {
+            Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX).max(1024),
+            _ => 1024 * 1024,
+        }
     }
 }
 

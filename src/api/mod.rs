@@ -13,7 +13,9 @@ pub mod task;
 pub mod workload;
 pub mod yaml;
 
-pub use agent::{Agent, AgentRole, AgentSpec, FewShotExample, ToolProtocol};
+pub use agent::{
+    Agent, AgentRole, AgentSandbox, AgentSpec, FewShotExample, SandboxNetwork, ToolProtocol,
+};
 pub use common::{Accelerator, LocalObjectReference, RequiredCapability};
 pub use fleetnode::{
     FleetNode, FleetNodeCapability, FleetNodePhase, FleetNodeSpec, FleetNodeStatus,

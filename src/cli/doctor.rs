@@ -1,6 +1,7 @@
 //! `foreman doctor`: checks each dependency and says how to fix what fails.
-//! Required: state dir writable, inference server reachable and doing tool calls, token
-//! present, git remote reachable with the token. Each check has a time limit.
+//! Required: state dir writable, the sandbox usable (or deliberately off, shown as a warning),
+//! inference server reachable and doing tool calls, token present, git remote reachable with
+//! the token. Each check has a time limit.
 
 use super::ConsoleArgs;
 use super::common::{Exit, settings};
@@ -14,6 +15,8 @@ use std::time::Duration;
 struct Check {
     name: &'static str,
     ok: bool,
+    /// Works, but the operator should know (shown with `!`, not counted as a failure).
+    warn: bool,
     detail: String,
     fix: Option<String>,
 }
@@ -22,6 +25,7 @@ fn pass(name: &'static str, detail: impl Into<String>) -> Check {
     Check {
         name,
         ok: true,
+        warn: false,
         detail: detail.into(),
         fix: None,
     }
@@ -30,8 +34,35 @@ fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -
     Check {
         name,
         ok: false,
+        warn: false,
         detail: detail.into(),
         fix: Some(fix.into()),
+    }
+}
+
+/// Works / what is missing / deliberately off.
+fn sandbox(settings: &crate::sandbox::Settings) -> Check {
+    use crate::sandbox::Status;
+    let network = settings.network.map_or_else(
+        || "each Agent's network (default none)".to_string(),
+        |n| format!("network {} for every Agent", n.as_str()),
+    );
+    match crate::sandbox::status(settings.mode) {
+        Status::Ready(how) => pass("sandbox", format!("{how}; {network}")),
+        Status::Off => Check {
+            warn: true,
+            ..pass(
+                "sandbox",
+                "OFF: the model's commands and the commit hooks run unconfined, with your \
+                 rights ([sandbox] mode = \"off\")",
+            )
+        },
+        Status::Unavailable(why) => fail(
+            "sandbox",
+            why,
+            "fix the above, or set [sandbox] mode = \"off\" in ~/.config/foreman/config.toml \
+             to run the model's commands unconfined",
+        ),
     }
 }
 
@@ -41,13 +72,18 @@ pub async fn doctor(args: &ConsoleArgs) -> Exit {
     let checks = [
         config_file(&cfg, &warnings),
         state_dir(&cfg.workspace.state_dir),
+        sandbox(&cfg.sandbox),
         inference(&cfg.inference.base_url).await,
         token_found(&token),
         git_remote(cfg.git.remote_url.as_deref(), token.ok()).await,
     ];
     let mut bad = 0;
     for c in &checks {
-        let mark = if c.ok { "✓" } else { "✗" };
+        let mark = match (c.ok, c.warn) {
+            (true, true) => "!",
+            (true, false) => "✓",
+            (false, _) => "✗",
+        };
         println!("{mark} {:<11} {}", c.name, c.detail);
         if let Some(f) = &c.fix {
             println!("  → {f}");

@@ -1,9 +1,13 @@
 //! Headless live transcript on stderr: streamed text as it arrives, tool calls with their
 //! arguments, results collapsed to a few lines, per-turn tokens and speed.
+//!
+//! Everything shown comes from the model, a tool or a server, so all of it passes through
+//! [`terminal_safe`] (issue 9 §5); the only escape sequences written are this printer's own
+//! colours.
 
 use crate::agent::{LoopEvent, TurnStats};
 use crate::executor::ExecEvent;
-use crate::oai::{Message, Role, StreamEvent, Timings, Usage};
+use crate::oai::{Message, Role, StreamEvent, Timings, Usage, terminal_safe};
 use std::io::{IsTerminal, Write};
 
 /// Lines of a tool result shown before collapsing.
@@ -25,11 +29,13 @@ impl Printer {
         }
     }
 
+    /// Untrusted text, made terminal-safe, then coloured.
     fn paint(&self, code: &str, s: &str) -> String {
+        let s = terminal_safe(s);
         if self.color {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
-            s.to_string()
+            s.into_owned()
         }
     }
 
@@ -42,6 +48,7 @@ impl Printer {
         let _ = writeln!(err, "{s}");
     }
 
+    /// Already safe (painted) text, written without a newline.
     fn raw(&mut self, s: &str) {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{s}");
@@ -85,7 +92,7 @@ impl Printer {
     /// Streamed text as it arrives; a tool call's header once, then its arguments.
     fn stream_event(&mut self, event: &StreamEvent) {
         match event {
-            StreamEvent::Content(t) => self.raw(t),
+            StreamEvent::Content(t) => self.raw(&terminal_safe(t)),
             StreamEvent::ToolCall {
                 index,
                 name,

@@ -18,7 +18,16 @@ struct RawFile {
     executor: Option<RawExecutor>,
     github: Option<RawGitHub>,
     ui: Option<RawUi>,
+    sandbox: Option<RawSandbox>,
     keymap: Option<BTreeMap<String, Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSandbox {
+    mode: Option<crate::sandbox::Mode>,
+    network: Option<crate::sandbox::Network>,
+    allow_paths: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +143,11 @@ pub(super) fn parse_layer(
         layer.theme = u.theme;
         layer.bell = u.bell;
         layer.mouse = u.mouse;
+    }
+    if let Some(x) = raw.sandbox {
+        layer.sandbox_mode = x.mode;
+        layer.sandbox_network = x.network;
+        layer.sandbox_allow_paths = x.allow_paths;
     }
     for (action, key) in raw.keymap.unwrap_or_default() {
         let line = line_col(src, key.span().start).0;

@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 
 pub use keys::{KeyBinding, KeyParseError};
 
+use crate::sandbox::{Mode as SandboxMode, Network as SandboxNetwork};
+
 /// The built-in defaults, documented for users (`foreman` can print it as a starting point).
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 const DEFAULT_ORIGIN: &str = "built-in config/default.toml";
@@ -71,6 +73,10 @@ pub struct ConfigLayer {
     pub bell: Option<Bell>,
     pub mouse: Option<bool>,
     pub keymap: BTreeMap<String, KeyBinding>,
+    /// `[sandbox] mode`; `--no-sandbox` sets `Off` (wired with the flags).
+    pub sandbox_mode: Option<SandboxMode>,
+    pub sandbox_network: Option<SandboxNetwork>,
+    pub sandbox_allow_paths: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,6 +168,8 @@ pub struct Config {
     pub github: GitHubSettings,
     pub ui: UiConfig,
     pub keymap: Keymap,
+    /// The sandbox around the model's commands (README "Containment").
+    pub sandbox: crate::sandbox::Settings,
     /// The user file that was applied, if any (shown by an "info" view, like `k9s info`).
     pub user_file: Option<PathBuf>,
 }
@@ -228,7 +236,7 @@ impl fmt::Display for ConfigWarning {
 }
 
 /// Environment variables and the settings they set.
-pub const ENV_VARS: [&str; 12] = [
+pub const ENV_VARS: [&str; 14] = [
     "FOREMAN_INFERENCE_BASE_URL",
     "FOREMAN_GIT_REMOTE_URL",
     "FOREMAN_GIT_AUTHOR_NAME",
@@ -241,6 +249,8 @@ pub const ENV_VARS: [&str; 12] = [
     "FOREMAN_THEME",
     "FOREMAN_BELL",
     "FOREMAN_MOUSE",
+    "FOREMAN_SANDBOX",
+    "FOREMAN_SANDBOX_NETWORK",
 ];
 
 /// The one place the app's XDG directories are named (config, data, state).
@@ -346,6 +356,7 @@ impl Config {
                 mouse: false,
             },
             keymap: Keymap::default(),
+            sandbox: crate::sandbox::Settings::default(),
             user_file: None,
         }
     }
@@ -399,6 +410,11 @@ impl Config {
         for (a, k) in &l.keymap {
             self.keymap.0.insert(a.clone(), *k);
         }
+        set(&mut self.sandbox.mode, &l.sandbox_mode);
+        if l.sandbox_network.is_some() {
+            self.sandbox.network = l.sandbox_network;
+        }
+        set(&mut self.sandbox.allow_paths, &l.sandbox_allow_paths);
     }
 
     /// Where workspaces go: `workspace.dir`, else `<state_dir>/workspaces`.
@@ -459,6 +475,18 @@ fn env_layer(
                 Some(b) => *slot = Some(b),
                 None => bad(var, &v, "expected true or false"),
             }
+        }
+    }
+    if let Some(v) = get("FOREMAN_SANDBOX") {
+        match v.parse::<SandboxMode>() {
+            Ok(m) => l.sandbox_mode = Some(m),
+            Err(reason) => bad("FOREMAN_SANDBOX", &v, &reason),
+        }
+    }
+    if let Some(v) = get("FOREMAN_SANDBOX_NETWORK") {
+        match v.parse::<SandboxNetwork>() {
+            Ok(n) => l.sandbox_network = Some(n),
+            Err(reason) => bad("FOREMAN_SANDBOX_NETWORK", &v, &reason),
         }
     }
     if let Some(v) = get("FOREMAN_BELL") {

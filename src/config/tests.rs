@@ -237,3 +237,47 @@ fn home_is_expanded_in_paths() {
     );
     assert_eq!(c.workspace.state_dir, PathBuf::from("/var/foreman"));
 }
+
+#[test]
+fn sandbox_settings_layer_defaults_file_env_and_flags() {
+    use crate::sandbox::{DEFAULT_ALLOW_PATHS, Mode, Network};
+    let c = defaults();
+    assert_eq!(c.sandbox.mode, Mode::On);
+    assert_eq!(
+        c.sandbox.network, None,
+        "each Agent's own network unless overridden"
+    );
+    assert_eq!(c.sandbox.allow_paths, DEFAULT_ALLOW_PATHS.map(String::from));
+
+    let (_d, p) = user_file("[sandbox]\nnetwork = \"loopback\"\nallow_paths = [\"~/.m2\"]\n");
+    let (mut c, w) = load(Some(&p), &[("FOREMAN_SANDBOX", "off")]);
+    assert!(
+        w.is_empty(),
+        "{:?}",
+        w.iter().map(|w| w.to_string()).collect::<Vec<_>>()
+    );
+    assert_eq!(c.sandbox.network, Some(Network::Loopback));
+    assert_eq!(c.sandbox.allow_paths, vec!["~/.m2".to_string()]);
+    assert_eq!(c.sandbox.mode, Mode::Off, "env beats the defaults");
+    c.merge_overrides(&ConfigLayer {
+        sandbox_mode: Some(Mode::On),
+        sandbox_network: Some(Network::Full),
+        ..Default::default()
+    });
+    assert_eq!(
+        (c.sandbox.mode, c.sandbox.network),
+        (Mode::On, Some(Network::Full))
+    );
+
+    let (_d, p) = user_file("[sandbox]\nmode = \"sometimes\"\n");
+    let (c, w) = load(Some(&p), &[("FOREMAN_SANDBOX_NETWORK", "internet")]);
+    let w: Vec<String> = w.iter().map(|w| w.to_string()).collect();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(w[0].contains("config.toml:2"), "{w:?}");
+    assert!(w[1].contains("FOREMAN_SANDBOX_NETWORK") && w[1].contains("none, loopback or full"));
+    assert_eq!(
+        c.sandbox.mode,
+        Mode::On,
+        "a broken file never turns the sandbox off"
+    );
+}

@@ -6,6 +6,10 @@
 //! `type` and `function.name` are taken when non-empty but never concatenated (some servers
 //! repeat the name in every chunk), arguments are concatenated; `usage` and llama.cpp's
 //! `timings` are taken from whichever chunk carries them.
+//!
+//! [`Aggregator::reply_bytes`] counts the bytes that carry the reply (content, reasoning,
+//! tool names and arguments): the client caps it and only its growth resets the idle timeout
+//! (issue 9 §4), so keep-alives and empty deltas neither grow memory nor keep a turn alive.
 
 use super::error::{OaiError, truncate_utf8};
 use super::sse::SseError;
@@ -41,6 +45,10 @@ struct Delta<'a> {
     role: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     content: Option<Cow<'a, str>>,
+    /// Thinking models' hidden text (llama.cpp `reasoning_content`): not kept, but counted,
+    /// since it is the model producing output.
+    #[serde(default, borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     tool_calls: Option<Vec<ToolCallDelta<'a>>>,
 }
@@ -100,6 +108,8 @@ pub struct Aggregator {
     choices: Vec<(usize, ChoiceAcc)>,
     usage: Option<Usage>,
     timings: Option<Timings>,
+    /// Content, reasoning, tool-name and argument bytes seen, over all choices.
+    reply_bytes: usize,
 }
 
 /// Largest body echoed back in an error message.
@@ -159,6 +169,9 @@ impl Aggregator {
             acc.finish_reason = Some(reason.into_owned());
         }
         let Some(delta) = choice.delta else { return };
+        if let Some(r) = &delta.reasoning_content {
+            self.reply_bytes += r.len();
+        }
         if let Some(role) = delta.role
             && acc.role.is_empty()
         {
@@ -167,6 +180,7 @@ impl Aggregator {
         if let Some(content) = delta.content
             && !content.is_empty()
         {
+            self.reply_bytes += content.len();
             acc.content.push_str(&content);
             if primary {
                 on_event(StreamEvent::Content(content.into_owned()));
@@ -194,8 +208,10 @@ impl Aggregator {
                 None => (None, Cow::Borrowed("")),
             };
             if let Some(name) = &name {
+                self.reply_bytes += name.len();
                 tool.name = name.to_string();
             }
+            self.reply_bytes += arguments.len();
             tool.arguments.push_str(&arguments);
             if primary && (id.is_some() || name.is_some() || !arguments.is_empty()) {
                 on_event(StreamEvent::ToolCall {
@@ -211,6 +227,11 @@ impl Aggregator {
     /// Whether at least one choice was seen and every seen choice has a finish_reason.
     pub fn all_finished(&self) -> bool {
         !self.choices.is_empty() && self.choices.iter().all(|(_, c)| c.finish_reason.is_some())
+    }
+
+    /// Bytes of content, reasoning, tool names and arguments folded so far.
+    pub fn reply_bytes(&self) -> usize {
+        self.reply_bytes
     }
 
     /// The reply: the choice with the lowest index. [`OaiError::NoChoices`] when none came.
@@ -312,6 +333,41 @@ mod tests {
         r#"{"choices":[{"finish_reason":"tool_calls","index":0,"delta":{}}]}"#,
         r#"{"choices":[],"usage":{"completion_tokens":30,"prompt_tokens":285,"total_tokens":315,"prompt_tokens_details":{"cached_tokens":0}},"timings":{"cache_n":0,"prompt_n":285,"prompt_ms":776.2,"predicted_n":30,"predicted_ms":800.9,"predicted_per_second":36.2}}"#,
     ];
+
+    #[test]
+    fn reply_bytes_count_what_the_model_wrote_and_nothing_else() {
+        let mut agg = Aggregator::new();
+        let mut sink = |_e: StreamEvent| {};
+        for p in [
+            r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":null}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"content":""}}]}"#,
+            r#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#,
+        ] {
+            agg.push(p, &mut sink).unwrap();
+        }
+        assert_eq!(
+            agg.reply_bytes(),
+            0,
+            "envelopes and empty deltas are not reply"
+        );
+        agg.push(
+            r#"{"choices":[{"index":0,"delta":{"reasoning_content":"hmm"}}]}"#,
+            &mut sink,
+        )
+        .unwrap();
+        agg.push(
+            r#"{"choices":[{"index":0,"delta":{"content":"héllo"}}]}"#,
+            &mut sink,
+        )
+        .unwrap();
+        agg.push(
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"bash","arguments":"{\"a\":1}"}}]}}]}"#,
+            &mut sink,
+        )
+        .unwrap();
+        assert_eq!(agg.reply_bytes(), 3 + 6 + 4 + 7);
+    }
 
     #[test]
     fn llama_tool_call_at_every_split() {

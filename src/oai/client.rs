@@ -27,7 +27,8 @@ pub struct ClientConfig {
     pub max_tokens: Option<u32>,
     /// Omitted when empty.
     pub stop: Vec<String>,
-    /// Per attempt: the wait for response headers, and the longest silence between chunks.
+    /// Per attempt: the wait for response headers, and the longest gap between bytes that
+    /// carry content or tool-call arguments (keep-alives and empty deltas do not count).
     pub header_timeout: Duration,
     /// Extra attempts after the first.
     pub max_retries: u32,
@@ -59,6 +60,34 @@ const DRAIN_BYTES: usize = 64 * 1024;
 /// Retry backoff steps (the last repeats), each jittered by ±20%.
 const BACKOFF_MS: [u64; 3] = [50, 250, 1000];
 
+/// Bounds on what one streamed reply may cost (issue 9 §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// The longest reply, in bytes of content, reasoning, tool names and arguments. Past it
+    /// the stream is stopped and the attempt fails with [`OaiError::ReplyTooLarge`].
+    pub max_reply_bytes: usize,
+}
+
+impl Default for StreamLimits {
+    /// 1 MiB: far above any sane single reply, far below what hurts memory.
+    fn default() -> Self {
+        StreamLimits {
+            max_reply_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl StreamLimits {
+    /// The longest SSE line worth buffering: a JSON-escaped reply can be up to six bytes per
+    /// byte (`\u001b`), plus room for the chunk's envelope.
+    fn max_line(self) -> usize {
+        self.max_reply_bytes
+            .saturating_mul(6)
+            .saturating_add(64 * 1024)
+            .min(super::sse::MAX_LINE)
+    }
+}
+
 /// A chat client; cheap to clone (shared configuration and HTTP client).
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -68,6 +97,7 @@ pub struct Client {
 #[derive(Debug)]
 struct Inner {
     cfg: ClientConfig,
+    limits: StreamLimits,
     http: reqwest::Client,
     url: reqwest::Url,
     /// Numbers `call_<n>` ids of JSON-schema-mode calls, unique per client.
@@ -110,8 +140,19 @@ enum Outcome {
 }
 
 impl Client {
-    /// Checks the configuration and builds the HTTP client; no request is sent.
+    /// Checks the configuration and builds the HTTP client; no request is sent. The stream
+    /// limits are the defaults (see [`Client::with_limits`]).
     pub fn new(cfg: ClientConfig) -> Result<Client, OaiError> {
+        Client::with_limits(cfg, StreamLimits::default())
+    }
+
+    /// [`Client::new`] with explicit stream limits (the Agent's `maxReplyBytes`).
+    pub fn with_limits(cfg: ClientConfig, limits: StreamLimits) -> Result<Client, OaiError> {
+        if limits.max_reply_bytes == 0 {
+            return Err(OaiError::Config(
+                "the reply cap is zero; set maxReplyBytes to at least 1024".into(),
+            ));
+        }
         let base = cfg.base_url.trim().trim_end_matches('/');
         if base.is_empty() {
             return Err(OaiError::Config(
@@ -145,6 +186,7 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 cfg,
+                limits,
                 http,
                 url,
                 next_call: AtomicU64::new(1),
@@ -281,22 +323,30 @@ impl Client {
                 body,
             });
         }
-        let mut parser = SseParser::new();
+        let cap = inner.limits.max_reply_bytes;
+        let mut parser = SseParser::with_max_line(inner.limits.max_line());
         let mut agg = Aggregator::new();
         let mut finished_at: Option<Instant> = None;
+        // Only reply bytes move it: keep-alive comments and empty deltas do not (issue 9 §4).
+        let mut idle_deadline = Instant::now() + limit;
         loop {
-            let wait = finished_at.map_or(limit, |t| FINISH_GRACE.saturating_sub(t.elapsed()));
-            match timeout(wait, resp.chunk()).await {
+            let until = finished_at.map_or(idle_deadline, |t| t + FINISH_GRACE);
+            match timeout_at(until, resp.chunk()).await {
                 Err(_) if finished_at.is_some() => break,
                 Err(_) => return Err(OaiError::idle_timeout(limit)),
                 Ok(Err(_)) if agg.all_finished() => break,
                 Ok(Err(e)) => return Err(self.transport(&e)),
                 Ok(Ok(None)) => {
-                    parser.finish(|p| agg.push(p, on_event))?;
+                    parser.finish(|p| fold(&mut agg, p, on_event, cap))?;
                     break;
                 }
                 Ok(Ok(Some(bytes))) => {
-                    if parser.feed(&bytes, |p| agg.push(p, on_event))? {
+                    let before = agg.reply_bytes();
+                    let done = parser.feed(&bytes, |p| fold(&mut agg, p, on_event, cap))?;
+                    if agg.reply_bytes() > before {
+                        idle_deadline = Instant::now() + limit;
+                    }
+                    if done {
                         drain(&mut resp).await;
                         break;
                     }
@@ -372,9 +422,27 @@ impl Client {
     }
 }
 
+/// Folds one payload and enforces the reply cap as soon as it is passed.
+fn fold(
+    agg: &mut Aggregator,
+    payload: &str,
+    on_event: &mut (dyn FnMut(StreamEvent) + Send),
+    cap: usize,
+) -> Result<(), OaiError> {
+    agg.push(payload, on_event)?;
+    if agg.reply_bytes() > cap {
+        return Err(OaiError::ReplyTooLarge { limit: cap });
+    }
+    Ok(())
+}
+
 /// What the model is told about a failed attempt (short; the full error goes to the UI).
 fn nudge_reason(e: &OaiError) -> String {
     match e {
+        OaiError::ReplyTooLarge { limit } => format!(
+            "it passed {limit} bytes and was cut off; answer in less text, and write large \
+             files in several smaller write_file calls"
+        ),
         OaiError::Http { status, body } => {
             let message = serde_json::from_str::<serde_json::Value>(body)
                 .ok()

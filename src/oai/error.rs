@@ -35,6 +35,13 @@ pub enum OaiError {
     /// The configuration cannot work (bad URL, zero timeout).
     #[error("invalid chat client configuration: {0}")]
     Config(String),
+    /// The reply's content and tool-call arguments passed the cap; the stream was stopped
+    /// there (issue 9 §4). Retried with a nudge to answer shorter.
+    #[error(
+        "the model's reply passed {limit} bytes of content and tool-call arguments and was cut \
+         off; raise the Agent's maxReplyBytes if replies this long are expected"
+    )]
+    ReplyTooLarge { limit: usize },
 }
 
 impl OaiError {
@@ -44,7 +51,7 @@ impl OaiError {
     pub fn is_retryable(&self) -> bool {
         match self {
             OaiError::Http { status, .. } => *status >= 500,
-            OaiError::Transport(_) => true,
+            OaiError::Transport(_) | OaiError::ReplyTooLarge { .. } => true,
             OaiError::Timeout(what) => what.starts_with(IDLE_PREFIX),
             OaiError::NoChoices
             | OaiError::Decode(_)
@@ -54,7 +61,10 @@ impl OaiError {
     }
 
     pub(crate) fn idle_timeout(after: std::time::Duration) -> OaiError {
-        OaiError::Timeout(format!("{IDLE_PREFIX} (no data for {})", Secs(after)))
+        OaiError::Timeout(format!(
+            "{IDLE_PREFIX} (no content or tool-call arguments for {})",
+            Secs(after)
+        ))
     }
 }
 
@@ -127,6 +137,7 @@ mod tests {
         assert!(!OaiError::Timeout("response headers".into()).is_retryable());
         assert!(!OaiError::NoChoices.is_retryable());
         assert!(!OaiError::Decode("x".into()).is_retryable());
+        assert!(OaiError::ReplyTooLarge { limit: 1024 }.is_retryable());
     }
 
     #[test]

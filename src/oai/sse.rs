@@ -37,7 +37,7 @@ impl SseParser {
         Self::with_max_line(MAX_LINE)
     }
 
-    fn with_max_line(max_line: usize) -> Self {
+    pub fn with_max_line(max_line: usize) -> Self {
         SseParser {
             partial: Vec::new(),
             max_line,

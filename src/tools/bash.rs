@@ -1,18 +1,22 @@
-//! `bash`: one `sh -c` command in the workspace, in its own process group, with a scrubbed
-//! environment and bounded time and memory.
+//! `bash`: one `sh -c` command in the workspace, inside the [`Sandbox`] (issue 9), in its own
+//! process group, with a scrubbed environment and bounded time and output.
 //!
 //! Differences from upstream P550, on purpose: the environment never carries the GitHub token
 //! or an askpass helper (§11.6); each stream keeps its head *and* tail around an omission
-//! marker (§11.7), so the error at the end of a long build log survives.
+//! marker (§11.7), so the error at the end of a long build log survives; and the command
+//! cannot see the operator's files, other processes or (by default) the network.
 
 use super::ToolError;
 use super::ToolOutput;
 use super::args::Args;
 use crate::oai::ToolSpec;
+use crate::sandbox::{Invocation, Sandbox, SandboxError};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
@@ -49,12 +53,13 @@ pub(crate) fn spec() -> ToolSpec {
     )
 }
 
-/// A bash tool bound to one workspace; the environment is fixed at construction.
+/// A bash tool bound to one workspace and sandbox; the environment is fixed at construction.
 #[derive(Clone, Debug)]
 pub(crate) struct Bash {
     cwd: PathBuf,
     timeout: Duration,
     env: Vec<(String, String)>,
+    sandbox: Arc<Sandbox>,
 }
 
 impl Bash {
@@ -66,13 +71,19 @@ impl Bash {
         timeout: Duration,
         parent_env: impl IntoIterator<Item = (String, String)>,
         extra: &[(String, String)],
+        sandbox: Arc<Sandbox>,
     ) -> Bash {
         let mut env: Vec<(String, String)> = parent_env
             .into_iter()
             .filter(|(k, _)| ENV_ALLOWLIST.contains(&k.as_str()))
             .collect();
         env.extend(extra.iter().cloned());
-        Bash { cwd, timeout, env }
+        Bash {
+            cwd,
+            timeout,
+            env,
+            sandbox,
+        }
     }
 
     pub(crate) async fn run(&self, args: &Value) -> Result<ToolOutput, ToolError> {
@@ -92,12 +103,21 @@ impl Bash {
     }
 
     async fn exec(&self, command: &str) -> Result<ExecResult, String> {
-        let mut child = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .current_dir(&self.cwd)
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
+        let args = [OsStr::new("-c"), OsStr::new(command)];
+        let cmd = self
+            .sandbox
+            .command(&Invocation {
+                program: OsStr::new("sh"),
+                args: &args,
+                cwd: &self.cwd,
+                env: &self.env,
+                read_only: &[],
+            })
+            .map_err(|e| match e {
+                SandboxError::Unavailable(_) => e.to_string(),
+                SandboxError::Setup(_) => format!("cannot start sh: {e}"),
+            })?;
+        let mut child = tokio::process::Command::from(cmd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -269,8 +289,41 @@ mod tests {
 
     fn bash_with(env: Vec<(String, String)>, timeout: Duration) -> (tempfile::TempDir, Bash) {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let b = Bash::new(tmp.path().to_path_buf(), timeout, env, &[]);
+        let b = Bash::new(
+            tmp.path().to_path_buf(),
+            timeout,
+            env,
+            &[],
+            sandbox(tmp.path()),
+        );
         (tmp, b)
+    }
+
+    fn sandbox(dir: &std::path::Path) -> Arc<Sandbox> {
+        Arc::new(Sandbox::new(crate::sandbox::Policy::new(dir)))
+    }
+
+    /// Host processes whose command line contains `marker` (the sandbox's PIDs are its own,
+    /// so a PID printed inside means nothing outside).
+    fn running(marker: &str) -> usize {
+        let Ok(rd) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        rd.flatten()
+            .filter(|e| {
+                let p = e.path();
+                let cmd = std::fs::read(p.join("cmdline")).unwrap_or_default();
+                let zombie = std::fs::read_to_string(p.join("stat"))
+                    .ok()
+                    .and_then(|s| {
+                        s.rsplit(')')
+                            .next()
+                            .map(|r| r.trim_start().starts_with('Z'))
+                    })
+                    .unwrap_or(true);
+                !zombie && String::from_utf8_lossy(&cmd).contains(marker)
+            })
+            .count()
     }
 
     fn path_env() -> Vec<(String, String)> {
@@ -361,6 +414,7 @@ mod tests {
             Duration::from_secs(5),
             path_env(),
             &[],
+            sandbox(std::path::Path::new("/nonexistent/dir/for/test")),
         );
         let e = b.run(&json!({"command": "true"})).await.err().map(|e| e.0);
         assert!(e.is_some_and(|m| m.starts_with("bash: cannot start sh")));
@@ -385,6 +439,7 @@ mod tests {
             Duration::from_secs(10),
             parent,
             &extra,
+            sandbox(tmp.path()),
         );
         let out = sh(&b, "env").await;
         let env = out["stdout"].as_str().unwrap_or("");
@@ -419,6 +474,7 @@ mod tests {
             Duration::from_secs(10),
             parent,
             &extra,
+            sandbox(tmp.path()),
         );
         assert_eq!(sh(&b, "echo $HOME").await["stdout"], "/scratch/home\n");
     }
@@ -458,32 +514,65 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn timeout_kills_the_whole_group() {
-        let (tmp, b) = bash_with(path_env(), Duration::from_millis(700));
-        let pidfile = tmp.path().join("pid");
+    async fn timeout_kills_everything_the_command_started() {
+        let (_tmp, b) = bash_with(path_env(), Duration::from_millis(700));
+        let marker = format!("60.{}", std::process::id());
         let start = StdInstant::now();
-        let out = sh(&b, "sleep 60 & echo $! > pid; echo before; wait").await;
+        let out = sh(
+            &b,
+            &format!("sleep {marker} & setsid sleep {marker} & echo before; wait"),
+        )
+        .await;
         assert!(start.elapsed() < Duration::from_secs(5));
         assert_eq!(out["timed_out"], true);
         assert_eq!(out["exit_code"], -1);
         assert_eq!(out["stdout"], "before\n");
-        let pid: i32 = std::fs::read_to_string(&pidfile)
-            .expect("pidfile")
-            .trim()
-            .parse()
-            .expect("pid");
-        // The grandchild must be gone (or a zombie awaiting its reaper) shortly after.
-        let gone = || match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => true,
-            Ok(stat) => stat
-                .rsplit(')')
-                .next()
-                .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-        };
+        // Even the child that left the process group with setsid must be gone shortly after.
         let until = StdInstant::now() + Duration::from_secs(3);
-        while !gone() && StdInstant::now() < until {
+        while running(&marker) > 0 && StdInstant::now() < until {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(gone(), "grandchild {pid} survived the timeout");
+        assert_eq!(running(&marker), 0, "a sleep {marker} survived the timeout");
+    }
+
+    #[tokio::test]
+    async fn background_children_are_gone_when_the_call_returns() {
+        let (_tmp, b) = bash_with(path_env(), Duration::from_secs(20));
+        let marker = format!("61.{}", std::process::id());
+        let out = sh(&b, &format!("setsid sleep {marker} & sleep 0.2; echo up")).await;
+        assert_eq!(out["stdout"], "up\n");
+        let until = StdInstant::now() + Duration::from_secs(3);
+        while running(&marker) > 0 && StdInstant::now() < until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(running(&marker), 0, "a sleep {marker} outlived the call");
+    }
+
+    #[tokio::test]
+    async fn an_unconfined_bash_is_only_what_the_operator_asked_for() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut policy = crate::sandbox::Policy::new(tmp.path());
+        policy.mode = crate::sandbox::Mode::Off;
+        let b = Bash::new(
+            tmp.path().to_path_buf(),
+            Duration::from_secs(10),
+            path_env(),
+            &[],
+            Arc::new(Sandbox::new(policy)),
+        );
+        // Off means the host: the operator's real processes are visible again.
+        let out = sh(
+            &b,
+            &format!("test -d /proc/{} && echo host", std::process::id()),
+        )
+        .await;
+        assert_eq!(out["stdout"], "host\n");
+        let (_t, confined) = bash_with(path_env(), Duration::from_secs(10));
+        let out = sh(
+            &confined,
+            &format!("test -d /proc/{} || echo own-pids", std::process::id()),
+        )
+        .await;
+        assert_eq!(out["stdout"], "own-pids\n");
     }
 }

@@ -5,7 +5,8 @@
 //! Semantics follow upstream P550 (spec §2.3–2.4) minus its known bugs (§11.6, §11.7, §11.13):
 //! the shell never sees the GitHub token, bash output keeps head *and* tail, grep's `truncated`
 //! is exact and its paths are relative to the resolved workspace, and path containment also
-//! re-checks not-yet-existing paths through their deepest existing ancestor.
+//! re-checks not-yet-existing paths through their deepest existing ancestor. `bash` runs in
+//! the [`crate::sandbox`], and the writers refuse `.git` (issue 9).
 
 mod args;
 mod bash;

@@ -22,6 +22,11 @@ pub(crate) enum PathError {
     Symlink(String),
     #[error("path escapes workspace: {0:?} goes through a dangling symlink, which is not followed")]
     Dangling(String),
+    #[error(
+        "{0:?} is inside .git, which only the executor writes (it commits for you); edit the \
+         work tree instead"
+    )]
+    GitDir(String),
     #[error("cannot resolve {path:?}: {source}")]
     Io { path: String, source: io::Error },
 }
@@ -87,6 +92,24 @@ impl Workspace {
             return Err(PathError::Symlink(p.to_string()));
         }
         Ok(missing.iter().rev().fold(canon, |acc, name| acc.join(name)))
+    }
+}
+
+impl Workspace {
+    /// [`Workspace::resolve`] for the writers: also refuses `.git` and anything under it,
+    /// including through a symlink (compared case-insensitively, as macOS file systems are).
+    pub(crate) fn resolve_writable(&self, p: &str) -> Result<PathBuf, PathError> {
+        let abs = self.resolve(p)?;
+        let first = abs
+            .strip_prefix(&self.root)
+            .ok()
+            .and_then(|rel| rel.components().next());
+        match first {
+            Some(Component::Normal(n)) if n.eq_ignore_ascii_case(".git") => {
+                Err(PathError::GitDir(p.to_string()))
+            }
+            _ => Ok(abs),
+        }
     }
 }
 
@@ -206,6 +229,32 @@ pub(crate) mod tests {
             w.resolve("alias/new.txt").ok(),
             Some(w.root().join("real/new.txt"))
         );
+    }
+
+    #[test]
+    fn writers_may_not_touch_git_even_through_a_symlink() {
+        let f = fixture();
+        std::fs::create_dir_all(f.ws.join(".git/hooks")).expect("mkdir");
+        symlink(".git/hooks", f.ws.join("hooks-link")).expect("symlink");
+        let w = Workspace::new(&f.ws).expect("ws");
+        for p in [
+            ".git",
+            ".git/config",
+            "./.git/hooks/pre-commit",
+            "a/../.git/HEAD",
+            "hooks-link/pre-commit",
+            ".GIT/config",
+        ] {
+            let e = w.resolve_writable(p).expect_err(p);
+            assert!(
+                e.to_string()
+                    .contains("inside .git, which only the executor writes"),
+                "{p}: {e}"
+            );
+        }
+        assert!(w.resolve_writable(".github/workflows/ci.yml").is_ok());
+        assert!(w.resolve_writable("src/.git-keep").is_ok());
+        assert!(w.resolve(".git/config").is_ok(), "readers may still look");
     }
 
     #[test]

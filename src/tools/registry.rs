@@ -5,8 +5,11 @@ use super::bash::{self, Bash};
 use super::path::Workspace;
 use super::{ToolError, ToolOptions, ToolOutput};
 use super::{grep, read_file, str_replace, submit_result, write_file};
+use crate::api::AgentSandbox;
 use crate::oai::ToolSpec;
+use crate::sandbox::{Policy, PolicyError, Sandbox, Settings};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Every tool name, sorted (the wire order of [`Registry::specs`]).
 const ALL: [&str; 6] = [
@@ -43,6 +46,8 @@ pub enum RegistryError {
     ForbiddenEnv(String),
     #[error("bash environment variable name {0:?} is invalid (empty, or contains '=' or NUL)")]
     InvalidEnvName(String),
+    #[error("{0}")]
+    Sandbox(#[from] PolicyError),
 }
 
 fn quoted(v: &[String]) -> String {
@@ -58,15 +63,40 @@ pub struct Registry {
     ws: Workspace,
     enabled: Vec<&'static str>,
     bash: Bash,
+    sandbox: Arc<Sandbox>,
 }
 
 impl Registry {
     /// `enabled` = Agent spec.tools whitelist; empty = all six. Unknown or duplicate names are
-    /// errors naming them. The workspace must exist; it is symlink-resolved once here.
+    /// errors naming them. The workspace must exist; it is symlink-resolved once here. `bash`
+    /// runs in the default sandbox ([`Policy::new`]: network none, the default caches).
     pub fn new(
         workspace: &Path,
         enabled: &[String],
         opts: ToolOptions,
+    ) -> Result<Registry, RegistryError> {
+        Registry::build(workspace, enabled, opts, |root| Ok(Policy::new(root)))
+    }
+
+    /// [`Registry::new`] with the sandbox the operator's settings and the Agent's
+    /// `spec.sandbox` resolve to (an allow path exposing credentials is an error).
+    pub fn sandboxed(
+        workspace: &Path,
+        enabled: &[String],
+        opts: ToolOptions,
+        settings: &Settings,
+        agent: Option<&AgentSandbox>,
+    ) -> Result<Registry, RegistryError> {
+        Registry::build(workspace, enabled, opts, |root| {
+            Policy::resolve(root, settings, agent)
+        })
+    }
+
+    fn build(
+        workspace: &Path,
+        enabled: &[String],
+        opts: ToolOptions,
+        policy: impl FnOnce(&Path) -> Result<Policy, PolicyError>,
     ) -> Result<Registry, RegistryError> {
         let chosen = choose(enabled)?;
         for (k, _) in &opts.bash_env {
@@ -78,17 +108,25 @@ impl Registry {
         })?;
         let parent_env = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        let sandbox = Arc::new(Sandbox::new(policy(ws.root())?));
         let bash = Bash::new(
             ws.root().to_path_buf(),
             opts.bash_timeout,
             parent_env,
             &opts.bash_env,
+            Arc::clone(&sandbox),
         );
         Ok(Registry {
             ws,
             enabled: chosen,
             bash,
+            sandbox,
         })
+    }
+
+    /// The sandbox `bash` runs in; the executor runs the commit hooks in the same one.
+    pub fn sandbox(&self) -> &Arc<Sandbox> {
+        &self.sandbox
     }
 
     /// Schemas sorted by tool name (deterministic wire order, stable prompt cache).

@@ -41,7 +41,7 @@ pub(crate) fn run(ws: &Workspace, args: &Value) -> Result<ToolOutput, ToolError>
     let old = a.non_empty_str("old_string")?;
     let new = a.str("new_string")?;
     let want = a.opt_int("expected_replacements", 1)?.unwrap_or(1) as usize;
-    let abs = ws.resolve(path).map_err(|e| a.err(e))?;
+    let abs = ws.resolve_writable(path).map_err(|e| a.err(e))?;
     let data = std::fs::read(&abs).map_err(|e| a.err(format!("read {path:?}: {e}")))?;
 
     let hits = find_all(&data, old.as_bytes());
@@ -94,6 +94,30 @@ mod tests {
         assert_eq!(find_all(b"aaaa", b"aa"), vec![0, 2]);
         assert_eq!(find_all(b"abcabc", b"bc"), vec![1, 4]);
         assert_eq!(find_all(b"ab", b"abc"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn git_config_is_refused_and_left_untouched() {
+        let f = fixture();
+        std::fs::create_dir_all(f.ws.join(".git")).expect("mkdir");
+        let cfg = "[remote \"origin\"]\n\turl = https://example.com/r.git\n";
+        std::fs::write(f.ws.join(".git/config"), cfg).expect("w");
+        let ws = Workspace::new(&f.ws).expect("ws");
+        let e = run(
+            &ws,
+            &json!({"path": ".git/config", "old_string": "example.com", "new_string": "evil.test"}),
+        )
+        .err()
+        .map(|e| e.0)
+        .unwrap_or_default();
+        assert!(
+            e.starts_with("str_replace: \".git/config\" is inside .git"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(f.ws.join(".git/config")).expect("r"),
+            cfg
+        );
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub(crate) fn run(ws: &Workspace, args: &Value) -> Result<ToolOutput, ToolError>
     let a = Args::new(NAME, args, &["path", "content"])?;
     let path = a.non_empty_str("path")?;
     let content = a.str("content")?;
-    let abs = ws.resolve(path).map_err(|e| a.err(e))?;
+    let abs = ws.resolve_writable(path).map_err(|e| a.err(e))?;
     if abs == ws.root() || abs.is_dir() {
         return Err(a.err(format!("{path:?} is a directory; give a file path")));
     }
@@ -120,6 +120,28 @@ mod tests {
             std::fs::read_to_string(f.outside.join("secret.txt")).expect("read"),
             "secret"
         );
+    }
+
+    #[test]
+    fn git_dir_is_refused_and_left_untouched() {
+        let f = fixture();
+        std::fs::create_dir_all(f.ws.join(".git/hooks")).expect("mkdir");
+        std::fs::write(f.ws.join(".git/config"), "[core]\n").expect("write");
+        let ws = Workspace::new(&f.ws).expect("ws");
+        for p in [".git/config", ".git/hooks/pre-commit"] {
+            let e = run(&ws, &json!({"path": p, "content": "evil"}))
+                .err()
+                .map(|e| e.0);
+            assert_eq!(
+                e.as_deref(),
+                Some(format!("write_file: \"{p}\" is inside .git, which only the executor writes (it commits for you); edit the work tree instead").as_str())
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(f.ws.join(".git/config")).expect("read"),
+            "[core]\n"
+        );
+        assert!(!f.ws.join(".git/hooks/pre-commit").exists());
     }
 
     #[test]

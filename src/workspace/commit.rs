@@ -3,6 +3,7 @@
 
 use super::hooks::{self, HookRun};
 use super::identity::Identity;
+use crate::sandbox::{Policy, Sandbox};
 use std::ffi::OsStr;
 
 pub struct CommitRequest<'a> {
@@ -39,9 +40,22 @@ fn git_err(what: &str) -> impl Fn(git2::Error) -> CommitError + '_ {
 
 /// Stage everything (adds, modifications, deletions, untracked but not ignored files) and
 /// commit it on HEAD's branch as `req.identity`. See the module docs for the message rules.
+/// Hooks run in the default sandbox of the work tree ([`Policy::new`]).
 pub fn commit_all(
     repo: &git2::Repository,
     req: &CommitRequest,
+) -> Result<CommitOutcome, CommitError> {
+    let workdir = repo
+        .workdir()
+        .ok_or_else(|| CommitError::Git("repository has no work tree".into()))?;
+    commit_all_in(repo, req, &Sandbox::new(Policy::new(workdir)))
+}
+
+/// [`commit_all`] with the hooks in `sandbox` (the task's, so they get the model's policy).
+pub fn commit_all_in(
+    repo: &git2::Repository,
+    req: &CommitRequest,
+    sandbox: &Sandbox,
 ) -> Result<CommitOutcome, CommitError> {
     let id = req.identity;
     if id.name.trim().is_empty() || id.email.trim().is_empty() {
@@ -79,7 +93,10 @@ pub fn commit_all(
         return Ok(CommitOutcome::NoChanges);
     }
 
-    gate(run(repo, hooks::PRE_COMMIT, &[], id)?, hooks::PRE_COMMIT)?;
+    gate(
+        run(repo, hooks::PRE_COMMIT, &[], id, sandbox)?,
+        hooks::PRE_COMMIT,
+    )?;
     // The hook may have staged more (formatters do); commit what the index holds now.
     index.read(true).map_err(git_err("re-read index"))?;
     if unchanged(&mut index)? {
@@ -87,7 +104,7 @@ pub fn commit_all(
     }
     let tree_id = index.write_tree().map_err(git_err("write tree"))?;
 
-    let message = run_message_hooks(repo, message, id)?;
+    let message = run_message_hooks(repo, message, id, sandbox)?;
 
     let tree = repo.find_tree(tree_id).map_err(git_err("load tree"))?;
     let sig = git2::Signature::now(&id.name, &id.email).map_err(git_err("commit identity"))?;
@@ -96,7 +113,7 @@ pub fn commit_all(
         .commit(Some("HEAD"), &sig, &sig, &message, &tree, &parents)
         .map_err(git_err("create commit"))?;
 
-    match run(repo, hooks::POST_COMMIT, &[], id) {
+    match run(repo, hooks::POST_COMMIT, &[], id, sandbox) {
         Ok(Some(r)) if !r.success => {
             tracing::warn!(
                 hook = hooks::POST_COMMIT,
@@ -128,8 +145,9 @@ fn run(
     hook: &str,
     args: &[&OsStr],
     id: &Identity,
+    sandbox: &Sandbox,
 ) -> Result<Option<HookRun>, CommitError> {
-    hooks::run_hook(repo, hook, args, id).map_err(|output| CommitError::HookRejected {
+    hooks::run_hook(repo, hook, args, id, sandbox).map_err(|output| CommitError::HookRejected {
         hook: hook.to_string(),
         output,
     })
@@ -145,32 +163,42 @@ fn gate(run: Option<HookRun>, hook: &str) -> Result<(), CommitError> {
     }
 }
 
-/// prepare-commit-msg then commit-msg over `$GIT_DIR/COMMIT_EDITMSG`; both may rewrite it, and
-/// what they leave is the message (whitespace-cleaned, like `git commit -m`).
+/// prepare-commit-msg then commit-msg over `COMMIT_EDITMSG`; both may rewrite it, and what
+/// they leave is the message (whitespace-cleaned, like `git commit -m`). The file lives in
+/// the sandbox's private temp dir: `.git` is read-only to hooks.
 fn run_message_hooks(
     repo: &git2::Repository,
     message: String,
     id: &Identity,
+    sandbox: &Sandbox,
 ) -> Result<String, CommitError> {
     let have = |h| hooks::find_hook(repo, h).is_some();
     if !have(hooks::PREPARE_COMMIT_MSG) && !have(hooks::COMMIT_MSG) {
         return Ok(message);
     }
-    let file = repo.path().join("COMMIT_EDITMSG");
+    let scratch = sandbox
+        .scratch_dir()
+        .map_err(|e| CommitError::Git(e.to_string()))?;
+    let file = scratch.host.join("COMMIT_EDITMSG");
+    let inside = scratch.inside.join("COMMIT_EDITMSG");
     let io =
         |what: &str, e: std::io::Error| CommitError::Git(format!("{what} {}: {e}", file.display()));
     std::fs::write(&file, &message).map_err(|e| io("write", e))?;
-    let f = file.as_os_str();
+    let f = inside.as_os_str();
     gate(
         run(
             repo,
             hooks::PREPARE_COMMIT_MSG,
             &[f, OsStr::new("message")],
             id,
+            sandbox,
         )?,
         hooks::PREPARE_COMMIT_MSG,
     )?;
-    gate(run(repo, hooks::COMMIT_MSG, &[f], id)?, hooks::COMMIT_MSG)?;
+    gate(
+        run(repo, hooks::COMMIT_MSG, &[f], id, sandbox)?,
+        hooks::COMMIT_MSG,
+    )?;
     let edited = std::fs::read(&file).map_err(|e| io("read", e))?;
     let cleaned = cleanup(&String::from_utf8_lossy(&edited));
     if cleaned.is_empty() {

@@ -1,12 +1,16 @@
-//! Running the repository's own commit hooks, like `git commit` does.
+//! Running the repository's own commit hooks, like `git commit` does, inside the same
+//! [`Sandbox`] as the model's `bash` (issue 9): a hook is code from the work tree or a path
+//! the model may have influenced, so it gets the model's confinement (workspace writable,
+//! `.git` read-only, HOME hidden, no token anywhere it can look).
 //!
 //! Not `git2-hooks`: it runs hooks with the parent's whole environment, and ours must be
 //! scrubbed (PATH, HOME, LANG and the commit identity only) so no secret in the executor's
 //! environment reaches repository-controlled code. Lookup follows git: `core.hooksPath`
 //! (relative = relative to the work tree) else `$GIT_DIR/hooks`; non-executable files are
-//! skipped, as git does.
+//! skipped, as git does. A hooks directory outside the workspace is made readable to it.
 
 use super::identity::Identity;
+use crate::sandbox::{Invocation, Sandbox};
 use std::ffi::OsStr;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -54,39 +58,60 @@ fn is_executable_file(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Run hook `name` with `args` if the repository has it; `Ok(None)` when it has not.
-/// `Err` means the hook could not be started at all (the message says why).
+/// Run hook `name` with `args` in `sandbox` if the repository has it; `Ok(None)` when it has
+/// not. `Err` means the hook could not be started at all (the message says why).
 pub fn run_hook(
     repo: &git2::Repository,
     name: &str,
     args: &[&OsStr],
     identity: &Identity,
+    sandbox: &Sandbox,
 ) -> Result<Option<HookRun>, String> {
     let Some(path) = find_hook(repo, name) else {
         return Ok(None);
     };
     let cwd = repo.workdir().unwrap_or_else(|| repo.path());
-    let run = |program: &OsStr, pre: &[&OsStr]| {
-        let mut cmd = Command::new(program);
-        cmd.args(pre).args(args);
-        spawn_and_collect(cmd, cwd, identity)
+    // A script without a shebang runs through the shell, as git does. Decided up front: the
+    // exec happens inside the sandbox, where ENOEXEC cannot be seen.
+    let (program, pre): (&OsStr, Vec<&OsStr>) = if is_exec_format(&path) {
+        (path.as_os_str(), Vec::new())
+    } else {
+        (OsStr::new("/bin/sh"), vec![path.as_os_str()])
     };
-    let result = match run(path.as_os_str(), &[]) {
-        // A script without a shebang: git falls back to the shell too.
-        Err(e) if e.raw_os_error() == Some(libc::ENOEXEC) => {
-            run(OsStr::new("/bin/sh"), &[path.as_os_str()])
-        }
-        other => other,
-    };
-    result
-        .map(Some)
-        .map_err(|e| format!("cannot run {name} hook {}: {e}", path.display()))
+    let argv: Vec<&OsStr> = pre.into_iter().chain(args.iter().copied()).collect();
+    let dir = path.parent().map(Path::to_path_buf);
+    let outside: Vec<PathBuf> = dir
+        .filter(|d| !d.starts_with(&sandbox.policy().workspace))
+        .into_iter()
+        .collect();
+    let env = hook_env(identity);
+    let fail =
+        |e: &dyn std::fmt::Display| format!("cannot run {name} hook {}: {e}", path.display());
+    let cmd = sandbox
+        .command(&Invocation {
+            program,
+            args: &argv,
+            cwd,
+            env: &env,
+            read_only: &outside,
+        })
+        .map_err(|e| fail(&e))?;
+    spawn_and_collect(cmd).map(Some).map_err(|e| fail(&e))
+}
+
+/// Whether the kernel can exec the file itself (a `#!` script or an ELF binary).
+fn is_exec_format(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    head[..n].starts_with(b"#!") || head[..n] == *b"\x7fELF"
 }
 
 /// The whole environment a hook sees: no inherited variables besides these.
-fn hook_env(identity: &Identity) -> Vec<(&'static str, String)> {
+fn hook_env(identity: &Identity) -> Vec<(String, String)> {
     let var = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.to_string());
-    vec![
+    let env: [(&str, String); 7] = [
         ("PATH", var("PATH", "/usr/local/bin:/usr/bin:/bin")),
         ("HOME", var("HOME", "/tmp")),
         ("LANG", var("LANG", "C.UTF-8")),
@@ -94,20 +119,14 @@ fn hook_env(identity: &Identity) -> Vec<(&'static str, String)> {
         ("GIT_AUTHOR_EMAIL", identity.email.clone()),
         ("GIT_COMMITTER_NAME", identity.name.clone()),
         ("GIT_COMMITTER_EMAIL", identity.email.clone()),
-    ]
+    ];
+    env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-fn spawn_and_collect(
-    mut cmd: Command,
-    cwd: &Path,
-    identity: &Identity,
-) -> std::io::Result<HookRun> {
+fn spawn_and_collect(mut cmd: Command) -> std::io::Result<HookRun> {
     use std::os::unix::process::CommandExt;
     let (mut reader, writer) = std::io::pipe()?;
-    cmd.current_dir(cwd)
-        .env_clear()
-        .envs(hook_env(identity))
-        .stdin(Stdio::null())
+    cmd.stdin(Stdio::null())
         .stdout(writer.try_clone()?)
         .stderr(writer)
         .process_group(0);

@@ -31,50 +31,10 @@ pub(crate) enum FKind {
 /// Strings longer than this (or containing a newline) get a section instead of a summary slot.
 const INLINE_MAX: usize = 80;
 
-/// Removes CSI/OSC escape sequences (colours, cursor moves, titles) from tool output.
+/// Removes escape sequences (colours, cursor moves, titles, OSC 52/8) and other control
+/// characters from tool output; the one rule is `oai::terminal_safe` (issue 9 §5).
 pub(crate) fn strip_ansi(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains('\u{1b}') {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\u{1b}' {
-            out.push(c);
-            continue;
-        }
-        match chars.peek() {
-            Some('[') => {
-                chars.next();
-                // Parameters and intermediates, then one final byte in @..~.
-                for c in chars.by_ref() {
-                    if ('@'..='~').contains(&c) {
-                        break;
-                    }
-                }
-            }
-            Some(']') => {
-                chars.next();
-                // OSC ends with BEL or ESC \.
-                while let Some(c) = chars.next() {
-                    if c == '\u{7}' {
-                        break;
-                    }
-                    if c == '\u{1b}' {
-                        if chars.peek() == Some(&'\\') {
-                            chars.next();
-                        }
-                        break;
-                    }
-                }
-            }
-            Some(_) => {
-                chars.next();
-            }
-            None => {}
-        }
-    }
-    std::borrow::Cow::Owned(out)
+    crate::oai::terminal_safe(s)
 }
 
 fn push_text(out: &mut Vec<FLine>, text: &str, kind: FKind) {

@@ -1,0 +1,197 @@
+//! `foreman run` end to end against a hostile scripted model: the token (in foreman's own
+//! environment and in the token file of its HOME) never reaches the model's shell or a commit
+//! hook, and no escape sequence from the model or the server reaches stderr.
+
+mod common;
+
+use common::scripted_oai::{Reply, ScriptedServer};
+use common::seed_bare;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+const TOKEN: &str = "ghp_RUNTOKENMARKER9876543210";
+
+struct Env {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    home: PathBuf,
+    bare: PathBuf,
+}
+
+/// A temp HOME with the token file, a seeded bare remote, and the task and Agent manifests.
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let home = root.join("home");
+    std::fs::create_dir_all(home.join(".config/foreman")).unwrap();
+    std::fs::write(home.join(".config/foreman/github-token"), TOKEN).unwrap();
+    let bare = seed_bare(
+        &root,
+        "acme/fleet.git",
+        &[("README.md", "# Fleet\nteh fleet\n")],
+    );
+    std::fs::write(
+        root.join("task.yaml"),
+        "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {name: fix-1, namespace: default}\nspec:\n  kind: issue-fix\n  agentRef: {name: coder}\n  payload: {repo: acme/fleet, issue: 7, prompt: \"Fix the typo in README\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("agent.yaml"),
+        "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: Agent\nmetadata: {name: coder}\nspec:\n  role: coder\n  maxRetries: 1\n  tools: [read_file, write_file, str_replace, grep, bash, submit_result]\n",
+    )
+    .unwrap();
+    Env {
+        _dir: dir,
+        root,
+        home,
+        bare,
+    }
+}
+
+struct Run {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    journal: String,
+}
+
+async fn foreman_run(e: &Env, replies: Vec<Reply>) -> Run {
+    let server = ScriptedServer::start(replies).unwrap();
+    let journal = e.root.join("journal.jsonl");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_foreman"))
+        .arg("run")
+        .args(["--task", e.root.join("task.yaml").to_str().unwrap()])
+        .args(["--agent", e.root.join("agent.yaml").to_str().unwrap()])
+        .args(["--base-url", &server.base_url()])
+        .args(["--git-remote-url", e.bare.to_str().unwrap()])
+        .args(["--workspace-dir", e.root.join("ws").to_str().unwrap()])
+        .args(["--commit-author-email", "bot@example.com"])
+        .args(["--transcript", journal.to_str().unwrap()])
+        .arg("--push")
+        .env("HOME", &e.home)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("FOREMAN_CONFIG", e.root.join("none.toml"))
+        .env_remove("FOREMAN_SANDBOX")
+        .output()
+        .await
+        .expect("foreman runs");
+    Run {
+        stdout: out.stdout,
+        stderr: out.stderr,
+        journal: std::fs::read_to_string(&journal).unwrap_or_default(),
+    }
+}
+
+fn bash(command: &str) -> Reply {
+    Reply::tool_call("bash", json!({ "command": command }).to_string())
+}
+
+fn submit(verdict: &str) -> Reply {
+    Reply::tool_call(
+        "submit_result",
+        json!({"verdict": verdict, "summary": "done", "commit_message": "docs: fix typo"})
+            .to_string(),
+    )
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_is_nowhere_the_models_shell_can_look() {
+    let e = env();
+    let run = foreman_run(
+        &e,
+        vec![
+            bash("env; echo ENV-DONE"),
+            bash("cat /proc/[0-9]*/environ | tr '\\0' '\\n'; echo PROC-DONE"),
+            bash("cat ~/.config/foreman/github-token; ls -A ~; echo FILE-DONE"),
+            bash("grep -rs ghp_ / --exclude-dir=proc --exclude-dir=sys | head; echo GREP-DONE"),
+            submit("NO-GO"),
+        ],
+    )
+    .await;
+    // The commands ran (their output is in the journal) ...
+    for done in ["ENV-DONE", "PROC-DONE", "FILE-DONE", "GREP-DONE", "PATH="] {
+        assert!(
+            run.journal.contains(done),
+            "{done} missing from the journal"
+        );
+    }
+    // ... and nothing they printed, nor anything foreman printed, holds the token.
+    assert!(!run.journal.contains(TOKEN), "the token reached the model");
+    assert!(!contains(&run.stdout, TOKEN) && !contains(&run.stderr, TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_that_prints_its_environment_gets_no_token() {
+    let e = env();
+    // The operator's own hooks (global core.hooksPath): they run sandboxed like the model.
+    let hooks = e.home.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let hook = hooks.join("pre-commit");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nenv\necho PROC:\ncat /proc/[0-9]*/environ | tr '\\0' '\\n'\n\
+         cat \"$HOME/.config/foreman/github-token\"\necho HOOK-RAN\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(
+        e.home.join(".gitconfig"),
+        format!("[core]\n\thooksPath = {}\n", hooks.display()),
+    )
+    .unwrap();
+    let run = foreman_run(
+        &e,
+        vec![
+            Reply::tool_call(
+                "str_replace",
+                r#"{"path":"README.md","old_string":"teh","new_string":"the"}"#,
+            ),
+            submit("GO"),
+        ],
+    )
+    .await;
+    let result = String::from_utf8_lossy(&run.stdout);
+    assert!(result.contains("COMMIT-REJECTED"), "{result}");
+    assert!(
+        result.contains("HOOK-RAN") && result.contains("GIT_AUTHOR_NAME=Foreman Bot"),
+        "the hook ran and printed its environment: {result}"
+    );
+    assert!(!result.contains(TOKEN), "the hook saw the token: {result}");
+    assert!(!contains(&run.stderr, TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_sequences_from_the_model_and_the_server_never_reach_stderr() {
+    let e = env();
+    let hostile = "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{1b}]8;;https://evil.test\u{1b}\\link\u{1b}]8;;\u{1b}\\ \u{1b}]0;pwned\u{7}\u{9b}2J\u{1b}c";
+    let run = foreman_run(
+        &e,
+        vec![
+            Reply::status(500, format!("{{\"error\":{{\"code\":500,\"message\":\"boom {hostile}\"}}}}")),
+            Reply::text(format!("visible {hostile} words")),
+            Reply::tool_call(format!("bash{hostile}"), r#"{"command":"true"}"#),
+            Reply::tool_call("bash", json!({"command": format!("echo 'args {hostile}'; printf '\\033]52;c;eHh4\\007\\033[2Jout-ok\\n'")}).to_string()),
+            submit("NO-GO"),
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    // What was shown: the server's error, the model's text, the odd tool name, the output.
+    for seen in ["boom", "visible", "words", "link", "bash", "out-ok"] {
+        assert!(stderr.contains(seen), "{seen} not shown:\n{stderr}");
+    }
+    assert!(
+        !run.stderr.contains(&0x1b),
+        "an ESC byte reached stderr:\n{stderr:?}"
+    );
+    assert!(
+        !stderr
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "a control character reached stderr:\n{stderr:?}"
+    );
+    assert!(!Path::new(&e.root).join("ws/default/fix-1").exists());
+}
