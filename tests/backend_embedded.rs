@@ -5,7 +5,7 @@
 mod common;
 
 use common::scripted_oai::{Reply, ScriptedServer};
-use common::{GitServer, git, seed_bare};
+use common::{FleetRepo, GitServer, bot, fix_then_go, fleet_repo, git};
 use foreman::api::{AgenticTask, FleetNode, Object, TaskPhase, Verdict, load_str};
 use foreman::backend::embedded::{
     EmbeddedConfig, EmbeddedOptions, Store, StoreError, start_embedded_with,
@@ -15,10 +15,10 @@ use foreman::executor::run::TokenSource;
 use foreman::fleet::TaskKey;
 use foreman::fleet::TaskState;
 use foreman::fleet::task_state;
-use foreman::workspace::{FileDiff, Identity, Token};
+use foreman::workspace::{FileDiff, Token};
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -39,16 +39,23 @@ fn config(state: &Path, base_url: &str, remote: Option<String>, max: usize) -> E
         state_dir: state.to_path_buf(),
         base_url: base_url.to_string(),
         git_remote_url: remote,
-        identity: Identity {
-            name: "Foreman Bot".into(),
-            email: "bot@example.com".into(),
-        },
+        identity: bot(),
         max_concurrent: max,
         auto_push: false,
         github_api_base: "http://127.0.0.1:9".into(),
         token: TokenSource::Given(Token::new("unused-for-local-remotes")),
         node_name: "test-node".into(),
     }
+}
+
+/// [`config`] with the state dir and remote of a local [`FleetRepo`].
+fn local_config(r: &FleetRepo, base_url: &str, max: usize) -> EmbeddedConfig {
+    config(
+        &r.root.join("state"),
+        base_url,
+        Some(r.bare.display().to_string()),
+        max,
+    )
 }
 
 fn opts() -> EmbeddedOptions {
@@ -74,8 +81,12 @@ struct Ui {
 
 impl Ui {
     fn start(cfg: EmbeddedConfig) -> (Ui, BackendHandle) {
+        Self::start_with(cfg, opts())
+    }
+
+    fn start_with(cfg: EmbeddedConfig, opts: EmbeddedOptions) -> (Ui, BackendHandle) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let h = start_embedded_with(cfg, opts(), tx).unwrap();
+        let h = start_embedded_with(cfg, opts, tx).unwrap();
         let ui = Ui {
             rx,
             tasks: HashMap::new(),
@@ -156,19 +167,14 @@ fn submit(h: &BackendHandle, dir: &Path, file: &str, text: &str) {
     h.send(Command::Submit(p));
 }
 
-fn fix_readme() -> Reply {
-    Reply::tool_call(
-        "str_replace",
-        r#"{"path":"README.md","old_string":"teh","new_string":"the"}"#,
-    )
-}
-
-fn go(msg: &str) -> Reply {
-    Reply::tool_call(
-        "submit_result",
-        serde_json::json!({"verdict": "GO", "summary": "fixed the typo", "commit_message": msg})
-            .to_string(),
-    )
+/// Submits the coder Agent and the one task `fix`.
+fn submit_fix(h: &BackendHandle, dir: &Path) {
+    submit(
+        h,
+        dir,
+        "t.yaml",
+        &format!("{AGENT}{}", task_yaml("fix", "")),
+    );
 }
 
 fn objects(text: &str) -> Vec<Object> {
@@ -329,22 +335,11 @@ async fn a_long_chain_cascades_in_one_pass_exactly_as_plan_decides() {
     const CHAIN: usize = 24;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(&dir.path().join("state"), "http://127.0.0.1:9/v1", None, 1);
-    let (tx, rx) = mpsc::unbounded_channel();
     let slow = EmbeddedOptions {
         schedule_every: Duration::from_secs(3600),
         ..opts()
     };
-    let h = start_embedded_with(cfg, slow, tx).unwrap();
-    let mut ui = Ui {
-        rx,
-        tasks: HashMap::new(),
-        node: None,
-        run_events: HashMap::new(),
-        jobs: Vec::new(),
-        diffs: Vec::new(),
-        errors: Vec::new(),
-        snapshot: None,
-    };
+    let (mut ui, h) = Ui::start_with(cfg, slow);
     ui.until("snapshot", |u| u.snapshot.is_some()).await;
     let mut text = task_yaml("t0", "").replace("{name: coder}", "{name: ghost}");
     for i in 1..CHAIN {
@@ -452,37 +447,25 @@ async fn a_long_chain_cascades_in_one_pass_exactly_as_plan_decides() {
     h.stopped().await;
 }
 
-struct Repo {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    bare: PathBuf,
-}
-
-fn local_repo() -> Repo {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_path_buf();
-    let bare = seed_bare(
-        &root,
-        "acme/fleet.git",
-        &[("README.md", "# Fleet\nteh fleet\n")],
-    );
-    Repo {
-        _dir: dir,
-        root,
-        bare,
-    }
+/// A local run of `fix` that the scripted model ends with a GO commit, now awaiting approval.
+async fn fix_awaiting_approval() -> (FleetRepo, ScriptedServer, Ui, BackendHandle) {
+    let r = fleet_repo();
+    let server = ScriptedServer::start(fix_then_go("docs: fix typo")).unwrap();
+    let cfg = local_config(&r, &server.base_url(), 1);
+    let (mut ui, h) = Ui::start(cfg);
+    submit_fix(&h, &r.root);
+    ui.until("awaiting approval", |u| {
+        u.state("fix") == Some(TaskState::AwaitingApproval)
+    })
+    .await;
+    (r, server, ui, h)
 }
 
 #[tokio::test]
 async fn priority_order_and_concurrency_limit_one() {
-    let r = local_repo();
+    let r = fleet_repo();
     let server = ScriptedServer::repeating(Reply::Hang).unwrap();
-    let cfg = config(
-        &r.root.join("state"),
-        &server.base_url(),
-        Some(r.bare.display().to_string()),
-        1,
-    );
+    let cfg = local_config(&r, &server.base_url(), 1);
     let (mut ui, h) = Ui::start(cfg);
     submit(
         &h,
@@ -548,14 +531,9 @@ async fn priority_order_and_concurrency_limit_one() {
 
 #[tokio::test]
 async fn two_tasks_run_at_once_with_max_concurrent_two() {
-    let r = local_repo();
+    let r = fleet_repo();
     let server = ScriptedServer::repeating(Reply::Hang).unwrap();
-    let cfg = config(
-        &r.root.join("state"),
-        &server.base_url(),
-        Some(r.bare.display().to_string()),
-        2,
-    );
+    let cfg = local_config(&r, &server.base_url(), 2);
     let (mut ui, h) = Ui::start(cfg);
     submit(
         &h,
@@ -593,25 +571,7 @@ async fn two_tasks_run_at_once_with_max_concurrent_two() {
 
 #[tokio::test]
 async fn reject_push_keeps_the_workspace() {
-    let r = local_repo();
-    let server = ScriptedServer::start(vec![fix_readme(), go("docs: fix typo")]).unwrap();
-    let cfg = config(
-        &r.root.join("state"),
-        &server.base_url(),
-        Some(r.bare.display().to_string()),
-        1,
-    );
-    let (mut ui, h) = Ui::start(cfg);
-    submit(
-        &h,
-        &r.root,
-        "t.yaml",
-        &format!("{AGENT}{}", task_yaml("fix", "")),
-    );
-    ui.until("awaiting approval", |u| {
-        u.state("fix") == Some(TaskState::AwaitingApproval)
-    })
-    .await;
+    let (r, _server, mut ui, h) = fix_awaiting_approval().await;
     // Open PR before a push is refused with a clear message.
     h.send(Command::OpenPr(key("fix")));
     ui.until("refused", |u| !u.jobs.is_empty()).await;
@@ -644,25 +604,7 @@ async fn reject_push_keeps_the_workspace() {
 
 #[tokio::test]
 async fn load_diff_answers_the_go_commits_change_from_its_workspace() {
-    let r = local_repo();
-    let server = ScriptedServer::start(vec![fix_readme(), go("docs: fix typo")]).unwrap();
-    let cfg = config(
-        &r.root.join("state"),
-        &server.base_url(),
-        Some(r.bare.display().to_string()),
-        1,
-    );
-    let (mut ui, h) = Ui::start(cfg);
-    submit(
-        &h,
-        &r.root,
-        "t.yaml",
-        &format!("{AGENT}{}", task_yaml("fix", "")),
-    );
-    ui.until("awaiting approval", |u| {
-        u.state("fix") == Some(TaskState::AwaitingApproval)
-    })
-    .await;
+    let (r, _server, mut ui, h) = fix_awaiting_approval().await;
     h.send(Command::LoadDiff(key("fix")));
     ui.until("diff", |u| !u.diffs.is_empty()).await;
     let (task, files) = ui.diffs.remove(0);
@@ -716,53 +658,44 @@ async fn load_diff_answers_the_go_commits_change_from_its_workspace() {
 
 const TOKEN: &str = "s3cret-test-token";
 
-/// The real pulls API peer (`git_http_server.py`) with `acme/fleet.git` seeded.
+/// The real pulls API peer (`git_http_server.py`) serving a [`FleetRepo`].
 struct FleetRemote {
     server: GitServer,
-    bare: PathBuf,
-    _root: tempfile::TempDir,
+    repo: FleetRepo,
 }
 
-fn git_server() -> FleetRemote {
-    let root = tempfile::tempdir().unwrap();
-    let bare = seed_bare(
-        root.path(),
-        "acme/fleet.git",
-        &[("README.md", "# Fleet\nteh fleet\n")],
-    );
-    FleetRemote {
-        server: GitServer::start(root.path(), TOKEN),
-        bare,
-        _root: root,
+impl FleetRemote {
+    fn start() -> FleetRemote {
+        let repo = fleet_repo();
+        FleetRemote {
+            server: GitServer::start(&repo.root, TOKEN),
+            repo,
+        }
+    }
+
+    /// [`config`] for a run that pushes here with the token and opens its PR here.
+    fn config(&self, state: &Path, base_url: &str) -> EmbeddedConfig {
+        let remote = format!(
+            "http://x-access-token:{TOKEN}@127.0.0.1:{}/acme/fleet.git",
+            self.server.port
+        );
+        let mut cfg = config(state, base_url, Some(remote), 1);
+        cfg.github_api_base = self.server.api();
+        cfg.token = TokenSource::Given(Token::new(TOKEN));
+        cfg
     }
 }
 
 #[tokio::test]
 async fn full_flow_survives_a_restart_then_pushes_and_opens_the_pr() {
-    let gs = git_server();
+    let gs = FleetRemote::start();
     let work = tempfile::tempdir().unwrap();
     let state = work.path().join("state");
-    let server =
-        ScriptedServer::start(vec![fix_readme(), go("docs: fix typo\n\nFixes #7")]).unwrap();
-    let mut cfg = config(
-        &state,
-        &server.base_url(),
-        Some(format!(
-            "http://x-access-token:{TOKEN}@127.0.0.1:{}/acme/fleet.git",
-            gs.server.port
-        )),
-        1,
-    );
-    cfg.github_api_base = format!("http://127.0.0.1:{}", gs.server.port);
-    cfg.token = TokenSource::Given(Token::new(TOKEN));
+    let server = ScriptedServer::start(fix_then_go("docs: fix typo\n\nFixes #7")).unwrap();
+    let cfg = gs.config(&state, &server.base_url());
 
     let (mut ui, h) = Ui::start(cfg.clone());
-    submit(
-        &h,
-        work.path(),
-        "t.yaml",
-        &format!("{AGENT}{}", task_yaml("fix", "")),
-    );
+    submit_fix(&h, work.path());
     ui.until("running", |u| u.state("fix") == Some(TaskState::Running))
         .await;
     ui.until("awaiting approval", |u| {
@@ -803,7 +736,7 @@ async fn full_flow_survives_a_restart_then_pushes_and_opens_the_pr() {
     ui.until("snapshot", |u| u.snapshot.is_some()).await;
     assert_eq!(ui.state("fix"), Some(TaskState::AwaitingApproval));
     assert!(
-        git(&gs.bare, &["branch", "--list", "foreman/issue-7"])
+        git(&gs.repo.bare, &["branch", "--list", "foreman/issue-7"])
             .trim()
             .is_empty()
     );
@@ -814,7 +747,7 @@ async fn full_flow_survives_a_restart_then_pushes_and_opens_the_pr() {
     })
     .await;
     assert!(matches!(&ui.jobs[0], (Job::Push, Ok(_))), "{:?}", ui.jobs);
-    let sha = git(&gs.bare, &["rev-parse", "foreman/issue-7"]);
+    let sha = git(&gs.repo.bare, &["rev-parse", "foreman/issue-7"]);
     assert_eq!(
         Some(sha.trim()),
         ui.tasks["fix"]
@@ -864,32 +797,18 @@ async fn full_flow_survives_a_restart_then_pushes_and_opens_the_pr() {
 
 #[tokio::test]
 async fn auto_push_goes_straight_to_pushed_and_can_open_the_pr() {
-    let gs = git_server();
+    let gs = FleetRemote::start();
     let work = tempfile::tempdir().unwrap();
-    let server = ScriptedServer::start(vec![fix_readme(), go("docs: fix typo")]).unwrap();
-    let mut cfg = config(
-        &work.path().join("state"),
-        &server.base_url(),
-        Some(format!(
-            "http://x-access-token:{TOKEN}@127.0.0.1:{}/acme/fleet.git",
-            gs.server.port
-        )),
-        1,
-    );
+    let server = ScriptedServer::start(fix_then_go("docs: fix typo")).unwrap();
+    let mut cfg = gs.config(&work.path().join("state"), &server.base_url());
     cfg.auto_push = true;
-    cfg.github_api_base = format!("http://127.0.0.1:{}/api/v3", gs.server.port);
-    cfg.token = TokenSource::Given(Token::new(TOKEN));
+    cfg.github_api_base += "/api/v3";
     let (mut ui, h) = Ui::start(cfg);
-    submit(
-        &h,
-        work.path(),
-        "t.yaml",
-        &format!("{AGENT}{}", task_yaml("fix", "")),
-    );
+    submit_fix(&h, work.path());
     ui.until("pushed", |u| u.state("fix") == Some(TaskState::Pushed))
         .await;
     assert!(
-        !git(&gs.bare, &["rev-parse", "foreman/issue-7"])
+        !git(&gs.repo.bare, &["rev-parse", "foreman/issue-7"])
             .trim()
             .is_empty()
     );
@@ -905,25 +824,15 @@ async fn auto_push_goes_straight_to_pushed_and_can_open_the_pr() {
 
 #[tokio::test]
 async fn unreachable_model_server_is_an_executor_error() {
-    let r = local_repo();
+    let r = fleet_repo();
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let cfg = config(
-        &r.root.join("state"),
-        &format!("http://127.0.0.1:{port}/v1"),
-        Some(r.bare.display().to_string()),
-        1,
-    );
+    let cfg = local_config(&r, &format!("http://127.0.0.1:{port}/v1"), 1);
     let (mut ui, h) = Ui::start(cfg);
-    submit(
-        &h,
-        &r.root,
-        "t.yaml",
-        &format!("{AGENT}{}", task_yaml("fix", "")),
-    );
+    submit_fix(&h, &r.root);
     ui.until("failed", |u| u.state("fix") == Some(TaskState::Failed))
         .await;
     assert_eq!(ui.reason("fix"), "ExecutorError");
@@ -941,15 +850,9 @@ async fn unreachable_model_server_is_an_executor_error() {
 
 #[tokio::test]
 async fn restart_shows_interrupted_runs_and_requeue_runs_them_again() {
-    let r = local_repo();
-    let state = r.root.join("state");
+    let r = fleet_repo();
     let server = ScriptedServer::repeating(Reply::Hang).unwrap();
-    let cfg = config(
-        &state,
-        &server.base_url(),
-        Some(r.bare.display().to_string()),
-        1,
-    );
+    let cfg = local_config(&r, &server.base_url(), 1);
     let (mut ui, h) = Ui::start(cfg.clone());
     // `big`'s Agent needs more RAM than any machine here: it stays Pending, unschedulable
     // (the Agent's requiredCapability replaces the task's own, as in `foreman scheduler`).
@@ -1014,25 +917,7 @@ async fn inference_probe_reads_props_and_models() {
 
 #[tokio::test]
 async fn a_failed_push_keeps_the_task_awaiting_approval() {
-    let r = local_repo();
-    let server = ScriptedServer::start(vec![fix_readme(), go("docs: fix typo")]).unwrap();
-    let cfg = config(
-        &r.root.join("state"),
-        &server.base_url(),
-        Some(r.bare.display().to_string()),
-        1,
-    );
-    let (mut ui, h) = Ui::start(cfg);
-    submit(
-        &h,
-        &r.root,
-        "t.yaml",
-        &format!("{AGENT}{}", task_yaml("fix", "")),
-    );
-    ui.until("awaiting approval", |u| {
-        u.state("fix") == Some(TaskState::AwaitingApproval)
-    })
-    .await;
+    let (r, _server, mut ui, h) = fix_awaiting_approval().await;
     // The remote disappears before the operator approves.
     std::fs::rename(&r.bare, r.root.join("moved.git")).unwrap();
     h.send(Command::ApprovePush(key("fix")));

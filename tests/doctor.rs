@@ -3,13 +3,18 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
-fn doctor(home: &std::path::Path, args: &[&str], token: Option<&str>) -> (i32, String) {
+/// `foreman --inference-url INFERENCE --remote REMOTE --state-dir HOME/state doctor` with
+/// `HOME` as home and `token` as GITHUB_TOKEN: its exit code and stdout.
+fn doctor(home: &Path, inference: &str, remote: &str, token: Option<&str>) -> (i32, String) {
     // An empty user config: the doctor's config check passes, the defaults apply.
     std::fs::write(home.join("empty.toml"), "").unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_foreman"));
-    cmd.args(args)
+    cmd.args(["--inference-url", inference, "--remote", remote])
+        .arg("--state-dir")
+        .arg(home.join("state"))
         .arg("doctor")
         .env("HOME", home)
         .env("FOREMAN_CONFIG", home.join("empty.toml"))
@@ -28,18 +33,11 @@ fn doctor(home: &std::path::Path, args: &[&str], token: Option<&str>) -> (i32, S
 #[test]
 fn failures_are_named_with_a_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
     let missing = dir.path().join("missing.git");
     let (code, out) = doctor(
         dir.path(),
-        &[
-            "--inference-url",
-            "http://127.0.0.1:9/v1",
-            "--remote",
-            missing.to_str().unwrap(),
-            "--state-dir",
-            state.to_str().unwrap(),
-        ],
+        "http://127.0.0.1:9/v1",
+        missing.to_str().unwrap(),
         None,
     );
     assert_eq!(code, 1, "{out}");
@@ -66,19 +64,8 @@ fn passes_against_real_peers() {
     let root = dir.path().join("git");
     common::seed_bare(&root, "acme/greeter.git", &[("README.md", "# greeter\n")]);
     let server = common::GitServer::start(&root, "doctor-token");
-    let state = dir.path().join("state");
-    let (code, out) = doctor(
-        dir.path(),
-        &[
-            "--inference-url",
-            &llama,
-            "--remote",
-            &server.url("acme/greeter"),
-            "--state-dir",
-            state.to_str().unwrap(),
-        ],
-        Some("doctor-token"),
-    );
+    let remote = server.url("acme/greeter");
+    let (code, out) = doctor(dir.path(), &llama, &remote, Some("doctor-token"));
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("✓ inference") && out.contains("tool calls work"),
@@ -89,18 +76,7 @@ fn passes_against_real_peers() {
         "{out}"
     );
     // A wrong token is caught by the remote check.
-    let (code, out) = doctor(
-        dir.path(),
-        &[
-            "--inference-url",
-            &llama,
-            "--remote",
-            &server.url("acme/greeter"),
-            "--state-dir",
-            state.to_str().unwrap(),
-        ],
-        Some("wrong-token"),
-    );
+    let (code, out) = doctor(dir.path(), &llama, &remote, Some("wrong-token"));
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("✗ git remote") && out.contains("authentication"),

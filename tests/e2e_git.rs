@@ -4,12 +4,11 @@
 //! a free loopback port and kills it on drop.
 
 mod common;
-use common::git;
+use common::{commit, git, seed_bare, write_hook};
 use foreman::workspace::{
-    CommitError, CommitOutcome, CommitRequest, GitError, Identity, PushError, Token, clone,
-    commit_all, create_branch, push,
+    CommitError, CommitOutcome, GitError, PushError, Token, clone, create_branch, push,
 };
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 const TOKEN: &str = "s3cret-e2e-token";
 const WRONG: &str = "wrong-token-d34db33f";
@@ -25,7 +24,7 @@ struct Server {
 impl Server {
     fn start() -> Server {
         let root = tempfile::tempdir().unwrap();
-        seed(root.path());
+        seed_bare(root.path(), "acme/fleet.git", &[("README.md", "# fleet\n")]);
         let log = root.path().join("server.log");
         let server = common::GitServer::start_logged(root.path(), TOKEN, Some(&log));
         let port = server.port;
@@ -52,48 +51,6 @@ impl Server {
     fn work(&self, name: &str) -> PathBuf {
         self.root.path().join(name)
     }
-}
-
-fn seed(root: &Path) {
-    let bare = root.join("acme/fleet.git");
-    std::fs::create_dir_all(&bare).unwrap();
-    git(&bare, &["init", "-q", "--bare", "-b", "main"]);
-    let seed = root.join("seed");
-    git(root, &["init", "-q", "-b", "main", seed.to_str().unwrap()]);
-    std::fs::write(seed.join("README.md"), "# fleet\n").unwrap();
-    git(&seed, &["add", "-A"]);
-    git(&seed, &["commit", "-q", "-m", "initial"]);
-    git(&seed, &["push", "-q", bare.to_str().unwrap(), "main"]);
-}
-
-fn write_hook(dir: &Path, name: &str, body: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-fn bot() -> Identity {
-    Identity {
-        name: "Foreman Bot".into(),
-        email: "bot@example.com".into(),
-    }
-}
-
-fn commit(
-    repo: &git2::Repository,
-    message: &str,
-    fixes: Option<i32>,
-) -> Result<CommitOutcome, CommitError> {
-    commit_all(
-        repo,
-        &CommitRequest {
-            identity: &bot(),
-            message,
-            fixes_issue: fixes,
-        },
-    )
 }
 
 /// Clone with the right token, branch, and commit one new file.

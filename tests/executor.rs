@@ -4,66 +4,29 @@
 mod common;
 
 use common::scripted_oai::{Reply, ScriptedServer};
-use common::{agent, git, issue_task, seed_bare};
+use common::{
+    FleetRepo, agent, bot, fix_readme, fix_then_go, fleet_repo, git, issue_task, submit_result,
+};
 use foreman::executor::run::TokenSource;
 use foreman::executor::{ExecEvent, ExecutorConfig, RunReport, execute, push_pending};
-use foreman::workspace::{Identity, Token};
-use std::path::{Path, PathBuf};
+use foreman::workspace::Token;
+use std::path::Path;
 
-struct Env {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    bare: PathBuf,
-}
-
-fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_path_buf();
-    let bare = seed_bare(
-        &root,
-        "acme/fleet.git",
-        &[("README.md", "# Fleet\nteh fleet\n")],
-    );
-    Env {
-        _dir: dir,
-        root,
-        bare,
-    }
-}
-
-fn config(e: &Env, base_url: &str, push_now: bool) -> ExecutorConfig {
+fn config(e: &FleetRepo, base_url: &str, push_now: bool) -> ExecutorConfig {
     ExecutorConfig {
         base_url: base_url.to_string(),
         git_remote_url: Some(e.bare.display().to_string()),
         workspace_root: e.root.join("ws"),
         namespace: "default".into(),
         keep_workspace: false,
-        identity: Identity {
-            name: "Foreman Bot".into(),
-            email: "bot@example.com".into(),
-        },
+        identity: bot(),
         push_now,
         journal_path: e.root.join("journal.jsonl"),
         token: TokenSource::Given(Token::new("unused-for-local-remotes")),
     }
 }
 
-fn fix_readme() -> Reply {
-    Reply::tool_call(
-        "str_replace",
-        r#"{"path":"README.md","old_string":"teh","new_string":"the"}"#,
-    )
-}
-
-fn submit(verdict: &str, msg: &str) -> Reply {
-    Reply::tool_call(
-        "submit_result",
-        serde_json::json!({"verdict": verdict, "summary": "fixed the typo", "commit_message": msg})
-            .to_string(),
-    )
-}
-
-async fn run(e: &Env, replies: Vec<Reply>, push_now: bool) -> (RunReport, Vec<ExecEvent>) {
+async fn run(e: &FleetRepo, replies: Vec<Reply>, push_now: bool) -> (RunReport, Vec<ExecEvent>) {
     let server = ScriptedServer::start(replies).unwrap();
     let cfg = config(e, &server.base_url(), push_now);
     let mut events = Vec::new();
@@ -71,6 +34,11 @@ async fn run(e: &Env, replies: Vec<Reply>, push_now: bool) -> (RunReport, Vec<Ex
         .await
         .unwrap();
     (rep, events)
+}
+
+/// The envelope's verdict and `extra.outcome`, the pair each outcome test checks.
+fn verdict_outcome(rep: &RunReport) -> (&str, &str) {
+    (rep.result.verdict.as_str(), rep.result.outcome())
 }
 
 fn remote_log(bare: &Path, branch: &str) -> String {
@@ -82,15 +50,10 @@ fn remote_log(bare: &Path, branch: &str) -> String {
 
 #[tokio::test]
 async fn go_commits_with_dco_and_pushes() {
-    let e = env();
-    let (rep, events) = run(
-        &e,
-        vec![fix_readme(), submit("GO", "docs: fix typo\n\nFixes #7")],
-        true,
-    )
-    .await;
+    let e = fleet_repo();
+    let (rep, events) = run(&e, fix_then_go("docs: fix typo\n\nFixes #7"), true).await;
     let r = &rep.result;
-    assert_eq!((r.verdict.as_str(), r.outcome()), ("GO", ""), "{r:?}");
+    assert_eq!(verdict_outcome(&rep), ("GO", ""), "{r:?}");
     assert_eq!(r.extra.branch.as_deref(), Some("foreman/issue-7"));
     let log = remote_log(&e.bare, "foreman/issue-7");
     assert!(
@@ -116,13 +79,8 @@ async fn go_commits_with_dco_and_pushes() {
 
 #[tokio::test]
 async fn go_without_push_waits_for_approval_then_pushes() {
-    let e = env();
-    let (rep, _) = run(
-        &e,
-        vec![fix_readme(), submit("GO", "docs: fix typo")],
-        false,
-    )
-    .await;
+    let e = fleet_repo();
+    let (rep, _) = run(&e, fix_then_go("docs: fix typo"), false).await;
     assert_eq!(rep.result.verdict, "GO");
     assert_eq!(rep.result.extra.pushed, Some(false));
     let pending = rep.pending_push.expect("pending push");
@@ -144,31 +102,25 @@ async fn go_without_push_waits_for_approval_then_pushes() {
 
 #[tokio::test]
 async fn no_go_is_model_decided_and_touches_no_git() {
-    let e = env();
-    let (rep, _) = run(&e, vec![submit("NO-GO", "")], true).await;
-    assert_eq!(
-        (rep.result.verdict.as_str(), rep.result.outcome()),
-        ("NO-GO", "MODEL-DECIDED")
-    );
+    let e = fleet_repo();
+    let (rep, _) = run(&e, vec![submit_result("NO-GO", "")], true).await;
+    assert_eq!(verdict_outcome(&rep), ("NO-GO", "MODEL-DECIDED"));
     assert!(!git(&e.bare, &["branch", "--list"]).contains("foreman/"));
 }
 
 #[tokio::test]
 async fn error_verdict_maps_to_incomplete() {
-    let e = env();
-    let (rep, _) = run(&e, vec![submit("ERROR", "")], true).await;
+    let e = fleet_repo();
+    let (rep, _) = run(&e, vec![submit_result("ERROR", "")], true).await;
     assert_eq!(rep.result.verdict, "INCOMPLETE");
     assert_eq!(rep.result.reason(), Some("ModelReportedError"));
 }
 
 #[tokio::test]
 async fn go_without_edits_is_no_changes() {
-    let e = env();
-    let (rep, _) = run(&e, vec![submit("GO", "docs: nothing")], true).await;
-    assert_eq!(
-        (rep.result.verdict.as_str(), rep.result.outcome()),
-        ("NO-GO", "NO-CHANGES")
-    );
+    let e = fleet_repo();
+    let (rep, _) = run(&e, vec![submit_result("GO", "docs: nothing")], true).await;
+    assert_eq!(verdict_outcome(&rep), ("NO-GO", "NO-CHANGES"));
     assert_eq!(
         rep.result.extra.intended_branch.as_deref(),
         Some("foreman/issue-7")
@@ -177,30 +129,25 @@ async fn go_without_edits_is_no_changes() {
 
 #[tokio::test]
 async fn go_without_a_commit_message_is_refused_until_the_model_gives_one() {
-    let e = env();
+    let e = fleet_repo();
     let (rep, _) = run(
         &e,
         vec![
             fix_readme(),
-            submit("GO", "  "),
-            submit("GO", "docs: fix typo\n\nFixes #7"),
+            submit_result("GO", "  "),
+            submit_result("GO", "docs: fix typo\n\nFixes #7"),
         ],
         true,
     )
     .await;
-    assert_eq!(
-        (rep.result.verdict.as_str(), rep.result.outcome()),
-        ("GO", ""),
-        "{:?}",
-        rep.result
-    );
+    assert_eq!(verdict_outcome(&rep), ("GO", ""), "{:?}", rep.result);
     let log = remote_log(&e.bare, "foreman/issue-7");
     assert!(log.contains("docs: fix typo"), "{log}");
 }
 
 #[tokio::test]
 async fn the_model_cannot_install_a_hook_the_executor_would_run() {
-    let e = env();
+    let e = fleet_repo();
     // The repository ships a failing hook in `hooks/`. Before issue 9 the model could point
     // core.hooksPath at it (or at anything it wrote) and the executor ran it on the host at
     // commit time; now `.git` is read-only in the model's sandbox, so the config edit fails
@@ -221,7 +168,7 @@ async fn the_model_cannot_install_a_hook_the_executor_would_run() {
     let server = ScriptedServer::start(vec![
         Reply::tool_call("bash", r#"{"command":"git config core.hooksPath hooks"}"#),
         fix_readme(),
-        submit("GO", "docs: fix typo"),
+        submit_result("GO", "docs: fix typo"),
     ])
     .unwrap();
     let cfg = config(&e, &server.base_url(), true);
@@ -251,7 +198,7 @@ async fn the_model_cannot_install_a_hook_the_executor_would_run() {
 
 #[tokio::test]
 async fn rejected_push_is_push_failed_with_the_local_sha() {
-    let e = env();
+    let e = fleet_repo();
     // Someone else already pushed a different foreman/issue-7: ours is not a fast-forward
     // (local-path remotes run no server hooks, so divergence is the rejection here; the
     // smart-HTTP e2e suite covers a pre-receive hook).
@@ -265,9 +212,9 @@ async fn rejected_push_is_push_failed_with_the_local_sha() {
         &["push", "-q", e.bare.to_str().unwrap(), "foreman/issue-7"],
     );
     let theirs = git(&e.bare, &["rev-parse", "foreman/issue-7"]);
-    let (rep, _) = run(&e, vec![fix_readme(), submit("GO", "docs: fix typo")], true).await;
+    let (rep, _) = run(&e, fix_then_go("docs: fix typo"), true).await;
     assert_eq!(
-        (rep.result.verdict.as_str(), rep.result.outcome()),
+        verdict_outcome(&rep),
         ("NO-GO", "PUSH-FAILED"),
         "{:?}",
         rep.result
@@ -295,7 +242,7 @@ async fn rejected_push_is_push_failed_with_the_local_sha() {
 
 #[tokio::test]
 async fn preconditions_are_results_not_errors() {
-    let e = env();
+    let e = fleet_repo();
     let server = ScriptedServer::start(vec![]).unwrap();
     let mut cfg = config(&e, &server.base_url(), true);
 
@@ -331,7 +278,7 @@ async fn preconditions_are_results_not_errors() {
 
 #[tokio::test]
 async fn unreachable_model_server_is_an_executor_error() {
-    let e = env();
+    let e = fleet_repo();
     let cfg = config(&e, "http://127.0.0.1:9/v1", true);
     let err = execute(&issue_task(), &agent(""), &cfg, &mut |_| {})
         .await
@@ -341,8 +288,8 @@ async fn unreachable_model_server_is_an_executor_error() {
 
 #[tokio::test]
 async fn journal_records_every_message_and_the_result() {
-    let e = env();
-    let (rep, _) = run(&e, vec![fix_readme(), submit("GO", "docs: fix typo")], true).await;
+    let e = fleet_repo();
+    let (rep, _) = run(&e, fix_then_go("docs: fix typo"), true).await;
     let records = foreman::agent::transcript::read_journal(&rep.journal).unwrap();
     let msgs = foreman::agent::transcript::messages_of(&records);
     assert_eq!(msgs[0].role, foreman::oai::Role::System);
@@ -370,8 +317,8 @@ fn steps(events: &[ExecEvent]) -> Vec<String> {
 
 #[tokio::test]
 async fn the_steps_are_reported_in_pipeline_order() {
-    let e = env();
-    let server = ScriptedServer::start(vec![fix_readme(), submit("GO", "docs: fix typo")]).unwrap();
+    let e = fleet_repo();
+    let server = ScriptedServer::start(fix_then_go("docs: fix typo")).unwrap();
     let cfg = config(&e, &server.base_url(), true);
     let mut events = Vec::new();
     let rep = execute(&issue_task(), &agent(""), &cfg, &mut |ev| events.push(ev))
@@ -407,13 +354,8 @@ async fn the_steps_are_reported_in_pipeline_order() {
         "{events:?}"
     );
 
-    let e = env();
-    let (_, events) = run(
-        &e,
-        vec![fix_readme(), submit("GO", "docs: fix typo")],
-        false,
-    )
-    .await;
+    let e = fleet_repo();
+    let (_, events) = run(&e, fix_then_go("docs: fix typo"), false).await;
     let s = steps(&events);
     assert_eq!(s.len(), 6, "{s:?}");
     assert_eq!(s[5], "awaiting push approval");

@@ -5,48 +5,27 @@
 //! speaks the smart protocol to a spawned `git receive-pack` (how ssh remotes work).
 
 mod common;
-use common::git;
+use common::{commit, git, seed_bare, write_hook};
 use foreman::workspace::{
-    CommitError, CommitOutcome, CommitRequest, GitError, Identity, PushError, branch_name, clone,
-    commit_all, create_branch, diff_commit, push,
+    CommitError, CommitOutcome, GitError, PushError, branch_name, clone, create_branch,
+    diff_commit, push,
 };
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-fn bot() -> Identity {
-    Identity {
-        name: "Foreman Bot".into(),
-        email: "bot@example.com".into(),
-    }
-}
-
 /// A bare remote on `main` with README.md, old.txt, src/lib.txt and a `.gitignore` of `*.log`.
 fn seed_remote(root: &Path) -> PathBuf {
-    let bare = root.join("remote.git");
-    git(
+    seed_bare(
         root,
-        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
-    );
-    let seed = root.join("seed");
-    git(root, &["init", "-q", "-b", "main", seed.to_str().unwrap()]);
-    std::fs::write(seed.join("README.md"), "# demo\n\nline two\nline three\n").unwrap();
-    std::fs::write(seed.join("old.txt"), "obsolete\nstuff\n").unwrap();
-    std::fs::create_dir(seed.join("src")).unwrap();
-    std::fs::write(seed.join("src/lib.txt"), "lib\n").unwrap();
-    std::fs::write(seed.join(".gitignore"), "*.log\n").unwrap();
-    git(&seed, &["add", "-A"]);
-    git(&seed, &["commit", "-q", "-m", "initial"]);
-    git(&seed, &["push", "-q", bare.to_str().unwrap(), "main"]);
-    bare
-}
-
-fn write_hook(dir: &Path, name: &str, body: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        "remote.git",
+        &[
+            ("README.md", "# demo\n\nline two\nline three\n"),
+            ("old.txt", "obsolete\nstuff\n"),
+            ("src/lib.txt", "lib\n"),
+            (".gitignore", "*.log\n"),
+        ],
+    )
 }
 
 fn head_sha(repo: &git2::Repository) -> String {
@@ -77,21 +56,6 @@ fn cloned(branch: &str) -> Setup {
         work,
         repo,
     }
-}
-
-fn commit(
-    repo: &git2::Repository,
-    message: &str,
-    fixes: Option<i32>,
-) -> Result<CommitOutcome, CommitError> {
-    commit_all(
-        repo,
-        &CommitRequest {
-            identity: &bot(),
-            message,
-            fixes_issue: fixes,
-        },
-    )
 }
 
 fn committed_sha(outcome: CommitOutcome) -> (String, String) {

@@ -22,7 +22,7 @@ struct RawFile {
     keymap: Option<BTreeMap<String, Spanned<String>>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSandbox {
     mode: Option<crate::sandbox::Mode>,
@@ -30,13 +30,13 @@ struct RawSandbox {
     allow_paths: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawInference {
     base_url: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawGit {
     remote_url: Option<String>,
@@ -44,27 +44,27 @@ struct RawGit {
     author_email: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWorkspace {
     dir: Option<String>,
     state_dir: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawExecutor {
     max_concurrent: Option<Spanned<i64>>,
     auto_push: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawGitHub {
     api_base: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawUi {
     theme: Option<String>,
@@ -106,49 +106,47 @@ pub(super) fn parse_layer(
             message: e.message().trim().to_string(),
         }
     })?;
-    let mut layer = ConfigLayer::default();
-    if let Some(i) = raw.inference {
-        layer.inference_base_url = i.base_url;
-    }
-    if let Some(g) = raw.git {
-        layer.git_remote_url = g.remote_url;
-        layer.git_author_name = g.author_name;
-        layer.git_author_email = g.author_email;
-    }
-    if let Some(w) = raw.workspace {
-        layer.workspace_dir = w.dir.as_deref().map(expand_home);
-        layer.state_dir = w.state_dir.as_deref().map(expand_home);
-    }
-    if let Some(x) = raw.executor {
-        if let Some(n) = x.max_concurrent {
+    let inference = raw.inference.unwrap_or_default();
+    let git = raw.git.unwrap_or_default();
+    let workspace = raw.workspace.unwrap_or_default();
+    let executor = raw.executor.unwrap_or_default();
+    let github = raw.github.unwrap_or_default();
+    let ui = raw.ui.unwrap_or_default();
+    let sandbox = raw.sandbox.unwrap_or_default();
+    let max_concurrent = executor
+        .max_concurrent
+        .map(|n| {
             let v = *n.get_ref();
-            layer.max_concurrent = Some(
-                usize::try_from(v)
-                    .ok()
-                    .filter(|v| (1..=64).contains(v))
-                    .ok_or_else(|| ConfigError::BadValue {
-                        path: path.into(),
-                        line: line_col(src, n.span().start).0,
-                        key: "executor.max_concurrent".into(),
-                        reason: format!("{v} is out of range; use 1 to 64"),
-                    })?,
-            );
-        }
-        layer.auto_push = x.auto_push;
-    }
-    if let Some(g) = raw.github {
-        layer.github_api_base = g.api_base;
-    }
-    if let Some(u) = raw.ui {
-        layer.theme = u.theme;
-        layer.bell = u.bell;
-        layer.mouse = u.mouse;
-    }
-    if let Some(x) = raw.sandbox {
-        layer.sandbox_mode = x.mode;
-        layer.sandbox_network = x.network;
-        layer.sandbox_allow_paths = x.allow_paths;
-    }
+            usize::try_from(v)
+                .ok()
+                .filter(|v| (1..=64).contains(v))
+                .ok_or_else(|| ConfigError::BadValue {
+                    path: path.into(),
+                    line: line_col(src, n.span().start).0,
+                    key: "executor.max_concurrent".into(),
+                    reason: format!("{v} is out of range; use 1 to 64"),
+                })
+        })
+        .transpose()?;
+    // Every field named (no `..Default::default()`): a new setting must be read here too.
+    let mut layer = ConfigLayer {
+        inference_base_url: inference.base_url,
+        git_remote_url: git.remote_url,
+        git_author_name: git.author_name,
+        git_author_email: git.author_email,
+        workspace_dir: workspace.dir.as_deref().map(expand_home),
+        state_dir: workspace.state_dir.as_deref().map(expand_home),
+        max_concurrent,
+        auto_push: executor.auto_push,
+        github_api_base: github.api_base,
+        theme: ui.theme,
+        bell: ui.bell,
+        mouse: ui.mouse,
+        sandbox_mode: sandbox.mode,
+        sandbox_network: sandbox.network,
+        sandbox_allow_paths: sandbox.allow_paths,
+        keymap: BTreeMap::new(),
+    };
     for (action, key) in raw.keymap.unwrap_or_default() {
         let line = line_col(src, key.span().start).0;
         if let Some(known) = actions

@@ -122,6 +122,43 @@ fn env_overrides_and_bad_env_values_warn() {
     assert!(msgs[1].contains("FOREMAN_BELL") && msgs[1].contains("approval"));
 }
 
+/// Each key a file may set lands in its own layer field, and an empty file sets nothing.
+#[test]
+fn every_file_key_reaches_its_own_layer_field() {
+    let (_d, p) = user_file(
+        "[inference]\nbase_url = \"http://llm:8080/v1\"\n\
+         [git]\nremote_url = \"http://git/acme.git\"\nauthor_name = \"Bot\"\n\
+         author_email = \"bot@x\"\n\
+         [workspace]\ndir = \"/srv/ws\"\nstate_dir = \"/srv/state\"\n\
+         [executor]\nmax_concurrent = 64\nauto_push = false\n\
+         [github]\napi_base = \"https://ghe/api/v3\"\n\
+         [ui]\ntheme = \"light\"\nbell = \"finish\"\nmouse = true\n\
+         [sandbox]\nmode = \"off\"\nnetwork = \"loopback\"\nallow_paths = [\"/srv/cache\"]\n\
+         [keymap]\nopen_pr = \"O\"\n",
+    );
+    let want = ConfigLayer {
+        inference_base_url: Some("http://llm:8080/v1".into()),
+        git_remote_url: Some("http://git/acme.git".into()),
+        git_author_name: Some("Bot".into()),
+        git_author_email: Some("bot@x".into()),
+        workspace_dir: Some(PathBuf::from("/srv/ws")),
+        state_dir: Some(PathBuf::from("/srv/state")),
+        max_concurrent: Some(64),
+        auto_push: Some(false),
+        github_api_base: Some("https://ghe/api/v3".into()),
+        theme: Some("light".into()),
+        bell: Some(Bell::Finish),
+        mouse: Some(true),
+        keymap: [("open_pr".to_string(), "O".parse().unwrap())].into(),
+        sandbox_mode: Some(crate::sandbox::Mode::Off),
+        sandbox_network: Some(crate::sandbox::Network::Loopback),
+        sandbox_allow_paths: Some(vec!["/srv/cache".into()]),
+    };
+    assert_eq!(Config::check_file(&p).unwrap(), want);
+    let (_d, p) = user_file("");
+    assert_eq!(Config::check_file(&p).unwrap(), ConfigLayer::default());
+}
+
 #[test]
 fn unknown_key_names_file_line_and_key_and_falls_back() {
     let (_d, p) = user_file("[ui]\ntheme = \"light\"\ntheem = \"dark\"\n");

@@ -1,10 +1,13 @@
-//! Shared fixtures for integration tests: manifests and local git remotes.
+//! Shared fixtures for integration tests: manifests, local git remotes, the commit identity
+//! and the scripted model's README fix.
 #![allow(dead_code)]
 
 pub mod k8s;
 pub mod scripted_oai;
 
 use foreman::api::{Agent, AgenticTask, Object, load_str};
+use foreman::workspace::{CommitError, CommitOutcome, CommitRequest, Identity, commit_all};
+use scripted_oai::Reply;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -48,6 +51,83 @@ pub fn seed_bare(root: &Path, rel: &str, files: &[(&str, &str)]) -> PathBuf {
     git(&work, &["commit", "-q", "-m", "initial"]);
     git(&work, &["push", "-q", bare.to_str().unwrap(), "main"]);
     bare
+}
+
+/// A temp dir holding `acme/fleet.git`, whose README has the typo [`fix_readme`] fixes.
+pub struct FleetRepo {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub bare: PathBuf,
+}
+
+pub fn fleet_repo() -> FleetRepo {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let bare = seed_bare(
+        &root,
+        "acme/fleet.git",
+        &[("README.md", "# Fleet\nteh fleet\n")],
+    );
+    FleetRepo {
+        _dir: dir,
+        root,
+        bare,
+    }
+}
+
+/// The model's edit of the fleet README: `teh` → `the`.
+pub fn fix_readme() -> Reply {
+    Reply::tool_call(
+        "str_replace",
+        r#"{"path":"README.md","old_string":"teh","new_string":"the"}"#,
+    )
+}
+
+/// The model's `submit_result` with `verdict` and `commit_message` (summary "fixed the typo").
+pub fn submit_result(verdict: &str, commit_message: &str) -> Reply {
+    Reply::tool_call(
+        "submit_result",
+        serde_json::json!({"verdict": verdict, "summary": "fixed the typo", "commit_message": commit_message})
+            .to_string(),
+    )
+}
+
+/// A whole good run: [`fix_readme`], then GO with `commit_message`.
+pub fn fix_then_go(commit_message: &str) -> Vec<Reply> {
+    vec![fix_readme(), submit_result("GO", commit_message)]
+}
+
+/// The identity the tests commit as: `Foreman Bot <bot@example.com>`.
+pub fn bot() -> Identity {
+    Identity {
+        name: "Foreman Bot".into(),
+        email: "bot@example.com".into(),
+    }
+}
+
+/// Commits everything in `repo` as [`bot`].
+pub fn commit(
+    repo: &git2::Repository,
+    message: &str,
+    fixes: Option<i32>,
+) -> Result<CommitOutcome, CommitError> {
+    commit_all(
+        repo,
+        &CommitRequest {
+            identity: &bot(),
+            message,
+            fixes_issue: fixes,
+        },
+    )
+}
+
+/// An executable `#!/bin/sh` hook `dir/name` running `body`.
+pub fn write_hook(dir: &Path, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 pub fn task(yaml_spec: &str) -> AgenticTask {

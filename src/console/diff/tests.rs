@@ -2,6 +2,7 @@
 //! snapshots (text, plus a style dump where colours are the point).
 
 use super::*;
+use crate::console::tests::screen;
 use crate::workspace::FileDiff;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -84,6 +85,16 @@ fn big_patch(path: &str, n: usize) -> String {
     p
 }
 
+/// 20k added lines over four files, each under the highlight guard.
+fn big_files() -> Vec<FileDiff> {
+    (0..4)
+        .map(|i| {
+            let p = format!("src/big{i}.rs");
+            fd(Some(&p), Some(&p), &big_patch(&p, 5_000))
+        })
+        .collect()
+}
+
 fn binary_and_large() -> Vec<FileDiff> {
     let mut bin = fd(
         Some("assets/logo.png"),
@@ -119,18 +130,6 @@ fn draw_with(v: &mut DiffView, w: u16, h: u16, style: &DiffStyle) -> Terminal<Te
     })
     .unwrap();
     term
-}
-
-fn screen(term: &Terminal<TestBackend>) -> String {
-    let buf = term.backend().buffer();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Runs of equal style per row: `x0-x1 fg/bg` (only non-default runs), so a snapshot shows
@@ -400,13 +399,7 @@ fn a_newer_job_supersedes_and_stops_the_older_one() {
     assert!(v.apply(second.run()));
 
     // A long job cancelled while it runs stops before the last file.
-    let files: Vec<FileDiff> = (0..4)
-        .map(|i| {
-            let p = format!("src/big{i}.rs");
-            fd(Some(&p), Some(&p), &big_patch(&p, 5_000))
-        })
-        .collect();
-    let mut v = DiffView::new(files);
+    let mut v = DiffView::new(big_files());
     let job = v.highlight_job("base16-ocean.dark");
     let worker = std::thread::spawn(move || job.run());
     v.set_files(small());
@@ -462,14 +455,8 @@ fn unknown_extension_stays_plain() {
 #[test]
 fn big_highlight_runs_on_a_worker_while_the_view_renders_plain() {
     use std::sync::atomic::{AtomicBool, Ordering};
-    // 20k lines over four files, each under the guard so all of it is highlighted.
-    let files: Vec<FileDiff> = (0..4)
-        .map(|i| {
-            let p = format!("src/big{i}.rs");
-            fd(Some(&p), Some(&p), &big_patch(&p, 5_000))
-        })
-        .collect();
-    let mut v = DiffView::new(files);
+    // Every file is under the guard, so all 20k lines are highlighted.
+    let mut v = DiffView::new(big_files());
     let job = v.highlight_job("base16-ocean.dark");
     let done = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&done);

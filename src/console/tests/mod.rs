@@ -230,6 +230,23 @@ fn render(app: &mut App, w: u16, h: u16) -> String {
     format!("{}", term.backend())
 }
 
+/// The drawn buffer as plain text rows (no quotes, no styles), for tests that read the screen.
+pub(super) fn screen_lines(term: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = term.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect()
+}
+
+/// [`screen_lines`] joined by newlines.
+pub(super) fn screen(term: &Terminal<TestBackend>) -> String {
+    screen_lines(term).join("\n")
+}
+
 fn select(app: &mut App, name: &str) {
     let i = app
         .mirror

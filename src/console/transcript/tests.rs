@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::agent::TurnStats;
+use crate::console::tests::{screen, screen_lines};
 use crate::oai::{Message, StreamEvent, ToolCall, Usage};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -18,21 +19,6 @@ fn draw(t: &mut Transcript, w: u16, h: u16) -> Terminal<TestBackend> {
     })
     .unwrap();
     term
-}
-
-fn lines(term: &Terminal<TestBackend>) -> Vec<String> {
-    let buf = term.backend().buffer();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect::<String>()
-        })
-        .collect()
-}
-
-fn screen(term: &Terminal<TestBackend>) -> String {
-    lines(term).join("\n")
 }
 
 const BASH_RESULT: &str = r#"{"command":"cargo test","exit_code":101,"stderr":"error: test failed, to rerun pass `--lib`\n","stdout":"running 4 tests\ntest wrap::tests::empty ... ok\ntest wrap::tests::cjk ... ok\ntest model::tests::retry ... FAILED\ntest view::tests::follow ... ok\n\nfailures:\n    model::tests::retry\n","timed_out":false}"#;
@@ -439,7 +425,7 @@ fn selection_marks_the_prefix_column() {
         "starts from the bottom of the view"
     );
     let buf = term.backend().buffer();
-    let rows = lines(&term);
+    let rows = screen_lines(&term);
     let y = rows
         .iter()
         .position(|r| r.starts_with("  turn 2 ·"))

@@ -36,40 +36,23 @@ fn result(r: ResultEnvelope) -> Terminal {
     }
 }
 
-/// One row: what ended the run → phase, verdict, Completed (status, reason), status.branch.
-struct Row {
-    name: &'static str,
-    end: Terminal,
-    phase: TaskPhase,
-    verdict: Verdict,
-    completed: (&'static str, &'static str),
-    branch: Option<&'static str>,
-}
-
-fn row(
-    name: &'static str,
-    end: Terminal,
-    phase: TaskPhase,
-    verdict: Verdict,
-    completed: (&'static str, &'static str),
-    branch: Option<&'static str>,
-) -> Row {
-    Row {
-        name,
-        end,
-        phase,
-        verdict,
-        completed,
-        branch,
-    }
-}
+/// One row: its name, what ended the run → phase, verdict, Completed (status, reason),
+/// status.branch.
+type Row = (
+    &'static str,
+    Terminal,
+    TaskPhase,
+    Verdict,
+    (&'static str, &'static str),
+    Option<&'static str>,
+);
 
 #[test]
 fn every_way_a_run_ends_writes_its_status() {
     use TaskPhase::{Failed, Succeeded};
     let f = facts();
-    let mut rows = vec![
-        row(
+    let mut rows: Vec<Row> = vec![
+        (
             "GO",
             result(go("foreman/x", "abc", "fixed", None, true, &f)),
             Succeeded,
@@ -77,7 +60,7 @@ fn every_way_a_run_ends_writes_its_status() {
             ("True", "ExecutorSucceeded"),
             Some("foreman/x"),
         ),
-        row(
+        (
             "NO-GO decided by the model",
             result(model_decided("NO-GO", "out of scope", None, &f)),
             Succeeded,
@@ -85,7 +68,7 @@ fn every_way_a_run_ends_writes_its_status() {
             ("True", "ExecutorSucceeded"),
             None,
         ),
-        row(
+        (
             "NO-GO without a diff",
             result(no_changes("foreman/x", "did it", &f)),
             Succeeded,
@@ -93,7 +76,7 @@ fn every_way_a_run_ends_writes_its_status() {
             ("True", "ExecutorSucceeded"),
             Some("foreman/x"),
         ),
-        row(
+        (
             "NO-GO, push failed",
             result(push_failed("foreman/x", "abc", "denied", &f)),
             Succeeded,
@@ -101,7 +84,7 @@ fn every_way_a_run_ends_writes_its_status() {
             ("True", "ExecutorSucceeded"),
             Some("foreman/x"),
         ),
-        row(
+        (
             "model ERROR",
             result(model_decided("ERROR", "tests fail", None, &f)),
             Succeeded,
@@ -109,7 +92,7 @@ fn every_way_a_run_ends_writes_its_status() {
             ("True", "ModelReportedError"),
             None,
         ),
-        row(
+        (
             "executor error",
             Terminal::executor_error("connection refused"),
             Failed,
@@ -128,7 +111,7 @@ fn every_way_a_run_ends_writes_its_status() {
         (Incomplete::LoopBudgetExhausted, "LoopBudgetExhausted"),
     ] {
         let r = loop_incomplete(reason, &f);
-        rows.push(row(
+        rows.push((
             name,
             result(r),
             Succeeded,
@@ -146,7 +129,7 @@ fn every_way_a_run_ends_writes_its_status() {
         Precondition::BranchCheckoutFailed,
         Precondition::ToolRegistryBuildFailed,
     ] {
-        rows.push(row(
+        rows.push((
             p.as_str(),
             result(precondition_failed(p, "why", 0.1)),
             Succeeded,
@@ -155,34 +138,29 @@ fn every_way_a_run_ends_writes_its_status() {
             None,
         ));
     }
-    for r in rows {
+    for (name, end, phase, verdict, completed, branch) in rows {
         let mut t = task();
-        apply_terminal(&mut t, &r.end);
+        apply_terminal(&mut t, &end);
         let s = t.status.as_ref().unwrap();
-        assert_eq!(s.phase, Some(r.phase), "{}", r.name);
-        assert_eq!(s.verdict, Some(r.verdict), "{}", r.name);
-        assert!(s.finished_at.is_some(), "{}", r.name);
+        assert_eq!(s.phase, Some(phase), "{}", name);
+        assert_eq!(s.verdict, Some(verdict), "{}", name);
+        assert!(s.finished_at.is_some(), "{}", name);
         let (status, reason, message) = condition(&t, "Completed");
-        assert_eq!(
-            (status.as_str(), reason.as_str()),
-            r.completed,
-            "{}",
-            r.name
-        );
-        let want_message = match &r.end {
+        assert_eq!((status.as_str(), reason.as_str()), completed, "{}", name);
+        let want_message = match &end {
             Terminal::Result { result, .. } => result.summary.clone(),
             Terminal::Failed { message, .. } => message.clone(),
         };
-        assert_eq!(message, want_message, "{}", r.name);
-        assert_eq!(s.branch.as_deref(), r.branch, "{}", r.name);
+        assert_eq!(message, want_message, "{}", name);
+        assert_eq!(s.branch.as_deref(), branch, "{}", name);
         let running = condition(&t, "Running");
         assert_eq!(
             (running.0.as_str(), running.1.as_str()),
             ("False", "Finished")
         );
-        if let Terminal::Result { .. } = r.end {
-            assert_eq!(s.transcript_ref.as_deref(), Some("j.jsonl"), "{}", r.name);
-            assert!(s.result.is_some(), "{}", r.name);
+        if let Terminal::Result { .. } = end {
+            assert_eq!(s.transcript_ref.as_deref(), Some("j.jsonl"), "{}", name);
+            assert!(s.result.is_some(), "{}", name);
         }
     }
 }

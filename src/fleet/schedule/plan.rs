@@ -241,11 +241,11 @@ struct Placer<'a> {
 
 impl Placer<'_> {
     fn act(&mut self, t: &AgenticTask, d: Decision, out: &mut Buckets) {
-        let now_t = self.now_t;
+        let (now_t, conds) = (self.now_t, conditions_of(t));
         match d {
             Decision::Wait(msg) => {
-                if let Some(c) = with_condition(t, "Scheduled", false, REASON_WAITING, &msg, now_t)
-                {
+                let c = upserted(conds, "Scheduled", false, REASON_WAITING, &msg, now_t);
+                if let Some(c) = c {
                     let a = action(t, What::Waiting(msg), json!({"conditions": c}));
                     out.cosmetic.push(a);
                 }
@@ -255,8 +255,8 @@ impl Placer<'_> {
                 message,
                 missing_agent,
             } => {
-                let c = with_condition(t, "Failed", true, reason, &message, now_t)
-                    .unwrap_or_else(|| conditions_of(t).to_vec());
+                let c = upserted(conds, "Failed", true, reason, &message, now_t)
+                    .unwrap_or_else(|| conds.to_vec());
                 let status = json!({
                     "phase": "Failed",
                     "verdict": "INCOMPLETE",
@@ -276,7 +276,7 @@ impl Placer<'_> {
 
     /// First fit among the free nodes; otherwise say why it waits (only when that changes).
     fn place(&mut self, t: &AgenticTask, cap: &RequiredCapability, out: &mut Buckets) {
-        let now_t = self.now_t;
+        let (now_t, conds) = (self.now_t, conditions_of(t));
         let fit = self
             .free
             .iter()
@@ -290,25 +290,23 @@ impl Placer<'_> {
                 .clone()
                 .unwrap_or_default();
             let msg = format!("scheduled to FleetNode {node:?}");
-            let c = with_condition(t, "Scheduled", true, REASON_ASSIGNED, &msg, now_t)
-                .unwrap_or_else(|| conditions_of(t).to_vec());
+            let c = upserted(conds, "Scheduled", true, REASON_ASSIGNED, &msg, now_t)
+                .unwrap_or_else(|| conds.to_vec());
             let status = json!({"phase": "Scheduled", "assignedNode": node, "conditions": c});
             out.places.push(action(t, What::Schedule { node }, status));
             return;
         }
         match self.diagnosis.why_unschedulable(cap) {
             None => {
-                if conditions_of(t).iter().any(|c| c.type_ == "Scheduled") {
-                    let c: Vec<&Condition> = conditions_of(t)
-                        .iter()
-                        .filter(|c| c.type_ != "Scheduled")
-                        .collect();
+                if conds.iter().any(|c| c.type_ == "Scheduled") {
+                    let c: Vec<&Condition> =
+                        conds.iter().filter(|c| c.type_ != "Scheduled").collect();
                     let a = action(t, What::ClearScheduled, json!({"conditions": c}));
                     out.cosmetic.push(a);
                 }
             }
             Some(msg) => {
-                let c = with_condition(t, "Scheduled", false, REASON_UNSCHEDULABLE, &msg, now_t);
+                let c = upserted(conds, "Scheduled", false, REASON_UNSCHEDULABLE, &msg, now_t);
                 if let Some(c) = c {
                     let a = action(t, What::Unschedulable(msg), json!({"conditions": c}));
                     out.cosmetic.push(a);
@@ -528,17 +526,6 @@ fn conditions_of(t: &AgenticTask) -> &[Condition] {
         .as_ref()
         .and_then(|s| s.conditions.as_deref())
         .unwrap_or_default()
-}
-
-fn with_condition(
-    t: &AgenticTask,
-    type_: &str,
-    ok: bool,
-    reason: &str,
-    message: &str,
-    now: &Time,
-) -> Option<Vec<Condition>> {
-    upserted(conditions_of(t), type_, ok, reason, message, now)
 }
 
 #[cfg(test)]

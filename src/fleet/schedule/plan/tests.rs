@@ -119,6 +119,19 @@ fn task_target(name: &str) -> Target {
     }
 }
 
+fn node_target(name: &str) -> Target {
+    Target::Node { name: name.into() }
+}
+
+/// The targets of the NodeStale actions, in order.
+fn stale_targets(actions: &[Action]) -> Vec<Target> {
+    actions
+        .iter()
+        .filter(|a| a.what == What::NodeStale)
+        .map(|a| a.target.clone())
+        .collect()
+}
+
 fn placements(actions: &[Action]) -> Vec<(String, String)> {
     actions
         .iter()
@@ -342,21 +355,9 @@ fn stale_ready_nodes_go_not_ready_and_draining_is_left_alone() {
         node("f-fresh", FleetNodePhase::Ready, Some(90)),
     ];
     let actions = run(vec![pending("t1"), pending("t2")], nodes.clone(), vec![]);
-    let stale: Vec<&Target> = actions
-        .iter()
-        .filter(|a| a.what == What::NodeStale)
-        .map(|a| &a.target)
-        .collect();
     assert_eq!(
-        stale,
-        [
-            &Target::Node {
-                name: "a-stale".into()
-            },
-            &Target::Node {
-                name: "b-never".into()
-            }
-        ]
+        stale_targets(&actions),
+        [node_target("a-stale"), node_target("b-never")]
     );
     let a = &actions[0];
     assert_eq!(a.patch["metadata"]["resourceVersion"], "a-stale-rv");
@@ -395,17 +396,7 @@ fn node_selector_partitions_placement_and_staleness() {
     let tasks = arcs(vec![pending("t1"), pending("t2")]);
     let actions = plan(&tasks, &nodes, &[], &scope, now());
     assert_eq!(placements(&actions), pairs(&[("t1", "d-mine")]));
-    let stale: Vec<&Target> = actions
-        .iter()
-        .filter(|a| a.what == What::NodeStale)
-        .map(|a| &a.target)
-        .collect();
-    assert_eq!(
-        stale,
-        [&Target::Node {
-            name: "c-mine-stale".into()
-        }]
-    );
+    assert_eq!(stale_targets(&actions), [node_target("c-mine-stale")]);
     // With no matching node, the task says why.
     let scope = Scope {
         node_selector: "pool=none".parse().unwrap(),
