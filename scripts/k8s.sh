@@ -9,8 +9,9 @@
 #   scripts/k8s.sh stop DIR    -> stops apiserver then etcd, by PID
 #
 # Env: KUBE_PORT (16443), ETCD_PORT (12379; peer port = ETCD_PORT+1),
-#      FOREMAN_KUBE_APISERVER_XZ (../shared/testbed/kube-apiserver-v1.20.2-linux-amd64.xz,
-#      relative to the repo root).
+#      FOREMAN_KUBE_APISERVER_XZ (a prebuilt archive; default the team testbed's
+#      ../shared/testbed/kube-apiserver-v1.20.2-linux-amd64.xz when it exists),
+#      FOREMAN_PEERS_DIR (~/.cache/foreman-peers: the built binary is cached in k8s-bin/).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,7 +25,8 @@ ensure_packages() {
   command -v openssl >/dev/null || need+=(openssl)
   command -v curl >/dev/null || need+=(curl)
   command -v xz >/dev/null || need+=(xz-utils)
-  command -v kubectl >/dev/null || need+=(kubectl)
+  # Debian ships kubectl 1.20 as kubernetes-client (the same release as the apiserver).
+  command -v kubectl >/dev/null || need+=(kubernetes-client)
   if ((${#need[@]})); then
     local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -qq >/dev/null
@@ -33,15 +35,25 @@ ensure_packages() {
   command -v etcd >/dev/null || die "etcd not found after installing etcd-server"
 }
 
-# Unpack kube-apiserver into DIR/bin once.
+# kube-apiserver into DIR/bin once: from a prebuilt archive if there is one, else the cached
+# build, else built from Debian's source now (and cached for next time).
 ensure_apiserver() {
   local d=$1 xz=${FOREMAN_KUBE_APISERVER_XZ:-$ROOT/../shared/testbed/kube-apiserver-v1.20.2-linux-amd64.xz}
+  local cache=${FOREMAN_PEERS_DIR:-$HOME/.cache/foreman-peers}/k8s-bin
   [ -x "$d/bin/kube-apiserver" ] && return 0
-  [ -f "$xz" ] || die "kube-apiserver archive not found at $xz: set FOREMAN_KUBE_APISERVER_XZ"
   mkdir -p "$d/bin"
-  xz -dc "$xz" > "$d/bin/kube-apiserver.tmp"
-  chmod +x "$d/bin/kube-apiserver.tmp"
-  mv "$d/bin/kube-apiserver.tmp" "$d/bin/kube-apiserver"
+  if [ -f "$xz" ]; then
+    xz -dc "$xz" > "$d/bin/kube-apiserver.tmp"
+    chmod +x "$d/bin/kube-apiserver.tmp"
+    mv "$d/bin/kube-apiserver.tmp" "$d/bin/kube-apiserver"
+    return 0
+  fi
+  [ -n "${FOREMAN_KUBE_APISERVER_XZ:-}" ] && die "FOREMAN_KUBE_APISERVER_XZ=$xz: no such file"
+  if [ ! -x "$cache/kube-apiserver" ]; then
+    printf 'no prebuilt kube-apiserver: building v1.20.2 from Debian source into %s (~4 min, once)\n' "$cache" >&2
+    "$ROOT/scripts/k8s-build-apiserver" "$cache" >&2 || die "building kube-apiserver failed (see above); or set FOREMAN_KUBE_APISERVER_XZ to a prebuilt archive"
+  fi
+  cp "$cache/kube-apiserver" "$d/bin/kube-apiserver"
 }
 
 start() {
