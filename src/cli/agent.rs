@@ -6,8 +6,7 @@
 
 use super::AgentArgs;
 use super::common::{
-    Exit, bad_input, connect_or_say, default_workspace_root, failed, fleet_node_name,
-    shutdown_signal,
+    Exit, bad_input, connect_or_say, default_workspace_root, failed, shutdown_signal,
 };
 use super::printer::Printer;
 use crate::api::fleetnode::NodeAccelerator;
@@ -124,7 +123,12 @@ fn node_config(args: &AgentArgs, hostname: &str) -> Result<NodeConfig, String> {
         labels.insert(k.trim().to_string(), v.trim().to_string());
     }
     Ok(NodeConfig {
-        name: fleet_node_name(args.fleet_node_name.as_deref().unwrap_or(hostname)),
+        name: crate::fleet::host::node_name(
+            args.fleet_node_name
+                .as_deref()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or(hostname),
+        ),
         tailscale_addr: args.tailscale_addr.clone(),
         roles: csv(&args.roles),
         labels,

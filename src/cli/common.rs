@@ -184,26 +184,6 @@ pub fn default_workspace_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("foreman-workspaces"))
 }
 
-/// Upstream's DNS-1123 node name: lowercase, runs outside `[a-z0-9-]` become `-`, trimmed,
-/// at most 63 characters, `fleetnode` when empty.
-pub fn fleet_node_name(raw: &str) -> String {
-    let mut out = String::new();
-    let mut in_run = false;
-    for c in raw.to_lowercase().chars() {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' {
-            out.push(c);
-            in_run = false;
-        } else if !in_run {
-            out.push('-');
-            in_run = true;
-        }
-    }
-    let mut s = out.trim_matches('-').to_string();
-    s.truncate(63);
-    let s = s.trim_end_matches('-').to_string();
-    if s.is_empty() { "fleetnode".into() } else { s }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,13 +250,6 @@ mod tests {
         assert_eq!(parse_go_duration("0"), Ok(Duration::ZERO));
         assert!(parse_whole_duration("5ms").is_err());
         assert!(parse_whole_duration("0").is_err());
-    }
-
-    #[test]
-    fn node_names_follow_upstream_sanitizing() {
-        assert_eq!(fleet_node_name("Mac Studio.local"), "mac-studio-local");
-        assert_eq!(fleet_node_name("__"), "fleetnode");
-        assert_eq!(fleet_node_name(&"a".repeat(80)).len(), 63);
     }
 
     #[test]
