@@ -3,7 +3,7 @@
 //! paths and the FleetNode name of this machine.
 
 use super::ConsoleArgs;
-use crate::config::{Config, ConfigLayer};
+use crate::config::{Config, ConfigLayer, ConfigWarning};
 use crate::k8s::{Cluster, ClusterArgs};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +41,12 @@ pub fn bad_input(msg: impl std::fmt::Display) -> Exit {
 
 /// Effective settings: defaults ← user file ← env ← flags. Warnings go to the status line.
 pub fn settings(args: &ConsoleArgs) -> (Config, Vec<String>) {
+    let (cfg, warnings) = settings_checked(args);
+    (cfg, warnings.iter().map(|w| w.to_string()).collect())
+}
+
+/// [`settings`] with the warnings as values (the doctor tells a notice from a problem).
+pub fn settings_checked(args: &ConsoleArgs) -> (Config, Vec<ConfigWarning>) {
     let (mut cfg, warnings) = Config::load();
     let layer = ConfigLayer {
         inference_base_url: args.base_url.clone(),
@@ -54,7 +60,7 @@ pub fn settings(args: &ConsoleArgs) -> (Config, Vec<String>) {
         ..Default::default()
     };
     cfg.merge_overrides(&layer);
-    (cfg, warnings.iter().map(|w| w.to_string()).collect())
+    (cfg, warnings)
 }
 
 /// Whether the console flags ask for a cluster instead of the local state directory.
