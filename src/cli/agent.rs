@@ -66,6 +66,11 @@ fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, Strin
     Ok(cfg)
 }
 
+/// The flags' errors as `foreman agent` would report them at start (for install-service).
+pub(super) fn check_flags(args: &AgentArgs) -> Result<(), String> {
+    worker_config(args, "host").map(|_| ())
+}
+
 /// `--agent-mode`: whether runs are stubbed; native mode needs a remote and a real author
 /// address.
 fn stub_mode(args: &AgentArgs) -> Result<bool, String> {
