@@ -19,7 +19,8 @@ fn doctor(home: &Path, inference: &str, remote: &str, token: Option<&str>) -> (i
         .env("HOME", home)
         .env("FOREMAN_CONFIG", home.join("empty.toml"))
         .env_remove("GITHUB_TOKEN")
-        .env_remove("FOREMAN_STATE_DIR");
+        .env_remove("FOREMAN_STATE_DIR")
+        .env_remove("FLEET_NODE_NAME");
     if let Some(t) = token {
         cmd.env("GITHUB_TOKEN", t);
     }
@@ -45,6 +46,13 @@ fn failures_are_named_with_a_fix() {
         out.contains("✓ state dir") && out.contains("✓ config"),
         "{out}"
     );
+    // The node this machine would register: the sanitized gethostname(2) name and its RAM.
+    let host = foreman::fleet::host::hostname();
+    let node = format!(
+        "✓ node        {} (host {host:?}) · RAM ",
+        foreman::fleet::host::node_name(&host)
+    );
+    assert!(out.contains(&node), "{node} missing:\n{out}");
     for failing in ["✗ inference", "✗ token", "✗ git remote"] {
         assert!(out.contains(failing), "{failing} missing:\n{out}");
     }

@@ -71,6 +71,7 @@ pub async fn doctor(args: &ConsoleArgs) -> Exit {
     let token = crate::workspace::resolve_token();
     let checks = [
         config_file(&cfg, &warnings),
+        node(),
         state_dir(&cfg.workspace.state_dir),
         sandbox(&cfg.sandbox),
         inference(&cfg.inference.base_url).await,
@@ -132,6 +133,28 @@ fn config_file(cfg: &Config, warnings: &[ConfigWarning]) -> Check {
             }),
     };
     pass("config", detail)
+}
+
+/// This machine as a FleetNode: the name (`$FLEET_NODE_NAME`, else the sanitized host name)
+/// and the memory it would advertise. Informational: it never fails.
+fn node() -> Check {
+    use crate::fleet::host;
+    let name = host::local_node_name(std::env::var("FLEET_NODE_NAME").ok().as_deref());
+    let gib = |g: Option<i32>| g.map_or("?".to_string(), |g| g.to_string());
+    let (total, avail) = host::probe_memory();
+    let acc = serde_json::to_value(host::probe_accelerator())
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    pass(
+        "node",
+        format!(
+            "{name} (host {:?}) · RAM {} GiB, {} available · {acc}",
+            host::hostname(),
+            gib(total),
+            gib(avail)
+        ),
+    )
 }
 
 /// The state directory exists (or can be made) and takes a file.
