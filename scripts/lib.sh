@@ -14,6 +14,13 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # Debian packages the build, the tests and the demo need (bubblewrap: the model's sandbox).
 ensure_system() {
   command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
+  if ! command -v dpkg >/dev/null; then
+    # Not Debian (a Mac): name what is missing instead of installing it.
+    local p; for p in git curl python3; do
+      command -v "$p" >/dev/null || die "$p not found: install it (macOS: xcode-select --install, or Homebrew)"
+    done
+    return 0
+  fi
   local need=()
   for p in pkg-config libssl-dev git curl ripgrep tmux python3 python3-venv fonts-dejavu-core bubblewrap; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")

@@ -1,5 +1,6 @@
-use foreman::cli::{self, Command, agent, console, crds, doctor, export, push, run, scheduler};
+use foreman::cli::{self, Command, ServiceCommand, agent, console, crds, doctor, export, push};
 use foreman::cli::{common::Exit, submit, validate};
+use foreman::cli::{run, scheduler, service};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -46,7 +47,11 @@ fn main() -> ExitCode {
             Some(Command::ExportTranscript { journal, out }) => {
                 export::export_transcript(&journal, &out)
             }
-            Some(Command::Agent(args)) => agent::run_worker(*args).await,
+            Some(Command::Agent(cmd)) => match cmd.service {
+                None => agent::run_worker(cmd.args).await,
+                Some(ServiceCommand::InstallService(a)) => service::install_service(a),
+                Some(ServiceCommand::UninstallService) => service::uninstall_service(),
+            },
             Some(Command::Crds) => crds::crds(),
             Some(Command::Doctor) => doctor::doctor(&cli.console).await,
             Some(Command::Submit { files }) => submit::submit(&cli.console, &files).await,

@@ -69,6 +69,14 @@ fn every_subcommand_help() {
         let out = [foreman(&[name, "--help"]), foreman(&[name, "-h"])].join("\n");
         insta::assert_snapshot!(format!("sub_{name}"), out);
     }
+    // Nested ones (`foreman agent install-service`).
+    for sub in Cli::command().get_subcommands() {
+        for nested in sub.get_subcommands() {
+            let (a, b) = (sub.get_name(), nested.get_name());
+            let out = [foreman(&[a, b, "--help"]), foreman(&[a, b, "-h"])].join("\n");
+            insta::assert_snapshot!(format!("sub_{a}_{b}"), out);
+        }
+    }
 }
 
 #[test]

@@ -19,7 +19,8 @@ fn doctor(home: &Path, inference: &str, remote: &str, token: Option<&str>) -> (i
         .env("HOME", home)
         .env("FOREMAN_CONFIG", home.join("empty.toml"))
         .env_remove("GITHUB_TOKEN")
-        .env_remove("FOREMAN_STATE_DIR");
+        .env_remove("FOREMAN_STATE_DIR")
+        .env_remove("FLEET_NODE_NAME");
     if let Some(t) = token {
         cmd.env("GITHUB_TOKEN", t);
     }
@@ -45,6 +46,13 @@ fn failures_are_named_with_a_fix() {
         out.contains("✓ state dir") && out.contains("✓ config"),
         "{out}"
     );
+    // The node this machine would register: the sanitized gethostname(2) name and its RAM.
+    let host = foreman::fleet::host::hostname();
+    let node = format!(
+        "✓ node        {} (host {host:?}) · RAM ",
+        foreman::fleet::host::node_name(&host)
+    );
+    assert!(out.contains(&node), "{node} missing:\n{out}");
     for failing in ["✗ inference", "✗ token", "✗ git remote"] {
         assert!(out.contains(failing), "{failing} missing:\n{out}");
     }
@@ -52,6 +60,62 @@ fn failures_are_named_with_a_fix() {
     assert!(
         out.matches("  → ").count() >= 3,
         "every failure has a fix:\n{out}"
+    );
+}
+
+/// `foreman doctor` in `home` with no `$FOREMAN_CONFIG`: its `config` line.
+fn config_line(home: &Path, xdg: Option<&Path>) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_foreman"));
+    cmd.args([
+        "--inference-url",
+        "http://127.0.0.1:9/v1",
+        "--remote",
+        "/nowhere",
+    ])
+    .arg("--state-dir")
+    .arg(home.join("state"))
+    .arg("doctor")
+    .env("HOME", home)
+    .env_remove("FOREMAN_CONFIG")
+    .env_remove("XDG_CONFIG_HOME")
+    .env_remove("GITHUB_TOKEN");
+    if let Some(x) = xdg {
+        cmd.env("XDG_CONFIG_HOME", x);
+    }
+    let out = String::from_utf8_lossy(&cmd.output().expect("foreman runs").stdout).into_owned();
+    out.lines()
+        .find(|l| l.contains(" config "))
+        .unwrap_or_else(|| panic!("no config line:\n{out}"))
+        .to_string()
+}
+
+/// One config home on every platform: `~/.config/foreman/config.toml`, or under
+/// `$XDG_CONFIG_HOME`, and the doctor says which file it read (issue 17).
+#[test]
+fn the_config_line_names_the_file_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let none = config_line(home, None);
+    let expected = home.join(".config/foreman/config.toml");
+    assert_eq!(
+        none,
+        format!("✓ config      defaults (no {})", expected.display())
+    );
+
+    std::fs::create_dir_all(home.join(".config/foreman")).unwrap();
+    std::fs::write(&expected, "[ui]\ntheme = \"light\"\n").unwrap();
+    assert_eq!(
+        config_line(home, None),
+        format!("✓ config      {}", expected.display())
+    );
+
+    let xdg = home.join("xdg");
+    std::fs::create_dir_all(xdg.join("foreman")).unwrap();
+    let in_xdg = xdg.join("foreman/config.toml");
+    std::fs::write(&in_xdg, "").unwrap();
+    assert_eq!(
+        config_line(home, Some(&xdg)),
+        format!("✓ config      {}", in_xdg.display())
     );
 }
 

@@ -423,6 +423,45 @@ async fn the_node_heartbeats_with_capability_and_drains_on_shutdown() {
     assert_eq!(node_phase(&n), Some(FleetNodePhase::Draining));
 }
 
+/// With no name and no RAM flag the node is this machine as the OS reports it: gethostname(2)
+/// sanitized like upstream, total and available RAM from the memory probe (issue 17).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unnamed_node_registers_under_the_host_name_with_the_probed_memory() {
+    use foreman::fleet::host::{hostname, local_node_name, node_name, probe_memory};
+    let (kc, ns) = shared_namespace("agent-host");
+    let c = cluster(&kc, &ns).await;
+    let dir = tempfile::tempdir().unwrap();
+    let me = local_node_name(None);
+    assert_eq!(me, node_name(&hostname()));
+    let mut cfg = worker_cfg(&me, &ns, dir.path());
+    cfg.node.total_ram_gb = 0;
+    cfg.stub_sleep = Some(Duration::from_millis(100));
+    let before = probe_memory();
+    let (h, _rx) = start(&c, cfg);
+    let n = node_where(&c, &me, 20, |n| {
+        n.status.as_ref().is_some_and(|s| s.capability.is_some())
+    })
+    .await;
+    let after = probe_memory();
+    h.shutdown().await.unwrap();
+    let api: Api<FleetNode> = Api::all(c.client.clone());
+    let _ = api.delete(&me, &Default::default()).await;
+    assert_eq!(n.spec.node_name, me);
+    let cap = n.status.unwrap().capability.unwrap();
+    assert_eq!(cap.total_ram_gb, before.0);
+    assert!(cap.total_ram_gb.is_some_and(|t| t > 0));
+    // Available RAM moves while the test runs: between the probes before and after, ±1 GiB.
+    let (lo, hi) = (
+        before.1.unwrap().min(after.1.unwrap()),
+        before.1.unwrap().max(after.1.unwrap()),
+    );
+    let avail = cap.available_ram_gb.unwrap();
+    assert!(
+        (lo - 1..=hi + 1).contains(&avail),
+        "{avail} not in {lo}..={hi}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_agents_racing_one_claim_exactly_one_wins() {
     let (kc, ns) = shared_namespace("agent-race");

@@ -6,8 +6,7 @@
 
 use super::AgentArgs;
 use super::common::{
-    Exit, bad_input, connect_or_say, default_workspace_root, failed, fleet_node_name,
-    shutdown_signal,
+    Exit, bad_input, connect_or_say, default_workspace_root, failed, shutdown_signal,
 };
 use super::printer::Printer;
 use crate::api::fleetnode::NodeAccelerator;
@@ -67,6 +66,11 @@ fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, Strin
     Ok(cfg)
 }
 
+/// The flags' errors as `foreman agent` would report them at start (for install-service).
+pub(super) fn check_flags(args: &AgentArgs) -> Result<(), String> {
+    worker_config(args, "host").map(|_| ())
+}
+
 /// `--agent-mode`: whether runs are stubbed; native mode needs a remote and a real author
 /// address.
 fn stub_mode(args: &AgentArgs) -> Result<bool, String> {
@@ -124,7 +128,12 @@ fn node_config(args: &AgentArgs, hostname: &str) -> Result<NodeConfig, String> {
         labels.insert(k.trim().to_string(), v.trim().to_string());
     }
     Ok(NodeConfig {
-        name: fleet_node_name(args.fleet_node_name.as_deref().unwrap_or(hostname)),
+        name: crate::fleet::host::node_name(
+            args.fleet_node_name
+                .as_deref()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or(hostname),
+        ),
         tailscale_addr: args.tailscale_addr.clone(),
         roles: csv(&args.roles),
         labels,

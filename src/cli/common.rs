@@ -3,7 +3,7 @@
 //! paths and the FleetNode name of this machine.
 
 use super::ConsoleArgs;
-use crate::config::{Config, ConfigLayer};
+use crate::config::{Config, ConfigLayer, ConfigWarning};
 use crate::k8s::{Cluster, ClusterArgs};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +41,12 @@ pub fn bad_input(msg: impl std::fmt::Display) -> Exit {
 
 /// Effective settings: defaults ← user file ← env ← flags. Warnings go to the status line.
 pub fn settings(args: &ConsoleArgs) -> (Config, Vec<String>) {
+    let (cfg, warnings) = settings_checked(args);
+    (cfg, warnings.iter().map(|w| w.to_string()).collect())
+}
+
+/// [`settings`] with the warnings as values (the doctor tells a notice from a problem).
+pub fn settings_checked(args: &ConsoleArgs) -> (Config, Vec<ConfigWarning>) {
     let (mut cfg, warnings) = Config::load();
     let layer = ConfigLayer {
         inference_base_url: args.base_url.clone(),
@@ -54,7 +60,7 @@ pub fn settings(args: &ConsoleArgs) -> (Config, Vec<String>) {
         ..Default::default()
     };
     cfg.merge_overrides(&layer);
-    (cfg, warnings.iter().map(|w| w.to_string()).collect())
+    (cfg, warnings)
 }
 
 /// Whether the console flags ask for a cluster instead of the local state directory.
@@ -184,26 +190,6 @@ pub fn default_workspace_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("foreman-workspaces"))
 }
 
-/// Upstream's DNS-1123 node name: lowercase, runs outside `[a-z0-9-]` become `-`, trimmed,
-/// at most 63 characters, `fleetnode` when empty.
-pub fn fleet_node_name(raw: &str) -> String {
-    let mut out = String::new();
-    let mut in_run = false;
-    for c in raw.to_lowercase().chars() {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' {
-            out.push(c);
-            in_run = false;
-        } else if !in_run {
-            out.push('-');
-            in_run = true;
-        }
-    }
-    let mut s = out.trim_matches('-').to_string();
-    s.truncate(63);
-    let s = s.trim_end_matches('-').to_string();
-    if s.is_empty() { "fleetnode".into() } else { s }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,13 +256,6 @@ mod tests {
         assert_eq!(parse_go_duration("0"), Ok(Duration::ZERO));
         assert!(parse_whole_duration("5ms").is_err());
         assert!(parse_whole_duration("0").is_err());
-    }
-
-    #[test]
-    fn node_names_follow_upstream_sanitizing() {
-        assert_eq!(fleet_node_name("Mac Studio.local"), "mac-studio-local");
-        assert_eq!(fleet_node_name("__"), "fleetnode");
-        assert_eq!(fleet_node_name(&"a".repeat(80)).len(), 63);
     }
 
     #[test]

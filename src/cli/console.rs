@@ -2,7 +2,7 @@
 //! directory) or, with any cluster flag, on the cluster backend.
 
 use super::ConsoleArgs;
-use super::common::{Exit, cluster_selected, connect_cluster, failed, fleet_node_name, settings};
+use super::common::{Exit, cluster_selected, connect_cluster, failed, settings};
 use crate::backend::cluster::{ClusterBackendConfig, start_cluster};
 use crate::backend::embedded::{EmbeddedConfig, start_embedded};
 use crate::backend::{BackendEvent, BackendHandle};
@@ -13,9 +13,10 @@ use crate::executor::run::TokenSource;
 use crate::k8s::Cluster;
 use crate::workspace::Identity;
 
-/// DNS-1123 name of this machine (upstream's FleetNode naming).
+/// This machine's FleetNode name: `$FLEET_NODE_NAME` (as for `foreman agent`), else the
+/// sanitized host name.
 pub fn node_name() -> String {
-    fleet_node_name(&crate::fleet::host::hostname())
+    crate::fleet::host::local_node_name(std::env::var("FLEET_NODE_NAME").ok().as_deref())
 }
 
 /// The header line of a console on `cluster`.

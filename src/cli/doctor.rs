@@ -4,9 +4,9 @@
 //! the token. Each check has a time limit.
 
 use super::ConsoleArgs;
-use super::common::{Exit, settings};
+use super::common::{Exit, settings_checked};
 use crate::api::ToolProtocol;
-use crate::config::Config;
+use crate::config::{Config, ConfigError, ConfigWarning};
 use crate::oai::{Client, ClientConfig, Message, ToolSpec};
 use crate::workspace::{AuthError, Token};
 use std::path::Path;
@@ -67,10 +67,11 @@ fn sandbox(settings: &crate::sandbox::Settings) -> Check {
 }
 
 pub async fn doctor(args: &ConsoleArgs) -> Exit {
-    let (cfg, warnings) = settings(args);
+    let (cfg, warnings) = settings_checked(args);
     let token = crate::workspace::resolve_token();
     let checks = [
         config_file(&cfg, &warnings),
+        node(),
         state_dir(&cfg.workspace.state_dir),
         sandbox(&cfg.sandbox),
         inference(&cfg.inference.base_url).await,
@@ -93,23 +94,67 @@ pub async fn doctor(args: &ConsoleArgs) -> Exit {
     if bad == 0 { Exit::Ok } else { Exit::Failed }
 }
 
-/// The user config file parsed without a warning.
-fn config_file(cfg: &Config, warnings: &[String]) -> Check {
-    match warnings.first() {
-        None => pass(
+/// Which config file is in use (or where one would be read), and that it parsed without a
+/// warning; a file read from the old location works but is shown with `!` and where to move it.
+fn config_file(cfg: &Config, warnings: &[ConfigWarning]) -> Check {
+    let old = warnings.iter().find_map(|w| match &w.error {
+        ConfigError::OldLocation { old, home } => Some((old, home)),
+        _ => None,
+    });
+    let problem = warnings
+        .iter()
+        .find(|w| !matches!(w.error, ConfigError::OldLocation { .. }));
+    if let Some(w) = problem {
+        return fail(
             "config",
-            cfg.user_file
-                .as_ref()
-                .map_or("defaults (no user file)".into(), |p| {
-                    p.display().to_string()
-                }),
-        ),
-        Some(w) => fail(
-            "config",
-            w.clone(),
+            w.to_string(),
             "fix the file named above (config/default.toml documents every field)",
-        ),
+        );
     }
+    if let Some((old, home)) = old {
+        return Check {
+            warn: true,
+            ..pass(
+                "config",
+                format!(
+                    "{} (the old location; move it to {})",
+                    old.display(),
+                    home.display()
+                ),
+            )
+        };
+    }
+    let detail = match &cfg.user_file {
+        Some(p) => p.display().to_string(),
+        None => crate::config::paths::Locations::from_env(&|k| std::env::var(k).ok())
+            .find("config.toml")
+            .map_or("defaults (no home directory)".into(), |f| {
+                format!("defaults (no {})", f.path().display())
+            }),
+    };
+    pass("config", detail)
+}
+
+/// This machine as a FleetNode: the name (`$FLEET_NODE_NAME`, else the sanitized host name)
+/// and the memory it would advertise. Informational: it never fails.
+fn node() -> Check {
+    use crate::fleet::host;
+    let name = host::local_node_name(std::env::var("FLEET_NODE_NAME").ok().as_deref());
+    let gib = |g: Option<i32>| g.map_or("?".to_string(), |g| g.to_string());
+    let (total, avail) = host::probe_memory();
+    let acc = serde_json::to_value(host::probe_accelerator())
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    pass(
+        "node",
+        format!(
+            "{name} (host {:?}) · RAM {} GiB, {} available · {acc}",
+            host::hostname(),
+            gib(total),
+            gib(avail)
+        ),
+    )
 }
 
 /// The state directory exists (or can be made) and takes a file.
@@ -261,5 +306,55 @@ fn tool_call_verdict(base: &str, tools_ok: bool, grammar_ok: bool) -> Check {
             format!("{base}: reachable, but the model made no tool call"),
             "start llama.cpp with --jinja and a tool-capable chat template, or use `toolProtocol: json-schema`",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn cfg_from(file: Option<&str>) -> Config {
+        let mut w = Vec::new();
+        let mut c = Config::defaults(&mut w);
+        c.user_file = file.map(PathBuf::from);
+        c
+    }
+
+    #[test]
+    fn the_config_line_names_the_file_in_use_and_an_old_location() {
+        let c = config_file(&cfg_from(Some("/h/.config/foreman/config.toml")), &[]);
+        assert!(c.ok && !c.warn);
+        assert_eq!(c.detail, "/h/.config/foreman/config.toml");
+
+        let old = ConfigWarning {
+            error: ConfigError::OldLocation {
+                old: "/h/Library/Application Support/foreman/config.toml".into(),
+                home: "/h/.config/foreman/config.toml".into(),
+            },
+            fallback: "read it from there",
+        };
+        let c = config_file(
+            &cfg_from(Some("/h/Library/Application Support/foreman/config.toml")),
+            std::slice::from_ref(&old),
+        );
+        assert!(c.ok && c.warn && c.fix.is_none());
+        assert_eq!(
+            c.detail,
+            "/h/Library/Application Support/foreman/config.toml (the old location; move it to \
+             /h/.config/foreman/config.toml)"
+        );
+
+        // A real problem outranks the notice.
+        let bad = ConfigWarning {
+            error: ConfigError::KeyConflict {
+                key: "a".into(),
+                actions: vec!["x".into(), "y".into()],
+            },
+            fallback: "only the first fires",
+        };
+        let c = config_file(&cfg_from(None), &[old, bad]);
+        assert!(!c.ok);
+        assert!(c.detail.contains("key a is bound"), "{}", c.detail);
     }
 }

@@ -16,6 +16,7 @@ pub mod printer;
 pub mod push;
 pub mod run;
 pub mod scheduler;
+pub mod service;
 pub mod submit;
 pub mod validate;
 
@@ -127,7 +128,7 @@ pub enum Command {
     Crds,
     /// Headless cluster agent (drop-in for upstream foreman-agent): registers this machine's
     /// FleetNode, heartbeats, claims the tasks scheduled to it and runs them.
-    Agent(Box<AgentArgs>),
+    Agent(Box<AgentCommand>),
     /// Export a run's JSONL journal as upstream's transcript.json + meta.json (1 MiB cut rule).
     ExportTranscript {
         /// The journal written by `foreman run`.
@@ -189,6 +190,43 @@ pub struct RunArgs {
 pub struct PushArgs {
     /// The kept workspace of a GO run.
     pub workspace: PathBuf,
+}
+
+/// `foreman agent [FLAGS]`, or one of its service subcommands.
+#[derive(Args, Debug, Clone)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AgentCommand {
+    #[command(subcommand)]
+    pub service: Option<ServiceCommand>,
+    #[command(flatten)]
+    pub args: AgentArgs,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum ServiceCommand {
+    /// Run `foreman agent FLAGS` as a user service (launchd on macOS, systemd on Linux).
+    ///
+    /// Started at login and restarted on every exit: a launchd LaunchAgent on macOS (log
+    /// ~/Library/Logs/foreman-agent.log), a systemd user unit on Linux (journalctl --user -u
+    /// foreman-agent). The token is not copied: the agent reads ~/.config/foreman/github-token.
+    InstallService(InstallServiceArgs),
+    /// Stop the service install-service made and remove its file.
+    UninstallService,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InstallServiceArgs {
+    /// Print the plist or unit instead of installing it.
+    #[arg(long)]
+    pub print: bool,
+    /// The `foreman agent` flags the service runs with (e.g. --git-remote-url URL
+    /// --commit-author-email ADDR), checked now as the agent checks them.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "AGENT_FLAGS"
+    )]
+    pub flags: Vec<String>,
 }
 
 // Flags of `foreman agent`, upstream's name for the worker daemon (plain comments: a doc

@@ -7,6 +7,7 @@
 
 mod file;
 mod keys;
+pub mod paths;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -219,6 +220,8 @@ pub enum ConfigError {
     },
     #[error("key {key} is bound to several actions: {}", actions.join(", "))]
     KeyConflict { key: String, actions: Vec<String> },
+    #[error("{} is in the old location; move it to {}", old.display(), home.display())]
+    OldLocation { old: PathBuf, home: PathBuf },
 }
 
 /// A problem that was worked around at load time; `Display` is a status-line message.
@@ -253,7 +256,8 @@ pub const ENV_VARS: [&str; 14] = [
     "FOREMAN_SANDBOX_NETWORK",
 ];
 
-/// The one place the app's XDG directories are named (config, data, state).
+/// The one place the app's data and state directories are named (the config home is
+/// [`paths`]'s; this type's config dir is only its old location).
 pub fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "foreman")
 }
@@ -266,14 +270,32 @@ impl Config {
 
     /// `load` with an injected environment lookup (tests, and `FOREMAN_CONFIG` handling).
     pub fn load_with(env: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<ConfigWarning>) {
+        Config::load_at(env, &paths::Locations::from_env(env))
+    }
+
+    /// `load_with` with injected config locations (tests of the home and its fallback).
+    pub fn load_at(
+        env: &dyn Fn(&str) -> Option<String>,
+        at: &paths::Locations,
+    ) -> (Config, Vec<ConfigWarning>) {
         let mut warnings = Vec::new();
         let mut cfg = Config::defaults(&mut warnings);
         let actions: Vec<String> = cfg.keymap.0.keys().cloned().collect();
 
         let (path, explicit) = match env("FOREMAN_CONFIG").filter(|p| !p.trim().is_empty()) {
-            Some(p) => (Some(file::expand_home(p.trim())), true),
-            None => (Config::user_config_path(), false),
+            Some(p) => (Some(paths::Found::Home(file::expand_home(p.trim()))), true),
+            None => (at.find("config.toml"), false),
         };
+        if let Some(paths::Found::Old { old, home }) = &path {
+            warnings.push(ConfigWarning {
+                error: ConfigError::OldLocation {
+                    old: old.clone(),
+                    home: home.clone(),
+                },
+                fallback: "read it from there",
+            });
+        }
+        let path = path.map(|p| p.path().to_path_buf());
         if let Some(path) = path {
             match std::fs::read_to_string(&path) {
                 Ok(src) => {
@@ -361,14 +383,12 @@ impl Config {
         }
     }
 
-    /// `~/.config/foreman/config.toml` (XDG config dir).
-    fn user_config_path() -> Option<PathBuf> {
-        project_dirs().map(|d| d.config_dir().join("config.toml"))
-    }
-
-    /// `~/.config/foreman/themes`, where `ui.theme = "NAME"` finds `NAME.toml`.
+    /// `~/.config/foreman/themes` (the config home's, else the old location's), where
+    /// `ui.theme = "NAME"` finds `NAME.toml`.
     pub fn themes_dir() -> Option<PathBuf> {
-        project_dirs().map(|d| d.config_dir().join("themes"))
+        paths::Locations::from_env(&|k| std::env::var(k).ok())
+            .find("themes")
+            .map(|f| f.path().to_path_buf())
     }
 
     /// Strictly parses a user config file (for a "check config" command).

@@ -318,3 +318,97 @@ fn sandbox_settings_layer_defaults_file_env_and_flags() {
         "a broken file never turns the sandbox off"
     );
 }
+
+/// Environment without `FOREMAN_CONFIG`: the file comes from the locations.
+fn load_from(vars: &[(&str, &str)], at: &paths::Locations) -> (Config, Vec<ConfigWarning>) {
+    let env: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::load_at(&|k| env.get(k).cloned(), at)
+}
+
+fn two_homes() -> (tempfile::TempDir, paths::Locations) {
+    let d = tempfile::tempdir().unwrap();
+    let at = paths::Locations {
+        home: Some(d.path().join("home/.config/foreman")),
+        old: Some(d.path().join("home/Library/Application Support/foreman")),
+    };
+    for dir in [&at.home, &at.old] {
+        std::fs::create_dir_all(dir.as_ref().unwrap()).unwrap();
+    }
+    (d, at)
+}
+
+#[test]
+fn the_config_home_file_is_read_without_a_notice() {
+    let (_d, at) = two_homes();
+    let file = at.home.as_ref().unwrap().join("config.toml");
+    std::fs::write(&file, "[ui]\ntheme = \"light\"\n").unwrap();
+    // An old file too: the home's wins, silently.
+    std::fs::write(
+        at.old.as_ref().unwrap().join("config.toml"),
+        "[ui]\ntheme = \"x\"\n",
+    )
+    .unwrap();
+    let (c, w) = load_from(&[], &at);
+    assert!(
+        w.is_empty(),
+        "{:?}",
+        w.iter().map(|w| w.to_string()).collect::<Vec<_>>()
+    );
+    assert_eq!(c.ui.theme, "light");
+    assert_eq!(c.user_file.as_deref(), Some(file.as_path()));
+}
+
+#[test]
+fn a_file_only_in_the_old_location_is_read_with_a_notice() {
+    let (_d, at) = two_homes();
+    let old = at.old.as_ref().unwrap().join("config.toml");
+    std::fs::write(&old, "[ui]\ntheme = \"light\"\n").unwrap();
+    let (c, w) = load_from(&[], &at);
+    assert_eq!(c.ui.theme, "light");
+    assert_eq!(c.user_file.as_deref(), Some(old.as_path()));
+    assert_eq!(w.len(), 1);
+    assert!(matches!(&w[0].error, ConfigError::OldLocation { .. }));
+    let notice = w[0].to_string();
+    let home = at.home.as_ref().unwrap().join("config.toml");
+    assert!(notice.contains(&old.display().to_string()), "{notice}");
+    assert!(
+        notice.contains(&format!("move it to {}", home.display())),
+        "{notice}"
+    );
+    // $FOREMAN_CONFIG still names the file outright.
+    let (_e, explicit) = user_file("[ui]\ntheme = \"high-contrast\"\n");
+    let (c, w) = load_from(&[("FOREMAN_CONFIG", explicit.to_str().unwrap())], &at);
+    assert!(w.is_empty());
+    assert_eq!(c.ui.theme, "high-contrast");
+}
+
+#[test]
+fn xdg_config_home_moves_the_home() {
+    let xdg = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(xdg.path().join("foreman")).unwrap();
+    let file = xdg.path().join("foreman/config.toml");
+    std::fs::write(&file, "[ui]\nbell = \"both\"\n").unwrap();
+    let env = [("XDG_CONFIG_HOME", xdg.path().to_str().unwrap())];
+    let at = paths::Locations::from_env(&|k| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    });
+    assert_eq!(
+        at.home.as_deref(),
+        Some(xdg.path().join("foreman").as_path())
+    );
+    let (c, _) = load_from(&env, &at);
+    assert_eq!(c.ui.bell, Bell::Both);
+    assert_eq!(c.user_file.as_deref(), Some(file.as_path()));
+    // Without it: ~/.config/foreman on every platform (not ~/Library/Application Support).
+    let at = paths::Locations::from_env(&|_| None);
+    let home = directories::BaseDirs::new()
+        .unwrap()
+        .home_dir()
+        .to_path_buf();
+    assert_eq!(at.home, Some(home.join(".config/foreman")));
+}

@@ -30,7 +30,7 @@ pub struct EmbeddedConfig {
     pub auto_push: bool,
     pub github_api_base: String,
     pub token: TokenSource,
-    /// This machine's FleetNode name (`node::default_node_name()` is the sanitized hostname).
+    /// This machine's FleetNode name (`fleet::host::local_node_name`).
     pub node_name: String,
 }
 

@@ -7,13 +7,15 @@
 //!
 //! Files: `claim_loop` (register, watch, claim, heartbeat, shutdown), `task_run` (one run:
 //! executor, final transcript, terminal status), `live` (the transcript while it runs),
-//! `heartbeat`, `tasks` (the status writes), `node`, `endpoint`, `transcript` (the ConfigMap).
+//! `heartbeat`, `tasks` (the status writes), `node`, `endpoint`, `transcript` (the ConfigMap),
+//! `service` (the launchd/systemd files that run the daemon).
 
 mod claim_loop;
 pub mod endpoint;
 mod heartbeat;
 mod live;
 pub mod node;
+pub mod service;
 mod task_run;
 pub mod tasks;
 pub mod transcript;
