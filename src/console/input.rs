@@ -34,6 +34,8 @@ impl App {
         }
     }
 
+    /// The confirm step: `y` or Enter carries the intent out (what its hint says), any other
+    /// key cancels it.
     fn on_confirm_key(&mut self, key: KeyEvent, intent: Intent) -> Vec<Effect> {
         match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {

@@ -63,9 +63,10 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
             .unwrap_or_default()
     };
     let shown = |v: Option<String>| v.unwrap_or_else(|| "?".into());
-    let (title, body): (&str, Vec<String>) = match intent {
+    let (title, verb, body): (&str, &str, Vec<String>) = match intent {
         Intent::ApprovePush(k) => (
             " Approve push ",
+            "push",
             vec![
                 format!("task    {k}"),
                 format!("remote  {}", shown(extra(k).remote)),
@@ -75,6 +76,7 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
         ),
         Intent::RejectPush(k) => (
             " Reject ",
+            "reject",
             vec![
                 format!("task    {k}"),
                 "The commit stays in the kept workspace; nothing is pushed.".into(),
@@ -82,6 +84,7 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
         ),
         Intent::OpenPr(k) => (
             " Open pull request ",
+            "open the PR",
             vec![
                 format!("task    {k}"),
                 format!("head    {}", shown(extra(k).branch)),
@@ -90,6 +93,7 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
         ),
         Intent::Cancel(k) => (
             " Cancel run ",
+            "stop the run",
             vec![
                 format!("task    {k}"),
                 "The run is stopped and marked Failed (re-queue with R).".into(),
@@ -98,13 +102,14 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
     };
     let mut lines: Vec<Line> = body.into_iter().map(Line::from).collect();
     lines.push(Line::from(""));
+    // Exactly what the keys do (input.rs `on_confirm_key`): y and Enter confirm, the rest cancel.
+    let key = Style::new().fg(t.selection.fg).bg(t.selection.bg);
     lines.push(Line::from(vec![
-        Span::styled(" y ", Style::new().fg(t.selection.fg).bg(t.selection.bg)),
-        Span::raw(" confirm   "),
-        Span::styled(
-            " any other key ",
-            Style::new().fg(t.selection.fg).bg(t.selection.bg),
-        ),
+        Span::styled(" y ", key),
+        Span::raw(" or "),
+        Span::styled(" enter ", key),
+        Span::raw(format!(" {verb}   ")),
+        Span::styled(" any other key ", key),
         Span::raw(" cancel"),
     ]));
     let w = lines.iter().map(|l| l.width() as u16).max().unwrap_or(20) + 4;

@@ -55,3 +55,39 @@ fn mouse_focuses_panes_selects_rows_and_scrolls_the_transcript() {
     app.on_mouse(click(d.x + 5, d.y + 5));
     assert_eq!(app.focus, crate::console::pane::Focus::Detail);
 }
+
+#[test]
+fn the_confirm_hint_names_exactly_the_keys_that_confirm() {
+    use crate::backend::Command;
+    use crate::console::state::{Effect, Mode};
+    let screens = snapshot_sizes("confirm", |app| {
+        select(app, "fix-typo-readme");
+        app.on_key(key('a'));
+    });
+    for s in &screens {
+        assert!(
+            s.contains(" y ") && s.contains(" enter ") && s.contains("push"),
+            "{s}"
+        );
+        assert!(s.contains("any other key") && s.contains("cancel"), "{s}");
+    }
+    // Enter confirms, as the hint says.
+    let mut app = fixture("dark");
+    select(&mut app, "fix-typo-readme");
+    app.on_key(key('a'));
+    let fx = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Send(Command::ApprovePush(k))] if k.name == "fix-typo-readme"),
+        "{fx:?}"
+    );
+    // Any other key cancels and sends nothing.
+    for other in [KeyCode::Esc, KeyCode::Char('n'), KeyCode::Char('j')] {
+        app.on_key(key('a'));
+        assert!(matches!(app.mode, Mode::Confirm(_)));
+        let fx = app.on_key(KeyEvent::new(other, KeyModifiers::NONE));
+        assert!(
+            fx.is_empty() && app.mode == Mode::Normal,
+            "{other:?}: {fx:?}"
+        );
+    }
+}
