@@ -95,7 +95,7 @@ impl App {
             self.focus = Focus::Detail;
             return Vec::new();
         }
-        self.say("loading diff…", Level::Info);
+        self.say_progress(format!("{k}: loading diff…"));
         vec![Effect::Send(Command::LoadDiff(k))]
     }
 

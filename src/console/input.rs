@@ -49,7 +49,12 @@ impl App {
                     Intent::Cancel(k) => (Command::Cancel(k), None),
                 };
                 if let Some(j) = job {
-                    self.say(format!("{}: working…", j.0), Level::Info);
+                    let doing = if j.1 == Job::Push {
+                        "pushing"
+                    } else {
+                        "opening the pull request"
+                    };
+                    self.say_progress(format!("{}: {doing}…", j.0));
                     self.jobs.insert(j);
                 }
                 vec![Effect::Send(cmd)]

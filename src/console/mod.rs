@@ -102,12 +102,13 @@ pub async fn run(
     Ok(())
 }
 
-/// Clears a status-line message shown longer than [`STATUS_TTL`].
+/// Clears a status-line message shown longer than [`STATUS_TTL`] (not a progress message:
+/// that one goes when its work answers).
 fn expire_status(app: &mut App) {
     if app
         .status
         .as_ref()
-        .is_some_and(|(_, _, at)| at.elapsed() > STATUS_TTL)
+        .is_some_and(|s| !s.progress && s.at.elapsed() > STATUS_TTL)
     {
         app.status = None;
     }

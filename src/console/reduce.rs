@@ -58,7 +58,7 @@ impl App {
             BackendEvent::JobDone { task, job, outcome } => {
                 self.jobs.remove(&(task.clone(), job));
                 match (job, outcome) {
-                    (Job::Push, Ok(m)) => self.say(format!("{task}: pushed. {m}"), Level::Info),
+                    (Job::Push, Ok(m)) => self.say(format!("{task}: {m}"), Level::Info),
                     (Job::OpenPr, Ok(url)) => {
                         self.say(format!("{task}: pull request {url}"), Level::Info)
                     }
@@ -239,6 +239,7 @@ impl App {
 
     /// A task's diff view is built ([`Effect::BuildDiff`]): open it.
     pub fn on_diff_loaded(&mut self, key: TaskKey, view: DiffView) {
+        self.done();
         self.diff = Some((key, view));
         self.view = View::Diff;
         self.focus = Focus::Detail;

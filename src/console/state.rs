@@ -49,6 +49,17 @@ pub enum Level {
     Error,
 }
 
+/// The status line's one message. A new message replaces the old one; a progress message
+/// ("loading diff…") stays until its work answers ([`App::done`]) or another message comes,
+/// any other one expires after a few seconds.
+#[derive(Clone, Debug)]
+pub struct Status {
+    pub text: String,
+    pub level: Level,
+    pub at: Instant,
+    pub progress: bool,
+}
+
 /// What the event loop must do after an update.
 #[derive(Debug)]
 pub enum Effect {
@@ -94,7 +105,7 @@ pub struct App {
     /// only this machine's runs stream here, and other nodes keep their advertised figure.
     pub live_tps: HashMap<String, f64>,
     pub diff: Option<(TaskKey, DiffView)>,
-    pub status: Option<(String, Level, Instant)>,
+    pub status: Option<Status>,
     pub jobs: HashSet<(TaskKey, Job)>,
     pub loading: HashSet<TaskKey>,
     /// Transcripts that came from the backend (not streamed live here), and what from.
@@ -142,7 +153,27 @@ impl App {
     }
 
     pub fn say(&mut self, msg: impl Into<String>, level: Level) {
-        self.status = Some((msg.into(), level, Instant::now()));
+        self.status = Some(Status {
+            text: msg.into(),
+            level,
+            at: Instant::now(),
+            progress: false,
+        });
+    }
+
+    /// Work has started that will answer ([`App::done`] clears this when it does).
+    pub fn say_progress(&mut self, msg: impl Into<String>) {
+        self.say(msg, Level::Info);
+        if let Some(s) = self.status.as_mut() {
+            s.progress = true;
+        }
+    }
+
+    /// The work a progress message announced has answered: the message goes.
+    pub fn done(&mut self) {
+        if self.status.as_ref().is_some_and(|s| s.progress) {
+            self.status = None;
+        }
     }
 
     // ---- queries used by commands and drawing ------------------------------------------

@@ -23,13 +23,13 @@ pub(super) fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             Span::styled("▏", t.dim()),
         ]),
         _ => match &app.status {
-            Some((m, level, _)) => {
-                let c = match level {
+            Some(s) => {
+                let c = match s.level {
                     Level::Info => t.status.ok,
                     Level::Warn => t.status.warn,
                     Level::Error => t.status.error,
                 };
-                Line::from(Span::styled(m.clone(), Style::new().fg(c)))
+                Line::from(Span::styled(s.text.clone(), Style::new().fg(c)))
             }
             None => Line::from(Span::styled(app.backend_label.clone(), t.dim())),
         },

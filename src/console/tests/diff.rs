@@ -82,7 +82,9 @@ fn a_diff_the_backend_cannot_show_says_why() {
         files: Err("ran on node m5-max; its workspace (and so its diff) is there".into()),
     });
     assert!(fx.is_empty(), "{fx:?}");
-    let (msg, level, _) = app.status.clone().unwrap();
+    let crate::console::state::Status {
+        text: msg, level, ..
+    } = app.status.clone().unwrap();
     assert_eq!(level, Level::Error);
     assert!(
         msg.contains("default/fix-typo-readme") && msg.contains("node m5-max"),
@@ -98,5 +100,44 @@ fn the_diff_key_is_offered_only_for_a_task_with_a_change() {
     select(&mut app, "bump-deps");
     let fx = app.on_key(key('d'));
     assert!(fx.is_empty(), "{fx:?}");
-    assert!(app.status.as_ref().unwrap().0.contains("not available"));
+    assert!(app.status.as_ref().unwrap().text.contains("not available"));
+}
+
+#[test]
+fn status_messages_replace_each_other_and_progress_clears_when_answered() {
+    use crate::backend::Job;
+    use crate::console::diff::DiffView;
+    let mut app = fixture("dark");
+    select(&mut app, "fix-typo-readme");
+    app.on_key(key('d'));
+    assert!(app.status.as_ref().unwrap().text.contains("loading diff"));
+    app.on_diff_loaded(k("fix-typo-readme"), DiffView::new(readme_fix()));
+    assert!(app.status.is_none(), "{:?}", app.status);
+    let screens = snapshot_sizes("diff_open", |app| {
+        select(app, "fix-typo-readme");
+        app.on_key(key('d'));
+        app.on_diff_loaded(k("fix-typo-readme"), DiffView::new(readme_fix()));
+    });
+    for s in &screens {
+        assert!(
+            !s.contains("loading diff") && s.contains("teh greeter"),
+            "{s}"
+        );
+    }
+    // A push: "pushing…" while it runs, then the backend's one message, not "pushed. pushed".
+    app.on_key(key('t'));
+    app.on_key(key('a'));
+    app.on_key(key('y'));
+    assert!(app.status.as_ref().unwrap().text.contains("pushing"));
+    app.on_backend(BackendEvent::JobDone {
+        task: k("fix-typo-readme"),
+        job: Job::Push,
+        outcome: Ok("pushed foreman/issue-7 to http://127.0.0.1:18090/acme/greeter.git".into()),
+    });
+    let text = &app.status.as_ref().unwrap().text;
+    assert_eq!(text.matches("pushed").count(), 1, "{text}");
+    // A later message replaces it; a plain message does not survive `done`.
+    app.say("something else", Level::Warn);
+    app.done();
+    assert_eq!(app.status.as_ref().unwrap().text, "something else");
 }

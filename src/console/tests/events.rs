@@ -26,7 +26,9 @@ fn a_failed_run_says_why_in_the_status_line_and_context_fill_uses_the_node_windo
         observed_generation: None,
     }]);
     app.on_backend(BackendEvent::TaskUpdated(Box::new(failed)));
-    let (msg, level, _) = app.status.clone().unwrap();
+    let crate::console::state::Status {
+        text: msg, level, ..
+    } = app.status.clone().unwrap();
     assert_eq!(level, crate::console::state::Level::Error);
     assert!(
         msg.contains("ExecutorError") && msg.contains("llama.cpp server"),

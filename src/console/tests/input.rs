@@ -8,7 +8,7 @@ fn unavailable_commands_say_so_instead_of_acting() {
     select(&mut app, "bump-deps");
     let fx = app.on_key(key('a'));
     assert!(fx.is_empty());
-    assert!(app.status.as_ref().unwrap().0.contains("not available"));
+    assert!(app.status.as_ref().unwrap().text.contains("not available"));
     assert_eq!(app.mode, crate::console::state::Mode::Normal);
 }
 
