@@ -1,9 +1,10 @@
 //! The operator's keys and mouse: a key resolves through the keymap to a command of the
-//! registry (refused with a word when it does not apply), or answers the open confirm step or
+//! registry (refused with the reason and the key that helps when it does not apply), or answers the open confirm step or
 //! text prompt; movement keys and the wheel go to the focused (or pointed-at) pane.
 
 use super::commands::{self, Action};
 use super::pane::{Focus, View, queue_first_row};
+use super::refusal::refusal;
 use super::state::{App, Effect, Intent, Level, Mode};
 use crate::backend::{Command, Job};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
@@ -25,8 +26,9 @@ impl App {
             Mode::Normal => match commands::action_for(&self.keymap, &key) {
                 Some(a) if commands::info(a).available(&self.context()) => self.run(a),
                 Some(a) => {
-                    let label = commands::info(a).label;
-                    self.say(format!("{label}: not available for this task"), Level::Warn);
+                    if let Some(why) = refusal(a, &self.context(), &self.keymap) {
+                        self.say(why, Level::Warn);
+                    }
                     Vec::new()
                 }
                 None => Vec::new(),

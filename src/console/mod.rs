@@ -21,6 +21,7 @@ mod input;
 pub mod mirror;
 pub mod pane;
 mod reduce;
+mod refusal;
 pub mod state;
 pub mod terminal;
 pub mod theme;

@@ -100,7 +100,10 @@ fn the_diff_key_is_offered_only_for_a_task_with_a_change() {
     select(&mut app, "bump-deps");
     let fx = app.on_key(key('d'));
     assert!(fx.is_empty(), "{fx:?}");
-    assert!(app.status.as_ref().unwrap().text.contains("not available"));
+    assert_eq!(
+        app.status.as_ref().unwrap().text,
+        "diff: the run has not committed yet"
+    );
 }
 
 #[test]

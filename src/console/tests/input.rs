@@ -3,13 +3,27 @@
 use super::*;
 
 #[test]
-fn unavailable_commands_say_so_instead_of_acting() {
+fn unavailable_commands_say_why_and_the_key_that_helps_instead_of_acting() {
     let mut app = fixture("dark");
     select(&mut app, "bump-deps");
     let fx = app.on_key(key('a'));
     assert!(fx.is_empty());
-    assert!(app.status.as_ref().unwrap().text.contains("not available"));
+    assert_eq!(
+        app.status.as_ref().unwrap().text,
+        "approve push: the run has not finished"
+    );
     assert_eq!(app.mode, crate::console::state::Mode::Normal);
+    // Esc in the queue has nothing to go back from: no word at all.
+    app.status = None;
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert!(app.status.is_none(), "{:?}", app.status);
+    let screens = snapshot_sizes("refusal_open_pr", |app| {
+        select(app, "fix-typo-readme");
+        app.on_key(key('P'));
+    });
+    for s in &screens {
+        assert!(s.contains("open PR: push first (a)"), "{s}");
+    }
 }
 
 #[test]
