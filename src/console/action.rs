@@ -12,7 +12,10 @@ impl App {
         let key = self.selected_key().cloned();
         match action {
             Action::Quit => self.quit = true,
-            Action::Help => self.mode = Mode::Help,
+            Action::Help => {
+                self.help_scroll = 0;
+                self.mode = Mode::Help;
+            }
             Action::Command => self.mode = Mode::Command(String::new()),
             Action::Search => {
                 self.focus = Focus::Detail;

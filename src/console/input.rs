@@ -17,7 +17,7 @@ impl App {
         }
         match self.mode.clone() {
             Mode::Help => {
-                self.mode = Mode::Normal;
+                self.on_help_key(key);
                 Vec::new()
             }
             Mode::Confirm(intent) => self.on_confirm_key(key, intent),
@@ -34,6 +34,28 @@ impl App {
                 None => Vec::new(),
             },
         }
+    }
+
+    /// The `?` overlay scrolls with the movement keys and closes on `q`, Esc or `?` (whatever
+    /// they are bound to); other keys do nothing, so a stray key does not hide it.
+    fn on_help_key(&mut self, key: KeyEvent) {
+        let max = self.regions.help_max_scroll;
+        let page = 10;
+        let s = self.help_scroll.min(max);
+        let action = commands::action_for(&self.keymap, &key);
+        self.help_scroll = match (action, key.code) {
+            (Some(Action::Up), _) | (_, KeyCode::Up) => s.saturating_sub(1),
+            (Some(Action::Down), _) | (_, KeyCode::Down) => (s + 1).min(max),
+            (Some(Action::PageUp), _) => s.saturating_sub(page),
+            (Some(Action::PageDown), _) => (s + page).min(max),
+            (Some(Action::Top), _) => 0,
+            (Some(Action::Bottom), _) => max,
+            (Some(Action::Help | Action::Quit | Action::Back), _) | (_, KeyCode::Esc) => {
+                self.mode = Mode::Normal;
+                0
+            }
+            _ => s,
+        };
     }
 
     /// The confirm step: `y` or Enter carries the intent out (what its hint says), any other

@@ -78,6 +78,8 @@ pub struct Regions {
     pub fleet: ratatui::layout::Rect,
     pub queue: ratatui::layout::Rect,
     pub detail: ratatui::layout::Rect,
+    /// The `?` overlay's largest scroll offset at the last frame's size.
+    pub help_max_scroll: u16,
 }
 
 /// What a loaded transcript was built from, so a re-sent one that only grew is appended to
@@ -98,6 +100,8 @@ pub struct App {
     pub focus: Focus,
     pub view: View,
     pub mode: Mode,
+    /// First line of the `?` overlay shown (it scrolls when the screen is short).
+    pub help_scroll: u16,
     pub transcripts: HashMap<TaskKey, Transcript>,
     /// Latest turn n/max per task seen live.
     pub turns: HashMap<TaskKey, (u32, u32)>,
@@ -129,6 +133,7 @@ impl App {
             focus: Focus::Queue,
             view: View::Transcript,
             mode: Mode::Normal,
+            help_scroll: 0,
             transcripts: HashMap::new(),
             turns: HashMap::new(),
             live_tps: HashMap::new(),

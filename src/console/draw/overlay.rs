@@ -21,8 +21,11 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-pub(super) fn draw_help(f: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
+/// The `?` overlay: as wide as its longest line, as tall as the screen allows, scrolled by
+/// `app.help_scroll` (clamped here; the largest useful offset is left in `app.regions` for
+/// the keys). Its bottom border says how to scroll and close, so that hint is never cut.
+pub(super) fn draw_help(f: &mut Frame, app: &mut App, area: Rect) {
+    let t = app.theme.clone();
     let rows = commands::help_rows(&app.context(), &app.keymap);
     let mut lines = Vec::new();
     let mut group = "";
@@ -42,13 +45,33 @@ pub(super) fn draw_help(f: &mut Frame, app: &App, area: Rect) {
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
-        "rebind in ~/.config/foreman/config.toml [keymap] · any key closes",
+        "rebind keys in ~/.config/foreman/config.toml [keymap]",
         t.dim(),
     )));
-    let r = centered(area, 64, lines.len() as u16 + 2);
+    let total = lines.len() as u16;
+    let hint = " j/k pgup/pgdn scroll · q esc ? close ";
+    let widest = lines
+        .iter()
+        .map(|l| l.width())
+        .max()
+        .unwrap_or(0)
+        .max(hint.len() + 2);
+    let r = centered(area, widest as u16 + 4, total + 2);
+    let inner_h = r.height.saturating_sub(2);
+    let max_scroll = total.saturating_sub(inner_h);
+    app.regions.help_max_scroll = max_scroll;
+    let scroll = app.help_scroll.min(max_scroll);
+    let title = if max_scroll > 0 {
+        format!(" Help · {}-{} of {total} ", scroll + 1, scroll + inner_h)
+    } else {
+        " Help ".into()
+    };
+    let b = block(title, true, &t).title_bottom(Span::styled(hint, t.dim()));
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(lines).block(block(" Help ".into(), true, t)),
+        Paragraph::new(lines)
+            .block(b.padding(ratatui::widgets::Padding::horizontal(1)))
+            .scroll((scroll, 0)),
         r,
     );
 }
