@@ -37,6 +37,8 @@ impl App {
             | Action::Down
             | Action::PageUp
             | Action::PageDown
+            | Action::HalfPageUp
+            | Action::HalfPageDown
             | Action::Top
             | Action::Bottom => {
                 return self.navigate(action);
@@ -54,6 +56,12 @@ impl App {
                     self.focus = Focus::Queue;
                 }
             }
+            Action::NextHunk
+            | Action::PrevHunk
+            | Action::NextFile
+            | Action::PrevFile
+            | Action::ScrollLeft
+            | Action::ScrollRight => self.diff_key(action),
             Action::ViewDiff => return self.view_diff(),
             Action::ViewTranscript => self.view = View::Transcript,
             Action::ToggleExpand => {
@@ -100,6 +108,21 @@ impl App {
         }
         self.say_progress(format!("{k}: loading diff…"));
         vec![Effect::Send(Command::LoadDiff(k))]
+    }
+
+    /// The diff's own keys: hunks, files and horizontal scroll, whichever pane has the focus.
+    fn diff_key(&mut self, action: Action) {
+        let Some((_, d)) = self.diff.as_mut() else {
+            return;
+        };
+        match action {
+            Action::NextHunk => d.next_hunk(),
+            Action::PrevHunk => d.prev_hunk(),
+            Action::NextFile => d.next_file(),
+            Action::PrevFile => d.prev_file(),
+            Action::ScrollLeft => d.scroll_left(8),
+            _ => d.scroll_right(8),
+        }
     }
 
     /// A dangerous action on the selected task waits for the operator's `y`.

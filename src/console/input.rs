@@ -46,8 +46,8 @@ impl App {
         self.help_scroll = match (action, key.code) {
             (Some(Action::Up), _) | (_, KeyCode::Up) => s.saturating_sub(1),
             (Some(Action::Down), _) | (_, KeyCode::Down) => (s + 1).min(max),
-            (Some(Action::PageUp), _) => s.saturating_sub(page),
-            (Some(Action::PageDown), _) => (s + page).min(max),
+            (Some(Action::PageUp | Action::HalfPageUp), _) => s.saturating_sub(page),
+            (Some(Action::PageDown | Action::HalfPageDown), _) => (s + page).min(max),
             (Some(Action::Top), _) => 0,
             (Some(Action::Bottom), _) => max,
             (Some(Action::Help | Action::Quit | Action::Back), _) | (_, KeyCode::Esc) => {
@@ -136,8 +136,10 @@ impl App {
                         Action::Down => d.scroll_down(1),
                         Action::PageUp => d.page_up(),
                         Action::PageDown => d.page_down(),
-                        Action::Top => d.prev_file(),
-                        _ => d.next_file(),
+                        Action::HalfPageUp => d.half_page_up(),
+                        Action::HalfPageDown => d.half_page_down(),
+                        Action::Top => d.scroll_to_top(),
+                        _ => d.scroll_to_bottom(),
                     }
                 } else if let Some(t) = self.current_transcript_mut() {
                     match action {
@@ -145,6 +147,8 @@ impl App {
                         Action::Down => t.scroll_down(1),
                         Action::PageUp => t.page_up(),
                         Action::PageDown => t.page_down(),
+                        Action::HalfPageUp => t.half_page_up(),
+                        Action::HalfPageDown => t.half_page_down(),
                         Action::Top => t.scroll_to_top(),
                         _ => t.scroll_to_bottom(),
                     }
@@ -224,6 +228,8 @@ fn step(cur: usize, len: usize, action: Action) -> usize {
         Action::Down => (cur + 1).min(last),
         Action::PageUp => cur.saturating_sub(10),
         Action::PageDown => (cur + 10).min(last),
+        Action::HalfPageUp => cur.saturating_sub(5),
+        Action::HalfPageDown => (cur + 5).min(last),
         Action::Top => 0,
         _ => last,
     }

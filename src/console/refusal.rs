@@ -20,6 +20,16 @@ pub fn refusal(action: Action, cx: &Context, keymap: &Keymap) -> Option<String> 
         (Action::Back | Action::OpenDetail | Action::ToggleFollow | Action::ViewTranscript, _) => {
             return None;
         }
+        (Action::ViewDiff, _) if cx.view == View::Diff => return None,
+        (
+            Action::NextHunk
+            | Action::PrevHunk
+            | Action::NextFile
+            | Action::PrevFile
+            | Action::ScrollLeft
+            | Action::ScrollRight,
+            Some(_),
+        ) => format!("no diff is shown (diff: {})", key("view_diff")),
         (_, None) => "no task selected (submit one with :submit FILE)".to_string(),
         (Action::ApprovePush | Action::RejectPush, Some(s)) => match s {
             TaskState::Pushed | TaskState::PrOpen => "already pushed".into(),
