@@ -12,7 +12,10 @@ impl App {
         let key = self.selected_key().cloned();
         match action {
             Action::Quit => self.quit = true,
-            Action::Help => self.mode = Mode::Help,
+            Action::Help => {
+                self.help_scroll = 0;
+                self.mode = Mode::Help;
+            }
             Action::Command => self.mode = Mode::Command(String::new()),
             Action::Search => {
                 self.focus = Focus::Detail;
@@ -34,6 +37,8 @@ impl App {
             | Action::Down
             | Action::PageUp
             | Action::PageDown
+            | Action::HalfPageUp
+            | Action::HalfPageDown
             | Action::Top
             | Action::Bottom => {
                 return self.navigate(action);
@@ -51,6 +56,12 @@ impl App {
                     self.focus = Focus::Queue;
                 }
             }
+            Action::NextHunk
+            | Action::PrevHunk
+            | Action::NextFile
+            | Action::PrevFile
+            | Action::ScrollLeft
+            | Action::ScrollRight => self.diff_key(action),
             Action::ViewDiff => return self.view_diff(),
             Action::ViewTranscript => self.view = View::Transcript,
             Action::ToggleExpand => {
@@ -95,8 +106,23 @@ impl App {
             self.focus = Focus::Detail;
             return Vec::new();
         }
-        self.say("loading diff…", Level::Info);
+        self.say_progress(format!("{k}: loading diff…"));
         vec![Effect::Send(Command::LoadDiff(k))]
+    }
+
+    /// The diff's own keys: hunks, files and horizontal scroll, whichever pane has the focus.
+    fn diff_key(&mut self, action: Action) {
+        let Some((_, d)) = self.diff.as_mut() else {
+            return;
+        };
+        match action {
+            Action::NextHunk => d.next_hunk(),
+            Action::PrevHunk => d.prev_hunk(),
+            Action::NextFile => d.next_file(),
+            Action::PrevFile => d.prev_file(),
+            Action::ScrollLeft => d.scroll_left(8),
+            _ => d.scroll_right(8),
+        }
     }
 
     /// A dangerous action on the selected task waits for the operator's `y`.

@@ -22,6 +22,8 @@ pub enum Action {
     Down,
     PageUp,
     PageDown,
+    HalfPageUp,
+    HalfPageDown,
     Top,
     Bottom,
     ToggleFollow,
@@ -31,6 +33,12 @@ pub enum Action {
     ViewTranscript,
     ToggleExpand,
     ExpandAll,
+    NextHunk,
+    PrevHunk,
+    NextFile,
+    PrevFile,
+    ScrollLeft,
+    ScrollRight,
     ApprovePush,
     RejectPush,
     OpenPr,
@@ -115,8 +123,12 @@ fn running(c: &Context) -> bool {
         ],
     )
 }
+/// A change to diff, not already shown.
 fn has_change(c: &Context) -> bool {
-    c.has_change
+    c.has_change && c.view != View::Diff
+}
+fn in_diff(c: &Context) -> bool {
+    c.view == View::Diff && c.task.is_some()
 }
 fn paused(c: &Context) -> bool {
     c.view == View::Transcript && !c.following
@@ -213,6 +225,26 @@ pub static COMMANDS: &[CommandInfo] = &[
         false,
         in_transcript
     ),
+    cmd!(NextHunk, "next_hunk", "next hunk", "Diff", true, in_diff),
+    cmd!(PrevHunk, "prev_hunk", "prev hunk", "Diff", false, in_diff),
+    cmd!(NextFile, "next_file", "next file", "Diff", true, in_diff),
+    cmd!(PrevFile, "prev_file", "prev file", "Diff", false, in_diff),
+    cmd!(
+        ScrollLeft,
+        "scroll_left",
+        "scroll left",
+        "Diff",
+        false,
+        in_diff
+    ),
+    cmd!(
+        ScrollRight,
+        "scroll_right",
+        "scroll right",
+        "Diff",
+        true,
+        in_diff
+    ),
     cmd!(NextPane, "next_pane", "next pane", "Navigate", true, always),
     cmd!(
         PrevPane,
@@ -229,6 +261,22 @@ pub static COMMANDS: &[CommandInfo] = &[
         PageDown,
         "page_down",
         "page down",
+        "Navigate",
+        false,
+        always
+    ),
+    cmd!(
+        HalfPageUp,
+        "half_page_up",
+        "half page up",
+        "Navigate",
+        false,
+        always
+    ),
+    cmd!(
+        HalfPageDown,
+        "half_page_down",
+        "half page down",
         "Navigate",
         false,
         always

@@ -1,9 +1,10 @@
 //! The operator's keys and mouse: a key resolves through the keymap to a command of the
-//! registry (refused with a word when it does not apply), or answers the open confirm step or
+//! registry (refused with the reason and the key that helps when it does not apply), or answers the open confirm step or
 //! text prompt; movement keys and the wheel go to the focused (or pointed-at) pane.
 
 use super::commands::{self, Action};
 use super::pane::{Focus, View, queue_first_row};
+use super::refusal::refusal;
 use super::state::{App, Effect, Intent, Level, Mode};
 use crate::backend::{Command, Job};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
@@ -16,7 +17,7 @@ impl App {
         }
         match self.mode.clone() {
             Mode::Help => {
-                self.mode = Mode::Normal;
+                self.on_help_key(key);
                 Vec::new()
             }
             Mode::Confirm(intent) => self.on_confirm_key(key, intent),
@@ -25,8 +26,9 @@ impl App {
             Mode::Normal => match commands::action_for(&self.keymap, &key) {
                 Some(a) if commands::info(a).available(&self.context()) => self.run(a),
                 Some(a) => {
-                    let label = commands::info(a).label;
-                    self.say(format!("{label}: not available for this task"), Level::Warn);
+                    if let Some(why) = refusal(a, &self.context(), &self.keymap) {
+                        self.say(why, Level::Warn);
+                    }
                     Vec::new()
                 }
                 None => Vec::new(),
@@ -34,6 +36,30 @@ impl App {
         }
     }
 
+    /// The `?` overlay scrolls with the movement keys and closes on `q`, Esc or `?` (whatever
+    /// they are bound to); other keys do nothing, so a stray key does not hide it.
+    fn on_help_key(&mut self, key: KeyEvent) {
+        let max = self.regions.help_max_scroll;
+        let page = 10;
+        let s = self.help_scroll.min(max);
+        let action = commands::action_for(&self.keymap, &key);
+        self.help_scroll = match (action, key.code) {
+            (Some(Action::Up), _) | (_, KeyCode::Up) => s.saturating_sub(1),
+            (Some(Action::Down), _) | (_, KeyCode::Down) => (s + 1).min(max),
+            (Some(Action::PageUp | Action::HalfPageUp), _) => s.saturating_sub(page),
+            (Some(Action::PageDown | Action::HalfPageDown), _) => (s + page).min(max),
+            (Some(Action::Top), _) => 0,
+            (Some(Action::Bottom), _) => max,
+            (Some(Action::Help | Action::Quit | Action::Back), _) | (_, KeyCode::Esc) => {
+                self.mode = Mode::Normal;
+                0
+            }
+            _ => s,
+        };
+    }
+
+    /// The confirm step: `y` or Enter carries the intent out (what its hint says), any other
+    /// key cancels it.
     fn on_confirm_key(&mut self, key: KeyEvent, intent: Intent) -> Vec<Effect> {
         match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
@@ -47,7 +73,12 @@ impl App {
                     Intent::Cancel(k) => (Command::Cancel(k), None),
                 };
                 if let Some(j) = job {
-                    self.say(format!("{}: working…", j.0), Level::Info);
+                    let doing = if j.1 == Job::Push {
+                        "pushing"
+                    } else {
+                        "opening the pull request"
+                    };
+                    self.say_progress(format!("{}: {doing}…", j.0));
                     self.jobs.insert(j);
                 }
                 vec![Effect::Send(cmd)]
@@ -105,8 +136,10 @@ impl App {
                         Action::Down => d.scroll_down(1),
                         Action::PageUp => d.page_up(),
                         Action::PageDown => d.page_down(),
-                        Action::Top => d.prev_file(),
-                        _ => d.next_file(),
+                        Action::HalfPageUp => d.half_page_up(),
+                        Action::HalfPageDown => d.half_page_down(),
+                        Action::Top => d.scroll_to_top(),
+                        _ => d.scroll_to_bottom(),
                     }
                 } else if let Some(t) = self.current_transcript_mut() {
                     match action {
@@ -114,6 +147,8 @@ impl App {
                         Action::Down => t.scroll_down(1),
                         Action::PageUp => t.page_up(),
                         Action::PageDown => t.page_down(),
+                        Action::HalfPageUp => t.half_page_up(),
+                        Action::HalfPageDown => t.half_page_down(),
                         Action::Top => t.scroll_to_top(),
                         _ => t.scroll_to_bottom(),
                     }
@@ -193,6 +228,8 @@ fn step(cur: usize, len: usize, action: Action) -> usize {
         Action::Down => (cur + 1).min(last),
         Action::PageUp => cur.saturating_sub(10),
         Action::PageDown => (cur + 10).min(last),
+        Action::HalfPageUp => cur.saturating_sub(5),
+        Action::HalfPageDown => (cur + 5).min(last),
         Action::Top => 0,
         _ => last,
     }

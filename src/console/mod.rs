@@ -19,8 +19,10 @@ pub mod diff;
 pub mod draw;
 mod input;
 pub mod mirror;
+pub mod outcome;
 pub mod pane;
 mod reduce;
+mod refusal;
 pub mod state;
 pub mod terminal;
 pub mod theme;
@@ -102,12 +104,13 @@ pub async fn run(
     Ok(())
 }
 
-/// Clears a status-line message shown longer than [`STATUS_TTL`].
+/// Clears a status-line message shown longer than [`STATUS_TTL`] (not a progress message:
+/// that one goes when its work answers).
 fn expire_status(app: &mut App) {
     if app
         .status
         .as_ref()
-        .is_some_and(|(_, _, at)| at.elapsed() > STATUS_TTL)
+        .is_some_and(|s| !s.progress && s.at.elapsed() > STATUS_TTL)
     {
         app.status = None;
     }

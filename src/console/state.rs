@@ -49,6 +49,17 @@ pub enum Level {
     Error,
 }
 
+/// The status line's one message. A new message replaces the old one; a progress message
+/// ("loading diff…") stays until its work answers ([`App::done`]) or another message comes,
+/// any other one expires after a few seconds.
+#[derive(Clone, Debug)]
+pub struct Status {
+    pub text: String,
+    pub level: Level,
+    pub at: Instant,
+    pub progress: bool,
+}
+
 /// What the event loop must do after an update.
 #[derive(Debug)]
 pub enum Effect {
@@ -67,6 +78,8 @@ pub struct Regions {
     pub fleet: ratatui::layout::Rect,
     pub queue: ratatui::layout::Rect,
     pub detail: ratatui::layout::Rect,
+    /// The `?` overlay's largest scroll offset at the last frame's size.
+    pub help_max_scroll: u16,
 }
 
 /// What a loaded transcript was built from, so a re-sent one that only grew is appended to
@@ -87,6 +100,8 @@ pub struct App {
     pub focus: Focus,
     pub view: View,
     pub mode: Mode,
+    /// First line of the `?` overlay shown (it scrolls when the screen is short).
+    pub help_scroll: u16,
     pub transcripts: HashMap<TaskKey, Transcript>,
     /// Latest turn n/max per task seen live.
     pub turns: HashMap<TaskKey, (u32, u32)>,
@@ -94,7 +109,7 @@ pub struct App {
     /// only this machine's runs stream here, and other nodes keep their advertised figure.
     pub live_tps: HashMap<String, f64>,
     pub diff: Option<(TaskKey, DiffView)>,
-    pub status: Option<(String, Level, Instant)>,
+    pub status: Option<Status>,
     pub jobs: HashSet<(TaskKey, Job)>,
     pub loading: HashSet<TaskKey>,
     /// Transcripts that came from the backend (not streamed live here), and what from.
@@ -118,6 +133,7 @@ impl App {
             focus: Focus::Queue,
             view: View::Transcript,
             mode: Mode::Normal,
+            help_scroll: 0,
             transcripts: HashMap::new(),
             turns: HashMap::new(),
             live_tps: HashMap::new(),
@@ -142,7 +158,27 @@ impl App {
     }
 
     pub fn say(&mut self, msg: impl Into<String>, level: Level) {
-        self.status = Some((msg.into(), level, Instant::now()));
+        self.status = Some(Status {
+            text: msg.into(),
+            level,
+            at: Instant::now(),
+            progress: false,
+        });
+    }
+
+    /// Work has started that will answer ([`App::done`] clears this when it does).
+    pub fn say_progress(&mut self, msg: impl Into<String>) {
+        self.say(msg, Level::Info);
+        if let Some(s) = self.status.as_mut() {
+            s.progress = true;
+        }
+    }
+
+    /// The work a progress message announced has answered: the message goes.
+    pub fn done(&mut self) {
+        if self.status.as_ref().is_some_and(|s| s.progress) {
+            self.status = None;
+        }
     }
 
     // ---- queries used by commands and drawing ------------------------------------------

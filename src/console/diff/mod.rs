@@ -323,6 +323,24 @@ impl DiffView {
         self.scroll_up(self.body_h.saturating_sub(1).max(1));
     }
 
+    pub fn half_page_down(&mut self) {
+        self.scroll_down((self.body_h / 2).max(1));
+    }
+
+    pub fn half_page_up(&mut self) {
+        self.scroll_up((self.body_h / 2).max(1));
+    }
+
+    /// The current file's first row.
+    pub fn scroll_to_top(&mut self) {
+        self.scroll_up(usize::MAX);
+    }
+
+    /// The current file's last page.
+    pub fn scroll_to_bottom(&mut self) {
+        self.scroll_down(usize::MAX);
+    }
+
     /// Horizontal scroll of the patch text (the gutter stays).
     pub fn scroll_right(&mut self, n: usize) {
         self.left = self.left.saturating_add(n).min(100_000);

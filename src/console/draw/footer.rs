@@ -23,13 +23,13 @@ pub(super) fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             Span::styled("▏", t.dim()),
         ]),
         _ => match &app.status {
-            Some((m, level, _)) => {
-                let c = match level {
+            Some(s) => {
+                let c = match s.level {
                     Level::Info => t.status.ok,
                     Level::Warn => t.status.warn,
                     Level::Error => t.status.error,
                 };
-                Line::from(Span::styled(m.clone(), Style::new().fg(c)))
+                Line::from(Span::styled(s.text.clone(), Style::new().fg(c)))
             }
             None => Line::from(Span::styled(app.backend_label.clone(), t.dim())),
         },
@@ -37,10 +37,21 @@ pub(super) fn draw_status(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(Paragraph::new(line), area);
 }
 
+/// The footer: the registry's quick commands that apply now, in registry order; when they do
+/// not all fit the width, the last ones go first, but never `help` (the way to every key).
 pub(super) fn draw_footer(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
+    let mut hints = commands::footer(&app.context(), &app.keymap);
+    let width = |(k, l): &(String, &str)| k.chars().count() + l.chars().count() + 5;
+    let help = commands::info(commands::Action::Help).label;
+    while hints.iter().map(width).sum::<usize>() > usize::from(area.width) {
+        match hints.iter().rposition(|(_, l)| *l != help) {
+            Some(i) => hints.remove(i),
+            None => break,
+        };
+    }
     let mut spans = Vec::new();
-    for (key, label) in commands::footer(&app.context(), &app.keymap) {
+    for (key, label) in hints {
         spans.push(Span::styled(
             format!(" {key} "),
             Style::new().fg(t.selection.fg).bg(t.selection.bg),

@@ -21,36 +21,95 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-pub(super) fn draw_help(f: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let rows = commands::help_rows(&app.context(), &app.keymap);
-    let mut lines = Vec::new();
+/// The `?` overlay: the registry's commands by group, in one column or, when one column would
+/// not fit the height and two fit the width, in two; as tall as the screen allows and
+/// scrolled by `app.help_scroll` (clamped here; the largest useful offset is left in
+/// `app.regions` for the keys). The borders say where to rebind and how to scroll and close,
+/// so those words are never cut.
+pub(super) fn draw_help(f: &mut Frame, app: &mut App, area: Rect) {
+    let t = app.theme.clone();
+    let mut groups: Vec<Vec<Line>> = Vec::new();
     let mut group = "";
-    for (g, key, label, avail) in rows {
+    for (g, key, label, avail) in commands::help_rows(&app.context(), &app.keymap) {
         if g != group {
-            if !group.is_empty() {
-                lines.push(Line::from(""));
-            }
-            lines.push(Line::from(Span::styled(g, t.title())));
+            groups.push(vec![Line::from(Span::styled(g, t.title()))]);
             group = g;
         }
         let style = if avail { t.text() } else { t.dim() };
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {key:<10}"), Style::new().fg(t.base.accent)),
-            Span::styled(label, style),
-        ]));
+        if let Some(last) = groups.last_mut() {
+            last.push(Line::from(vec![
+                Span::styled(format!("  {key:<10}"), Style::new().fg(t.base.accent)),
+                Span::styled(label, style),
+            ]));
+        }
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "rebind in ~/.config/foreman/config.toml [keymap] · any key closes",
-        t.dim(),
-    )));
-    let r = centered(area, 64, lines.len() as u16 + 2);
+    let title = " Help · rebind keys in ~/.config/foreman/config.toml [keymap] ";
+    let hint = " j/k pgup/pgdn scroll · q esc ? close ";
+    let widest = groups.iter().flatten().map(Line::width).max().unwrap_or(0) as u16;
+    let one: u16 = groups.iter().map(|g| g.len() as u16 + 1).sum::<u16>() - 1;
+    let two_cols = one + 2 > area.height && area.width >= 2 * widest + 7;
+    let columns = if two_cols {
+        split_in_two(groups)
+    } else {
+        vec![join(groups)]
+    };
+    let tall = columns.iter().map(|c| c.len() as u16).max().unwrap_or(0);
+    let col_w = widest + 2;
+    let w = (col_w * columns.len() as u16 + 2).max(title.len() as u16 + 2);
+    let r = centered(area, w, tall + 2);
+    let inner_h = r.height.saturating_sub(2);
+    let max_scroll = tall.saturating_sub(inner_h);
+    app.regions.help_max_scroll = max_scroll;
+    let scroll = app.help_scroll.min(max_scroll);
+    let mut b = block(title.into(), true, &t).title_bottom(Span::styled(hint, t.dim()));
+    if max_scroll > 0 {
+        let at = format!(" {}-{} of {tall} ", scroll + 1, scroll + inner_h);
+        b = b.title_bottom(Line::from(Span::styled(at, t.dim())).right_aligned());
+    }
+    let inner = b.inner(r);
     f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(lines).block(block(" Help ".into(), true, t)),
-        r,
-    );
+    f.render_widget(b, r);
+    let cols = ratatui::layout::Layout::horizontal(
+        columns
+            .iter()
+            .map(|_| ratatui::layout::Constraint::Length(col_w)),
+    )
+    .split(inner);
+    for (c, lines) in cols.iter().zip(columns) {
+        let c = Rect {
+            x: c.x + 1,
+            width: c.width.saturating_sub(1),
+            ..*c
+        };
+        f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), c);
+    }
+}
+
+/// Groups one after the other, a blank line between two.
+fn join(groups: Vec<Vec<Line<'_>>>) -> Vec<Line<'_>> {
+    let mut out = Vec::new();
+    for g in groups {
+        if !out.is_empty() {
+            out.push(Line::from(""));
+        }
+        out.extend(g);
+    }
+    out
+}
+
+/// Two columns of whole groups, the split where the taller column is shortest.
+fn split_in_two(groups: Vec<Vec<Line<'_>>>) -> Vec<Vec<Line<'_>>> {
+    let lens: Vec<usize> = groups.iter().map(|g| g.len() + 1).collect();
+    let total: usize = lens.iter().sum();
+    let at = (1..groups.len())
+        .min_by_key(|&k| {
+            let left: usize = lens[..k].iter().sum();
+            left.max(total - left)
+        })
+        .unwrap_or(groups.len());
+    let mut left = groups;
+    let right = left.split_off(at);
+    vec![join(left), join(right)]
 }
 
 pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent) {
@@ -63,9 +122,10 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
             .unwrap_or_default()
     };
     let shown = |v: Option<String>| v.unwrap_or_else(|| "?".into());
-    let (title, body): (&str, Vec<String>) = match intent {
+    let (title, verb, body): (&str, &str, Vec<String>) = match intent {
         Intent::ApprovePush(k) => (
             " Approve push ",
+            "push",
             vec![
                 format!("task    {k}"),
                 format!("remote  {}", shown(extra(k).remote)),
@@ -75,6 +135,7 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
         ),
         Intent::RejectPush(k) => (
             " Reject ",
+            "reject",
             vec![
                 format!("task    {k}"),
                 "The commit stays in the kept workspace; nothing is pushed.".into(),
@@ -82,6 +143,7 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
         ),
         Intent::OpenPr(k) => (
             " Open pull request ",
+            "open the PR",
             vec![
                 format!("task    {k}"),
                 format!("head    {}", shown(extra(k).branch)),
@@ -90,6 +152,7 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
         ),
         Intent::Cancel(k) => (
             " Cancel run ",
+            "stop the run",
             vec![
                 format!("task    {k}"),
                 "The run is stopped and marked Failed (re-queue with R).".into(),
@@ -98,13 +161,14 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
     };
     let mut lines: Vec<Line> = body.into_iter().map(Line::from).collect();
     lines.push(Line::from(""));
+    // Exactly what the keys do (input.rs `on_confirm_key`): y and Enter confirm, the rest cancel.
+    let key = Style::new().fg(t.selection.fg).bg(t.selection.bg);
     lines.push(Line::from(vec![
-        Span::styled(" y ", Style::new().fg(t.selection.fg).bg(t.selection.bg)),
-        Span::raw(" confirm   "),
-        Span::styled(
-            " any other key ",
-            Style::new().fg(t.selection.fg).bg(t.selection.bg),
-        ),
+        Span::styled(" y ", key),
+        Span::raw(" or "),
+        Span::styled(" enter ", key),
+        Span::raw(format!(" {verb}   ")),
+        Span::styled(" any other key ", key),
         Span::raw(" cancel"),
     ]));
     let w = lines.iter().map(|l| l.width() as u16).max().unwrap_or(20) + 4;

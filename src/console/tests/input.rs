@@ -3,13 +3,27 @@
 use super::*;
 
 #[test]
-fn unavailable_commands_say_so_instead_of_acting() {
+fn unavailable_commands_say_why_and_the_key_that_helps_instead_of_acting() {
     let mut app = fixture("dark");
     select(&mut app, "bump-deps");
     let fx = app.on_key(key('a'));
     assert!(fx.is_empty());
-    assert!(app.status.as_ref().unwrap().0.contains("not available"));
+    assert_eq!(
+        app.status.as_ref().unwrap().text,
+        "approve push: the run has not finished"
+    );
     assert_eq!(app.mode, crate::console::state::Mode::Normal);
+    // Esc in the queue has nothing to go back from: no word at all.
+    app.status = None;
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert!(app.status.is_none(), "{:?}", app.status);
+    let screens = snapshot_sizes("refusal_open_pr", |app| {
+        select(app, "fix-typo-readme");
+        app.on_key(key('P'));
+    });
+    for s in &screens {
+        assert!(s.contains("open PR: push first (a)"), "{s}");
+    }
 }
 
 #[test]
@@ -54,4 +68,40 @@ fn mouse_focuses_panes_selects_rows_and_scrolls_the_transcript() {
     );
     app.on_mouse(click(d.x + 5, d.y + 5));
     assert_eq!(app.focus, crate::console::pane::Focus::Detail);
+}
+
+#[test]
+fn the_confirm_hint_names_exactly_the_keys_that_confirm() {
+    use crate::backend::Command;
+    use crate::console::state::{Effect, Mode};
+    let screens = snapshot_sizes("confirm", |app| {
+        select(app, "fix-typo-readme");
+        app.on_key(key('a'));
+    });
+    for s in &screens {
+        assert!(
+            s.contains(" y ") && s.contains(" enter ") && s.contains("push"),
+            "{s}"
+        );
+        assert!(s.contains("any other key") && s.contains("cancel"), "{s}");
+    }
+    // Enter confirms, as the hint says.
+    let mut app = fixture("dark");
+    select(&mut app, "fix-typo-readme");
+    app.on_key(key('a'));
+    let fx = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Send(Command::ApprovePush(k))] if k.name == "fix-typo-readme"),
+        "{fx:?}"
+    );
+    // Any other key cancels and sends nothing.
+    for other in [KeyCode::Esc, KeyCode::Char('n'), KeyCode::Char('j')] {
+        app.on_key(key('a'));
+        assert!(matches!(app.mode, Mode::Confirm(_)));
+        let fx = app.on_key(KeyEvent::new(other, KeyModifiers::NONE));
+        assert!(
+            fx.is_empty() && app.mode == Mode::Normal,
+            "{other:?}: {fx:?}"
+        );
+    }
 }

@@ -302,3 +302,35 @@ fn with_remote_running() -> App {
     app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));
     app
 }
+
+/// The fixed-point snapshots: `setup` run on the fixture in the dark and the light theme, the
+/// frame drawn at 80x24, 120x30 and 200x60. The text is the same in both themes (asserted) and
+/// snapshotted once per size as `NAME_WxH`; the styles differ (asserted). Returns the screens.
+fn snapshot_sizes(name: &str, setup: impl Fn(&mut App)) -> Vec<String> {
+    let mut screens = Vec::new();
+    for (w, h) in [(80, 24), (120, 30), (200, 60)] {
+        let mut frames = Vec::new();
+        for theme in ["dark", "light"] {
+            let mut app = fixture(theme);
+            setup(&mut app);
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            term.draw(|f| draw(f, &mut app)).unwrap();
+            term.draw(|f| draw(f, &mut app)).unwrap();
+            frames.push((
+                format!("{}", term.backend()),
+                term.backend().buffer().clone(),
+            ));
+        }
+        assert_eq!(
+            frames[0].0, frames[1].0,
+            "{name} {w}x{h}: same text in both themes"
+        );
+        assert_ne!(
+            frames[0].1, frames[1].1,
+            "{name} {w}x{h}: themes style it differently"
+        );
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), frames[0].0);
+        screens.push(frames.remove(0).0);
+    }
+    screens
+}

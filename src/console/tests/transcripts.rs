@@ -190,6 +190,6 @@ fn a_task_requeued_elsewhere_drops_its_old_transcript() {
             "cannot read ConfigMap default/foreman-transcript-add-tests: forbidden".into(),
         ),
     });
-    assert!(app.status.as_ref().unwrap().0.contains("forbidden"));
+    assert!(app.status.as_ref().unwrap().text.contains("forbidden"));
     assert!(!app.loading.contains(&key));
 }

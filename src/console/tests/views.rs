@@ -92,3 +92,49 @@ fn tiny_and_odd_sizes_never_panic() {
     }
     assert!(render(&mut app, 20, 5).contains("too small"));
 }
+
+#[test]
+fn the_help_overlay_fits_small_and_wide_screens_and_scrolls() {
+    use crate::console::state::Mode;
+    let screens = snapshot_sizes("help", |app| {
+        app.on_key(key('?'));
+    });
+    // The hint is whole at every size, never cut like "…any key clo".
+    for s in &screens {
+        assert!(s.contains("j/k pgup/pgdn scroll · q esc ? close"), "{s}");
+    }
+    let mut app = fixture("dark");
+    app.on_key(key('?'));
+    for (w, h) in [(160, 45), (200, 60)] {
+        let s = render(&mut app, w, h);
+        assert!(
+            s.contains("General") && s.contains("rebind keys"),
+            "{w}x{h}:\n{s}"
+        );
+    }
+    // At 80x24 the last lines are below the fold; G brings them up, k goes back.
+    let first = render(&mut app, 80, 24);
+    assert!(!first.contains("scroll right"), "{first}");
+    app.on_key(key('x'));
+    assert_eq!(app.mode, Mode::Help, "a stray key does not close it");
+    app.on_key(key('G'));
+    let bottom = render(&mut app, 80, 24);
+    assert!(
+        bottom.contains("General") && bottom.contains("quit"),
+        "{bottom}"
+    );
+    insta::assert_snapshot!("help_scrolled_80x24", bottom);
+    app.on_key(key('k'));
+    assert_ne!(render(&mut app, 80, 24), bottom, "k scrolls back up");
+    for close in [
+        KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+        key('?'),
+    ] {
+        assert_eq!(app.mode, Mode::Help);
+        app.on_key(close);
+        assert_eq!(app.mode, Mode::Normal, "{close:?} closes");
+        assert!(!app.quit, "q closes the overlay, it does not quit");
+        app.on_key(key('?'));
+    }
+}
