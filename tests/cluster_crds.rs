@@ -181,15 +181,27 @@ fn schemas_are_structural_and_free_of_cel() {
 }
 
 #[test]
-fn task_result_preserves_unknown_fields_and_options_are_nullable() {
+fn task_result_preserves_unknown_fields_and_nothing_is_nullable() {
     let s = schema("AgenticTask");
     let status = &s["properties"]["status"]["properties"];
     assert_eq!(
         status["result"]["x-kubernetes-preserve-unknown-fields"],
         true
     );
-    assert_eq!(status["result"]["nullable"], true);
-    assert_eq!(status["phase"]["nullable"], true);
+    assert_eq!(status["result"]["type"], "object");
+    // Unset fields are omitted, as upstream's are: nothing is nullable (1.20 prunes an
+    // explicit null from a field that is not, instead of storing it) but the strings 1.20
+    // reads as null when empty (the `#[serde(default)]` `String`s).
+    assert!(status["phase"]["nullable"].is_null());
+    assert!(status["finishedAt"]["nullable"].is_null());
+    let spec = &s["properties"]["spec"]["properties"];
+    assert!(spec["agentRef"]["nullable"].is_null());
+    assert_eq!(spec["agentRef"]["properties"]["name"]["nullable"], true);
+    let nullable = crds_yaml().unwrap().matches("nullable: true").count();
+    assert!(
+        nullable <= 20,
+        "{nullable} nullable fields: only empty-able strings may be"
+    );
     assert_eq!(
         status["phase"]["enum"],
         json!([
@@ -201,14 +213,7 @@ fn task_result_preserves_unknown_fields_and_options_are_nullable() {
             "Failed"
         ])
     );
-    assert_eq!(status["finishedAt"]["nullable"], true);
     assert_eq!(status["finishedAt"]["format"], "date-time");
-    assert_eq!(
-        s["properties"]["spec"]["properties"]["agentRef"]["nullable"],
-        true
-    );
-    // Required fields are not nullable.
-    assert!(s["properties"]["spec"]["properties"]["kind"]["nullable"].is_null());
     let required = s["properties"]["spec"]["required"].as_array().unwrap();
     assert!(required.contains(&json!("kind")) && required.contains(&json!("payload")));
     // Free-form JSON inside a spec is preserved too (Agent fewShot[].arguments).
@@ -237,6 +242,24 @@ fn conditions_are_structural_list_maps_keyed_by_type() {
                 .unwrap()
                 .contains(&json!("type"))
         );
+        // metav1.Condition's own validation, as upstream's controller-gen emits it.
+        let p = &item["properties"];
+        assert_eq!(
+            p["status"]["enum"],
+            json!(["True", "False", "Unknown"]),
+            "{kind}"
+        );
+        assert_eq!(p["reason"]["minLength"], 1, "{kind}");
+        assert_eq!(p["reason"]["maxLength"], 1024, "{kind}");
+        assert_eq!(
+            p["reason"]["pattern"],
+            foreman::api::common::CONDITION_REASON,
+            "{kind}"
+        );
+        assert_eq!(p["type"]["maxLength"], 316, "{kind}");
+        assert_eq!(p["type"]["pattern"], foreman::api::common::CONDITION_TYPE);
+        assert_eq!(p["message"]["maxLength"], 32768, "{kind}");
+        assert_eq!(p["observedGeneration"]["minimum"], 0.0, "{kind}");
     }
 }
 

@@ -37,6 +37,64 @@ fn example_docs(file: &str) -> Vec<Value> {
     foreman::api::yaml::documents(&text).unwrap()
 }
 
+/// Every `Kind.spec.path` of our CRDs that has a `default` (array items and map values left
+/// out: a default inside them is never applied to a written example here).
+fn defaulted_paths() -> Vec<String> {
+    fn walk(s: &Value, path: String, out: &mut Vec<String>) {
+        if !s["default"].is_null() {
+            out.push(path.clone());
+        }
+        if let Some(props) = s["properties"].as_object() {
+            for (k, v) in props {
+                walk(v, format!("{path}.{k}"), out);
+            }
+        }
+        if s["items"].is_object() {
+            walk(&s["items"], format!("{path}[]"), out);
+        }
+    }
+    let mut out = Vec::new();
+    for crd in foreman::k8s::crds() {
+        let v = serde_json::to_value(&crd).unwrap();
+        let kind = v["spec"]["names"]["kind"].as_str().unwrap().to_owned();
+        walk(
+            &v["spec"]["versions"][0]["schema"]["openAPIV3Schema"],
+            kind,
+            &mut out,
+        );
+    }
+    out
+}
+
+/// `back` holds every value of `written` unchanged; object keys it adds are collected in
+/// `added` by path (`spec.maxRetries`, `spec.fewShot[].x`).
+fn kept(written: &Value, back: &Value, path: &str, added: &mut Vec<String>) -> Result<(), String> {
+    match (written, back) {
+        (Value::Object(w), Value::Object(b)) => {
+            for (k, v) in w {
+                let Some(bv) = b.get(k) else {
+                    return Err(format!("{path}.{k} was pruned"));
+                };
+                kept(v, bv, &format!("{path}.{k}"), added)?;
+            }
+            added.extend(
+                b.keys()
+                    .filter(|k| !w.contains_key(*k))
+                    .map(|k| format!("{path}.{k}")),
+            );
+            Ok(())
+        }
+        (Value::Array(w), Value::Array(b)) if w.len() == b.len() => {
+            for (wv, bv) in w.iter().zip(b) {
+                kept(wv, bv, &format!("{path}[]"), added)?;
+            }
+            Ok(())
+        }
+        _ if written == back => Ok(()),
+        _ => Err(format!("{path} changed: {written} -> {back}")),
+    }
+}
+
 #[test]
 fn crds_apply_establish_and_keep_every_example_field() {
     let applied = kubectl(&["apply", "-f", "-"], Some(&foreman_crds()));
@@ -71,7 +129,9 @@ fn crds_apply_establish_and_keep_every_example_field() {
         let path = format!("{}/examples/{file}", env!("CARGO_MANIFEST_DIR"));
         kubectl(&["apply", "-n", "default", "-f", &path], None);
     }
-    // Every example's spec reads back exactly as written: no field was pruned or rewritten.
+    // Every example's spec reads back as written: no field was pruned or rewritten, and what
+    // was added is only the CRD's defaults (upstream's: maxRetries 3, accelerator any, ...).
+    let defaults = defaulted_paths();
     for file in files {
         for doc in example_docs(file) {
             let kind = doc["kind"].as_str().unwrap().to_lowercase();
@@ -81,10 +141,16 @@ fn crds_apply_establish_and_keep_every_example_field() {
                 None,
             ))
             .unwrap();
-            assert_eq!(
-                back["spec"], doc["spec"],
-                "{file}: {kind}/{name} spec changed"
-            );
+            let mut added = Vec::new();
+            kept(&doc["spec"], &back["spec"], "spec", &mut added)
+                .unwrap_or_else(|e| panic!("{file}: {kind}/{name}: {e}"));
+            for path in added {
+                let key = format!("{}.{path}", doc["kind"].as_str().unwrap());
+                assert!(
+                    defaults.contains(&key),
+                    "{file}: {key} appeared without a default"
+                );
+            }
         }
     }
     // The list the console's `kubectl get at` users see, with a status written through the

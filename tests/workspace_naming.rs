@@ -56,6 +56,9 @@ fn spec(kind: TaskKind, payload: AgenticTaskPayload) -> AgenticTaskSpec {
         timeout_seconds: None,
         depends_on: None,
         priority: None,
+        gate_profile: None,
+        verdict_policy: None,
+        mcp_enabled: None,
     }
 }
 

@@ -70,6 +70,9 @@ mod tests {
             timeout_seconds: None,
             depends_on: None,
             priority: None,
+            gate_profile: None,
+            verdict_policy: None,
+            mcp_enabled: None,
         }
     }
 

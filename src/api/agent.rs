@@ -1,5 +1,7 @@
 //! `Agent`: a reusable role definition referenced by tasks through `spec.agentRef`.
 
+use super::agent_context::{ContextStrategy, StuckLoopDetection};
+use super::agent_runtime::{AgentExecution, AgentMcp, AgentVision, Provider, ProviderConfig};
 use super::common::{LocalObjectReference, RequiredCapability};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
@@ -137,17 +139,23 @@ pub struct AgentSpec {
     #[schemars(regex(pattern = r"^[0-2](\.[0-9]+)?$"))]
     pub temperature: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 500))]
+    #[schemars(range(min = 1, max = 500), extend("default" = 50))]
     pub max_turns: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 20))]
+    #[schemars(range(min = 0, max = 20), extend("default" = 3))]
     pub max_retries: Option<i32>,
-    /// Response-header timeout of one chat turn (the body streams; P550 semantics).
+    /// P550: the response-header timeout of one chat turn (the body streams). HEAD (#532,
+    /// #602): the whole loop's budget, with `requestTurnTimeoutSeconds` per request. The CRD
+    /// default is HEAD's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1), extend("default" = 3600))]
     pub request_timeout_seconds: Option<i32>,
+    /// Upstream HEAD: the response-header wait of one chat request before it is retried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1), extend("default" = 120))]
+    pub request_turn_timeout_seconds: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1), extend("default" = 30))]
     pub bash_timeout_seconds: Option<i32>,
     /// Tool whitelist.
     #[schemars(length(min = 1))]
@@ -158,9 +166,9 @@ pub struct AgentSpec {
     /// Extension: wire protocol for tool calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_protocol: Option<ToolProtocol>,
-    /// Extension: `max_tokens` per turn.
+    /// `max_tokens` per turn; 0 or unset = the server's default (an extension until HEAD).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 0))]
     pub max_output_tokens: Option<i32>,
     /// Extension: stop sequences sent with every turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,6 +185,52 @@ pub struct AgentSpec {
     /// Extension: the sandbox's network and extra read-only paths (issue 9).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<AgentSandbox>,
+    /// Upstream HEAD: `local` (default) or `cloud-proxy` (see `providerConfig`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "local"))]
+    pub provider: Option<Provider>,
+    /// Upstream HEAD: the cloud-proxy endpoint, model and API-key Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_config: Option<ProviderConfig>,
+    /// Upstream HEAD: at most this many of the Agent's tasks in flight; unset = unbounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_concurrent_tasks: Option<i32>,
+    /// Upstream HEAD: sent verbatim as `chat_template_kwargs` (e.g. `enable_thinking: false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_template_kwargs: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    /// Upstream HEAD: `window` (default) or `session`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "window"))]
+    pub context_strategy: Option<ContextStrategy>,
+    /// Upstream HEAD: the soft token budget of one request; older tool results are masked
+    /// past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub context_window_tokens: Option<i32>,
+    /// Upstream HEAD: the most recent tool results always kept in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 50))]
+    pub observation_window_turns: Option<i32>,
+    /// Upstream HEAD: the stuck-loop detector's thresholds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stuck_loop_detection: Option<StuckLoopDetection>,
+    /// Upstream HEAD: a cluster-scoped ModelProfile layered onto this Agent (stored only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_profile_ref: Option<String>,
+    /// Upstream HEAD: re-runs of a coder after its envtest gate fails (stored only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub max_envtest_iterations: Option<i32>,
+    /// Upstream HEAD: in-process or a per-task Job (only in-process runs here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<AgentExecution>,
+    /// Upstream HEAD: MCP servers whose tools the model may call (stored only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp: Option<AgentMcp>,
+    /// Upstream HEAD: images in the payload sent to the model (stored only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vision: Option<AgentVision>,
     /// Extension: the longest assistant reply (content plus tool-call arguments) read from
     /// the stream, in bytes; default 1 MiB. A longer reply is cut off and the model nudged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -204,8 +258,18 @@ impl AgentSpec {
     pub fn max_retries(&self) -> u32 {
         self.max_retries.map(|n| n.max(0) as u32).unwrap_or(3)
     }
+    /// The response-header wait of one chat request: HEAD's `requestTurnTimeoutSeconds` when
+    /// set (the CRD defaults it to 120), else P550's `requestTimeoutSeconds` (default 600),
+    /// which meant exactly that before HEAD made it the loop's budget (#602).
     pub fn request_timeout(&self) -> std::time::Duration {
-        secs(self.request_timeout_seconds, 600)
+        match self.request_turn_timeout_seconds {
+            Some(n) if n > 0 => secs(Some(n), 120),
+            _ => secs(self.request_timeout_seconds, 600),
+        }
+    }
+    /// `max_tokens` per turn; `None` (0 or unset) leaves it to the server, as upstream does.
+    pub fn max_output_tokens(&self) -> Option<u32> {
+        self.max_output_tokens.filter(|n| *n > 0).map(|n| n as u32)
     }
     pub fn bash_timeout(&self) -> std::time::Duration {
         secs(self.bash_timeout_seconds, 30)
@@ -234,4 +298,43 @@ fn secs(v: Option<i32>, default: u64) -> std::time::Duration {
         Some(n) if n > 0 => n as u64,
         _ => default,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent(yaml: &str) -> AgentSpec {
+        crate::api::yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn the_turn_timeout_is_heads_per_request_field_else_p550s() {
+        let s = |secs| std::time::Duration::from_secs(secs);
+        let p550 = agent("role: coder\ntools: [bash]\nrequestTimeoutSeconds: 900\n");
+        assert_eq!(p550.request_timeout(), s(900));
+        let head = agent(
+            "role: coder\ntools: [bash]\nrequestTimeoutSeconds: 3600\nrequestTurnTimeoutSeconds: 90\n",
+        );
+        assert_eq!(head.request_timeout(), s(90));
+        assert_eq!(
+            agent("role: coder\ntools: [bash]\n").request_timeout(),
+            s(600)
+        );
+    }
+
+    #[test]
+    fn zero_max_output_tokens_leaves_it_to_the_server() {
+        let a = |n: &str| {
+            agent(&format!(
+                "role: coder\ntools: [bash]\nmaxOutputTokens: {n}\n"
+            ))
+        };
+        assert_eq!(a("0").max_output_tokens(), None);
+        assert_eq!(a("512").max_output_tokens(), Some(512));
+        assert_eq!(
+            agent("role: coder\ntools: [bash]\n").max_output_tokens(),
+            None
+        );
+    }
 }

@@ -76,6 +76,8 @@ impl FleetNodePhase {
 pub enum NodeAccelerator {
     Metal,
     Cuda,
+    /// Upstream HEAD: llama.cpp's Vulkan backend.
+    Vulkan,
     None,
 }
 
@@ -89,6 +91,7 @@ pub struct FleetNodeCapability {
         default,
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(range(min = 0))]
     pub total_ram_gb: Option<i32>,
     /// RAM net of the loaded model.
     #[serde(
@@ -96,12 +99,15 @@ pub struct FleetNodeCapability {
         default,
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(range(min = 0))]
     pub available_ram_gb: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installed_models: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub max_context_tokens: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub tokens_per_second: Option<i32>,
 }
 
@@ -119,4 +125,37 @@ pub struct FleetNodeStatus {
     pub current_task: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<Condition>>,
+    /// Upstream HEAD: the agent binary's version (`foreman <version>` here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
+    /// Upstream HEAD: which agent runs the node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_kind: Option<AgentKind>,
+    /// Upstream HEAD: Go's `GOOS` spelling (`linux`, `darwin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// Upstream HEAD: Go's `GOARCH` spelling (`amd64`, `arm64`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// Upstream HEAD: a staged self-update for the agent (stored only; never acted on here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_request: Option<UpdateRequest>,
+}
+
+/// Upstream HEAD's `status.agentKind`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentKind {
+    ForemanAgent,
+    MetalAgent,
+}
+
+/// Upstream HEAD's `status.updateRequest`: the binary an AgentRelease asks the node to run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateRequest {
+    pub target_version: String,
+    pub url: String,
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub sha256: String,
 }

@@ -4,8 +4,11 @@
 //! apiserver prunes them harmlessly when only upstream's CRDs are installed.
 
 pub mod agent;
+pub mod agent_context;
+pub mod agent_runtime;
 pub mod common;
 pub mod fleetnode;
+pub mod gate;
 pub mod load;
 pub mod object;
 pub mod rules;
@@ -16,14 +19,18 @@ pub mod yaml;
 pub use agent::{
     Agent, AgentRole, AgentSandbox, AgentSpec, FewShotExample, SandboxNetwork, ToolProtocol,
 };
-pub use common::{Accelerator, LocalObjectReference, RequiredCapability};
+pub use agent_context::{ContextStrategy, StuckLoopDetection};
+pub use agent_runtime::{
+    AgentExecution, AgentMcp, AgentVision, ExecutionMode, McpServer, Provider, ProviderConfig,
+};
+pub use common::{Accelerator, LocalObjectReference, RequiredCapability, SecretKeySelector};
 pub use fleetnode::{
     FleetNode, FleetNodeCapability, FleetNodePhase, FleetNodeSpec, FleetNodeStatus,
 };
 pub use load::{LoadError, Object, load_file, load_file_with, load_str, load_str_with};
 pub use task::{
-    AgenticTask, AgenticTaskPayload, AgenticTaskSpec, AgenticTaskStatus, TaskKind, TaskPhase,
-    Verdict,
+    AgenticTask, AgenticTaskPayload, AgenticTaskSpec, AgenticTaskStatus, FailureReason, TaskKind,
+    TaskPhase, Verdict,
 };
 pub use workload::{Workload, WorkloadSpec, WorkloadStatus};
 pub use yaml::Limits;

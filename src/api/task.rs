@@ -1,6 +1,7 @@
 //! `AgenticTask`: the dispatchable unit of work.
 
 use super::common::{LocalObjectReference, RequiredCapability};
+use super::gate::{GateProfile, VerdictPolicy};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -14,6 +15,15 @@ pub enum TaskKind {
     Verify,
     #[serde(rename = "freeform")]
     Freeform,
+    /// Upstream HEAD: a reviewer reads a coder's branch and returns a verdict.
+    #[serde(rename = "review")]
+    Review,
+    /// Upstream HEAD: merges slice branches into one.
+    #[serde(rename = "integrate")]
+    Integrate,
+    /// Upstream HEAD: reconciles shared identifiers across slices.
+    #[serde(rename = "reconcile")]
+    Reconcile,
 }
 
 impl TaskKind {
@@ -22,6 +32,9 @@ impl TaskKind {
             TaskKind::IssueFix => "issue-fix",
             TaskKind::Verify => "verify",
             TaskKind::Freeform => "freeform",
+            TaskKind::Review => "review",
+            TaskKind::Integrate => "integrate",
+            TaskKind::Reconcile => "reconcile",
         }
     }
 }
@@ -68,6 +81,8 @@ pub enum Verdict {
     GateFail,
     #[serde(rename = "GATE-ERROR")]
     GateError,
+    /// Upstream HEAD: the step did not run (e.g. an escalation that was not needed).
+    Skipped,
 }
 
 impl Verdict {
@@ -79,6 +94,7 @@ impl Verdict {
             Verdict::GatePass => "GATE-PASS",
             Verdict::GateFail => "GATE-FAIL",
             Verdict::GateError => "GATE-ERROR",
+            Verdict::Skipped => "Skipped",
         }
     }
     /// Verdicts that satisfy `dependsOn` and Workload rollups (upstream `SucceededOnTarget`).
@@ -109,6 +125,100 @@ pub struct AgenticTaskPayload {
     /// Legacy M2 name-based agent; unused by the native executor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// Upstream HEAD: the branch the work starts from (the repository's default if unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_branch: Option<String>,
+    /// Upstream HEAD: a coder revision starts from this branch instead of `baseBranch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revise_from_branch: Option<String>,
+    /// Upstream HEAD: how an existing task branch is brought up to date (default `reset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "reset"))]
+    pub branch_strategy: Option<BranchStrategy>,
+    /// Upstream HEAD: the push may overwrite an existing remote branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_overwrite: Option<bool>,
+    /// Upstream HEAD: open a pull request after the push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_pull_request: Option<bool>,
+    /// Upstream HEAD: text placed before the prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_prefix: Option<String>,
+    /// Upstream HEAD: the interface a slice must keep (sliced work).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<String>,
+    /// Upstream HEAD: images (data URLs or URLs) for a vision Agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<Vec<String>>,
+    /// Upstream HEAD: advisory findings of an earlier gate, fed back to a revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_advisories: Option<Vec<GateAdvisory>>,
+    /// Upstream HEAD: identifiers one slice defines and others use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_identifiers: Option<Vec<SharedIdentifier>>,
+    /// Upstream HEAD: the slices of a sliced change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slices: Option<Vec<Slice>>,
+}
+
+/// Upstream HEAD's `payload.branchStrategy`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BranchStrategy {
+    #[default]
+    Reset,
+    Rebase,
+}
+
+/// One advisory finding of a gate.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct GateAdvisory {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// An identifier shared between slices.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedIdentifier {
+    #[schemars(length(min = 1))]
+    pub id: String,
+    #[schemars(length(min = 1))]
+    pub defined_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referenced_by: Option<Vec<String>>,
+}
+
+/// One slice of a sliced change.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+pub struct Slice {
+    #[schemars(length(min = 1))]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<String>>,
+}
+
+/// Why a task failed (upstream HEAD's `status.failureReason`, 14 values).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum FailureReason {
+    AgentNotFound,
+    InferenceServiceUnavailable,
+    AuthUnavailable,
+    GitRemoteNotConfigured,
+    CloneFailed,
+    ModelMisunderstood,
+    ToolFailed,
+    MaxTurnsExhausted,
+    ConstraintViolated,
+    Timeout,
+    InfrastructureError,
+    GateFailed,
+    GateError,
+    ModelReportedError,
 }
 
 // kube's derive repeats `printcolumn(...)` by design; clippy reads that as a duplicate.
@@ -153,6 +263,15 @@ pub struct AgenticTaskSpec {
     /// Higher runs first (honoured here, unlike upstream).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
+    /// Upstream HEAD: the gate this task's change must pass (stored only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_profile: Option<GateProfile>,
+    /// Upstream HEAD: which change classes the coder's own GO may stand for (stored only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict_policy: Option<VerdictPolicy>,
+    /// Upstream HEAD: turn the Agent's MCP client on for this task (stored only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_enabled: Option<bool>,
 }
 
 impl AgenticTaskSpec {
@@ -180,9 +299,15 @@ pub struct AgenticTaskStatus {
     pub finished_at: Option<Time>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
-    /// The Result envelope (free-form JSON).
+    /// Upstream HEAD: why the task failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
+    pub failure_reason: Option<FailureReason>,
+    /// Upstream HEAD: the Job of an `execution.mode: Job` run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_name: Option<String>,
+    /// The Result envelope (a free-form JSON object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("type" = "object", "x-kubernetes-preserve-unknown-fields" = true))]
     pub result: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,

@@ -1,6 +1,7 @@
 //! `Workload`: an intent fanned out into tasks (P550 stub-planner shape).
 
 use super::common::LocalObjectReference;
+use super::gate::{GateProfile, VerdictPolicy};
 use super::task::{AgenticTaskPayload, TaskKind};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineStep {
-    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"))]
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"), length(min = 1))]
     pub name: String,
     pub kind: TaskKind,
     pub agent_ref: LocalObjectReference,
@@ -20,9 +21,13 @@ pub struct PipelineStep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub timeout_seconds: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
+    /// Upstream HEAD: the step's gate (stored on the created task).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_profile: Option<GateProfile>,
 }
 
 // kube's derive repeats `printcolumn(...)` by design; clippy reads that as a duplicate.
@@ -70,6 +75,32 @@ pub struct WorkloadSpec {
     pub coder_agent_ref: Option<LocalObjectReference>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verifier_agent_ref: Option<LocalObjectReference>,
+    /// Upstream HEAD: reviewers run after the coder (stored only, like every field below).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewer_agent_refs: Option<Vec<LocalObjectReference>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation_reviewer_agent_refs: Option<Vec<LocalObjectReference>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation_coder_agent_ref: Option<LocalObjectReference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_on_failure: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision_coder_agent_ref: Option<LocalObjectReference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub max_review_iterations: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_cloud_reviewers: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_overwrite: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_pull_request: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_profile: Option<GateProfile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict_policy: Option<VerdictPolicy>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
@@ -96,6 +127,9 @@ pub struct WorkloadStatus {
     pub incomplete_tasks: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planner_model: Option<String>,
+    /// Upstream HEAD: review rounds so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_iterations: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<Condition>>,
 }

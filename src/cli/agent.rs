@@ -71,40 +71,47 @@ pub(super) fn check_flags(args: &AgentArgs) -> Result<(), String> {
     worker_config(args, "host").map(|_| ())
 }
 
-/// `--agent-mode`: whether runs are stubbed; native mode needs a remote and a real author
-/// address.
+/// `--agent-mode`: whether runs are stubbed.
 fn stub_mode(args: &AgentArgs) -> Result<bool, String> {
-    let stub = match args.agent_mode.as_str() {
-        "native" => false,
-        "stub" => true,
-        other => {
-            return Err(format!(
-                "--agent-mode must be native or stub, not {other:?}"
-            ));
-        }
-    };
-    if !stub {
-        if args
-            .git_remote_url
-            .as_deref()
-            .is_none_or(|u| u.trim().is_empty())
-        {
-            return Err(
-                "--git-remote-url is required in native mode (the fork to clone and push)".into(),
-            );
-        }
-        if !args
-            .commit_author_email
-            .as_deref()
-            .is_some_and(|e| e.contains('@'))
-        {
-            return Err(
-                "--commit-author-email is required in native mode: the DCO sign-off needs a real address"
-                    .into(),
-            );
-        }
+    match args.agent_mode.as_str() {
+        "native" => Ok(false),
+        "stub" => Ok(true),
+        other => Err(format!(
+            "--agent-mode must be native or stub, not {other:?}"
+        )),
     }
-    Ok(stub)
+}
+
+/// What the agent says at start about flags it runs without, like upstream (P550 relaxed
+/// these from refusals to warnings: its chart leaves both empty, and a gate-only node needs
+/// neither). The tasks that need them then fail with their own reason.
+fn startup_warnings(args: &AgentArgs) -> Vec<String> {
+    let mut out = Vec::new();
+    if args.agent_mode != "native" {
+        return out;
+    }
+    let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+    if blank(&args.git_remote_url) {
+        out.push(
+            "--git-remote-url is unset: tasks that clone fail with GitRemoteURLNotConfigured"
+                .into(),
+        );
+    }
+    if blank(&args.commit_author_email) {
+        out.push("--commit-author-email is unset: tasks that commit will fail (the DCO sign-off needs an address)".into());
+    }
+    let differs = |committer: &Option<String>, author: &str| {
+        committer
+            .as_deref()
+            .is_some_and(|c| !c.is_empty() && c != author)
+    };
+    let email = args.commit_author_email.clone().unwrap_or_default();
+    if differs(&args.commit_committer_name, &args.commit_author_name)
+        || differs(&args.commit_committer_email, &email)
+    {
+        out.push("--commit-committer-name/-email differ from the author: not supported here, commits use the author as committer".into());
+    }
+    out
 }
 
 /// The FleetNode this machine advertises.
@@ -113,10 +120,11 @@ fn node_config(args: &AgentArgs, hostname: &str) -> Result<NodeConfig, String> {
         "" => None,
         "metal" => Some(NodeAccelerator::Metal),
         "cuda" => Some(NodeAccelerator::Cuda),
+        "vulkan" => Some(NodeAccelerator::Vulkan),
         "none" | "cpu" => Some(NodeAccelerator::None),
         other => {
             return Err(format!(
-                "--accelerator must be metal, cuda or none, not {other:?}"
+                "--accelerator must be metal, cuda, vulkan or none, not {other:?}"
             ));
         }
     };
@@ -152,6 +160,9 @@ pub async fn run_worker(args: AgentArgs) -> Exit {
         Ok(c) => c,
         Err(e) => return bad_input(e),
     };
+    for w in startup_warnings(&args) {
+        eprintln!("warning: {w}");
+    }
     let cluster = match connect_or_say(args.kubeconfig.clone(), args.kube_context.clone()).await {
         Ok(c) => c,
         Err(code) => return code,
@@ -217,38 +228,52 @@ fn print_worker_event(p: &mut Printer, ev: WorkerEvent, follow: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::normalize_go_flags;
+    use crate::cli::AgentOnly;
     use clap::Parser;
-    use std::ffi::OsString;
 
-    #[derive(Parser)]
-    struct T {
-        #[command(flatten)]
-        a: AgentArgs,
+    fn args(v: &[&str]) -> AgentArgs {
+        AgentOnly::parse_from(std::iter::once("agent").chain(v.iter().copied())).args
     }
 
     #[test]
-    fn go_style_flags_and_native_requirements() {
-        let argv: Vec<OsString> = [
-            "foreman",
-            "agent",
-            "-fleet-node-name=M1",
-            "-task-namespace",
-            "",
-        ]
-        .iter()
-        .map(OsString::from)
-        .collect();
-        let norm = normalize_go_flags(argv);
-        assert_eq!(norm[2], "--fleet-node-name=M1");
-        let t = T::parse_from(norm.iter().skip(1));
+    fn native_mode_starts_without_remote_or_author_and_says_so() {
+        let a = args(&["--fleet-node-name", "M1", "--task-namespace", ""]);
+        let c = worker_config(&a, "h").unwrap();
+        assert_eq!(c.git_remote_url, None);
+        let w = startup_warnings(&a);
         assert!(
-            worker_config(&t.a, "h")
-                .unwrap_err()
-                .contains("--git-remote-url")
+            w.iter()
+                .any(|m| m.contains("--git-remote-url") && m.contains("GitRemoteURLNotConfigured")),
+            "{w:?}"
         );
-        let t = T::parse_from([
-            "x",
+        assert!(
+            w.iter().any(|m| m.contains("--commit-author-email")),
+            "{w:?}"
+        );
+        let full = args(&[
+            "--git-remote-url",
+            "https://example.com/fork.git",
+            "--commit-author-email",
+            "bot@example.com",
+        ]);
+        assert!(startup_warnings(&full).is_empty());
+        let committer = args(&[
+            "--commit-author-email",
+            "a@x",
+            "--commit-committer-email",
+            "b@x",
+        ]);
+        assert!(
+            startup_warnings(&committer)
+                .iter()
+                .any(|m| m.contains("committer"))
+        );
+        assert!(startup_warnings(&args(&["--agent-mode", "stub"])).is_empty());
+    }
+
+    #[test]
+    fn flags_become_the_worker_config() {
+        let t = args(&[
             "--agent-mode",
             "stub",
             "--task-namespace",
@@ -258,12 +283,11 @@ mod tests {
             "--fleet-node-name",
             "M1",
         ]);
-        let c = worker_config(&t.a, "h").unwrap();
+        let c = worker_config(&t, "h").unwrap();
         assert_eq!(c.node.name, "m1");
         assert_eq!(c.task_namespace, None);
         assert_eq!(c.node.labels["pool"], "a");
         assert_eq!(c.stub_sleep, Some(Duration::from_secs(10)));
-        let t = T::parse_from(["x", "--agent-mode", "job"]);
-        assert!(worker_config(&t.a, "h").is_err());
+        assert!(worker_config(&args(&["--agent-mode", "job"]), "h").is_err());
     }
 }

@@ -12,6 +12,7 @@ pub mod console;
 pub mod crds;
 pub mod doctor;
 pub mod export;
+pub mod goflags;
 pub mod printer;
 pub mod push;
 pub mod run;
@@ -21,8 +22,9 @@ pub mod submit;
 pub mod validate;
 
 use crate::k8s::scheduler::{LabelSelector, SelectorError};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use common::{parse_go_duration, parse_whole_duration};
+use goflags::parse_go_bool;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -251,7 +253,7 @@ pub struct AgentArgs {
     /// Comma-separated roles (spec.roles).
     #[arg(long, default_value = "worker")]
     pub roles: String,
-    /// metal, cuda or none [default: detected].
+    /// metal, cuda, vulkan or none [default: detected].
     #[arg(long)]
     pub accelerator: Option<String>,
     /// Comma-separated model names.
@@ -280,7 +282,7 @@ pub struct AgentArgs {
     /// native or stub.
     #[arg(long, default_value = "native")]
     pub agent_mode: String,
-    /// Clone and push URL (the fork); required in native mode.
+    /// Clone and push URL (the fork); unset, tasks that clone fail (GitRemoteURLNotConfigured).
     #[arg(long, env = "FOREMAN_GIT_REMOTE_URL")]
     pub git_remote_url: Option<String>,
     /// Full inference base URL including /v1 (skips the InferenceService lookup).
@@ -291,16 +293,23 @@ pub struct AgentArgs {
     pub inference_base_url_host_override: Option<String>,
     #[arg(long, default_value = "Foreman Bot")]
     pub commit_author_name: String,
-    /// Required in native mode: the DCO sign-off needs a real address.
+    /// Author address for the DCO sign-off; unset, tasks that commit fail (upstream warns too).
     #[arg(long, env = "FOREMAN_GIT_AUTHOR_EMAIL")]
     pub commit_author_email: Option<String>,
+    /// Upstream HEAD: committer name; only the author's name is supported (the default).
     #[arg(long)]
+    pub commit_committer_name: Option<String>,
+    /// Upstream HEAD: committer address; only the author's is supported (the default).
+    #[arg(long)]
+    pub commit_committer_email: Option<String>,
+    /// Keep each task's clone after its run.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = parse_go_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub keep_workspace: bool,
     /// Extension: do not push after a GO commit; the console's operator approves the push.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = parse_go_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub await_approval: bool,
     /// Print the live transcript of each run on stderr.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = parse_go_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub follow: bool,
     /// Accepted for compatibility; unused (as upstream).
     #[arg(long, hide = true)]
@@ -308,6 +317,18 @@ pub struct AgentArgs {
     /// Accepted for compatibility; gate Jobs are not run by this agent.
     #[arg(long, hide = true)]
     pub foreman_namespace: Option<String>,
+    /// Upstream HEAD, for its gate and coder Jobs: accepted, unused (no Jobs are run here).
+    #[arg(long, hide = true, default_value = "")]
+    pub gate_cache_pvc: String,
+    #[arg(long, hide = true, default_value = "foreman-git-credentials")]
+    pub coder_git_secret: String,
+    #[arg(long, hide = true, default_value = "token")]
+    pub coder_git_secret_key: String,
+    /// Upstream HEAD's self-update from FleetNode status.updateRequest: accepted, never done.
+    #[arg(long, hide = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = parse_go_bool, action = clap::ArgAction::Set)]
+    pub self_update: bool,
+    #[arg(long, hide = true)]
+    pub install_root: Option<PathBuf>,
     /// controller-runtime logging flags: accepted and ignored (use RUST_LOG).
     #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true")]
     pub zap_devel: Option<String>,
@@ -343,13 +364,13 @@ pub struct SchedulerArgs {
     #[arg(long, default_value = "", value_parser = parse_selector)]
     pub task_selector: LabelSelector,
     /// Never mark FleetNodes NotReady (leave heartbeat staleness to someone else).
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = parse_go_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub no_stale_marking: bool,
     /// Pass at least this often without events (heartbeat staleness, re-checks): 10s, 500ms, 1m.
     #[arg(long, default_value = "10s", value_parser = parse_whole_duration)]
     pub resync: Duration,
     /// Schedule what can be scheduled now, then exit (for scripts).
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = parse_go_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub once: bool,
 }
 
@@ -358,28 +379,58 @@ fn parse_selector(s: &str) -> Result<LabelSelector, String> {
     s.parse().map_err(|e: SelectorError| e.to_string())
 }
 
-/// The command line of this process, Go-style flags rewritten.
-pub fn parse() -> Cli {
-    Cli::parse_from(normalize_go_flags(std::env::args_os().collect()))
+/// `foreman agent` parsed on its own, so its help lists only its flags (the console's are
+/// global on [`Cli`]) and its Go spellings are rewritten against its own flag list.
+#[derive(Parser, Debug)]
+#[command(
+    name = "foreman agent",
+    bin_name = "foreman agent",
+    version,
+    about = "Headless cluster agent (drop-in for upstream foreman-agent): registers this machine's FleetNode, heartbeats, claims the tasks scheduled to it and runs them",
+    args_conflicts_with_subcommands = true
+)]
+pub struct AgentOnly {
+    #[command(subcommand)]
+    pub service: Option<ServiceCommand>,
+    #[command(flatten)]
+    pub args: AgentArgs,
 }
 
-/// Rewrites Go-style `-flag`/`-flag=v` spellings of `foreman agent`'s long flags to `--flag`,
-/// so upstream's launchd/systemd units work unchanged.
-pub fn normalize_go_flags(args: Vec<OsString>) -> Vec<OsString> {
-    if args.get(1).and_then(|a| a.to_str()) != Some("agent") {
-        return args;
+/// `foreman scheduler` parsed on its own, like [`AgentOnly`].
+#[derive(Parser, Debug)]
+#[command(
+    name = "foreman scheduler",
+    bin_name = "foreman scheduler",
+    version,
+    about = "Place Pending AgenticTasks on FleetNodes and mark silent nodes NotReady, for clusters without LLMKube's operator (watches the cluster; `--once` for one round)"
+)]
+pub struct SchedulerOnly {
+    #[command(flatten)]
+    pub args: SchedulerArgs,
+}
+
+/// The command line of this process.
+pub fn parse() -> Cli {
+    parse_from(std::env::args_os().collect())
+}
+
+/// `argv` parsed; `foreman agent` and `foreman scheduler` take Go spellings
+/// ([`goflags`]) and show only their own flags.
+pub fn parse_from(argv: Vec<OsString>) -> Cli {
+    let daemon = |cmd: Command| Cli {
+        command: Some(cmd),
+        console: ConsoleArgs::default(),
+    };
+    match argv.get(1).and_then(|a| a.to_str()) {
+        Some("agent") => {
+            let rest = goflags::normalize(&AgentOnly::command(), argv[1..].to_vec());
+            let AgentOnly { service, args } = AgentOnly::parse_from(rest);
+            daemon(Command::Agent(Box::new(AgentCommand { service, args })))
+        }
+        Some("scheduler") => {
+            let rest = goflags::normalize(&SchedulerOnly::command(), argv[1..].to_vec());
+            daemon(Command::Scheduler(SchedulerOnly::parse_from(rest).args))
+        }
+        _ => Cli::parse_from(argv),
     }
-    args.into_iter()
-        .map(|a| match a.to_str() {
-            Some(s)
-                if s.starts_with('-')
-                    && !s.starts_with("--")
-                    && s.len() > 2
-                    && s.as_bytes()[1].is_ascii_alphabetic() =>
-            {
-                OsString::from(format!("-{s}"))
-            }
-            _ => a,
-        })
-        .collect()
 }

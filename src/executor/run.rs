@@ -295,7 +295,7 @@ impl<'a> Run<'a> {
             base_url: self.cfg.base_url.clone(),
             model: spec.model.clone().unwrap_or_default(),
             temperature: spec.temperature(),
-            max_tokens: spec.max_output_tokens.map(|n| n.max(1) as u32),
+            max_tokens: spec.max_output_tokens(),
             stop: spec.stop.clone().unwrap_or_default(),
             header_timeout: spec.request_timeout(),
             max_retries: spec.max_retries(),

@@ -54,7 +54,9 @@ pub fn envelope_of(rep: RunReport) -> ResultEnvelope {
 /// has one (every INCOMPLETE does: `MaxTurnsExhausted`, `CloneFailed`, a model `ERROR`'s
 /// `ModelReportedError`, ...) and `ExecutorSucceeded` otherwise; `status.branch` is the branch,
 /// or the intended one when nothing was pushed. No Result is `Failed`/INCOMPLETE with
-/// `Completed=False`. Either way the `Running` condition turns False.
+/// `Completed=False`. The claim's `Running=True`/`Claimed` condition is left as it is, as
+/// upstream's watcher leaves it (P550 `watcher.go` writes only `Completed` at the end), so a
+/// tool reading upstream's conditions sees the same on both.
 pub fn apply_terminal(t: &mut AgenticTask, outcome: &Terminal) {
     match outcome {
         Terminal::Failed { reason, message } => fail_with(t, reason, message),
@@ -78,7 +80,6 @@ pub fn apply_terminal(t: &mut AgenticTask, outcome: &Terminal) {
             set_condition(t, "Completed", true, reason, &result.summary);
         }
     }
-    set_condition(t, "Running", false, "Finished", "the run ended");
 }
 
 #[cfg(test)]

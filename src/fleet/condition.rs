@@ -22,6 +22,7 @@ pub fn upsert(
     now: &Time,
 ) -> bool {
     let status = status_str(ok);
+    let message = cut_message(message);
     let old = conds.iter_mut().find(|c| c.type_ == type_);
     if let Some(c) = &old
         && c.status == status
@@ -49,6 +50,20 @@ pub fn upsert(
     true
 }
 
+/// `message` cut to what the CRD admits (at a character boundary), so a long error text does
+/// not get the whole status write rejected.
+fn cut_message(message: &str) -> &str {
+    let max = crate::api::common::CONDITION_MESSAGE_MAX;
+    if message.len() <= max {
+        return message;
+    }
+    let mut end = max;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    &message[..end]
+}
+
 /// `conds` with the condition set, or `None` when it already reads so (for writers that build
 /// a patch from a borrowed status).
 pub fn upserted(
@@ -69,6 +84,20 @@ mod tests {
 
     fn at(s: i64) -> Time {
         Time(jiff::Timestamp::from_second(s).unwrap())
+    }
+
+    #[test]
+    fn a_message_longer_than_the_crd_admits_is_cut_at_a_char_boundary() {
+        let max = crate::api::common::CONDITION_MESSAGE_MAX;
+        let long = format!("a{}", "é".repeat(max));
+        let mut conds = Vec::new();
+        upsert(&mut conds, "Ready", false, "Failed", &long, &at(1));
+        let m = &conds[0].message;
+        assert!(m.len() <= max && m.len() >= max - 1, "{}", m.len());
+        assert!(long.starts_with(m.as_str()));
+        let short = "fine";
+        upsert(&mut conds, "Ready", false, "Failed", short, &at(2));
+        assert_eq!(conds[0].message, short);
     }
 
     #[test]

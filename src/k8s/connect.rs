@@ -7,6 +7,9 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use std::path::{Path, PathBuf};
 
+/// The `User-Agent` of every request to the apiserver.
+pub const USER_AGENT: &str = concat!("foreman/", env!("CARGO_PKG_VERSION"));
+
 /// Where to find the cluster (all optional; see the module doc for the lookup order).
 #[derive(Clone, Debug, Default)]
 pub struct ClusterArgs {
@@ -38,7 +41,13 @@ pub enum ConnectError {
 
 /// Resolves the config per the lookup order and builds a client (no request is made yet).
 pub async fn connect(args: &ClusterArgs) -> Result<Cluster, ConnectError> {
-    let (config, source) = resolve_config(args).await?;
+    let (mut config, source) = resolve_config(args).await?;
+    // kube-rs sends no User-Agent; apiserver audit logs and `kubectl get --raw /metrics`
+    // name the writer by it, as they name upstream's `foreman-agent/<version>`.
+    config.headers.push((
+        reqwest::header::USER_AGENT,
+        reqwest::header::HeaderValue::from_static(USER_AGENT),
+    ));
     let namespace = args
         .namespace
         .clone()
@@ -129,6 +138,42 @@ mod tests {
         args.context = Some("nope".into());
         let e = connect(&args).await.err().unwrap().to_string();
         assert!(e.contains("nope") && e.contains("kc"), "{e}");
+    }
+
+    /// A request through the built client reaches the server with `User-Agent: foreman/<v>`.
+    #[tokio::test]
+    async fn api_requests_carry_the_foreman_user_agent() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 8192];
+            let n = sock.read(&mut buf).await.unwrap();
+            let body = r#"{"major":"1","minor":"20","gitVersion":"v1.20.2","gitCommit":"","gitTreeState":"","buildDate":"","goVersion":"","compiler":"","platform":""}"#;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            sock.write_all(reply.as_bytes()).await.unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kc");
+        let kc = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster: {{server: 'http://127.0.0.1:{port}'}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: one\n  context: {{cluster: a, user: u}}\ncurrent-context: one\n"
+        );
+        std::fs::write(&p, kc).unwrap();
+        let c = connect(&ClusterArgs {
+            kubeconfig: Some(p),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        c.client.apiserver_version().await.unwrap();
+        let request = server.await.unwrap().to_ascii_lowercase();
+        let want = format!("user-agent: foreman/{}", env!("CARGO_PKG_VERSION"));
+        assert!(request.contains(&want), "{request}");
     }
 
     #[tokio::test]

@@ -7,9 +7,10 @@
 //! cannot express is patched here on the typed schema, each step saying why; the target is
 //! Kubernetes 1.20 (no CEL, so no `x-kubernetes-validations` is ever emitted).
 
+use crate::api::common::{CONDITION_MESSAGE_MAX, CONDITION_REASON, CONDITION_TYPE};
 use crate::api::{Agent, AgenticTask, FleetNode, Workload};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
+    CustomResourceDefinition, JSON, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
 };
 use kube::CustomResourceExt;
 
@@ -36,10 +37,30 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
                 .and_then(|s| s.open_api_v3_schema.as_mut())
             {
                 fix_schema(schema);
+                type_meta(schema);
             }
         }
     }
     all
+}
+
+/// The object's own `apiVersion`, `kind` and `metadata`, which controller-gen lists in every
+/// upstream schema and kube's derive leaves out (the apiserver knows them either way; listing
+/// them keeps `kubectl explain` and the parity test the same as upstream).
+fn type_meta(root: &mut JSONSchemaProps) {
+    let props = root.properties.get_or_insert_with(Default::default);
+    for (name, ty) in [
+        ("apiVersion", "string"),
+        ("kind", "string"),
+        ("metadata", "object"),
+    ] {
+        props
+            .entry(name.to_owned())
+            .or_insert_with(|| JSONSchemaProps {
+                type_: Some(ty.to_owned()),
+                ..Default::default()
+            });
+    }
 }
 
 /// [`crds`] as `---`-separated YAML documents (what `foreman crds` prints).
@@ -70,18 +91,20 @@ fn fix_schema(s: &mut JSONSchemaProps) {
     {
         s.x_kubernetes_preserve_unknown_fields = Some(true);
     }
-    // `#[serde(default)]` on a `String` becomes `default: ""`. The testbed's 1.20 apiserver
-    // reads an empty string in a custom resource as null, so it rejects both that default
-    // ("must be of type string") and objects carrying `""` (examples/tiny-agent.yaml's last
-    // `fewShot[].user`). Absent, null and "" all mean "empty" for these fields, so drop the
-    // default and admit null.
+    // kube-core marks every `Option` nullable. Upstream marks nothing nullable: an unset field
+    // is omitted, and since 1.20 the apiserver prunes an explicit null from a field that is
+    // not nullable instead of storing it. Our writers skip `None` (`skip_serializing_if`),
+    // and a merge patch's null still deletes the field, so nothing needs null stored...
+    s.nullable = None;
+    // ...except an empty string. `#[serde(default)]` on a `String` becomes `default: ""`
+    // (upstream has it on `LocalObjectReference.name` and Secret refs). The testbed's 1.20
+    // apiserver reads `""` in a custom resource as null, so it refuses that default ("must be
+    // of type string") and rejects objects carrying `""` (examples/tiny-agent.yaml's last
+    // `fewShot[].user`). Absent, null and "" all mean "empty" for these fields, so the
+    // default is dropped and null admitted: the one nullable kind of field, and the one
+    // difference from upstream the parity test allows.
     if s.default.as_ref().is_some_and(|d| d.0.as_str() == Some("")) {
         s.default = None;
-        s.nullable = Some(true);
-    }
-    // Free-form fields (`AgenticTask.status.result`) are `Option<Value>`: a writer that does not
-    // skip `None` (e.g. a merge patch clearing it) sends null, which must not be rejected.
-    if s.x_kubernetes_preserve_unknown_fields == Some(true) && s.type_.is_none() {
         s.nullable = Some(true);
     }
     if let Some(props) = s.properties.as_mut() {
@@ -92,6 +115,9 @@ fn fix_schema(s: &mut JSONSchemaProps) {
             if name == "conditions" && is_condition_list(child) {
                 child.x_kubernetes_list_type = Some("map".to_owned());
                 child.x_kubernetes_list_map_keys = Some(vec!["type".to_owned()]);
+                if let Some(JSONSchemaPropsOrArray::Schema(item)) = child.items.as_mut() {
+                    condition_checks(item);
+                }
             }
             fix_schema(child);
         }
@@ -101,8 +127,51 @@ fn fix_schema(s: &mut JSONSchemaProps) {
         Some(JSONSchemaPropsOrArray::Schemas(items)) => items.iter_mut().for_each(fix_schema),
         None => {}
     }
+    // A map of free-form JSON values (Agent `chatTemplateKwargs`) comes out as
+    // `additionalProperties: true`, which a structural schema forbids; upstream says what it
+    // means: each value is kept as it is.
+    if matches!(
+        s.additional_properties,
+        Some(JSONSchemaPropsOrBool::Bool(true))
+    ) {
+        s.additional_properties = Some(JSONSchemaPropsOrBool::Schema(Box::new(JSONSchemaProps {
+            x_kubernetes_preserve_unknown_fields: Some(true),
+            ..Default::default()
+        })));
+    }
     if let Some(JSONSchemaPropsOrBool::Schema(value)) = s.additional_properties.as_mut() {
         fix_schema(value);
+    }
+}
+
+/// The validation `metav1.Condition` carries in every upstream CRD (kubebuilder markers on the
+/// Go type, so controller-gen emits them; k8s-openapi's schema has none): the status enum,
+/// the reason and type patterns and lengths, the message length, a non-negative generation.
+fn condition_checks(item: &mut JSONSchemaProps) {
+    let Some(props) = item.properties.as_mut() else {
+        return;
+    };
+    if let Some(status) = props.get_mut("status") {
+        status.enum_ = Some(
+            ["True", "False", "Unknown"]
+                .map(|v| JSON(v.into()))
+                .to_vec(),
+        );
+    }
+    if let Some(reason) = props.get_mut("reason") {
+        reason.pattern = Some(CONDITION_REASON.to_owned());
+        reason.min_length = Some(1);
+        reason.max_length = Some(1024);
+    }
+    if let Some(ty) = props.get_mut("type") {
+        ty.pattern = Some(CONDITION_TYPE.to_owned());
+        ty.max_length = Some(316);
+    }
+    if let Some(message) = props.get_mut("message") {
+        message.max_length = Some(CONDITION_MESSAGE_MAX as i64);
+    }
+    if let Some(generation) = props.get_mut("observedGeneration") {
+        generation.minimum = Some(0.0);
     }
 }
 

@@ -67,6 +67,44 @@ pub fn install_crds(kubeconfig: &Path) {
     );
 }
 
+/// Upstream LLMKube's own Foreman CRDs at `commit` (tests/fixtures/upstream/<commit>/crds),
+/// applied (replacing whatever version is installed) and Established.
+///
+/// The one change made on the way in: every `default: ""` is dropped. The 1.20 testbed
+/// apiserver refuses such a CRD ("default: Invalid value: \"null\"": it reads `""` as
+/// null); newer apiservers accept it, and an absent default means the same for these fields
+/// (`LocalObjectReference.name`, Secret refs).
+pub fn install_upstream_crds(kubeconfig: &Path, commit: &str) {
+    fn strip_empty_defaults(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if m.get("default") == Some(&serde_json::Value::String(String::new())) {
+                    m.remove("default");
+                }
+                m.values_mut().for_each(strip_empty_defaults);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip_empty_defaults),
+            _ => {}
+        }
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/upstream")
+        .join(commit)
+        .join("crds");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut crd: serde_json::Value = foreman::api::yaml::from_str(&text).unwrap();
+        strip_empty_defaults(&mut crd);
+        names.push(format!("crd/{}", crd["metadata"]["name"].as_str().unwrap()));
+        kubectl_at(kubeconfig, &["apply", "-f", "-"], Some(&crd.to_string()));
+    }
+    let mut args = vec!["wait", "--for=condition=Established", "--timeout=60s"];
+    args.extend(names.iter().map(String::as_str));
+    kubectl_at(kubeconfig, &args, None);
+}
+
 static CRDS: Once = Once::new();
 
 /// The shared apiserver with the CRDs installed and a fresh namespace `<prefix>-<random>`.
@@ -95,6 +133,13 @@ pub struct PrivateApiserver {
 
 impl PrivateApiserver {
     pub fn start() -> PrivateApiserver {
+        let s = PrivateApiserver::start_bare();
+        install_crds(&s.kubeconfig());
+        s
+    }
+
+    /// An apiserver with no CRDs installed (for upstream's CRDs, [`install_upstream_crds`]).
+    pub fn start_bare() -> PrivateApiserver {
         let dir = tempfile::tempdir().unwrap();
         let s = PrivateApiserver {
             dir,
@@ -102,7 +147,6 @@ impl PrivateApiserver {
             etcd_port: free_port(),
         };
         s.script("start");
-        install_crds(&s.kubeconfig());
         s
     }
 

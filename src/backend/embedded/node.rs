@@ -88,6 +88,7 @@ pub fn local_node(
             Some(running.join(","))
         },
         conditions: None,
+        ..Default::default()
     });
     n
 }

@@ -140,6 +140,7 @@ fn every_way_a_run_ends_writes_its_status() {
     }
     for (name, end, phase, verdict, completed, branch) in rows {
         let mut t = task();
+        crate::fleet::status::mark_claimed(&mut t, "node-a");
         apply_terminal(&mut t, &end);
         let s = t.status.as_ref().unwrap();
         assert_eq!(s.phase, Some(phase), "{}", name);
@@ -154,9 +155,10 @@ fn every_way_a_run_ends_writes_its_status() {
         assert_eq!(message, want_message, "{}", name);
         assert_eq!(s.branch.as_deref(), branch, "{}", name);
         let running = condition(&t, "Running");
+        // Upstream leaves the claim's condition as it was.
         assert_eq!(
             (running.0.as_str(), running.1.as_str()),
-            ("False", "Finished")
+            ("True", "Claimed")
         );
         if let Terminal::Result { .. } = end {
             assert_eq!(s.transcript_ref.as_deref(), Some("j.jsonl"), "{}", name);

@@ -190,6 +190,9 @@ fn tombstone(meta: &ObjectMeta) -> AgenticTask {
         timeout_seconds: None,
         depends_on: None,
         priority: None,
+        gate_profile: None,
+        verdict_policy: None,
+        mcp_enabled: None,
     };
     let mut t = AgenticTask::new(meta.name.as_deref().unwrap_or_default(), spec);
     t.metadata.namespace = meta.namespace.clone();

@@ -65,6 +65,9 @@ fn task(name: &str) -> AgenticTask {
             timeout_seconds: None,
             depends_on: None,
             priority: None,
+            gate_profile: None,
+            verdict_policy: None,
+            mcp_enabled: None,
         },
     );
     t.metadata.namespace = Some("ns".into());
