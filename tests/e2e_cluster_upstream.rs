@@ -204,7 +204,7 @@ fn condition(t: &AgenticTask, type_: &str) -> (String, String) {
 
 /// Our scheduler and agent take one task from Pending to Succeeded/GO on the cluster behind
 /// `kc` (whatever CRDs it has), with a scripted model and a local bare repository.
-async fn lifecycle(kc: &Path, ns: &str, issue: u32) {
+async fn lifecycle(kc: &Path, ns: &str, issue: u32, head: bool) {
     kubectl_at(kc, &["create", "namespace", ns], None);
     let c = cluster(kc, ns).await;
     let dir = tempfile::tempdir().unwrap();
@@ -310,6 +310,14 @@ async fn lifecycle(kc: &Path, ns: &str, issue: u32) {
     let st = n.status.unwrap();
     assert_eq!(st.phase, Some(FleetNodePhase::Ready));
     assert_eq!(st.capability.unwrap().total_ram_gb, Some(64));
+    // HEAD's node identity fields are stored by HEAD's schema and pruned by P550's.
+    assert_eq!(
+        st.os.is_some() && st.arch.is_some(),
+        head,
+        "{:?} {:?}",
+        st.os,
+        st.arch
+    );
     let _ = stop.send(());
     sched.await.unwrap().unwrap();
     h.shutdown().await.unwrap();
@@ -327,9 +335,9 @@ async fn scheduler_and_agent_run_a_task_under_upstreams_p550_and_head_crds() {
     let up = retried("private apiserver", PrivateApiserver::start_bare);
     let kc = up.kubeconfig();
     install_upstream_crds(&kc, P550);
-    lifecycle(&kc, "up-p550", 7).await;
+    lifecycle(&kc, "up-p550", 7, false).await;
     install_upstream_crds(&kc, HEAD);
-    lifecycle(&kc, "up-head", 8).await;
+    lifecycle(&kc, "up-head", 8, true).await;
 }
 
 /// `foreman submit` on a cluster with upstream's CRDs: the apiserver prunes our extension
