@@ -204,7 +204,7 @@ fn condition(t: &AgenticTask, type_: &str) -> (String, String) {
 
 /// Our scheduler and agent take one task from Pending to Succeeded/GO on the cluster behind
 /// `kc` (whatever CRDs it has), with a scripted model and a local bare repository.
-async fn lifecycle(kc: &Path, ns: &str, issue: u32) {
+async fn lifecycle(kc: &Path, ns: &str, issue: u32, head: bool) {
     kubectl_at(kc, &["create", "namespace", ns], None);
     let c = cluster(kc, ns).await;
     let dir = tempfile::tempdir().unwrap();
@@ -310,6 +310,14 @@ async fn lifecycle(kc: &Path, ns: &str, issue: u32) {
     let st = n.status.unwrap();
     assert_eq!(st.phase, Some(FleetNodePhase::Ready));
     assert_eq!(st.capability.unwrap().total_ram_gb, Some(64));
+    // HEAD's node identity fields are stored by HEAD's schema and pruned by P550's.
+    assert_eq!(
+        st.os.is_some() && st.arch.is_some(),
+        head,
+        "{:?} {:?}",
+        st.os,
+        st.arch
+    );
     let _ = stop.send(());
     sched.await.unwrap().unwrap();
     h.shutdown().await.unwrap();
@@ -327,7 +335,60 @@ async fn scheduler_and_agent_run_a_task_under_upstreams_p550_and_head_crds() {
     let up = retried("private apiserver", PrivateApiserver::start_bare);
     let kc = up.kubeconfig();
     install_upstream_crds(&kc, P550);
-    lifecycle(&kc, "up-p550", 7).await;
+    lifecycle(&kc, "up-p550", 7, false).await;
     install_upstream_crds(&kc, HEAD);
-    lifecycle(&kc, "up-head", 8).await;
+    lifecycle(&kc, "up-head", 8, true).await;
+}
+
+/// `foreman submit` on a cluster with upstream's CRDs: the apiserver prunes our extension
+/// fields from the spec, the `foreman.llmkube.dev/extensions` annotation carries them, and
+/// what our agent reads back (`extensions::restore`) is the file's spec again. Under our own
+/// CRDs the spec keeps them and nothing needs restoring.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extension_fields_survive_upstreams_crds_in_the_annotation() {
+    use foreman::api::{Agent, extensions};
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/tiny-agent.yaml");
+    let Object::Agent(want) = foreman::api::load_file(&file).unwrap().remove(0) else {
+        panic!("tiny-agent.yaml starts with an Agent")
+    };
+    let name = want.metadata.name.clone().unwrap();
+    assert!(want.spec.few_shot.is_some() && want.spec.tool_protocol.is_some());
+
+    let up = retried("private apiserver", PrivateApiserver::start_bare);
+    install_upstream_crds(&up.kubeconfig(), HEAD);
+    let (shared, ns) = shared_namespace("upstream-ext");
+    kubectl_at(&up.kubeconfig(), &["create", "namespace", &ns], None);
+    // The example names `default`, where the shared apiserver already has it: submit a copy
+    // in this test's namespace.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("tiny-agent.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &copy,
+        text.replace("namespace: default", &format!("namespace: {ns}")),
+    )
+    .unwrap();
+    let file = copy;
+    for (kc, upstream) in [(up.kubeconfig(), true), (shared, false)] {
+        let c = cluster(&kc, &ns).await;
+        foreman::backend::cluster::submit_file(&c, &file)
+            .await
+            .unwrap();
+        let api: Api<Agent> = Api::namespaced(c.client.clone(), &ns);
+        let mut stored = api.get(&name).await.unwrap();
+        let annotation = &stored.metadata.annotations.as_ref().unwrap()[extensions::ANNOTATION];
+        assert!(annotation.contains("json-schema"), "{annotation}");
+        assert_eq!(
+            stored.spec.few_shot.is_none(),
+            upstream,
+            "pruned only by upstream's CRDs"
+        );
+        let restored = extensions::restore(&mut stored).unwrap();
+        assert_eq!(restored.is_empty(), !upstream, "{restored:?}");
+        assert_eq!(stored.spec.tool_protocol, want.spec.tool_protocol);
+        assert_eq!(stored.spec.few_shot, want.spec.few_shot);
+        assert_eq!(stored.spec.stop, want.spec.stop);
+        assert_eq!(stored.spec.converge_turns, want.spec.converge_turns);
+        assert_eq!(stored.spec.tools, want.spec.tools);
+    }
 }

@@ -1,12 +1,13 @@
 //! The four Foreman CRDs (`foreman.llmkube.dev/v1alpha1`), field-for-field compatible with
-//! upstream LLMKube P550 (spec §1), plus a strict loader that names the file and field of any
-//! mistake. Extensions beyond upstream are marked "extension" in their doc comments; the
-//! apiserver prunes them harmlessly when only upstream's CRDs are installed.
+//! upstream LLMKube P550 and HEAD (spec §1, §12), plus a strict loader that names the file and field of any
+//! mistake. Extensions beyond upstream are marked "extension" in their doc comments; on a
+//! cluster with only upstream's CRDs they travel in an annotation (`extensions`).
 
 pub mod agent;
 pub mod agent_context;
 pub mod agent_runtime;
 pub mod common;
+pub mod extensions;
 pub mod fleetnode;
 pub mod gate;
 pub mod load;

@@ -123,6 +123,8 @@ pub(super) async fn submit(
                 let ns = ns_or(&a.metadata.namespace);
                 a.metadata.namespace = Some(ns.clone());
                 a.status = None;
+                // Our extension fields, carried past a cluster with upstream's CRDs.
+                crate::api::extensions::annotate(&mut a);
                 let api: Api<crate::api::Agent> = Api::namespaced(client.clone(), &ns);
                 api.create(&pp, &a).await.map(|_| (false, ns))
             }

@@ -131,8 +131,32 @@ fn heartbeat_patch(
             "capability": capability,
             "currentTask": current_task,
             "conditions": conds,
+            // Upstream HEAD's identity fields. `agentKind` stays unset: upstream's AgentRelease
+            // rollout targets `foreman-agent` nodes with its own binary, which this agent
+            // must not be offered.
+            "agentVersion": crate::k8s::connect::USER_AGENT,
+            "os": go_os(),
+            "arch": go_arch(),
         }
     })
+}
+
+/// Go's `GOOS` spelling of this machine's OS (upstream's `status.os`).
+fn go_os() -> &'static str {
+    match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    }
+}
+
+/// Go's `GOARCH` spelling of this machine's architecture (upstream's `status.arch`).
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -158,6 +182,21 @@ mod tests {
         assert_eq!(cfg.spec().roles, Some(vec!["worker".to_string()]));
         let probed = NodeConfig::default().capability();
         assert!(probed.total_ram_gb.is_some_and(|g| g >= 0));
+    }
+
+    #[test]
+    fn heartbeats_say_version_os_and_arch_in_gos_spelling() {
+        let at = Time(jiff::Timestamp::from_second(1).unwrap());
+        let p = heartbeat_patch(&[], FleetNodePhase::Ready, &Default::default(), None, &at);
+        let st = &p["status"];
+        assert_eq!(
+            st["agentVersion"],
+            format!("foreman/{}", env!("CARGO_PKG_VERSION"))
+        );
+        let (os, arch) = (st["os"].as_str().unwrap(), st["arch"].as_str().unwrap());
+        assert!(["linux", "darwin"].contains(&os), "{os}");
+        assert!(["amd64", "arm64"].contains(&arch), "{arch}");
+        assert!(st["agentKind"].is_null());
     }
 
     #[test]

@@ -300,7 +300,19 @@ impl<'a> Preflight<'a> {
         };
         let agents: Api<Agent> = Api::namespaced(cluster.client.clone(), &self.key.namespace);
         match agents.get_opt(&name).await {
-            Ok(Some(a)) => Ok(Ok(a)),
+            Ok(Some(mut a)) => {
+                // Extension fields a cluster with upstream's CRDs pruned from the spec.
+                match crate::api::extensions::restore(&mut a) {
+                    Ok(r) if !r.is_empty() => self.status(format!(
+                        "Agent {name:?}: {} read from its {} annotation",
+                        r.join(", "),
+                        crate::api::extensions::ANNOTATION
+                    )),
+                    Ok(_) => {}
+                    Err(e) => self.status(format!("Agent {name:?}: {e}; running without them")),
+                }
+                Ok(Ok(a))
+            }
             Ok(None) => Ok(Err(self.early(
                 Precondition::AgentNotFound,
                 &format!(
