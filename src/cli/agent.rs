@@ -67,8 +67,9 @@ fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, Strin
 }
 
 /// The flags' errors as `foreman agent` would report them at start (for install-service).
-pub(super) fn check_flags(args: &AgentArgs) -> Result<(), String> {
-    worker_config(args, "host").map(|_| ())
+/// Ok carries what the agent would warn about at start (it starts anyway, like upstream).
+pub(super) fn check_flags(args: &AgentArgs) -> Result<Vec<String>, String> {
+    worker_config(args, "host").map(|_| startup_warnings(args))
 }
 
 /// `--agent-mode`: whether runs are stubbed.

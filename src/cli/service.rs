@@ -170,7 +170,9 @@ fn this_manager(home: &Path) -> (Manager, &'static str) {
 /// `$FLEET_NODE_NAME`, `$FOREMAN_GIT_REMOTE_URL` and `$FOREMAN_GIT_AUTHOR_EMAIL` made flags
 /// (the service does not inherit this shell), and relative paths refused.
 pub fn service_flags(flags: &[String], args: &AgentArgs) -> Result<Vec<String>, String> {
-    super::agent::check_flags(args)?;
+    for w in super::agent::check_flags(args)? {
+        eprintln!("warning: {w}");
+    }
     let mut out = flags.to_vec();
     let given = |flag: &str| {
         flags
@@ -324,13 +326,12 @@ mod tests {
     #[test]
     fn the_flags_are_checked_like_the_agents_and_env_values_become_flags() {
         let native = strings(&["--git-remote-url", "https://x/y.git", "--roles=worker"]);
-        // Native mode without an author: refused as `foreman agent` refuses it.
+        // Native mode without an author: accepted, as `foreman agent` starts (and warns).
         let mut args = parse_agent_flags(&native).unwrap();
         args.commit_author_email = None;
+        assert_eq!(service_flags(&native, &args).unwrap(), native);
         assert!(
-            service_flags(&native, &args)
-                .unwrap_err()
-                .contains("--commit-author-email")
+            super::super::agent::check_flags(&args).unwrap()[0].contains("--commit-author-email")
         );
         // An author from $FOREMAN_GIT_AUTHOR_EMAIL is written as a flag; given flags stay as given.
         args.commit_author_email = Some("ann@example.com".into());
