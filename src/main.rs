@@ -42,14 +42,16 @@ fn main() -> ExitCode {
         match cli.command {
             Some(Command::Run(args)) => run::run(args).await,
             Some(Command::Push(args)) => push::push(args).await,
-            Some(Command::Validate { files }) => validate::validate(&files),
+            Some(Command::Validate { files }) => validate::validate(&cli.console, &files),
             Some(Command::ExportTranscript { journal, out }) => {
                 export::export_transcript(&journal, &out)
             }
             Some(Command::Agent(args)) => agent::run_worker(*args).await,
             Some(Command::Crds) => crds::crds(),
             Some(Command::Doctor) => doctor::doctor(&cli.console).await,
-            Some(Command::Submit { files }) => submit::submit(&cli.console, &files).await,
+            Some(Command::Submit { files, replace }) => {
+                submit::submit(&cli.console, &files, replace).await
+            }
             Some(Command::Scheduler(args)) => scheduler::scheduler(args).await,
             None => console::console(cli.console).await,
         }

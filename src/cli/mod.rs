@@ -109,10 +109,15 @@ pub enum Command {
     Run(RunArgs),
     /// Push a committed GO that `foreman run` left awaiting approval.
     Push(PushArgs),
-    /// Add Agents and AgenticTasks to the local state directory (the console picks them up).
+    /// Add Agents and AgenticTasks to the local state, all files at once or none (a running
+    /// console shows them within 1 s).
     Submit {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Replace objects whose name exists (a task a run holds is never replaced) instead of
+        /// refusing them.
+        #[arg(long)]
+        replace: bool,
     },
     /// Check each dependency (model server and tool calls, git remote with the token, token,
     /// state dir) and say how to fix what fails.

@@ -106,14 +106,19 @@ impl App {
         }
     }
 
-    /// The `:` command line: `:submit FILE` (`:s`), `:q` (`:quit`).
+    /// The `:` command line: `:submit [--replace] FILE` (`:s`), `:q` (`:quit`).
     pub(super) fn run_command_line(&mut self, line: &str) -> Vec<Effect> {
         let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
         match verb {
             "submit" | "s" if !rest.trim().is_empty() => {
-                vec![Effect::Send(Command::Submit(PathBuf::from(expand_home(
-                    rest.trim(),
-                ))))]
+                let (replace, file) = match rest.trim().strip_prefix("--replace") {
+                    Some(f) if f.starts_with(' ') => (true, f.trim()),
+                    _ => (false, rest.trim()),
+                };
+                vec![Effect::Send(Command::Submit {
+                    path: PathBuf::from(expand_home(file)),
+                    replace,
+                })]
             }
             "q" | "quit" => {
                 self.quit = true;
@@ -122,7 +127,7 @@ impl App {
             "" => Vec::new(),
             other => {
                 self.say(
-                    format!(":{other}: unknown command (try :submit FILE or :q)"),
+                    format!(":{other}: unknown command (try :submit [--replace] FILE or :q)"),
                     Level::Warn,
                 );
                 Vec::new()
