@@ -1,5 +1,5 @@
 use foreman::cli::{self, Command, agent, console, crds, doctor, export, push, run, scheduler};
-use foreman::cli::{common::Exit, submit, validate};
+use foreman::cli::{common::Exit, delete, get, submit, validate};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -42,6 +42,16 @@ fn main() -> ExitCode {
         match cli.command {
             Some(Command::Run(args)) => run::run(args).await,
             Some(Command::Push(args)) => push::push(args).await,
+            Some(Command::Get {
+                resource,
+                name,
+                output,
+            }) => get::get(&cli.console, resource, name.as_deref(), output),
+            Some(Command::Delete {
+                resource,
+                names,
+                force,
+            }) => delete::delete(&cli.console, resource, &names, force),
             Some(Command::Validate { files }) => validate::validate(&cli.console, &files),
             Some(Command::ExportTranscript { journal, out }) => {
                 export::export_transcript(&journal, &out)

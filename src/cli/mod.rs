@@ -10,8 +10,10 @@ pub mod agent;
 pub mod common;
 pub mod console;
 pub mod crds;
+pub mod delete;
 pub mod doctor;
 pub mod export;
+pub mod get;
 pub mod printer;
 pub mod push;
 pub mod run;
@@ -144,6 +146,26 @@ pub enum Command {
     /// Place Pending AgenticTasks on FleetNodes and mark silent nodes NotReady, for clusters
     /// without LLMKube's operator (watches the cluster; `--once` for one round).
     Scheduler(SchedulerArgs),
+    /// Show tasks, agents, workloads or nodes of the local state as kubectl does (a table, or
+    /// the full objects with -o yaml|json).
+    Get {
+        resource: get::Resource,
+        /// One object: NAME or NAMESPACE/NAME.
+        name: Option<String>,
+        /// table (default), wide, yaml or json.
+        #[arg(long, short = 'o', value_enum, default_value_t = get::Output::Table, hide_default_value = true)]
+        output: get::Output,
+    },
+    /// Delete tasks from the local state (their journals and workspaces stay on disk).
+    Delete {
+        resource: delete::Deletable,
+        /// NAME or NAMESPACE/NAME.
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Also delete a task that still shows a run (its process is gone).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

@@ -210,31 +210,7 @@ impl Store {
                     if written.contains(&written_key(&ns, &name)) {
                         return Err(StoreError::Duplicate(key));
                     }
-                    let verb = match db::get(&tx, Kind::Task, &ns, &name)? {
-                        None => "created",
-                        Some(_) if !replace => return Err(StoreError::Duplicate(key)),
-                        Some((_, text)) => {
-                            if let Ok(old) = serde_json::from_str::<AgenticTask>(&text)
-                                && active(&old)
-                            {
-                                return Err(StoreError::Active {
-                                    key,
-                                    state: format!("{:?}", crate::fleet::task_state(&old)),
-                                    hint: ", then submit with --replace",
-                                });
-                            }
-                            "replaced"
-                        }
-                    };
-                    let rv = db::bump(&tx)?;
-                    t.metadata.namespace = Some(ns.clone());
-                    t.metadata.resource_version = Some(rv.to_string());
-                    t.metadata.creation_timestamp = Some(now());
-                    t.status = Some(crate::api::AgenticTaskStatus {
-                        phase: Some(TaskPhase::Pending),
-                        ..Default::default()
-                    });
-                    db::put(&tx, Kind::Task, &ns, &name, rv, &to_json(&*t)?)?;
+                    let verb = put_task(&tx, &mut t, &key, replace)?;
                     attempts::forget(&tx, &key)?;
                     written.push(written_key(&ns, &name));
                     out.lines.push(format!("task {key} {verb}"));
@@ -249,6 +225,7 @@ impl Store {
                         upsert_verb(old.map(|o| o.spec == a.spec), replace, "Agent", &ns, &name)?;
                     if verb != "unchanged" {
                         let rv = db::bump(&tx)?;
+                        a.metadata.creation_timestamp = Some(now());
                         a.metadata.resource_version = Some(rv.to_string());
                         db::put(&tx, Kind::Agent, &ns, &name, rv, &to_json(&*a)?)?;
                     }
@@ -269,6 +246,7 @@ impl Store {
                     )?;
                     if verb != "unchanged" {
                         let rv = db::bump(&tx)?;
+                        w.metadata.creation_timestamp = Some(now());
                         w.metadata.resource_version = Some(rv.to_string());
                         db::put(&tx, Kind::Workload, &ns, &name, rv, &to_json(&*w)?)?;
                     }
@@ -524,6 +502,49 @@ impl Store {
     pub fn attempts(&self, key: &TaskKey) -> Result<Vec<Attempt>, StoreError> {
         attempts::list(&self.db, key)
     }
+}
+
+/// Writes a submitted task as Pending at a new resourceVersion: "created", or "replaced" when
+/// `replace` and no run holds the stored one.
+fn put_task(
+    tx: &rusqlite::Transaction,
+    t: &mut AgenticTask,
+    key: &TaskKey,
+    replace: bool,
+) -> Result<&'static str, StoreError> {
+    let verb = match db::get(tx, Kind::Task, &key.namespace, &key.name)? {
+        None => "created",
+        Some(_) if !replace => return Err(StoreError::Duplicate(key.clone())),
+        Some((_, text)) => {
+            if let Ok(old) = serde_json::from_str::<AgenticTask>(&text)
+                && active(&old)
+            {
+                return Err(StoreError::Active {
+                    key: key.clone(),
+                    state: format!("{:?}", crate::fleet::task_state(&old)),
+                    hint: ", then submit with --replace",
+                });
+            }
+            "replaced"
+        }
+    };
+    let rv = db::bump(tx)?;
+    t.metadata.namespace = Some(key.namespace.clone());
+    t.metadata.resource_version = Some(rv.to_string());
+    t.metadata.creation_timestamp = Some(now());
+    t.status = Some(crate::api::AgenticTaskStatus {
+        phase: Some(TaskPhase::Pending),
+        ..Default::default()
+    });
+    db::put(
+        tx,
+        Kind::Task,
+        &key.namespace,
+        &key.name,
+        rv,
+        &to_json(&*t)?,
+    )?;
+    Ok(verb)
 }
 
 /// "created", "replaced" or "unchanged" for an Agent or Workload (`same`: the stored spec
