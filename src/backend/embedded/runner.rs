@@ -353,13 +353,22 @@ impl Runner {
         }
     }
 
-    /// Reads the journal of a finished run (status.transcriptRef) off the actor; a task
-    /// without one has nothing recorded yet (a running task's transcript comes live).
+    /// Reads the journal of a run off the actor: status.transcriptRef, else the journal of the
+    /// task's current attempt when one was written (an Interrupted or Failed run, cut short
+    /// before it could record its end). Nothing recorded yet is an empty transcript.
     fn load_transcript(&self, key: TaskKey) {
-        let path = self
-            .store
-            .task(&key)
-            .and_then(|t| t.status.as_ref()?.transcript_ref.clone());
+        let path = self.store.task(&key).and_then(|t| {
+            t.status
+                .as_ref()
+                .and_then(|s| s.transcript_ref.clone())
+                .map(std::path::PathBuf::from)
+                .or_else(|| {
+                    let p = self
+                        .store
+                        .journal_path_of(&key, super::store::attempt_of(t));
+                    p.exists().then_some(p)
+                })
+        });
         let events = self.events.clone();
         match path {
             None => self.emit(BackendEvent::Transcript {
@@ -368,7 +377,7 @@ impl Runner {
             }),
             Some(p) => {
                 tokio::task::spawn_blocking(move || {
-                    let records = crate::agent::transcript::read_journal(std::path::Path::new(&p));
+                    let records = crate::agent::transcript::read_journal(&p);
                     let _ = events.send(BackendEvent::Transcript { task: key, records });
                 });
             }
@@ -513,6 +522,12 @@ impl Runner {
             Err(msg) => Terminal::executor_error(msg),
             Ok(rep) => {
                 pushed_go = rep.result.verdict == "GO" && rep.pending_push.is_none();
+                if rep.result.extra.journal_incomplete == Some(true) {
+                    self.emit(BackendEvent::Error(format!(
+                        "{key}: writes to its journal {} failed (disk full?); its transcript is incomplete",
+                        rep.journal.display()
+                    )));
+                }
                 Terminal::Result {
                     transcript_ref: Some(rep.journal.display().to_string()),
                     result: Box::new(envelope_of(rep)),
