@@ -11,7 +11,7 @@ impl App {
     pub(super) fn run(&mut self, action: Action) -> Vec<Effect> {
         let key = self.selected_key().cloned();
         match action {
-            Action::Quit => self.quit = true,
+            Action::Quit => self.ask_quit(),
             Action::Help => self.mode = Mode::Help,
             Action::Command => self.mode = Mode::Command(String::new()),
             Action::Search => {
@@ -99,6 +99,27 @@ impl App {
         vec![Effect::Send(Command::LoadDiff(k))]
     }
 
+    /// Runs this console drives right now (running, with their transcript streaming here).
+    pub(super) fn runs_in_flight(&self) -> usize {
+        self.mirror
+            .tasks
+            .iter()
+            .filter(|(k, t)| {
+                crate::fleet::task_state(t) == crate::fleet::TaskState::Running
+                    && self.transcripts.contains_key(*k)
+                    && !self.loaded.contains_key(*k)
+            })
+            .count()
+    }
+
+    /// Quit at once when nothing runs here; else ask first (the runs would be interrupted).
+    fn ask_quit(&mut self) {
+        match self.runs_in_flight() {
+            0 => self.quit = true,
+            runs => self.mode = Mode::Confirm(Intent::Quit { runs }),
+        }
+    }
+
     /// A dangerous action on the selected task waits for the operator's `y`.
     fn confirm(&mut self, intent: Option<Intent>) {
         if let Some(i) = intent {
@@ -121,7 +142,7 @@ impl App {
                 })]
             }
             "q" | "quit" => {
-                self.quit = true;
+                self.ask_quit();
                 Vec::new()
             }
             "" => Vec::new(),

@@ -95,6 +95,17 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
                 "The run is stopped and marked Failed (re-queue with R).".into(),
             ],
         ),
+        Intent::Quit { runs } => (
+            " Quit ",
+            vec![
+                format!(
+                    "{runs} run{} in progress: quit and interrupt {}? y/N",
+                    if *runs == 1 { "" } else { "s" },
+                    if *runs == 1 { "it" } else { "them" }
+                ),
+                "Interrupted runs keep their journal; re-queue them with R.".into(),
+            ],
+        ),
     };
     let mut lines: Vec<Line> = body.into_iter().map(Line::from).collect();
     lines.push(Line::from(""));
