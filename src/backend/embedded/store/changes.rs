@@ -34,9 +34,9 @@ impl Changes {
 }
 
 impl Store {
-    /// Applies rows read from the database to the in-memory copy; returns what changed (rows
-    /// this process wrote itself are already there) and rows that did not parse.
-    pub(super) fn apply(&mut self, rows: Vec<db::Row>) -> (Changes, Vec<String>) {
+    /// Applies rows read from the database to the in-memory copy; returns what changed when
+    /// `report` (rows this process wrote itself are already there) and rows that did not parse.
+    pub(super) fn apply(&mut self, rows: Vec<db::Row>, report: bool) -> (Changes, Vec<String>) {
         let mut ch = Changes::default();
         let mut bad = Vec::new();
         for row in rows {
@@ -69,8 +69,10 @@ impl Store {
                         continue;
                     }
                     serde_json::from_str::<AgenticTask>(&text).map(|t| {
-                        self.tasks.insert(k, t.clone());
-                        ch.tasks.push(t);
+                        if report {
+                            ch.tasks.push(t.clone());
+                        }
+                        self.tasks.insert(k, t);
                     })
                 }
                 Kind::Agent => {
@@ -78,8 +80,10 @@ impl Store {
                         continue;
                     }
                     serde_json::from_str::<Agent>(&text).map(|a| {
-                        self.agents.insert(key, a.clone());
-                        ch.agents.push(a);
+                        if report {
+                            ch.agents.push(a.clone());
+                        }
+                        self.agents.insert(key, a);
                     })
                 }
                 Kind::Workload => {
@@ -87,8 +91,10 @@ impl Store {
                         continue;
                     }
                     serde_json::from_str::<Workload>(&text).map(|w| {
-                        self.workloads.insert(key, w.clone());
-                        ch.workloads.push(w);
+                        if report {
+                            ch.workloads.push(w.clone());
+                        }
+                        self.workloads.insert(key, w);
                     })
                 }
                 Kind::Node => {
@@ -96,8 +102,10 @@ impl Store {
                         continue;
                     }
                     serde_json::from_str::<FleetNode>(&text).map(|n| {
-                        self.nodes.insert(row.name.clone(), n.clone());
-                        ch.nodes.push(n);
+                        if report {
+                            ch.nodes.push(n.clone());
+                        }
+                        self.nodes.insert(row.name.clone(), n);
                     })
                 }
             };
@@ -119,6 +127,6 @@ impl Store {
         }
         self.data_version = v;
         let rows = db::changes_since(&self.db, self.seen)?;
-        Ok(self.apply(rows))
+        Ok(self.apply(rows, true))
     }
 }

@@ -165,7 +165,7 @@ impl Store {
             import_note,
         };
         store.data_version = db::data_version(&store.db)?;
-        let (_, bad) = store.apply(db::changes_since(&store.db, 0)?);
+        let (_, bad) = store.apply(db::changes_since(&store.db, 0)?, false);
         warnings.extend(bad);
         Ok((store, warnings))
     }
@@ -258,7 +258,7 @@ impl Store {
         }
         let rows = db::changes_since(&tx, self.seen)?;
         tx.commit()?;
-        self.apply(rows);
+        self.apply(rows, false);
         Ok(out)
     }
 
