@@ -50,7 +50,7 @@ fn main() {
             ));
         }
         let objs = load_str("bench", &docs).expect("load");
-        store.submit(objs).expect("submit");
+        store.submit(objs, false).expect("submit");
     }
     let nodes: Vec<FleetNode> = (0..NODES)
         .map(|i| {
@@ -95,12 +95,14 @@ fn main() {
             github_api_base: "http://127.0.0.1:9".into(),
             token: TokenSource::Given(Token::new("x")),
             node_name: "bench".into(),
+            limits: foreman::api::Limits::default(),
         };
         let opts = EmbeddedOptions {
             probe_inference: false,
             schedule_every: Duration::from_secs(3600),
             heartbeat_every: Duration::from_secs(3600),
             probe_every: Duration::from_secs(3600),
+            refresh_every: Duration::from_secs(3600),
         };
         let _backend = start_embedded_with(cfg, opts, tx).expect("backend");
         let mut warnings = Vec::new();

@@ -1,5 +1,5 @@
 use foreman::cli::{self, Command, ServiceCommand, agent, console, crds, doctor, export, push};
-use foreman::cli::{common::Exit, submit, validate};
+use foreman::cli::{common::Exit, delete, get, submit, validate};
 use foreman::cli::{run, scheduler, service};
 use std::process::ExitCode;
 
@@ -43,7 +43,17 @@ fn main() -> ExitCode {
         match cli.command {
             Some(Command::Run(args)) => run::run(args).await,
             Some(Command::Push(args)) => push::push(args).await,
-            Some(Command::Validate { files }) => validate::validate(&files),
+            Some(Command::Get {
+                resource,
+                name,
+                output,
+            }) => get::get(&cli.console, resource, name.as_deref(), output),
+            Some(Command::Delete {
+                resource,
+                names,
+                force,
+            }) => delete::delete(&cli.console, resource, &names, force),
+            Some(Command::Validate { files }) => validate::validate(&cli.console, &files),
             Some(Command::ExportTranscript { journal, out }) => {
                 export::export_transcript(&journal, &out)
             }
@@ -54,7 +64,9 @@ fn main() -> ExitCode {
             },
             Some(Command::Crds) => crds::crds(),
             Some(Command::Doctor) => doctor::doctor(&cli.console).await,
-            Some(Command::Submit { files }) => submit::submit(&cli.console, &files).await,
+            Some(Command::Submit { files, replace }) => {
+                submit::submit(&cli.console, &files, replace).await
+            }
             Some(Command::Scheduler(args)) => scheduler::scheduler(args).await,
             None => console::console(cli.console).await,
         }

@@ -45,6 +45,7 @@ fn config(state: &Path, base_url: &str, remote: Option<String>, max: usize) -> E
         github_api_base: "http://127.0.0.1:9".into(),
         token: TokenSource::Given(Token::new("unused-for-local-remotes")),
         node_name: "test-node".into(),
+        limits: foreman::api::Limits::default(),
     }
 }
 
@@ -64,6 +65,7 @@ fn opts() -> EmbeddedOptions {
         schedule_every: Duration::from_millis(100),
         heartbeat_every: Duration::from_millis(500),
         probe_every: Duration::from_secs(60),
+        refresh_every: Duration::from_millis(100),
     }
 }
 
@@ -164,7 +166,10 @@ impl Ui {
 fn submit(h: &BackendHandle, dir: &Path, file: &str, text: &str) {
     let p = dir.join(file);
     std::fs::write(&p, text).unwrap();
-    h.send(Command::Submit(p));
+    h.send(Command::Submit {
+        path: p,
+        replace: false,
+    });
 }
 
 /// Submits the coder Agent and the one task `fix`.
@@ -182,34 +187,36 @@ fn objects(text: &str) -> Vec<Object> {
 }
 
 #[test]
-fn store_round_trips_and_writes_atomically() {
+fn store_round_trips_and_refuses_a_second_create() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, warnings) = Store::open(dir.path()).unwrap();
     assert!(warnings.is_empty());
-    let keys = store
-        .submit(objects(&format!(
-            "{AGENT}{}",
-            task_yaml("t1", "  priority: 3\n")
-        )))
+    let done = store
+        .submit(
+            objects(&format!("{AGENT}{}", task_yaml("t1", "  priority: 3\n"))),
+            false,
+        )
         .unwrap();
-    assert_eq!(keys, vec![key("t1")]);
-    let err = store.submit(objects(&task_yaml("t1", ""))).unwrap_err();
+    assert_eq!(done.tasks, vec![key("t1")]);
+    assert_eq!(
+        done.lines,
+        vec!["agent default/coder created", "task default/t1 created"]
+    );
+    let err = store
+        .submit(objects(&task_yaml("t1", "")), false)
+        .unwrap_err();
     assert!(matches!(err, StoreError::Duplicate(_)));
-    assert!(err.to_string().contains("default/t1"), "{err}");
-
-    let path = dir.path().join("tasks/default/t1.yaml");
-    assert!(path.exists() && dir.path().join("agents/default/coder.yaml").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "temp files left behind");
+    assert!(
+        err.to_string().contains("default/t1") && err.to_string().contains("--replace"),
+        "{err}"
+    );
+    assert!(dir.path().join("state.db").exists());
 
     let (again, _) = Store::open(dir.path()).unwrap();
     let t = &again.tasks()[0];
     assert_eq!(t.status.as_ref().unwrap().phase, Some(TaskPhase::Pending));
     assert!(t.metadata.creation_timestamp.is_some());
+    assert!(t.metadata.resource_version.is_some());
     assert_eq!(t.spec.priority, Some(3));
     assert_eq!(again.agents().len(), 1);
     assert_eq!(t, store.task(&key("t1")).unwrap());
@@ -217,12 +224,6 @@ fn store_round_trips_and_writes_atomically() {
         again.journal_path(&key("t1")),
         dir.path().join("transcripts/default/t1.jsonl")
     );
-
-    // A corrupt file is reported and skipped, not fatal.
-    std::fs::write(dir.path().join("tasks/default/bad.yaml"), "kind: [").unwrap();
-    let (third, warnings) = Store::open(dir.path()).unwrap();
-    assert_eq!(third.tasks().len(), 1);
-    assert!(warnings[0].contains("bad.yaml"), "{warnings:?}");
 }
 
 #[test]
@@ -230,11 +231,14 @@ fn recovery_marks_running_tasks_interrupted_and_requeue_resets_them() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, _) = Store::open(dir.path()).unwrap();
     store
-        .submit(objects(&format!(
-            "{AGENT}{}{}",
-            task_yaml("run", ""),
-            task_yaml("wait", "")
-        )))
+        .submit(
+            objects(&format!(
+                "{AGENT}{}{}",
+                task_yaml("run", ""),
+                task_yaml("wait", "")
+            )),
+            false,
+        )
         .unwrap();
     let mut t = store.task(&key("run")).unwrap().clone();
     let s = t.status.as_mut().unwrap();
@@ -722,11 +726,16 @@ async fn full_flow_survives_a_restart_then_pushes_and_opens_the_pr() {
             .ends_with("transcripts/default/fix.jsonl")
     );
     assert!(state.join("transcripts/default/fix.jsonl").exists());
-    let yaml = std::fs::read_to_string(state.join("tasks/default/fix.yaml")).unwrap();
-    assert!(
-        !yaml.contains(TOKEN),
-        "the token never reaches the state dir"
-    );
+    for f in ["state.db", "state.db-wal"] {
+        let bytes = std::fs::read(state.join(f)).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(TOKEN),
+            "the token never reaches the state dir ({f})"
+        );
+    }
+    let mut stored = std::fs::read(state.join("state.db")).unwrap();
+    stored.extend(std::fs::read(state.join("state.db-wal")).unwrap_or_default());
+    assert!(String::from_utf8_lossy(&stored).contains("foreman/issue-7"));
 
     // Restart on the same state dir: still awaiting approval.
     h.send(Command::Shutdown);

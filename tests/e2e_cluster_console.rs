@@ -314,7 +314,10 @@ async fn submit_requeue_and_cancel_write_the_apiserver() {
         ),
     )
     .unwrap();
-    ui.h.send(Command::Submit(file.clone()));
+    ui.h.send(Command::Submit {
+        path: file.clone(),
+        replace: false,
+    });
     ui.until("submitted tasks", 15, |u| {
         u.tasks.contains_key("alpha") && u.tasks.contains_key("beta")
     })
@@ -327,7 +330,10 @@ async fn submit_requeue_and_cancel_write_the_apiserver() {
     .await;
     assert_eq!(get_json(&kc, &ns, "agent", "coder")["spec"]["maxTurns"], 12);
     // Again: names in use are refused, clearly.
-    ui.h.send(Command::Submit(file));
+    ui.h.send(Command::Submit {
+        path: file,
+        replace: false,
+    });
     ui.until("already exists", 10, |u| {
         u.errors.iter().any(|e| e.contains("already exists"))
     })
@@ -864,7 +870,10 @@ async fn the_console_runs_tasks_scheduled_to_it_and_pushes_on_approval() {
         ),
     )
     .unwrap();
-    ui.h.send(Command::Submit(manifest));
+    ui.h.send(Command::Submit {
+        path: manifest,
+        replace: false,
+    });
 
     // The live transcript reaches the UI while the run goes on, not only at the end.
     let mut streamed = 0usize;

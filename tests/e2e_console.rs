@@ -45,11 +45,9 @@ impl Tmux {
                 return s;
             }
             if start.elapsed() > Duration::from_secs(secs) {
-                let mut tasks = String::new();
-                let dir = self.state.join("tasks/default");
-                for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                    tasks.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
-                }
+                let tasks = foreman::backend::embedded::Store::open(&self.state)
+                    .map(|(s, _)| format!("{:#?}", s.tasks()))
+                    .unwrap_or_else(|e| e.to_string());
                 panic!("timed out waiting for {text:?}; screen:\n{s}\ntasks:\n{tasks}");
             }
             std::thread::sleep(Duration::from_millis(250));

@@ -1,7 +1,7 @@
 //! Transcript persistence.
 //!
 //! Two shapes: a local JSONL journal appended as each message lands (one `write` per record,
-//! no buffering, so a crash or `kill -9` loses at most the turn in flight), and upstream's
+//! no buffering, so a crash or `kill -9` loses at most the record in flight), and upstream's
 //! `transcript.json` / `meta.json` export with the ~1 MiB ConfigMap cut rule, rewritten here so
 //! that it always terminates (upstream §11.9 loops forever when two messages exceed the cap).
 
@@ -46,12 +46,29 @@ pub enum Record {
     },
     /// Last line: how the run ended (the Result envelope).
     End { result: serde_json::Value },
+    /// Never written: what [`read_journal`] puts where a line does not parse (a write torn by
+    /// a full disk or a crash), so readers skip it, count it and show where it was.
+    Torn { line: usize, bytes: usize },
 }
 
-/// Append-only JSONL writer.
+impl Record {
+    /// How many records of a journal were torn.
+    pub fn torn_count(records: &[Record]) -> usize {
+        records
+            .iter()
+            .filter(|r| matches!(r, Record::Torn { .. }))
+            .count()
+    }
+}
+
+/// Append-only JSONL writer. A failed append is counted ([`Journal::failed_writes`]) so the
+/// run can say its journal is incomplete; the next append first ends the torn line, so one
+/// failure never swallows the records after it.
 pub struct Journal {
     file: std::fs::File,
     path: PathBuf,
+    failed: usize,
+    torn: bool,
 }
 
 impl Journal {
@@ -68,6 +85,8 @@ impl Journal {
         Ok(Journal {
             file,
             path: path.to_path_buf(),
+            failed: 0,
+            torn: false,
         })
     }
 
@@ -78,33 +97,52 @@ impl Journal {
     /// Writes one record as one line with a single `write_all`, so the OS holds it even if
     /// this process dies right after.
     pub fn append(&mut self, record: &Record) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+        let mut line = Vec::new();
+        if self.torn {
+            line.push(b'\n');
+        }
+        serde_json::to_writer(&mut line, record).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        self.file.write_all(&line)
+        let r = self.file.write_all(&line);
+        self.torn = r.is_err();
+        if r.is_err() {
+            self.failed += 1;
+        }
+        r
+    }
+
+    /// Appends that failed (0: the journal holds every record of the run).
+    pub fn failed_writes(&self) -> usize {
+        self.failed
     }
 }
 
-/// Reads a journal back; a torn last line (the turn in flight at a crash) is skipped, any
-/// other bad line is an error naming its line number.
+/// Reads a journal back. A line that does not parse (a torn write anywhere, or the record in
+/// flight at a crash) never hides the rest: it is skipped and a [`Record::Torn`] marks where it
+/// was. Only an unreadable file is an error.
 pub fn read_journal(path: &Path) -> Result<Vec<Record>, String> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| format!("{}: cannot read transcript: {e}", path.display()))?;
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut out = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        match serde_json::from_str::<Record>(line) {
+    let mut out = Vec::new();
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Record>(line) {
+            Ok(Record::Torn { .. }) | Err(_) => out.push(Record::Torn {
+                line: i + 1,
+                bytes: line.len(),
+            }),
             Ok(r) => out.push(r),
-            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
-            Err(e) => {
-                return Err(format!(
-                    "{}:{}: bad transcript record: {e}",
-                    path.display(),
-                    i + 1
-                ));
-            }
         }
     }
     Ok(out)
+}
+
+/// Whether a journal is short of its run: a torn record, or no `end` line (the run was cut
+/// short or its last write failed).
+pub fn incomplete(records: &[Record]) -> bool {
+    Record::torn_count(records) > 0 || !records.iter().any(|r| matches!(r, Record::End { .. }))
 }
 
 /// The conversation held by a journal.
@@ -154,10 +192,16 @@ pub struct Export {
 /// then repeatedly halve the largest text field; finally keep only the marker. Every step
 /// strictly shrinks the document, so this always terminates.
 pub fn export(messages: &[Message], turns: u32, cap: usize) -> Export {
+    export_from(messages, turns, cap, false)
+}
+
+/// [`export`] of a journal that is already short of its run (`incomplete`): marked
+/// truncated whatever its size, so the export never claims a whole transcript it lacks.
+pub fn export_from(messages: &[Message], turns: u32, cap: usize, incomplete: bool) -> Export {
     let mut doc = TranscriptDoc {
         schema_version: SCHEMA.into(),
         turn_count: turns,
-        truncated: false,
+        truncated: incomplete,
         messages: messages.to_vec(),
     };
     let size = |d: &TranscriptDoc| serde_json::to_vec(d).map(|v| v.len()).unwrap_or(usize::MAX);
@@ -382,8 +426,10 @@ mod tests {
             .unwrap();
         f.write_all(br#"{"type":"message","turn":1,"mess"#).unwrap();
         let recs = read_journal(&path).unwrap();
-        assert_eq!(recs.len(), 2);
+        assert_eq!(recs.len(), 3);
+        assert_eq!(recs[2], Record::Torn { line: 3, bytes: 32 });
         assert_eq!(messages_of(&recs), vec![Message::system("s")]);
+        assert!(incomplete(&recs));
     }
 
     /// `turn` lines exactly as journals written before TurnStats hold them (the record was a
@@ -405,11 +451,55 @@ mod tests {
     }
 
     #[test]
-    fn journal_rejects_corruption_in_the_middle() {
+    fn a_torn_record_in_the_middle_is_skipped_counted_and_marked() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
-        std::fs::write(&path, "{\"type\":\"retry\",\"turn\":1,\"attempt\":1,\"reason\":\"x\"}\nnot json\n{\"type\":\"retry\",\"turn\":1,\"attempt\":2,\"reason\":\"x\"}\n").unwrap();
-        let err = read_journal(&path).unwrap_err();
-        assert!(err.contains(":2:"), "{err}");
+        std::fs::write(&path, "{\"type\":\"retry\",\"turn\":1,\"attempt\":1,\"reason\":\"x\"}\nnot json\n{\"type\":\"retry\",\"turn\":1,\"attempt\":2,\"reason\":\"x\"}\n{\"type\":\"end\",\"result\":{}}\n").unwrap();
+        let recs = read_journal(&path).unwrap();
+        assert_eq!(recs.len(), 4);
+        assert_eq!(recs[1], Record::Torn { line: 2, bytes: 8 });
+        assert!(matches!(recs[2], Record::Retry { attempt: 2, .. }));
+        assert_eq!(Record::torn_count(&recs), 1);
+        assert!(incomplete(&recs));
+    }
+
+    /// A write that fails half-way (a full disk) leaves a torn line; the next append ends it
+    /// first, so the records after the failure still read back.
+    #[test]
+    fn records_after_a_failed_write_stay_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let mut j = Journal::create(&path).unwrap();
+        j.append(&Record::Retry {
+            turn: 1,
+            attempt: 1,
+            reason: "a".into(),
+        })
+        .unwrap();
+        // What a torn write leaves: half a record, and the journal told it failed.
+        j.file.write_all(br#"{"type":"retry","tu"#).unwrap();
+        j.torn = true;
+        j.failed += 1;
+        j.append(&Record::Retry {
+            turn: 1,
+            attempt: 2,
+            reason: "b".into(),
+        })
+        .unwrap();
+        assert_eq!(j.failed_writes(), 1);
+        let recs = read_journal(&path).unwrap();
+        assert!(matches!(recs[1], Record::Torn { line: 2, .. }), "{recs:?}");
+        assert!(
+            matches!(recs[2], Record::Retry { attempt: 2, .. }),
+            "{recs:?}"
+        );
+    }
+
+    #[test]
+    fn an_incomplete_journal_exports_as_truncated() {
+        let msgs = convo(3, 10);
+        assert!(!export(&msgs, 1, CONFIGMAP_CAP).truncated);
+        let e = export_from(&msgs, 1, CONFIGMAP_CAP, true);
+        assert!(e.truncated && e.meta_json.contains("\"truncated\":true"));
     }
 }

@@ -78,8 +78,12 @@ pub enum Job {
 /// What the UI asks of a backend.
 #[derive(Clone, Debug)]
 pub enum Command {
-    /// Load a manifest file (Agents and AgenticTasks) into the store.
-    Submit(std::path::PathBuf),
+    /// Load a manifest file (Agents and AgenticTasks) into the store; with `replace`, objects
+    /// of an existing name replace the stored ones instead of being refused.
+    Submit {
+        path: std::path::PathBuf,
+        replace: bool,
+    },
     ApprovePush(TaskKey),
     RejectPush(TaskKey),
     OpenPr(TaskKey),

@@ -123,6 +123,7 @@ fn start_on_state_dir(
         github_api_base: cfg.github.api_base.clone(),
         token: TokenSource::Lookup,
         node_name: node_name(),
+        limits: cfg.limits.manifest(),
     };
     let backend =
         start_embedded(ecfg, tx).map_err(|e| format!("cannot start the embedded backend: {e}"))?;
@@ -158,7 +159,10 @@ pub async fn console(args: ConsoleArgs) -> Exit {
         app.say(w.clone(), crate::console::state::Level::Warn);
     }
     for f in &args.submit {
-        backend.send(crate::backend::Command::Submit(f.clone()));
+        backend.send(crate::backend::Command::Submit {
+            path: f.clone(),
+            replace: false,
+        });
     }
     match crate::console::run(app, backend, rx, cfg.ui.mouse).await {
         Ok(()) => Exit::Ok,

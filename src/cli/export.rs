@@ -18,7 +18,25 @@ pub fn export_transcript(journal: &Path, out: &Path) -> Exit {
         })
         .max()
         .unwrap_or(0);
-    let e = transcript::export(&transcript::messages_of(&records), turns, CONFIGMAP_CAP);
+    let torn = Record::torn_count(&records);
+    if torn > 0 {
+        eprintln!(
+            "warning: {}: {torn} torn record(s) skipped; the export is marked truncated",
+            journal.display()
+        );
+    } else if transcript::incomplete(&records) {
+        eprintln!(
+            "warning: {}: the journal has no end record (the run was cut short or a write failed); the export is marked truncated",
+            journal.display()
+        );
+    }
+    let incomplete = transcript::incomplete(&records) || journal_said_incomplete(&records);
+    let e = transcript::export_from(
+        &transcript::messages_of(&records),
+        turns,
+        CONFIGMAP_CAP,
+        incomplete,
+    );
     let write = |name: &str, body: &str| std::fs::write(out.join(name), body);
     if let Err(err) = std::fs::create_dir_all(out)
         .and_then(|()| write("transcript.json", &e.transcript_json))
@@ -28,4 +46,11 @@ pub fn export_transcript(journal: &Path, out: &Path) -> Exit {
     }
     println!("{}", e.meta_json);
     Exit::Ok
+}
+
+/// The run's own Result said writes to this journal failed (`extra.journalIncomplete`).
+fn journal_said_incomplete(records: &[Record]) -> bool {
+    records.iter().any(
+        |r| matches!(r, Record::End { result } if result["extra"]["journalIncomplete"] == true),
+    )
 }

@@ -10,8 +10,10 @@ pub mod agent;
 pub mod common;
 pub mod console;
 pub mod crds;
+pub mod delete;
 pub mod doctor;
 pub mod export;
+pub mod get;
 pub mod goflags;
 pub mod printer;
 pub mod push;
@@ -112,10 +114,15 @@ pub enum Command {
     Run(RunArgs),
     /// Push a committed GO that `foreman run` left awaiting approval.
     Push(PushArgs),
-    /// Add Agents and AgenticTasks to the local state directory (the console picks them up).
+    /// Add Agents and AgenticTasks to the local state, all files at once or none (a running
+    /// console shows them within 1 s).
     Submit {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Replace objects whose name exists (a task a run holds is never replaced) instead of
+        /// refusing them.
+        #[arg(long)]
+        replace: bool,
     },
     /// Check each dependency (model server and tool calls, git remote with the token, token,
     /// state dir) and say how to fix what fails.
@@ -142,6 +149,26 @@ pub enum Command {
     /// Place Pending AgenticTasks on FleetNodes and mark silent nodes NotReady, for clusters
     /// without LLMKube's operator (watches the cluster; `--once` for one round).
     Scheduler(SchedulerArgs),
+    /// Show tasks, agents, workloads or nodes of the local state as kubectl does (a table, or
+    /// the full objects with -o yaml|json).
+    Get {
+        resource: get::Resource,
+        /// One object: NAME or NAMESPACE/NAME.
+        name: Option<String>,
+        /// table (default), wide, yaml or json.
+        #[arg(long, short = 'o', value_enum, default_value_t = get::Output::Table, hide_default_value = true)]
+        output: get::Output,
+    },
+    /// Delete tasks from the local state (their journals and workspaces stay on disk).
+    Delete {
+        resource: delete::Deletable,
+        /// NAME or NAMESPACE/NAME.
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Also delete a task that still shows a run (its process is gone).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,16 +1,31 @@
-//! `foreman submit FILE…`: adds Agents and AgenticTasks to the local state directory (a
-//! running console picks them up), or with a cluster flag creates them in the cluster.
+//! `foreman submit FILE…`: adds Agents and AgenticTasks to the local state (a running console
+//! picks them up within a second), or with a cluster flag creates them in the cluster.
+//! Locally every file of one submit goes in one transaction: all objects or none.
 
 use super::ConsoleArgs;
 use super::common::{Exit, cluster_selected, connect_cluster, failed, settings};
 use crate::backend::embedded::Store;
 use std::path::PathBuf;
 
-pub async fn submit(args: &ConsoleArgs, files: &[PathBuf]) -> Exit {
+pub async fn submit(args: &ConsoleArgs, files: &[PathBuf], replace: bool) -> Exit {
     if cluster_selected(args) {
+        if replace {
+            return failed("--replace is for the local state; on a cluster use kubectl apply");
+        }
         return submit_to_cluster(args, files).await;
     }
     let (cfg, _) = settings(args);
+    let mut objects = Vec::new();
+    for f in files {
+        match crate::api::load_file_with(f, &cfg.limits.manifest()) {
+            Ok(mut o) => objects.append(&mut o),
+            Err(e) => {
+                eprintln!("error: {e}");
+                eprintln!("error: nothing was submitted");
+                return Exit::BadInput;
+            }
+        }
+    }
     let mut store = match Store::open(&cfg.workspace.state_dir) {
         Ok((s, warnings)) => {
             for w in warnings {
@@ -20,24 +35,22 @@ pub async fn submit(args: &ConsoleArgs, files: &[PathBuf]) -> Exit {
         }
         Err(e) => return failed(e),
     };
-    let mut bad = false;
-    for f in files {
-        match crate::api::load_file(f)
-            .map_err(|e| e.to_string())
-            .and_then(|objs| store.submit(objs).map_err(|e| e.to_string()))
-        {
-            Ok(names) => {
-                for n in names {
-                    println!("{}: submitted task {n}", f.display());
-                }
+    if let Some(note) = store.take_import_note() {
+        eprintln!("{note}");
+    }
+    match store.submit(objects, replace) {
+        Ok(done) => {
+            for line in done.lines {
+                println!("{line}");
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                bad = true;
-            }
+            Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("error: nothing was submitted");
+            Exit::BadInput
         }
     }
-    if bad { Exit::BadInput } else { Exit::Ok }
 }
 
 /// `foreman --namespace NS submit FILE…`: creates the objects in the cluster instead.

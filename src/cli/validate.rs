@@ -5,10 +5,12 @@ use super::common::Exit;
 use crate::api;
 use std::path::PathBuf;
 
-pub fn validate(files: &[PathBuf]) -> Exit {
+/// Checks within the config's `[limits]`, as `submit` loads.
+pub fn validate(args: &super::ConsoleArgs, files: &[PathBuf]) -> Exit {
+    let limits = super::common::settings(args).0.limits.manifest();
     let mut bad = false;
     for f in files {
-        match api::load_file(f) {
+        match api::load_file_with(f, &limits) {
             Ok(objs) => {
                 for o in objs {
                     println!("{}: {} {} ok", f.display(), o.kind(), o.name());

@@ -19,6 +19,7 @@ struct RawFile {
     github: Option<RawGitHub>,
     ui: Option<RawUi>,
     sandbox: Option<RawSandbox>,
+    limits: Option<RawLimits>,
     keymap: Option<BTreeMap<String, Spanned<String>>>,
 }
 
@@ -28,6 +29,13 @@ struct RawSandbox {
     mode: Option<crate::sandbox::Mode>,
     network: Option<crate::sandbox::Network>,
     allow_paths: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_manifest_bytes: Option<Spanned<i64>>,
+    max_objects: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -113,21 +121,33 @@ pub(super) fn parse_layer(
     let github = raw.github.unwrap_or_default();
     let ui = raw.ui.unwrap_or_default();
     let sandbox = raw.sandbox.unwrap_or_default();
-    let max_concurrent = executor
-        .max_concurrent
-        .map(|n| {
+    let limits = raw.limits.unwrap_or_default();
+    let ranged = |n: Option<Spanned<i64>>, key: &str, range: std::ops::RangeInclusive<usize>| {
+        n.map(|n| {
             let v = *n.get_ref();
             usize::try_from(v)
                 .ok()
-                .filter(|v| (1..=64).contains(v))
+                .filter(|v| range.contains(v))
                 .ok_or_else(|| ConfigError::BadValue {
                     path: path.into(),
                     line: line_col(src, n.span().start).0,
-                    key: "executor.max_concurrent".into(),
-                    reason: format!("{v} is out of range; use 1 to 64"),
+                    key: key.into(),
+                    reason: format!(
+                        "{v} is out of range; use {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
                 })
         })
-        .transpose()?;
+        .transpose()
+    };
+    let max_concurrent = ranged(executor.max_concurrent, "executor.max_concurrent", 1..=64)?;
+    let max_manifest_bytes = ranged(
+        limits.max_manifest_bytes,
+        "limits.max_manifest_bytes",
+        1024..=(256 << 20),
+    )?;
+    let max_objects = ranged(limits.max_objects, "limits.max_objects", 1..=100_000)?;
     // Every field named (no `..Default::default()`): a new setting must be read here too.
     let mut layer = ConfigLayer {
         inference_base_url: inference.base_url,
@@ -145,6 +165,8 @@ pub(super) fn parse_layer(
         sandbox_mode: sandbox.mode,
         sandbox_network: sandbox.network,
         sandbox_allow_paths: sandbox.allow_paths,
+        max_manifest_bytes,
+        max_objects,
         keymap: BTreeMap::new(),
     };
     for (action, key) in raw.keymap.unwrap_or_default() {

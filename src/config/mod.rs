@@ -78,6 +78,38 @@ pub struct ConfigLayer {
     pub sandbox_mode: Option<SandboxMode>,
     pub sandbox_network: Option<SandboxNetwork>,
     pub sandbox_allow_paths: Option<Vec<String>>,
+    /// `[limits]`: the bounds of one manifest file (one submit).
+    pub max_manifest_bytes: Option<usize>,
+    pub max_objects: Option<usize>,
+}
+
+/// `[limits]`: the bytes and objects one manifest file may hold; YAML's depth and alias budgets
+/// stay [`crate::api::Limits`]' own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitsConfig {
+    pub max_manifest_bytes: usize,
+    pub max_objects: usize,
+}
+
+impl LimitsConfig {
+    /// The loader's bounds with these sizes.
+    pub fn manifest(&self) -> crate::api::Limits {
+        crate::api::Limits {
+            max_bytes: self.max_manifest_bytes,
+            max_objects: self.max_objects,
+            ..crate::api::Limits::default()
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let l = crate::api::Limits::default();
+        LimitsConfig {
+            max_manifest_bytes: l.max_bytes,
+            max_objects: l.max_objects,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,6 +203,8 @@ pub struct Config {
     pub keymap: Keymap,
     /// The sandbox around the model's commands (README "Containment").
     pub sandbox: crate::sandbox::Settings,
+    /// `[limits]`: what one manifest file (one submit) may hold.
+    pub limits: LimitsConfig,
     /// The user file that was applied, if any (shown by an "info" view, like `k9s info`).
     pub user_file: Option<PathBuf>,
 }
@@ -379,6 +413,7 @@ impl Config {
             },
             keymap: Keymap::default(),
             sandbox: crate::sandbox::Settings::default(),
+            limits: LimitsConfig::default(),
             user_file: None,
         }
     }
@@ -435,6 +470,8 @@ impl Config {
             self.sandbox.network = l.sandbox_network;
         }
         set(&mut self.sandbox.allow_paths, &l.sandbox_allow_paths);
+        set(&mut self.limits.max_manifest_bytes, &l.max_manifest_bytes);
+        set(&mut self.limits.max_objects, &l.max_objects);
     }
 
     /// Where workspaces go: `workspace.dir`, else `<state_dir>/workspaces`.

@@ -134,6 +134,7 @@ fn every_file_key_reaches_its_own_layer_field() {
          [github]\napi_base = \"https://ghe/api/v3\"\n\
          [ui]\ntheme = \"light\"\nbell = \"finish\"\nmouse = true\n\
          [sandbox]\nmode = \"off\"\nnetwork = \"loopback\"\nallow_paths = [\"/srv/cache\"]\n\
+         [limits]\nmax_manifest_bytes = 2048\nmax_objects = 5\n\
          [keymap]\nopen_pr = \"O\"\n",
     );
     let want = ConfigLayer {
@@ -153,6 +154,8 @@ fn every_file_key_reaches_its_own_layer_field() {
         sandbox_mode: Some(crate::sandbox::Mode::Off),
         sandbox_network: Some(crate::sandbox::Network::Loopback),
         sandbox_allow_paths: Some(vec!["/srv/cache".into()]),
+        max_manifest_bytes: Some(2048),
+        max_objects: Some(5),
     };
     assert_eq!(Config::check_file(&p).unwrap(), want);
     let (_d, p) = user_file("");
@@ -411,4 +414,24 @@ fn xdg_config_home_moves_the_home() {
         .home_dir()
         .to_path_buf();
     assert_eq!(at.home, Some(home.join(".config/foreman")));
+}
+
+#[test]
+fn limits_reach_the_loader_and_out_of_range_is_named() {
+    let mut c = Config::defaults(&mut Vec::new());
+    assert_eq!(c.limits.manifest(), crate::api::Limits::default());
+    c.merge_overrides(&ConfigLayer {
+        max_manifest_bytes: Some(4096),
+        max_objects: Some(3),
+        ..Default::default()
+    });
+    let l = c.limits.manifest();
+    assert_eq!((l.max_bytes, l.max_objects), (4096, 3));
+    assert_eq!(l.max_depth, crate::api::Limits::default().max_depth);
+    let (_d, p) = user_file("[limits]\nmax_objects = 0\n");
+    let err = Config::check_file(&p).unwrap_err().to_string();
+    assert!(
+        err.contains(":2: `limits.max_objects`: 0 is out of range; use 1 to 100000"),
+        "{err}"
+    );
 }

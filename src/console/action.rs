@@ -11,7 +11,7 @@ impl App {
     pub(super) fn run(&mut self, action: Action) -> Vec<Effect> {
         let key = self.selected_key().cloned();
         match action {
-            Action::Quit => self.quit = true,
+            Action::Quit => self.ask_quit(),
             Action::Help => {
                 self.help_scroll = 0;
                 self.mode = Mode::Help;
@@ -125,6 +125,27 @@ impl App {
         }
     }
 
+    /// Runs this console drives right now (running, with their transcript streaming here).
+    pub(super) fn runs_in_flight(&self) -> usize {
+        self.mirror
+            .tasks
+            .iter()
+            .filter(|(k, t)| {
+                crate::fleet::task_state(t) == crate::fleet::TaskState::Running
+                    && self.transcripts.contains_key(*k)
+                    && !self.loaded.contains_key(*k)
+            })
+            .count()
+    }
+
+    /// Quit at once when nothing runs here; else ask first (the runs would be interrupted).
+    fn ask_quit(&mut self) {
+        match self.runs_in_flight() {
+            0 => self.quit = true,
+            runs => self.mode = Mode::Confirm(Intent::Quit { runs }),
+        }
+    }
+
     /// A dangerous action on the selected task waits for the operator's `y`.
     fn confirm(&mut self, intent: Option<Intent>) {
         if let Some(i) = intent {
@@ -132,23 +153,28 @@ impl App {
         }
     }
 
-    /// The `:` command line: `:submit FILE` (`:s`), `:q` (`:quit`).
+    /// The `:` command line: `:submit [--replace] FILE` (`:s`), `:q` (`:quit`).
     pub(super) fn run_command_line(&mut self, line: &str) -> Vec<Effect> {
         let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
         match verb {
             "submit" | "s" if !rest.trim().is_empty() => {
-                vec![Effect::Send(Command::Submit(PathBuf::from(expand_home(
-                    rest.trim(),
-                ))))]
+                let (replace, file) = match rest.trim().strip_prefix("--replace") {
+                    Some(f) if f.starts_with(' ') => (true, f.trim()),
+                    _ => (false, rest.trim()),
+                };
+                vec![Effect::Send(Command::Submit {
+                    path: PathBuf::from(expand_home(file)),
+                    replace,
+                })]
             }
             "q" | "quit" => {
-                self.quit = true;
+                self.ask_quit();
                 Vec::new()
             }
             "" => Vec::new(),
             other => {
                 self.say(
-                    format!(":{other}: unknown command (try :submit FILE or :q)"),
+                    format!(":{other}: unknown command (try :submit [--replace] FILE or :q)"),
                     Level::Warn,
                 );
                 Vec::new()

@@ -61,6 +61,15 @@ impl App {
     /// The confirm step: `y` or Enter carries the intent out (what its hint says), any other
     /// key cancels it.
     fn on_confirm_key(&mut self, key: KeyEvent, intent: Intent) -> Vec<Effect> {
+        if let Intent::Quit { .. } = intent {
+            // y/N: only `y` quits (and the shutdown interrupts the runs, re-queueable with R).
+            self.mode = Mode::Normal;
+            match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => self.quit = true,
+                _ => self.say("not quitting; the runs go on", Level::Info),
+            }
+            return Vec::new();
+        }
         match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
                 self.mode = Mode::Normal;
@@ -71,6 +80,7 @@ impl App {
                     Intent::RejectPush(k) => (Command::RejectPush(k), None),
                     Intent::OpenPr(k) => (Command::OpenPr(k.clone()), Some((k, Job::OpenPr))),
                     Intent::Cancel(k) => (Command::Cancel(k), None),
+                    Intent::Quit { .. } => return Vec::new(),
                 };
                 if let Some(j) = job {
                     let doing = if j.1 == Job::Push {

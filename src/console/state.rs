@@ -31,6 +31,10 @@ pub enum Intent {
     RejectPush(TaskKey),
     OpenPr(TaskKey),
     Cancel(TaskKey),
+    /// Quit while this console runs `runs` tasks: they are ended and marked Interrupted.
+    Quit {
+        runs: usize,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -501,10 +501,17 @@ fn journal_record(ev: &LoopEvent) -> Option<Record> {
     }
 }
 
-/// The journal's last line: how the run ended.
-fn finish(rep: RunReport, journal: &mut Journal) -> RunReport {
-    if let Ok(v) = serde_json::to_value(&rep.result) {
-        let _ = journal.append(&Record::End { result: v });
+/// The journal's last line: how the run ended. A journal short of records (a write failed,
+/// this one included) is said in the Result: `extra.journalIncomplete: true`.
+fn finish(mut rep: RunReport, journal: &mut Journal) -> RunReport {
+    if journal.failed_writes() > 0 {
+        rep.result.extra.journal_incomplete = Some(true);
+    }
+    let ended = serde_json::to_value(&rep.result)
+        .map_err(std::io::Error::other)
+        .and_then(|v| journal.append(&Record::End { result: v }));
+    if ended.is_err() {
+        rep.result.extra.journal_incomplete = Some(true);
     }
     rep
 }

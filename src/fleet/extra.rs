@@ -78,6 +78,9 @@ pub struct ResultExtra {
     /// The local journal of a cluster run (on the node that ran it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journal: Option<String>,
+    /// Set when writes to the run's journal failed (a full disk): its transcript lacks records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal_incomplete: Option<bool>,
     /// Keys this version does not know, kept as they came.
     #[serde(flatten)]
     pub other: Map<String, Value>,

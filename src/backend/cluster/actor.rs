@@ -267,7 +267,10 @@ impl Actor {
 
     fn command(&mut self, c: Command) {
         match c {
-            Command::Submit(path) => {
+            Command::Submit { replace: true, .. } => self.emit(BackendEvent::Error(
+                "submit --replace is for the local state; on a cluster use kubectl apply".into(),
+            )),
+            Command::Submit { path, .. } => {
                 let (ctx, prev) = (self.ctx.clone(), self.last_submit.take());
                 self.last_submit = Some(tokio::spawn(async move {
                     if let Some(prev) = prev {

@@ -9,7 +9,7 @@ mod runner;
 mod schedule;
 pub mod store;
 
-pub use store::{Store, StoreError};
+pub use store::{Changes, Kind, Store, StoreError, Submitted};
 
 use super::{BackendError, BackendEvent, BackendHandle};
 use crate::executor::run::TokenSource;
@@ -32,6 +32,8 @@ pub struct EmbeddedConfig {
     pub token: TokenSource,
     /// This machine's FleetNode name (`fleet::host::local_node_name`).
     pub node_name: String,
+    /// Bounds of one submitted manifest file (config `[limits]`).
+    pub limits: crate::api::Limits,
 }
 
 /// Timing knobs; the defaults are the product's, tests shorten them.
@@ -43,6 +45,8 @@ pub struct EmbeddedOptions {
     pub schedule_every: Duration,
     pub heartbeat_every: Duration,
     pub probe_every: Duration,
+    /// How often to look for changes other processes made to the state (one cheap query).
+    pub refresh_every: Duration,
 }
 
 impl Default for EmbeddedOptions {
@@ -52,6 +56,7 @@ impl Default for EmbeddedOptions {
             schedule_every: Duration::from_secs(2),
             heartbeat_every: Duration::from_secs(5),
             probe_every: Duration::from_secs(60),
+            refresh_every: Duration::from_millis(250),
         }
     }
 }
@@ -83,6 +88,9 @@ pub fn start_embedded_with(
     })?;
     for w in warnings {
         let _ = events.send(BackendEvent::Error(w));
+    }
+    if let Some(note) = store.take_import_note() {
+        let _ = events.send(BackendEvent::Notice(note));
     }
     if !recovered.is_empty() {
         let _ = events.send(BackendEvent::Notice(format!(

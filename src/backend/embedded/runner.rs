@@ -27,7 +27,7 @@ pub(super) enum Internal {
     Probe(InferenceProbe),
     PushDone(TaskKey, Result<String, String>),
     PrDone(TaskKey, Result<jobs::PrOpened, String>),
-    Loaded(Result<Vec<Object>, String>),
+    Loaded(Result<Vec<Object>, String>, bool),
 }
 
 pub struct Runner {
@@ -80,13 +80,74 @@ impl Runner {
         let _ = self.events.send(e);
     }
 
-    pub(super) fn save(&mut self, t: &AgenticTask) {
-        match self.store.save_task(t) {
-            Ok(()) => self.emit(BackendEvent::TaskUpdated(Box::new(t.clone()))),
-            Err(e) => self.emit(BackendEvent::Error(format!(
-                "cannot save task {}: {e}; check the state directory is writable",
-                TaskKey::of(t)
-            ))),
+    /// Writes the task (compare-and-swap) and tells the UI; returns the stored copy, or None
+    /// when it was not written (the error is shown).
+    pub(super) fn save(&mut self, t: &AgenticTask) -> Option<AgenticTask> {
+        let r = self.store.save_task(t);
+        self.saved(r, t)
+    }
+
+    /// Reports the outcome of a task write.
+    pub(super) fn saved(
+        &mut self,
+        r: Result<AgenticTask, super::StoreError>,
+        t: &AgenticTask,
+    ) -> Option<AgenticTask> {
+        match r {
+            Ok(stored) => {
+                self.emit(BackendEvent::TaskUpdated(Box::new(stored.clone())));
+                Some(stored)
+            }
+            Err(e @ super::StoreError::Conflict { .. }) => {
+                self.emit(BackendEvent::Error(e.to_string()));
+                self.refresh();
+                None
+            }
+            Err(e) => {
+                self.emit(BackendEvent::Error(format!(
+                    "cannot save task {}: {e}; check the state directory is writable",
+                    TaskKey::of(t)
+                )));
+                None
+            }
+        }
+    }
+
+    /// Picks up what other processes wrote (a `foreman submit`, a second console) and tells
+    /// the UI with the usual events; new Pending tasks are scheduled at once.
+    pub(super) fn refresh(&mut self) {
+        let (ch, bad) = match self.store.refresh() {
+            Ok(r) => r,
+            Err(e) => return self.emit(BackendEvent::Error(format!("cannot read the state: {e}"))),
+        };
+        for w in bad {
+            self.emit(BackendEvent::Error(w));
+        }
+        if ch.is_empty() {
+            return;
+        }
+        let tasks_changed = !ch.tasks.is_empty() || !ch.deleted_tasks.is_empty();
+        for t in ch.tasks {
+            self.emit(BackendEvent::TaskUpdated(Box::new(t)));
+        }
+        for k in ch.deleted_tasks {
+            self.emit(BackendEvent::TaskDeleted(k));
+        }
+        for a in ch.agents {
+            self.emit(BackendEvent::AgentUpdated(Box::new(a)));
+        }
+        for (namespace, name) in ch.deleted_agents {
+            self.emit(BackendEvent::AgentDeleted { namespace, name });
+        }
+        for w in ch.workloads {
+            self.emit(BackendEvent::WorkloadUpdated(Box::new(w)));
+        }
+        for (namespace, name) in ch.deleted_workloads {
+            self.emit(BackendEvent::WorkloadDeleted { namespace, name });
+        }
+        // Another console on this machine heartbeats the same node: ours is the one shown.
+        if tasks_changed {
+            self.schedule();
         }
     }
 
@@ -97,12 +158,17 @@ impl Runner {
             nodes: vec![self.node.clone()],
             agents: self.store.agents(),
         });
+        for w in self.store.workloads() {
+            self.emit(BackendEvent::WorkloadUpdated(Box::new(w)));
+        }
         self.spawn_probe();
         self.schedule();
         let mut sched_tick = tokio::time::interval(self.opts.schedule_every);
         let mut hb_tick = tokio::time::interval(self.opts.heartbeat_every);
         let mut probe_tick = tokio::time::interval(self.opts.probe_every);
         probe_tick.reset();
+        let mut refresh_tick = tokio::time::interval(self.opts.refresh_every);
+        refresh_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 c = commands.recv() => match c {
@@ -113,6 +179,7 @@ impl Runner {
                 _ = sched_tick.tick() => self.schedule(),
                 _ = hb_tick.tick() => self.heartbeat(),
                 _ = probe_tick.tick() => self.spawn_probe(),
+                _ = refresh_tick.tick() => self.refresh(),
             }
         }
         self.shutdown();
@@ -150,9 +217,22 @@ impl Runner {
             &running,
         );
         if let Err(e) = self.store.save_node(&self.node) {
-            self.emit(BackendEvent::Error(format!("cannot save node.yaml: {e}")));
+            self.emit(BackendEvent::Error(format!("cannot save this node: {e}")));
         }
         self.emit(BackendEvent::NodeUpdated(Box::new(self.node.clone())));
+        // A run of another process that died (kill -9 of a second console) is marked here.
+        match self.store.recover() {
+            Ok(cut) => {
+                for t in cut {
+                    self.emit(BackendEvent::Notice(format!(
+                        "{} was interrupted: the process running it stopped; re-queue it with R",
+                        TaskKey::of(&t)
+                    )));
+                    self.emit(BackendEvent::TaskUpdated(Box::new(t)));
+                }
+            }
+            Err(e) => self.emit(BackendEvent::Error(format!("cannot recover runs: {e}"))),
+        }
     }
 
     fn spawn_probe(&self) {
@@ -167,18 +247,19 @@ impl Runner {
 
     fn command(&mut self, c: Command) {
         match c {
-            Command::Submit(path) => {
+            Command::Submit { path, replace } => {
                 let (itx, prev) = (self.itx.clone(), self.last_load.take());
+                let limits = self.cfg.limits.clone();
                 self.last_load = Some(tokio::spawn(async move {
                     if let Some(prev) = prev {
                         let _ = prev.await;
                     }
                     let r = tokio::task::spawn_blocking(move || {
-                        crate::api::load_file(&path).map_err(|e| e.to_string())
+                        crate::api::load_file_with(&path, &limits).map_err(|e| e.to_string())
                     })
                     .await
                     .unwrap_or_else(|e| Err(format!("manifest loader failed: {e}")));
-                    let _ = itx.send(Internal::Loaded(r));
+                    let _ = itx.send(Internal::Loaded(r, replace));
                 }));
             }
             Command::ApprovePush(key) => self.approve(key),
@@ -215,17 +296,20 @@ impl Runner {
                     self.heartbeat();
                 }
             }
-            Internal::Loaded(Err(e)) => self.emit(BackendEvent::Error(e)),
-            Internal::Loaded(Ok(objects)) => match self.store.submit(objects) {
-                Ok(keys) => {
-                    for k in &keys {
+            Internal::Loaded(Err(e), _) => self.emit(BackendEvent::Error(e)),
+            Internal::Loaded(Ok(objects), replace) => match self.store.submit(objects, replace) {
+                Ok(done) => {
+                    for k in &done.tasks {
                         if let Some(t) = self.store.task(k).cloned() {
                             self.emit(BackendEvent::TaskUpdated(Box::new(t)));
                         }
                     }
+                    for a in self.store.agents() {
+                        self.emit(BackendEvent::AgentUpdated(Box::new(a)));
+                    }
                     self.emit(BackendEvent::Notice(format!(
                         "submitted {} task(s)",
-                        keys.len()
+                        done.tasks.len()
                     )));
                     self.schedule();
                 }
@@ -269,13 +353,22 @@ impl Runner {
         }
     }
 
-    /// Reads the journal of a finished run (status.transcriptRef) off the actor; a task
-    /// without one has nothing recorded yet (a running task's transcript comes live).
+    /// Reads the journal of a run off the actor: status.transcriptRef, else the journal of the
+    /// task's current attempt when one was written (an Interrupted or Failed run, cut short
+    /// before it could record its end). Nothing recorded yet is an empty transcript.
     fn load_transcript(&self, key: TaskKey) {
-        let path = self
-            .store
-            .task(&key)
-            .and_then(|t| t.status.as_ref()?.transcript_ref.clone());
+        let path = self.store.task(&key).and_then(|t| {
+            t.status
+                .as_ref()
+                .and_then(|s| s.transcript_ref.clone())
+                .map(std::path::PathBuf::from)
+                .or_else(|| {
+                    let p = self
+                        .store
+                        .journal_path_of(&key, super::store::attempt_of(t));
+                    p.exists().then_some(p)
+                })
+        });
         let events = self.events.clone();
         match path {
             None => self.emit(BackendEvent::Transcript {
@@ -284,7 +377,7 @@ impl Runner {
             }),
             Some(p) => {
                 tokio::task::spawn_blocking(move || {
-                    let records = crate::agent::transcript::read_journal(std::path::Path::new(&p));
+                    let records = crate::agent::transcript::read_journal(&p);
                     let _ = events.send(BackendEvent::Transcript { task: key, records });
                 });
             }
@@ -429,6 +522,12 @@ impl Runner {
             Err(msg) => Terminal::executor_error(msg),
             Ok(rep) => {
                 pushed_go = rep.result.verdict == "GO" && rep.pending_push.is_none();
+                if rep.result.extra.journal_incomplete == Some(true) {
+                    self.emit(BackendEvent::Error(format!(
+                        "{key}: writes to its journal {} failed (disk full?); its transcript is incomplete",
+                        rep.journal.display()
+                    )));
+                }
                 Terminal::Result {
                     transcript_ref: Some(rep.journal.display().to_string()),
                     result: Box::new(envelope_of(rep)),

@@ -89,15 +89,17 @@ impl Runner {
                     self.save(&next);
                     again = true;
                 }
-                _ => self.save(&next),
+                _ => {
+                    self.save(&next);
+                }
             }
         }
         again
     }
 
-    /// Starts the run of a task the plan placed on this machine (its patch applied).
+    /// Starts the run of a task the plan placed on this machine (its patch applied). The claim
+    /// is one compare-and-swap: when another console claimed the task first, nothing starts.
     fn launch(&mut self, mut t: AgenticTask, key: TaskKey) {
-        self.save(&t);
         let agent_name = t.spec.agent_ref.as_ref().map(|r| r.name.clone());
         let Some(agent) = agent_name
             .and_then(|n| self.store.agent(&key.namespace, &n))
@@ -112,10 +114,15 @@ impl Runner {
                 transcript_ref: None,
             };
             apply_terminal(&mut t, &end);
-            return self.save(&t);
+            self.save(&t);
+            return;
         };
         mark_claimed(&mut t, &self.cfg.node_name);
-        self.save(&t);
+        let claimed = self.store.claim_task(&t);
+        let Some(t) = self.saved(claimed, &t) else {
+            return;
+        };
+        let attempt = crate::backend::embedded::store::attempt_of(&t);
 
         let exec_cfg = ExecutorConfig {
             base_url: self.cfg.base_url.clone(),
@@ -127,7 +134,7 @@ impl Runner {
             keep_workspace: self.cfg.auto_push,
             identity: self.cfg.identity.clone(),
             push_now: self.cfg.auto_push,
-            journal_path: self.store.journal_path(&key),
+            journal_path: self.store.journal_path_of(&key, attempt),
             token: self.cfg.token.clone(),
         };
         let (itx, events, k) = (self.itx.clone(), self.events.clone(), key.clone());

@@ -158,19 +158,39 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
                 "The run is stopped and marked Failed (re-queue with R).".into(),
             ],
         ),
+        Intent::Quit { runs } => (
+            " Quit ",
+            "quit",
+            vec![
+                format!(
+                    "{runs} run{} in progress: quit and interrupt {}? y/N",
+                    if *runs == 1 { "" } else { "s" },
+                    if *runs == 1 { "it" } else { "them" }
+                ),
+                "Interrupted runs keep their journal; re-queue them with R.".into(),
+            ],
+        ),
     };
     let mut lines: Vec<Line> = body.into_iter().map(Line::from).collect();
     lines.push(Line::from(""));
     // Exactly what the keys do (input.rs `on_confirm_key`): y and Enter confirm, the rest cancel.
+    // Quitting is y/N: Enter does not quit there.
     let key = Style::new().fg(t.selection.fg).bg(t.selection.bg);
-    lines.push(Line::from(vec![
-        Span::styled(" y ", key),
-        Span::raw(" or "),
-        Span::styled(" enter ", key),
-        Span::raw(format!(" {verb}   ")),
-        Span::styled(" any other key ", key),
-        Span::raw(" cancel"),
-    ]));
+    let mut confirm = vec![Span::styled(" y ", key)];
+    if !matches!(intent, Intent::Quit { .. }) {
+        confirm.extend([Span::raw(" or "), Span::styled(" enter ", key)]);
+    }
+    lines.push(Line::from(
+        [
+            confirm,
+            vec![
+                Span::raw(format!(" {verb}   ")),
+                Span::styled(" any other key ", key),
+                Span::raw(" cancel"),
+            ],
+        ]
+        .concat(),
+    ));
     let w = lines.iter().map(|l| l.width() as u16).max().unwrap_or(20) + 4;
     let r = centered(area, w.max(40), lines.len() as u16 + 2);
     f.render_widget(Clear, r);

@@ -105,3 +105,30 @@ fn the_confirm_hint_names_exactly_the_keys_that_confirm() {
         );
     }
 }
+
+/// `q` with a run streaming here asks first ("1 run in progress … y/N"); anything but `y`
+/// keeps the console; `y` quits (the backend's shutdown marks the run Interrupted).
+#[test]
+fn quit_with_a_run_in_flight_asks_first() {
+    use crate::console::state::{Intent, Mode};
+    let mut app = fixture("dark");
+    assert_eq!(app.runs_in_flight(), 1);
+    app.on_key(key('q'));
+    assert_eq!(app.mode, Mode::Confirm(Intent::Quit { runs: 1 }));
+    assert!(!app.quit);
+    let screen = render(&mut app, 120, 30);
+    assert!(
+        screen.contains("1 run in progress: quit and interrupt it? y/N"),
+        "{screen}"
+    );
+    app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(
+        !screen.contains(" enter "),
+        "quitting is y/N: the hint offers no Enter\n{screen}"
+    );
+    assert!(!app.quit, "Enter is not yes here");
+    assert_eq!(app.mode, Mode::Normal);
+    app.on_key(key('q'));
+    app.on_key(key('y'));
+    assert!(app.quit);
+}

@@ -115,6 +115,9 @@ pub fn journal_items(records: &[Record]) -> Vec<JournalItem> {
                 attempt: *attempt,
                 reason: reason.clone(),
             }),
+            Record::Torn { line, bytes } => out.push(JournalItem::Status(format!(
+                "⚠ journal line {line} ({bytes} bytes) is torn (a failed or cut-short write); skipped"
+            ))),
             Record::End { result } => {
                 let verdict = result["verdict"].as_str().unwrap_or("?");
                 let summary = result["summary"].as_str().unwrap_or("");
