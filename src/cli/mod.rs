@@ -101,6 +101,11 @@ pub struct ConsoleArgs {
     /// Endpoints (upstream's --inference-base-url-host-override).
     #[arg(long, value_name = "HOST")]
     pub inference_host_override: Option<String>,
+    /// Run the model's commands and the commit hooks unconfined (the sandbox's mode "off";
+    /// the console header then says "sandbox off"). Only for machines without user
+    /// namespaces, and only with a model you trust.
+    #[arg(long, global = true)]
+    pub no_sandbox: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -183,6 +188,9 @@ pub struct RunArgs {
     /// Only print the Result (no live transcript).
     #[arg(long, short)]
     pub quiet: bool,
+    /// The global `--no-sandbox` (set by [`parse`]).
+    #[arg(skip)]
+    pub no_sandbox: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -281,6 +289,9 @@ pub struct AgentArgs {
     pub zap_stacktrace_level: Option<String>,
     #[arg(long, hide = true)]
     pub zap_time_encoding: Option<String>,
+    /// The global `--no-sandbox` (set by [`parse`]).
+    #[arg(skip)]
+    pub no_sandbox: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -322,7 +333,21 @@ fn parse_selector(s: &str) -> Result<LabelSelector, String> {
 
 /// The command line of this process, Go-style flags rewritten.
 pub fn parse() -> Cli {
-    Cli::parse_from(normalize_go_flags(std::env::args_os().collect()))
+    with_global_flags(Cli::parse_from(normalize_go_flags(
+        std::env::args_os().collect(),
+    )))
+}
+
+/// Hands the global `--no-sandbox` (parsed into the console's flags) to the subcommands that
+/// run tasks, so each reads it from its own arguments.
+pub fn with_global_flags(mut cli: Cli) -> Cli {
+    let off = cli.console.no_sandbox;
+    match &mut cli.command {
+        Some(Command::Run(a)) => a.no_sandbox |= off,
+        Some(Command::Agent(a)) => a.no_sandbox |= off,
+        _ => {}
+    }
+    cli
 }
 
 /// Rewrites Go-style `-flag`/`-flag=v` spellings of `foreman agent`'s long flags to `--flag`,

@@ -9,11 +9,13 @@ use super::outcome::{self, Incomplete, Precondition, ResultEnvelope, RunFacts};
 use crate::agent::transcript::{Journal, Record, SCHEMA};
 use crate::agent::{LoopConfig, LoopEnd, LoopEvent, prompt, run_loop};
 use crate::api::{Agent, AgentRole, AgenticTask};
-use crate::oai::{Client, ClientConfig, StreamEvent};
+use crate::oai::{Client, ClientConfig, StreamEvent, StreamLimits};
+use crate::sandbox::{self, Sandbox};
 use crate::tools::{ModelVerdict, Registry, Submission, ToolOptions};
 use crate::workspace::auth::redact_url;
 use crate::workspace::{self, CommitOutcome, CommitRequest, Identity, Token};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Where the token comes from: the environment/file lookup (production) or given (tests).
@@ -39,6 +41,8 @@ pub struct ExecutorConfig {
     /// The JSONL journal of this run.
     pub journal_path: PathBuf,
     pub token: TokenSource,
+    /// The operator's `[sandbox]` settings; the Agent's `spec.sandbox` is merged into them.
+    pub sandbox: sandbox::Settings,
 }
 
 /// What the executor reports while it works.
@@ -95,6 +99,14 @@ struct Run<'a> {
     started: Instant,
 }
 
+/// What the steps after the loop share: the branch, the configured remote, and the sandbox
+/// the model's commands ran in (the commit hooks run in it too).
+struct After<'a> {
+    branch: &'a str,
+    remote: &'a str,
+    sandbox: Arc<Sandbox>,
+}
+
 /// The submission the loop ended with, and the turns it took.
 struct Submitted {
     sub: Submission,
@@ -118,6 +130,7 @@ impl<'a> Run<'a> {
     /// The pipeline, step by step; a step that decides the outcome halts it.
     async fn steps(&self, sink: &mut (dyn FnMut(ExecEvent) + Send)) -> Result<RunReport, Halt> {
         self.check_preconditions()?;
+        self.check_sandbox()?;
         let cleanup = self.fresh_workspace()?;
         let remote = self.remote()?;
         let token = self.token(&remote)?;
@@ -129,8 +142,13 @@ impl<'a> Run<'a> {
         let end = self
             .agent_loop(&client, &registry, &branch, &mut journal, sink)
             .await?;
+        let ctx = After {
+            branch: &branch,
+            remote: &remote,
+            sandbox: Arc::clone(registry.sandbox()),
+        };
         let rep = self
-            .commit_and_push(end, &branch, &remote, token, cleanup, sink)
+            .commit_and_push(end, &ctx, token, cleanup, sink)
             .await?;
         Ok(finish(rep, &mut journal))
     }
@@ -139,8 +157,7 @@ impl<'a> Run<'a> {
     async fn commit_and_push(
         &self,
         end: Result<Submitted, RunReport>,
-        branch: &str,
-        remote: &str,
+        ctx: &After<'_>,
         token: Option<Token>,
         cleanup: WorkspaceGuard,
         sink: &mut (dyn FnMut(ExecEvent) + Send),
@@ -152,7 +169,8 @@ impl<'a> Run<'a> {
         if sub.verdict != ModelVerdict::Go || self.agent.spec.role == AgentRole::Reviewer {
             return Ok(self.model_decided(&sub, turns));
         }
-        let sha = match self.commit(&sub, branch, turns, sink).await? {
+        let (branch, remote) = (ctx.branch, ctx.remote);
+        let sha = match self.commit(&sub, ctx, turns, sink).await? {
             Ok(sha) => sha,
             Err(rep) => return Ok(rep),
         };
@@ -279,28 +297,53 @@ impl<'a> Run<'a> {
         Ok(branch)
     }
 
-    /// The Agent's tools, bound to the workspace.
+    /// The sandbox can confine on this machine, unless the operator turned it off: a run
+    /// whose every command would be refused ends before the clone, saying how to fix it.
+    fn check_sandbox(&self) -> Result<(), Halt> {
+        match sandbox::status(self.cfg.sandbox.mode) {
+            sandbox::Status::Unavailable(why) => Err(self.precondition(
+                Precondition::ToolRegistryBuildFailed,
+                &sandbox::SandboxError::Unavailable(why).to_string(),
+            )),
+            sandbox::Status::Ready(_) | sandbox::Status::Off => Ok(()),
+        }
+    }
+
+    /// The Agent's tools, bound to the workspace, in the sandbox the operator's settings and
+    /// the Agent's `spec.sandbox` resolve to (a refused allow path ends the run here).
     fn tools(&self) -> Result<Registry, Halt> {
         let opts = ToolOptions {
             bash_timeout: self.agent.spec.bash_timeout(),
             bash_env: identity_env(&self.cfg.identity),
         };
-        Registry::new(&self.workspace, &self.agent.spec.tools, opts)
-            .map_err(|e| self.precondition(Precondition::ToolRegistryBuildFailed, &e.to_string()))
+        Registry::sandboxed(
+            &self.workspace,
+            &self.agent.spec.tools,
+            opts,
+            &self.cfg.sandbox,
+            self.agent.spec.sandbox.as_ref(),
+        )
+        .map_err(|e| self.precondition(Precondition::ToolRegistryBuildFailed, &e.to_string()))
     }
 
     fn client(&self) -> Result<Client, ExecutorError> {
         let spec = &self.agent.spec;
-        Client::new(ClientConfig {
-            base_url: self.cfg.base_url.clone(),
-            model: spec.model.clone().unwrap_or_default(),
-            temperature: spec.temperature(),
-            max_tokens: spec.max_output_tokens.map(|n| n.max(1) as u32),
-            stop: spec.stop.clone().unwrap_or_default(),
-            header_timeout: spec.request_timeout(),
-            max_retries: spec.max_retries(),
-            protocol: spec.tool_protocol(),
-        })
+        let limits = StreamLimits {
+            max_reply_bytes: spec.max_reply_bytes(),
+        };
+        Client::with_limits(
+            ClientConfig {
+                base_url: self.cfg.base_url.clone(),
+                model: spec.model.clone().unwrap_or_default(),
+                temperature: spec.temperature(),
+                max_tokens: spec.max_output_tokens.map(|n| n.max(1) as u32),
+                stop: spec.stop.clone().unwrap_or_default(),
+                header_timeout: spec.request_timeout(),
+                max_retries: spec.max_retries(),
+                protocol: spec.tool_protocol(),
+            },
+            limits,
+        )
         .map_err(|e| ExecutorError::Internal(e.to_string()))
     }
 
@@ -351,6 +394,7 @@ impl<'a> Run<'a> {
             max_turns: spec.max_turns(),
             converge_turns: spec.converge_turns(),
             deadline: Some(tokio::time::Instant::now() + self.task.spec.timeout()),
+            max_tool_calls_per_turn: spec.max_tool_calls_per_turn(),
         };
         sink(ExecEvent::Status(format!(
             "running the loop against {} (max {} turns)",
@@ -400,16 +444,17 @@ impl<'a> Run<'a> {
     async fn commit(
         &self,
         sub: &Submission,
-        branch: &str,
+        ctx: &After<'_>,
         turns: u32,
         sink: &mut (dyn FnMut(ExecEvent) + Send),
     ) -> Result<Result<String, RunReport>, ExecutorError> {
         sink(ExecEvent::Status("committing".into()));
-        let (ws, identity, message, issue) = (
+        let (ws, identity, message, issue, sandbox) = (
             self.workspace.clone(),
             self.cfg.identity.clone(),
             sub.commit_message.clone().unwrap_or_default(),
             fixes_issue(self.task),
+            Arc::clone(&ctx.sandbox),
         );
         let committed = blocking(move || -> Result<CommitOutcome, String> {
             let repo = git2::Repository::open(&ws).map_err(|e| e.to_string())?;
@@ -418,10 +463,10 @@ impl<'a> Run<'a> {
                 message: &message,
                 fixes_issue: issue,
             };
-            workspace::commit_all(&repo, &req).map_err(|e| e.to_string())
+            workspace::commit_all_in(&repo, &req, &sandbox).map_err(|e| e.to_string())
         })
         .await?;
-        let facts = self.facts(turns);
+        let (facts, branch) = (self.facts(turns), ctx.branch);
         Ok(match committed {
             Err(e) => Err(self.report(outcome::commit_rejected(branch, &e, &facts))),
             Ok(CommitOutcome::NoChanges) => {

@@ -30,6 +30,8 @@ pub struct EmbeddedConfig {
     pub auto_push: bool,
     pub github_api_base: String,
     pub token: TokenSource,
+    /// The operator's sandbox settings for every run (README "Containment").
+    pub sandbox: crate::sandbox::Settings,
     /// This machine's FleetNode name (`node::default_node_name()` is the sanitized hostname).
     pub node_name: String,
 }
