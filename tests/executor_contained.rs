@@ -313,3 +313,52 @@ async fn at_most_the_per_turn_cap_of_calls_run_and_the_rest_are_told_why() {
     }
     assert_eq!(ran.report.result.verdict, "NO-GO");
 }
+
+#[tokio::test]
+async fn a_rewritten_git_config_is_noted_for_the_transcript_and_the_approval() {
+    let e = fleet_repo();
+    let server = ScriptedServer::start(vec![
+        common::fix_readme(),
+        bash("git config remote.origin.pushurl http://127.0.0.1:9/evil.git && echo REWROTE"),
+        common::submit_result("GO", "docs: fix typo\n\nFixes #7"),
+    ])
+    .unwrap();
+    // Only the operator's opt-out makes .git writable to the model.
+    let mut cfg = config(&e, &server.base_url(), off());
+    cfg.push_now = false;
+    let mut events = Vec::new();
+    let rep = execute(&issue_task(""), &agent(""), &cfg, &mut |ev| events.push(ev))
+        .await
+        .unwrap();
+    assert_eq!(rep.result.verdict, "GO", "{:?}", rep.result);
+    let note = rep.result.extra.other["gitConfigChanged"].as_str().unwrap();
+    assert!(
+        note.contains("remote.origin.pushurl")
+            && note.ends_with(&format!("pushes to {}", e.bare.display())),
+        "{note}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|ev| matches!(ev, ExecEvent::Status(s) if s == &format!("warning: {note}"))),
+        "the transcript says so"
+    );
+    // Untouched: no note.
+    let e = fleet_repo();
+    let ran = run_with(
+        &e,
+        "",
+        "",
+        Settings::default(),
+        common::fix_then_go("docs: fix typo\n\nFixes #7"),
+    )
+    .await;
+    assert_eq!(ran.report.result.verdict, "GO");
+    assert!(
+        !ran.report
+            .result
+            .extra
+            .other
+            .contains_key("gitConfigChanged")
+    );
+}

@@ -264,3 +264,30 @@ async fn an_executor_error_quoting_a_hostile_server_body_reaches_stderr_without_
         "{stderr:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreman_drops_the_token_from_its_own_environment_at_startup() {
+    let e = env();
+    // Unconfined, so the model's shell can read foreman's own /proc entry (its parent's).
+    let run = foreman_run_with(
+        &e,
+        vec![
+            bash("tr '\\0' '\\n' < /proc/$PPID/environ; echo ENVIRON-DONE"),
+            submit("NO-GO"),
+        ],
+        |c| {
+            c.arg("--no-sandbox");
+        },
+    )
+    .await;
+    assert!(
+        run.journal.contains("ENVIRON-DONE") && run.journal.contains("FOREMAN_CONFIG="),
+        "foreman's environ was read: {}",
+        run.journal
+    );
+    assert!(
+        !run.journal.contains(TOKEN),
+        "the token was in foreman's environ"
+    );
+    assert!(!run.journal.contains("GITHUB_TOKEN=g"), "{}", run.journal);
+}

@@ -3,8 +3,8 @@
 //! the same run.
 
 pub use super::error::ExecutorError;
-pub use super::git::{PendingPush, push_pending};
-use super::git::{WorkspaceGuard, blocking};
+pub use super::git::{PendingPush, TokenSource, push_pending};
+use super::git::{WorkspaceGuard, blocking, identity_env, resolve_token};
 use super::outcome::{self, Incomplete, Precondition, ResultEnvelope, RunFacts};
 use crate::agent::transcript::{Journal, Record, SCHEMA};
 use crate::agent::{LoopConfig, LoopEnd, LoopEvent, prompt, run_loop};
@@ -18,12 +18,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Where the token comes from: the environment/file lookup (production) or given (tests).
-#[derive(Clone, Debug)]
-pub enum TokenSource {
-    Lookup,
-    Given(Token),
-}
+/// `status.result.extra` key of the note that the workspace's `.git/config` changed after
+/// the clone (the approval dialog shows it).
+pub const GIT_CONFIG_CHANGED: &str = "gitConfigChanged";
 
 #[derive(Clone, Debug)]
 pub struct ExecutorConfig {
@@ -180,11 +177,28 @@ impl<'a> Run<'a> {
             branch: branch.to_string(),
             sha,
         };
-        if !self.cfg.push_now {
+        let note = self.git_config_note(sink);
+        let mut rep = if self.cfg.push_now {
+            self.push(&sub, &pending, token, turns, sink).await
+        } else {
             cleanup.keep_for_approval();
-            return Ok(self.await_approval(&sub, pending, turns, sink));
+            self.await_approval(&sub, pending, turns, sink)
+        };
+        if let Some(n) = note {
+            rep.result
+                .extra
+                .other
+                .insert(GIT_CONFIG_CHANGED.into(), n.into());
         }
-        Ok(self.push(&sub, &pending, token, turns, sink).await)
+        Ok(rep)
+    }
+
+    /// Whether `.git/config` is still as cloned; a change (only possible with the sandbox
+    /// off) is said in the transcript and carried in the Result for the approval dialog.
+    fn git_config_note(&self, sink: &mut (dyn FnMut(ExecEvent) + Send)) -> Option<String> {
+        let note = workspace::pin::config_note(&self.workspace.join(".git"))?;
+        sink(ExecEvent::Status(format!("warning: {note}")));
+        Some(note)
     }
 
     fn elapsed(&self) -> f64 {
@@ -267,11 +281,14 @@ impl<'a> Run<'a> {
     ) -> Result<git2::Repository, Halt> {
         sink(ExecEvent::Status(format!("cloning {}", redact_url(remote))));
         let (remote, ws, tok) = (remote.to_string(), self.workspace.clone(), token.clone());
-        blocking(move || workspace::clone(&remote, &ws, tok.as_ref()).map_err(|e| e.to_string()))
-            .await?
-            .map_err(|e| {
-                self.precondition(Precondition::CloneFailed, &format!("clone failed: {e}"))
-            })
+        blocking(move || {
+            let repo = workspace::clone(&remote, &ws, tok.as_ref()).map_err(|e| e.to_string())?;
+            workspace::pin::record(repo.path(), &remote)
+                .map_err(|e| format!("cannot write the clone record: {e}"))?;
+            Ok::<_, String>(repo)
+        })
+        .await?
+        .map_err(|e| self.precondition(Precondition::CloneFailed, &format!("clone failed: {e}")))
     }
 
     /// The task's branch, checked out.
@@ -560,30 +577,6 @@ fn fixes_issue(task: &AgenticTask) -> Option<i32> {
         crate::api::TaskKind::IssueFix => task.spec.payload.issue.filter(|n| *n > 0),
         _ => None,
     }
-}
-
-/// Token needed for HTTP(S) remotes; local paths and file:// need none.
-fn resolve_token(src: &TokenSource, remote: &str) -> Result<Option<Token>, String> {
-    let needs = remote.starts_with("http://") || remote.starts_with("https://");
-    match src {
-        TokenSource::Given(t) => Ok(Some(t.clone())),
-        TokenSource::Lookup if needs => workspace::resolve_token()
-            .map(Some)
-            .map_err(|e| e.to_string()),
-        TokenSource::Lookup => Ok(workspace::resolve_token().ok()),
-    }
-}
-
-fn identity_env(id: &Identity) -> Vec<(String, String)> {
-    [
-        ("GIT_AUTHOR_NAME", &id.name),
-        ("GIT_AUTHOR_EMAIL", &id.email),
-        ("GIT_COMMITTER_NAME", &id.name),
-        ("GIT_COMMITTER_EMAIL", &id.email),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.clone()))
-    .collect()
 }
 
 fn now_rfc3339() -> String {
