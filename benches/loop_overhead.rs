@@ -59,6 +59,7 @@ fn main() {
                 max_turns: TURNS,
                 converge_turns: 0,
                 deadline: None,
+                max_tool_calls_per_turn: 32,
             };
             let t = Instant::now();
             let out = run_loop(&client, &registry, &cfg, &mut |_| {}).await;

@@ -71,6 +71,7 @@ fn main() {
             auto_push: false,
             github_api_base: "http://127.0.0.1:9".into(),
             token: TokenSource::Given(Token::new("x")),
+            sandbox: Default::default(),
             node_name: "bench".into(),
             limits: foreman::api::Limits::default(),
         };

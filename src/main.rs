@@ -4,6 +4,9 @@ use foreman::cli::{run, scheduler, service};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before anything else, while this is the only thread: GITHUB_TOKEN moves from the
+    // environment (where every child and /proc/<pid>/environ would see it) into memory.
+    foreman::workspace::auth::take_env_token();
     let cli = cli::parse();
     // The scheduler and the worker (`foreman agent`) are daemons: their placements and runs are
     // their output.

@@ -38,6 +38,7 @@ async fn run_with(replies: Vec<Reply>, max_turns: u32, retries: u32) -> Run {
         max_turns,
         converge_turns: 0,
         deadline: None,
+        max_tool_calls_per_turn: 32,
     };
     let mut events = Vec::new();
     let outcome = run_loop(&client, &registry, &cfg, &mut |e| events.push(e)).await;
@@ -263,6 +264,7 @@ async fn budget_ends_a_hanging_turn() {
         max_turns: 5,
         converge_turns: 0,
         deadline: Some(tokio::time::Instant::now() + Duration::from_millis(300)),
+        max_tool_calls_per_turn: 32,
     };
     let out = run_loop(&client, &registry, &cfg, &mut |_| {}).await;
     assert!(matches!(out.result, Ok(LoopEnd::BudgetExhausted)));
@@ -305,6 +307,7 @@ async fn the_last_turns_offer_only_submit_result() {
         max_turns: 3,
         converge_turns: 1,
         deadline: None,
+        max_tool_calls_per_turn: 32,
     };
     let out = run_loop(&client, &registry, &cfg, &mut |_| {}).await;
     assert!(matches!(out.result, Ok(LoopEnd::Submitted(_))));

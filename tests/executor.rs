@@ -23,6 +23,7 @@ fn config(e: &FleetRepo, base_url: &str, push_now: bool) -> ExecutorConfig {
         push_now,
         journal_path: e.root.join("journal.jsonl"),
         token: TokenSource::Given(Token::new("unused-for-local-remotes")),
+        sandbox: Default::default(),
     }
 }
 

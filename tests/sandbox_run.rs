@@ -55,10 +55,19 @@ struct Run {
 }
 
 async fn foreman_run(e: &Env, replies: Vec<Reply>) -> Run {
+    foreman_run_with(e, replies, |_| {}).await
+}
+
+/// [`foreman_run`] with extra flags or environment for the child.
+async fn foreman_run_with(
+    e: &Env,
+    replies: Vec<Reply>,
+    tweak: impl FnOnce(&mut tokio::process::Command),
+) -> Run {
     let server = ScriptedServer::start(replies).unwrap();
     let journal = e.root.join("journal.jsonl");
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_foreman"))
-        .arg("run")
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_foreman"));
+    cmd.arg("run")
         .args(["--task", e.root.join("task.yaml").to_str().unwrap()])
         .args(["--agent", e.root.join("agent.yaml").to_str().unwrap()])
         .args(["--base-url", &server.base_url()])
@@ -70,10 +79,9 @@ async fn foreman_run(e: &Env, replies: Vec<Reply>) -> Run {
         .env("HOME", &e.home)
         .env("GITHUB_TOKEN", TOKEN)
         .env("FOREMAN_CONFIG", e.root.join("none.toml"))
-        .env_remove("FOREMAN_SANDBOX")
-        .output()
-        .await
-        .expect("foreman runs");
+        .env_remove("FOREMAN_SANDBOX");
+    tweak(&mut cmd);
+    let out = cmd.output().await.expect("foreman runs");
     Run {
         stdout: out.stdout,
         stderr: out.stderr,
@@ -194,4 +202,92 @@ async fn escape_sequences_from_the_model_and_the_server_never_reach_stderr() {
         "a control character reached stderr:\n{stderr:?}"
     );
     assert!(!Path::new(&e.root).join("ws/default/fix-1").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_bubblewrap_the_run_is_refused_unless_the_operator_says_no_sandbox() {
+    let e = env();
+    // A PATH with a shell but no bwrap.
+    let bin = e.root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink("/bin/sh", bin.join("sh")).unwrap();
+    let no_bwrap = |c: &mut tokio::process::Command| {
+        c.env("PATH", &bin);
+    };
+    let run = foreman_run_with(&e, vec![bash("echo RAN"), submit("NO-GO")], no_bwrap).await;
+    let result = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        result.contains("EXECUTOR-PRECONDITION-FAILED")
+            && result.contains("ToolRegistryBuildFailed")
+            && result.contains("bubblewrap (bwrap) is not installed")
+            && result.contains("mode = \\\"off\\\""),
+        "{result}"
+    );
+    assert!(!run.journal.contains("RAN"), "nothing ran: {}", run.journal);
+    let run = foreman_run_with(&e, vec![bash("echo RAN"), submit("NO-GO")], |c| {
+        c.env("PATH", &bin).arg("--no-sandbox");
+    })
+    .await;
+    let result = String::from_utf8_lossy(&run.stdout);
+    assert!(result.contains("\"verdict\": \"NO-GO\""), "{result}");
+    assert!(
+        run.journal.contains(r#"\"stdout\":\"RAN\\n\""#),
+        "{}",
+        run.journal
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_executor_error_quoting_a_hostile_server_body_reaches_stderr_without_escapes() {
+    let e = env();
+    let hostile = "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{1b}]0;pwned\u{7}\u{9b}2J";
+    let body = format!("{{\"error\":{{\"code\":500,\"message\":\"down {hostile} hard\"}}}}");
+    // maxRetries 1: two attempts, both refused, so the run ends in an executor error.
+    let run = foreman_run(
+        &e,
+        vec![Reply::status(500, body.clone()), Reply::status(500, body)],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("executor error") && stderr.contains("hard"),
+        "{stderr}"
+    );
+    assert!(
+        !run.stderr.contains(&0x1b),
+        "an ESC reached stderr: {stderr:?}"
+    );
+    assert!(
+        !stderr
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "{stderr:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreman_drops_the_token_from_its_own_environment_at_startup() {
+    let e = env();
+    // Unconfined, so the model's shell can read foreman's own /proc entry (its parent's).
+    let run = foreman_run_with(
+        &e,
+        vec![
+            bash("tr '\\0' '\\n' < /proc/$PPID/environ; echo ENVIRON-DONE"),
+            submit("NO-GO"),
+        ],
+        |c| {
+            c.arg("--no-sandbox");
+        },
+    )
+    .await;
+    assert!(
+        run.journal.contains("ENVIRON-DONE") && run.journal.contains("FOREMAN_CONFIG="),
+        "foreman's environ was read: {}",
+        run.journal
+    );
+    assert!(
+        !run.journal.contains(TOKEN),
+        "the token was in foreman's environ"
+    );
+    assert!(!run.journal.contains("GITHUB_TOKEN=g"), "{}", run.journal);
 }

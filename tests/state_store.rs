@@ -418,6 +418,7 @@ async fn a_console_sees_another_process_submit_within_a_second() {
         auto_push: false,
         github_api_base: "http://127.0.0.1:9".into(),
         token: TokenSource::Given(Token::new("x")),
+        sandbox: Default::default(),
         node_name: "test-node".into(),
         limits: foreman::api::Limits::default(),
     };

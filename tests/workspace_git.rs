@@ -124,7 +124,7 @@ fn round_trip_commit_and_push_to_bare_remote() {
         Some("foreman/issue-42")
     );
 
-    push(&s.repo, "foreman/issue-42", None).unwrap();
+    push(&s.repo, s.bare.to_str().unwrap(), "foreman/issue-42", None).unwrap();
 
     let bare = &s.bare;
     let r = "refs/heads/foreman/issue-42";
@@ -173,7 +173,7 @@ fn empty_remote_gets_a_root_commit_on_the_new_branch() {
     create_branch(&repo, "foreman/first").unwrap();
     std::fs::write(work.join("a.txt"), "a\n").unwrap();
     let (sha, _) = committed_sha(commit(&repo, "First", None).unwrap());
-    push(&repo, "foreman/first", None).unwrap();
+    push(&repo, bare.to_str().unwrap(), "foreman/first", None).unwrap();
     assert_eq!(
         git(&bare, &["rev-parse", "refs/heads/foreman/first"]).trim(),
         sha
@@ -380,12 +380,12 @@ fn non_fast_forward_push_is_rejected() {
     create_branch(&other, "foreman/t").unwrap();
     std::fs::write(other_dir.join("o.txt"), "other").unwrap();
     commit(&other, "other", None).unwrap();
-    push(&other, "foreman/t", None).unwrap();
+    push(&other, s.bare.to_str().unwrap(), "foreman/t", None).unwrap();
     let theirs = git(&s.bare, &["rev-parse", "refs/heads/foreman/t"]);
 
     std::fs::write(s.work.join("m.txt"), "mine").unwrap();
     commit(&s.repo, "mine", None).unwrap();
-    let err = push(&s.repo, "foreman/t", None).unwrap_err();
+    let err = push(&s.repo, s.bare.to_str().unwrap(), "foreman/t", None).unwrap_err();
     assert!(matches!(err, PushError::Rejected { .. }), "{err:?}");
     assert!(err.to_string().contains("foreman/t"), "{err}");
     assert_eq!(
@@ -405,10 +405,9 @@ fn pre_receive_rejection_carries_the_remotes_message() {
         "echo 'policy: foreman/* branches are frozen' >&2\nexit 1",
     );
     let url = format!("pipe://{}", s.bare.display());
-    s.repo.remote_set_url("origin", &url).unwrap();
     std::fs::write(s.work.join("m.txt"), "mine").unwrap();
     commit(&s.repo, "mine", None).unwrap();
-    let err = push(&s.repo, "foreman/t", None).unwrap_err();
+    let err = push(&s.repo, &url, "foreman/t", None).unwrap_err();
     match &err {
         PushError::Rejected { message } => {
             assert!(message.contains("refs/heads/foreman/t"), "{message}");
@@ -425,7 +424,7 @@ fn pre_receive_rejection_carries_the_remotes_message() {
 
     // The same transport accepts the push once the hook allows it.
     std::fs::remove_file(s.bare.join("hooks/pre-receive")).unwrap();
-    push(&s.repo, "foreman/t", None).unwrap();
+    push(&s.repo, &url, "foreman/t", None).unwrap();
     assert_eq!(
         git(&s.bare, &["rev-parse", "refs/heads/foreman/t"]).trim(),
         head_sha(&s.repo)

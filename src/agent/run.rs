@@ -4,7 +4,10 @@
 //! - tool-call arguments that are not a JSON object are never echoed back (llama.cpp answers
 //!   500 forever on such a history): they are replaced by `{}` and the tool message tells the
 //!   model the parse error;
-//! - a wall-clock budget (the task's `timeoutSeconds`) bounds the whole loop.
+//! - a wall-clock budget (the task's `timeoutSeconds`) bounds the whole loop, tool calls
+//!   included: a call still running at the deadline is dropped, which kills its sandbox;
+//! - at most `max_tool_calls_per_turn` calls of one reply run; the rest are answered with an
+//!   error saying so (issue 9 §4: 500 `sleep` calls in one reply cannot outlast the budget).
 
 use super::events::{LoopEvent, TurnStats};
 use crate::oai::{Client, Completion, Message, OaiError, StreamEvent, ToolSpec, Usage};
@@ -24,8 +27,10 @@ pub struct LoopConfig {
     pub max_turns: u32,
     /// The last this-many turns offer only `submit_result` (0 = off).
     pub converge_turns: u32,
-    /// The loop-wide budget; `None` = unbounded.
+    /// The loop-wide budget, tool calls included; `None` = unbounded.
     pub deadline: Option<tokio::time::Instant>,
+    /// Calls of one reply that run; the rest get an error result.
+    pub max_tool_calls_per_turn: usize,
 }
 
 /// How the loop stopped without an error.
@@ -161,9 +166,11 @@ impl<'a> Run<'a> {
             return self.text_only(turn);
         }
         self.nudged = false;
-        self.dispatch(turn, calls)
-            .await
-            .map(|sub| Ok(LoopEnd::Submitted(sub)))
+        match self.dispatch(turn, calls).await {
+            Dispatched::Submitted(sub) => Some(Ok(LoopEnd::Submitted(sub))),
+            Dispatched::Continue => None,
+            Dispatched::OutOfTime => Some(Ok(LoopEnd::BudgetExhausted)),
+        }
     }
 
     /// Reports the turn, and on the first converge turn tells the model only submit is left.
@@ -242,32 +249,61 @@ impl<'a> Run<'a> {
         None
     }
 
-    /// Runs the calls in order, answering each with a tool message; the first submission
-    /// ends the loop (after the rest of the turn's calls ran).
-    async fn dispatch(&mut self, turn: u32, calls: Vec<Call>) -> Option<Submission> {
+    /// Runs the calls in order (at most the per-turn cap), answering each with a tool
+    /// message; the first submission ends the loop (after the rest of the turn's calls ran).
+    /// A call still running at the deadline is dropped (its sandbox dies with it).
+    async fn dispatch(&mut self, turn: u32, calls: Vec<Call>) -> Dispatched {
         let mut terminal = None;
-        for call in calls {
+        let cap = self.cfg.max_tool_calls_per_turn.max(1);
+        let total = calls.len();
+        for (i, call) in calls.into_iter().enumerate() {
             let content = match call.args {
+                _ if i >= cap => error_json(&format!(
+                    "{}: not run: this reply asked for {total} tool calls and at most {cap} run \
+                     per turn; send the ones you still need in your next reply",
+                    call.name
+                )),
                 Err(parse_error) => error_json(&format!(
                     "{}: arguments were not a valid JSON object ({parse_error}); the call was not run. \
                      Send it again with one complete JSON object as arguments.",
                     call.name
                 )),
-                Ok(args) => match self.registry.dispatch(&call.name, &args).await {
-                    Ok(out) => {
-                        if terminal.is_none() {
-                            terminal = out.submission;
+                Ok(args) => {
+                    let run = self.registry.dispatch(&call.name, &args);
+                    let done = match self.cfg.deadline {
+                        Some(d) => match tokio::time::timeout_at(d, run).await {
+                            Ok(r) => r,
+                            Err(_) => return Dispatched::OutOfTime,
+                        },
+                        None => run.await,
+                    };
+                    match done {
+                        Ok(out) => {
+                            if terminal.is_none() {
+                                terminal = out.submission;
+                            }
+                            serde_json::to_string(&out.output)
+                                .unwrap_or_else(|e| error_json(&format!("{}: {e}", call.name)))
                         }
-                        serde_json::to_string(&out.output)
-                            .unwrap_or_else(|e| error_json(&format!("{}: {e}", call.name)))
+                        Err(e) => error_json(&e.to_string()),
                     }
-                    Err(e) => error_json(&e.to_string()),
-                },
+                }
             };
             self.push(turn, Message::tool(call.id, call.name, content));
         }
-        terminal
+        match terminal {
+            Some(sub) => Dispatched::Submitted(sub),
+            None => Dispatched::Continue,
+        }
     }
+}
+
+/// How a turn's tool calls ended.
+enum Dispatched {
+    Submitted(Submission),
+    Continue,
+    /// The loop's deadline passed during a call.
+    OutOfTime,
 }
 
 struct Call {

@@ -236,6 +236,11 @@ pub struct AgentSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1024))]
     pub max_reply_bytes: Option<i64>,
+    /// Extension: at most this many tool calls of one reply run (default 32); the rest are
+    /// answered with an error the model can read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_tool_calls_per_turn: Option<i32>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -289,6 +294,13 @@ impl AgentSpec {
         match self.max_reply_bytes {
             Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX).max(1024),
             _ => 1024 * 1024,
+        }
+    }
+    /// Tool calls run per reply (32 unless set).
+    pub fn max_tool_calls_per_turn(&self) -> usize {
+        match self.max_tool_calls_per_turn {
+            Some(n) if n > 0 => n as usize,
+            _ => 32,
         }
     }
 }

@@ -57,10 +57,30 @@ pub fn settings_checked(args: &ConsoleArgs) -> (Config, Vec<ConfigWarning>) {
         auto_push: args.auto_push.then_some(true),
         theme: args.theme.clone(),
         github_api_base: args.github_api_base.clone(),
+        sandbox_mode: no_sandbox(args.no_sandbox),
         ..Default::default()
     };
     cfg.merge_overrides(&layer);
     (cfg, warnings)
+}
+
+/// `--no-sandbox` as a config layer's sandbox mode (it beats the file and the environment).
+fn no_sandbox(flag: bool) -> Option<crate::sandbox::Mode> {
+    flag.then_some(crate::sandbox::Mode::Off)
+}
+
+/// The sandbox settings of `foreman run` and `foreman agent`, which read no other setting of
+/// the config: its `[sandbox]` table and `FOREMAN_SANDBOX*`, then `--no-sandbox`.
+pub fn sandbox_settings(no_sandbox_flag: bool) -> crate::sandbox::Settings {
+    let (mut cfg, warnings) = Config::load();
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    cfg.merge_overrides(&ConfigLayer {
+        sandbox_mode: no_sandbox(no_sandbox_flag),
+        ..Default::default()
+    });
+    cfg.sandbox
 }
 
 /// Whether the console flags ask for a cluster instead of the local state directory.
@@ -198,6 +218,35 @@ mod tests {
 
     fn parse(args: &[&str]) -> Cli {
         Cli::try_parse_from(std::iter::once("foreman").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn no_sandbox_is_global_and_reaches_the_runs_and_the_console() {
+        let run = |args: &[&str]| match crate::cli::with_global_flags(parse(args)).command {
+            Some(Command::Run(a)) => a.no_sandbox,
+            Some(Command::Agent(a)) => a.args.no_sandbox,
+            other => panic!("{other:?}"),
+        };
+        let task = [
+            "run",
+            "--task",
+            "t.yaml",
+            "--agent",
+            "a.yaml",
+            "--commit-author-email",
+            "b@x",
+        ];
+        assert!(!run(&task));
+        assert!(run(&[&task[..], &["--no-sandbox"]].concat()));
+        assert!(run(&[&["--no-sandbox"], &task[..]].concat()));
+        assert!(run(&["agent", "--no-sandbox"]));
+        assert!(!run(&["agent"]));
+        assert_eq!(no_sandbox(true), Some(crate::sandbox::Mode::Off));
+        assert_eq!(
+            no_sandbox(false),
+            None,
+            "without the flag the config decides"
+        );
     }
 
     #[test]

@@ -72,6 +72,7 @@ fn console_worker(
     };
     w.git_remote_url = cfg.git.remote_url.clone();
     w.push_now = cfg.executor.auto_push;
+    w.sandbox = cfg.sandbox.clone();
     w
 }
 
@@ -122,6 +123,7 @@ fn start_on_state_dir(
         auto_push: cfg.executor.auto_push,
         github_api_base: cfg.github.api_base.clone(),
         token: TokenSource::Lookup,
+        sandbox: cfg.sandbox.clone(),
         node_name: node_name(),
         limits: cfg.limits.manifest(),
     };
@@ -155,6 +157,7 @@ pub async fn console(args: ConsoleArgs) -> Exit {
         Err(e) => return failed(e),
     };
     let mut app = App::new(theme, cfg.keymap.clone(), cfg.ui.bell, label);
+    app.sandbox_notice = sandbox_notice(crate::sandbox::status(cfg.sandbox.mode));
     if let Some(w) = warnings.first() {
         app.say(w.clone(), crate::console::state::Level::Warn);
     }
@@ -170,6 +173,16 @@ pub async fn console(args: ConsoleArgs) -> Exit {
     }
 }
 
+/// What the console header says about the sandbox: nothing while it confines.
+fn sandbox_notice(status: crate::sandbox::Status) -> Option<String> {
+    use crate::sandbox::Status;
+    match status {
+        Status::Ready(_) => None,
+        Status::Off => Some("sandbox off".into()),
+        Status::Unavailable(why) => Some(format!("sandbox unavailable: {why}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +192,17 @@ mod tests {
 
     fn parse(args: &[&str]) -> Cli {
         Cli::try_parse_from(std::iter::once("foreman").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn the_sandbox_notice_is_silent_only_while_it_confines() {
+        use crate::sandbox::Status;
+        assert_eq!(sandbox_notice(Status::Ready("bwrap".into())), None);
+        assert_eq!(sandbox_notice(Status::Off).as_deref(), Some("sandbox off"));
+        assert_eq!(
+            sandbox_notice(Status::Unavailable("no bwrap".into())).as_deref(),
+            Some("sandbox unavailable: no bwrap")
+        );
     }
 
     #[tokio::test]

@@ -106,6 +106,11 @@ pub struct ConsoleArgs {
     /// Endpoints (upstream's --inference-base-url-host-override).
     #[arg(long, value_name = "HOST")]
     pub inference_host_override: Option<String>,
+    /// Run the model's commands and the commit hooks unconfined (the sandbox's mode "off";
+    /// the console header then says "sandbox off"). Only for machines without user
+    /// namespaces, and only with a model you trust.
+    #[arg(long, global = true)]
+    pub no_sandbox: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -213,6 +218,9 @@ pub struct RunArgs {
     /// Only print the Result (no live transcript).
     #[arg(long, short)]
     pub quiet: bool,
+    /// The global `--no-sandbox` (set by [`parse`]).
+    #[arg(skip)]
+    pub no_sandbox: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -367,6 +375,9 @@ pub struct AgentArgs {
     pub zap_stacktrace_level: Option<String>,
     #[arg(long, hide = true)]
     pub zap_time_encoding: Option<String>,
+    /// The global `--no-sandbox` (set by [`parse`]).
+    #[arg(skip)]
+    pub no_sandbox: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -458,6 +469,18 @@ pub fn parse_from(argv: Vec<OsString>) -> Cli {
             let rest = goflags::normalize(&SchedulerOnly::command(), argv[1..].to_vec());
             daemon(Command::Scheduler(SchedulerOnly::parse_from(rest).args))
         }
-        _ => Cli::parse_from(argv),
+        _ => with_global_flags(Cli::parse_from(argv)),
     }
+}
+
+/// Hands the global `--no-sandbox` (parsed into the console's flags) to the subcommands that
+/// run tasks, so each reads it from its own arguments.
+pub fn with_global_flags(mut cli: Cli) -> Cli {
+    let off = cli.console.no_sandbox;
+    match &mut cli.command {
+        Some(Command::Run(a)) => a.no_sandbox |= off,
+        Some(Command::Agent(a)) => a.args.no_sandbox |= off,
+        _ => {}
+    }
+    cli
 }

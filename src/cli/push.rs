@@ -1,5 +1,6 @@
 //! `foreman push`: pushes a committed GO that `foreman run` left awaiting approval, reading
-//! branch, commit and remote from the kept workspace itself.
+//! branch and commit from the kept workspace and the remote from its clone record (the URL
+//! the run cloned from, never `.git/config`'s, which the model could have rewritten).
 
 use super::PushArgs;
 use super::common::{Exit, bad_input, failed};
@@ -12,6 +13,9 @@ pub async fn push(args: PushArgs) -> Exit {
         Ok(p) => p,
         Err(e) => return bad_input(e),
     };
+    if let Some(note) = crate::workspace::pin::config_note(repo_dir(&ws).as_path()) {
+        eprintln!("warning: {note}");
+    }
     let token = crate::workspace::resolve_token().ok();
     eprintln!(
         "pushing {} ({}) to {}",
@@ -47,15 +51,24 @@ fn pending_from_workspace(ws: &Path) -> Result<PendingPush, String> {
         .target()
         .map(|o| o.to_string())
         .ok_or_else(|| format!("{}: HEAD has no commit", ws.display()))?;
-    let remote = repo
-        .find_remote("origin")
-        .ok()
-        .and_then(|r| r.url().ok().map(crate::workspace::auth::redact_url))
-        .unwrap_or_else(|| "origin".into());
+    let remote = crate::workspace::pin::load(repo.path())
+        .map(|r| crate::workspace::auth::redact_url(&r.remote))
+        .ok_or_else(|| {
+            format!(
+                "{}: no clone record (.git/foreman-clone.json), so the operator's remote is \
+                 unknown; push it with git yourself, or re-run the task",
+                ws.display()
+            )
+        })?;
     Ok(PendingPush {
         workspace: ws.to_path_buf(),
         remote,
         branch,
         sha,
     })
+}
+
+/// The workspace's git directory.
+fn repo_dir(ws: &Path) -> std::path::PathBuf {
+    ws.join(".git")
 }

@@ -56,7 +56,12 @@ pub async fn run(args: RunArgs) -> Exit {
     match report {
         Ok(rep) => print_report(rep),
         Err(e) => {
-            eprintln!("executor error: {e}");
+            // The error can quote the server's body or the model's words: no control
+            // sequence of theirs reaches the terminal.
+            eprintln!(
+                "executor error: {}",
+                crate::oai::terminal_safe(&e.to_string())
+            );
             Exit::Failed
         }
     }
@@ -115,6 +120,7 @@ fn executor_config(args: &RunArgs, task: &AgenticTask) -> ExecutorConfig {
             .clone()
             .unwrap_or_else(|| default_journal(&ns, &name)),
         token: TokenSource::Lookup,
+        sandbox: super::common::sandbox_settings(args.no_sandbox),
     }
 }
 

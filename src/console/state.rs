@@ -122,6 +122,9 @@ pub struct App {
     pub keymap: Keymap,
     pub bell: Bell,
     pub backend_label: String,
+    /// "sandbox off" / "sandbox unavailable: <why>": shown in the error colour on every
+    /// frame while the model's commands are not confined (`None` while they are).
+    pub sandbox_notice: Option<String>,
     pub regions: Regions,
     /// Fixed "now" (unix seconds) for reproducible frames in tests; `None` = the real clock.
     pub clock: Option<i64>,
@@ -150,6 +153,7 @@ impl App {
             keymap,
             bell,
             backend_label,
+            sandbox_notice: None,
             regions: Regions::default(),
             clock: None,
             quit: false,

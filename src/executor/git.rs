@@ -1,9 +1,16 @@
-//! The executor's git work on blocking threads (git2 blocks): the fresh workspace, the
-//! pending push and its approval.
+//! The executor's git work on blocking threads (git2 blocks) and what it needs: the token, the
+//! commit identity the shell sees, the fresh workspace, the pending push and its approval.
 
 use super::error::ExecutorError;
 use crate::workspace::{self, PushError, Token};
 use std::path::{Path, PathBuf};
+
+/// Where the token comes from: the environment/file lookup (production) or given (tests).
+#[derive(Clone, Debug)]
+pub enum TokenSource {
+    Lookup,
+    Given(Token),
+}
 
 /// A committed GO waiting for the operator's push approval.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -28,13 +35,16 @@ impl PendingPush {
     }
 }
 
-/// Pushes a pending GO (the operator's approval, or `--push`). The error text is safe to show.
+/// Pushes a pending GO (the operator's approval, or `--push`) to the remote the run cloned
+/// from (the operator's), never to one the workspace's `.git/config` names. The error text is
+/// safe to show.
 pub async fn push_pending(p: &PendingPush, token: Option<Token>) -> Result<(), String> {
-    let (ws, branch) = (p.workspace.clone(), p.branch.clone());
+    let (ws, branch, shown) = (p.workspace.clone(), p.branch.clone(), p.remote.clone());
     blocking(move || -> Result<(), String> {
         let repo = git2::Repository::open(&ws)
             .map_err(|e| format!("cannot open workspace {}: {e}", ws.display()))?;
-        workspace::push(&repo, &branch, token.as_ref()).map_err(|e| match e {
+        let url = pinned_url(&shown, repo.path())?;
+        workspace::push(&repo, &url, &branch, token.as_ref()).map_err(|e| match e {
             PushError::Rejected { message } => format!("push rejected by the remote: {message}"),
             PushError::Auth { message } => format!("authentication failed: {message}"),
             PushError::Transport { message } => format!("push failed: {message}"),
@@ -42,6 +52,23 @@ pub async fn push_pending(p: &PendingPush, token: Option<Token>) -> Result<(), S
     })
     .await
     .map_err(|e| e.to_string())?
+}
+
+/// The URL to push to: the remote the run recorded (the operator's). A URL with credentials
+/// is recorded redacted, so its full form comes from the clone record, which must redact to
+/// the same URL (same host and path).
+fn pinned_url(recorded: &str, git_dir: &Path) -> Result<String, String> {
+    if !recorded.contains("***@") {
+        return Ok(recorded.to_string());
+    }
+    match workspace::pin::load(git_dir) {
+        Some(r) if workspace::auth::redact_url(&r.remote) == recorded => Ok(r.remote),
+        _ => Err(format!(
+            "cannot push to {recorded}: its credentials were recorded redacted and the clone \
+             record does not match; configure the remote without credentials in the URL \
+             (foreman sends the token itself)"
+        )),
+    }
 }
 
 fn prepare_workspace(ws: &Path) -> Result<(), ExecutorError> {
@@ -95,4 +122,28 @@ pub(super) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ExecutorError::Internal(format!("git worker failed: {e}")))
+}
+
+/// Token needed for HTTP(S) remotes; local paths and file:// need none.
+pub(super) fn resolve_token(src: &TokenSource, remote: &str) -> Result<Option<Token>, String> {
+    let needs = remote.starts_with("http://") || remote.starts_with("https://");
+    match src {
+        TokenSource::Given(t) => Ok(Some(t.clone())),
+        TokenSource::Lookup if needs => workspace::resolve_token()
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        TokenSource::Lookup => Ok(workspace::resolve_token().ok()),
+    }
+}
+
+pub(super) fn identity_env(id: &workspace::Identity) -> Vec<(String, String)> {
+    [
+        ("GIT_AUTHOR_NAME", &id.name),
+        ("GIT_AUTHOR_EMAIL", &id.email),
+        ("GIT_COMMITTER_NAME", &id.name),
+        ("GIT_COMMITTER_EMAIL", &id.email),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.clone()))
+    .collect()
 }

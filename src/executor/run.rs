@@ -3,25 +3,24 @@
 //! the same run.
 
 pub use super::error::ExecutorError;
-pub use super::git::{PendingPush, push_pending};
-use super::git::{WorkspaceGuard, blocking};
+pub use super::git::{PendingPush, TokenSource, push_pending};
+use super::git::{WorkspaceGuard, blocking, identity_env, resolve_token};
 use super::outcome::{self, Incomplete, Precondition, ResultEnvelope, RunFacts};
 use crate::agent::transcript::{Journal, Record, SCHEMA};
 use crate::agent::{LoopConfig, LoopEnd, LoopEvent, prompt, run_loop};
 use crate::api::{Agent, AgentRole, AgenticTask};
-use crate::oai::{Client, ClientConfig, StreamEvent};
+use crate::oai::{Client, ClientConfig, StreamEvent, StreamLimits};
+use crate::sandbox::{self, Sandbox};
 use crate::tools::{ModelVerdict, Registry, Submission, ToolOptions};
 use crate::workspace::auth::redact_url;
 use crate::workspace::{self, CommitOutcome, CommitRequest, Identity, Token};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
-/// Where the token comes from: the environment/file lookup (production) or given (tests).
-#[derive(Clone, Debug)]
-pub enum TokenSource {
-    Lookup,
-    Given(Token),
-}
+/// `status.result.extra` key of the note that the workspace's `.git/config` changed after
+/// the clone (the approval dialog shows it).
+pub const GIT_CONFIG_CHANGED: &str = "gitConfigChanged";
 
 #[derive(Clone, Debug)]
 pub struct ExecutorConfig {
@@ -39,6 +38,8 @@ pub struct ExecutorConfig {
     /// The JSONL journal of this run.
     pub journal_path: PathBuf,
     pub token: TokenSource,
+    /// The operator's `[sandbox]` settings; the Agent's `spec.sandbox` is merged into them.
+    pub sandbox: sandbox::Settings,
 }
 
 /// What the executor reports while it works.
@@ -95,6 +96,14 @@ struct Run<'a> {
     started: Instant,
 }
 
+/// What the steps after the loop share: the branch, the configured remote, and the sandbox
+/// the model's commands ran in (the commit hooks run in it too).
+struct After<'a> {
+    branch: &'a str,
+    remote: &'a str,
+    sandbox: Arc<Sandbox>,
+}
+
 /// The submission the loop ended with, and the turns it took.
 struct Submitted {
     sub: Submission,
@@ -118,6 +127,7 @@ impl<'a> Run<'a> {
     /// The pipeline, step by step; a step that decides the outcome halts it.
     async fn steps(&self, sink: &mut (dyn FnMut(ExecEvent) + Send)) -> Result<RunReport, Halt> {
         self.check_preconditions()?;
+        self.check_sandbox()?;
         let cleanup = self.fresh_workspace()?;
         let remote = self.remote()?;
         let token = self.token(&remote)?;
@@ -129,8 +139,13 @@ impl<'a> Run<'a> {
         let end = self
             .agent_loop(&client, &registry, &branch, &mut journal, sink)
             .await?;
+        let ctx = After {
+            branch: &branch,
+            remote: &remote,
+            sandbox: Arc::clone(registry.sandbox()),
+        };
         let rep = self
-            .commit_and_push(end, &branch, &remote, token, cleanup, sink)
+            .commit_and_push(end, &ctx, token, cleanup, sink)
             .await?;
         Ok(finish(rep, &mut journal))
     }
@@ -139,8 +154,7 @@ impl<'a> Run<'a> {
     async fn commit_and_push(
         &self,
         end: Result<Submitted, RunReport>,
-        branch: &str,
-        remote: &str,
+        ctx: &After<'_>,
         token: Option<Token>,
         cleanup: WorkspaceGuard,
         sink: &mut (dyn FnMut(ExecEvent) + Send),
@@ -152,7 +166,8 @@ impl<'a> Run<'a> {
         if sub.verdict != ModelVerdict::Go || self.agent.spec.role == AgentRole::Reviewer {
             return Ok(self.model_decided(&sub, turns));
         }
-        let sha = match self.commit(&sub, branch, turns, sink).await? {
+        let (branch, remote) = (ctx.branch, ctx.remote);
+        let sha = match self.commit(&sub, ctx, turns, sink).await? {
             Ok(sha) => sha,
             Err(rep) => return Ok(rep),
         };
@@ -162,11 +177,28 @@ impl<'a> Run<'a> {
             branch: branch.to_string(),
             sha,
         };
-        if !self.cfg.push_now {
+        let note = self.git_config_note(sink);
+        let mut rep = if self.cfg.push_now {
+            self.push(&sub, &pending, token, turns, sink).await
+        } else {
             cleanup.keep_for_approval();
-            return Ok(self.await_approval(&sub, pending, turns, sink));
+            self.await_approval(&sub, pending, turns, sink)
+        };
+        if let Some(n) = note {
+            rep.result
+                .extra
+                .other
+                .insert(GIT_CONFIG_CHANGED.into(), n.into());
         }
-        Ok(self.push(&sub, &pending, token, turns, sink).await)
+        Ok(rep)
+    }
+
+    /// Whether `.git/config` is still as cloned; a change (only possible with the sandbox
+    /// off) is said in the transcript and carried in the Result for the approval dialog.
+    fn git_config_note(&self, sink: &mut (dyn FnMut(ExecEvent) + Send)) -> Option<String> {
+        let note = workspace::pin::config_note(&self.workspace.join(".git"))?;
+        sink(ExecEvent::Status(format!("warning: {note}")));
+        Some(note)
     }
 
     fn elapsed(&self) -> f64 {
@@ -249,11 +281,14 @@ impl<'a> Run<'a> {
     ) -> Result<git2::Repository, Halt> {
         sink(ExecEvent::Status(format!("cloning {}", redact_url(remote))));
         let (remote, ws, tok) = (remote.to_string(), self.workspace.clone(), token.clone());
-        blocking(move || workspace::clone(&remote, &ws, tok.as_ref()).map_err(|e| e.to_string()))
-            .await?
-            .map_err(|e| {
-                self.precondition(Precondition::CloneFailed, &format!("clone failed: {e}"))
-            })
+        blocking(move || {
+            let repo = workspace::clone(&remote, &ws, tok.as_ref()).map_err(|e| e.to_string())?;
+            workspace::pin::record(repo.path(), &remote)
+                .map_err(|e| format!("cannot write the clone record: {e}"))?;
+            Ok::<_, String>(repo)
+        })
+        .await?
+        .map_err(|e| self.precondition(Precondition::CloneFailed, &format!("clone failed: {e}")))
     }
 
     /// The task's branch, checked out.
@@ -279,28 +314,53 @@ impl<'a> Run<'a> {
         Ok(branch)
     }
 
-    /// The Agent's tools, bound to the workspace.
+    /// The sandbox can confine on this machine, unless the operator turned it off: a run
+    /// whose every command would be refused ends before the clone, saying how to fix it.
+    fn check_sandbox(&self) -> Result<(), Halt> {
+        match sandbox::status(self.cfg.sandbox.mode) {
+            sandbox::Status::Unavailable(why) => Err(self.precondition(
+                Precondition::ToolRegistryBuildFailed,
+                &sandbox::SandboxError::Unavailable(why).to_string(),
+            )),
+            sandbox::Status::Ready(_) | sandbox::Status::Off => Ok(()),
+        }
+    }
+
+    /// The Agent's tools, bound to the workspace, in the sandbox the operator's settings and
+    /// the Agent's `spec.sandbox` resolve to (a refused allow path ends the run here).
     fn tools(&self) -> Result<Registry, Halt> {
         let opts = ToolOptions {
             bash_timeout: self.agent.spec.bash_timeout(),
             bash_env: identity_env(&self.cfg.identity),
         };
-        Registry::new(&self.workspace, &self.agent.spec.tools, opts)
-            .map_err(|e| self.precondition(Precondition::ToolRegistryBuildFailed, &e.to_string()))
+        Registry::sandboxed(
+            &self.workspace,
+            &self.agent.spec.tools,
+            opts,
+            &self.cfg.sandbox,
+            self.agent.spec.sandbox.as_ref(),
+        )
+        .map_err(|e| self.precondition(Precondition::ToolRegistryBuildFailed, &e.to_string()))
     }
 
     fn client(&self) -> Result<Client, ExecutorError> {
         let spec = &self.agent.spec;
-        Client::new(ClientConfig {
-            base_url: self.cfg.base_url.clone(),
-            model: spec.model.clone().unwrap_or_default(),
-            temperature: spec.temperature(),
-            max_tokens: spec.max_output_tokens(),
-            stop: spec.stop.clone().unwrap_or_default(),
-            header_timeout: spec.request_timeout(),
-            max_retries: spec.max_retries(),
-            protocol: spec.tool_protocol(),
-        })
+        let limits = StreamLimits {
+            max_reply_bytes: spec.max_reply_bytes(),
+        };
+        Client::with_limits(
+            ClientConfig {
+                base_url: self.cfg.base_url.clone(),
+                model: spec.model.clone().unwrap_or_default(),
+                temperature: spec.temperature(),
+                max_tokens: spec.max_output_tokens(),
+                stop: spec.stop.clone().unwrap_or_default(),
+                header_timeout: spec.request_timeout(),
+                max_retries: spec.max_retries(),
+                protocol: spec.tool_protocol(),
+            },
+            limits,
+        )
         .map_err(|e| ExecutorError::Internal(e.to_string()))
     }
 
@@ -351,6 +411,7 @@ impl<'a> Run<'a> {
             max_turns: spec.max_turns(),
             converge_turns: spec.converge_turns(),
             deadline: Some(tokio::time::Instant::now() + self.task.spec.timeout()),
+            max_tool_calls_per_turn: spec.max_tool_calls_per_turn(),
         };
         sink(ExecEvent::Status(format!(
             "running the loop against {} (max {} turns)",
@@ -400,16 +461,17 @@ impl<'a> Run<'a> {
     async fn commit(
         &self,
         sub: &Submission,
-        branch: &str,
+        ctx: &After<'_>,
         turns: u32,
         sink: &mut (dyn FnMut(ExecEvent) + Send),
     ) -> Result<Result<String, RunReport>, ExecutorError> {
         sink(ExecEvent::Status("committing".into()));
-        let (ws, identity, message, issue) = (
+        let (ws, identity, message, issue, sandbox) = (
             self.workspace.clone(),
             self.cfg.identity.clone(),
             sub.commit_message.clone().unwrap_or_default(),
             fixes_issue(self.task),
+            Arc::clone(&ctx.sandbox),
         );
         let committed = blocking(move || -> Result<CommitOutcome, String> {
             let repo = git2::Repository::open(&ws).map_err(|e| e.to_string())?;
@@ -418,10 +480,10 @@ impl<'a> Run<'a> {
                 message: &message,
                 fixes_issue: issue,
             };
-            workspace::commit_all(&repo, &req).map_err(|e| e.to_string())
+            workspace::commit_all_in(&repo, &req, &sandbox).map_err(|e| e.to_string())
         })
         .await?;
-        let facts = self.facts(turns);
+        let (facts, branch) = (self.facts(turns), ctx.branch);
         Ok(match committed {
             Err(e) => Err(self.report(outcome::commit_rejected(branch, &e, &facts))),
             Ok(CommitOutcome::NoChanges) => {
@@ -522,30 +584,6 @@ fn fixes_issue(task: &AgenticTask) -> Option<i32> {
         crate::api::TaskKind::IssueFix => task.spec.payload.issue.filter(|n| *n > 0),
         _ => None,
     }
-}
-
-/// Token needed for HTTP(S) remotes; local paths and file:// need none.
-fn resolve_token(src: &TokenSource, remote: &str) -> Result<Option<Token>, String> {
-    let needs = remote.starts_with("http://") || remote.starts_with("https://");
-    match src {
-        TokenSource::Given(t) => Ok(Some(t.clone())),
-        TokenSource::Lookup if needs => workspace::resolve_token()
-            .map(Some)
-            .map_err(|e| e.to_string()),
-        TokenSource::Lookup => Ok(workspace::resolve_token().ok()),
-    }
-}
-
-fn identity_env(id: &Identity) -> Vec<(String, String)> {
-    [
-        ("GIT_AUTHOR_NAME", &id.name),
-        ("GIT_AUTHOR_EMAIL", &id.email),
-        ("GIT_COMMITTER_NAME", &id.name),
-        ("GIT_COMMITTER_EMAIL", &id.email),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.clone()))
-    .collect()
 }
 
 fn now_rfc3339() -> String {

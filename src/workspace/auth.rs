@@ -9,6 +9,42 @@ use std::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::OnceLock;
+
+/// The environment variable the token may come from.
+const TOKEN_ENV: &str = "GITHUB_TOKEN";
+
+/// `GITHUB_TOKEN` as it was when [`take_env_token`] ran (`None` inside: it was unset).
+static ENV_TOKEN: OnceLock<Option<String>> = OnceLock::new();
+
+/// Takes `GITHUB_TOKEN` into custody: keeps it in memory for [`resolve_token`], overwrites
+/// its bytes in the process's environment block and removes the variable, so no child
+/// (hook, git helper, unconfined `bash`) inherits it and `/proc/<foreman>/environ` no longer
+/// shows it (the kernel reads that file from the original block, which `unsetenv` alone
+/// leaves intact).
+///
+/// Call it first thing in `main`, while the process has one thread: changing the
+/// environment races with any other thread reading it.
+#[allow(unsafe_code)] // the environment block has no safe writer
+pub fn take_env_token() {
+    let value = std::env::var(TOKEN_ENV).ok();
+    if ENV_TOKEN.set(value.clone()).is_err() || value.is_none() {
+        return;
+    }
+    let name = std::ffi::CString::new(TOKEN_ENV).expect("no NUL in the name");
+    // SAFETY: single-threaded (documented contract). getenv returns the value's bytes in the
+    // live environment, NUL-terminated and writable (the initial block is on the stack,
+    // setenv's copies on the heap); they are zeroed up to their terminator, then the entry
+    // is removed.
+    unsafe {
+        let p = libc::getenv(name.as_ptr());
+        if !p.is_null() {
+            let len = libc::strlen(p);
+            std::ptr::write_bytes(p, 0, len);
+        }
+        std::env::remove_var(TOKEN_ENV);
+    }
+}
 
 /// A GitHub token. `Debug`/`Display` print `***` so it can't slip into logs or error text.
 #[derive(Clone, PartialEq, Eq)]
@@ -56,8 +92,12 @@ pub fn token_file_path() -> Option<PathBuf> {
 }
 
 /// `$GITHUB_TOKEN` (trimmed), then `~/.config/foreman/github-token` (trimmed).
+/// Once [`take_env_token`] ran, the environment value is the one it kept.
 pub fn resolve_token() -> Result<Token, AuthError> {
-    let env_value = std::env::var("GITHUB_TOKEN").ok();
+    let env_value = match ENV_TOKEN.get() {
+        Some(kept) => kept.clone(),
+        None => std::env::var(TOKEN_ENV).ok(),
+    };
     match token_file_path() {
         Some(file) => resolve_token_from(env_value, &file),
         None => resolve_token_from(env_value, Path::new("")),

@@ -12,6 +12,7 @@ pub mod commit;
 pub mod diff;
 pub mod hooks;
 pub mod identity;
+pub mod pin;
 pub mod push;
 
 pub use auth::{AuthError, Token, resolve_token, resolve_token_from, token_file_path};

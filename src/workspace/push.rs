@@ -1,4 +1,12 @@
-//! `git push --set-upstream origin <branch>`, never forced (upstream §3.2 step 16.5).
+//! `git push --set-upstream origin <branch>`, never forced (upstream §3.2 step 16.5), to the
+//! operator's URL only (issue 9 §2).
+//!
+//! The push never reads the workspace's `.git/config`: it goes through an anonymous remote
+//! for the given URL on a second handle of the repository whose configuration is an empty
+//! in-memory one, so `remote.*.url`, `pushurl`, `url.*.insteadOf`/`pushInsteadOf` and
+//! credential helpers written there are ignored (the token only ever goes to `url`).
+//! `Remote::create_detached` would be the same without a repository, but libgit2 cannot
+//! push from a detached remote (it packs from the remote's repository).
 //!
 //! `Remote::push` can return `Ok` while the server refused the ref (a pre-receive hook, a
 //! protected branch): the per-ref verdict only arrives through the `push_update_reference`
@@ -23,20 +31,22 @@ pub enum PushError {
     Transport { message: String },
 }
 
-/// Push `refs/heads/<branch>` to `origin` (same name, no `+`), then record `origin/<branch>`
-/// as its upstream.
-pub fn push(repo: &git2::Repository, branch: &str, token: Option<&Token>) -> Result<(), PushError> {
+/// Push `refs/heads/<branch>` to `url` (same name, no `+`), whatever the workspace's config
+/// says, then record `origin/<branch>` as its upstream.
+pub fn push(
+    repo: &git2::Repository,
+    url: &str,
+    branch: &str,
+    token: Option<&Token>,
+) -> Result<(), PushError> {
     let transport = |message: String| PushError::Transport { message };
-    let refname = format!("refs/heads/{branch}");
-    if !git2::Reference::is_valid_name(&refname) {
-        return Err(transport(format!("invalid branch name {branch:?}")));
-    }
-    repo.find_reference(&refname)
-        .map_err(|e| transport(format!("local branch {branch} not found: {}", e.message())))?;
-    let mut remote = repo
-        .find_remote("origin")
-        .map_err(|e| transport(format!("no remote named origin: {}", e.message())))?;
-    let url = redact_url(remote.url().unwrap_or("<non-UTF-8 URL>"));
+    let refname = local_branch(repo, branch)?;
+    let pinned = unconfigured(repo)
+        .map_err(|e| transport(format!("cannot open the repository: {}", e.message())))?;
+    let mut remote = pinned
+        .remote_anonymous(url)
+        .map_err(|e| transport(format!("invalid remote URL: {}", scrub(e.message(), token))))?;
+    let url = redact_url(url);
 
     let rejected: Rc<RefCell<Vec<String>>> = Rc::default();
     let remote_text: Rc<RefCell<String>> = Rc::default();
@@ -122,6 +132,26 @@ pub fn push(repo: &git2::Repository, branch: &str, token: Option<&Token>) -> Res
             e.message()
         ))
     })
+}
+
+/// `refs/heads/<branch>`, which must exist.
+fn local_branch(repo: &git2::Repository, branch: &str) -> Result<String, PushError> {
+    let transport = |message: String| PushError::Transport { message };
+    let refname = format!("refs/heads/{branch}");
+    if !git2::Reference::is_valid_name(&refname) {
+        return Err(transport(format!("invalid branch name {branch:?}")));
+    }
+    repo.find_reference(&refname)
+        .map_err(|e| transport(format!("local branch {branch} not found: {}", e.message())))?;
+    Ok(refname)
+}
+
+/// A second handle on `repo` that sees no configuration at all (not the workspace's file, not
+/// the operator's global one): nothing there can redirect the push or add credentials.
+fn unconfigured(repo: &git2::Repository) -> Result<git2::Repository, git2::Error> {
+    let pinned = git2::Repository::open(repo.path())?;
+    pinned.set_config(&git2::Config::new()?)?;
+    Ok(pinned)
 }
 
 /// `branch.<b>.remote = origin`, `branch.<b>.merge = refs/heads/<b>`: what `--set-upstream`

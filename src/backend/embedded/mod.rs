@@ -30,6 +30,8 @@ pub struct EmbeddedConfig {
     pub auto_push: bool,
     pub github_api_base: String,
     pub token: TokenSource,
+    /// The operator's sandbox settings for every run (README "Containment").
+    pub sandbox: crate::sandbox::Settings,
     /// This machine's FleetNode name (`fleet::host::local_node_name`).
     pub node_name: String,
     /// Bounds of one submitted manifest file (config `[limits]`).

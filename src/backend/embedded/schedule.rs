@@ -136,6 +136,7 @@ impl Runner {
             push_now: self.cfg.auto_push,
             journal_path: self.store.journal_path_of(&key, attempt),
             token: self.cfg.token.clone(),
+            sandbox: self.cfg.sandbox.clone(),
         };
         let (itx, events, k) = (self.itx.clone(), self.events.clone(), key.clone());
         let handle = tokio::spawn(async move {

@@ -1,17 +1,18 @@
 //! The two bottom lines: the status line (the latest message, or the `/` and `:` prompts
-//! being typed) and the footer of hints from the command registry.
+//! being typed), led by the sandbox notice while commands run unconfined, and the footer of
+//! hints from the command registry.
 
 use crate::console::commands;
 use crate::console::state::{App, Level, Mode};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 pub(super) fn draw_status(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let line = match &app.mode {
+    let mut line = match &app.mode {
         Mode::Search(q) => Line::from(vec![
             Span::styled("/", t.title()),
             Span::raw(q.clone()),
@@ -34,6 +35,11 @@ pub(super) fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             None => Line::from(Span::styled(app.backend_label.clone(), t.dim())),
         },
     };
+    if let Some(n) = &app.sandbox_notice {
+        let notice = Style::new().fg(t.status.error).add_modifier(Modifier::BOLD);
+        line.spans
+            .insert(0, Span::styled(format!("{n} · "), notice));
+    }
     f.render_widget(Paragraph::new(line), area);
 }
 

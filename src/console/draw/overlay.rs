@@ -4,6 +4,7 @@
 use super::block;
 use crate::console::commands;
 use crate::console::state::{App, Intent};
+use crate::executor::run::GIT_CONFIG_CHANGED;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -172,6 +173,18 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
         ),
     };
     let mut lines: Vec<Line> = body.into_iter().map(Line::from).collect();
+    if let Intent::ApprovePush(k) = intent
+        && let Some(note) = extra(k)
+            .other
+            .get(GIT_CONFIG_CHANGED)
+            .and_then(|v| v.as_str())
+    {
+        // The model changed where git would push (sandbox off): say so before approval.
+        let warn = Style::new().fg(t.status.error);
+        for l in wrap_words(&crate::oai::terminal_safe(note), 72) {
+            lines.push(Line::from(Span::styled(l, warn)));
+        }
+    }
     lines.push(Line::from(""));
     // Exactly what the keys do (input.rs `on_confirm_key`): y and Enter confirm, the rest cancel.
     // Quitting is y/N: Enter does not quit there.
@@ -195,4 +208,21 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
     let r = centered(area, w.max(40), lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     f.render_widget(Paragraph::new(lines).block(block(title.into(), true, t)), r);
+}
+
+/// `text` in lines of at most `width` columns, broken at spaces.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let cur = lines.last_mut().expect("one line");
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(word);
+        }
+    }
+    lines
 }

@@ -138,3 +138,100 @@ fn the_help_overlay_fits_small_and_wide_screens_and_scrolls() {
         app.on_key(key('?'));
     }
 }
+
+#[test]
+fn the_header_says_in_the_error_colour_when_the_sandbox_is_off_or_unavailable() {
+    for notice in [
+        "sandbox off",
+        "sandbox unavailable: bubblewrap (bwrap) is not installed",
+    ] {
+        let mut app = fixture("dark");
+        app.sandbox_notice = Some(notice.into());
+        let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
+        term.draw(|f| draw(f, &mut app)).unwrap();
+        let lines = screen_lines(&term);
+        // The status line (second to last) leads with the notice, in the error colour.
+        let status = &lines[28];
+        assert!(
+            status.starts_with(&format!("{notice} · embedded")),
+            "{status}"
+        );
+        let buf = term.backend().buffer();
+        for x in 0..notice.chars().count() as u16 {
+            assert_eq!(
+                buf[(x, 28)].fg,
+                app.theme.status.error,
+                "cell {x}: {status}"
+            );
+        }
+        // It stays while a message is shown.
+        app.say("pushed foreman/issue-7", crate::console::state::Level::Info);
+        term.draw(|f| draw(f, &mut app)).unwrap();
+        assert!(screen_lines(&term)[28].starts_with(notice));
+    }
+    let mut app = fixture("dark");
+    app.sandbox_notice = Some("sandbox off".into());
+    select(&mut app, "fix-greeting");
+    insta::assert_snapshot!("sandbox_off_80x24", render(&mut app, 80, 24));
+    // Confined: no notice at all.
+    let mut app = fixture("dark");
+    assert!(!render(&mut app, 120, 30).contains("sandbox"));
+}
+
+#[test]
+fn escape_sequences_from_the_model_never_reach_the_tui_buffer() {
+    let hostile = "\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{1b}]8;;https://evil.test\u{1b}\\link\u{1b}]8;;\u{1b}\\ \u{1b}]0;pwned\u{7}\u{9b}2J\u{1b}c";
+    let mut app = fixture("dark");
+    let key = TaskKey {
+        namespace: "default".into(),
+        name: "fix-greeting".into(),
+    };
+    let lp = |e: LoopEvent| BackendEvent::Run {
+        task: key.clone(),
+        event: ExecEvent::Loop(e),
+    };
+    app.on_backend(lp(LoopEvent::Stream {
+        turn: 2,
+        event: StreamEvent::Content(format!(" visible {hostile} words")),
+    }));
+    let mut call = Message::assistant(format!("said {hostile} this"));
+    call.tool_calls = Some(vec![ToolCall::new(
+        "c9",
+        format!("bash{hostile}"),
+        format!(r#"{{"command":"echo '{}'"}}"#, hostile.escape_default()),
+    )]);
+    app.on_backend(lp(LoopEvent::Message {
+        turn: 2,
+        message: call,
+    }));
+    app.on_backend(lp(LoopEvent::Message {
+        turn: 2,
+        message: Message::tool(
+            "c9",
+            "bash",
+            json!({"exit_code": 0, "stdout": format!("out {hostile} ok\n"), "stderr": ""})
+                .to_string(),
+        ),
+    }));
+    app.on_backend(BackendEvent::Run {
+        task: key.clone(),
+        event: ExecEvent::Status(format!("retrying: server said {hostile}")),
+    });
+    select(&mut app, "fix-greeting");
+    let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    term.draw(|f| draw(f, &mut app)).unwrap();
+    term.draw(|f| draw(f, &mut app)).unwrap();
+    let buf = term.backend().buffer();
+    let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("said") && text.contains("out link"), "{text}");
+    for cell in buf.content() {
+        assert!(
+            !cell
+                .symbol()
+                .chars()
+                .any(|c| c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)),
+            "a control character reached the TUI buffer: {:?}",
+            cell.symbol()
+        );
+    }
+}

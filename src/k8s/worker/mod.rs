@@ -52,6 +52,8 @@ pub struct WorkerConfig {
     /// Push right after the GO commit (upstream); otherwise it awaits the console's approval.
     pub push_now: bool,
     pub token: TokenSource,
+    /// The operator's sandbox settings for every run (README "Containment").
+    pub sandbox: crate::sandbox::Settings,
     /// Minimum gap between transcript ConfigMap updates during a run.
     pub transcript_every: Duration,
     /// How long a terminal status write keeps retrying (apiserver restarts, conflicts).
@@ -78,6 +80,7 @@ impl WorkerConfig {
             identity,
             push_now: true,
             token: TokenSource::Lookup,
+            sandbox: crate::sandbox::Settings::default(),
             transcript_every: Duration::from_secs(2),
             terminal_budget: Duration::from_secs(300),
             shutdown_budget: Duration::from_secs(10),

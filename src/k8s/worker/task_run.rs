@@ -215,6 +215,7 @@ async fn execute_task(
         push_now: cfg.push_now,
         journal_path: pre.journal.clone(),
         token: cfg.token.clone(),
+        sandbox: cfg.sandbox.clone(),
     };
     let mut on_event = |ev: ExecEvent| {
         live.record(&ev);
