@@ -19,6 +19,7 @@ pub mod diff;
 pub mod draw;
 mod input;
 pub mod mirror;
+pub mod outcome;
 pub mod pane;
 mod reduce;
 mod refusal;

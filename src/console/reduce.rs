@@ -4,6 +4,7 @@
 //! in the status line.
 
 use super::mirror::is_finished;
+use super::outcome::failure;
 use super::pane::{Focus, View};
 use super::state::{App, Effect, Level, Loaded};
 use crate::agent::LoopEvent;
@@ -93,12 +94,15 @@ impl App {
                     self.say(format!("{key} is awaiting push approval"), Level::Warn);
                     self.bell.on_approval()
                 }
-                TaskState::Failed => {
-                    let why = failure_message(self.mirror.tasks.get(&key));
-                    self.say(format!("{key} failed: {why}"), Level::Error);
+                TaskState::Failed | TaskState::Succeeded => {
+                    if let Some(f) = self.mirror.tasks.get(&key).and_then(failure) {
+                        self.say(
+                            format!("{key} failed: {}: {}", f.reason, f.message),
+                            Level::Error,
+                        );
+                    }
                     self.bell.on_finish()
                 }
-                TaskState::Succeeded => self.bell.on_finish(),
                 _ => false,
             };
             if bell {
@@ -263,13 +267,6 @@ impl App {
         self.loading.insert(key.clone());
         Some(Effect::Send(Command::LoadTranscript(key)))
     }
-}
-
-/// The message of a failed task's last condition (what went wrong and what to do).
-fn failure_message(t: Option<&AgenticTask>) -> String {
-    t.and_then(|t| t.status.as_ref()?.conditions.as_ref()?.last().cloned())
-        .map(|c| format!("{}: {}", c.reason, c.message))
-        .unwrap_or_else(|| "see the transcript".into())
 }
 
 /// A finished run that points at its transcript (status.transcriptRef, or the Result's

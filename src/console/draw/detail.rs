@@ -3,15 +3,16 @@
 
 use super::block;
 use crate::console::diff::DiffStyle;
+use crate::console::outcome::failure;
 use crate::console::pane::{Focus, View};
 use crate::console::state::App;
 use crate::console::theme::Theme;
 use crate::console::transcript::TranscriptStyle;
 use ratatui::Frame;
-use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 fn transcript_style(t: &Theme) -> TranscriptStyle {
     TranscriptStyle {
@@ -63,6 +64,10 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
         .unwrap_or_default();
     let style = transcript_style(&app.theme);
     let theme = app.theme.clone();
+    let failed = app
+        .selected_task()
+        .and_then(failure)
+        .map(|f| (format!("✗ {}: {}", f.reason, f.message), theme.status.error));
     let Some(tr) = app.transcripts.get_mut(&key) else {
         let msg = if app.loading.contains(&key) {
             "loading transcript…"
@@ -76,12 +81,11 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
         } else {
             "waiting for the run to start…"
         };
-        let p = Paragraph::new(msg).style(theme.dim()).block(block(
-            format!(" {key} "),
-            focused,
-            &theme,
-        ));
-        f.render_widget(p, area);
+        let b = block(format!(" {key} "), focused, &theme);
+        let inner = b.inner(area);
+        f.render_widget(b, area);
+        let rest = banner(f, failed, inner);
+        f.render_widget(Paragraph::new(msg).style(theme.dim()), rest);
         return;
     };
     let fill = tr
@@ -96,6 +100,48 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
     let b = block(format!(" {key}{turn}{fill}{follow} "), focused, &theme);
     let inner = b.inner(area);
     f.render_widget(b, area);
+    let inner = banner(f, failed, inner);
     tr.prepare(inner);
     tr.render(inner, f.buffer_mut(), &style);
+}
+
+/// Rows `text` takes when word-wrapped to `width` columns (as `Wrap` does, near enough).
+fn wrapped_rows(text: &str, width: u16) -> u16 {
+    use unicode_width::UnicodeWidthStr;
+    let width = usize::from(width.max(1));
+    let (mut rows, mut col) = (1u16, 0usize);
+    for word in text.split_whitespace() {
+        let w = word.width();
+        let need = if col == 0 { w } else { col + 1 + w };
+        if need <= width {
+            col = need;
+        } else {
+            rows = rows.saturating_add(1 + (w / width) as u16);
+            col = w % width;
+        }
+    }
+    rows
+}
+
+/// A failed run's reason at the top of the pane (up to four rows and a blank one), so the
+/// transcript below is read knowing how it ended; returns the area left below it.
+fn banner(f: &mut Frame, failed: Option<(String, Color)>, area: Rect) -> Rect {
+    let Some((text, color)) = failed else {
+        return area;
+    };
+    let rows = wrapped_rows(&text, area.width).clamp(1, 4);
+    let p = Paragraph::new(text)
+        .style(Style::new().fg(color))
+        .wrap(Wrap { trim: true });
+    if area.height < rows + 3 {
+        return area;
+    }
+    let [top, _, rest] = Layout::vertical([
+        Constraint::Length(rows),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    f.render_widget(p, top);
+    rest
 }

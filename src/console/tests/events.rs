@@ -129,3 +129,68 @@ fn live_speed_is_kept_per_node_that_ran_the_turn() {
     assert_eq!(app.live_tps.len(), 1);
     assert_eq!(app.live_tps.get("m5-max"), Some(&71.5));
 }
+
+/// `bump-deps` ends as the executor writes a clone that failed: phase Succeeded, verdict
+/// INCOMPLETE, extra.reason CloneFailed, the error in the summary; its live transcript only
+/// got as far as "cloning".
+fn clone_failed(app: &mut App) {
+    app.on_backend(BackendEvent::Run {
+        task: k("bump-deps"),
+        event: ExecEvent::Status("cloning http://127.0.0.1:9/acme/greeter.git".into()),
+    });
+    let mut t = app.mirror.tasks[&k("bump-deps")].clone();
+    t.status = Some(AgenticTaskStatus {
+        phase: Some(TaskPhase::Succeeded),
+        verdict: Some(Verdict::Incomplete),
+        result: Some(
+            json!({"verdict":"INCOMPLETE","summary":"clone failed: connection refused (http://127.0.0.1:9/acme/greeter.git); is the git remote up?",
+            "extra":{"outcome":"EXECUTOR-PRECONDITION-FAILED","reason":"CloneFailed"}}),
+        ),
+        ..Default::default()
+    });
+    app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));
+    select(app, "bump-deps");
+}
+
+#[test]
+fn a_clone_failed_run_is_shown_failed_with_its_reason_everywhere() {
+    let screens = snapshot_sizes("clone_failed", clone_failed);
+    for s in &screens {
+        assert!(!s.contains("Succeeded"), "{s}");
+        assert!(
+            s.contains("Incomplete") && s.contains("connection refused"),
+            "{s}"
+        );
+    }
+    assert!(
+        screens[2].contains("CloneFailed"),
+        "the reason in the queue's verdict cell"
+    );
+    let mut app = fixture("dark");
+    clone_failed(&mut app);
+    let st = app.status.clone().unwrap();
+    assert_eq!(st.level, crate::console::state::Level::Error);
+    assert!(
+        st.text.contains("CloneFailed") && st.text.contains("connection refused"),
+        "{}",
+        st.text
+    );
+    // The state cell is in the failure colour, not the success one (unselected here; the
+    // selected row's colours are the selection's business).
+    select(&mut app, "fix-greeting");
+    let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    term.draw(|f| draw(f, &mut app)).unwrap();
+    let lines = screen_lines(&term);
+    let (y, row) = lines
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.contains("bump-deps") && l.contains("Incomplete"))
+        .unwrap();
+    let x = row
+        .char_indices()
+        .position(|(i, _)| row[i..].starts_with("Incomplete"))
+        .unwrap();
+    let cell = &term.backend().buffer()[(x as u16, y as u16)];
+    assert_eq!(cell.fg, app.theme.phase.failed, "{row}");
+    assert_ne!(app.theme.phase.failed, app.theme.phase.succeeded);
+}
