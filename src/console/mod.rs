@@ -42,6 +42,8 @@ use tokio::sync::mpsc;
 
 /// Minimum time between two frames (60 FPS).
 const FRAME: Duration = Duration::from_millis(16);
+/// The timer that moves the "waiting for the model" spinner and expires status messages.
+const TICK: Duration = Duration::from_millis(250);
 /// How long a status-line message stays.
 const STATUS_TTL: Duration = Duration::from_secs(8);
 
@@ -66,7 +68,7 @@ pub async fn run(
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut tick = tokio::time::interval(TICK);
     let syntax = app.theme.syntax_theme.clone();
 
     loop {
@@ -82,16 +84,17 @@ pub async fn run(
             Duration::from_secs(3600)
         };
         let mut effects = Vec::new();
+        let mut changed = true;
         tokio::select! {
             ev = input.next() => effects = on_terminal(&mut app, ev),
             Some(ev) = backend_rx.recv() => effects = on_backend_burst(&mut app, ev, &mut backend_rx),
             Some(job) = job_rx.recv() => on_job(&mut app, job, &job_tx, &syntax),
-            _ = tick.tick() => {}
+            _ = tick.tick() => changed = app.on_tick(),
             _ = tokio::time::sleep(wait) => {}
             _ = sigterm.recv() => app.quit = true,
             _ = tokio::signal::ctrl_c() => app.quit = true,
         }
-        dirty = true;
+        dirty |= changed;
         for e in effects {
             carry_out(e, &backend, &job_tx);
         }

@@ -108,6 +108,11 @@ pub struct App {
     /// Latest generation speed seen live (tok/s), per node that ran the turn: on a cluster
     /// only this machine's runs stream here, and other nodes keep their advertised figure.
     pub live_tps: HashMap<String, f64>,
+    /// Tasks whose current turn has had no token yet, and when (unix seconds) it started: the
+    /// detail pane shows "waiting for the model · 12 s" with a spinner meanwhile.
+    pub waiting: HashMap<TaskKey, i64>,
+    /// Ticks of the event loop's timer, for the spinner's frame.
+    pub tick: u64,
     pub diff: Option<(TaskKey, DiffView)>,
     pub status: Option<Status>,
     pub jobs: HashSet<(TaskKey, Job)>,
@@ -137,6 +142,8 @@ impl App {
             transcripts: HashMap::new(),
             turns: HashMap::new(),
             live_tps: HashMap::new(),
+            waiting: HashMap::new(),
+            tick: 0,
             diff: None,
             status: None,
             jobs: HashSet::new(),
@@ -179,6 +186,13 @@ impl App {
         if self.status.as_ref().is_some_and(|s| s.progress) {
             self.status = None;
         }
+    }
+
+    /// The event loop's timer ticked: the spinner moves. Whether the frame changed (a turn
+    /// is waiting, or a message may expire), so an idle console does not redraw.
+    pub fn on_tick(&mut self) -> bool {
+        self.tick = self.tick.wrapping_add(1);
+        !self.waiting.is_empty() || self.status.is_some()
     }
 
     // ---- queries used by commands and drawing ------------------------------------------

@@ -64,6 +64,14 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
         .unwrap_or_default();
     let style = transcript_style(&app.theme);
     let theme = app.theme.clone();
+    let waiting = app.waiting.get(&key).map(|since| {
+        let frame = SPINNER[(app.tick % SPINNER.len() as u64) as usize];
+        let secs = (app.now() - since).max(0);
+        (
+            format!("{frame} waiting for the model · {secs} s"),
+            Style::new().fg(theme.base.accent),
+        )
+    });
     let failed = app
         .selected_task()
         .and_then(failure)
@@ -101,8 +109,26 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
     let inner = b.inner(area);
     f.render_widget(b, area);
     let inner = banner(f, failed, inner);
+    let inner = waiting_line(f, waiting, inner);
     tr.prepare(inner);
     tr.render(inner, f.buffer_mut(), &style);
+}
+
+/// The spinner's frames, one per tick.
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// While a turn has had no token yet (the server is reading the prompt), a live line at the
+/// bottom of the pane says so and for how long; returns the area left above it.
+fn waiting_line(f: &mut Frame, waiting: Option<(String, Style)>, area: Rect) -> Rect {
+    let Some((text, style)) = waiting else {
+        return area;
+    };
+    if area.height < 3 {
+        return area;
+    }
+    let [rest, line] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    f.render_widget(Paragraph::new(text).style(style), line);
+    rest
 }
 
 /// Rows `text` takes when word-wrapped to `width` columns (as `Wrap` does, near enough).

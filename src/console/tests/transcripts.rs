@@ -193,3 +193,42 @@ fn a_task_requeued_elsewhere_drops_its_old_transcript() {
     assert!(app.status.as_ref().unwrap().text.contains("forbidden"));
     assert!(!app.loading.contains(&key));
 }
+
+#[test]
+fn a_turn_without_tokens_shows_a_live_waiting_line_that_goes_with_the_first_token() {
+    use crate::agent::LoopEvent;
+    use crate::oai::StreamEvent;
+    let start = |app: &mut App| {
+        select(app, "fix-greeting");
+        app.on_backend(BackendEvent::Run {
+            task: k("fix-greeting"),
+            event: ExecEvent::Loop(LoopEvent::TurnStarted {
+                turn: 3,
+                max_turns: 4,
+            }),
+        });
+        app.clock = Some(NOW + 12);
+    };
+    let screens = snapshot_sizes("waiting_for_model", start);
+    for s in &screens {
+        assert!(s.contains("⠋ waiting for the model · 12 s"), "{s}");
+    }
+    let mut app = fixture("dark");
+    start(&mut app);
+    // The timer moves the spinner and asks for a frame; time moves the count.
+    assert!(app.on_tick());
+    app.clock = Some(NOW + 13);
+    let s = render(&mut app, 120, 30);
+    assert!(s.contains("⠙ waiting for the model · 13 s"), "{s}");
+    // The first token ends the wait.
+    app.on_backend(BackendEvent::Run {
+        task: k("fix-greeting"),
+        event: ExecEvent::Loop(LoopEvent::Stream {
+            turn: 3,
+            event: StreamEvent::Content("Done".into()),
+        }),
+    });
+    assert!(!render(&mut app, 120, 30).contains("waiting for the model"));
+    app.status = None;
+    assert!(!app.on_tick(), "nothing moves: no frame needed");
+}
