@@ -101,17 +101,40 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
         .map(|c| format!(" · ctx {:.0}%", c.percent()))
         .unwrap_or_default();
     let follow = if tr.is_following() {
-        ""
+        String::new()
     } else {
-        " · paused (f: follow)"
+        let k = app.keymap.get("toggle_follow").map(|k| k.to_string());
+        format!(" · paused ({}: follow)", k.as_deref().unwrap_or(":follow"))
     };
-    let b = block(format!(" {key}{turn}{fill}{follow} "), focused, &theme);
+    let title = fit_title(
+        area.width.saturating_sub(2).into(),
+        [key.to_string(), key.name.clone()],
+        &[turn, fill],
+        &follow,
+    );
+    let b = block(title, focused, &theme);
     let inner = b.inner(area);
     f.render_widget(b, area);
     let inner = banner(f, failed, inner);
     let inner = waiting_line(f, waiting, inner);
     tr.prepare(inner);
     tr.render(inner, f.buffer_mut(), &style);
+}
+
+/// The transcript's title in `width` columns: the follow hint always (it says how to get
+/// the live tail back), then as many extras as fit (dropped from the end), with the task's
+/// full key or, when even that is too long, its name.
+fn fit_title(width: usize, names: [String; 2], extras: &[String], follow: &str) -> String {
+    let len = |s: &str| s.chars().count();
+    for name in &names {
+        for n in (0..=extras.len()).rev() {
+            let t = format!(" {name}{}{follow} ", extras[..n].concat());
+            if len(&t) <= width {
+                return t;
+            }
+        }
+    }
+    format!(" {}{follow} ", names[1])
 }
 
 /// The spinner's frames, one per tick.

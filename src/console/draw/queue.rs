@@ -33,10 +33,16 @@ fn state_style(t: &Theme, s: TaskState) -> Style {
 
 pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let (keep, widths) = fit_columns(
-        area.width.saturating_sub(2),
-        &[(0, 12), (1, 17), (5, 9), (6, 8), (2, 11), (4, 4), (3, 5)],
-    );
+    // Narrow (an 80-column screen): a shorter TASK, "Awaiting" for "Awaiting approval" and a
+    // shorter VERDICT, so TASK, STATE and VERDICT (the reason of a failure) all stay.
+    let inner = area.width.saturating_sub(2);
+    let narrow = inner < 48;
+    let cols: &[(u8, u16)] = if narrow {
+        &[(0, 10), (1, 11), (5, 9), (6, 8), (2, 10), (4, 4), (3, 5)]
+    } else {
+        &[(0, 12), (1, 17), (5, 9), (6, 8), (2, 11), (4, 4), (3, 5)]
+    };
+    let (keep, widths) = fit_columns(inner, cols);
     let header = Row::new(pick(
         &["TASK", "STATE", "KIND", "NODE", "VERDICT", "AGE", "TURN"],
         &keep,
@@ -53,7 +59,7 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
         .take(visible)
         .filter_map(|k| {
             let task = app.mirror.tasks.get(k)?;
-            Some(Row::new(pick(&cells(app, k, task), &keep)))
+            Some(Row::new(pick(&cells(app, k, task, narrow), &keep)))
         });
     let waiting = app
         .mirror
@@ -71,7 +77,7 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
     };
     let table = Table::new(rows, widths)
         .header(header)
-        .row_highlight_style(app.theme.selection())
+        .row_highlight_style(app.theme.selected_row())
         .block(block(title, app.focus == Focus::Queue, t));
     let mut state = TableState::default()
         .with_selected((!app.mirror.order.is_empty()).then_some(app.selected - first));
@@ -79,7 +85,7 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
 }
 
 /// Every column's cell of one task's row, in header order.
-fn cells<'a>(app: &App, k: &TaskKey, task: &AgenticTask) -> Vec<Cell<'a>> {
+fn cells<'a>(app: &App, k: &TaskKey, task: &AgenticTask, narrow: bool) -> Vec<Cell<'a>> {
     let t = &app.theme;
     let st = task_state(task);
     let status = task.status.clone().unwrap_or_default();
@@ -126,6 +132,10 @@ fn cells<'a>(app: &App, k: &TaskKey, task: &AgenticTask) -> Vec<Cell<'a>> {
                 .map(|n| n.to_string())
         })
         .unwrap_or_else(|| "-".into());
+    let label = match state_label(task) {
+        "Awaiting approval" if narrow => "Awaiting",
+        l => l,
+    };
     let jobs = if app.jobs.iter().any(|(jk, _)| jk == k) {
         " …"
     } else {
@@ -133,7 +143,7 @@ fn cells<'a>(app: &App, k: &TaskKey, task: &AgenticTask) -> Vec<Cell<'a>> {
     };
     vec![
         Cell::from(k.name.clone()),
-        Cell::from(format!("{}{jobs}", state_label(task))).style(sstyle),
+        Cell::from(format!("{}{jobs}", label)).style(sstyle),
         Cell::from(task.spec.kind.as_str()),
         Cell::from(status.assigned_node.unwrap_or_else(|| "-".into())),
         Cell::from(verdict).style(vstyle),
