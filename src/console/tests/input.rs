@@ -105,3 +105,16 @@ fn the_confirm_hint_names_exactly_the_keys_that_confirm() {
         );
     }
 }
+
+#[test]
+fn the_readme_says_what_the_mouse_default_is() {
+    let readme = include_str!("../../../README.md");
+    let default = crate::config::Config::defaults(&mut Vec::new()).ui.mouse;
+    let said = if default {
+        "Mouse is on by default"
+    } else {
+        "Mouse is off by default"
+    };
+    assert!(readme.contains(said), "README must say: {said}");
+    assert!(readme.contains("ui.mouse = true") || default);
+}
