@@ -81,6 +81,7 @@ impl App {
             Action::ApprovePush => self.confirm(key.map(Intent::ApprovePush)),
             Action::RejectPush => self.confirm(key.map(Intent::RejectPush)),
             Action::OpenPr => self.confirm(key.map(Intent::OpenPr)),
+            Action::OpenPrUrl | Action::CopyPrUrl => return self.pr_url(action),
             Action::CancelTask => self.confirm(key.map(Intent::Cancel)),
             Action::RetryTask => {
                 if let Some(k) = key {
@@ -122,6 +123,31 @@ impl App {
             Action::PrevFile => d.prev_file(),
             Action::ScrollLeft => d.scroll_left(8),
             _ => d.scroll_right(8),
+        }
+    }
+
+    /// `o` opens the selected task's pull request in the browser, `y` copies its URL: only a
+    /// well-formed http(s) URL of bounded length, never whatever a status field holds.
+    fn pr_url(&mut self, action: Action) -> Vec<Effect> {
+        let Some(url) = self.selected_pr_url() else {
+            return Vec::new();
+        };
+        let ok = url.len() <= 2048
+            && (url.starts_with("https://") || url.starts_with("http://"))
+            && url.chars().all(|c| c.is_ascii_graphic());
+        if !ok {
+            self.say(
+                "the recorded PR URL is not a plain http(s) URL; not opened",
+                Level::Warn,
+            );
+            return Vec::new();
+        }
+        if action == Action::OpenPrUrl {
+            self.say_progress(format!("opening {url}…"));
+            vec![Effect::OpenUrl(url)]
+        } else {
+            self.say(format!("copied {url}"), Level::Info);
+            vec![Effect::Copy(url)]
         }
     }
 

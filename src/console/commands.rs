@@ -42,6 +42,8 @@ pub enum Action {
     ApprovePush,
     RejectPush,
     OpenPr,
+    OpenPrUrl,
+    CopyPrUrl,
     RetryTask,
     CancelTask,
 }
@@ -58,6 +60,8 @@ pub struct Context {
     pub incomplete: bool,
     /// The selected task has a commit to diff.
     pub has_change: bool,
+    /// The selected task's pull request is known (`extra.prUrl`).
+    pub has_pr: bool,
     /// The selected transcript has an active search.
     pub searching: bool,
     /// The selected transcript follows its tail (or there is none).
@@ -159,6 +163,16 @@ pub static COMMANDS: &[CommandInfo] = &[
     ),
     cmd!(RejectPush, "reject_push", "reject", "Task", true, awaiting),
     cmd!(OpenPr, "open_pr", "open PR", "Task", true, pushed),
+    cmd!(
+        OpenPrUrl,
+        "open_pr_url",
+        "open PR in browser",
+        "Task",
+        true,
+        |c| c.has_pr
+    ),
+    cmd!(CopyPrUrl, "copy_pr_url", "copy PR URL", "Task", true, |c| c
+        .has_pr),
     cmd!(ViewDiff, "view_diff", "diff", "Task", true, has_change),
     cmd!(
         ViewTranscript,
@@ -377,6 +391,7 @@ mod tests {
             task,
             incomplete: false,
             has_change: false,
+            has_pr: false,
             searching: false,
             following: true,
         }

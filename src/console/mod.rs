@@ -52,6 +52,8 @@ pub enum JobEvent {
     /// A task's diff, parsed into its view (not yet highlighted).
     Diff(TaskKey, DiffView),
     Highlighted(TaskKey, Highlighted),
+    /// The browser opener's outcome (`Err` says what to install or do).
+    Opened(Result<String, String>),
 }
 
 /// Runs the console until the operator quits. The backend is already started and sends its
@@ -165,6 +167,8 @@ fn on_job(app: &mut App, job: JobEvent, job_tx: &mpsc::UnboundedSender<JobEvent>
             });
             app.on_diff_loaded(k, view);
         }
+        JobEvent::Opened(Ok(url)) => app.say(format!("opened {url}"), state::Level::Info),
+        JobEvent::Opened(Err(e)) => app.say(e, state::Level::Error),
         JobEvent::Highlighted(k, h) => {
             if let Some((dk, d)) = app.diff.as_mut()
                 && *dk == k
@@ -183,11 +187,48 @@ fn carry_out(e: Effect, backend: &BackendHandle, job_tx: &mpsc::UnboundedSender<
             let _ = std::io::stdout().write_all(b"\x07");
             let _ = std::io::stdout().flush();
         }
+        Effect::OpenUrl(url) => {
+            let tx = job_tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.send(JobEvent::Opened(open_in_browser(&url).map(|()| url)));
+            });
+        }
+        Effect::Copy(text) => {
+            use crossterm::clipboard::CopyToClipboard;
+            let _ = crossterm::execute!(
+                std::io::stdout(),
+                CopyToClipboard::to_clipboard_from(text.as_bytes())
+            );
+        }
         Effect::BuildDiff(k, files) => {
             let tx = job_tx.clone();
             tokio::task::spawn_blocking(move || {
                 let _ = tx.send(JobEvent::Diff(k, DiffView::new(files)));
             });
         }
+    }
+}
+
+/// Opens `url` with the desktop's opener (`open` on macOS, `xdg-open` elsewhere), its output
+/// kept off the console's screen.
+fn open_in_browser(url: &str) -> Result<(), String> {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let status = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run {opener} ({e}); copy the URL with y instead"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{opener} {url} failed ({status}); copy the URL with y instead"
+        ))
     }
 }

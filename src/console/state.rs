@@ -69,6 +69,11 @@ pub enum Effect {
     /// Build the diff view of a task's change (parsing, then highlighting) off the UI thread,
     /// then open it.
     BuildDiff(TaskKey, Vec<FileDiff>),
+    /// Open a URL in the browser (xdg-open / open) off the UI thread; the outcome comes back
+    /// as a job event.
+    OpenUrl(String),
+    /// Put text on the terminal's clipboard (OSC 52).
+    Copy(String),
     Bell,
 }
 
@@ -205,6 +210,7 @@ impl App {
             task: self.selected_state(),
             incomplete: self.selected_incomplete(),
             has_change: self.selected_has_change(),
+            has_pr: self.selected_pr_url().is_some(),
             searching: self.has_search(),
             following: self.transcript_following(),
         }
@@ -230,6 +236,11 @@ impl App {
     pub fn selected_has_change(&self) -> bool {
         self.selected_task()
             .is_some_and(|t| jobs::change_of(t).is_ok())
+    }
+    /// The selected task's pull request (`extra.prUrl`, kept across restarts).
+    pub fn selected_pr_url(&self) -> Option<String> {
+        self.selected_task()
+            .and_then(|t| crate::fleet::status::result_extra(t).pr_url)
     }
     fn has_search(&self) -> bool {
         self.current_transcript()

@@ -64,18 +64,7 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
         .unwrap_or_default();
     let style = transcript_style(&app.theme);
     let theme = app.theme.clone();
-    let waiting = app.waiting.get(&key).map(|since| {
-        let frame = SPINNER[(app.tick % SPINNER.len() as u64) as usize];
-        let secs = (app.now() - since).max(0);
-        (
-            format!("{frame} waiting for the model · {secs} s"),
-            Style::new().fg(theme.base.accent),
-        )
-    });
-    let failed = app
-        .selected_task()
-        .and_then(failure)
-        .map(|f| (format!("✗ {}: {}", f.reason, f.message), theme.status.error));
+    let (waiting, failed) = (waiting_text(app, &key), note(app));
     let Some(tr) = app.transcripts.get_mut(&key) else {
         let msg = if app.loading.contains(&key) {
             "loading transcript…"
@@ -172,7 +161,7 @@ fn wrapped_rows(text: &str, width: u16) -> u16 {
     rows
 }
 
-/// A failed run's reason at the top of the pane (up to four rows and a blank one), so the
+/// A failed run's reason or the pull request at the top of the pane (up to four rows and a blank one), so the
 /// transcript below is read knowing how it ended; returns the area left below it.
 fn banner(f: &mut Frame, failed: Option<(String, Color)>, area: Rect) -> Rect {
     let Some((text, color)) = failed else {
@@ -193,4 +182,37 @@ fn banner(f: &mut Frame, failed: Option<(String, Color)>, area: Rect) -> Rect {
     .areas(area);
     f.render_widget(p, top);
     rest
+}
+
+/// The live "waiting for the model" line of `key`'s turn, if it has had no token yet.
+fn waiting_text(app: &App, key: &crate::fleet::TaskKey) -> Option<(String, Style)> {
+    app.waiting.get(key).map(|since| {
+        let frame = SPINNER[(app.tick % SPINNER.len() as u64) as usize];
+        let secs = (app.now() - since).max(0);
+        (
+            format!("{frame} waiting for the model · {secs} s"),
+            Style::new().fg(app.theme.base.accent),
+        )
+    })
+}
+
+/// Atop the transcript: how a failed run ended, or where its pull request is.
+fn note(app: &App) -> Option<(String, Color)> {
+    let theme = &app.theme;
+    let key_of = |a: &str| {
+        app.keymap
+            .get(a)
+            .map_or_else(|| format!(":{a}"), |k| k.to_string())
+    };
+    app.selected_task()
+        .and_then(failure)
+        .map(|f| (format!("✗ {}: {}", f.reason, f.message), theme.status.error))
+        .or_else(|| {
+            let url = app.selected_pr_url()?;
+            let (o, y) = (key_of("open_pr_url"), key_of("copy_pr_url"));
+            Some((
+                format!("pull request {url} ({o} opens, {y} copies)"),
+                theme.status.ok,
+            ))
+        })
 }
