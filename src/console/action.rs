@@ -17,6 +17,9 @@ impl App {
                 self.mode = Mode::Help;
             }
             Action::Command => self.mode = Mode::Command(String::new()),
+            Action::Search if self.focus == Focus::Queue => {
+                self.mode = Mode::Filter(self.filter.clone());
+            }
             Action::Search => {
                 self.focus = Focus::Detail;
                 self.mode = Mode::Search(String::new());
@@ -50,7 +53,9 @@ impl App {
             }
             Action::OpenDetail => self.focus = Focus::Detail,
             Action::Back => {
-                if self.view == View::Diff {
+                if self.focus == Focus::Queue {
+                    self.set_filter(String::new());
+                } else if self.view == View::Diff {
                     self.view = View::Transcript;
                 } else {
                     self.focus = Focus::Queue;
@@ -109,6 +114,13 @@ impl App {
         }
         self.say_progress(format!("{k}: loading diff…"));
         vec![Effect::Send(Command::LoadDiff(k))]
+    }
+
+    /// Applies a new queue filter (the selection stays on its task when that still shows).
+    pub(super) fn set_filter(&mut self, f: String) {
+        self.filter = f;
+        self.reorder();
+        self.selected = self.selected.min(self.mirror.order.len().saturating_sub(1));
     }
 
     /// The diff's own keys: hunks, files and horizontal scroll, whichever pane has the focus.

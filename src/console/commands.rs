@@ -62,6 +62,8 @@ pub struct Context {
     pub has_change: bool,
     /// The selected task's pull request is known (`extra.prUrl`).
     pub has_pr: bool,
+    /// The queue is filtered (Esc clears it).
+    pub filtered: bool,
     /// The selected transcript has an active search.
     pub searching: bool,
     /// The selected transcript follows its tail (or there is none).
@@ -94,8 +96,13 @@ fn in_transcript(c: &Context) -> bool {
 fn searching(c: &Context) -> bool {
     in_transcript(c) && c.searching
 }
+/// Back: from the diff or transcript to the queue, or in the queue, clearing its filter.
 fn in_diff_or_transcript(c: &Context) -> bool {
-    c.task.is_some() && c.focus == Focus::Detail
+    (c.task.is_some() && c.focus == Focus::Detail) || (c.focus == Focus::Queue && c.filtered)
+}
+/// Search the transcript, or (with the queue focused) filter the queue.
+fn search_or_filter(c: &Context) -> bool {
+    in_transcript(c) || c.focus == Focus::Queue
 }
 fn state_is(c: &Context, states: &[TaskState]) -> bool {
     c.task.is_some_and(|s| states.contains(&s))
@@ -205,7 +212,7 @@ pub static COMMANDS: &[CommandInfo] = &[
         "search",
         "Transcript",
         true,
-        in_transcript
+        search_or_filter
     ),
     cmd!(
         SearchNext,
@@ -392,6 +399,7 @@ mod tests {
             incomplete: false,
             has_change: false,
             has_pr: false,
+            filtered: false,
             searching: false,
             following: true,
         }
@@ -424,7 +432,9 @@ mod tests {
         });
         assert!(off.contains(&"retry_task"), "{off:?}");
         let none = available(&cx(None));
-        assert!(!none.contains(&"search") && !none.contains(&"cancel_task"));
+        assert!(!none.contains(&"cancel_task") && !none.contains(&"search_next"));
+        // `/` with the queue focused filters it, tasks or not.
+        assert!(none.contains(&"search"));
         assert!(none.contains(&"quit") && none.contains(&"help"));
         let paused = available(&Context {
             following: false,

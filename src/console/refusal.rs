@@ -107,6 +107,7 @@ mod tests {
             incomplete: false,
             has_change: false,
             has_pr: false,
+            filtered: false,
             searching: false,
             following: true,
         }

@@ -39,6 +39,8 @@ pub enum Mode {
     Help,
     Confirm(Intent),
     Search(String),
+    /// Typing the queue's filter (applied as typed; Enter keeps it, Esc clears it).
+    Filter(String),
     Command(String),
 }
 
@@ -99,6 +101,9 @@ pub struct Loaded {
 pub struct App {
     /// The fleet as the backend reported it, and the queue order.
     pub mirror: Mirror,
+    /// The queue's filter (`/` in the queue): tasks whose name, state, node, verdict or
+    /// failure reason contain it; empty shows all.
+    pub filter: String,
     /// Index into `mirror.order`.
     pub selected: usize,
     pub selected_node: usize,
@@ -138,6 +143,7 @@ impl App {
     pub fn new(theme: Theme, keymap: Keymap, bell: Bell, backend_label: String) -> App {
         App {
             mirror: Mirror::default(),
+            filter: String::new(),
             selected: 0,
             selected_node: 0,
             focus: Focus::Queue,
@@ -211,6 +217,7 @@ impl App {
             incomplete: self.selected_incomplete(),
             has_change: self.selected_has_change(),
             has_pr: self.selected_pr_url().is_some(),
+            filtered: !self.filter.is_empty(),
             searching: self.has_search(),
             following: self.transcript_following(),
         }
@@ -257,10 +264,18 @@ impl App {
         self.transcripts.get_mut(&key)
     }
 
-    /// Re-sorts the queue ([`Mirror::reorder`]), keeping the selected task selected.
+    /// Re-sorts the queue ([`Mirror::reorder`]) and applies the filter, keeping the selected
+    /// task selected.
     pub(super) fn reorder(&mut self) {
         let keep = self.selected_key().cloned();
         self.mirror.reorder();
+        if !self.filter.is_empty() {
+            let f = self.filter.to_lowercase();
+            let tasks = &self.mirror.tasks;
+            self.mirror
+                .order
+                .retain(|k| tasks.get(k).is_some_and(|t| filter_matches(t, &f)));
+        }
         if let Some(k) = keep
             && let Some(i) = self.mirror.order.iter().position(|o| *o == k)
         {
@@ -268,4 +283,19 @@ impl App {
         }
         self.selected = self.selected.min(self.mirror.order.len().saturating_sub(1));
     }
+}
+
+/// The queue filter's rule: `f` (lower case) is in the task's name, state, node, verdict or
+/// failure reason.
+fn filter_matches(t: &AgenticTask, f: &str) -> bool {
+    let s = t.status.as_ref();
+    let words = [
+        t.metadata.name.clone().unwrap_or_default(),
+        crate::console::outcome::state_label(t).to_string(),
+        s.and_then(|s| s.assigned_node.clone()).unwrap_or_default(),
+        s.and_then(|s| s.verdict)
+            .map_or(String::new(), |v| v.as_str().to_string()),
+        crate::console::outcome::failure(t).map_or(String::new(), |x| x.reason),
+    ];
+    words.iter().any(|w| w.to_lowercase().contains(f))
 }

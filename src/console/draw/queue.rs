@@ -67,13 +67,20 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
         .values()
         .filter(|t| task_state(t) == TaskState::AwaitingApproval)
         .count();
-    let title = if waiting > 0 {
-        format!(
-            " Queue ({}) · {waiting} awaiting approval ",
-            app.mirror.order.len()
-        )
+    let count = if app.filter.is_empty() {
+        format!("{}", app.mirror.order.len())
     } else {
-        format!(" Queue ({}) ", app.mirror.order.len())
+        format!(
+            "{} of {} · /{}",
+            app.mirror.order.len(),
+            app.mirror.tasks.len(),
+            app.filter
+        )
+    };
+    let title = if waiting > 0 {
+        format!(" Queue ({count}) · {waiting} awaiting approval ")
+    } else {
+        format!(" Queue ({count}) ")
     };
     let table = Table::new(rows, widths)
         .header(header)

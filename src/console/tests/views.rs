@@ -46,6 +46,8 @@ fn help_overlay_lists_every_command_from_the_registry() {
 fn search_and_pane_focus_after_keys() {
     let mut app = fixture("dark");
     select(&mut app, "fix-greeting");
+    // `/` searches the transcript from the detail pane (in the queue it filters the queue).
+    app.focus = crate::console::pane::Focus::Detail;
     for c in ['/', 'H', 'e', 'l', 'o'] {
         app.on_key(key(c));
     }
