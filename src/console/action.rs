@@ -17,6 +17,9 @@ impl App {
                 self.mode = Mode::Help;
             }
             Action::Command => self.mode = Mode::Command(String::new()),
+            Action::Search if self.focus == Focus::Queue => {
+                self.mode = Mode::Filter(self.filter.clone());
+            }
             Action::Search => {
                 self.focus = Focus::Detail;
                 self.mode = Mode::Search(String::new());
@@ -50,7 +53,9 @@ impl App {
             }
             Action::OpenDetail => self.focus = Focus::Detail,
             Action::Back => {
-                if self.view == View::Diff {
+                if self.focus == Focus::Queue {
+                    self.set_filter(String::new());
+                } else if self.view == View::Diff {
                     self.view = View::Transcript;
                 } else {
                     self.focus = Focus::Queue;
@@ -81,6 +86,7 @@ impl App {
             Action::ApprovePush => self.confirm(key.map(Intent::ApprovePush)),
             Action::RejectPush => self.confirm(key.map(Intent::RejectPush)),
             Action::OpenPr => self.confirm(key.map(Intent::OpenPr)),
+            Action::OpenPrUrl | Action::CopyPrUrl => return self.pr_url(action),
             Action::CancelTask => self.confirm(key.map(Intent::Cancel)),
             Action::RetryTask => {
                 if let Some(k) = key {
@@ -108,6 +114,13 @@ impl App {
         }
         self.say_progress(format!("{k}: loading diff…"));
         vec![Effect::Send(Command::LoadDiff(k))]
+    }
+
+    /// Applies a new queue filter (the selection stays on its task when that still shows).
+    pub(super) fn set_filter(&mut self, f: String) {
+        self.filter = f;
+        self.reorder();
+        self.selected = self.selected.min(self.mirror.order.len().saturating_sub(1));
     }
 
     /// The diff's own keys: hunks, files and horizontal scroll, whichever pane has the focus.
@@ -143,6 +156,31 @@ impl App {
         match self.runs_in_flight() {
             0 => self.quit = true,
             runs => self.mode = Mode::Confirm(Intent::Quit { runs }),
+        }
+    }
+
+    /// `o` opens the selected task's pull request in the browser, `y` copies its URL: only a
+    /// well-formed http(s) URL of bounded length, never whatever a status field holds.
+    fn pr_url(&mut self, action: Action) -> Vec<Effect> {
+        let Some(url) = self.selected_pr_url() else {
+            return Vec::new();
+        };
+        let ok = url.len() <= 2048
+            && (url.starts_with("https://") || url.starts_with("http://"))
+            && url.chars().all(|c| c.is_ascii_graphic());
+        if !ok {
+            self.say(
+                "the recorded PR URL is not a plain http(s) URL; not opened",
+                Level::Warn,
+            );
+            return Vec::new();
+        }
+        if action == Action::OpenPrUrl {
+            self.say_progress(format!("opening {url}…"));
+            vec![Effect::OpenUrl(url)]
+        } else {
+            self.say(format!("copied {url}"), Level::Info);
+            vec![Effect::Copy(url)]
         }
     }
 

@@ -42,6 +42,8 @@ pub enum Action {
     ApprovePush,
     RejectPush,
     OpenPr,
+    OpenPrUrl,
+    CopyPrUrl,
     RetryTask,
     CancelTask,
 }
@@ -58,6 +60,10 @@ pub struct Context {
     pub incomplete: bool,
     /// The selected task has a commit to diff.
     pub has_change: bool,
+    /// The selected task's pull request is known (`extra.prUrl`).
+    pub has_pr: bool,
+    /// The queue is filtered (Esc clears it).
+    pub filtered: bool,
     /// The selected transcript has an active search.
     pub searching: bool,
     /// The selected transcript follows its tail (or there is none).
@@ -90,8 +96,13 @@ fn in_transcript(c: &Context) -> bool {
 fn searching(c: &Context) -> bool {
     in_transcript(c) && c.searching
 }
+/// Back: from the diff or transcript to the queue, or in the queue, clearing its filter.
 fn in_diff_or_transcript(c: &Context) -> bool {
-    c.task.is_some() && c.focus == Focus::Detail
+    (c.task.is_some() && c.focus == Focus::Detail) || (c.focus == Focus::Queue && c.filtered)
+}
+/// Search the transcript, or (with the queue focused) filter the queue.
+fn search_or_filter(c: &Context) -> bool {
+    in_transcript(c) || c.focus == Focus::Queue
 }
 fn state_is(c: &Context, states: &[TaskState]) -> bool {
     c.task.is_some_and(|s| states.contains(&s))
@@ -159,6 +170,16 @@ pub static COMMANDS: &[CommandInfo] = &[
     ),
     cmd!(RejectPush, "reject_push", "reject", "Task", true, awaiting),
     cmd!(OpenPr, "open_pr", "open PR", "Task", true, pushed),
+    cmd!(
+        OpenPrUrl,
+        "open_pr_url",
+        "open PR in browser",
+        "Task",
+        true,
+        |c| c.has_pr
+    ),
+    cmd!(CopyPrUrl, "copy_pr_url", "copy PR URL", "Task", true, |c| c
+        .has_pr),
     cmd!(ViewDiff, "view_diff", "diff", "Task", true, has_change),
     cmd!(
         ViewTranscript,
@@ -191,7 +212,7 @@ pub static COMMANDS: &[CommandInfo] = &[
         "search",
         "Transcript",
         true,
-        in_transcript
+        search_or_filter
     ),
     cmd!(
         SearchNext,
@@ -377,6 +398,8 @@ mod tests {
             task,
             incomplete: false,
             has_change: false,
+            has_pr: false,
+            filtered: false,
             searching: false,
             following: true,
         }
@@ -409,7 +432,9 @@ mod tests {
         });
         assert!(off.contains(&"retry_task"), "{off:?}");
         let none = available(&cx(None));
-        assert!(!none.contains(&"search") && !none.contains(&"cancel_task"));
+        assert!(!none.contains(&"cancel_task") && !none.contains(&"search_next"));
+        // `/` with the queue focused filters it, tasks or not.
+        assert!(none.contains(&"search"));
         assert!(none.contains(&"quit") && none.contains(&"help"));
         let paused = available(&Context {
             following: false,

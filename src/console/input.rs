@@ -23,6 +23,7 @@ impl App {
             Mode::Confirm(intent) => self.on_confirm_key(key, intent),
             Mode::Search(text) => self.on_input_key(key, text, true),
             Mode::Command(text) => self.on_input_key(key, text, false),
+            Mode::Filter(text) => self.on_filter_key(key, text),
             Mode::Normal => match commands::action_for(&self.keymap, &key) {
                 Some(a) if commands::info(a).available(&self.context()) => self.run(a),
                 Some(a) => {
@@ -99,6 +100,28 @@ impl App {
                 Vec::new()
             }
         }
+    }
+
+    /// Typing the queue filter: it applies as typed; Enter keeps it, Esc clears it.
+    fn on_filter_key(&mut self, key: KeyEvent, mut text: String) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Esc => {
+                self.mode = Mode::Normal;
+                self.set_filter(String::new());
+            }
+            KeyCode::Enter => self.mode = Mode::Normal,
+            KeyCode::Backspace | KeyCode::Char(_) => {
+                if let KeyCode::Char(c) = key.code {
+                    text.push(c);
+                } else {
+                    text.pop();
+                }
+                self.set_filter(text.clone());
+                self.mode = Mode::Filter(text);
+            }
+            _ => {}
+        }
+        self.ensure_transcript().into_iter().collect()
     }
 
     fn on_input_key(&mut self, key: KeyEvent, mut text: String, search: bool) -> Vec<Effect> {

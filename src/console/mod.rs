@@ -42,6 +42,8 @@ use tokio::sync::mpsc;
 
 /// Minimum time between two frames (60 FPS).
 const FRAME: Duration = Duration::from_millis(16);
+/// The timer that moves the "waiting for the model" spinner and expires status messages.
+const TICK: Duration = Duration::from_millis(250);
 /// How long a status-line message stays.
 const STATUS_TTL: Duration = Duration::from_secs(8);
 
@@ -50,6 +52,8 @@ pub enum JobEvent {
     /// A task's diff, parsed into its view (not yet highlighted).
     Diff(TaskKey, DiffView),
     Highlighted(TaskKey, Highlighted),
+    /// The browser opener's outcome (`Err` says what to install or do).
+    Opened(Result<String, String>),
 }
 
 /// Runs the console until the operator quits. The backend is already started and sends its
@@ -66,7 +70,7 @@ pub async fn run(
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut tick = tokio::time::interval(TICK);
     let syntax = app.theme.syntax_theme.clone();
 
     loop {
@@ -82,16 +86,17 @@ pub async fn run(
             Duration::from_secs(3600)
         };
         let mut effects = Vec::new();
+        let mut changed = true;
         tokio::select! {
             ev = input.next() => effects = on_terminal(&mut app, ev),
             Some(ev) = backend_rx.recv() => effects = on_backend_burst(&mut app, ev, &mut backend_rx),
             Some(job) = job_rx.recv() => on_job(&mut app, job, &job_tx, &syntax),
-            _ = tick.tick() => {}
+            _ = tick.tick() => changed = app.on_tick(),
             _ = tokio::time::sleep(wait) => {}
             _ = sigterm.recv() => app.quit = true,
             _ = tokio::signal::ctrl_c() => app.quit = true,
         }
-        dirty = true;
+        dirty |= changed;
         for e in effects {
             carry_out(e, &backend, &job_tx);
         }
@@ -162,6 +167,8 @@ fn on_job(app: &mut App, job: JobEvent, job_tx: &mpsc::UnboundedSender<JobEvent>
             });
             app.on_diff_loaded(k, view);
         }
+        JobEvent::Opened(Ok(url)) => app.say(format!("opened {url}"), state::Level::Info),
+        JobEvent::Opened(Err(e)) => app.say(e, state::Level::Error),
         JobEvent::Highlighted(k, h) => {
             if let Some((dk, d)) = app.diff.as_mut()
                 && *dk == k
@@ -180,11 +187,48 @@ fn carry_out(e: Effect, backend: &BackendHandle, job_tx: &mpsc::UnboundedSender<
             let _ = std::io::stdout().write_all(b"\x07");
             let _ = std::io::stdout().flush();
         }
+        Effect::OpenUrl(url) => {
+            let tx = job_tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.send(JobEvent::Opened(open_in_browser(&url).map(|()| url)));
+            });
+        }
+        Effect::Copy(text) => {
+            use crossterm::clipboard::CopyToClipboard;
+            let _ = crossterm::execute!(
+                std::io::stdout(),
+                CopyToClipboard::to_clipboard_from(text.as_bytes())
+            );
+        }
         Effect::BuildDiff(k, files) => {
             let tx = job_tx.clone();
             tokio::task::spawn_blocking(move || {
                 let _ = tx.send(JobEvent::Diff(k, DiffView::new(files)));
             });
         }
+    }
+}
+
+/// Opens `url` with the desktop's opener (`open` on macOS, `xdg-open` elsewhere), its output
+/// kept off the console's screen.
+fn open_in_browser(url: &str) -> Result<(), String> {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let status = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run {opener} ({e}); copy the URL with y instead"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{opener} {url} failed ({status}); copy the URL with y instead"
+        ))
     }
 }

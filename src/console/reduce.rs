@@ -17,6 +17,7 @@ use crate::executor::ExecEvent;
 use crate::fleet::TaskKey;
 use crate::fleet::TaskState;
 use crate::fleet::task_state;
+use crate::oai::StreamEvent;
 
 impl App {
     pub fn on_backend(&mut self, ev: BackendEvent) -> Vec<Effect> {
@@ -79,6 +80,9 @@ impl App {
         let key = TaskKey::of(&t);
         let after = task_state(&t);
         let requeued = self.mirror.tasks.get(&key).is_some_and(is_finished) && !is_finished(&t);
+        if is_finished(&t) {
+            self.waiting.remove(&key);
+        }
         let before = self.mirror.put_task(t).as_ref().map(task_state);
         if requeued {
             // Re-queued (here or by another console): the old run's transcript is stale.
@@ -138,6 +142,20 @@ impl App {
             .get(&task)
             .and_then(|t| t.status.as_ref())
             .and_then(|s| s.assigned_node.clone());
+        let now = self.now();
+        match &event {
+            ExecEvent::Loop(LoopEvent::TurnStarted { .. })
+            | ExecEvent::Loop(LoopEvent::Stream {
+                event: StreamEvent::Retry { .. },
+                ..
+            }) => {
+                self.waiting.insert(task.clone(), now);
+            }
+            ExecEvent::Loop(_) => {
+                self.waiting.remove(&task);
+            }
+            ExecEvent::Status(_) => {}
+        }
         let window = self.context_window(&task);
         let t = self.transcripts.entry(task.clone()).or_default();
         if window.is_some() && t.context_fill().is_none() {
@@ -236,6 +254,7 @@ impl App {
 
     /// Drops what the console holds of a task's transcript (a re-queue or a deletion).
     pub(super) fn forget_transcript(&mut self, key: &TaskKey) {
+        self.waiting.remove(key);
         self.transcripts.remove(key);
         self.turns.remove(key);
         self.loaded.remove(key);

@@ -50,6 +50,13 @@ pub fn refusal(action: Action, cx: &Context, keymap: &Keymap) -> Option<String> 
             s if is_active(s) => "the run has not finished".into(),
             _ => "nothing was pushed".into(),
         },
+        (Action::OpenPrUrl | Action::CopyPrUrl, Some(TaskState::AwaitingApproval)) => {
+            format!("no pull request yet: push first ({})", key("approve_push"))
+        }
+        (Action::OpenPrUrl | Action::CopyPrUrl, Some(TaskState::Pushed)) => {
+            format!("no pull request yet (open one: {})", key("open_pr"))
+        }
+        (Action::OpenPrUrl | Action::CopyPrUrl, Some(_)) => "this task has no pull request".into(),
         (Action::ViewDiff, Some(s)) if is_active(s) => "the run has not committed yet".into(),
         (Action::ViewDiff, Some(_)) => "no commit to show (the run kept no change)".into(),
         (Action::RetryTask, Some(s)) => match s {
@@ -99,6 +106,8 @@ mod tests {
             task,
             incomplete: false,
             has_change: false,
+            has_pr: false,
+            filtered: false,
             searching: false,
             following: true,
         }

@@ -43,6 +43,8 @@ pub enum Mode {
     Help,
     Confirm(Intent),
     Search(String),
+    /// Typing the queue's filter (applied as typed; Enter keeps it, Esc clears it).
+    Filter(String),
     Command(String),
 }
 
@@ -73,6 +75,11 @@ pub enum Effect {
     /// Build the diff view of a task's change (parsing, then highlighting) off the UI thread,
     /// then open it.
     BuildDiff(TaskKey, Vec<FileDiff>),
+    /// Open a URL in the browser (xdg-open / open) off the UI thread; the outcome comes back
+    /// as a job event.
+    OpenUrl(String),
+    /// Put text on the terminal's clipboard (OSC 52).
+    Copy(String),
     Bell,
 }
 
@@ -98,6 +105,9 @@ pub struct Loaded {
 pub struct App {
     /// The fleet as the backend reported it, and the queue order.
     pub mirror: Mirror,
+    /// The queue's filter (`/` in the queue): tasks whose name, state, node, verdict or
+    /// failure reason contain it; empty shows all.
+    pub filter: String,
     /// Index into `mirror.order`.
     pub selected: usize,
     pub selected_node: usize,
@@ -112,6 +122,11 @@ pub struct App {
     /// Latest generation speed seen live (tok/s), per node that ran the turn: on a cluster
     /// only this machine's runs stream here, and other nodes keep their advertised figure.
     pub live_tps: HashMap<String, f64>,
+    /// Tasks whose current turn has had no token yet, and when (unix seconds) it started: the
+    /// detail pane shows "waiting for the model · 12 s" with a spinner meanwhile.
+    pub waiting: HashMap<TaskKey, i64>,
+    /// Ticks of the event loop's timer, for the spinner's frame.
+    pub tick: u64,
     pub diff: Option<(TaskKey, DiffView)>,
     pub status: Option<Status>,
     pub jobs: HashSet<(TaskKey, Job)>,
@@ -135,6 +150,7 @@ impl App {
     pub fn new(theme: Theme, keymap: Keymap, bell: Bell, backend_label: String) -> App {
         App {
             mirror: Mirror::default(),
+            filter: String::new(),
             selected: 0,
             selected_node: 0,
             focus: Focus::Queue,
@@ -144,6 +160,8 @@ impl App {
             transcripts: HashMap::new(),
             turns: HashMap::new(),
             live_tps: HashMap::new(),
+            waiting: HashMap::new(),
+            tick: 0,
             diff: None,
             status: None,
             jobs: HashSet::new(),
@@ -189,6 +207,13 @@ impl App {
         }
     }
 
+    /// The event loop's timer ticked: the spinner moves. Whether the frame changed (a turn
+    /// is waiting, or a message may expire), so an idle console does not redraw.
+    pub fn on_tick(&mut self) -> bool {
+        self.tick = self.tick.wrapping_add(1);
+        !self.waiting.is_empty() || self.status.is_some()
+    }
+
     // ---- queries used by commands and drawing ------------------------------------------
 
     /// What the command registry needs to tell which commands apply now.
@@ -199,6 +224,8 @@ impl App {
             task: self.selected_state(),
             incomplete: self.selected_incomplete(),
             has_change: self.selected_has_change(),
+            has_pr: self.selected_pr_url().is_some(),
+            filtered: !self.filter.is_empty(),
             searching: self.has_search(),
             following: self.transcript_following(),
         }
@@ -225,6 +252,11 @@ impl App {
         self.selected_task()
             .is_some_and(|t| jobs::change_of(t).is_ok())
     }
+    /// The selected task's pull request (`extra.prUrl`, kept across restarts).
+    pub fn selected_pr_url(&self) -> Option<String> {
+        self.selected_task()
+            .and_then(|t| crate::fleet::status::result_extra(t).pr_url)
+    }
     fn has_search(&self) -> bool {
         self.current_transcript()
             .is_some_and(|t| t.search_status().is_some())
@@ -240,10 +272,18 @@ impl App {
         self.transcripts.get_mut(&key)
     }
 
-    /// Re-sorts the queue ([`Mirror::reorder`]), keeping the selected task selected.
+    /// Re-sorts the queue ([`Mirror::reorder`]) and applies the filter, keeping the selected
+    /// task selected.
     pub(super) fn reorder(&mut self) {
         let keep = self.selected_key().cloned();
         self.mirror.reorder();
+        if !self.filter.is_empty() {
+            let f = self.filter.to_lowercase();
+            let tasks = &self.mirror.tasks;
+            self.mirror
+                .order
+                .retain(|k| tasks.get(k).is_some_and(|t| filter_matches(t, &f)));
+        }
         if let Some(k) = keep
             && let Some(i) = self.mirror.order.iter().position(|o| *o == k)
         {
@@ -251,4 +291,19 @@ impl App {
         }
         self.selected = self.selected.min(self.mirror.order.len().saturating_sub(1));
     }
+}
+
+/// The queue filter's rule: `f` (lower case) is in the task's name, state, node, verdict or
+/// failure reason.
+fn filter_matches(t: &AgenticTask, f: &str) -> bool {
+    let s = t.status.as_ref();
+    let words = [
+        t.metadata.name.clone().unwrap_or_default(),
+        crate::console::outcome::state_label(t).to_string(),
+        s.and_then(|s| s.assigned_node.clone()).unwrap_or_default(),
+        s.and_then(|s| s.verdict)
+            .map_or(String::new(), |v| v.as_str().to_string()),
+        crate::console::outcome::failure(t).map_or(String::new(), |x| x.reason),
+    ];
+    words.iter().any(|w| w.to_lowercase().contains(f))
 }

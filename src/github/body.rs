@@ -32,6 +32,21 @@ pub fn pr_title(commit_message: &str) -> String {
     truncate(subject, MAX_TITLE)
 }
 
+/// A transcript reference fit for a public PR: a ConfigMap's name, not a path on the machine
+/// that ran the task (a journal under someone's state dir means nothing to a reviewer and
+/// tells the world the operator's user name and layout).
+fn shareable_ref(t: &str) -> Option<&str> {
+    let t = t.trim();
+    let path = t.starts_with('/')
+        || t.starts_with('~')
+        || t.starts_with("./")
+        || t.starts_with("../")
+        || t.starts_with("file:")
+        || t.get(1..3) == Some(":\\")
+        || t.ends_with(".jsonl");
+    (!t.is_empty() && !path).then_some(t)
+}
+
 /// The PR body in the runbook's template.
 pub fn pr_body(input: &PrBodyInput) -> String {
     let mut out = String::new();
@@ -61,6 +76,7 @@ pub fn pr_body(input: &PrBodyInput) -> String {
     let see = input
         .transcript_ref
         .as_deref()
+        .and_then(shareable_ref)
         .map(|t| format!(" (see transcript {t})"))
         .unwrap_or_default();
     if input.verification.is_empty() {
@@ -198,6 +214,35 @@ mod tests {
     const MSG: &str = "fix(docs): correct typo in README\n\nPlan: replace 'recieve' with \
                        'receive'.\nRan make test.\n\nFixes #42\nSigned-off-by: Foreman Bot \
                        <foreman@m5.local>\n";
+
+    #[test]
+    fn local_transcript_paths_stay_out_of_the_body() {
+        for path in [
+            "/home/op/.local/share/foreman/transcripts/default/fix-greeting.jsonl",
+            "~/.local/share/foreman/t.jsonl",
+            "transcripts/default/fix.jsonl",
+            "C:\\Users\\op\\t.jsonl",
+        ] {
+            let b = pr_body(&PrBodyInput {
+                summary: "Fixed.".into(),
+                transcript_ref: Some(path.into()),
+                ..Default::default()
+            });
+            assert!(
+                !b.contains(path) && !b.contains("see transcript"),
+                "{path}:\n{b}"
+            );
+            assert!(b.contains("review the transcript."), "{b}");
+        }
+        let b = pr_body(&PrBodyInput {
+            transcript_ref: Some("ConfigMap foreman-transcript-demo".into()),
+            ..Default::default()
+        });
+        assert!(
+            b.contains("(see transcript ConfigMap foreman-transcript-demo)"),
+            "{b}"
+        );
+    }
 
     #[test]
     fn title_is_subject() {

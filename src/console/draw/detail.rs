@@ -64,10 +64,7 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
         .unwrap_or_default();
     let style = transcript_style(&app.theme);
     let theme = app.theme.clone();
-    let failed = app
-        .selected_task()
-        .and_then(failure)
-        .map(|f| (format!("✗ {}: {}", f.reason, f.message), theme.status.error));
+    let (waiting, failed) = (waiting_text(app, &key), note(app));
     let Some(tr) = app.transcripts.get_mut(&key) else {
         let msg = if app.loading.contains(&key) {
             "loading transcript…"
@@ -93,16 +90,57 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
         .map(|c| format!(" · ctx {:.0}%", c.percent()))
         .unwrap_or_default();
     let follow = if tr.is_following() {
-        ""
+        String::new()
     } else {
-        " · paused (f: follow)"
+        let k = app.keymap.get("toggle_follow").map(|k| k.to_string());
+        format!(" · paused ({}: follow)", k.as_deref().unwrap_or(":follow"))
     };
-    let b = block(format!(" {key}{turn}{fill}{follow} "), focused, &theme);
+    let title = fit_title(
+        area.width.saturating_sub(2).into(),
+        [key.to_string(), key.name.clone()],
+        &[turn, fill],
+        &follow,
+    );
+    let b = block(title, focused, &theme);
     let inner = b.inner(area);
     f.render_widget(b, area);
     let inner = banner(f, failed, inner);
+    let inner = waiting_line(f, waiting, inner);
     tr.prepare(inner);
     tr.render(inner, f.buffer_mut(), &style);
+}
+
+/// The transcript's title in `width` columns: the follow hint always (it says how to get
+/// the live tail back), then as many extras as fit (dropped from the end), with the task's
+/// full key or, when even that is too long, its name.
+fn fit_title(width: usize, names: [String; 2], extras: &[String], follow: &str) -> String {
+    let len = |s: &str| s.chars().count();
+    for name in &names {
+        for n in (0..=extras.len()).rev() {
+            let t = format!(" {name}{}{follow} ", extras[..n].concat());
+            if len(&t) <= width {
+                return t;
+            }
+        }
+    }
+    format!(" {}{follow} ", names[1])
+}
+
+/// The spinner's frames, one per tick.
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// While a turn has had no token yet (the server is reading the prompt), a live line at the
+/// bottom of the pane says so and for how long; returns the area left above it.
+fn waiting_line(f: &mut Frame, waiting: Option<(String, Style)>, area: Rect) -> Rect {
+    let Some((text, style)) = waiting else {
+        return area;
+    };
+    if area.height < 3 {
+        return area;
+    }
+    let [rest, line] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    f.render_widget(Paragraph::new(text).style(style), line);
+    rest
 }
 
 /// Rows `text` takes when word-wrapped to `width` columns (as `Wrap` does, near enough).
@@ -123,7 +161,7 @@ fn wrapped_rows(text: &str, width: u16) -> u16 {
     rows
 }
 
-/// A failed run's reason at the top of the pane (up to four rows and a blank one), so the
+/// A failed run's reason or the pull request at the top of the pane (up to four rows and a blank one), so the
 /// transcript below is read knowing how it ended; returns the area left below it.
 fn banner(f: &mut Frame, failed: Option<(String, Color)>, area: Rect) -> Rect {
     let Some((text, color)) = failed else {
@@ -144,4 +182,37 @@ fn banner(f: &mut Frame, failed: Option<(String, Color)>, area: Rect) -> Rect {
     .areas(area);
     f.render_widget(p, top);
     rest
+}
+
+/// The live "waiting for the model" line of `key`'s turn, if it has had no token yet.
+fn waiting_text(app: &App, key: &crate::fleet::TaskKey) -> Option<(String, Style)> {
+    app.waiting.get(key).map(|since| {
+        let frame = SPINNER[(app.tick % SPINNER.len() as u64) as usize];
+        let secs = (app.now() - since).max(0);
+        (
+            format!("{frame} waiting for the model · {secs} s"),
+            Style::new().fg(app.theme.base.accent),
+        )
+    })
+}
+
+/// Atop the transcript: how a failed run ended, or where its pull request is.
+fn note(app: &App) -> Option<(String, Color)> {
+    let theme = &app.theme;
+    let key_of = |a: &str| {
+        app.keymap
+            .get(a)
+            .map_or_else(|| format!(":{a}"), |k| k.to_string())
+    };
+    app.selected_task()
+        .and_then(failure)
+        .map(|f| (format!("✗ {}: {}", f.reason, f.message), theme.status.error))
+        .or_else(|| {
+            let url = app.selected_pr_url()?;
+            let (o, y) = (key_of("open_pr_url"), key_of("copy_pr_url"));
+            Some((
+                format!("pull request {url} ({o} opens, {y} copies)"),
+                theme.status.ok,
+            ))
+        })
 }

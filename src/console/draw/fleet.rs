@@ -63,7 +63,7 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
     });
     let table = Table::new(rows, widths)
         .header(header)
-        .row_highlight_style(app.theme.selection())
+        .row_highlight_style(app.theme.selected_row())
         .block(block(
             format!(" Fleet ({}) ", app.mirror.nodes.len()),
             app.focus == Focus::Fleet,

@@ -18,6 +18,15 @@ pub(super) fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             Span::raw(q.clone()),
             Span::styled("▏", t.dim()),
         ]),
+        Mode::Filter(q) => Line::from(vec![
+            Span::styled("filter /", t.title()),
+            Span::raw(q.clone()),
+            Span::styled("▏", t.dim()),
+            Span::styled(
+                "  name, state, node, verdict · enter keeps · esc clears",
+                t.dim(),
+            ),
+        ]),
         Mode::Command(q) => Line::from(vec![
             Span::styled(":", t.title()),
             Span::raw(q.clone()),

@@ -2,12 +2,13 @@
 //! may hold thousands), with the count awaiting approval in the title.
 
 use super::{age, block, fit_columns, pick};
+use crate::api::AgenticTask;
 use crate::console::outcome::{failure, state_label};
 use crate::console::pane::{Focus, queue_first_row};
 use crate::console::state::App;
 use crate::console::theme::Theme;
-use crate::fleet::TaskState;
 use crate::fleet::task_state;
+use crate::fleet::{TaskKey, TaskState};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -32,10 +33,16 @@ fn state_style(t: &Theme, s: TaskState) -> Style {
 
 pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let (keep, widths) = fit_columns(
-        area.width.saturating_sub(2),
-        &[(0, 12), (1, 17), (5, 9), (6, 8), (2, 11), (4, 4), (3, 5)],
-    );
+    // Narrow (an 80-column screen): a shorter TASK, "Awaiting" for "Awaiting approval" and a
+    // shorter VERDICT, so TASK, STATE and VERDICT (the reason of a failure) all stay.
+    let inner = area.width.saturating_sub(2);
+    let narrow = inner < 48;
+    let cols: &[(u8, u16)] = if narrow {
+        &[(0, 10), (1, 11), (5, 9), (6, 8), (2, 10), (4, 4), (3, 5)]
+    } else {
+        &[(0, 12), (1, 17), (5, 9), (6, 8), (2, 11), (4, 4), (3, 5)]
+    };
+    let (keep, widths) = fit_columns(inner, cols);
     let header = Row::new(pick(
         &["TASK", "STATE", "KIND", "NODE", "VERDICT", "AGE", "TURN"],
         &keep,
@@ -52,70 +59,7 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
         .take(visible)
         .filter_map(|k| {
             let task = app.mirror.tasks.get(k)?;
-            let st = task_state(task);
-            let status = task.status.clone().unwrap_or_default();
-            let failed = failure(task);
-            // A failure shows its reason in the verdict cell (unless the state says it
-            // already), in the error colour.
-            let (verdict, vstyle) = match (&failed, status.verdict.map(|v| v.as_str())) {
-                (Some(f), v) if f.reason == state_label(task) => {
-                    (v.unwrap_or("").into(), Style::new().fg(t.status.error))
-                }
-                (Some(f), _) => (f.reason.clone(), Style::new().fg(t.status.error)),
-                (None, Some(v @ ("GO" | "GATE-PASS"))) => (v.into(), Style::new().fg(t.verdict.go)),
-                (None, Some(v @ ("NO-GO" | "GATE-FAIL"))) => {
-                    (v.into(), Style::new().fg(t.verdict.no_go))
-                }
-                (None, v) => (
-                    v.unwrap_or("").into(),
-                    Style::new().fg(t.verdict.incomplete),
-                ),
-            };
-            let sstyle = if failed.is_some() {
-                Style::new().fg(t.phase.failed)
-            } else {
-                state_style(t, st)
-            };
-            let created = task
-                .metadata
-                .creation_timestamp
-                .as_ref()
-                .map_or(-1, |c| app.now() - c.0.as_second());
-            let turn = app
-                .turns
-                .get(k)
-                .map(|(n, m)| {
-                    if *m > 0 {
-                        format!("{n}/{m}")
-                    } else {
-                        n.to_string()
-                    }
-                })
-                .or_else(|| {
-                    status
-                        .result
-                        .as_ref()
-                        .and_then(|r| r["extra"]["turnCount"].as_u64())
-                        .map(|n| n.to_string())
-                })
-                .unwrap_or_else(|| "-".into());
-            let jobs = if app.jobs.iter().any(|(jk, _)| jk == k) {
-                " …"
-            } else {
-                ""
-            };
-            Some(Row::new(pick(
-                &[
-                    Cell::from(k.name.clone()),
-                    Cell::from(format!("{}{jobs}", state_label(task))).style(sstyle),
-                    Cell::from(task.spec.kind.as_str()),
-                    Cell::from(status.assigned_node.unwrap_or_else(|| "-".into())),
-                    Cell::from(verdict).style(vstyle),
-                    Cell::from(age(created)),
-                    Cell::from(turn),
-                ],
-                &keep,
-            )))
+            Some(Row::new(pick(&cells(app, k, task, narrow), &keep)))
         });
     let waiting = app
         .mirror
@@ -123,19 +67,94 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
         .values()
         .filter(|t| task_state(t) == TaskState::AwaitingApproval)
         .count();
-    let title = if waiting > 0 {
-        format!(
-            " Queue ({}) · {waiting} awaiting approval ",
-            app.mirror.order.len()
-        )
+    let count = if app.filter.is_empty() {
+        format!("{}", app.mirror.order.len())
     } else {
-        format!(" Queue ({}) ", app.mirror.order.len())
+        format!(
+            "{} of {} · /{}",
+            app.mirror.order.len(),
+            app.mirror.tasks.len(),
+            app.filter
+        )
+    };
+    let title = if waiting > 0 {
+        format!(" Queue ({count}) · {waiting} awaiting approval ")
+    } else {
+        format!(" Queue ({count}) ")
     };
     let table = Table::new(rows, widths)
         .header(header)
-        .row_highlight_style(app.theme.selection())
+        .row_highlight_style(app.theme.selected_row())
         .block(block(title, app.focus == Focus::Queue, t));
     let mut state = TableState::default()
         .with_selected((!app.mirror.order.is_empty()).then_some(app.selected - first));
     f.render_stateful_widget(table, area, &mut state);
+}
+
+/// Every column's cell of one task's row, in header order.
+fn cells<'a>(app: &App, k: &TaskKey, task: &AgenticTask, narrow: bool) -> Vec<Cell<'a>> {
+    let t = &app.theme;
+    let st = task_state(task);
+    let status = task.status.clone().unwrap_or_default();
+    let failed = failure(task);
+    // A failure shows its reason in the verdict cell (unless the state says it
+    // already), in the error colour.
+    let (verdict, vstyle) = match (&failed, status.verdict.map(|v| v.as_str())) {
+        (Some(f), v) if f.reason == state_label(task) => {
+            (v.unwrap_or("").into(), Style::new().fg(t.status.error))
+        }
+        (Some(f), _) => (f.reason.clone(), Style::new().fg(t.status.error)),
+        (None, Some(v @ ("GO" | "GATE-PASS"))) => (v.into(), Style::new().fg(t.verdict.go)),
+        (None, Some(v @ ("NO-GO" | "GATE-FAIL"))) => (v.into(), Style::new().fg(t.verdict.no_go)),
+        (None, v) => (
+            v.unwrap_or("").into(),
+            Style::new().fg(t.verdict.incomplete),
+        ),
+    };
+    let sstyle = if failed.is_some() {
+        Style::new().fg(t.phase.failed)
+    } else {
+        state_style(t, st)
+    };
+    let created = task
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map_or(-1, |c| app.now() - c.0.as_second());
+    let turn = app
+        .turns
+        .get(k)
+        .map(|(n, m)| {
+            if *m > 0 {
+                format!("{n}/{m}")
+            } else {
+                n.to_string()
+            }
+        })
+        .or_else(|| {
+            status
+                .result
+                .as_ref()
+                .and_then(|r| r["extra"]["turnCount"].as_u64())
+                .map(|n| n.to_string())
+        })
+        .unwrap_or_else(|| "-".into());
+    let label = match state_label(task) {
+        "Awaiting approval" if narrow => "Awaiting",
+        l => l,
+    };
+    let jobs = if app.jobs.iter().any(|(jk, _)| jk == k) {
+        " …"
+    } else {
+        ""
+    };
+    vec![
+        Cell::from(k.name.clone()),
+        Cell::from(format!("{}{jobs}", label)).style(sstyle),
+        Cell::from(task.spec.kind.as_str()),
+        Cell::from(status.assigned_node.unwrap_or_else(|| "-".into())),
+        Cell::from(verdict).style(vstyle),
+        Cell::from(age(created)),
+        Cell::from(turn),
+    ]
 }

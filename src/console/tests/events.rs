@@ -194,3 +194,60 @@ fn a_clone_failed_run_is_shown_failed_with_its_reason_everywhere() {
     assert_eq!(cell.fg, app.theme.phase.failed, "{row}");
     assert_ne!(app.theme.phase.failed, app.theme.phase.succeeded);
 }
+
+/// `fix-typo-readme` as it is after a restart once its PR was opened: only the task's
+/// status says where the pull request is.
+fn pr_open(app: &mut App) {
+    let mut t = app.mirror.tasks[&k("fix-typo-readme")].clone();
+    let r = t.status.as_mut().unwrap().result.as_mut().unwrap();
+    r["extra"]["pushed"] = json!(true);
+    r["extra"]["prUrl"] = json!("http://127.0.0.1:18090/acme/greeter/pull/1");
+    r["extra"]["prNumber"] = json!(1);
+    app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));
+    select(app, "fix-typo-readme");
+}
+
+#[test]
+fn the_pr_url_is_shown_after_a_restart_and_o_opens_it_y_copies_it() {
+    use crate::console::state::Effect;
+    let screens = snapshot_sizes("pr_open", pr_open);
+    for s in &screens {
+        assert!(s.contains("PR open") || s.contains("PR ope"), "{s}");
+        assert!(s.contains("pull/1") && s.contains("copies"), "{s}");
+    }
+    assert!(
+        screens[1].contains("open PR in browser"),
+        "the footer offers o"
+    );
+    let mut app = fixture("dark");
+    pr_open(&mut app);
+    let url = "http://127.0.0.1:18090/acme/greeter/pull/1";
+    let fx = app.on_key(key('o'));
+    assert!(
+        matches!(fx.as_slice(), [Effect::OpenUrl(u)] if u == url),
+        "{fx:?}"
+    );
+    let fx = app.on_key(key('y'));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Copy(u)] if u == url),
+        "{fx:?}"
+    );
+    // A URL that is not plain http(s) (control bytes, another scheme) is never handed on.
+    let mut t = app.mirror.tasks[&k("fix-typo-readme")].clone();
+    let r = t.status.as_mut().unwrap().result.as_mut().unwrap();
+    r["extra"]["prUrl"] = json!("javascript:alert(1)\u{1b}]52;c;x\u{7}");
+    app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));
+    assert!(app.on_key(key('o')).is_empty() && app.on_key(key('y')).is_empty());
+    // Before a push there is no PR: o says what to do.
+    select(&mut app, "fix-greeting");
+    app.on_key(key('o'));
+    assert!(
+        app.status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("no pull request"),
+        "{:?}",
+        app.status
+    );
+}

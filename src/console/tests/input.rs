@@ -132,3 +132,71 @@ fn quit_with_a_run_in_flight_asks_first() {
     app.on_key(key('y'));
     assert!(app.quit);
 }
+
+#[test]
+fn the_readme_says_what_the_mouse_default_is() {
+    let readme = include_str!("../../../README.md");
+    let default = crate::config::Config::defaults(&mut Vec::new()).ui.mouse;
+    let said = if default {
+        "Mouse is on by default"
+    } else {
+        "Mouse is off by default"
+    };
+    assert!(readme.contains(said), "README must say: {said}");
+    assert!(readme.contains("ui.mouse = true") || default);
+}
+
+#[test]
+fn slash_in_the_queue_filters_it_by_name_state_node_or_verdict_and_esc_clears() {
+    use crate::console::state::Mode;
+    let esc = || KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+    let enter = || KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    let typed = |app: &mut App, s: &str| {
+        app.on_key(key('/'));
+        for c in s.chars() {
+            app.on_key(key(c));
+        }
+    };
+    let screens = snapshot_sizes("queue_filter", |app| typed(app, "fix"));
+    for s in &screens {
+        assert!(s.contains("2 of 4") && s.contains("esc clears"), "{s}");
+        assert!(!s.contains("bump-deps") && !s.contains("add-tests"), "{s}");
+    }
+    let names = |app: &App| {
+        app.mirror
+            .order
+            .iter()
+            .map(|k| k.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let mut app = fixture("dark");
+    for (q, want) in [
+        ("pending", vec!["bump-deps"]),
+        ("m5-max", vec!["fix-typo-readme", "fix-greeting"]),
+        ("go", vec!["fix-typo-readme"]),
+    ] {
+        typed(&mut app, q);
+        app.on_key(enter());
+        assert_eq!(app.mode, Mode::Normal);
+        assert_eq!(names(&app), want, "/{q}");
+        let sel = app.selected_key().unwrap().name.clone();
+        assert!(
+            want.contains(&sel.as_str()),
+            "the selection stays in the rows: {sel}"
+        );
+        app.on_key(esc());
+        assert_eq!(
+            app.mirror.order.len(),
+            4,
+            "esc in the queue clears the filter"
+        );
+    }
+    // A new task that does not match stays hidden while the filter holds.
+    typed(&mut app, "fix");
+    app.on_key(enter());
+    let t = task("other", 1, Default::default());
+    app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));
+    assert!(!names(&app).contains(&"other".to_string()));
+    app.on_key(esc());
+    assert!(names(&app).contains(&"other".to_string()));
+}

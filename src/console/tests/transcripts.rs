@@ -193,3 +193,90 @@ fn a_task_requeued_elsewhere_drops_its_old_transcript() {
     assert!(app.status.as_ref().unwrap().text.contains("forbidden"));
     assert!(!app.loading.contains(&key));
 }
+
+#[test]
+fn a_turn_without_tokens_shows_a_live_waiting_line_that_goes_with_the_first_token() {
+    use crate::agent::LoopEvent;
+    use crate::oai::StreamEvent;
+    let start = |app: &mut App| {
+        select(app, "fix-greeting");
+        app.on_backend(BackendEvent::Run {
+            task: k("fix-greeting"),
+            event: ExecEvent::Loop(LoopEvent::TurnStarted {
+                turn: 3,
+                max_turns: 4,
+            }),
+        });
+        app.clock = Some(NOW + 12);
+    };
+    let screens = snapshot_sizes("waiting_for_model", start);
+    for s in &screens {
+        assert!(s.contains("⠋ waiting for the model · 12 s"), "{s}");
+    }
+    let mut app = fixture("dark");
+    start(&mut app);
+    // The timer moves the spinner and asks for a frame; time moves the count.
+    assert!(app.on_tick());
+    app.clock = Some(NOW + 13);
+    let s = render(&mut app, 120, 30);
+    assert!(s.contains("⠙ waiting for the model · 13 s"), "{s}");
+    // The first token ends the wait.
+    app.on_backend(BackendEvent::Run {
+        task: k("fix-greeting"),
+        event: ExecEvent::Loop(LoopEvent::Stream {
+            turn: 3,
+            event: StreamEvent::Content("Done".into()),
+        }),
+    });
+    assert!(!render(&mut app, 120, 30).contains("waiting for the model"));
+    app.status = None;
+    assert!(!app.on_tick(), "nothing moves: no frame needed");
+}
+
+#[test]
+fn the_agents_worked_examples_are_one_collapsed_labelled_block() {
+    use crate::agent::transcript::Record;
+    use crate::oai::ToolCall;
+    let records = || {
+        let mut call = Message::assistant("");
+        call.content = None;
+        call.tool_calls = Some(vec![ToolCall::new(
+            "example_1",
+            "str_replace",
+            r#"{"path":"hello.py","old_string":"helo","new_string":"hello"}"#,
+        )]);
+        let msgs = vec![
+            Message::system("You are a careful engineer."),
+            Message::user("Example: fix the typo in hello.py (Fixes #3)."),
+            call,
+            Message::tool(
+                "example_1",
+                "str_replace",
+                r#"{"path":"hello.py","replacements":1}"#,
+            ),
+            Message::user("Fix the greeting."),
+        ];
+        msgs.into_iter()
+            .map(|message| Record::Message { turn: 0, message })
+            .collect::<Vec<_>>()
+    };
+    let load = |app: &mut App| {
+        select(app, "add-tests");
+        app.on_transcript_loaded(k("add-tests"), Ok(records()));
+    };
+    let screens = snapshot_sizes("worked_examples", load);
+    for s in &screens {
+        assert!(s.contains("worked examples (1 turn)"), "{s}");
+        assert!(
+            !s.contains("hello.py"),
+            "collapsed: the example's edit is not drawn as a turn\n{s}"
+        );
+        assert!(s.contains("Fix the greeting."), "{s}");
+    }
+    // Expanded, it shows what the example did.
+    let mut app = fixture("dark");
+    load(&mut app);
+    app.focus = crate::console::pane::Focus::Detail;
+    app.on_key(key('e'));
+    assert!(render(&mut app, 120, 30).contains("hello.py"));
+}

@@ -46,6 +46,8 @@ fn help_overlay_lists_every_command_from_the_registry() {
 fn search_and_pane_focus_after_keys() {
     let mut app = fixture("dark");
     select(&mut app, "fix-greeting");
+    // `/` searches the transcript from the detail pane (in the queue it filters the queue).
+    app.focus = crate::console::pane::Focus::Detail;
     for c in ['/', 'H', 'e', 'l', 'o'] {
         app.on_key(key(c));
     }
@@ -114,7 +116,7 @@ fn the_help_overlay_fits_small_and_wide_screens_and_scrolls() {
     }
     // At 80x24 the last lines are below the fold; G brings them up, k goes back.
     let first = render(&mut app, 80, 24);
-    assert!(!first.contains("scroll right"), "{first}");
+    assert!(!first.contains("command (:submit FILE)"), "{first}");
     app.on_key(key('x'));
     assert_eq!(app.mode, Mode::Help, "a stray key does not close it");
     app.on_key(key('G'));
@@ -232,6 +234,51 @@ fn escape_sequences_from_the_model_never_reach_the_tui_buffer() {
                 .any(|c| c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)),
             "a control character reached the TUI buffer: {:?}",
             cell.symbol()
+        );
+    }
+}
+
+#[test]
+fn narrow_layouts_keep_the_columns_and_hints_that_matter_and_the_selection_keeps_colours() {
+    let paused = |app: &mut App| {
+        select(app, "add-tests");
+        app.on_transcript_loaded(k("add-tests"), Ok(convo_records(30)));
+        app.focus = crate::console::pane::Focus::Detail;
+        render(app, 80, 24); // lays the transcript out, as the loop does before any key
+        app.on_key(key('k'));
+    };
+    let screens = snapshot_sizes("narrow_paused", paused);
+    for s in &screens {
+        let header = s
+            .lines()
+            .find(|l| l.contains("TASK ") && l.contains("STATE"))
+            .unwrap();
+        assert!(header.contains("VERDICT"), "{header}");
+        assert!(s.contains("paused (f: follow)"), "{s}");
+    }
+    assert!(screens[0].contains("Awaiting "), "{}", screens[0]);
+    // The selected row keeps each cell's colour (reversed), so Running stays the running
+    // colour even though the dark theme's selection colour is the same cyan.
+    for theme in ["dark", "light"] {
+        let mut app = fixture(theme);
+        select(&mut app, "fix-greeting");
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        term.draw(|f| draw(f, &mut app)).unwrap();
+        let lines = screen_lines(&term);
+        let (y, row) = lines
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.contains("fix-greetin") && l.contains("Running"))
+            .unwrap();
+        let x = row
+            .char_indices()
+            .position(|(i, _)| row[i..].starts_with("Running"))
+            .unwrap();
+        let cell = &term.backend().buffer()[(x as u16, y as u16)];
+        assert_eq!(cell.fg, app.theme.phase.running, "{theme}: {row}");
+        assert!(
+            cell.modifier.contains(ratatui::style::Modifier::REVERSED),
+            "{theme}: selected"
         );
     }
 }

@@ -225,6 +225,13 @@ impl Theme {
         Style::default().fg(c)
     }
 
+    /// The selected row of a table: reversed, so every cell keeps its own colour (a Running
+    /// state stays the running colour, now as the cell's background) instead of all taking
+    /// the selection's, which can equal a state's colour and hide it.
+    pub fn selected_row(&self) -> Style {
+        Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+
     /// The selected row (reversed when the theme leaves selection at `reset`).
     pub fn selection(&self) -> Style {
         if self.selection.bg == Color::Reset {

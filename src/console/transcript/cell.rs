@@ -74,6 +74,10 @@ pub enum CellKind {
     Retry {
         attempt: u32,
     },
+    /// The Agent's worked examples, one collapsed block (`examples.rs`).
+    Examples {
+        turns: u32,
+    },
 }
 
 /// One display cell.

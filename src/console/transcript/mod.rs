@@ -18,6 +18,7 @@
 
 mod cache;
 mod cell;
+mod examples;
 mod format;
 mod model;
 mod render;

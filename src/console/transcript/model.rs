@@ -104,7 +104,13 @@ impl Model {
         }
     }
 
-    fn push(&mut self, mut cell: Cell) -> usize {
+    /// Cell `i` was replaced: its layout and text are stale.
+    pub(crate) fn restyle(&mut self, i: usize) {
+        self.touch(i, false);
+        self.text_dirty = self.text_dirty.min(i);
+    }
+
+    pub(crate) fn push(&mut self, mut cell: Cell) -> usize {
         if cell.collapse.is_some() {
             cell.expanded = self.default_expanded;
         }
@@ -136,7 +142,8 @@ impl Model {
 
     // ---- inputs -------------------------------------------------------------------------
 
-    pub fn push_message(&mut self, m: &Message) {
+    /// Cells for one message as in a run (`examples.rs` folds the worked examples).
+    pub(crate) fn push_message_cells(&mut self, m: &Message) {
         match m.role {
             Role::System => {
                 self.end_live();
