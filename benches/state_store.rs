@@ -4,17 +4,18 @@
 //! Goals: first frame <= 60 ms; >= 5,000 objects/s batched. Exits non-zero over a goal.
 
 use foreman::api::load_str;
+#[path = "../tests/common/local.rs"]
+mod local;
+
 use foreman::backend::BackendEvent;
-use foreman::backend::embedded::{EmbeddedConfig, EmbeddedOptions, Store, start_embedded_with};
+use foreman::backend::embedded::{Store, start_embedded_with};
 use foreman::config::Config;
 use foreman::console::draw::draw;
 use foreman::console::state::App;
 use foreman::console::theme::Theme;
-use foreman::executor::run::TokenSource;
-use foreman::workspace::{Identity, Token};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const TASKS: usize = 10_000;
 const BATCH: usize = 1_000;
@@ -59,29 +60,8 @@ fn main() {
     let first_frame = rt.block_on(async {
         let start = Instant::now();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let cfg = EmbeddedConfig {
-            state_dir: dir.path().to_path_buf(),
-            base_url: "http://127.0.0.1:9/v1".into(),
-            git_remote_url: None,
-            identity: Identity {
-                name: "Bench".into(),
-                email: "bench@example.com".into(),
-            },
-            max_concurrent: 1,
-            auto_push: false,
-            github_api_base: "http://127.0.0.1:9".into(),
-            token: TokenSource::Given(Token::new("x")),
-            sandbox: Default::default(),
-            node_name: "bench".into(),
-            limits: foreman::api::Limits::default(),
-        };
-        let opts = EmbeddedOptions {
-            probe_inference: false,
-            schedule_every: Duration::from_secs(3600),
-            heartbeat_every: Duration::from_secs(3600),
-            probe_every: Duration::from_secs(3600),
-            refresh_every: Duration::from_secs(3600),
-        };
+        let cfg = local::embedded_config(dir.path(), "http://127.0.0.1:9/v1", 1);
+        let opts = local::still_options();
         let _backend = start_embedded_with(cfg, opts, tx).expect("backend");
         let c = Config::defaults(&mut Vec::new());
         let mut app = App::new(

@@ -5,7 +5,7 @@
 mod common;
 
 use common::scripted_oai::{Reply, ScriptedServer};
-use common::{FleetRepo, GitServer, bot, fix_then_go, fleet_repo, git};
+use common::{FleetRepo, GitServer, fix_then_go, fleet_repo, git};
 use foreman::api::{AgenticTask, FleetNode, Object, TaskPhase, Verdict, load_str};
 use foreman::backend::embedded::{
     EmbeddedConfig, EmbeddedOptions, Store, StoreError, start_embedded_with,
@@ -36,17 +36,8 @@ fn key(name: &str) -> TaskKey {
 
 fn config(state: &Path, base_url: &str, remote: Option<String>, max: usize) -> EmbeddedConfig {
     EmbeddedConfig {
-        state_dir: state.to_path_buf(),
-        base_url: base_url.to_string(),
         git_remote_url: remote,
-        identity: bot(),
-        max_concurrent: max,
-        auto_push: false,
-        github_api_base: "http://127.0.0.1:9".into(),
-        token: TokenSource::Given(Token::new("unused-for-local-remotes")),
-        sandbox: Default::default(),
-        node_name: "test-node".into(),
-        limits: foreman::api::Limits::default(),
+        ..common::local::embedded_config(state, base_url, max)
     }
 }
 

@@ -3,14 +3,12 @@
 //! leaves a live process's runs alone, attempt history, and real concurrency: 50 `foreman
 //! submit` processes at once, and a console backend that sees another process's submit.
 
+mod common;
+
 use foreman::api::{Object, TaskPhase, load_str};
 use foreman::backend::BackendEvent;
-use foreman::backend::embedded::{
-    EmbeddedConfig, EmbeddedOptions, Store, StoreError, start_embedded_with,
-};
-use foreman::executor::run::TokenSource;
+use foreman::backend::embedded::{EmbeddedOptions, Store, StoreError, start_embedded_with};
 use foreman::fleet::{TaskKey, TaskState, task_state};
-use foreman::workspace::{Identity, Token};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -406,22 +404,7 @@ fn fifty_parallel_submits_have_one_winner_per_name() {
 async fn a_console_sees_another_process_submit_within_a_second() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let cfg = EmbeddedConfig {
-        state_dir: state.clone(),
-        base_url: "http://127.0.0.1:9/v1".into(),
-        git_remote_url: None,
-        identity: Identity {
-            name: "T".into(),
-            email: "t@example.com".into(),
-        },
-        max_concurrent: 1,
-        auto_push: false,
-        github_api_base: "http://127.0.0.1:9".into(),
-        token: TokenSource::Given(Token::new("x")),
-        sandbox: Default::default(),
-        node_name: "test-node".into(),
-        limits: foreman::api::Limits::default(),
-    };
+    let cfg = common::local::embedded_config(&state, "http://127.0.0.1:9/v1", 1);
     let opts = EmbeddedOptions {
         probe_inference: false,
         schedule_every: Duration::from_secs(3600),

@@ -3,10 +3,12 @@
 #![allow(dead_code)]
 
 pub mod k8s;
+pub mod local;
 pub mod scripted_oai;
 
 use foreman::api::{Agent, AgenticTask, Object, load_str};
-use foreman::workspace::{CommitError, CommitOutcome, CommitRequest, Identity, commit_all};
+use foreman::workspace::{CommitError, CommitOutcome, CommitRequest, commit_all};
+pub use local::bot;
 use scripted_oai::Reply;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -95,14 +97,6 @@ pub fn submit_result(verdict: &str, commit_message: &str) -> Reply {
 /// A whole good run: [`fix_readme`], then GO with `commit_message`.
 pub fn fix_then_go(commit_message: &str) -> Vec<Reply> {
     vec![fix_readme(), submit_result("GO", commit_message)]
-}
-
-/// The identity the tests commit as: `Foreman Bot <bot@example.com>`.
-pub fn bot() -> Identity {
-    Identity {
-        name: "Foreman Bot".into(),
-        email: "bot@example.com".into(),
-    }
 }
 
 /// Commits everything in `repo` as [`bot`].
