@@ -8,6 +8,7 @@
 mod file;
 mod keys;
 pub mod paths;
+mod scope;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use keys::{KeyBinding, KeyParseError};
+pub use scope::Scope;
 
 use crate::sandbox::{Mode as SandboxMode, Network as SandboxNetwork};
 
@@ -161,7 +163,8 @@ impl Keymap {
         self.0.get(action).copied()
     }
 
-    /// The action a pressed key triggers, if any.
+    /// The global action a pressed key triggers, if any (the `?` overlay's movement keys);
+    /// the panes and the picker resolve through [`Keymap::action_in`].
     pub fn action_for(
         &self,
         code: crossterm::event::KeyCode,
@@ -169,15 +172,35 @@ impl Keymap {
     ) -> Option<&str> {
         self.0
             .iter()
-            .find(|(_, k)| k.matches(code, modifiers))
+            .find(|(a, k)| k.matches(code, modifiers) && Scope::of(a) == Scope::Global)
             .map(|(a, _)| a.as_str())
+    }
+
+    /// The action a pressed key triggers where the keys go to `scope` (the focused pane or an
+    /// open overlay): an action of that scope, else (outside overlays) a global one.
+    pub fn action_in(
+        &self,
+        code: crossterm::event::KeyCode,
+        modifiers: crossterm::event::KeyModifiers,
+        scope: Scope,
+    ) -> Option<&str> {
+        let hits = || {
+            self.0
+                .iter()
+                .filter(|(_, k)| k.matches(code, modifiers))
+                .map(|(a, _)| a.as_str())
+        };
+        hits()
+            .find(|a| Scope::of(a) == scope)
+            .or_else(|| hits().find(|a| Scope::of(a).overlaps(scope)))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, KeyBinding)> {
         self.0.iter().map(|(a, k)| (a.as_str(), *k))
     }
 
-    /// Keys bound to more than one action (only the first in name order would ever fire).
+    /// Keys bound to more than one action whose scopes overlap ([`Scope::overlaps`]): only
+    /// one of them would ever fire. One key may serve actions of disjoint scopes.
     pub fn conflicts(&self) -> Vec<(KeyBinding, Vec<String>)> {
         let mut by_key: Vec<(KeyBinding, Vec<String>)> = Vec::new();
         for (a, k) in &self.0 {
@@ -185,6 +208,13 @@ impl Keymap {
                 Some((_, v)) => v.push(a.clone()),
                 None => by_key.push((*k, vec![a.clone()])),
             }
+        }
+        for (_, v) in &mut by_key {
+            let all = v.clone();
+            v.retain(|a| {
+                all.iter()
+                    .any(|b| b != a && Scope::of(a).overlaps(Scope::of(b)))
+            });
         }
         by_key.retain(|(_, v)| v.len() > 1);
         by_key

@@ -435,3 +435,49 @@ fn limits_reach_the_loader_and_out_of_range_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn one_key_may_serve_actions_of_disjoint_scopes_but_not_of_overlapping_ones() {
+    // The defaults bind `n` twice (transcript: next match; queue: new from issue) and `o`
+    // twice (global: open PR URL; issue picker: repository): disjoint, so no conflict.
+    let c = defaults();
+    let n = |scope| {
+        c.keymap
+            .action_in(KeyCode::Char('n'), KeyModifiers::NONE, scope)
+    };
+    assert_eq!(n(Scope::Transcript), Some("search_next"));
+    assert_eq!(n(Scope::Queue), Some("new_from_issue"));
+    assert_eq!(n(Scope::Diff), None);
+    let o = |scope| {
+        c.keymap
+            .action_in(KeyCode::Char('o'), KeyModifiers::NONE, scope)
+    };
+    assert_eq!(o(Scope::Queue), Some("open_pr_url"));
+    assert_eq!(o(Scope::Picker), Some("picker_repo"));
+    // A modal overlay takes only its own keys: `q` (global quit) does nothing in the picker.
+    assert_eq!(
+        c.keymap
+            .action_in(KeyCode::Char('q'), KeyModifiers::NONE, Scope::Picker),
+        None
+    );
+    // Two actions of one scope on a key, or a scoped and a global one: still a conflict.
+    let (_d, p) = user_file("[keymap]\nsearch_prev = \"n\"\nnew_from_issue = \"q\"\n");
+    let (_, w) = load(Some(&p), &[]);
+    let msgs: Vec<String> = w.iter().map(|w| w.to_string()).collect();
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("search_next") && m.contains("search_prev")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("new_from_issue") && m.contains("quit")),
+        "{msgs:?}"
+    );
+    // The queue's `n` does not count against the transcript's pair.
+    assert!(
+        msgs.iter().all(|m| !m.contains("new_from_issue, search")),
+        "{msgs:?}"
+    );
+}

@@ -88,6 +88,15 @@ impl App {
             Action::OpenPr => self.confirm(key.map(Intent::OpenPr)),
             Action::OpenPrUrl | Action::CopyPrUrl => return self.pr_url(action),
             Action::CancelTask => self.confirm(key.map(Intent::Cancel)),
+            Action::NewFromIssue
+            | Action::PickerRepo
+            | Action::PickerLabel
+            | Action::PickerSearch
+            | Action::PickerMore
+            | Action::PickerPick
+            | Action::PickerClose
+            | Action::PickerUp
+            | Action::PickerDown => {}
             Action::RetryTask => {
                 if let Some(k) = key {
                     self.forget_transcript(&k);

@@ -5,7 +5,7 @@
 //! the registry needs nothing above it.
 
 use super::pane::{Focus, View};
-use crate::config::Keymap;
+use crate::config::{Keymap, Scope};
 use crate::fleet::TaskState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,6 +46,15 @@ pub enum Action {
     CopyPrUrl,
     RetryTask,
     CancelTask,
+    NewFromIssue,
+    PickerRepo,
+    PickerLabel,
+    PickerSearch,
+    PickerMore,
+    PickerPick,
+    PickerClose,
+    PickerUp,
+    PickerDown,
 }
 
 /// What the availability rules look at: the console's focus and view and a few facts about the
@@ -68,6 +77,22 @@ pub struct Context {
     pub searching: bool,
     /// The selected transcript follows its tail (or there is none).
     pub following: bool,
+    /// The issue picker is open (it takes the keys).
+    pub picker: bool,
+}
+
+impl Context {
+    /// Where key presses go now: the open overlay, else the focused pane (the detail pane by
+    /// what it shows).
+    pub fn scope(&self) -> Scope {
+        match (self.picker, self.focus, self.view) {
+            (true, _, _) => Scope::Picker,
+            (_, Focus::Fleet, _) => Scope::Fleet,
+            (_, Focus::Queue, _) => Scope::Queue,
+            (_, Focus::Detail, View::Transcript) => Scope::Transcript,
+            (_, Focus::Detail, View::Diff) => Scope::Diff,
+        }
+    }
 }
 
 pub struct CommandInfo {
@@ -82,8 +107,14 @@ pub struct CommandInfo {
 }
 
 impl CommandInfo {
+    /// In the scope the keys go to now, and its rule holds.
     pub fn available(&self, cx: &Context) -> bool {
-        (self.available)(cx)
+        self.scope().overlaps(cx.scope()) && (self.available)(cx)
+    }
+
+    /// Where the command applies ([`Scope::of`] its keymap name).
+    pub fn scope(&self) -> Scope {
+        Scope::of(self.name)
     }
 }
 
@@ -160,6 +191,14 @@ macro_rules! cmd {
 
 /// Every command, in help-overlay order.
 pub static COMMANDS: &[CommandInfo] = &[
+    cmd!(
+        NewFromIssue,
+        "new_from_issue",
+        "new from issue",
+        "Task",
+        false,
+        always
+    ),
     cmd!(
         ApprovePush,
         "approve_push",
@@ -332,6 +371,63 @@ pub static COMMANDS: &[CommandInfo] = &[
     ),
     cmd!(Help, "help", "help", "General", true, always),
     cmd!(Quit, "quit", "quit", "General", true, always),
+    cmd!(PickerUp, "picker_up", "up", "Issue picker", false, always),
+    cmd!(
+        PickerDown,
+        "picker_down",
+        "down",
+        "Issue picker",
+        false,
+        always
+    ),
+    cmd!(
+        PickerPick,
+        "picker_pick",
+        "create task",
+        "Issue picker",
+        true,
+        always
+    ),
+    cmd!(
+        PickerSearch,
+        "picker_search",
+        "search",
+        "Issue picker",
+        true,
+        always
+    ),
+    cmd!(
+        PickerLabel,
+        "picker_label",
+        "label",
+        "Issue picker",
+        true,
+        always
+    ),
+    cmd!(
+        PickerMore,
+        "picker_more",
+        "more",
+        "Issue picker",
+        true,
+        always
+    ),
+    cmd!(
+        PickerClose,
+        "picker_close",
+        "close",
+        "Issue picker",
+        true,
+        always
+    ),
+    cmd!(
+        PickerRepo,
+        "picker_repo",
+        "repository",
+        "Issue picker",
+        true,
+        always
+    ),
 ];
 
 pub fn info(action: Action) -> &'static CommandInfo {
@@ -341,9 +437,19 @@ pub fn info(action: Action) -> &'static CommandInfo {
         .unwrap_or(&COMMANDS[COMMANDS.len() - 1])
 }
 
-/// Resolves a key press to an action through the keymap.
+/// Resolves a key press to a global action (the `?` overlay's movement and close keys).
 pub fn action_for(keymap: &Keymap, key: &crossterm::event::KeyEvent) -> Option<Action> {
     let name = keymap.action_for(key.code, key.modifiers)?;
+    COMMANDS.iter().find(|c| c.name == name).map(|c| c.action)
+}
+
+/// Resolves a key press to the action it triggers where the keys go now (`cx.scope()`).
+pub fn action_in(
+    keymap: &Keymap,
+    key: &crossterm::event::KeyEvent,
+    cx: &Context,
+) -> Option<Action> {
+    let name = keymap.action_in(key.code, key.modifiers, cx.scope())?;
     COMMANDS.iter().find(|c| c.name == name).map(|c| c.action)
 }
 
@@ -402,6 +508,7 @@ mod tests {
             filtered: false,
             searching: false,
             following: true,
+            picker: false,
         }
     }
 

@@ -24,7 +24,7 @@ impl App {
             Mode::Search(text) => self.on_input_key(key, text, true),
             Mode::Command(text) => self.on_input_key(key, text, false),
             Mode::Filter(text) => self.on_filter_key(key, text),
-            Mode::Normal => match commands::action_for(&self.keymap, &key) {
+            Mode::Normal => match commands::action_in(&self.keymap, &key, &self.context()) {
                 Some(a) if commands::info(a).available(&self.context()) => self.run(a),
                 Some(a) => {
                     if let Some(why) = refusal(a, &self.context(), &self.keymap) {

@@ -110,6 +110,7 @@ mod tests {
             filtered: false,
             searching: false,
             following: true,
+            picker: false,
         }
     }
 

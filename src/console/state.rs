@@ -228,6 +228,7 @@ impl App {
             filtered: !self.filter.is_empty(),
             searching: self.has_search(),
             following: self.transcript_following(),
+            picker: false,
         }
     }
 

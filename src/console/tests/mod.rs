@@ -6,6 +6,7 @@
 mod diff;
 mod events;
 mod input;
+mod scopes;
 mod transcripts;
 mod views;
 
