@@ -34,6 +34,7 @@ impl App {
                     t.search_prev();
                 }
             }
+            Action::SortNext | Action::SortReverse => self.sort_queue(action),
             Action::NextPane => self.focus = next_focus(self.focus, 1),
             Action::PrevPane => self.focus = next_focus(self.focus, 2),
             Action::Up
@@ -114,6 +115,21 @@ impl App {
         }
         self.say_progress(format!("{k}: loading diff…"));
         vec![Effect::Send(Command::LoadDiff(k))]
+    }
+
+    /// `s` sorts the queue by the next column, `S` reverses it; the selection stays on its task.
+    fn sort_queue(&mut self, action: Action) {
+        self.sort = if action == Action::SortNext {
+            self.sort.next()
+        } else {
+            self.sort.reverse()
+        };
+        self.reorder();
+        let s = self.sort;
+        self.say(
+            format!("queue sorted by {} {}", s.column.label(), s.arrow()),
+            Level::Info,
+        );
     }
 
     /// Applies a new queue filter (the selection stays on its task when that still shows).

@@ -23,6 +23,7 @@ pub mod outcome;
 pub mod pane;
 mod reduce;
 mod refusal;
+pub mod sort;
 pub mod state;
 pub mod terminal;
 pub mod theme;

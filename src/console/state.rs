@@ -11,6 +11,7 @@
 use super::commands::Context;
 use super::mirror::Mirror;
 use super::pane::{Focus, View};
+use super::sort::QueueSort;
 use crate::api::AgenticTask;
 use crate::backend::{Command, Job, jobs};
 use crate::config::{Bell, Keymap};
@@ -108,6 +109,8 @@ pub struct App {
     /// The queue's filter (`/` in the queue): tasks whose name, state, node, verdict or
     /// failure reason contain it; empty shows all.
     pub filter: String,
+    /// The queue's sort (`s` steps the column, `S` reverses it).
+    pub sort: QueueSort,
     /// Index into `mirror.order`.
     pub selected: usize,
     pub selected_node: usize,
@@ -151,6 +154,7 @@ impl App {
         App {
             mirror: Mirror::default(),
             filter: String::new(),
+            sort: QueueSort::default(),
             selected: 0,
             selected_node: 0,
             focus: Focus::Queue,
@@ -272,11 +276,11 @@ impl App {
         self.transcripts.get_mut(&key)
     }
 
-    /// Re-sorts the queue ([`Mirror::reorder`]) and applies the filter, keeping the selected
+    /// Re-sorts the queue ([`Mirror::reorder`], by the operator's sort) and applies the filter, keeping the selected
     /// task selected.
     pub(super) fn reorder(&mut self) {
         let keep = self.selected_key().cloned();
-        self.mirror.reorder();
+        self.mirror.reorder(self.sort);
         if !self.filter.is_empty() {
             let f = self.filter.to_lowercase();
             let tasks = &self.mirror.tasks;

@@ -6,6 +6,7 @@
 mod diff;
 mod events;
 mod input;
+mod queue;
 mod transcripts;
 mod views;
 
