@@ -207,7 +207,36 @@ impl App {
         }
     }
 
-    /// The `:` command line: `:submit [--replace] FILE` (`:s`), `:q` (`:quit`).
+    /// `:task NAME` (or NAMESPACE/NAME): selects that task, clearing a filter that hides it.
+    fn jump_to(&mut self, name: &str) -> Vec<Effect> {
+        let found = self
+            .mirror
+            .tasks
+            .keys()
+            .find(|k| k.name == name || k.to_string() == name)
+            .cloned();
+        let Some(k) = found else {
+            self.say(
+                format!(":task {name}: no such task (tab completes names)"),
+                Level::Warn,
+            );
+            return Vec::new();
+        };
+        if !self.mirror.order.contains(&k) {
+            self.set_filter(String::new());
+        }
+        if let Some(i) = self.mirror.order.iter().position(|o| *o == k) {
+            self.selected = i;
+        }
+        if self.view == View::Diff {
+            self.view = View::Transcript;
+        }
+        self.focus = Focus::Queue;
+        self.ensure_transcript().into_iter().collect()
+    }
+
+    /// The `:` command line: `:submit [--replace] FILE` (`:s`), `:task NAME` (`:t`), `:q`
+    /// (`:quit`); tab completes command and task names.
     pub(super) fn run_command_line(&mut self, line: &str) -> Vec<Effect> {
         let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
         match verb {
@@ -221,6 +250,7 @@ impl App {
                     replace,
                 })]
             }
+            "task" | "t" if !rest.trim().is_empty() => self.jump_to(rest.trim()),
             "q" | "quit" => {
                 self.ask_quit();
                 Vec::new()
@@ -228,7 +258,9 @@ impl App {
             "" => Vec::new(),
             other => {
                 self.say(
-                    format!(":{other}: unknown command (try :submit [--replace] FILE or :q)"),
+                    format!(
+                        ":{other}: unknown command (try :submit [--replace] FILE, :task NAME or :q; tab completes)"
+                    ),
                     Level::Warn,
                 );
                 Vec::new()

@@ -15,6 +15,7 @@
 
 mod action;
 pub mod commands;
+mod completion;
 pub mod diff;
 pub mod draw;
 mod input;

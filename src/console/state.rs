@@ -9,6 +9,7 @@
 //! `mirror.rs`, the panes' focus and view `pane.rs`.
 
 use super::commands::Context;
+use super::completion::Completion;
 use super::mirror::Mirror;
 use super::pane::{Focus, View};
 use super::sort::QueueSort;
@@ -117,6 +118,8 @@ pub struct App {
     pub focus: Focus,
     pub view: View,
     pub mode: Mode,
+    /// The `:` line's tab cycle, while one runs.
+    pub completion: Option<Completion>,
     /// First line of the `?` overlay shown (it scrolls when the screen is short).
     pub help_scroll: u16,
     pub transcripts: HashMap<TaskKey, Transcript>,
@@ -160,6 +163,7 @@ impl App {
             focus: Focus::Queue,
             view: View::Transcript,
             mode: Mode::Normal,
+            completion: None,
             help_scroll: 0,
             transcripts: HashMap::new(),
             turns: HashMap::new(),

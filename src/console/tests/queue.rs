@@ -104,3 +104,53 @@ fn the_header_marks_the_sorted_column_and_its_direction() {
     let s = render(&mut fixture("dark"), 120, 30);
     assert!(!s.contains('↑') && !s.contains('↓'), "{s}");
 }
+
+#[test]
+fn tab_on_the_command_line_completes_and_cycles_and_task_jumps_by_name() {
+    use crate::console::state::Mode;
+    let tab = || KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE);
+    let enter = || KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    let mut app = fixture("dark");
+    app.on_key(key(':'));
+    for c in "ta".chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(tab());
+    assert_eq!(app.mode, Mode::Command("task ".into()));
+    for c in "fix".chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(tab());
+    assert_eq!(app.mode, Mode::Command("task fix-greeting".into()));
+    let s = render(&mut app, 120, 30);
+    assert!(
+        s.contains(":task fix-greeting▏  fix-greeting fix-typo-readme"),
+        "{s}"
+    );
+    app.on_key(tab());
+    assert_eq!(app.mode, Mode::Command("task fix-typo-readme".into()));
+    // A hidden task is reached too: the filter that hides it goes.
+    app.mode = Mode::Normal;
+    app.on_key(key('/'));
+    app.on_key(key('b'));
+    app.on_key(enter());
+    assert_eq!(names(&app), ["bump-deps"]);
+    app.on_key(key(':'));
+    for c in "task add".chars() {
+        app.on_key(key(c));
+    }
+    app.on_key(tab());
+    app.on_key(enter());
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(app.selected_key().unwrap().name, "add-tests");
+    assert!(app.filter.is_empty() && names(&app).len() == 4);
+    // NAMESPACE/NAME works; an unknown name says so.
+    app.run_command_line("task default/bump-deps");
+    assert_eq!(app.selected_key().unwrap().name, "bump-deps");
+    app.run_command_line("t nope");
+    assert_eq!(
+        app.status.as_ref().unwrap().text,
+        ":task nope: no such task (tab completes names)"
+    );
+    assert_eq!(app.selected_key().unwrap().name, "bump-deps");
+}
