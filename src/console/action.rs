@@ -34,6 +34,7 @@ impl App {
                     t.search_prev();
                 }
             }
+            Action::SortNext | Action::SortReverse => self.sort_queue(action),
             Action::NextPane => self.focus = next_focus(self.focus, 1),
             Action::PrevPane => self.focus = next_focus(self.focus, 2),
             Action::Up
@@ -125,6 +126,21 @@ impl App {
         vec![Effect::Send(Command::LoadDiff(k))]
     }
 
+    /// `s` sorts the queue by the next column, `S` reverses it; the selection stays on its task.
+    fn sort_queue(&mut self, action: Action) {
+        self.sort = if action == Action::SortNext {
+            self.sort.next()
+        } else {
+            self.sort.reverse()
+        };
+        self.reorder();
+        let s = self.sort;
+        self.say(
+            format!("queue sorted by {} {}", s.column.label(), s.arrow()),
+            Level::Info,
+        );
+    }
+
     /// Applies a new queue filter (the selection stays on its task when that still shows).
     pub(super) fn set_filter(&mut self, f: String) {
         self.filter = f;
@@ -200,7 +216,36 @@ impl App {
         }
     }
 
-    /// The `:` command line: `:submit [--replace] FILE` (`:s`), `:q` (`:quit`).
+    /// `:task NAME` (or NAMESPACE/NAME): selects that task, clearing a filter that hides it.
+    fn jump_to(&mut self, name: &str) -> Vec<Effect> {
+        let found = self
+            .mirror
+            .tasks
+            .keys()
+            .find(|k| k.name == name || k.to_string() == name)
+            .cloned();
+        let Some(k) = found else {
+            self.say(
+                format!(":task {name}: no such task (tab completes names)"),
+                Level::Warn,
+            );
+            return Vec::new();
+        };
+        if !self.mirror.order.contains(&k) {
+            self.set_filter(String::new());
+        }
+        if let Some(i) = self.mirror.order.iter().position(|o| *o == k) {
+            self.selected = i;
+        }
+        if self.view == View::Diff {
+            self.view = View::Transcript;
+        }
+        self.focus = Focus::Queue;
+        self.ensure_transcript().into_iter().collect()
+    }
+
+    /// The `:` command line: `:submit [--replace] FILE` (`:s`), `:task NAME` (`:t`), `:q`
+    /// (`:quit`); tab completes command and task names.
     pub(super) fn run_command_line(&mut self, line: &str) -> Vec<Effect> {
         let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
         match verb {
@@ -214,6 +259,7 @@ impl App {
                     replace,
                 })]
             }
+            "task" | "t" if !rest.trim().is_empty() => self.jump_to(rest.trim()),
             "q" | "quit" => {
                 self.ask_quit();
                 Vec::new()
@@ -221,7 +267,9 @@ impl App {
             "" => Vec::new(),
             other => {
                 self.say(
-                    format!(":{other}: unknown command (try :submit [--replace] FILE or :q)"),
+                    format!(
+                        ":{other}: unknown command (try :submit [--replace] FILE, :task NAME or :q; tab completes)"
+                    ),
                     Level::Warn,
                 );
                 Vec::new()

@@ -16,6 +16,8 @@ pub enum Action {
     Search,
     SearchNext,
     SearchPrev,
+    SortNext,
+    SortReverse,
     NextPane,
     PrevPane,
     Up,
@@ -165,6 +167,9 @@ fn running(c: &Context) -> bool {
         ],
     )
 }
+fn queue_focused(c: &Context) -> bool {
+    c.focus == Focus::Queue
+}
 /// A change to diff, not already shown.
 fn has_change(c: &Context) -> bool {
     c.has_change && c.view != View::Diff
@@ -284,6 +289,15 @@ pub static COMMANDS: &[CommandInfo] = &[
         "Transcript",
         false,
         in_transcript
+    ),
+    cmd!(SortNext, "sort_next", "sort", "Queue", true, queue_focused),
+    cmd!(
+        SortReverse,
+        "sort_reverse",
+        "reverse sort",
+        "Queue",
+        false,
+        queue_focused
     ),
     cmd!(NextHunk, "next_hunk", "next hunk", "Diff", true, in_diff),
     cmd!(PrevHunk, "prev_hunk", "prev hunk", "Diff", false, in_diff),

@@ -3,6 +3,7 @@
 //! text prompt; movement keys and the wheel go to the focused (or pointed-at) pane.
 
 use super::commands::{self, Action};
+use super::completion::Completion;
 use super::pane::{Focus, View, queue_first_row};
 use super::refusal::refusal;
 use super::state::{App, Effect, Intent, Level, Mode};
@@ -125,6 +126,11 @@ impl App {
     }
 
     fn on_input_key(&mut self, key: KeyEvent, mut text: String, search: bool) -> Vec<Effect> {
+        if key.code == KeyCode::Tab && !search {
+            self.complete(text);
+            return Vec::new();
+        }
+        self.completion = None;
         match key.code {
             KeyCode::Esc => self.mode = Mode::Normal,
             KeyCode::Enter => {
@@ -155,6 +161,25 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// Tab on the `:` line: completes the command or task name, or shows the next candidate.
+    fn complete(&mut self, text: String) {
+        match self.completion.as_mut() {
+            Some(c) => c.next(),
+            None => {
+                let names = self.mirror.tasks.keys().map(|k| k.name.as_str());
+                self.completion = Completion::start(&text, names);
+            }
+        }
+        let Some(c) = &self.completion else {
+            return;
+        };
+        self.mode = Mode::Command(c.line());
+        // A single candidate is done: the next tab completes afresh from here.
+        if c.candidates.len() == 1 {
+            self.completion = None;
+        }
     }
 
     /// A movement (up, down, page, top, bottom) in the focused pane.

@@ -3,10 +3,9 @@
 //! consistent; what a change means for the operator (bell, status line, transcripts) is the
 //! reducer's business (`reduce.rs`).
 
+use super::sort::QueueSort;
 use crate::api::{Agent, AgenticTask, FleetNode, Workload};
 use crate::fleet::TaskKey;
-use crate::fleet::TaskState;
-use crate::fleet::task_state;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::BTreeMap;
 
@@ -71,29 +70,13 @@ impl Mirror {
         self.workloads.remove(&(namespace, name));
     }
 
-    /// Queue order: running and awaiting first, then pending, then finished; newest first.
-    pub fn reorder(&mut self) {
-        let rank = |s: TaskState| match s {
-            TaskState::AwaitingApproval => 0,
-            TaskState::Running => 1,
-            TaskState::Scheduled => 2,
-            TaskState::Pending | TaskState::Waiting => 3,
-            _ => 4,
-        };
-        let mut keys: Vec<(u8, i64, TaskKey)> = self
-            .tasks
-            .iter()
-            .map(|(k, t)| {
-                let created = t
-                    .metadata
-                    .creation_timestamp
-                    .as_ref()
-                    .map_or(0, |c| c.0.as_second());
-                (rank(task_state(t)), -created, k.clone())
-            })
-            .collect();
-        keys.sort();
-        self.order = keys.into_iter().map(|(_, _, k)| k).collect();
+    /// Queue order: the operator's sort (by default running and awaiting first, then
+    /// pending, then finished; newest first).
+    pub fn reorder(&mut self, sort: QueueSort) {
+        let mut keys: Vec<(TaskKey, &AgenticTask)> =
+            self.tasks.iter().map(|(k, t)| (k.clone(), t)).collect();
+        sort.sort(&mut keys);
+        self.order = keys.into_iter().map(|(k, _)| k).collect();
     }
 }
 

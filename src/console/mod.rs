@@ -15,6 +15,7 @@
 
 mod action;
 pub mod commands;
+mod completion;
 pub mod diff;
 pub mod draw;
 mod input;
@@ -23,6 +24,7 @@ pub mod outcome;
 pub mod pane;
 mod reduce;
 mod refusal;
+pub mod sort;
 pub mod state;
 pub mod terminal;
 pub mod theme;

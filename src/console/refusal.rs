@@ -30,6 +30,9 @@ pub fn refusal(action: Action, cx: &Context, keymap: &Keymap) -> Option<String> 
             | Action::ScrollRight,
             Some(_),
         ) => format!("no diff is shown (diff: {})", key("view_diff")),
+        (Action::SortNext | Action::SortReverse, _) => {
+            format!("the queue is not focused (focus it: {})", key("next_pane"))
+        }
         (_, None) => "no task selected (submit one with :submit FILE)".to_string(),
         (Action::ApprovePush | Action::RejectPush, Some(s)) => match s {
             TaskState::Pushed | TaskState::PrOpen => "already pushed".into(),

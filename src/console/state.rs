@@ -9,8 +9,10 @@
 //! `mirror.rs`, the panes' focus and view `pane.rs`.
 
 use super::commands::Context;
+use super::completion::Completion;
 use super::mirror::Mirror;
 use super::pane::{Focus, View};
+use super::sort::QueueSort;
 use crate::api::AgenticTask;
 use crate::backend::{Command, Job, jobs};
 use crate::config::{Bell, Keymap};
@@ -108,12 +110,16 @@ pub struct App {
     /// The queue's filter (`/` in the queue): tasks whose name, state, node, verdict or
     /// failure reason contain it; empty shows all.
     pub filter: String,
+    /// The queue's sort (`s` steps the column, `S` reverses it).
+    pub sort: QueueSort,
     /// Index into `mirror.order`.
     pub selected: usize,
     pub selected_node: usize,
     pub focus: Focus,
     pub view: View,
     pub mode: Mode,
+    /// The `:` line's tab cycle, while one runs.
+    pub completion: Option<Completion>,
     /// First line of the `?` overlay shown (it scrolls when the screen is short).
     pub help_scroll: u16,
     pub transcripts: HashMap<TaskKey, Transcript>,
@@ -151,11 +157,13 @@ impl App {
         App {
             mirror: Mirror::default(),
             filter: String::new(),
+            sort: QueueSort::default(),
             selected: 0,
             selected_node: 0,
             focus: Focus::Queue,
             view: View::Transcript,
             mode: Mode::Normal,
+            completion: None,
             help_scroll: 0,
             transcripts: HashMap::new(),
             turns: HashMap::new(),
@@ -273,11 +281,11 @@ impl App {
         self.transcripts.get_mut(&key)
     }
 
-    /// Re-sorts the queue ([`Mirror::reorder`]) and applies the filter, keeping the selected
+    /// Re-sorts the queue ([`Mirror::reorder`], by the operator's sort) and applies the filter, keeping the selected
     /// task selected.
     pub(super) fn reorder(&mut self) {
         let keep = self.selected_key().cloned();
-        self.mirror.reorder();
+        self.mirror.reorder(self.sort);
         if !self.filter.is_empty() {
             let f = self.filter.to_lowercase();
             let tasks = &self.mirror.tasks;

@@ -27,11 +27,32 @@ pub(super) fn draw_status(f: &mut Frame, app: &App, area: Rect) {
                 t.dim(),
             ),
         ]),
-        Mode::Command(q) => Line::from(vec![
-            Span::styled(":", t.title()),
-            Span::raw(q.clone()),
-            Span::styled("▏", t.dim()),
-        ]),
+        Mode::Command(q) => {
+            let mut spans = vec![
+                Span::styled(":", t.title()),
+                Span::raw(q.clone()),
+                Span::styled("▏", t.dim()),
+            ];
+            // A tab cycle shows its candidates, the current one highlighted.
+            if let Some(c) = &app.completion {
+                spans.push(Span::raw("  "));
+                for (i, cand) in c.candidates.iter().enumerate() {
+                    let style = if i == c.index {
+                        Style::new().fg(t.selection.fg).bg(t.selection.bg)
+                    } else {
+                        t.dim()
+                    };
+                    spans.push(Span::styled(cand.clone(), style));
+                    spans.push(Span::raw(" "));
+                }
+            } else if q.is_empty() {
+                spans.push(Span::styled(
+                    "  submit FILE · task NAME · quit · tab completes",
+                    t.dim(),
+                ));
+            }
+            Line::from(spans)
+        }
         _ => match &app.status {
             Some(s) => {
                 let c = match s.level {

@@ -43,11 +43,17 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
         &[(0, 12), (1, 17), (5, 9), (6, 8), (2, 11), (4, 4), (3, 5)]
     };
     let (keep, widths) = fit_columns(inner, cols);
-    let header = Row::new(pick(
-        &["TASK", "STATE", "KIND", "NODE", "VERDICT", "AGE", "TURN"],
-        &keep,
-    ))
-    .style(Style::new().fg(t.base.header).add_modifier(Modifier::BOLD));
+    // The sorted column carries the direction's arrow (the default order is unmarked).
+    let sort = app.sort;
+    let heads = ["TASK", "STATE", "KIND", "NODE", "VERDICT", "AGE", "TURN"].map(|h| {
+        if !sort.is_default() && sort.column.header() == Some(h) {
+            format!("{h}{}", sort.arrow())
+        } else {
+            h.to_string()
+        }
+    });
+    let header = Row::new(pick(&heads, &keep))
+        .style(Style::new().fg(t.base.header).add_modifier(Modifier::BOLD));
     // Only the visible window of rows is built: the queue may hold thousands of tasks.
     let visible = area.height.saturating_sub(3).max(1) as usize;
     let first = queue_first_row(app.selected, area.height);
@@ -76,6 +82,17 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
             app.mirror.tasks.len(),
             app.filter
         )
+    };
+    // A sort by a column the table does not show (priority, or one cut at this width) is
+    // named in the title.
+    let shown = sort
+        .column
+        .header()
+        .is_some_and(|h| keep.iter().any(|&i| heads[i].starts_with(h)));
+    let count = if sort.is_default() || shown {
+        count
+    } else {
+        format!("{count} · by {} {}", sort.column.label(), sort.arrow())
     };
     let title = if waiting > 0 {
         format!(" Queue ({count}) · {waiting} awaiting approval ")

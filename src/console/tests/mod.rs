@@ -6,7 +6,11 @@
 mod diff;
 mod events;
 mod input;
+<<<<<<< HEAD
 mod scopes;
+=======
+mod queue;
+>>>>>>> polish2
 mod transcripts;
 mod views;
 
