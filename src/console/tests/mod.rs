@@ -6,11 +6,8 @@
 mod diff;
 mod events;
 mod input;
-<<<<<<< HEAD
-mod scopes;
-=======
 mod queue;
->>>>>>> polish2
+mod scopes;
 mod transcripts;
 mod views;
 
