@@ -28,6 +28,8 @@ fn client(base_url: String) -> Client {
         header_timeout: Duration::from_secs(10),
         max_retries: 0,
         protocol: ToolProtocol::OpenaiTools,
+        chat_template_kwargs: None,
+        api_key: None,
     })
     .expect("client")
 }
@@ -60,6 +62,7 @@ fn main() {
                 converge_turns: 0,
                 deadline: None,
                 max_tool_calls_per_turn: 32,
+                ..Default::default()
             };
             let t = Instant::now();
             let out = run_loop(&client, &registry, &cfg, &mut |_| {}).await;

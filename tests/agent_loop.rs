@@ -30,6 +30,8 @@ async fn run_with(replies: Vec<Reply>, max_turns: u32, retries: u32) -> Run {
         header_timeout: Duration::from_secs(5),
         max_retries: retries,
         protocol: ToolProtocol::OpenaiTools,
+        chat_template_kwargs: None,
+        api_key: None,
     })
     .unwrap();
     let registry = Registry::new(dir.path(), &[], ToolOptions::default()).unwrap();
@@ -39,6 +41,7 @@ async fn run_with(replies: Vec<Reply>, max_turns: u32, retries: u32) -> Run {
         converge_turns: 0,
         deadline: None,
         max_tool_calls_per_turn: 32,
+        ..Default::default()
     };
     let mut events = Vec::new();
     let outcome = run_loop(&client, &registry, &cfg, &mut |e| events.push(e)).await;
@@ -256,6 +259,8 @@ async fn budget_ends_a_hanging_turn() {
         header_timeout: Duration::from_secs(60),
         max_retries: 0,
         protocol: ToolProtocol::OpenaiTools,
+        chat_template_kwargs: None,
+        api_key: None,
     })
     .unwrap();
     let registry = Registry::new(dir.path(), &[], ToolOptions::default()).unwrap();
@@ -265,6 +270,7 @@ async fn budget_ends_a_hanging_turn() {
         converge_turns: 0,
         deadline: Some(tokio::time::Instant::now() + Duration::from_millis(300)),
         max_tool_calls_per_turn: 32,
+        ..Default::default()
     };
     let out = run_loop(&client, &registry, &cfg, &mut |_| {}).await;
     assert!(matches!(out.result, Ok(LoopEnd::BudgetExhausted)));
@@ -308,6 +314,7 @@ async fn the_last_turns_offer_only_submit_result() {
         converge_turns: 1,
         deadline: None,
         max_tool_calls_per_turn: 32,
+        ..Default::default()
     };
     let out = run_loop(&client, &registry, &cfg, &mut |_| {}).await;
     assert!(matches!(out.result, Ok(LoopEnd::Submitted(_))));

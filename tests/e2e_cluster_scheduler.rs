@@ -135,6 +135,19 @@ impl Env {
             .expect("create Agent");
     }
 
+    /// Upstream HEAD: an Agent bounded to `n` tasks in flight.
+    async fn bounded_agent(&self, name: &str, n: i32) {
+        self.agent(name).await;
+        Api::<Agent>::namespaced(self.client.clone(), &self.ns)
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"maxConcurrentTasks": n}})),
+            )
+            .await
+            .expect("patch Agent");
+    }
+
     async fn task(&self, name: &str, priority: i32, deps: &[&str], agent: Option<&str>) {
         let mut spec =
             json!({"kind": "freeform", "payload": {"prompt": "x"}, "priority": priority});
@@ -540,4 +553,32 @@ fn unreachable_cluster_and_missing_crds_exit_1_with_what_to_do() {
             && stderr.contains("foreman crds | kubectl apply -f -"),
         "{stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_concurrent_tasks_holds_the_agents_next_task_until_a_slot_frees() {
+    let env = Env::new("sched-maxc").await;
+    env.node("a", "Ready", 0, None).await;
+    env.node("b", "Ready", 0, None).await;
+    env.bounded_agent("coder", 1).await;
+    env.task("first", 10, &[], Some("coder")).await;
+    env.task("second", 1, &[], Some("coder")).await;
+    let sched = env.start();
+
+    env.wait_task("first", "first Scheduled", |t| phase(t) == "Scheduled")
+        .await;
+    // A node is free, but the Agent's one slot is taken: `second` stays Pending.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(phase(&env.task_json("second").await), "Pending");
+    env.patch_task("first", json!({"phase": "Running"})).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(phase(&env.task_json("second").await), "Pending");
+    env.patch_task("first", json!({"phase": "Succeeded", "verdict": "GO"}))
+        .await;
+    env.wait_task("second", "second Scheduled once the slot frees", |t| {
+        phase(t) == "Scheduled"
+    })
+    .await;
+    stop(sched).await;
+    env.cleanup().await;
 }

@@ -276,6 +276,7 @@ async fn an_approved_push_is_pinned_to_the_operators_remote() {
             journal_path: srv.work(&format!("journal-{round}.jsonl")),
             token: TokenSource::Given(Token::new(TOKEN)),
             sandbox: Default::default(),
+            provider_key: Default::default(),
         };
         let task = common::task(&format!(
             "  kind: issue-fix\n  agentRef: {{name: coder}}\n  payload: {{repo: acme/fleet, issue: 7, branch: foreman/pinned-{round}, prompt: fix}}\n"

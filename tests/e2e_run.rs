@@ -56,6 +56,7 @@ async fn run_tiny(
         journal_path: dir.path().join("journal.jsonl"),
         token: TokenSource::Given(Token::new(TOKEN)),
         sandbox: Default::default(),
+        provider_key: Default::default(),
     };
     let rep = execute(&issue_task(), &agent, &cfg, &mut |_| {})
         .await

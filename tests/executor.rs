@@ -24,6 +24,7 @@ fn config(e: &FleetRepo, base_url: &str, push_now: bool) -> ExecutorConfig {
         journal_path: e.root.join("journal.jsonl"),
         token: TokenSource::Given(Token::new("unused-for-local-remotes")),
         sandbox: Default::default(),
+        provider_key: Default::default(),
     }
 }
 
@@ -263,7 +264,7 @@ async fn preconditions_are_results_not_errors() {
         .await
         .unwrap();
     assert_eq!(rep.result.outcome(), "EXECUTOR-PRECONDITION-FAILED");
-    assert_eq!(rep.result.reason(), Some("GitRemoteURLNotConfigured"));
+    assert_eq!(rep.result.reason(), Some("GitRemoteNotConfigured"));
 
     cfg.git_remote_url = Some(e.root.join("missing.git").display().to_string());
     let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {})

@@ -31,6 +31,7 @@ fn config(e: &FleetRepo, base_url: &str, sandbox: Settings) -> ExecutorConfig {
         journal_path: e.root.join("journal.jsonl"),
         token: TokenSource::Given(Token::new(TOKEN)),
         sandbox,
+        provider_key: Default::default(),
     }
 }
 

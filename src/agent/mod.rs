@@ -5,7 +5,9 @@
 //! the time budget, or a second text-only reply → every step is reported as a [`LoopEvent`]
 //! to one sink (stderr printer, JSONL journal, console channel).
 
+pub mod context;
 pub mod events;
+pub mod progress;
 pub mod prompt;
 pub mod run;
 pub mod transcript;

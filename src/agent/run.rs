@@ -9,7 +9,9 @@
 //! - at most `max_tool_calls_per_turn` calls of one reply run; the rest are answered with an
 //!   error saying so (issue 9 §4: 500 `sleep` calls in one reply cannot outlast the budget).
 
+use super::context::{Context, ContextConfig};
 use super::events::{LoopEvent, TurnStats};
+use super::progress::{Decision, Monitor, ProgressConfig, StuckLoop, approx_tokens};
 use crate::oai::{Client, Completion, Message, OaiError, StreamEvent, ToolSpec, Usage};
 use crate::tools::{Registry, Submission};
 use std::time::Instant;
@@ -20,7 +22,7 @@ const SUBMIT: &str = "submit_result";
 pub const TEXT_ONLY_NUDGE: &str = "You replied with text only. This run only makes progress \
 through tool calls: call a tool now, and when you are done call submit_result with your verdict.";
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct LoopConfig {
     /// Opening conversation (system, examples, task).
     pub opening: Vec<Message>,
@@ -31,6 +33,10 @@ pub struct LoopConfig {
     pub deadline: Option<tokio::time::Instant>,
     /// Calls of one reply that run; the rest get an error result.
     pub max_tool_calls_per_turn: usize,
+    /// The stuck-loop detector's thresholds (all 0 = off).
+    pub progress: ProgressConfig,
+    /// What of the conversation each request carries.
+    pub context: ContextConfig,
 }
 
 /// How the loop stopped without an error.
@@ -40,6 +46,8 @@ pub enum LoopEnd {
     MaxTurnsExhausted,
     HallucinatedFinish,
     BudgetExhausted,
+    /// The stuck-loop detector stopped the run after its nudge went unheeded.
+    Stuck(StuckLoop),
 }
 
 /// Transport or server failure that retries could not absorb: an executor error upstream.
@@ -103,6 +111,8 @@ struct Run<'a> {
     /// The last reply was text only and was answered with the nudge.
     nudged: bool,
     turns: u32,
+    monitor: Monitor,
+    context: Context,
 }
 
 impl<'a> Run<'a> {
@@ -132,6 +142,8 @@ impl<'a> Run<'a> {
             usage: Usage::default(),
             nudged: false,
             turns: 0,
+            monitor: Monitor::new(cfg.progress),
+            context: Context::new(cfg.context),
         }
     }
 
@@ -168,8 +180,29 @@ impl<'a> Run<'a> {
         self.nudged = false;
         match self.dispatch(turn, calls).await {
             Dispatched::Submitted(sub) => Some(Ok(LoopEnd::Submitted(sub))),
-            Dispatched::Continue => None,
+            Dispatched::Continue => self.check_progress(turn),
             Dispatched::OutOfTime => Some(Ok(LoopEnd::BudgetExhausted)),
+        }
+    }
+
+    /// The stuck-loop detector's word on the turn's calls: a nudge is appended, a stop ends
+    /// the run.
+    fn check_progress(&mut self, turn: u32) -> Option<Result<LoopEnd, LoopError>> {
+        let calls = self
+            .transcript
+            .iter()
+            .rev()
+            .find(|m| m.role == crate::oai::Role::Assistant)
+            .map(|m| m.tool_calls().to_vec())
+            .unwrap_or_default();
+        let tokens = approx_tokens(&self.transcript);
+        match self.monitor.observe(turn, &calls, tokens) {
+            Decision::Continue => None,
+            Decision::Nudge(text) => {
+                self.push(turn, Message::user(text));
+                None
+            }
+            Decision::Stop(stuck) => Some(Ok(LoopEnd::Stuck(stuck))),
         }
     }
 
@@ -200,9 +233,10 @@ impl<'a> Run<'a> {
         } else {
             &self.tools
         };
+        let wire = self.context.wire(&self.transcript);
         let sink = &mut self.sink;
         let mut on_event = |event: StreamEvent| sink(LoopEvent::Stream { turn, event });
-        let fut = client.complete(&self.transcript, offered, &mut on_event);
+        let fut = client.complete(&wire, offered, &mut on_event);
         let chat = match self.cfg.deadline {
             Some(d) => match tokio::time::timeout_at(d, fut).await {
                 Ok(r) => r,

@@ -272,6 +272,15 @@ impl AgentSpec {
             _ => secs(self.request_timeout_seconds, 600),
         }
     }
+    /// The loop's budget under HEAD's semantics (#602): `requestTimeoutSeconds` (default
+    /// 3600) once `requestTurnTimeoutSeconds` is set; `None` for a P550 Agent, whose
+    /// `requestTimeoutSeconds` is the per-request wait.
+    pub fn loop_budget(&self) -> Option<std::time::Duration> {
+        match self.request_turn_timeout_seconds {
+            Some(n) if n > 0 => Some(secs(self.request_timeout_seconds, 3600)),
+            _ => None,
+        }
+    }
     /// `max_tokens` per turn; `None` (0 or unset) leaves it to the server, as upstream does.
     pub fn max_output_tokens(&self) -> Option<u32> {
         self.max_output_tokens.filter(|n| *n > 0).map(|n| n as u32)

@@ -95,8 +95,7 @@ fn startup_warnings(args: &AgentArgs) -> Vec<String> {
     let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
     if blank(&args.git_remote_url) {
         out.push(
-            "--git-remote-url is unset: tasks that clone fail with GitRemoteURLNotConfigured"
-                .into(),
+            "--git-remote-url is unset: tasks that clone fail with GitRemoteNotConfigured".into(),
         );
     }
     if blank(&args.commit_author_email) {
@@ -245,7 +244,7 @@ mod tests {
         let w = startup_warnings(&a);
         assert!(
             w.iter()
-                .any(|m| m.contains("--git-remote-url") && m.contains("GitRemoteURLNotConfigured")),
+                .any(|m| m.contains("--git-remote-url") && m.contains("GitRemoteNotConfigured")),
             "{w:?}"
         );
         assert!(

@@ -317,7 +317,7 @@ pub struct AgentArgs {
     /// native or stub.
     #[arg(long, default_value = "native")]
     pub agent_mode: String,
-    /// Clone and push URL (the fork); unset, tasks that clone fail (GitRemoteURLNotConfigured).
+    /// Clone and push URL (the fork); unset, tasks that clone fail (GitRemoteNotConfigured).
     #[arg(long, env = "FOREMAN_GIT_REMOTE_URL")]
     pub git_remote_url: Option<String>,
     /// Full inference base URL including /v1 (skips the InferenceService lookup).

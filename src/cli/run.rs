@@ -121,6 +121,7 @@ fn executor_config(args: &RunArgs, task: &AgenticTask) -> ExecutorConfig {
             .unwrap_or_else(|| default_journal(&ns, &name)),
         token: TokenSource::Lookup,
         sandbox: super::common::sandbox_settings(args.no_sandbox),
+        provider_key: Default::default(),
     }
 }
 

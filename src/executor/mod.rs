@@ -4,7 +4,9 @@
 
 pub mod error;
 mod git;
+mod loop_setup;
 pub mod outcome;
+pub mod provider;
 pub mod run;
 pub mod terminal;
 

@@ -1,11 +1,25 @@
 //! The Result envelope (`status.result`, schema `foreman.v1`) and its outcomes, exactly as
-//! upstream's table (spec §3.5), with a model `ERROR` mapped to INCOMPLETE (§11.2).
+//! upstream's table (spec §3.5), with a model `ERROR` mapped to INCOMPLETE (§11.2), and
+//! HEAD's additions: `failureReason` on every INCOMPLETE, `LOOP-BUDGET-EXHAUSTED`,
+//! `STUCK-LOOP-DETECTED`, and a model's `ALREADY-RESOLVED`/`NEEDS-VERIFICATION` promoted.
 
+use crate::agent::progress::StuckLoop;
+use crate::api::FailureReason;
 use crate::fleet::extra::ResultExtra;
+use crate::fleet::reasons::failure_reason_of;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub const RESULT_SCHEMA: &str = "foreman.v1";
+/// HEAD's outcome of a run its loop budget stopped.
+pub const LOOP_BUDGET_EXHAUSTED: &str = "LOOP-BUDGET-EXHAUSTED";
+/// HEAD's outcome of a run the stuck-loop detector stopped.
+pub const STUCK_LOOP_DETECTED: &str = "STUCK-LOOP-DETECTED";
+/// HEAD's outcome of a coder NO-GO because the work is already done (#970).
+pub const ALREADY_RESOLVED: &str = "ALREADY-RESOLVED";
+/// HEAD's outcome of a Job-mode NO-GO without one of its own; no Job mode runs here, so it
+/// is only ever read (from results upstream's agent wrote).
+pub const MODEL_NO_GO: &str = "MODEL-NO-GO";
 pub const EXECUTOR_KIND: &str = "native-agent-loop";
 
 /// `status.result` as upstream writes it.
@@ -15,6 +29,9 @@ pub struct ResultEnvelope {
     pub schema_version: String,
     pub kind: String,
     pub verdict: String,
+    /// HEAD's category of why an INCOMPLETE landed (`extra.reason` keeps the detail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<FailureReason>,
     pub summary: String,
     #[serde(default, skip_serializing_if = "ResultExtra::is_empty")]
     pub extra: ResultExtra,
@@ -36,7 +53,7 @@ pub enum Precondition {
     AgentNotFound,
     InferenceServiceUnavailable,
     AuthUnavailable,
-    GitRemoteURLNotConfigured,
+    GitRemoteNotConfigured,
     CloneFailed,
     BranchCheckoutFailed,
     ToolRegistryBuildFailed,
@@ -48,7 +65,7 @@ impl Precondition {
             Precondition::AgentNotFound => "AgentNotFound",
             Precondition::InferenceServiceUnavailable => "InferenceServiceUnavailable",
             Precondition::AuthUnavailable => "AuthUnavailable",
-            Precondition::GitRemoteURLNotConfigured => "GitRemoteURLNotConfigured",
+            Precondition::GitRemoteNotConfigured => "GitRemoteNotConfigured",
             Precondition::CloneFailed => "CloneFailed",
             Precondition::BranchCheckoutFailed => "BranchCheckoutFailed",
             Precondition::ToolRegistryBuildFailed => "ToolRegistryBuildFailed",
@@ -62,8 +79,6 @@ pub enum Incomplete {
     MaxTurnsExhausted,
     AssistantHallucinatedFinish,
     LoopContractViolation,
-    /// Extension: the task's `timeoutSeconds` budget ran out (upstream never enforced it).
-    LoopBudgetExhausted,
 }
 
 impl Incomplete {
@@ -72,7 +87,6 @@ impl Incomplete {
             Incomplete::MaxTurnsExhausted => "MaxTurnsExhausted",
             Incomplete::AssistantHallucinatedFinish => "AssistantHallucinatedFinish",
             Incomplete::LoopContractViolation => "LoopContractViolation",
-            Incomplete::LoopBudgetExhausted => "LoopBudgetExhausted",
         }
     }
     fn summary(self) -> &'static str {
@@ -82,9 +96,6 @@ impl Incomplete {
                 "model returned text without tool_calls; loop cannot make progress"
             }
             Incomplete::LoopContractViolation => "loop ended without a terminal result",
-            Incomplete::LoopBudgetExhausted => {
-                "the task's timeoutSeconds budget ran out before submit_result"
-            }
         }
     }
 }
@@ -98,16 +109,24 @@ pub struct RunFacts {
     pub elapsed_sec: f64,
 }
 
+/// The envelope; an INCOMPLETE's `failureReason` is the category of its `extra.reason`, so
+/// the two never disagree.
 fn envelope(
     verdict: &str,
     summary: impl Into<String>,
     extra: ResultExtra,
     elapsed: f64,
 ) -> ResultEnvelope {
+    let failure_reason = match (verdict, extra.reason.as_deref()) {
+        ("INCOMPLETE", Some(r)) => failure_reason_of(r),
+        ("INCOMPLETE", None) => Some(FailureReason::InfrastructureError),
+        _ => None,
+    };
     ResultEnvelope {
         schema_version: RESULT_SCHEMA.into(),
         kind: EXECUTOR_KIND.into(),
         verdict: verdict.into(),
+        failure_reason,
         summary: summary.into(),
         extra,
         elapsed_sec: elapsed,
@@ -141,7 +160,45 @@ pub fn loop_incomplete(reason: Incomplete, f: &RunFacts) -> ResultEnvelope {
     envelope("INCOMPLETE", reason.summary(), extra, f.elapsed_sec)
 }
 
+/// HEAD's `LOOP-BUDGET-EXHAUSTED` (#532): the loop's wall-clock budget (the Agent's
+/// `requestTimeoutSeconds` under HEAD, or the task's `timeoutSeconds`) ran out at `turn`.
+/// `modelExtra` is the terminal upstream's loop synthesizes.
+pub fn loop_budget_exhausted(turn: u32, f: &RunFacts) -> ResultEnvelope {
+    let extra = ResultExtra {
+        reason: Some("LoopBudgetExhausted".into()),
+        model_extra: Some(json!({"outcome": LOOP_BUDGET_EXHAUSTED, "terminateTurn": turn})),
+        ..after_loop(Some(LOOP_BUDGET_EXHAUSTED), f)
+    };
+    let summary = "loop wall-clock budget exhausted before the agent finished";
+    envelope("INCOMPLETE", summary, extra, f.elapsed_sec)
+}
+
+/// HEAD's `STUCK-LOOP-DETECTED` (#544/#569): the progress monitor stopped a run that ignored
+/// its nudge. `modelExtra` is upstream's force-terminate envelope (signal, detail, turn).
+pub fn stuck_loop(stuck: &StuckLoop, f: &RunFacts) -> ResultEnvelope {
+    let extra = ResultExtra {
+        reason: Some("StuckLoopDetected".into()),
+        model_extra: Some(json!({
+            "outcome": STUCK_LOOP_DETECTED,
+            "signal": stuck.signal,
+            "detail": stuck.detail,
+            "terminateTurn": stuck.turn,
+        })),
+        ..after_loop(Some(STUCK_LOOP_DETECTED), f)
+    };
+    let summary = format!("stuck-loop detector intervened: {}", stuck.signal);
+    envelope("INCOMPLETE", summary, extra, f.elapsed_sec)
+}
+
+/// The model's own terminal outcomes HEAD lifts from `modelExtra.outcome` to the top level
+/// (`promoteTerminalOutcome`), with the field each carries along.
+const PROMOTED: [(&str, &str); 2] = [
+    (ALREADY_RESOLVED, "resolvedBy"),
+    ("NEEDS-VERIFICATION", "unverified"),
+];
+
 /// NO-GO (or reviewer GO) decided by the model; `ERROR` becomes INCOMPLETE/ModelReportedError.
+/// A model `extra.outcome` of `ALREADY-RESOLVED` or `NEEDS-VERIFICATION` becomes the outcome.
 pub fn model_decided(
     model_verdict: &str,
     summary: &str,
@@ -152,6 +209,13 @@ pub fn model_decided(
         model_extra: Some(model_extra.unwrap_or(Value::Null)),
         ..after_loop(Some("MODEL-DECIDED"), f)
     };
+    let promoted = model_extra_outcome(extra.model_extra.as_ref());
+    if let Some((outcome, field)) = PROMOTED.iter().find(|(o, _)| Some(*o) == promoted) {
+        extra.outcome = Some((*outcome).into());
+        if let Some(v) = extra.model_extra.as_ref().and_then(|m| m.get(*field)) {
+            extra.other.insert((*field).into(), v.clone());
+        }
+    }
     let verdict = if model_verdict == "ERROR" {
         extra.reason = Some("ModelReportedError".into());
         extra.model_verdict = Some("ERROR".into());
@@ -160,6 +224,10 @@ pub fn model_decided(
         model_verdict
     };
     envelope(verdict, summary, extra, f.elapsed_sec)
+}
+
+fn model_extra_outcome(model_extra: Option<&Value>) -> Option<&str> {
+    model_extra?.get("outcome")?.as_str()
 }
 
 pub fn no_changes(branch: &str, model_summary: &str, f: &RunFacts) -> ResultEnvelope {

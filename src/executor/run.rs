@@ -5,11 +5,14 @@
 pub use super::error::ExecutorError;
 pub use super::git::{PendingPush, TokenSource, push_pending};
 use super::git::{WorkspaceGuard, blocking, identity_env, resolve_token};
+use super::loop_setup::journal_record;
 use super::outcome::{self, Incomplete, Precondition, ResultEnvelope, RunFacts};
+pub use super::provider::ProviderKey;
+use super::provider::{self, Endpoint};
 use crate::agent::transcript::{Journal, Record, SCHEMA};
-use crate::agent::{LoopConfig, LoopEnd, LoopEvent, prompt, run_loop};
+use crate::agent::{LoopEnd, LoopEvent, run_loop};
 use crate::api::{Agent, AgentRole, AgenticTask};
-use crate::oai::{Client, ClientConfig, StreamEvent, StreamLimits};
+use crate::oai::{Client, ClientConfig, StreamLimits};
 use crate::sandbox::{self, Sandbox};
 use crate::tools::{ModelVerdict, Registry, Submission, ToolOptions};
 use crate::workspace::auth::redact_url;
@@ -40,6 +43,8 @@ pub struct ExecutorConfig {
     pub token: TokenSource,
     /// The operator's `[sandbox]` settings; the Agent's `spec.sandbox` is merged into them.
     pub sandbox: sandbox::Settings,
+    /// Where a cloud-proxy Agent's API key is read from.
+    pub provider_key: ProviderKey,
 }
 
 /// What the executor reports while it works.
@@ -126,7 +131,7 @@ impl<'a> Run<'a> {
 
     /// The pipeline, step by step; a step that decides the outcome halts it.
     async fn steps(&self, sink: &mut (dyn FnMut(ExecEvent) + Send)) -> Result<RunReport, Halt> {
-        self.check_preconditions()?;
+        let endpoint = self.check_preconditions()?;
         self.check_sandbox()?;
         let cleanup = self.fresh_workspace()?;
         let remote = self.remote()?;
@@ -134,8 +139,8 @@ impl<'a> Run<'a> {
         let repo = self.clone_repo(&remote, &token, sink).await?;
         let branch = self.create_branch(repo, sink).await?;
         let registry = self.tools()?;
-        let client = self.client()?;
-        let mut journal = self.open_journal()?;
+        let client = self.client(&endpoint)?;
+        let mut journal = self.open_journal(&endpoint)?;
         let end = self
             .agent_loop(&client, &registry, &branch, &mut journal, sink)
             .await?;
@@ -230,8 +235,9 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// The task names this Agent, and there is a model server to talk to.
-    fn check_preconditions(&self) -> Result<(), Halt> {
+    /// The task names this Agent, and there is a model server to talk to (the Agent's
+    /// provider's, key included).
+    fn check_preconditions(&self) -> Result<Endpoint, Halt> {
         if let Some(r) = &self.task.spec.agent_ref
             && r.name != self.agent_name
         {
@@ -243,13 +249,16 @@ impl<'a> Run<'a> {
                 ),
             ));
         }
-        if self.cfg.base_url.trim().is_empty() {
-            return Err(self.precondition(
-                Precondition::InferenceServiceUnavailable,
+        let unavailable =
+            |msg: &str| self.precondition(Precondition::InferenceServiceUnavailable, msg);
+        let endpoint = provider::resolve(self.agent, &self.cfg.base_url, &self.cfg.provider_key)
+            .map_err(|msg| unavailable(&msg))?;
+        if endpoint.base_url.trim().is_empty() {
+            return Err(unavailable(
                 "no inference base URL: pass --base-url (e.g. http://127.0.0.1:8080/v1)",
             ));
         }
-        Ok(())
+        Ok(endpoint)
     }
 
     /// An empty workspace directory, removed again when the run ends unless kept.
@@ -261,7 +270,7 @@ impl<'a> Run<'a> {
         let remote = self.cfg.git_remote_url.clone();
         remote.filter(|u| !u.trim().is_empty()).ok_or_else(|| {
             self.precondition(
-                Precondition::GitRemoteURLNotConfigured,
+                Precondition::GitRemoteNotConfigured,
                 "foreman was not started with --git-remote-url; cannot clone",
             )
         })
@@ -343,21 +352,26 @@ impl<'a> Run<'a> {
         .map_err(|e| self.precondition(Precondition::ToolRegistryBuildFailed, &e.to_string()))
     }
 
-    fn client(&self) -> Result<Client, ExecutorError> {
+    fn client(&self, endpoint: &Endpoint) -> Result<Client, ExecutorError> {
         let spec = &self.agent.spec;
         let limits = StreamLimits {
             max_reply_bytes: spec.max_reply_bytes(),
         };
         Client::with_limits(
             ClientConfig {
-                base_url: self.cfg.base_url.clone(),
-                model: spec.model.clone().unwrap_or_default(),
+                base_url: endpoint.base_url.clone(),
+                model: endpoint.model.clone(),
                 temperature: spec.temperature(),
                 max_tokens: spec.max_output_tokens(),
                 stop: spec.stop.clone().unwrap_or_default(),
                 header_timeout: spec.request_timeout(),
                 max_retries: spec.max_retries(),
                 protocol: spec.tool_protocol(),
+                chat_template_kwargs: spec
+                    .chat_template_kwargs
+                    .as_ref()
+                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+                api_key: endpoint.api_key.clone(),
             },
             limits,
         )
@@ -365,7 +379,7 @@ impl<'a> Run<'a> {
     }
 
     /// The run's journal, opened with its `meta` line.
-    fn open_journal(&self) -> Result<Journal, ExecutorError> {
+    fn open_journal(&self, endpoint: &Endpoint) -> Result<Journal, ExecutorError> {
         let journal_err = |source| ExecutorError::Journal {
             path: self.cfg.journal_path.display().to_string(),
             source,
@@ -376,8 +390,8 @@ impl<'a> Run<'a> {
                 schema_version: SCHEMA.into(),
                 task: self.task_name.clone(),
                 agent: self.agent_name.clone(),
-                model: self.agent.spec.model.clone().unwrap_or_default(),
-                base_url: self.cfg.base_url.clone(),
+                model: endpoint.model.clone(),
+                base_url: redact_url(&endpoint.base_url),
                 started_at: now_rfc3339(),
                 max_turns: self.agent.spec.max_turns(),
             })
@@ -395,27 +409,11 @@ impl<'a> Run<'a> {
         journal: &mut Journal,
         sink: &mut (dyn FnMut(ExecEvent) + Send),
     ) -> Result<Result<Submitted, RunReport>, ExecutorError> {
-        let spec = &self.agent.spec;
-        let system = spec
-            .system_prompt
-            .clone()
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| prompt::DEFAULT_SYSTEM_PROMPT.to_string());
-        let few_shot = spec.few_shot.clone().unwrap_or_default();
-        let loop_cfg = LoopConfig {
-            opening: prompt::opening(
-                &system,
-                &few_shot,
-                prompt::user_prompt(&self.task.spec, branch),
-            ),
-            max_turns: spec.max_turns(),
-            converge_turns: spec.converge_turns(),
-            deadline: Some(tokio::time::Instant::now() + self.task.spec.timeout()),
-            max_tool_calls_per_turn: spec.max_tool_calls_per_turn(),
-        };
+        let loop_cfg = super::loop_setup::loop_config(self.task, self.agent, branch);
         sink(ExecEvent::Status(format!(
             "running the loop against {} (max {} turns)",
-            self.cfg.base_url, loop_cfg.max_turns
+            redact_url(&client.config().base_url),
+            loop_cfg.max_turns
         )));
         let mut journal_failure = None;
         let outcome = {
@@ -434,16 +432,19 @@ impl<'a> Run<'a> {
             tracing::warn!("transcript journal write failed: {e}");
         }
         let turns = outcome.turns;
-        let incomplete = match outcome.result? {
+        let facts = self.facts(turns);
+        let result = match outcome.result? {
             LoopEnd::Submitted(sub) => return Ok(Ok(Submitted { sub, turns })),
-            LoopEnd::MaxTurnsExhausted => Incomplete::MaxTurnsExhausted,
-            LoopEnd::HallucinatedFinish => Incomplete::AssistantHallucinatedFinish,
-            LoopEnd::BudgetExhausted => Incomplete::LoopBudgetExhausted,
+            LoopEnd::MaxTurnsExhausted => {
+                outcome::loop_incomplete(Incomplete::MaxTurnsExhausted, &facts)
+            }
+            LoopEnd::HallucinatedFinish => {
+                outcome::loop_incomplete(Incomplete::AssistantHallucinatedFinish, &facts)
+            }
+            LoopEnd::BudgetExhausted => outcome::loop_budget_exhausted(turns, &facts),
+            LoopEnd::Stuck(stuck) => outcome::stuck_loop(&stuck, &facts),
         };
-        Ok(Err(self.report(outcome::loop_incomplete(
-            incomplete,
-            &self.facts(turns),
-        ))))
+        Ok(Err(self.report(result)))
     }
 
     /// NO-GO, ERROR, or any verdict of a reviewer: the model decided, nothing is committed.
@@ -540,26 +541,6 @@ impl<'a> Run<'a> {
             pushed,
             &self.facts(turns),
         )
-    }
-}
-
-/// What of a loop event the journal keeps (streaming deltas are superseded by the message).
-fn journal_record(ev: &LoopEvent) -> Option<Record> {
-    match ev {
-        LoopEvent::Message { turn, message } => Some(Record::Message {
-            turn: *turn,
-            message: message.clone(),
-        }),
-        LoopEvent::TurnFinished(stats) => Some(Record::Turn(*stats)),
-        LoopEvent::Stream {
-            turn,
-            event: StreamEvent::Retry { attempt, reason },
-        } => Some(Record::Retry {
-            turn: *turn,
-            attempt: *attempt,
-            reason: reason.clone(),
-        }),
-        _ => None,
     }
 }
 

@@ -7,6 +7,7 @@ use super::outcome::ResultEnvelope;
 use super::run::RunReport;
 use crate::api::{AgenticTask, TaskPhase};
 use crate::fleet::extra::ResultExtra;
+use crate::fleet::reasons::failure_reason_of;
 use crate::fleet::status::{fail_with, now, set_condition, status_mut, verdict_of};
 
 /// `Completed=True` reason of a run that produced a Result without a reason of its own.
@@ -73,6 +74,15 @@ pub fn apply_terminal(t: &mut AgenticTask, outcome: &Terminal) {
             s.commit_sha = extra.commit_sha.clone();
             s.transcript_ref = transcript_ref.clone();
             s.result = serde_json::to_value(result.as_ref()).ok();
+            // HEAD's watcher lifts the Result's failureReason; one written before it existed
+            // is read from its INCOMPLETE `extra.reason` (old spellings included).
+            s.failure_reason = result.failure_reason.or_else(|| {
+                let incomplete = result.verdict == "INCOMPLETE";
+                result
+                    .reason()
+                    .filter(|_| incomplete)
+                    .and_then(failure_reason_of)
+            });
             let reason = match result.reason() {
                 Some(r) if result.verdict == "INCOMPLETE" && !r.is_empty() => r,
                 _ => REASON_SUCCEEDED,

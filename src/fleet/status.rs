@@ -50,11 +50,14 @@ pub fn mark_claimed(t: &mut AgenticTask, node: &str) {
     set_condition(t, "Running", true, "Claimed", &format!("claimed by {node}"));
 }
 
-/// Phase Failed, verdict INCOMPLETE, condition Completed=False with `reason`.
+/// Phase Failed, verdict INCOMPLETE, condition Completed=False with `reason`, and HEAD's
+/// `failureReason` category of it (upstream's watcher writes `InfrastructureError` on every
+/// executor error; a cascade from a failed dependency leaves it unset, as upstream does).
 pub fn fail_with(t: &mut AgenticTask, reason: &str, message: &str) {
     let s = status_mut(t);
     s.phase = Some(TaskPhase::Failed);
     s.verdict = Some(Verdict::Incomplete);
+    s.failure_reason = crate::fleet::reasons::failure_reason_of(reason);
     s.finished_at = Some(now());
     set_condition(t, "Completed", false, reason, message);
 }
@@ -67,6 +70,7 @@ pub fn verdict_of(s: &str) -> Verdict {
         "GATE-PASS" => Verdict::GatePass,
         "GATE-FAIL" => Verdict::GateFail,
         "GATE-ERROR" => Verdict::GateError,
+        "Skipped" => Verdict::Skipped,
         _ => Verdict::Incomplete,
     }
 }

@@ -45,8 +45,8 @@ struct Delta<'a> {
     role: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     content: Option<Cow<'a, str>>,
-    /// Thinking models' hidden text (llama.cpp `reasoning_content`): not kept, but counted,
-    /// since it is the model producing output.
+    /// Thinking models' reasoning (llama.cpp `reasoning_content`): kept on the message and
+    /// counted, since it is the model producing output.
     #[serde(default, borrow)]
     reasoning_content: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
@@ -85,6 +85,7 @@ struct ToolAcc {
 struct ChoiceAcc {
     role: String,
     content: String,
+    reasoning: String,
     /// Keyed by the tool call's own index; a short list, searched linearly.
     tools: Vec<(usize, ToolAcc)>,
     finish_reason: Option<String>,
@@ -171,6 +172,7 @@ impl Aggregator {
         let Some(delta) = choice.delta else { return };
         if let Some(r) = &delta.reasoning_content {
             self.reply_bytes += r.len();
+            acc.reasoning.push_str(r);
         }
         if let Some(role) = delta.role
             && acc.role.is_empty()
@@ -265,6 +267,7 @@ impl Aggregator {
             tool_calls: (!calls.is_empty()).then_some(calls),
             tool_call_id: None,
             name: None,
+            reasoning_content: (!choice.reasoning.is_empty()).then_some(choice.reasoning),
         };
         Ok(Aggregated {
             message,

@@ -4,6 +4,7 @@
 
 use super::aggregate::{Aggregated, Aggregator, ERROR_BODY_MAX};
 use super::error::{OaiError, Secs, truncate_utf8};
+use super::key::ApiKey;
 use super::protocol::{self, WireRequest};
 use super::sse::SseParser;
 use super::types::{Completion, Message, StreamEvent, ToolSpec};
@@ -33,6 +34,10 @@ pub struct ClientConfig {
     /// Extra attempts after the first.
     pub max_retries: u32,
     pub protocol: ToolProtocol,
+    /// Sent as `chat_template_kwargs` when set (upstream HEAD; e.g. `enable_thinking: false`).
+    pub chat_template_kwargs: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Sent as `Authorization: Bearer <key>` when set (a cloud proxy's API key).
+    pub api_key: Option<ApiKey>,
 }
 
 impl ClientConfig {
@@ -47,6 +52,8 @@ impl ClientConfig {
             header_timeout: Duration::from_secs(600),
             max_retries: 3,
             protocol: ToolProtocol::OpenaiTools,
+            chat_template_kwargs: None,
+            api_key: None,
         }
     }
 }
@@ -122,6 +129,8 @@ struct ChatRequest<'a> {
     response_format: Option<&'a protocol::ResponseFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chat_template_kwargs: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Serialize)]
@@ -284,6 +293,7 @@ impl Client {
             },
             response_format: wire.response_format.as_ref(),
             seed: retry.map(|(_, s)| *s),
+            chat_template_kwargs: cfg.chat_template_kwargs.as_ref(),
         };
         serde_json::to_vec(&req)
             .map_err(|e| OaiError::Decode(format!("cannot encode the request: {e}")))
@@ -297,13 +307,24 @@ impl Client {
     ) -> Result<Aggregated, OaiError> {
         let inner = &*self.inner;
         let limit = inner.cfg.header_timeout;
-        let send = inner
+        let mut req = inner
             .http
             .post(inner.url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::ACCEPT, "text/event-stream")
-            .body(body)
-            .send();
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(key) = &inner.cfg.api_key {
+            let mut value =
+                reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.expose()))
+                    .map_err(|_| {
+                        OaiError::Config(
+                    "the API key holds characters a header cannot carry; check the Secret's value"
+                        .into(),
+                )
+                    })?;
+            value.set_sensitive(true);
+            req = req.header(reqwest::header::AUTHORIZATION, value);
+        }
+        let send = req.body(body).send();
         let mut resp = match timeout(limit, send).await {
             Err(_) => {
                 return Err(OaiError::Timeout(format!(
@@ -317,7 +338,10 @@ impl Client {
         };
         let status = resp.status();
         if !status.is_success() {
-            let body = read_prefix(&mut resp, limit).await;
+            let mut body = read_prefix(&mut resp, limit).await;
+            if let Some(key) = &inner.cfg.api_key {
+                body = key.redact(&body);
+            }
             return Err(OaiError::Http {
                 status: status.as_u16(),
                 body,

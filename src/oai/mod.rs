@@ -8,6 +8,7 @@
 pub mod aggregate;
 pub mod client;
 pub mod error;
+pub mod key;
 pub mod protocol;
 pub mod sse;
 pub mod terminal;
@@ -16,6 +17,7 @@ pub mod types;
 pub use aggregate::{Aggregated, Aggregator};
 pub use client::{Client, ClientConfig, StreamLimits};
 pub use error::OaiError;
+pub use key::ApiKey;
 pub use sse::{SseError, SseParser};
 pub use terminal::terminal_safe;
 pub use types::*;

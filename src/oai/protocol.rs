@@ -28,6 +28,13 @@ pub(crate) fn wire_request(
 ) -> WireRequest {
     let mut sorted: Vec<ToolSpec> = tools.to_vec();
     sorted.sort_by(|a, b| a.name().cmp(b.name()));
+    let stripped;
+    let messages = if messages.iter().any(|m| m.reasoning_content.is_some()) {
+        stripped = without_reasoning(messages);
+        stripped.as_slice()
+    } else {
+        messages
+    };
     match protocol {
         ToolProtocol::OpenaiTools => WireRequest {
             messages: messages.iter().map(sanitize_openai).collect(),
@@ -40,6 +47,18 @@ pub(crate) fn wire_request(
             tools: None,
         },
     }
+}
+
+/// The history without past reasoning (upstream `stripReasoningForWire`, #650): a thinking
+/// model's reasoning would otherwise re-enter its context and token budget every turn.
+fn without_reasoning(messages: &[Message]) -> Vec<Message> {
+    messages
+        .iter()
+        .map(|m| Message {
+            reasoning_content: None,
+            ..m.clone()
+        })
+        .collect()
 }
 
 /// llama.cpp answers 500 to a history holding malformed `arguments`, and fails every later

@@ -23,6 +23,10 @@ pub struct Message {
     pub tool_call_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// A hybrid-thinking model's reasoning (llama.cpp `reasoning_content`): kept in the
+    /// journal and shown in the transcript, never sent back (upstream HEAD #650).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<String>,
 }
 
 impl Message {
@@ -33,6 +37,7 @@ impl Message {
             tool_calls: None,
             tool_call_id: None,
             name: None,
+            reasoning_content: None,
         }
     }
     pub fn system(content: impl Into<String>) -> Self {
@@ -56,6 +61,7 @@ impl Message {
             tool_calls: None,
             tool_call_id: Some(call_id.into()),
             name: Some(name.into()),
+            reasoning_content: None,
         }
     }
     pub fn tool_calls(&self) -> &[ToolCall] {

@@ -190,6 +190,8 @@ struct State {
     repeat: Option<Reply>,
     scripted: usize,
     requests: Mutex<Vec<Value>>,
+    /// Every request as received: its head (request line and headers) and body bytes.
+    raw: Mutex<Vec<(String, Vec<u8>)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -220,6 +222,7 @@ impl ScriptedServer {
             repeat: None,
             scripted,
             requests: Mutex::new(Vec::new()),
+            raw: Mutex::new(Vec::new()),
         })
     }
 
@@ -230,6 +233,7 @@ impl ScriptedServer {
             repeat: Some(reply),
             scripted: 0,
             requests: Mutex::new(Vec::new()),
+            raw: Mutex::new(Vec::new()),
         })
     }
 
@@ -258,6 +262,12 @@ impl ScriptedServer {
         lock(&self.state.requests).clone()
     }
 
+    /// Every request exactly as received: the head (request line and headers, as sent) and
+    /// the body's bytes.
+    pub fn raw_requests(&self) -> Vec<(String, Vec<u8>)> {
+        lock(&self.state.raw).clone()
+    }
+
     /// How many scripted replies have not been served yet.
     pub fn remaining(&self) -> usize {
         lock(&self.state.queue).len()
@@ -282,7 +292,7 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 256 * 1024 * 1024;
 
 /// Reads one request (head + Content-Length body); None when the client went away.
-async fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
+async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     let mut buf = Vec::with_capacity(8192);
     let mut tmp = [0u8; 8192];
     let head_end = loop {
@@ -298,7 +308,8 @@ async fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
         }
         buf.extend_from_slice(&tmp[..n]);
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let raw_head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let head = raw_head.to_ascii_lowercase();
     let len = head
         .lines()
         .find_map(|l| l.strip_prefix("content-length:"))
@@ -314,13 +325,14 @@ async fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
         body.extend_from_slice(&tmp[..n]);
     }
     body.truncate(len);
-    Some(body)
+    Some((raw_head, body))
 }
 
 async fn serve(mut stream: TcpStream, state: Arc<State>) {
-    let Some(body) = read_request(&mut stream).await else {
+    let Some((head, body)) = read_request(&mut stream).await else {
         return;
     };
+    lock(&state.raw).push((head, body.clone()));
     let value = serde_json::from_slice::<Value>(&body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
     let number = {

@@ -137,6 +137,7 @@ impl Runner {
             journal_path: self.store.journal_path_of(&key, attempt),
             token: self.cfg.token.clone(),
             sandbox: self.cfg.sandbox.clone(),
+            provider_key: Default::default(),
         };
         let (itx, events, k) = (self.itx.clone(), self.events.clone(), key.clone());
         let handle = tokio::spawn(async move {

@@ -108,7 +108,6 @@ fn every_way_a_run_ends_writes_its_status() {
             "AssistantHallucinatedFinish",
         ),
         (Incomplete::LoopContractViolation, "LoopContractViolation"),
-        (Incomplete::LoopBudgetExhausted, "LoopBudgetExhausted"),
     ] {
         let r = loop_incomplete(reason, &f);
         rows.push((
@@ -124,7 +123,7 @@ fn every_way_a_run_ends_writes_its_status() {
         Precondition::AgentNotFound,
         Precondition::InferenceServiceUnavailable,
         Precondition::AuthUnavailable,
-        Precondition::GitRemoteURLNotConfigured,
+        Precondition::GitRemoteNotConfigured,
         Precondition::CloneFailed,
         Precondition::BranchCheckoutFailed,
         Precondition::ToolRegistryBuildFailed,

@@ -1,6 +1,7 @@
 //! Scheduling: the rules (dependencies, fit, queue order) and the pure pass built on them
 //! ([`plan::plan`]), used by `foreman scheduler` and the embedded backend alike.
 
+mod concurrency;
 pub mod plan;
 pub mod rules;
 pub mod selector;

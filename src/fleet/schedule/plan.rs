@@ -14,6 +14,7 @@
 //! or when this pass just gave it a task. Ready nodes without a heartbeat for 90 s become
 //! NotReady (HEAD #633); Draining nodes are left alone.
 
+use super::concurrency::Slots;
 use super::rules::{self, Deps, HEARTBEAT_TIMEOUT_SECS};
 use super::selector::LabelSelector;
 use crate::api::{Agent, AgenticTask, FleetNode, FleetNodePhase, RequiredCapability, TaskPhase};
@@ -215,6 +216,7 @@ pub fn plan(
             })
             .collect(),
         diagnosis: Diagnosis::new(&my_nodes, &scope.node_selector, now_unix),
+        slots: Slots::new(tasks, agents),
         now_unix,
         now_t: &now_t,
     };
@@ -235,6 +237,8 @@ pub fn plan(
 struct Placer<'a> {
     free: Vec<&'a FleetNode>,
     diagnosis: Diagnosis<'a>,
+    /// Agents' `maxConcurrentTasks` slots.
+    slots: Slots,
     now_unix: i64,
     now_t: &'a Time,
 }
@@ -270,6 +274,8 @@ impl Placer<'_> {
                 };
                 out.fails.push(action(t, what, status));
             }
+            // At its Agent's bound the task stays Pending, unwritten, for a later pass.
+            Decision::Ready(_) if self.slots.full(t) => {}
             Decision::Ready(cap) => self.place(t, &cap, out),
         }
     }
@@ -294,6 +300,7 @@ impl Placer<'_> {
                 .unwrap_or_else(|| conds.to_vec());
             let status = json!({"phase": "Scheduled", "assignedNode": node, "conditions": c});
             out.places.push(action(t, What::Schedule { node }, status));
+            self.slots.take(t);
             return;
         }
         match self.diagnosis.why_unschedulable(cap) {

@@ -4,7 +4,7 @@
 
 use super::live::{self, Live};
 use super::tasks::{self, Terminal};
-use super::{WorkerConfig, WorkerEvent, endpoint, transcript};
+use super::{WorkerConfig, WorkerEvent, endpoint, secret, transcript};
 use crate::api::{Agent, AgenticTask};
 use crate::executor::outcome::{Precondition, precondition_failed};
 use crate::executor::run::{ExecEvent, ExecutorConfig, RunReport, execute};
@@ -201,10 +201,16 @@ async fn execute_task(
         Ok(a) => a,
         Err(early) => return Ok(early),
     };
-    let base_url = match pre.endpoint(&cluster, &agent, &cfg).await {
-        Ok(u) => u,
-        Err(early) => return Ok(early),
+    let cloud = secret::is_cloud_proxy(&agent);
+    // A cloud proxy's URL is its providerConfig.baseURL, which the executor resolves.
+    let base_url = match cloud {
+        true => String::new(),
+        false => match pre.endpoint(&cluster, &agent, &cfg).await {
+            Ok(u) => u,
+            Err(early) => return Ok(early),
+        },
     };
+    let provider_key = secret::provider_key(&cluster.client, &pre.key.namespace, &agent).await;
     let exec_cfg = ExecutorConfig {
         base_url,
         git_remote_url: cfg.git_remote_url.clone(),
@@ -216,6 +222,7 @@ async fn execute_task(
         journal_path: pre.journal.clone(),
         token: cfg.token.clone(),
         sandbox: cfg.sandbox.clone(),
+        provider_key,
     };
     let mut on_event = |ev: ExecEvent| {
         live.record(&ev);
@@ -357,6 +364,7 @@ fn stub_result(task: &AgenticTask, elapsed: f64) -> ResultEnvelope {
         schema_version: outcome::RESULT_SCHEMA.into(),
         kind: "stub".into(),
         verdict: "GO".into(),
+        failure_reason: None,
         summary: format!("stub executor finished after {elapsed:.1}s"),
         extra,
         elapsed_sec: elapsed,

@@ -478,3 +478,45 @@ fn odd_input_does_not_panic() {
     let actions = run(vec![nameless, self_dep], vec![bare], vec![]);
     assert!(actions.iter().all(|a| a.what != What::NodeStale));
 }
+
+#[test]
+fn max_concurrent_tasks_leaves_the_agents_extra_tasks_pending() {
+    let with_agent = |t: AgenticTask| {
+        let mut t = t;
+        t.spec.agent_ref = Some(LocalObjectReference { name: "a".into() });
+        t
+    };
+    let mut a = agent("a", None);
+    a.spec.max_concurrent_tasks = Some(2);
+    let running = {
+        let mut t = phase(with_agent(task("r")), TaskPhase::Running);
+        t.status.as_mut().unwrap().assigned_node = Some("n0".into());
+        t
+    };
+    let tasks = vec![
+        running,
+        with_agent(pending("p1")),
+        with_agent(pending("p2")),
+        pending("other"),
+    ];
+    let nodes = vec![ready("n0"), ready("n1"), ready("n2"), ready("n3")];
+    let actions = run(tasks.clone(), nodes.clone(), vec![a.clone()]);
+    let placed = placements(&actions);
+    // One slot left: the first of the Agent's pending tasks takes it; the other stays Pending
+    // with nothing written; a task of no Agent is not bounded.
+    assert_eq!(placed.len(), 2, "{placed:?}");
+    assert!(placed.iter().any(|(t, _)| t == "other"));
+    assert_eq!(placed.iter().filter(|(t, _)| t.starts_with('p')).count(), 1);
+    let left = if placed.iter().any(|(t, _)| t == "p1") {
+        "p2"
+    } else {
+        "p1"
+    };
+    assert!(
+        !actions.iter().any(|a| a.target == task_target(left)),
+        "{actions:?}"
+    );
+    // Unbounded when unset.
+    a.spec.max_concurrent_tasks = None;
+    assert_eq!(placements(&run(tasks, nodes, vec![a])).len(), 3);
+}
