@@ -146,6 +146,9 @@ pub async fn console(args: ConsoleArgs) -> Exit {
             Theme::builtin(crate::console::theme::DEFAULT_THEME).unwrap_or_else(|_| Theme::plain())
         }
     };
+    // The sandbox probe starts a throwaway sandbox (~250 ms): it runs while the state opens.
+    let mode = cfg.sandbox.mode;
+    let probe = std::thread::spawn(move || crate::sandbox::status(mode));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let started = if cluster_selected(&args) {
         start_on_cluster(&args, &cfg, tx).await
@@ -157,7 +160,10 @@ pub async fn console(args: ConsoleArgs) -> Exit {
         Err(e) => return failed(e),
     };
     let mut app = App::new(theme, cfg.keymap.clone(), cfg.ui.bell, label);
-    app.sandbox_notice = sandbox_notice(crate::sandbox::status(cfg.sandbox.mode));
+    let status = probe
+        .join()
+        .unwrap_or_else(|_| crate::sandbox::status(cfg.sandbox.mode));
+    app.sandbox_notice = sandbox_notice(status);
     if let Some(w) = warnings.first() {
         app.say(w.clone(), crate::console::state::Level::Warn);
     }

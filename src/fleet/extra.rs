@@ -94,8 +94,9 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
 impl ResultExtra {
     /// Reads an `extra` object; anything unreadable (not an object, a known key of the wrong
     /// type) reads as empty rather than failing the reader.
+    /// Read in place (no copy of the Value): the console asks every task's state per frame.
     pub fn from_value(v: Option<&Value>) -> ResultExtra {
-        v.and_then(|v| serde_json::from_value(v.clone()).ok())
+        v.and_then(|v| ResultExtra::deserialize(v).ok())
             .unwrap_or_default()
     }
 

@@ -4,6 +4,7 @@
 
 pub mod k8s;
 pub mod local;
+pub mod pty;
 pub mod scripted_oai;
 
 use foreman::api::{Agent, AgenticTask, Object, load_str};

@@ -20,8 +20,10 @@ use std::sync::Arc;
 /// free and busy once `max_concurrent` runs are going (so plan only drops stale `Scheduled`
 /// conditions), and the tasks with the node of their runs hidden (local concurrency is
 /// `max_concurrent`, not "one task per node").
+/// Only a run's node counts as busy, so only the tasks a run holds are copied to hide it; the
+/// thousands of finished ones are shared with the store as they are.
 fn plan_view(
-    tasks: Vec<AgenticTask>,
+    tasks: Vec<Arc<AgenticTask>>,
     node: &FleetNode,
     full: bool,
 ) -> (Vec<Arc<AgenticTask>>, Arc<FleetNode>) {
@@ -32,7 +34,14 @@ fn plan_view(
     }
     let tasks = tasks
         .into_iter()
-        .map(|mut t| {
+        .map(|t| {
+            let placed = t.status.as_ref().is_some_and(|s| {
+                s.assigned_node.is_some() && s.phase.is_some_and(|p| !p.is_terminal())
+            });
+            if !placed {
+                return t;
+            }
+            let mut t = t.as_ref().clone();
             if let Some(s) = t.status.as_mut() {
                 s.assigned_node = None;
             }
@@ -56,7 +65,7 @@ impl Runner {
     /// One [`plan`] applied; returns whether it launched a run or marked a task Pending.
     fn schedule_pass(&mut self) -> bool {
         let full = self.running.len() >= self.cfg.max_concurrent.max(1);
-        let (tasks, node) = plan_view(self.store.tasks(), &self.node, full);
+        let (tasks, node) = plan_view(self.store.tasks_shared(), &self.node, full);
         let agents: Vec<Arc<Agent>> = self.store.agents().into_iter().map(Arc::new).collect();
         let scope = Scope {
             mark_stale: false,

@@ -72,7 +72,7 @@ impl Store {
                         if report {
                             ch.tasks.push(t.clone());
                         }
-                        self.tasks.insert(k, t);
+                        self.tasks.insert(k, std::sync::Arc::new(t));
                     })
                 }
                 Kind::Agent => {

@@ -26,6 +26,7 @@ use import::to_json;
 use rusqlite::Connection;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -91,7 +92,8 @@ pub struct Store {
     root: PathBuf,
     db: Connection,
     owner: owner::Owner,
-    tasks: BTreeMap<TaskKey, AgenticTask>,
+    /// Shared with the scheduling pass, which reads every task on each tick.
+    tasks: BTreeMap<TaskKey, Arc<AgenticTask>>,
     agents: BTreeMap<NsName, Agent>,
     workloads: BTreeMap<NsName, Workload>,
     nodes: BTreeMap<String, FleetNode>,
@@ -263,11 +265,16 @@ impl Store {
     }
 
     pub fn tasks(&self) -> Vec<AgenticTask> {
+        self.tasks.values().map(|t| t.as_ref().clone()).collect()
+    }
+
+    /// Every task without copying it (the scheduling pass reads all of them on each tick).
+    pub fn tasks_shared(&self) -> Vec<Arc<AgenticTask>> {
         self.tasks.values().cloned().collect()
     }
 
     pub fn task(&self, key: &TaskKey) -> Option<&AgenticTask> {
-        self.tasks.get(key)
+        self.tasks.get(key).map(Arc::as_ref)
     }
 
     pub fn agents(&self) -> Vec<Agent> {
@@ -350,7 +357,7 @@ impl Store {
         }
         tx.commit()?;
         self.seen_own(rv);
-        self.tasks.insert(key, stored.clone());
+        self.tasks.insert(key, Arc::new(stored.clone()));
         Ok(stored)
     }
 
@@ -451,7 +458,7 @@ impl Store {
                 Some(o) => !owner::alive(&self.root, o),
                 None => true,
             })
-            .cloned()
+            .map(|t| t.as_ref().clone())
             .collect();
         let mut out = Vec::new();
         for mut t in cut {
@@ -475,8 +482,7 @@ impl Store {
     /// ([`Store::attempts`]), never overwritten.
     pub fn requeue(&mut self, key: &TaskKey) -> Result<AgenticTask, StoreError> {
         let mut t = self
-            .tasks
-            .get(key)
+            .task(key)
             .cloned()
             .ok_or_else(|| StoreError::NotFound(key.clone()))?;
         let status = t.status.clone().unwrap_or_default();
