@@ -4,9 +4,18 @@ use foreman::cli::{run, scheduler, service};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Started by foreman itself as a sandbox's supervisor (PID 1 inside bubblewrap).
+    #[cfg(target_os = "linux")]
+    if let Some(code) = foreman::sandbox::supervisor::serve_if_asked() {
+        return code;
+    }
     // Before anything else, while this is the only thread: GITHUB_TOKEN moves from the
     // environment (where every child and /proc/<pid>/environ would see it) into memory.
     foreman::workspace::auth::take_env_token();
+    // This binary can supervise a sandbox: one bwrap per run instead of one per command.
+    if let Ok(exe) = std::env::current_exe() {
+        foreman::sandbox::use_supervisor(exe);
+    }
     let cli = cli::parse();
     // The scheduler and the worker (`foreman agent`) are daemons: their placements and runs are
     // their output.

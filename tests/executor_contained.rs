@@ -88,6 +88,7 @@ async fn run_with(
     sandbox: Settings,
     replies: Vec<Reply>,
 ) -> Ran {
+    common::supervised();
     let server = ScriptedServer::start(replies).unwrap();
     let cfg = config(e, &server.base_url(), sandbox);
     let mut events = Vec::new();

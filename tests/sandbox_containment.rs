@@ -2,6 +2,8 @@
 //! and where it matters the same command run with the sandbox off proves the route exists, so
 //! a passing test is not a vacuous one.
 
+mod common;
+
 use foreman::sandbox::{Invocation, Mode, Network, Policy, Sandbox, Settings};
 use foreman::tools::{Registry, ToolOptions};
 use std::ffi::OsStr;
@@ -325,6 +327,7 @@ fn a_missing_workspace_is_a_setup_error_not_an_unconfined_run() {
 async fn the_models_tools_cannot_touch_git_and_bash_has_no_network() {
     let f = fixture();
     let config = std::fs::read_to_string(f.ws.join(".git/config")).unwrap();
+    common::supervised();
     let r = Registry::new(&f.ws, &[], ToolOptions::default()).unwrap();
     for (tool, args) in [
         (

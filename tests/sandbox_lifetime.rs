@@ -57,6 +57,7 @@ fn leaky(marker: &str) -> String {
 }
 
 fn registry(dir: &Path, timeout: Duration) -> Registry {
+    common::supervised();
     let opts = ToolOptions {
         bash_timeout: timeout,
         ..ToolOptions::default()

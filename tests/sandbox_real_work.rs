@@ -2,6 +2,8 @@
 //! read-only): the model's bash builds and tests a Rust crate offline with the host's cargo,
 //! and runs a Python unittest.
 
+mod common;
+
 use foreman::tools::{Registry, ToolOptions};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -14,6 +16,7 @@ async fn bash(r: &Registry, command: &str) -> Value {
 }
 
 fn registry(dir: &std::path::Path) -> Registry {
+    common::supervised();
     let opts = ToolOptions {
         bash_timeout: Duration::from_secs(600),
         ..ToolOptions::default()

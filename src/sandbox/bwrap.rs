@@ -168,8 +168,13 @@ fn unreadable(dir: &Path, depth: usize, out: &mut Vec<(PathBuf, bool)>) {
     }
 }
 
+/// Where the supervisor's executable is mounted inside the sandbox.
+pub(crate) const SUPERVISOR_INSIDE: &str = "/run/foreman/supervisor";
+
 /// Everything after `bwrap`: namespaces, mounts, `--chdir`, the optional seccomp fd, `--`.
-/// The command itself follows.
+/// The command itself follows. With `supervisor` (its executable on the host), the command
+/// is PID 1 (no bwrap reaper) and that executable is mounted read-only at
+/// [`SUPERVISOR_INSIDE`].
 pub(crate) fn args(
     probe: &Probe,
     policy: &Policy,
@@ -177,9 +182,13 @@ pub(crate) fn args(
     extra_read_only: &[PathBuf],
     cwd: &Path,
     seccomp_fd: Option<i32>,
+    supervisor: Option<&Path>,
 ) -> Vec<OsString> {
     let mut a = Args(Vec::with_capacity(96));
     a.flags(&NAMESPACES);
+    if supervisor.is_some() {
+        a.flags(&["--as-pid-1"]);
+    }
     if probe.disable_userns {
         // No nested user namespace: nothing inside can regain capabilities, even its own.
         a.flags(&["--disable-userns"]);
@@ -205,6 +214,9 @@ pub(crate) fn args(
     a.one("--proc", "/proc");
     a.one("--dev", "/dev");
     a.two("--bind", &scratch.tmp, "/tmp");
+    if let Some(exe) = supervisor {
+        a.two("--ro-bind", exe, SUPERVISOR_INSIDE);
+    }
     if policy.network == Network::Full {
         // systemd-resolved's stub: /etc/resolv.conf points into /run.
         a.two(
@@ -283,7 +295,7 @@ mod tests {
             version: "bubblewrap 0.8.0".into(),
             disable_userns: true,
         };
-        let a = strs(&args(&probe, &policy, &scratch, &[], &ws, Some(7)));
+        let a = strs(&args(&probe, &policy, &scratch, &[], &ws, Some(7), None));
         let (w, h) = (ws.display().to_string(), tmp.path().join("home/op"));
         let home = pos(
             &a,
@@ -312,7 +324,7 @@ mod tests {
             version: "bubblewrap 0.6.1".into(),
             disable_userns: false,
         };
-        let a = strs(&args(&old, &full, &scratch, &[], &ws, None));
+        let a = strs(&args(&old, &full, &scratch, &[], &ws, None, None));
         assert!(!a.contains(&"--unshare-net".to_string()));
         assert!(!a.contains(&"--seccomp".to_string()));
         assert!(!a.contains(&"--disable-userns".to_string()));

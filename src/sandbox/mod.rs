@@ -14,13 +14,21 @@
 #[cfg(target_os = "linux")]
 mod bwrap;
 mod policy;
+mod running;
 mod scratch;
 pub mod seatbelt;
 #[cfg(target_os = "linux")]
 mod seccomp;
+#[cfg(target_os = "linux")]
+mod session;
+#[cfg(target_os = "linux")]
+pub mod supervisor;
+#[cfg(target_os = "linux")]
+mod wire;
 
 pub use crate::api::SandboxNetwork as Network;
 pub use policy::{DEFAULT_ALLOW_PATHS, Mode, Policy, PolicyError, Settings};
+pub use running::{Output, Running};
 
 use scratch::Scratch;
 use std::ffi::OsStr;
@@ -38,6 +46,9 @@ pub enum SandboxError {
     Unavailable(String),
     #[error("sandbox setup failed: {0}")]
     Setup(String),
+    /// The sandbox stands but the command could not be started in it.
+    #[error("{0}")]
+    Spawn(String),
 }
 
 /// What `foreman doctor` and the console header report.
@@ -87,6 +98,9 @@ pub struct ScratchDir {
 pub struct Sandbox {
     policy: Policy,
     scratch: OnceLock<Result<Scratch, String>>,
+    /// Idle supervisors (one per concurrent caller; usually one), reused by [`Sandbox::spawn`].
+    #[cfg(target_os = "linux")]
+    sessions: std::sync::Mutex<Vec<session::Session>>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -102,6 +116,8 @@ impl Sandbox {
         Sandbox {
             policy,
             scratch: OnceLock::new(),
+            #[cfg(target_os = "linux")]
+            sessions: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -151,6 +167,125 @@ impl Sandbox {
         let scratch = self.scratch()?;
         backend.command(&self.policy, scratch, inv)
     }
+}
+
+impl Sandbox {
+    /// Starts `inv` with stdin empty and both outputs piped. `bash` goes through here: on
+    /// Linux, once [`use_supervisor`] named the supervisor's executable, commands without
+    /// extra mounts run in this sandbox's long-lived supervisor (a fork and an exec per call
+    /// instead of a bwrap setup); otherwise each gets its own sandbox from
+    /// [`Sandbox::command`]. Same policy, timeouts and kills either way.
+    pub async fn spawn(&self, inv: &Invocation<'_>) -> Result<Running<'_>, SandboxError> {
+        #[cfg(target_os = "linux")]
+        if self.policy.mode == Mode::On
+            && inv.read_only.is_empty()
+            && inv.cwd.is_dir()
+            && SUPERVISOR.get().is_some()
+        {
+            match self.spawn_in_session(inv).await {
+                Ok(r) => return Ok(r),
+                Err(e @ SandboxError::Spawn(_)) => return Err(e),
+                Err(e) => {
+                    static WARNED: std::sync::Once = std::sync::Once::new();
+                    WARNED.call_once(|| {
+                        tracing::warn!("{e}; running each command in its own sandbox instead")
+                    });
+                }
+            }
+        }
+        Running::child(self.command(inv)?)
+    }
+
+    #[cfg(target_os = "linux")]
+    async fn spawn_in_session(&self, inv: &Invocation<'_>) -> Result<Running<'_>, SandboxError> {
+        let setup = |e: std::io::Error| SandboxError::Setup(e.to_string());
+        let frame = wire::encode_run(inv.cwd.as_os_str(), inv.program, inv.args, inv.env);
+        let (out_rx, out_tx) = std::io::pipe().map_err(setup)?;
+        let (err_rx, err_tx) = std::io::pipe().map_err(setup)?;
+        let (out_tx, err_tx) = (out_tx.into(), err_tx.into());
+        let session = self.idle_session().await?;
+        let mut link = session::Link::new(&session).map_err(setup)?;
+        link.send_run(&frame, &out_tx, &err_tx)
+            .await
+            .map_err(setup)?;
+        // Only the command may hold the write ends now: EOF means it and its children are done.
+        drop((out_tx, err_tx));
+        match link.reply().await.map_err(setup)? {
+            wire::Reply::Started => {}
+            wire::Reply::SpawnFailed(errno) => {
+                drop(link);
+                self.sessions_lock().push(session);
+                let e = std::io::Error::from_raw_os_error(errno);
+                return Err(SandboxError::Spawn(format!(
+                    "{}: {e}",
+                    inv.program.to_string_lossy()
+                )));
+            }
+            r => {
+                return Err(SandboxError::Setup(format!(
+                    "the supervisor answered {r:?}"
+                )));
+            }
+        }
+        let rx = |p: std::io::PipeReader| {
+            tokio::net::unix::pipe::Receiver::from_owned_fd(p.into())
+                .map(|r| Box::new(r) as Output)
+                .map_err(setup)
+        };
+        Ok(Running::session(
+            session,
+            link,
+            &self.sessions,
+            rx(out_rx)?,
+            rx(err_rx)?,
+        ))
+    }
+
+    #[cfg(target_os = "linux")]
+    fn sessions_lock(&self) -> std::sync::MutexGuard<'_, Vec<session::Session>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An idle supervisor that is still alive, or a new one.
+    #[cfg(target_os = "linux")]
+    async fn idle_session(&self) -> Result<session::Session, SandboxError> {
+        while let Some(mut s) = self.sessions_lock().pop() {
+            if s.alive() {
+                return Ok(s);
+            }
+        }
+        let exe = SUPERVISOR
+            .get()
+            .ok_or_else(|| SandboxError::Setup("no supervisor executable".into()))?;
+        let Backend::Bubblewrap { path, probe } =
+            backend().map_err(|e| SandboxError::Unavailable(e.clone()))?;
+        let args = [OsStr::new(supervisor::ARG)];
+        let inv = Invocation {
+            program: OsStr::new(bwrap::SUPERVISOR_INSIDE),
+            args: &args,
+            cwd: &self.policy.workspace,
+            env: &[],
+            read_only: &[],
+        };
+        let cmd = linux_command(path, probe, &self.policy, self.scratch()?, &inv, Some(exe))?;
+        session::Session::start(cmd)
+            .await
+            .map_err(SandboxError::Setup)
+    }
+}
+
+/// The executable that can serve as a sandbox's supervisor (one whose `main` starts with
+/// [`supervisor::serve_if_asked`]; the foreman binary). Set once, at startup.
+#[cfg(target_os = "linux")]
+static SUPERVISOR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Names the supervisor's executable (the foreman binary calls this with its own path).
+/// Without it every command gets its own bwrap (slower, equally confined).
+pub fn use_supervisor(exe: PathBuf) {
+    #[cfg(target_os = "linux")]
+    let _ = SUPERVISOR.set(exe);
+    #[cfg(not(target_os = "linux"))]
+    let _ = exe;
 }
 
 fn env_pairs(env: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
@@ -229,7 +364,7 @@ impl Backend {
             Backend::Bubblewrap {
                 ref path,
                 ref probe,
-            } => linux_command(path, probe, policy, scratch, inv),
+            } => linux_command(path, probe, policy, scratch, inv, None),
             #[cfg(target_os = "macos")]
             Backend::Seatbelt => {
                 let profile = seatbelt::profile(policy, &scratch.tmp, inv.read_only);
@@ -255,6 +390,7 @@ fn linux_command(
     policy: &Policy,
     scratch: &Scratch,
     inv: &Invocation<'_>,
+    supervisor: Option<&Path>,
 ) -> Result<Command, SandboxError> {
     use std::io::Write;
     use std::os::fd::AsRawFd;
@@ -275,6 +411,7 @@ fn linux_command(
         inv.read_only,
         inv.cwd,
         Some(fd),
+        supervisor,
     ))
     .arg(inv.program)
     .args(inv.args)

@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -104,33 +103,22 @@ impl Bash {
 
     async fn exec(&self, command: &str) -> Result<ExecResult, String> {
         let args = [OsStr::new("-c"), OsStr::new(command)];
-        let cmd = self
+        let mut child = self
             .sandbox
-            .command(&Invocation {
+            .spawn(&Invocation {
                 program: OsStr::new("sh"),
                 args: &args,
                 cwd: &self.cwd,
                 env: &self.env,
                 read_only: &[],
             })
+            .await
             .map_err(|e| match e {
                 SandboxError::Unavailable(_) => e.to_string(),
-                SandboxError::Setup(_) => format!("cannot start sh: {e}"),
+                SandboxError::Setup(_) | SandboxError::Spawn(_) => format!("cannot start sh: {e}"),
             })?;
-        let mut child = tokio::process::Command::from(cmd)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("cannot start sh: {e}"))?;
-        let pgid = child
-            .id()
-            .and_then(|id| libc::pid_t::try_from(id).ok())
-            .ok_or("sh exited before its process id was known")?;
-        // If this future is dropped (the loop was cancelled), take the whole group down.
-        let mut guard = GroupGuard { pgid, armed: true };
+        // If this future is dropped (the loop was cancelled), dropping `child` takes down
+        // everything it started.
         let (Some(mut stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take())
         else {
             return Err("sh started without output pipes".into());
@@ -147,7 +135,7 @@ impl Bash {
         let deadline = Instant::now() + self.timeout;
         // Set when the shell has exited: pipes must close before it.
         let mut pipe_deadline: Option<Instant> = None;
-        // Set after the group was killed: stop reading at it regardless.
+        // Set after everything was killed: stop reading at it regardless.
         let mut give_up: Option<Instant> = None;
         let far = deadline + Duration::from_secs(86_400);
 
@@ -169,14 +157,14 @@ impl Bash {
                 _ = tokio::time::sleep_until(deadline), if status.is_none() && !timed_out => {
                     timed_out = true;
                     killed = true;
-                    guard.kill();
+                    child.kill();
                 },
                 _ = tokio::time::sleep_until(pipe_deadline.unwrap_or(far)),
                     if pipe_deadline.is_some() && give_up.is_none() => {
-                    // The shell is gone but something in its group still holds the pipes.
+                    // The shell is gone but something it started still holds the pipes.
                     if !killed {
                         killed = true;
-                        guard.kill();
+                        child.kill();
                     }
                     give_up = Some(Instant::now() + DRAIN_AFTER_KILL);
                 },
@@ -185,7 +173,8 @@ impl Bash {
                 },
             }
         }
-        guard.armed = false;
+        // With the supervisor: nothing the command started is left when this returns.
+        child.finish().await;
 
         let exit_code = match (timed_out, status) {
             (true, _) | (false, None) => -1,
@@ -213,31 +202,6 @@ fn exit_code(s: std::process::ExitStatus) -> i32 {
     s.code()
         .or_else(|| s.signal().map(|sig| 128 + sig))
         .unwrap_or(-1)
-}
-
-/// SIGKILLs the process group when armed and dropped. The group id stays valid while any
-/// member lives, so killing it cannot hit an unrelated process.
-struct GroupGuard {
-    pgid: libc::pid_t,
-    armed: bool,
-}
-
-impl GroupGuard {
-    #[allow(unsafe_code)] // killpg has no safe std equivalent
-    fn kill(&self) {
-        // SAFETY: killpg only sends a signal; a stale or empty group yields ESRCH, ignored.
-        unsafe {
-            libc::killpg(self.pgid, libc::SIGKILL);
-        }
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if self.armed {
-            self.kill();
-        }
-    }
 }
 
 /// One output stream, bounded: the first `STREAM_CAP / 2` bytes and the last `STREAM_CAP / 2`

@@ -243,3 +243,9 @@ pub fn signal(pid: i32, sig: i32) -> bool {
     // SAFETY: kill only sends a signal; a missing process yields ESRCH.
     unsafe { libc::kill(pid, sig) == 0 }
 }
+
+/// Makes this test process's sandboxes use the foreman binary as their supervisor, as the
+/// foreman binary does for itself at startup (one bwrap per sandbox, not one per command).
+pub fn supervised() {
+    foreman::sandbox::use_supervisor(PathBuf::from(env!("CARGO_BIN_EXE_foreman")));
+}
