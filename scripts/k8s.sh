@@ -11,7 +11,9 @@
 # Env: KUBE_PORT (16443), ETCD_PORT (12379; peer port = ETCD_PORT+1),
 #      FOREMAN_KUBE_APISERVER_XZ (a prebuilt archive; default the team testbed's
 #      ../shared/testbed/kube-apiserver-v1.20.2-linux-amd64.xz when it exists),
-#      FOREMAN_PEERS_DIR (~/.cache/foreman-peers: the built binary is cached in k8s-bin/).
+#      FOREMAN_KUBE_APISERVER_XZ=none: ignore any archive (build from source or use the cache),
+#      FOREMAN_PEERS_DIR (~/.cache/foreman-peers: the built binary is cached in k8s-bin/),
+#      FOREMAN_K8S_BIN_DIR (that cache dir itself; .ci/run points it at a fresh one).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,16 +41,16 @@ ensure_packages() {
 # build, else built from Debian's source now (and cached for next time).
 ensure_apiserver() {
   local d=$1 xz=${FOREMAN_KUBE_APISERVER_XZ:-$ROOT/../shared/testbed/kube-apiserver-v1.20.2-linux-amd64.xz}
-  local cache=${FOREMAN_PEERS_DIR:-$HOME/.cache/foreman-peers}/k8s-bin
+  local cache=${FOREMAN_K8S_BIN_DIR:-${FOREMAN_PEERS_DIR:-$HOME/.cache/foreman-peers}/k8s-bin}
   [ -x "$d/bin/kube-apiserver" ] && return 0
   mkdir -p "$d/bin"
-  if [ -f "$xz" ]; then
+  if [ "$xz" != none ] && [ -f "$xz" ]; then
     xz -dc "$xz" > "$d/bin/kube-apiserver.tmp"
     chmod +x "$d/bin/kube-apiserver.tmp"
     mv "$d/bin/kube-apiserver.tmp" "$d/bin/kube-apiserver"
     return 0
   fi
-  [ -n "${FOREMAN_KUBE_APISERVER_XZ:-}" ] && die "FOREMAN_KUBE_APISERVER_XZ=$xz: no such file"
+  [ -n "${FOREMAN_KUBE_APISERVER_XZ:-}" ] && [ "$xz" != none ] && die "FOREMAN_KUBE_APISERVER_XZ=$xz: no such file"
   if [ ! -x "$cache/kube-apiserver" ]; then
     printf 'no prebuilt kube-apiserver: building v1.20.2 from Debian source into %s (~4 min, once)\n' "$cache" >&2
     "$ROOT/scripts/k8s-build-apiserver" "$cache" >&2 || die "building kube-apiserver failed (see above); or set FOREMAN_KUBE_APISERVER_XZ to a prebuilt archive"

@@ -75,6 +75,8 @@ fn main() -> ExitCode {
                 Some(ServiceCommand::UninstallService) => service::uninstall_service(),
             },
             Some(Command::Crds) => crds::crds(),
+            Some(Command::Completions { shell }) => cli::completions::completions(shell),
+            Some(Command::Man) => cli::completions::man(),
             Some(Command::Doctor) => doctor::doctor(&cli.console).await,
             Some(Command::Submit { files, replace }) => {
                 submit::submit(&cli.console, &files, replace).await

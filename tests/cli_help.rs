@@ -90,3 +90,46 @@ fn go_style_flags_reach_the_same_help() {
     );
     assert!(gnu.contains("--fleet-node-name"), "{gnu}");
 }
+
+#[test]
+fn each_subcommand_help_lists_only_what_applies_to_it() {
+    let console_only = [
+        "--theme",
+        "--submit",
+        "--auto-push",
+        "--max-concurrent",
+        "--kubeconfig",
+    ];
+    for sub in [
+        "run",
+        "doctor",
+        "get",
+        "validate",
+        "crds",
+        "push",
+        "completions",
+        "man",
+    ] {
+        let help = foreman(&[sub, "--help"]);
+        for flag in console_only {
+            if sub == "run" && flag == "--kubeconfig" {
+                continue;
+            }
+            assert!(!help.contains(flag), "{sub} --help lists {flag}:\n{help}");
+        }
+    }
+    // One name per setting: the canonical one is what help shows (upstream's Go name for the
+    // agent as a visible alias).
+    let agent = foreman(&["agent", "--help"]);
+    assert!(agent.contains("--inference-base-url <URL>"), "{agent}");
+    assert!(agent.contains("inference-base-url-override"), "{agent}");
+    assert!(
+        !agent.contains("--theme") && !agent.contains("--submit"),
+        "{agent}"
+    );
+    let run = foreman(&["run", "--help"]);
+    assert!(
+        run.contains("--inference-base-url <URL>") && !run.contains("--base-url"),
+        "{run}"
+    );
+}

@@ -162,13 +162,13 @@ pub async fn run_worker(args: AgentArgs) -> Exit {
         Err(e) => return bad_input(e),
     };
     for w in startup_warnings(&args) {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     let cluster = match connect_or_say(args.kubeconfig.clone(), args.kube_context.clone()).await {
         Ok(c) => c,
         Err(code) => return code,
     };
-    eprintln!(
+    errln!(
         "foreman agent: node {} · tasks in {} · cluster {}",
         cfg.node.name,
         cfg.task_namespace.as_deref().unwrap_or("all namespaces"),
@@ -201,28 +201,28 @@ pub async fn run_worker(args: AgentArgs) -> Exit {
 fn print_worker_event(p: &mut Printer, ev: WorkerEvent, follow: bool) {
     let ts = jiff::Timestamp::now().strftime("%H:%M:%S");
     match ev {
-        WorkerEvent::Registered(n) => eprintln!(
+        WorkerEvent::Registered(n) => errln!(
             "{ts} registered FleetNode {}",
             n.metadata.name.unwrap_or_default()
         ),
         WorkerEvent::Recovered(keys) => {
             for k in keys {
-                eprintln!("{ts} re-queued orphaned task {k} (AgentRestartRecovery)");
+                errln!("{ts} re-queued orphaned task {k} (AgentRestartRecovery)");
             }
         }
-        WorkerEvent::Claimed(k) => eprintln!("{ts} claimed {k}"),
+        WorkerEvent::Claimed(k) => errln!("{ts} claimed {k}"),
         WorkerEvent::Run { event, .. } if follow => p.handle(&event),
         WorkerEvent::Run {
             task,
             event: crate::executor::ExecEvent::Status(s),
-        } => eprintln!("{ts} {task}: {s}"),
+        } => errln!("{ts} {task}: {s}"),
         WorkerEvent::Run { .. } => {}
         WorkerEvent::Finished { task, outcome } => match outcome {
-            Ok(v) => eprintln!("{ts} finished {task}: {v}"),
-            Err(e) => eprintln!("{ts} finished {task} but its status was not written: {e}"),
+            Ok(v) => errln!("{ts} finished {task}: {v}"),
+            Err(e) => errln!("{ts} finished {task} but its status was not written: {e}"),
         },
-        WorkerEvent::Notice(m) => eprintln!("{ts} {m}"),
-        WorkerEvent::Error(m) => eprintln!("{ts} error: {m}"),
+        WorkerEvent::Notice(m) => errln!("{ts} {m}"),
+        WorkerEvent::Error(m) => errln!("{ts} error: {m}"),
     }
 }
 

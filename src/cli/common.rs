@@ -29,13 +29,13 @@ impl From<Exit> for ExitCode {
 
 /// `error: MSG` on stderr, exit [`Exit::Failed`].
 pub fn failed(msg: impl std::fmt::Display) -> Exit {
-    eprintln!("error: {msg}");
+    errln!("error: {msg}");
     Exit::Failed
 }
 
 /// `error: MSG` on stderr, exit [`Exit::BadInput`].
 pub fn bad_input(msg: impl std::fmt::Display) -> Exit {
-    eprintln!("error: {msg}");
+    errln!("error: {msg}");
     Exit::BadInput
 }
 
@@ -74,7 +74,7 @@ fn no_sandbox(flag: bool) -> Option<crate::sandbox::Mode> {
 pub fn sandbox_settings(no_sandbox_flag: bool) -> crate::sandbox::Settings {
     let (mut cfg, warnings) = Config::load();
     for w in &warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     cfg.merge_overrides(&ConfigLayer {
         sandbox_mode: no_sandbox(no_sandbox_flag),
@@ -208,6 +208,28 @@ pub fn default_workspace_root() -> PathBuf {
     directories::BaseDirs::new()
         .map(|b| b.home_dir().join("foreman-workspaces"))
         .unwrap_or_else(|| PathBuf::from("foreman-workspaces"))
+}
+
+/// Writes to stdout; a closed pipe (the reader went away: `| head -1`) ends the process at
+/// once with status 0 and no message, since nothing more can be delivered. Any other write
+/// error is reported on stderr once and ends it with [`Exit::Failed`].
+pub fn write_out(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            write_err(format_args!("error: cannot write to stdout: {e}\n"));
+            std::process::exit(Exit::Failed as i32);
+        }
+        std::process::exit(0);
+    }
+}
+
+/// Writes to stderr, dropping the message if it cannot be written (a daemon whose log pipe
+/// closed keeps running).
+pub fn write_err(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_fmt(args);
 }
 
 #[cfg(test)]

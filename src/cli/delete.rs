@@ -32,9 +32,9 @@ pub fn delete(args: &ConsoleArgs, _what: Deletable, names: &[String], force: boo
             None => TaskKey::new("default", name),
         };
         match store.delete_task(&key, force) {
-            Ok(_) => println!("task {key} deleted (its journals stay under transcripts/)"),
+            Ok(_) => outln!("task {key} deleted (its journals stay under transcripts/)"),
             Err(e @ (StoreError::NotFound(_) | StoreError::Active { .. })) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 exit = Exit::BadInput;
             }
             Err(e) => return failed(e),

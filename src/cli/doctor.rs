@@ -85,9 +85,9 @@ pub async fn doctor(args: &ConsoleArgs) -> Exit {
             (true, false) => "✓",
             (false, _) => "✗",
         };
-        println!("{mark} {:<11} {}", c.name, c.detail);
+        outln!("{mark} {:<11} {}", c.name, c.detail);
         if let Some(f) = &c.fix {
-            println!("  → {f}");
+            outln!("  → {f}");
             bad += 1;
         }
     }

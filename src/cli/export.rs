@@ -20,12 +20,12 @@ pub fn export_transcript(journal: &Path, out: &Path) -> Exit {
         .unwrap_or(0);
     let torn = Record::torn_count(&records);
     if torn > 0 {
-        eprintln!(
+        errln!(
             "warning: {}: {torn} torn record(s) skipped; the export is marked truncated",
             journal.display()
         );
     } else if transcript::incomplete(&records) {
-        eprintln!(
+        errln!(
             "warning: {}: the journal has no end record (the run was cut short or a write failed); the export is marked truncated",
             journal.display()
         );
@@ -44,7 +44,7 @@ pub fn export_transcript(journal: &Path, out: &Path) -> Exit {
     {
         return bad_input(format!("{}: {err}", out.display()));
     }
-    println!("{}", e.meta_json);
+    outln!("{}", e.meta_json);
     Exit::Ok
 }
 

@@ -62,7 +62,7 @@ pub fn get(args: &ConsoleArgs, what: Resource, name: Option<&str>, output: Outpu
     let store = match Store::open(&cfg.workspace.state_dir) {
         Ok((s, warnings)) => {
             for w in warnings {
-                eprintln!("warning: {w}");
+                errln!("warning: {w}");
             }
             s
         }
@@ -103,7 +103,7 @@ pub fn get(args: &ConsoleArgs, what: Resource, name: Option<&str>, output: Outpu
             }
         }
     };
-    print!("{text}");
+    out!("{text}");
     Exit::Ok
 }
 

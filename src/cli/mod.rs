@@ -6,8 +6,23 @@
 // must not print (Cargo.toml [lints]).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+/// `println!` that never panics: on a closed stdout (`foreman doctor | head -1`) the process
+/// exits quietly, as `cat` does ([`common::write_out`]).
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::cli::common::write_out(format_args!("{}\n", format_args!($($t)*))) };
+}
+/// `print!` likewise.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::common::write_out(format_args!($($t)*)) };
+}
+/// `eprintln!` that never panics: a closed stderr loses the message, the work goes on.
+macro_rules! errln {
+    ($($t:tt)*) => { $crate::cli::common::write_err(format_args!("{}\n", format_args!($($t)*))) };
+}
+
 pub mod agent;
 pub mod common;
+pub mod completions;
 pub mod console;
 pub mod crds;
 pub mod delete;
@@ -22,6 +37,8 @@ pub mod scheduler;
 pub mod service;
 pub mod submit;
 pub mod validate;
+#[cfg(test)]
+mod vocabulary;
 
 use crate::k8s::scheduler::{LabelSelector, SelectorError};
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -52,32 +69,42 @@ pub struct ConsoleArgs {
     /// Local state directory (tasks, agents, results, transcripts, workspaces).
     #[arg(long, global = true, env = "FOREMAN_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+    // Not global (given before a subcommand, `foreman --remote URL doctor`), so a
+    // subcommand's help lists only its own flags and `run` may spell the same setting the
+    // same way ([`vocabulary`]).
     /// Inference base URL including /v1.
-    #[arg(long = "inference-url", global = true)]
+    #[arg(
+        long = "inference-base-url",
+        aliases = ["inference-url", "base-url", "inference-base-url-override"],
+        value_name = "URL"
+    )]
     pub base_url: Option<String>,
     /// Clone and push URL for tasks.
-    #[arg(long = "remote", global = true)]
+    #[arg(long = "git-remote-url", alias = "remote", value_name = "URL")]
     pub git_remote_url: Option<String>,
     /// Author/committer email for the DCO sign-off.
-    #[arg(long = "author-email", global = true)]
+    #[arg(
+        long = "commit-author-email",
+        alias = "author-email",
+        value_name = "ADDR"
+    )]
     pub commit_author_email: Option<String>,
     /// Runs at once on this machine.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub max_concurrent: Option<usize>,
     /// Push right after a GO commit instead of waiting for approval (upstream behaviour).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub auto_push: bool,
     /// Theme name (dark, light, high-contrast) or path to a theme file.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub theme: Option<String>,
     /// GitHub API base (GitHub Enterprise: https://HOST/api/v3).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub github_api_base: Option<String>,
     /// Manifests to submit when the console starts.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub submit: Vec<PathBuf>,
-    // Cluster flags: not global, so they never clash with a subcommand's own flags
-    // (`foreman run --namespace`); give them before any subcommand.
+    // Cluster flags: give them before any subcommand too.
     /// Open the console on a Kubernetes cluster instead of the local state directory
     /// (kubectl's lookup: --kubeconfig, $KUBECONFIG, in-cluster, ~/.kube/config). Implied by
     /// --kubeconfig, --context, --namespace and --all-namespaces.
@@ -103,8 +130,8 @@ pub struct ConsoleArgs {
     #[arg(long)]
     pub scheduler: bool,
     /// On a cluster: host for the Agents' InferenceService URLs, the port read live from its
-    /// Endpoints (upstream's --inference-base-url-host-override).
-    #[arg(long, value_name = "HOST")]
+    /// Endpoints (upstream's --inference-base-url-host-override, also accepted).
+    #[arg(long, alias = "inference-base-url-host-override", value_name = "HOST")]
     pub inference_host_override: Option<String>,
     /// Run the model's commands and the commit hooks unconfined (the sandbox's mode "off";
     /// the console header then says "sandbox off"). Only for machines without user
@@ -164,6 +191,13 @@ pub enum Command {
         #[arg(long, short = 'o', value_enum, default_value_t = get::Output::Table, hide_default_value = true)]
         output: get::Output,
     },
+    /// Print a shell completion script (e.g. `foreman completions bash`); see the README.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `foreman man > foreman.1`.
+    Man,
     /// Delete tasks from the local state (their journals and workspaces stay on disk).
     Delete {
         resource: delete::Deletable,
@@ -186,13 +220,20 @@ pub struct RunArgs {
     pub agent: PathBuf,
     /// OpenAI-compatible base URL including /v1 (llama.cpp's llama-server listens on :8080).
     #[arg(
-        long,
+        long = "inference-base-url",
+        aliases = ["base-url", "inference-url", "inference-base-url-override"],
         env = "FOREMAN_INFERENCE_BASE_URL",
-        default_value = "http://127.0.0.1:8080/v1"
+        default_value = "http://127.0.0.1:8080/v1",
+        value_name = "URL"
     )]
     pub base_url: String,
     /// Clone and push URL of the repository (the fork).
-    #[arg(long, env = "FOREMAN_GIT_REMOTE_URL")]
+    #[arg(
+        long,
+        alias = "remote",
+        env = "FOREMAN_GIT_REMOTE_URL",
+        value_name = "URL"
+    )]
     pub git_remote_url: Option<String>,
     /// Root of per-task clones [default: ~/foreman-workspaces].
     #[arg(long, env = "FOREMAN_WORKSPACE_DIR")]
@@ -200,10 +241,20 @@ pub struct RunArgs {
     /// Keep the clone after the run.
     #[arg(long)]
     pub keep_workspace: bool,
-    #[arg(long, env = "FOREMAN_GIT_AUTHOR_NAME", default_value = "Foreman Bot")]
+    #[arg(
+        long,
+        alias = "author-name",
+        env = "FOREMAN_GIT_AUTHOR_NAME",
+        default_value = "Foreman Bot"
+    )]
     pub commit_author_name: String,
     /// Required: the DCO sign-off needs a real address.
-    #[arg(long, env = "FOREMAN_GIT_AUTHOR_EMAIL")]
+    #[arg(
+        long,
+        alias = "author-email",
+        env = "FOREMAN_GIT_AUTHOR_EMAIL",
+        value_name = "ADDR"
+    )]
     pub commit_author_email: String,
     /// Push right after a GO commit (upstream behaviour). Without it the run ends awaiting
     /// approval and `foreman push` pushes later.
@@ -318,18 +369,33 @@ pub struct AgentArgs {
     #[arg(long, default_value = "native")]
     pub agent_mode: String,
     /// Clone and push URL (the fork); unset, tasks that clone fail (GitRemoteNotConfigured).
-    #[arg(long, env = "FOREMAN_GIT_REMOTE_URL")]
+    #[arg(
+        long,
+        alias = "remote",
+        env = "FOREMAN_GIT_REMOTE_URL",
+        value_name = "URL"
+    )]
     pub git_remote_url: Option<String>,
     /// Full inference base URL including /v1 (skips the InferenceService lookup).
-    #[arg(long)]
+    #[arg(
+        long = "inference-base-url",
+        visible_alias = "inference-base-url-override",
+        aliases = ["inference-url", "base-url"],
+        value_name = "URL"
+    )]
     pub inference_base_url_override: Option<String>,
     /// Host to put in the InferenceService URL; the port is read live from its Endpoints.
     #[arg(long)]
     pub inference_base_url_host_override: Option<String>,
-    #[arg(long, default_value = "Foreman Bot")]
+    #[arg(long, alias = "author-name", default_value = "Foreman Bot")]
     pub commit_author_name: String,
     /// Author address for the DCO sign-off; unset, tasks that commit fail (upstream warns too).
-    #[arg(long, env = "FOREMAN_GIT_AUTHOR_EMAIL")]
+    #[arg(
+        long,
+        alias = "author-email",
+        env = "FOREMAN_GIT_AUTHOR_EMAIL",
+        value_name = "ADDR"
+    )]
     pub commit_author_email: Option<String>,
     /// Upstream HEAD: committer name; only the author's name is supported (the default).
     #[arg(long)]

@@ -14,10 +14,10 @@ pub async fn push(args: PushArgs) -> Exit {
         Err(e) => return bad_input(e),
     };
     if let Some(note) = crate::workspace::pin::config_note(repo_dir(&ws).as_path()) {
-        eprintln!("warning: {note}");
+        errln!("warning: {note}");
     }
     let token = crate::workspace::resolve_token().ok();
-    eprintln!(
+    errln!(
         "pushing {} ({}) to {}",
         info.branch,
         &info.sha[..info.sha.len().min(12)],
@@ -25,7 +25,7 @@ pub async fn push(args: PushArgs) -> Exit {
     );
     match executor::push_pending(&info, token).await {
         Ok(()) => {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"pushed": true, "branch": info.branch, "commitSHA": info.sha})
             );

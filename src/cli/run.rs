@@ -49,7 +49,7 @@ pub async fn run(args: RunArgs) -> Exit {
     let report = tokio::select! {
         r = run => r,
         _ = tokio::signal::ctrl_c() => {
-            eprintln!("\ninterrupted: the run was stopped; its journal is at {}", cfg.journal_path.display());
+            errln!("\ninterrupted: the run was stopped; its journal is at {}", cfg.journal_path.display());
             return Exit::Interrupted;
         }
     };
@@ -58,7 +58,7 @@ pub async fn run(args: RunArgs) -> Exit {
         Err(e) => {
             // The error can quote the server's body or the model's words: no control
             // sequence of theirs reaches the terminal.
-            eprintln!(
+            errln!(
                 "executor error: {}",
                 crate::oai::terminal_safe(&e.to_string())
             );
@@ -129,12 +129,12 @@ fn executor_config(args: &RunArgs, task: &AgenticTask) -> ExecutorConfig {
 /// on stderr.
 fn print_report(rep: RunReport) -> Exit {
     match serde_json::to_string_pretty(&rep.result) {
-        Ok(json) => println!("{json}"),
+        Ok(json) => outln!("{json}"),
         Err(e) => return bad_input(format!("cannot encode the Result: {e}")),
     }
-    eprintln!("transcript: {}", rep.journal.display());
+    errln!("transcript: {}", rep.journal.display());
     if let Some(p) = rep.pending_push {
-        eprintln!(
+        errln!(
             "GO committed {} on {} (workspace {}); push it with:\n  foreman push {}",
             &p.sha[..p.sha.len().min(12)],
             p.branch,

@@ -33,9 +33,14 @@ pub async fn scheduler(args: SchedulerArgs) -> Exit {
     if args.once {
         return match scheduler::run_once(&cluster.client, &cfg).await {
             Ok(r) => {
-                eprintln!(
+                errln!(
                     "scheduled {}, failed {}, marked {} FleetNode(s) NotReady; {} write(s), {} lost race(s), {} error(s)",
-                    r.scheduled, r.failed_tasks, r.stale_nodes, r.applied, r.conflicts, r.errors
+                    r.scheduled,
+                    r.failed_tasks,
+                    r.stale_nodes,
+                    r.applied,
+                    r.conflicts,
+                    r.errors
                 );
                 if r.errors == 0 {
                     Exit::Ok

@@ -171,7 +171,7 @@ fn this_manager(home: &Path) -> (Manager, &'static str) {
 /// (the service does not inherit this shell), and relative paths refused.
 pub fn service_flags(flags: &[String], args: &AgentArgs) -> Result<Vec<String>, String> {
     for w in super::agent::check_flags(args)? {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     let mut out = flags.to_vec();
     let given = |flag: &str| {
@@ -251,7 +251,7 @@ pub fn install_service(a: InstallServiceArgs) -> Exit {
         Manager::Systemd { .. } => systemd_unit(&spec),
     };
     if a.print {
-        print!("{text}");
+        out!("{text}");
         return Exit::Ok;
     }
     warn_about_upstream(&manager);
@@ -260,13 +260,13 @@ pub fn install_service(a: InstallServiceArgs) -> Exit {
     }
     match install(&manager, name, &text) {
         Ok(file) => {
-            eprintln!("installed and started {}", file.display());
+            errln!("installed and started {}", file.display());
             match manager {
-                Manager::Launchd { .. } => eprintln!("log: {}", spec.log_file.display()),
-                Manager::Systemd { .. } => eprintln!("log: journalctl --user -u {name} -f"),
+                Manager::Launchd { .. } => errln!("log: {}", spec.log_file.display()),
+                Manager::Systemd { .. } => errln!("log: journalctl --user -u {name} -f"),
             }
             if !crate::workspace::token_file_path().is_some_and(|p| p.exists()) {
-                eprintln!(
+                errln!(
                     "note: the service reads the GitHub token from ~/.config/foreman/github-token \
                      (this shell's GITHUB_TOKEN is not copied); write it there (chmod 600)"
                 );
@@ -284,7 +284,7 @@ fn warn_about_upstream(m: &Manager) {
         Manager::Systemd { dir } => dir.join("llmkube-foreman-agent.service"),
     };
     if upstream.exists() {
-        eprintln!(
+        errln!(
             "warning: upstream's foreman-agent is installed too ({}); two agents on one node \
              fight over its FleetNode: uninstall one",
             upstream.display()
@@ -301,11 +301,11 @@ pub fn uninstall_service() -> Exit {
     let (manager, name) = this_manager(&home);
     match uninstall(&manager, name) {
         Ok(Some(file)) => {
-            eprintln!("stopped and removed {}", file.display());
+            errln!("stopped and removed {}", file.display());
             Exit::Ok
         }
         Ok(None) => {
-            eprintln!(
+            errln!(
                 "no service installed ({} is absent)",
                 file_of(&manager, name).display()
             );

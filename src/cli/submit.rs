@@ -20,8 +20,8 @@ pub async fn submit(args: &ConsoleArgs, files: &[PathBuf], replace: bool) -> Exi
         match crate::api::load_file_with(f, &cfg.limits.manifest()) {
             Ok(mut o) => objects.append(&mut o),
             Err(e) => {
-                eprintln!("error: {e}");
-                eprintln!("error: nothing was submitted");
+                errln!("error: {e}");
+                errln!("error: nothing was submitted");
                 return Exit::BadInput;
             }
         }
@@ -29,25 +29,25 @@ pub async fn submit(args: &ConsoleArgs, files: &[PathBuf], replace: bool) -> Exi
     let mut store = match Store::open(&cfg.workspace.state_dir) {
         Ok((s, warnings)) => {
             for w in warnings {
-                eprintln!("warning: {w}");
+                errln!("warning: {w}");
             }
             s
         }
         Err(e) => return failed(e),
     };
     if let Some(note) = store.take_import_note() {
-        eprintln!("{note}");
+        errln!("{note}");
     }
     match store.submit(objects, replace) {
         Ok(done) => {
             for line in done.lines {
-                println!("{line}");
+                outln!("{line}");
             }
             Exit::Ok
         }
         Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("error: nothing was submitted");
+            errln!("error: {e}");
+            errln!("error: nothing was submitted");
             Exit::BadInput
         }
     }
@@ -62,9 +62,9 @@ async fn submit_to_cluster(args: &ConsoleArgs, files: &[PathBuf]) -> Exit {
     let mut bad = false;
     for f in files {
         match crate::backend::cluster::submit_file(&cluster, f).await {
-            Ok(m) => println!("{}: {m}", f.display()),
+            Ok(m) => outln!("{}: {m}", f.display()),
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 bad = true;
             }
         }

@@ -13,11 +13,11 @@ pub fn validate(args: &super::ConsoleArgs, files: &[PathBuf]) -> Exit {
         match api::load_file_with(f, &limits) {
             Ok(objs) => {
                 for o in objs {
-                    println!("{}: {} {} ok", f.display(), o.kind(), o.name());
+                    outln!("{}: {} {} ok", f.display(), o.kind(), o.name());
                 }
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 bad = true;
             }
         }

@@ -1,0 +1,72 @@
+//! Printing commands on a closed pipe (`foreman doctor | head -1`) exit quietly: no panic, no
+//! "Broken pipe" message. And the generated completions and man page come out whole.
+
+use std::process::{Command, Stdio};
+
+/// `foreman ARGS` with stdout a pipe whose reader is already gone; its exit status and stderr.
+fn on_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_foreman"))
+        .args(args)
+        .env(
+            "FOREMAN_STATE_DIR",
+            std::env::temp_dir().join("foreman-cli-pipes"),
+        )
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_stdout_ends_the_process_quietly() {
+    // doctor fails its checks here (no model server on port 9): what matters is how it ends.
+    for args in [
+        &["--inference-base-url", "http://127.0.0.1:9/v1", "doctor"][..],
+        &["crds"],
+        &["man"],
+        &["completions", "bash"],
+        &["get", "tasks"],
+    ] {
+        let (code, stderr) = on_closed_pipe(args);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+    }
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_foreman"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn completions_and_the_man_page_cover_every_subcommand() {
+    let bash = stdout_of(&["completions", "bash"]);
+    assert!(bash.contains("complete -F _foreman"), "{bash}");
+    let zsh = stdout_of(&["completions", "zsh"]);
+    assert!(zsh.starts_with("#compdef foreman"), "{zsh}");
+    let fish = stdout_of(&["completions", "fish"]);
+    let man = stdout_of(&["man"]);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH foreman"),
+        "{man}"
+    );
+    for sub in ["run", "doctor", "agent", "completions", "man"] {
+        assert!(bash.contains(sub) && fish.contains(sub), "{sub}");
+        assert!(man.contains(sub), "man lists {sub}");
+    }
+    assert!(
+        fish.contains("inference-base-url"),
+        "the canonical flags complete"
+    );
+}
