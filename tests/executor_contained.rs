@@ -364,3 +364,56 @@ async fn a_rewritten_git_config_is_noted_for_the_transcript_and_the_approval() {
             .contains_key("gitConfigChanged")
     );
 }
+
+#[tokio::test]
+async fn a_rewritten_git_config_is_kept_in_the_journal_for_replay_and_export() {
+    use foreman::agent::transcript::{Record, read_journal};
+    let e = fleet_repo();
+    let server = ScriptedServer::start(vec![
+        common::fix_readme(),
+        bash("git config remote.origin.url http://127.0.0.1:9/evil.git"),
+        common::submit_result("GO", "docs: fix typo\n\nFixes #7"),
+    ])
+    .unwrap();
+    let mut cfg = config(&e, &server.base_url(), off());
+    cfg.push_now = false;
+    let rep = execute(&issue_task(""), &agent(""), &cfg, &mut |_| {})
+        .await
+        .unwrap();
+    let note = rep.result.extra.other["gitConfigChanged"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let records = read_journal(&rep.journal).unwrap();
+    let warning = Record::Warning {
+        message: note.clone(),
+    };
+    let at = records.iter().position(|r| r == &warning);
+    assert!(
+        at.is_some_and(|i| matches!(records.get(i + 1), Some(Record::End { .. }))),
+        "the warning, then the end: {records:?}"
+    );
+    // Replay shows what the live transcript showed.
+    let items = foreman::console::transcript::journal_items(&records);
+    let said = foreman::console::transcript::JournalItem::Status(format!("warning: {note}"));
+    assert!(items.contains(&said), "{items:?}");
+    // export-transcript says it on stderr and keeps it in meta.json.
+    let out = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_foreman"))
+        .arg("export-transcript")
+        .arg(&rep.journal)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(&format!("{}: {note}", rep.journal.display())),
+        "{stderr}"
+    );
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("meta.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["warnings"], json!([note]), "{meta}");
+}

@@ -44,6 +44,9 @@ pub enum Record {
         attempt: u32,
         reason: String,
     },
+    /// Something the operator must know about the run that is not a message, e.g. that the
+    /// workspace's `.git/config` changed after the clone (so replay and export say it too).
+    Warning { message: String },
     /// Last line: how the run ended (the Result envelope).
     End { result: serde_json::Value },
     /// Never written: what [`read_journal`] puts where a line does not parse (a write torn by
@@ -145,6 +148,17 @@ pub fn incomplete(records: &[Record]) -> bool {
     Record::torn_count(records) > 0 || !records.iter().any(|r| matches!(r, Record::End { .. }))
 }
 
+/// The journal's warnings, in order.
+pub fn warnings_of(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Warning { message } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The conversation held by a journal.
 pub fn messages_of(records: &[Record]) -> Vec<Message> {
     records
@@ -175,6 +189,9 @@ pub struct TranscriptMeta {
     pub turn_count: u32,
     pub truncated: bool,
     pub bytes_stored: usize,
+    /// The journal's warnings (a foreman extension; absent when there are none, as upstream).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Exported pair, already serialised.
@@ -183,6 +200,19 @@ pub struct Export {
     pub transcript_json: String,
     pub meta_json: String,
     pub truncated: bool,
+}
+
+impl Export {
+    /// The same export with `warnings` in `meta.json`.
+    pub fn warned(mut self, warnings: Vec<String>) -> Export {
+        if let Ok(mut meta) = serde_json::from_str::<TranscriptMeta>(&self.meta_json) {
+            meta.warnings = warnings;
+            if let Ok(j) = serde_json::to_string(&meta) {
+                self.meta_json = j;
+            }
+        }
+        self
+    }
 }
 
 /// Builds `transcript.json` + `meta.json` under `cap` bytes.
@@ -234,6 +264,7 @@ pub fn export_from(messages: &[Message], turns: u32, cap: usize, incomplete: boo
         turn_count: turns,
         truncated: doc.truncated,
         bytes_stored: transcript_json.len(),
+        warnings: Vec::new(),
     };
     Export {
         meta_json: serde_json::to_string(&meta).unwrap_or_default(),
@@ -501,5 +532,25 @@ mod tests {
         assert!(!export(&msgs, 1, CONFIGMAP_CAP).truncated);
         let e = export_from(&msgs, 1, CONFIGMAP_CAP, true);
         assert!(e.truncated && e.meta_json.contains("\"truncated\":true"));
+    }
+
+    #[test]
+    fn warnings_reach_meta_json_only_when_there_are_some() {
+        let msgs = convo(3, 10);
+        let plain = export(&msgs, 1, CONFIGMAP_CAP);
+        assert!(!plain.meta_json.contains("warnings"), "upstream's shape");
+        let recs = vec![
+            Record::Warning {
+                message: "the workspace's .git/config changed".into(),
+            },
+            Record::End {
+                result: serde_json::json!({}),
+            },
+        ];
+        let w = warnings_of(&recs);
+        assert_eq!(w, ["the workspace's .git/config changed"]);
+        let meta: TranscriptMeta =
+            serde_json::from_str(&plain.warned(w.clone()).meta_json).unwrap();
+        assert_eq!(meta.warnings, w);
     }
 }

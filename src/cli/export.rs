@@ -37,6 +37,13 @@ pub fn export_transcript(journal: &Path, out: &Path) -> Exit {
         CONFIGMAP_CAP,
         incomplete,
     );
+    let warnings = transcript::warnings_of(&records);
+    for w in &warnings {
+        // The note can quote names from the model's .git/config: no control bytes to the tty.
+        let w = crate::oai::terminal::terminal_safe(w);
+        eprintln!("warning: {}: {w}", journal.display());
+    }
+    let e = e.warned(warnings);
     let write = |name: &str, body: &str| std::fs::write(out.join(name), body);
     if let Err(err) = std::fs::create_dir_all(out)
         .and_then(|()| write("transcript.json", &e.transcript_json))

@@ -152,6 +152,15 @@ impl<'a> Run<'a> {
         let rep = self
             .commit_and_push(end, &ctx, token, cleanup, sink)
             .await?;
+        // The live transcript said it; the journal keeps it for replay and export.
+        if let Some(note) = rep.result.extra.other.get(GIT_CONFIG_CHANGED)
+            && let Some(message) = note.as_str()
+            && let Err(e) = journal.append(&Record::Warning {
+                message: message.to_string(),
+            })
+        {
+            tracing::warn!("transcript journal write failed: {e}");
+        }
         Ok(finish(rep, &mut journal))
     }
 

@@ -115,6 +115,9 @@ pub fn journal_items(records: &[Record]) -> Vec<JournalItem> {
                 attempt: *attempt,
                 reason: reason.clone(),
             }),
+            Record::Warning { message } => {
+                out.push(JournalItem::Status(format!("warning: {message}")));
+            }
             Record::Torn { line, bytes } => out.push(JournalItem::Status(format!(
                 "⚠ journal line {line} ({bytes} bytes) is torn (a failed or cut-short write); skipped"
             ))),
