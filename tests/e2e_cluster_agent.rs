@@ -795,3 +795,55 @@ async fn the_host_override_reads_the_live_endpoints_port_on_every_dispatch() {
     );
     h.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloud_proxy_key_is_read_from_the_tasks_namespace_secret() {
+    use foreman::executor::run::ProviderKey;
+    use foreman::k8s::worker::secret::provider_key;
+    use k8s_openapi::api::core::v1::Secret;
+    let (kc, ns) = shared_namespace("agent-secret");
+    let c = cluster(&kc, &ns).await;
+    let yaml = format!(
+        "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: Agent\nmetadata: {{name: proxy, namespace: {ns}}}\nspec:\n  role: coder\n  tools: [bash]\n  provider: cloud-proxy\n  providerConfig:\n    baseURL: https://proxy.example/v1\n    model: gpt\n    apiKeySecretRef: {{name: proxy-key, key: token}}\n"
+    );
+    let Object::Agent(agent) = object(&yaml) else {
+        panic!()
+    };
+    let key = "sk-cluster-SECRET-77";
+    // No Secret yet: named, without a value.
+    let ProviderKey::Fetched(Err(e)) = provider_key(&c.client, &ns, &agent).await else {
+        panic!("a missing Secret must be an error")
+    };
+    assert!(
+        e.contains("proxy-key") && e.contains("does not exist"),
+        "{e}"
+    );
+    let secrets: Api<Secret> = Api::namespaced(c.client.clone(), &ns);
+    let s: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "proxy-key"},
+        "stringData": {"token": format!("{key}\n"), "other": "x"},
+    }))
+    .unwrap();
+    secrets.create(&PostParams::default(), &s).await.unwrap();
+    let ProviderKey::Fetched(Ok(got)) = provider_key(&c.client, &ns, &agent).await else {
+        panic!("the Secret's key must be read")
+    };
+    assert_eq!(got.expose(), key, "trimmed, as upstream");
+    assert!(!format!("{got:?}").contains(key));
+    // A Secret without the named key.
+    secrets
+        .patch(
+            "proxy-key",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"token": null}})),
+        )
+        .await
+        .unwrap();
+    let ProviderKey::Fetched(Err(e)) = provider_key(&c.client, &ns, &agent).await else {
+        panic!("a Secret without the key must be an error")
+    };
+    assert!(
+        e.contains("no value for the key") && !e.contains(key),
+        "{e}"
+    );
+}

@@ -57,6 +57,8 @@ pub enum CellKind {
     System,
     User,
     Assistant,
+    /// A hybrid-thinking model's `reasoning_content`: dim, collapsed, never sent back.
+    Reasoning,
     ToolCall {
         name: String,
     },
@@ -170,6 +172,23 @@ pub(crate) fn result_slot(is_error: bool) -> Slot {
         Slot::ToolResult
     }
 }
+
+/// The reasoning of one reply, if it has any: a dim "thinking" header and the text, collapsed.
+pub(crate) fn reasoning_cell(m: &crate::oai::Message) -> Option<Cell> {
+    let text = m.reasoning_content.as_deref().unwrap_or("").trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut c = Cell::new(CellKind::Reasoning);
+    c.line("thinking", Slot::Meta, pre("∴ ", Slot::Meta), INDENT);
+    c.header_paras = 1;
+    c.collapse = Some(REASONING_COLLAPSED_LINES);
+    c.lines(text, Slot::Meta, INDENT, INDENT);
+    Some(c)
+}
+
+/// Reasoning lines shown while collapsed.
+const REASONING_COLLAPSED_LINES: usize = 3;
 
 pub(crate) fn assistant_cell(text: &str) -> Cell {
     let mut c = Cell::new(CellKind::Assistant);

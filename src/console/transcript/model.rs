@@ -17,7 +17,7 @@
 pub use super::cell::CellKind;
 use super::cell::{
     Cell, INDENT, Para, RESULT_COLLAPSED_LINES, Slot, assistant_cell, footer_text, pre,
-    push_flines, result_slot, tool_call_cell,
+    push_flines, reasoning_cell, result_slot, tool_call_cell,
 };
 use super::format;
 use crate::agent::TurnStats;
@@ -163,6 +163,7 @@ impl Model {
             Role::Assistant => {
                 // The finished message supersedes whatever streamed for it.
                 self.discard_live();
+                let _ = reasoning_cell(m).map(|c| self.push(c));
                 let text = m.text().trim_end_matches(['\n', '\r']);
                 if !text.trim().is_empty() {
                     self.push(assistant_cell(text));

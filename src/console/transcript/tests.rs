@@ -470,3 +470,28 @@ fn a_journal_in_the_existing_format_replays_with_its_turn_footer() {
     );
     assert!(text.contains("result: GO"), "{text}");
 }
+
+#[test]
+fn reasoning_is_a_dim_collapsed_cell_before_the_reply() {
+    let mut m = Message::assistant("Fixing it now.");
+    m.reasoning_content = Some("The retry test fails because\nthe backoff is zero.".into());
+    let items = vec![JournalItem::Message {
+        turn: 1,
+        message: m,
+    }];
+    let mut t = Transcript::replay(&items);
+    let term = draw(&mut t, 80, 12);
+    let rows = screen_lines(&term);
+    let at = |needle: &str| rows.iter().position(|r| r.contains(needle));
+    let (head, first, reply) = (
+        at("∴ thinking").expect("the thinking header"),
+        at("The retry test fails because").expect("the reasoning"),
+        at("• Fixing it now.").expect("the reply"),
+    );
+    assert!(head < first && first < reply, "{rows:?}");
+    let buf = term.backend().buffer();
+    let x = rows[first].chars().position(|c| c == 'T').unwrap() as u16;
+    assert!(buf[(x, first as u16)].modifier.contains(Modifier::DIM));
+    let x = rows[reply].chars().position(|c| c == 'F').unwrap() as u16;
+    assert!(!buf[(x, reply as u16)].modifier.contains(Modifier::DIM));
+}

@@ -15,7 +15,7 @@ pub mod endpoint;
 mod heartbeat;
 mod live;
 pub mod node;
-mod secret;
+pub mod secret;
 pub mod service;
 mod task_run;
 pub mod tasks;
