@@ -97,6 +97,8 @@ async fn happy_path_streams_a_tool_call() {
     assert_eq!(req["model"], "");
     assert_eq!(req["stream"], true);
     assert_eq!(req["stream_options"], json!({"include_usage": true}));
+    // llama.cpp streams its prompt progress only when asked.
+    assert_eq!(req["return_progress"], json!(true));
     assert_eq!(req["temperature"], 0.0);
     assert_eq!(req["max_tokens"], 120);
     assert_eq!(req["stop"], json!(["</tool_call>"]));

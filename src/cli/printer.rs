@@ -108,6 +108,7 @@ impl Printer {
                 let a = self.paint("2", arguments);
                 self.raw(&a);
             }
+            StreamEvent::PromptProgress { .. } => {}
             StreamEvent::Retry { attempt, reason } => {
                 self.open_calls.clear();
                 let s = self.paint("33", &format!("! retry {attempt}: {reason}"));

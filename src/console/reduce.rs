@@ -150,9 +150,18 @@ impl App {
                 ..
             }) => {
                 self.waiting.insert(task.clone(), now);
+                self.prompt_progress.remove(&task);
+            }
+            ExecEvent::Loop(LoopEvent::Stream {
+                event: StreamEvent::PromptProgress { processed, total },
+                ..
+            }) => {
+                self.prompt_progress
+                    .insert(task.clone(), (*processed, *total));
             }
             ExecEvent::Loop(_) => {
                 self.waiting.remove(&task);
+                self.prompt_progress.remove(&task);
             }
             ExecEvent::Status(_) => {}
         }

@@ -131,6 +131,9 @@ pub struct App {
     /// Tasks whose current turn has had no token yet, and when (unix seconds) it started: the
     /// detail pane shows "waiting for the model · 12 s" with a spinner meanwhile.
     pub waiting: HashMap<TaskKey, i64>,
+    /// The prompt processed so far (tokens, of the total) of a waiting turn, where the server
+    /// streams it (llama.cpp's `return_progress`): the waiting line draws it as a bar.
+    pub prompt_progress: HashMap<TaskKey, (u64, u64)>,
     /// Ticks of the event loop's timer, for the spinner's frame.
     pub tick: u64,
     pub diff: Option<(TaskKey, DiffView)>,
@@ -169,6 +172,7 @@ impl App {
             turns: HashMap::new(),
             live_tps: HashMap::new(),
             waiting: HashMap::new(),
+            prompt_progress: HashMap::new(),
             tick: 0,
             diff: None,
             status: None,

@@ -25,8 +25,19 @@ struct Chunk<'a> {
     usage: Option<Usage>,
     #[serde(default)]
     timings: Option<Timings>,
+    /// llama.cpp with `return_progress`: `{"total":970,"cache":0,"processed":454,"time_ms":27511}`.
+    #[serde(default)]
+    prompt_progress: Option<PromptProgress>,
     #[serde(default)]
     error: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct PromptProgress {
+    #[serde(default)]
+    total: u64,
+    #[serde(default)]
+    processed: u64,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +159,12 @@ impl Aggregator {
         }
         if chunk.timings.is_some() {
             self.timings = chunk.timings;
+        }
+        if let Some(p) = chunk.prompt_progress.filter(|p| p.total > 0) {
+            on_event(StreamEvent::PromptProgress {
+                processed: p.processed.min(p.total),
+                total: p.total,
+            });
         }
         for choice in chunk.choices.unwrap_or_default() {
             self.fold_choice(choice, on_event);
@@ -492,6 +509,34 @@ mod tests {
             run("data: {not json}\n\n", 4).0,
             Err(OaiError::Decode(_))
         ));
+    }
+
+    /// The chunks a real llama.cpp server (scripts/lib.sh start_llama, `return_progress: true`)
+    /// sent before its first token, as captured: the progress becomes events, the text stays.
+    #[test]
+    fn llama_cpp_prompt_progress_chunks_become_events() {
+        let chunk = |p: &str| {
+            format!(
+                "data: {{\"choices\":[{{\"finish_reason\":null,\"index\":0,\"delta\":{{\"role\":\"assistant\",\"content\":null}}}}],\"object\":\"chat.completion.chunk\",\"prompt_progress\":{p}}}\n\n"
+            )
+        };
+        let input = [
+            chunk(r#"{"total":970,"cache":0,"processed":0,"time_ms":0}"#),
+            chunk(r#"{"total":970,"cache":0,"processed":454,"time_ms":27511}"#),
+            chunk(r#"{"total":970,"cache":0,"processed":970,"time_ms":55919}"#),
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n".into(),
+        ]
+        .concat();
+        let (got, events, _) = run(&input, 7);
+        assert_eq!(got.unwrap().message.content.as_deref(), Some("Hi"));
+        let p = |processed| StreamEvent::PromptProgress {
+            processed,
+            total: 970,
+        };
+        assert_eq!(
+            events,
+            vec![p(0), p(454), p(970), StreamEvent::Content("Hi".into())]
+        );
     }
 
     #[test]

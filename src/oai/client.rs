@@ -125,6 +125,9 @@ struct ChatRequest<'a> {
     stop: &'a [String],
     stream: bool,
     stream_options: StreamOptions,
+    /// llama.cpp: stream prompt-processing progress (`prompt_progress` chunks) before the
+    /// reply; other servers ignore the field.
+    return_progress: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_format: Option<&'a protocol::ResponseFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -291,6 +294,7 @@ impl Client {
             stream_options: StreamOptions {
                 include_usage: true,
             },
+            return_progress: true,
             response_format: wire.response_format.as_ref(),
             seed: retry.map(|(_, s)| *s),
             chat_template_kwargs: cfg.chat_template_kwargs.as_ref(),

@@ -184,6 +184,9 @@ pub enum StreamEvent {
     },
     /// The attempt failed and is being retried with a corrective nudge.
     Retry { attempt: u32, reason: String },
+    /// llama.cpp's prompt processing so far (`return_progress`): `processed` of `total` prompt
+    /// tokens, before the first token of the reply.
+    PromptProgress { processed: u64, total: u64 },
 }
 
 /// One finished turn.

@@ -189,8 +189,12 @@ fn waiting_text(app: &App, key: &crate::fleet::TaskKey) -> Option<(String, Style
     app.waiting.get(key).map(|since| {
         let frame = SPINNER[(app.tick % SPINNER.len() as u64) as usize];
         let secs = (app.now() - since).max(0);
+        let bar = app
+            .prompt_progress
+            .get(key)
+            .map_or_else(String::new, |&(done, total)| progress_bar(done, total));
         (
-            format!("{frame} waiting for the model · {secs} s"),
+            format!("{frame} waiting for the model · {secs} s{bar}"),
             Style::new().fg(app.theme.base.accent),
         )
     })
@@ -215,4 +219,17 @@ fn note(app: &App) -> Option<(String, Color)> {
                 theme.status.ok,
             ))
         })
+}
+
+/// " · prompt ▰▰▰▱▱▱▱▱▱▱ 30% (291/970)": ten cells, rounded down so full means done.
+fn progress_bar(done: u64, total: u64) -> String {
+    let total = total.max(1);
+    let done = done.min(total);
+    let cells = (done * 10 / total) as usize;
+    format!(
+        " · prompt {}{} {}% ({done}/{total})",
+        "▰".repeat(cells),
+        "▱".repeat(10 - cells),
+        done * 100 / total
+    )
 }

@@ -220,6 +220,22 @@ fn a_turn_without_tokens_shows_a_live_waiting_line_that_goes_with_the_first_toke
     app.clock = Some(NOW + 13);
     let s = render(&mut app, 120, 30);
     assert!(s.contains("⠙ waiting for the model · 13 s"), "{s}");
+    // Where the server streams its prompt progress (llama.cpp), the line draws it as a bar.
+    app.on_backend(BackendEvent::Run {
+        task: k("fix-greeting"),
+        event: ExecEvent::Loop(LoopEvent::Stream {
+            turn: 3,
+            event: StreamEvent::PromptProgress {
+                processed: 454,
+                total: 970,
+            },
+        }),
+    });
+    let s = render(&mut app, 120, 30);
+    assert!(
+        s.contains("waiting for the model · 13 s · prompt ▰▰▰▰▱▱▱▱▱▱ 46% (454/970)"),
+        "{s}"
+    );
     // The first token ends the wait.
     app.on_backend(BackendEvent::Run {
         task: k("fix-greeting"),

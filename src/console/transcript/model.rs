@@ -243,6 +243,7 @@ impl Model {
                 let (cell, name, args) = (call.cell, call.name.clone(), call.args.clone());
                 self.replace_cell(cell, tool_call_cell(&name, &args, false));
             }
+            StreamEvent::PromptProgress { .. } => {} // drawn on the waiting line
             StreamEvent::Retry { attempt, reason } => {
                 self.discard_live();
                 let mut c = Cell::new(CellKind::Retry { attempt: *attempt });
