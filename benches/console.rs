@@ -11,6 +11,7 @@ mod pty;
 
 use foreman::agent::transcript::{Journal, Record};
 use foreman::api::load_str;
+use foreman::api::task::FailureReason;
 use foreman::backend::embedded::Store;
 use foreman::executor::outcome::ResultEnvelope;
 use foreman::executor::terminal::{Terminal, apply_terminal};
@@ -104,6 +105,7 @@ fn finish(t: &mut foreman::api::AgenticTask, i: usize, journal: &Path) {
         schema_version: "foreman.llmkube.dev/result/v1".into(),
         kind: "native".into(),
         verdict: verdict.into(),
+        failure_reason: (verdict == "INCOMPLETE").then_some(FailureReason::MaxTurnsExhausted),
         summary: format!("{verdict}: the parser keeps the last line of issue {i}'s file"),
         extra,
         elapsed_sec: 42.0 + i as f64 % 17.0,
