@@ -88,8 +88,12 @@ impl App {
             Action::OpenPr => self.confirm(key.map(Intent::OpenPr)),
             Action::OpenPrUrl | Action::CopyPrUrl => return self.pr_url(action),
             Action::CancelTask => self.confirm(key.map(Intent::Cancel)),
-            Action::NewFromIssue
-            | Action::PickerRepo
+            // The picker overlay is not built yet: say where intake is today.
+            Action::NewFromIssue => self.say(
+                "the issue picker is not in this build yet; headless: foreman dispatch --repo OWNER/REPO",
+                Level::Info,
+            ),
+            Action::PickerRepo
             | Action::PickerLabel
             | Action::PickerSearch
             | Action::PickerMore
