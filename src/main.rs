@@ -1,6 +1,6 @@
 use foreman::cli::{self, Command, ServiceCommand, agent, console, crds, doctor, export, push};
 use foreman::cli::{common::Exit, delete, get, submit, validate};
-use foreman::cli::{run, scheduler, service};
+use foreman::cli::{dispatch, run, scheduler, service};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -77,6 +77,7 @@ fn main() -> ExitCode {
             Some(Command::Crds) => crds::crds(),
             Some(Command::Completions { shell }) => cli::completions::completions(shell),
             Some(Command::Man) => cli::completions::man(),
+            Some(Command::Dispatch(d)) => dispatch::dispatch(&cli.console, &d).await,
             Some(Command::Doctor) => doctor::doctor(&cli.console).await,
             Some(Command::Submit { files, replace }) => {
                 submit::submit(&cli.console, &files, replace).await

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use foreman::github::{GitHubClient, GitHubConfig, PrRequest, ensure_pr};
+use foreman::github::{GitHubClient, GitHubConfig, GitHubError, IssueQuery, PrRequest, ensure_pr};
 
 const SPEC: &str = "node_modules/@octokit/openapi/generated/api.github.com.json";
 
@@ -139,4 +139,58 @@ async fn pull_request_matches_githubs_openapi_description() {
         .await
         .unwrap();
     assert_eq!(r.status, 422, "string draft accepted: {:?}", r.body);
+}
+
+/// The issues requests (list with labels and paging, get one) validated by Prism: its 200
+/// answer carries GitHub's `Link` example (next page 2) and an example issue that is a pull
+/// request (it has `pull_request`), which the client leaves out; 404 and 422 (asked for with
+/// Prism's `Prefer: code=`) become the messages that say what to do.
+#[tokio::test]
+async fn issues_requests_match_githubs_openapi_description() {
+    let prism = start_prism();
+    let cfg = GitHubConfig {
+        api_base: format!("http://127.0.0.1:{}", prism.port),
+        token: "ghp_contract_test".into(),
+    };
+    let client = GitHubClient::new(cfg).unwrap();
+    let mut q = IssueQuery::new("defilantech", "LLMKube");
+    q.labels = vec!["good first issue".into(), "bug".into()];
+    q.per_page = 50;
+    let page = client
+        .list_issues(&q)
+        .await
+        .expect("Prism rejected list_issues' request");
+    assert_eq!(page.next_page, Some(2), "{page:?}");
+    assert!(
+        page.issues.is_empty(),
+        "the example is a pull request: {page:?}"
+    );
+    // The example parses (else BadResponse); being a pull request, it is not an issue.
+    let e = client
+        .get_issue("defilantech", "LLMKube", 1347)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, GitHubError::IssueNotFound { status: 200, .. }),
+        "{e}"
+    );
+
+    let with = |code: &str| {
+        client
+            .clone()
+            .with_header("Prefer", &format!("code={code}"))
+    };
+    let e = with("404").list_issues(&q).await.unwrap_err();
+    assert!(matches!(e, GitHubError::NotFound { .. }), "{e}");
+    let e = with("404")
+        .get_issue("defilantech", "LLMKube", 7)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, GitHubError::IssueNotFound { status: 404, .. }),
+        "{e}"
+    );
+    let e = with("422").list_issues(&q).await.unwrap_err();
+    assert!(matches!(e, GitHubError::BadIssueQuery { .. }), "{e}");
+    assert!(e.to_string().contains("check the labels"), "{e}");
 }

@@ -26,6 +26,7 @@ pub mod completions;
 pub mod console;
 pub mod crds;
 pub mod delete;
+pub mod dispatch;
 pub mod doctor;
 pub mod export;
 pub mod get;
@@ -156,6 +157,9 @@ pub enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// One AgenticTask per GitHub issue (the numbers given, or every open issue with the
+    /// labels), with the issue's title and body as the prompt, locally or on a cluster.
+    Dispatch(dispatch::DispatchArgs),
     /// Check each dependency (model server and tool calls, git remote with the token, token,
     /// state dir) and say how to fix what fails.
     Doctor,

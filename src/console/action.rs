@@ -7,6 +7,10 @@ use super::state::{App, Effect, Intent, Level, Mode};
 use crate::backend::Command;
 use std::path::PathBuf;
 
+/// `n` in the queue until the picker overlay is built: where intake is today.
+const NO_PICKER: &str =
+    "the issue picker is not in this build yet; headless: foreman dispatch --repo OWNER/REPO";
+
 impl App {
     pub(super) fn run(&mut self, action: Action) -> Vec<Effect> {
         let key = self.selected_key().cloned();
@@ -89,8 +93,8 @@ impl App {
             Action::OpenPr => self.confirm(key.map(Intent::OpenPr)),
             Action::OpenPrUrl | Action::CopyPrUrl => return self.pr_url(action),
             Action::CancelTask => self.confirm(key.map(Intent::Cancel)),
-            Action::NewFromIssue
-            | Action::PickerRepo
+            Action::NewFromIssue => self.say(NO_PICKER, Level::Info),
+            Action::PickerRepo
             | Action::PickerLabel
             | Action::PickerSearch
             | Action::PickerMore

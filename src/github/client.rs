@@ -134,6 +134,23 @@ pub enum GitHubError {
          GITHUB_TOKEN without spaces or line breaks"
     )]
     BadToken,
+    #[error(
+        "issue #{number} of {owner}/{repo} not found at {api_base} (HTTP {status}): check the \
+         number, and that it is an issue (not a pull request) the token can see"
+    )]
+    IssueNotFound {
+        owner: String,
+        repo: String,
+        number: u64,
+        status: u16,
+        api_base: String,
+    },
+    #[error("GitHub refused the issue query on {owner}/{repo} (HTTP 422): {}; check the labels and the page", messages.join("; "))]
+    BadIssueQuery {
+        owner: String,
+        repo: String,
+        messages: Vec<String>,
+    },
     #[error("cannot open a pull request: {what} is empty")]
     IncompleteRequest { what: &'static str },
     #[error("the GitHub API at {api_base} sent a response we could not read: {detail}")]
@@ -148,8 +165,9 @@ const PER_PAGE: u32 = 100;
 #[derive(Clone, Debug)]
 pub struct GitHubClient {
     http: reqwest::Client,
-    cfg: GitHubConfig,
+    pub(super) cfg: GitHubConfig,
     base: Url,
+    extra: Vec<(String, String)>, // with_header's
 }
 
 impl GitHubClient {
@@ -174,10 +192,21 @@ impl GitHubClient {
                 api_base: cfg.api_base.clone(),
                 detail: e.to_string(),
             })?;
-        Ok(Self { http, cfg, base })
+        Ok(Self {
+            http,
+            cfg,
+            base,
+            extra: Vec::new(),
+        })
     }
 
-    fn url(&self, segments: &[&str]) -> Url {
+    /// One more header on every request (a proxy's, Prism's `Prefer`); never the token.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.extra.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub(super) fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
@@ -186,11 +215,14 @@ impl GitHubClient {
     }
 
     fn headers(&self) -> Result<HeaderMap, GitHubError> {
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.cfg.token.trim()))
-            .map_err(|_| GitHubError::BadToken)?;
-        auth.set_sensitive(true);
         let mut h = HeaderMap::new();
-        h.insert(AUTHORIZATION, auth);
+        // No token: anonymous (public issues can be read without one).
+        if !self.cfg.token.trim().is_empty() {
+            let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.cfg.token.trim()))
+                .map_err(|_| GitHubError::BadToken)?;
+            auth.set_sensitive(true);
+            h.insert(AUTHORIZATION, auth);
+        }
         // Prism (GitHub's own OpenAPI description) only lists application/json; real GitHub
         // accepts it too, so one value works for both.
         h.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -208,13 +240,31 @@ impl GitHubClient {
         url: Url,
         body: Option<&serde_json::Value>,
     ) -> Result<RawResponse, GitHubError> {
+        Ok(self.send_linked(method, url, body).await?.0)
+    }
+
+    /// As `send`, with the response's `Link` header (GitHub's paging) when it has one.
+    pub(super) async fn send_linked(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(RawResponse, Option<String>), GitHubError> {
         let mut rb = self.http.request(method.clone(), url.clone());
         rb = rb.headers(self.headers()?);
+        for (k, v) in &self.extra {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
         if let Some(b) = body {
             rb = rb.json(b);
         }
         let resp = rb.send().await.map_err(|e| self.transport(e))?;
         let status = resp.status().as_u16();
+        let link = resp
+            .headers()
+            .get(reqwest::header::LINK)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         tracing::debug!(%method, path = url.path(), status, "github api");
         let bytes = resp.bytes().await.map_err(|e| self.transport(e))?;
         let body = if bytes.is_empty() {
@@ -224,7 +274,7 @@ impl GitHubClient {
                 serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
             })
         };
-        Ok(RawResponse { status, body })
+        Ok((RawResponse { status, body }, link))
     }
 
     fn transport(&self, e: reqwest::Error) -> GitHubError {
@@ -242,7 +292,7 @@ impl GitHubClient {
     }
 
     /// Defence in depth: a server (or proxy) echoing the token must not leak it into the UI.
-    fn redact(&self, text: &str) -> String {
+    pub(super) fn redact(&self, text: &str) -> String {
         let t = self.cfg.token.trim();
         if t.is_empty() {
             text.to_string()
@@ -367,14 +417,14 @@ impl GitHubClient {
             .collect())
     }
 
-    fn bad_response(&self, e: serde_json::Error) -> GitHubError {
+    pub(super) fn bad_response(&self, e: serde_json::Error) -> GitHubError {
         GitHubError::BadResponse {
             api_base: self.cfg.api_base.clone(),
             detail: e.to_string(),
         }
     }
 
-    fn status_error(
+    pub(super) fn status_error(
         &self,
         raw: RawResponse,
         owner: &str,
@@ -451,7 +501,7 @@ impl WirePull {
     }
 }
 
-fn server_message(body: &serde_json::Value) -> String {
+pub(super) fn server_message(body: &serde_json::Value) -> String {
     match body {
         serde_json::Value::Object(o) => o
             .get("message")
@@ -464,7 +514,7 @@ fn server_message(body: &serde_json::Value) -> String {
 }
 
 /// GitHub's 422 body: `{"message":"Validation Failed","errors":[{field, code} | {message}]}`.
-fn validation_messages(body: &serde_json::Value) -> Vec<String> {
+pub(super) fn validation_messages(body: &serde_json::Value) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(errs) = body.get("errors").and_then(|e| e.as_array()) {
         for e in errs {

@@ -1,4 +1,5 @@
-//! Opening the pull request for a pushed Foreman branch (runbook step 7, done by hand in M3).
+//! GitHub REST: opening the pull request for a pushed Foreman branch (runbook step 7, done by
+//! hand in M3), and reading open issues for intake (`issues.rs`).
 //!
 //! `ensure_pr` is idempotent so the operator's "open PR" key can be pressed twice, or retried
 //! after a crash, without creating duplicates: an existing open PR for the same head is found
@@ -10,8 +11,15 @@
 
 mod body;
 mod client;
+mod intake;
+mod issues;
 
 pub use body::{PrBodyInput, parse_remote, pr_body, pr_title};
 pub use client::{
     GitHubClient, GitHubConfig, GitHubError, PrRequest, PullRequest, RawResponse, ensure_pr,
 };
+pub use intake::{
+    DISPATCH_AGENT_LABEL, DISPATCH_ISSUE_LABEL, DISPATCH_RUN_LABEL, dispatch_task_name, issue_task,
+    new_run_id,
+};
+pub use issues::{Issue, IssuePage, IssueQuery};

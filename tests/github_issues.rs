@@ -1,0 +1,205 @@
+//! The issues client against the testbed's git/API server (`git_http_server.py`'s issues
+//! endpoint): paging through the `Link` header, the labels filter, pull requests left out,
+//! a GHE base, and 401/404/422 turned into messages that say what to do.
+
+mod common;
+
+use foreman::github::{GitHubClient, GitHubConfig, GitHubError, IssueQuery};
+
+const TOKEN: &str = "s3cret-issues-token";
+
+struct Server {
+    server: common::GitServer,
+    _root: tempfile::TempDir,
+    log: std::path::PathBuf,
+}
+
+fn start() -> Server {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("acme")).unwrap();
+    let issues = serde_json::json!([
+        {"number": 1, "title": "Fix the greeting", "body": "It says Helo.", "labels": ["good first issue"], "state": "open"},
+        {"number": 2, "title": "Add tests", "body": null, "labels": ["tests"], "state": "open"},
+        {"number": 3, "title": "Old bug", "body": "gone", "labels": ["good first issue"], "state": "closed"},
+        {"number": 4, "title": "Bump deps", "body": "cargo update", "labels": ["good first issue", "deps"], "state": "open"},
+        {"number": 5, "title": "A pull request", "body": "", "labels": [], "state": "open",
+         "pull_request": {"url": "http://x/pulls/5"}},
+        {"number": 6, "title": "Docs typo", "body": "teh", "labels": [], "state": "open"}
+    ]);
+    std::fs::write(
+        root.path().join("acme/fleet.issues.json"),
+        issues.to_string(),
+    )
+    .unwrap();
+    let log = root.path().join("server.log");
+    let server = common::GitServer::start_logged(root.path(), TOKEN, Some(&log));
+    Server {
+        server,
+        _root: root,
+        log,
+    }
+}
+
+fn client(s: &Server, base: &str, token: &str) -> GitHubClient {
+    GitHubClient::new(GitHubConfig {
+        api_base: format!("http://127.0.0.1:{}{base}", s.server.port),
+        token: token.into(),
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn pages_follow_the_link_header_and_pull_requests_are_left_out() {
+    let s = start();
+    // A GHE-style base (`/api/v3`) is kept on every request, the next-page links too.
+    let c = client(&s, "/api/v3", TOKEN);
+    let mut q = IssueQuery::new("acme", "fleet");
+    q.per_page = 2;
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = c.list_issues(&q).await.unwrap();
+        pages += 1;
+        seen.extend(page.issues.iter().map(|i| i.number));
+        match page.next_page {
+            Some(n) => q.page = n,
+            None => break,
+        }
+    }
+    // Open items 6, 5 (a PR), 4, 2, 1: three pages of two, the PR dropped from its page.
+    assert_eq!(pages, 3);
+    assert_eq!(seen, vec![6, 4, 2, 1]);
+
+    let mut labelled = IssueQuery::new("acme", "fleet");
+    labelled.labels = vec!["good first issue".into()];
+    let page = c.list_issues(&labelled).await.unwrap();
+    let got: Vec<u64> = page.issues.iter().map(|i| i.number).collect();
+    assert_eq!(got, vec![4, 1]);
+    assert_eq!(page.next_page, None);
+    assert!(page.issues[1].matches("helo") && !page.issues[0].matches("helo"));
+    labelled.labels.push("deps".into());
+    let both = c.list_issues(&labelled).await.unwrap();
+    assert_eq!(both.issues.len(), 1);
+    assert_eq!(both.issues[0].labels, vec!["good first issue", "deps"]);
+
+    let one = c.get_issue("acme", "fleet", 1).await.unwrap();
+    assert_eq!(one.prompt(), "Fix the greeting\n\nIt says Helo.");
+    assert!(one.html_url.ends_with("/acme/fleet/issues/1"), "{one:?}");
+    let no_body = c.get_issue("acme", "fleet", 2).await.unwrap();
+    assert_eq!(no_body.body, "");
+
+    // The token went only in the Authorization header: never in a logged request line.
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(log.contains("/api/v3/repos/acme/fleet/issues"), "{log}");
+    assert!(!log.contains(TOKEN), "{log}");
+}
+
+#[tokio::test]
+async fn errors_say_what_to_do() {
+    let s = start();
+    let c = client(&s, "", TOKEN);
+    let e = client(&s, "", "wrong")
+        .list_issues(&IssueQuery::new("acme", "fleet"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, GitHubError::Unauthorized { .. }), "{e}");
+    assert!(e.to_string().contains("GITHUB_TOKEN"), "{e}");
+
+    let e = c
+        .list_issues(&IssueQuery::new("acme", "nope"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, GitHubError::NotFound { .. }), "{e}");
+    assert!(e.to_string().contains("acme/nope"), "{e}");
+
+    let mut bad = IssueQuery::new("acme", "fleet");
+    bad.per_page = 500;
+    let e = c.list_issues(&bad).await.unwrap_err();
+    assert!(matches!(e, GitHubError::BadIssueQuery { .. }), "{e}");
+    assert!(
+        e.to_string().contains("HTTP 422") && e.to_string().contains("labels"),
+        "{e}"
+    );
+
+    for n in [5, 99] {
+        let e = c.get_issue("acme", "fleet", n).await.unwrap_err();
+        assert!(
+            matches!(e, GitHubError::IssueNotFound { number, .. } if number == n),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains(&format!("#{n} of acme/fleet")),
+            "{e}"
+        );
+    }
+    assert!(!format!("{:?}", c).contains(TOKEN));
+}
+
+/// `foreman dispatch` into the local state: one task per issue, named and labelled as
+/// upstream's dispatch, the issue's title and body as the prompt.
+#[test]
+fn dispatch_creates_one_labelled_task_per_issue() {
+    let s = start();
+    let state = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_foreman"))
+            .env("FOREMAN_STATE_DIR", state.path())
+            .env("HOME", state.path())
+            .env("FOREMAN_CONFIG", state.path().join("none.toml"))
+            .env(
+                "FOREMAN_GITHUB_API_BASE",
+                format!("http://127.0.0.1:{}", s.server.port),
+            )
+            .env("GITHUB_TOKEN", TOKEN)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    std::fs::write(state.path().join("none.toml"), "").unwrap();
+    let (code, out, err) = run(&[
+        "dispatch",
+        "--repo",
+        "acme/fleet",
+        "--label",
+        "good first issue",
+        "--agent",
+        "coder",
+    ]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(
+        out.contains("issue #4 -> agent coder") && out.contains("issue #1 -> agent coder"),
+        "{out}"
+    );
+    assert!(!out.contains("issue #2 "), "{out}");
+    let (_, yaml, err) = run(&["get", "tasks", "-o", "yaml"]);
+    assert!(
+        yaml.contains("foreman.llmkube.dev/dispatch-run"),
+        "{yaml}\n{err}"
+    );
+    assert!(
+        yaml.contains("foreman.llmkube.dev/issue: '1'")
+            || yaml.contains("foreman.llmkube.dev/issue: \"1\""),
+        "{yaml}"
+    );
+    assert!(yaml.contains("foreman.llmkube.dev/agent: coder"), "{yaml}");
+    assert!(
+        yaml.contains("Fix the greeting") && yaml.contains("It says Helo."),
+        "{yaml}"
+    );
+    assert!(yaml.contains("name: dispatch-1-"), "{yaml}");
+
+    // Named issues; a pull request's number is refused with what to check, nothing created.
+    let (code, _, err) = run(&["dispatch", "--repo", "acme/fleet", "6", "5"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("#5 of acme/fleet"), "{err}");
+    let (_, table, _) = run(&["get", "tasks"]);
+    assert!(!table.contains("dispatch-6-"), "{table}");
+    let (code, _, err) = run(&["dispatch", "--repo", "acme", "1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("OWNER/REPO"), "{err}");
+}
