@@ -44,6 +44,8 @@ pub enum Record {
         attempt: u32,
         reason: String,
     },
+    /// One run of the coder gate after a GO commit (issue 12).
+    Gate(crate::api::gate::GateRun),
     /// Last line: how the run ended (the Result envelope).
     End { result: serde_json::Value },
     /// Never written: what [`read_journal`] puts where a line does not parse (a write torn by

@@ -88,6 +88,11 @@ impl App {
             Action::OpenPr => self.confirm(key.map(Intent::OpenPr)),
             Action::OpenPrUrl | Action::CopyPrUrl => return self.pr_url(action),
             Action::CancelTask => self.confirm(key.map(Intent::Cancel)),
+            Action::Note => {
+                if let Some(k) = key {
+                    self.mode = Mode::Note(k, String::new());
+                }
+            }
             Action::RetryTask => {
                 if let Some(k) = key {
                     self.forget_transcript(&k);

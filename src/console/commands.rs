@@ -46,6 +46,7 @@ pub enum Action {
     CopyPrUrl,
     RetryTask,
     CancelTask,
+    Note,
 }
 
 /// What the availability rules look at: the console's focus and view and a few facts about the
@@ -198,6 +199,7 @@ pub static COMMANDS: &[CommandInfo] = &[
         requeueable
     ),
     cmd!(CancelTask, "cancel_task", "cancel", "Task", true, running),
+    cmd!(Note, "note", "note", "Task", true, running),
     cmd!(
         ToggleFollow,
         "toggle_follow",

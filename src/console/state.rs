@@ -35,6 +35,15 @@ pub enum Intent {
     Quit {
         runs: usize,
     },
+    /// The second confirmation of a push whose commit failed the coder gate (issue 12).
+    ApproveFailedGate(TaskKey),
+}
+
+impl Intent {
+    /// Confirmed by `y` alone (y/N): Enter, the habit of the usual confirm, cancels these.
+    pub fn y_only(&self) -> bool {
+        matches!(self, Intent::Quit { .. } | Intent::ApproveFailedGate(_))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +55,8 @@ pub enum Mode {
     /// Typing the queue's filter (applied as typed; Enter keeps it, Esc clears it).
     Filter(String),
     Command(String),
+    /// Typing a note to the running task (`m`): Enter sends it, Esc drops it.
+    Note(TaskKey, String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +136,9 @@ pub struct App {
     /// Tasks whose current turn has had no token yet, and when (unix seconds) it started: the
     /// detail pane shows "waiting for the model · 12 s" with a spinner meanwhile.
     pub waiting: HashMap<TaskKey, i64>,
+    /// The coder gate's latest run seen live per task (pending while it runs); a finished
+    /// task's is in its result (`extra.gate`).
+    pub gates: HashMap<TaskKey, crate::api::gate::GateRun>,
     /// Ticks of the event loop's timer, for the spinner's frame.
     pub tick: u64,
     pub diff: Option<(TaskKey, DiffView)>,
@@ -161,6 +175,7 @@ impl App {
             turns: HashMap::new(),
             live_tps: HashMap::new(),
             waiting: HashMap::new(),
+            gates: HashMap::new(),
             tick: 0,
             diff: None,
             status: None,

@@ -7,16 +7,21 @@ pub use super::git::{PendingPush, TokenSource, push_pending};
 use super::git::{WorkspaceGuard, blocking, identity_env, resolve_token};
 use super::outcome::{self, Incomplete, Precondition, ResultEnvelope, RunFacts};
 use crate::agent::transcript::{Journal, Record, SCHEMA};
-use crate::agent::{LoopConfig, LoopEnd, LoopEvent, prompt, run_loop};
-use crate::api::{Agent, AgentRole, AgenticTask};
-use crate::oai::{Client, ClientConfig, StreamEvent, StreamLimits};
+use crate::agent::{Inbox, LoopConfig, LoopEnd, LoopEvent, prompt, run_loop_from};
+use crate::api::gate::GateRun;
+use crate::api::{Agent, AgenticTask};
+use crate::oai::Message;
+use crate::oai::{Client, ClientConfig, StreamLimits};
 use crate::sandbox::{self, Sandbox};
-use crate::tools::{ModelVerdict, Registry, Submission, ToolOptions};
+use crate::tools::{Registry, Submission, ToolOptions};
 use crate::workspace::auth::redact_url;
 use crate::workspace::{self, CommitOutcome, CommitRequest, Identity, Token};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
+
+mod rounds;
+use rounds::{Committed, Round, journal_record};
 
 /// `status.result.extra` key of the note that the workspace's `.git/config` changed after
 /// the clone (the approval dialog shows it).
@@ -48,6 +53,8 @@ pub enum ExecEvent {
     /// A pipeline step ("cloning …", "committing", …).
     Status(String),
     Loop(LoopEvent),
+    /// The coder gate started (pending) or ended on a GO commit (issue 12).
+    Gate(GateRun),
 }
 
 #[derive(Debug)]
@@ -65,7 +72,20 @@ pub async fn execute(
     cfg: &ExecutorConfig,
     sink: &mut (dyn FnMut(ExecEvent) + Send),
 ) -> Result<RunReport, ExecutorError> {
-    let run = Run::new(task, agent, cfg);
+    execute_with(task, agent, cfg, Inbox::default(), sink).await
+}
+
+/// [`execute`] with the inbox the operator's notes to this run arrive in (`m` in the
+/// console, `foreman note`): each is a user message before the next chat turn.
+pub async fn execute_with(
+    task: &AgenticTask,
+    agent: &Agent,
+    cfg: &ExecutorConfig,
+    notes: Inbox,
+    sink: &mut (dyn FnMut(ExecEvent) + Send),
+) -> Result<RunReport, ExecutorError> {
+    let mut run = Run::new(task, agent, cfg);
+    run.notes = notes;
     match run.steps(sink).await {
         Ok(rep) => Ok(rep),
         Err(Halt::Report(rep)) => Ok(*rep),
@@ -94,6 +114,9 @@ struct Run<'a> {
     agent_name: String,
     workspace: PathBuf,
     started: Instant,
+    /// The task's budget, over every round of the loop.
+    deadline: tokio::time::Instant,
+    notes: Inbox,
 }
 
 /// What the steps after the loop share: the branch, the configured remote, and the sandbox
@@ -121,6 +144,8 @@ impl<'a> Run<'a> {
             task_name,
             agent_name: agent.metadata.name.clone().unwrap_or_default(),
             started: Instant::now(),
+            deadline: tokio::time::Instant::now() + task.spec.timeout(),
+            notes: Inbox::default(),
         }
     }
 
@@ -136,41 +161,40 @@ impl<'a> Run<'a> {
         let registry = self.tools()?;
         let client = self.client()?;
         let mut journal = self.open_journal()?;
-        let end = self
-            .agent_loop(&client, &registry, &branch, &mut journal, sink)
-            .await?;
         let ctx = After {
             branch: &branch,
             remote: &remote,
             sandbox: Arc::clone(registry.sandbox()),
         };
+        let end = self
+            .rounds(&client, &registry, &ctx, &mut journal, sink)
+            .await?;
         let rep = self
             .commit_and_push(end, &ctx, token, cleanup, sink)
             .await?;
         Ok(finish(rep, &mut journal))
     }
 
-    /// After the loop: the model's verdict, the commit, and the push (now or on approval).
+    /// After the rounds: the push of the GO commit (now or on approval), with the gate's
+    /// last run recorded.
     async fn commit_and_push(
         &self,
-        end: Result<Submitted, RunReport>,
+        end: Result<Committed, RunReport>,
         ctx: &After<'_>,
         token: Option<Token>,
         cleanup: WorkspaceGuard,
         sink: &mut (dyn FnMut(ExecEvent) + Send),
     ) -> Result<RunReport, ExecutorError> {
-        let Submitted { sub, turns } = match end {
-            Ok(s) => s,
-            Err(incomplete) => return Ok(incomplete),
-        };
-        if sub.verdict != ModelVerdict::Go || self.agent.spec.role == AgentRole::Reviewer {
-            return Ok(self.model_decided(&sub, turns));
-        }
-        let (branch, remote) = (ctx.branch, ctx.remote);
-        let sha = match self.commit(&sub, ctx, turns, sink).await? {
-            Ok(sha) => sha,
+        let Committed {
+            sub,
+            turns,
+            sha,
+            gate,
+        } = match end {
+            Ok(c) => c,
             Err(rep) => return Ok(rep),
         };
+        let (branch, remote) = (ctx.branch, ctx.remote);
         let pending = PendingPush {
             workspace: self.workspace.clone(),
             remote: redact_url(remote),
@@ -190,6 +214,7 @@ impl<'a> Run<'a> {
                 .other
                 .insert(GIT_CONFIG_CHANGED.into(), n.into());
         }
+        rounds::record_gate(&mut rep.result, gate.as_ref());
         Ok(rep)
     }
 
@@ -391,26 +416,16 @@ impl<'a> Run<'a> {
         &self,
         client: &Client,
         registry: &Registry,
-        branch: &str,
+        round: Round,
         journal: &mut Journal,
         sink: &mut (dyn FnMut(ExecEvent) + Send),
-    ) -> Result<Result<Submitted, RunReport>, ExecutorError> {
+    ) -> Result<(Result<Submitted, RunReport>, Vec<Message>), ExecutorError> {
         let spec = &self.agent.spec;
-        let system = spec
-            .system_prompt
-            .clone()
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| prompt::DEFAULT_SYSTEM_PROMPT.to_string());
-        let few_shot = spec.few_shot.clone().unwrap_or_default();
         let loop_cfg = LoopConfig {
-            opening: prompt::opening(
-                &system,
-                &few_shot,
-                prompt::user_prompt(&self.task.spec, branch),
-            ),
+            opening: round.opening,
             max_turns: spec.max_turns(),
             converge_turns: spec.converge_turns(),
-            deadline: Some(tokio::time::Instant::now() + self.task.spec.timeout()),
+            deadline: Some(self.deadline),
             max_tool_calls_per_turn: spec.max_tool_calls_per_turn(),
         };
         sink(ExecEvent::Status(format!(
@@ -428,22 +443,22 @@ impl<'a> Run<'a> {
                 }
                 sink(ExecEvent::Loop(ev));
             };
-            run_loop(client, registry, &loop_cfg, &mut on_loop).await
+            run_loop_from(client, registry, &loop_cfg, round.resume, &mut on_loop).await
         };
         if let Some(e) = journal_failure {
             tracing::warn!("transcript journal write failed: {e}");
         }
         let turns = outcome.turns;
         let incomplete = match outcome.result? {
-            LoopEnd::Submitted(sub) => return Ok(Ok(Submitted { sub, turns })),
+            LoopEnd::Submitted(sub) => {
+                return Ok((Ok(Submitted { sub, turns }), outcome.transcript));
+            }
             LoopEnd::MaxTurnsExhausted => Incomplete::MaxTurnsExhausted,
             LoopEnd::HallucinatedFinish => Incomplete::AssistantHallucinatedFinish,
             LoopEnd::BudgetExhausted => Incomplete::LoopBudgetExhausted,
         };
-        Ok(Err(self.report(outcome::loop_incomplete(
-            incomplete,
-            &self.facts(turns),
-        ))))
+        let rep = self.report(outcome::loop_incomplete(incomplete, &self.facts(turns)));
+        Ok((Err(rep), outcome.transcript))
     }
 
     /// NO-GO, ERROR, or any verdict of a reviewer: the model decided, nothing is committed.
@@ -540,26 +555,6 @@ impl<'a> Run<'a> {
             pushed,
             &self.facts(turns),
         )
-    }
-}
-
-/// What of a loop event the journal keeps (streaming deltas are superseded by the message).
-fn journal_record(ev: &LoopEvent) -> Option<Record> {
-    match ev {
-        LoopEvent::Message { turn, message } => Some(Record::Message {
-            turn: *turn,
-            message: message.clone(),
-        }),
-        LoopEvent::TurnFinished(stats) => Some(Record::Turn(*stats)),
-        LoopEvent::Stream {
-            turn,
-            event: StreamEvent::Retry { attempt, reason },
-        } => Some(Record::Retry {
-            turn: *turn,
-            attempt: *attempt,
-            reason: reason.clone(),
-        }),
-        _ => None,
     }
 }
 

@@ -37,17 +37,43 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
     // shorter VERDICT, so TASK, STATE and VERDICT (the reason of a failure) all stay.
     let inner = area.width.saturating_sub(2);
     let narrow = inner < 48;
-    let cols: &[(u8, u16)] = if narrow {
-        &[(0, 10), (1, 11), (5, 9), (6, 8), (2, 10), (4, 4), (3, 5)]
-    } else {
-        &[(0, 12), (1, 17), (5, 9), (6, 8), (2, 11), (4, 4), (3, 5)]
+    // The GATE column only when some task has a coder gate (queues without keep theirs).
+    let gated = super::gate::any(app);
+    let cols: &[(u8, u16)] = match (narrow, gated) {
+        (true, false) => &[(0, 10), (1, 11), (5, 9), (6, 8), (2, 10), (4, 4), (3, 5)],
+        (false, false) => &[(0, 12), (1, 17), (5, 9), (6, 8), (2, 11), (4, 4), (3, 5)],
+        // Narrow, a failed gate matters more than the verdict (GO on an awaiting task).
+        (true, true) => &[
+            (0, 10),
+            (1, 11),
+            (6, 9),
+            (7, 8),
+            (3, 10),
+            (2, 7),
+            (5, 4),
+            (4, 5),
+        ],
+        (false, true) => &[
+            (0, 12),
+            (1, 17),
+            (6, 9),
+            (7, 8),
+            (2, 11),
+            (3, 7),
+            (5, 4),
+            (4, 5),
+        ],
     };
     let (keep, widths) = fit_columns(inner, cols);
-    let header = Row::new(pick(
-        &["TASK", "STATE", "KIND", "NODE", "VERDICT", "AGE", "TURN"],
-        &keep,
-    ))
-    .style(Style::new().fg(t.base.header).add_modifier(Modifier::BOLD));
+    let names: &[&str] = if gated {
+        &[
+            "TASK", "STATE", "KIND", "NODE", "VERDICT", "GATE", "AGE", "TURN",
+        ]
+    } else {
+        &["TASK", "STATE", "KIND", "NODE", "VERDICT", "AGE", "TURN"]
+    };
+    let header = Row::new(pick(names, &keep))
+        .style(Style::new().fg(t.base.header).add_modifier(Modifier::BOLD));
     // Only the visible window of rows is built: the queue may hold thousands of tasks.
     let visible = area.height.saturating_sub(3).max(1) as usize;
     let first = queue_first_row(app.selected, area.height);
@@ -59,7 +85,7 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
         .take(visible)
         .filter_map(|k| {
             let task = app.mirror.tasks.get(k)?;
-            Some(Row::new(pick(&cells(app, k, task, narrow), &keep)))
+            Some(Row::new(pick(&cells(app, k, task, narrow, gated), &keep)))
         });
     let waiting = app
         .mirror
@@ -92,7 +118,13 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
 }
 
 /// Every column's cell of one task's row, in header order.
-fn cells<'a>(app: &App, k: &TaskKey, task: &AgenticTask, narrow: bool) -> Vec<Cell<'a>> {
+fn cells<'a>(
+    app: &App,
+    k: &TaskKey,
+    task: &AgenticTask,
+    narrow: bool,
+    gated: bool,
+) -> Vec<Cell<'a>> {
     let t = &app.theme;
     let st = task_state(task);
     let status = task.status.clone().unwrap_or_default();
@@ -148,7 +180,7 @@ fn cells<'a>(app: &App, k: &TaskKey, task: &AgenticTask, narrow: bool) -> Vec<Ce
     } else {
         ""
     };
-    vec![
+    let mut row = vec![
         Cell::from(k.name.clone()),
         Cell::from(format!("{}{jobs}", label)).style(sstyle),
         Cell::from(task.spec.kind.as_str()),
@@ -156,5 +188,10 @@ fn cells<'a>(app: &App, k: &TaskKey, task: &AgenticTask, narrow: bool) -> Vec<Ce
         Cell::from(verdict).style(vstyle),
         Cell::from(age(created)),
         Cell::from(turn),
-    ]
+    ];
+    if gated {
+        let (text, style) = super::gate::cell(app, k, task);
+        row.insert(5, Cell::from(text).style(style));
+    }
+    row
 }
