@@ -312,7 +312,7 @@ fn steps(events: &[ExecEvent]) -> Vec<String> {
         .iter()
         .filter_map(|ev| match ev {
             ExecEvent::Status(s) => Some(s.clone()),
-            ExecEvent::Loop(_) => None,
+            ExecEvent::Loop(_) | ExecEvent::Gate(_) => None,
         })
         .collect()
 }

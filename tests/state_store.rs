@@ -318,6 +318,36 @@ fn requeue_starts_attempt_n_plus_one_and_keeps_the_earlier_ones() {
     );
 }
 
+#[test]
+fn a_rejected_push_can_be_requeued_and_an_awaiting_one_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = Store::open(dir.path()).unwrap();
+    s.submit(objects(&format!("{AGENT}{}", task_yaml("t", "a"))), false)
+        .unwrap();
+    let mut t = s.task(&key("t")).unwrap().clone();
+    let st = t.status.as_mut().unwrap();
+    st.phase = Some(TaskPhase::Succeeded);
+    st.verdict = Some(foreman::api::Verdict::Go);
+    st.result = Some(serde_json::json!({"verdict": "GO", "summary": "s",
+        "extra": {"branch": "b", "commitSHA": "abc", "pushed": false}}));
+    s.save_task(&t).unwrap();
+    assert_eq!(
+        task_state(s.task(&key("t")).unwrap()),
+        TaskState::AwaitingApproval
+    );
+    assert!(
+        s.requeue(&key("t")).is_err(),
+        "awaiting approval is not re-queued"
+    );
+    let mut t = s.task(&key("t")).unwrap().clone();
+    t.status.as_mut().unwrap().result.as_mut().unwrap()["extra"]["pushDecision"] =
+        serde_json::json!("rejected");
+    s.save_task(&t).unwrap();
+    assert_eq!(task_state(s.task(&key("t")).unwrap()), TaskState::Rejected);
+    let again = s.requeue(&key("t")).unwrap();
+    assert_eq!(again.status.unwrap().phase, Some(TaskPhase::Pending));
+}
+
 fn foreman_cmd(state: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_foreman"));
     c.env("FOREMAN_STATE_DIR", state)

@@ -59,6 +59,7 @@ fn spec(kind: TaskKind, payload: AgenticTaskPayload) -> AgenticTaskSpec {
         gate_profile: None,
         verdict_policy: None,
         mcp_enabled: None,
+        gate: None,
     }
 }
 

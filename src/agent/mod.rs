@@ -7,10 +7,12 @@
 
 pub mod context;
 pub mod events;
+pub mod notes;
 pub mod progress;
 pub mod prompt;
 pub mod run;
 pub mod transcript;
 
 pub use events::{LoopEvent, TurnStats};
-pub use run::{LoopConfig, LoopEnd, LoopError, LoopOutcome, run_loop};
+pub use notes::Inbox;
+pub use run::{LoopConfig, LoopEnd, LoopError, LoopOutcome, Resume, run_loop, run_loop_from};

@@ -73,6 +73,7 @@ mod tests {
             gate_profile: None,
             verdict_policy: None,
             mcp_enabled: None,
+            gate: None,
         }
     }
 

@@ -78,10 +78,33 @@ pub async fn run_loop(
     cfg: &LoopConfig,
     sink: &mut (dyn FnMut(LoopEvent) + Send),
 ) -> LoopOutcome {
+    run_loop_from(client, registry, cfg, Resume::default(), sink).await
+}
+
+/// A conversation a loop continues (a gate failure or the operator's feedback handed back):
+/// its messages come first and are not reported again; the turns go on from `turns`, and
+/// `cfg.max_turns` bounds the new round, not the whole.
+#[derive(Clone, Debug, Default)]
+pub struct Resume {
+    pub history: Vec<Message>,
+    pub turns: u32,
+    /// The operator's notes, taken before each chat turn (steering a live run).
+    pub notes: Option<super::notes::Inbox>,
+}
+
+/// [`run_loop`] continuing `resume`; `cfg.opening` holds what this round adds (reported).
+pub async fn run_loop_from(
+    client: &Client,
+    registry: &Registry,
+    cfg: &LoopConfig,
+    resume: Resume,
+    sink: &mut (dyn FnMut(LoopEvent) + Send),
+) -> LoopOutcome {
     let mut run = Run::new(registry, cfg, sink);
+    run.resume(resume);
     run.open();
     let result = loop {
-        if run.turns >= cfg.max_turns {
+        if run.turns - run.base >= cfg.max_turns {
             break Ok(LoopEnd::MaxTurnsExhausted);
         }
         if let Some(end) = run.turn(client).await {
@@ -113,6 +136,9 @@ struct Run<'a> {
     turns: u32,
     monitor: Monitor,
     context: Context,
+    /// Turns of the rounds before this one (0 unless resumed).
+    base: u32,
+    notes: Option<super::notes::Inbox>,
 }
 
 impl<'a> Run<'a> {
@@ -144,6 +170,8 @@ impl<'a> Run<'a> {
             turns: 0,
             monitor: Monitor::new(cfg.progress),
             context: Context::new(cfg.context),
+            base: 0,
+            notes: None,
         }
     }
 
@@ -156,10 +184,22 @@ impl<'a> Run<'a> {
         self.transcript.push(message);
     }
 
-    /// The opening conversation (system, examples, task) as turn 0.
+    /// The opening conversation (system, examples, task) as turn 0, or what a resumed
+    /// round adds, on the turn it resumes after.
     fn open(&mut self) {
         for m in &self.cfg.opening {
-            self.push(0, m.clone());
+            self.push(self.turns, m.clone());
+        }
+    }
+
+    /// Takes over a previous round's conversation and turn count, unreported.
+    fn resume(&mut self, r: Resume) {
+        self.notes = r.notes;
+        self.transcript.splice(0..0, r.history);
+        self.turns = r.turns;
+        self.base = r.turns;
+        if self.converge_from != u32::MAX {
+            self.converge_from = self.converge_from.saturating_add(r.turns);
         }
     }
 
@@ -168,6 +208,7 @@ impl<'a> Run<'a> {
         self.turns += 1;
         let turn = self.turns;
         self.start_turn(turn);
+        self.take_notes(turn);
         let started = Instant::now();
         let completion = match self.chat(client, turn).await {
             Ok(c) => c,
@@ -206,14 +247,25 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The operator's notes that arrived since the last turn, as user messages before it.
+    fn take_notes(&mut self, turn: u32) {
+        let notes = self.notes.as_ref().map(|n| n.take()).unwrap_or_default();
+        for n in notes {
+            self.push(turn, Message::user(super::notes::note_message(&n)));
+        }
+    }
+
+    /// The last turn of this round (a resumed round's cap counts from where it resumed).
+    fn max_turns(&self) -> u32 {
+        self.cfg.max_turns + self.base
+    }
+
     /// Reports the turn, and on the first converge turn tells the model only submit is left.
     fn start_turn(&mut self, turn: u32) {
-        (self.sink)(LoopEvent::TurnStarted {
-            turn,
-            max_turns: self.cfg.max_turns,
-        });
+        let max_turns = self.max_turns();
+        (self.sink)(LoopEvent::TurnStarted { turn, max_turns });
         if turn == self.converge_from {
-            let left = self.cfg.max_turns - turn + 1;
+            let left = max_turns - turn + 1;
             let note = Message::user(format!(
                 "{left} turn(s) left: only submit_result is available now. Report your verdict \
                  on the work done so far (GO with a commit_message if you changed files)."

@@ -47,6 +47,8 @@ pub enum Record {
     /// Something the operator must know about the run that is not a message, e.g. that the
     /// workspace's `.git/config` changed after the clone (so replay and export say it too).
     Warning { message: String },
+    /// One run of the coder gate after a GO commit (issue 12).
+    Gate(crate::api::gate::GateRun),
     /// Last line: how the run ended (the Result envelope).
     End { result: serde_json::Value },
     /// Never written: what [`read_journal`] puts where a line does not parse (a write torn by

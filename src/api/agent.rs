@@ -3,6 +3,7 @@
 use super::agent_context::{ContextStrategy, StuckLoopDetection};
 use super::agent_runtime::{AgentExecution, AgentMcp, AgentVision, Provider, ProviderConfig};
 use super::common::{LocalObjectReference, RequiredCapability};
+use super::gate::CoderGate;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -241,6 +242,15 @@ pub struct AgentSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub max_tool_calls_per_turn: Option<i32>,
+    /// Extension (issue 12): commands run in the sandbox after a GO commit, before approval;
+    /// a task's own `gate` replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<CoderGate>,
+    /// Extension (issue 12; upstream HEAD has it on Workload): how many times the operator
+    /// may request changes on one task (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0), extend("default" = 3))]
+    pub max_review_iterations: Option<i32>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -311,6 +321,10 @@ impl AgentSpec {
             Some(n) if n > 0 => n as usize,
             _ => 32,
         }
+    }
+    /// Requests for changes allowed on one task (3 unless set; 0 = none).
+    pub fn max_review_iterations(&self) -> u32 {
+        self.max_review_iterations.map_or(3, |n| n.max(0) as u32)
     }
 }
 

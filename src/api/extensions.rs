@@ -12,13 +12,15 @@ pub const ANNOTATION: &str = "foreman.llmkube.dev/extensions";
 
 /// `spec` fields of ours that upstream HEAD's Agent CRD does not have (the parity test
 /// tests/crd_parity.rs proves the rest are upstream's).
-pub const FIELDS: [&str; 6] = [
+pub const FIELDS: [&str; 8] = [
     "toolProtocol",
     "fewShot",
     "stop",
     "convergeTurns",
     "sandbox",
     "maxReplyBytes",
+    "gate",
+    "maxReviewIterations",
 ];
 
 /// Writes the set extension fields of `agent` into its annotation (drops the annotation when
@@ -148,7 +150,7 @@ mod tests {
     fn the_fields_are_exactly_ours_that_upstream_lacks() {
         // Each listed field is a real spec field (a typo would carry nothing).
         let a = agent(
-            "  toolProtocol: json-schema\n  stop: [x]\n  convergeTurns: 1\n  fewShot: [{tool: bash, arguments: {}}]\n  sandbox: {network: loopback}\n  maxReplyBytes: 4096\n",
+            "  toolProtocol: json-schema\n  stop: [x]\n  convergeTurns: 1\n  fewShot: [{tool: bash, arguments: {}}]\n  sandbox: {network: loopback}\n  maxReplyBytes: 4096\n  gate: {commands: [make test]}\n  maxReviewIterations: 2\n",
         );
         let carried = extension_fields(&a.spec);
         assert_eq!(carried.len(), FIELDS.len(), "{carried:?}");

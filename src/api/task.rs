@@ -1,7 +1,7 @@
 //! `AgenticTask`: the dispatchable unit of work.
 
 use super::common::{LocalObjectReference, RequiredCapability};
-use super::gate::{GateProfile, VerdictPolicy};
+use super::gate::{CoderGate, GateProfile, VerdictPolicy};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -272,6 +272,9 @@ pub struct AgenticTaskSpec {
     /// Upstream HEAD: turn the Agent's MCP client on for this task (stored only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcp_enabled: Option<bool>,
+    /// Extension (issue 12): this task's coder gate; replaces the Agent's `gate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<CoderGate>,
 }
 
 impl AgenticTaskSpec {

@@ -95,6 +95,11 @@ pub enum Command {
     /// The UI wants the task's change: answer with [`BackendEvent::Diff`], computed from the
     /// task's workspace where that workspace is.
     LoadDiff(TaskKey),
+    /// The operator's note to a running task: a user message before its next chat turn.
+    Note {
+        task: TaskKey,
+        text: String,
+    },
     Shutdown,
 }
 

@@ -12,6 +12,8 @@ use std::io::{IsTerminal, Write};
 
 /// Lines of a tool result shown before collapsing.
 const RESULT_LINES: usize = 4;
+/// Lines of a failed gate's output shown.
+const GATE_LINES: usize = 12;
 
 pub struct Printer {
     color: bool,
@@ -63,7 +65,19 @@ impl Printer {
                 self.line(s)
             }
             ExecEvent::Loop(ev) => self.loop_event(ev),
+            ExecEvent::Gate(g) => self.gate(g),
         }
+    }
+
+    /// A failed gate run's last lines (its status line says pass or fail).
+    fn gate(&mut self, g: &crate::api::gate::GateRun) {
+        if g.status != crate::api::gate::GateStatus::Failed {
+            return;
+        }
+        let lines: Vec<&str> = g.output.lines().collect();
+        let tail = lines[lines.len().saturating_sub(GATE_LINES)..].join("\n  ");
+        let s = self.paint("31", &format!("✗ gate output (last lines):\n  {tail}"));
+        self.line(s);
     }
 
     fn loop_event(&mut self, ev: &LoopEvent) {

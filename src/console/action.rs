@@ -102,6 +102,7 @@ impl App {
             | Action::PickerClose
             | Action::PickerUp
             | Action::PickerDown => {}
+            Action::Note => self.mode = key.map_or(Mode::Normal, |k| Mode::Note(k, String::new())),
             Action::RetryTask => {
                 if let Some(k) = key {
                     self.forget_transcript(&k);

@@ -57,6 +57,7 @@ pub enum Action {
     PickerClose,
     PickerUp,
     PickerDown,
+    Note,
 }
 
 /// What the availability rules look at: the console's focus and view and a few facts about the
@@ -242,6 +243,7 @@ pub static COMMANDS: &[CommandInfo] = &[
         requeueable
     ),
     cmd!(CancelTask, "cancel_task", "cancel", "Task", true, running),
+    cmd!(Note, "note", "note", "Task", true, running),
     cmd!(
         ToggleFollow,
         "toggle_follow",

@@ -25,6 +25,7 @@ impl App {
             Mode::Search(text) => self.on_input_key(key, text, true),
             Mode::Command(text) => self.on_input_key(key, text, false),
             Mode::Filter(text) => self.on_filter_key(key, text),
+            Mode::Note(task, text) => self.on_note_key(key, task, text),
             Mode::Normal => match commands::action_in(&self.keymap, &key, &self.context()) {
                 Some(a) if commands::info(a).available(&self.context()) => self.run(a),
                 Some(a) => {
@@ -72,11 +73,21 @@ impl App {
             }
             return Vec::new();
         }
-        match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+        let yes = match key.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => true,
+            KeyCode::Enter => !intent.y_only(),
+            _ => false,
+        };
+        match yes {
+            true => {
                 self.mode = Mode::Normal;
                 let (cmd, job) = match intent {
-                    Intent::ApprovePush(k) => {
+                    // A commit that failed its gate asks once more, y/N.
+                    Intent::ApprovePush(k) if self.gate_failed(&k) => {
+                        self.mode = Mode::Confirm(Intent::ApproveFailedGate(k));
+                        return Vec::new();
+                    }
+                    Intent::ApprovePush(k) | Intent::ApproveFailedGate(k) => {
                         (Command::ApprovePush(k.clone()), Some((k, Job::Push)))
                     }
                     Intent::RejectPush(k) => (Command::RejectPush(k), None),
@@ -95,12 +106,21 @@ impl App {
                 }
                 vec![Effect::Send(cmd)]
             }
-            _ => {
+            false => {
                 self.mode = Mode::Normal;
                 self.say("cancelled", Level::Info);
                 Vec::new()
             }
         }
+    }
+
+    /// Whether `k`'s commit failed its coder gate (the run awaits approval all the same).
+    fn gate_failed(&self, k: &crate::fleet::TaskKey) -> bool {
+        self.mirror
+            .tasks
+            .get(k)
+            .and_then(|t| crate::api::gate::GateRun::of_result(t.status.as_ref()?.result.as_ref()))
+            .is_some_and(|g| g.status == crate::api::gate::GateStatus::Failed)
     }
 
     /// Typing the queue filter: it applies as typed; Enter keeps it, Esc clears it.

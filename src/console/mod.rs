@@ -20,6 +20,7 @@ pub mod diff;
 pub mod draw;
 mod input;
 pub mod mirror;
+mod note;
 pub mod outcome;
 pub mod pane;
 mod reduce;

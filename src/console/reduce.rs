@@ -164,6 +164,9 @@ impl App {
                 self.prompt_progress.remove(&task);
             }
             ExecEvent::Status(_) => {}
+            ExecEvent::Gate(_) => {
+                self.waiting.remove(&task);
+            }
         }
         let window = self.context_window(&task);
         let t = self.transcripts.entry(task.clone()).or_default();
@@ -172,6 +175,9 @@ impl App {
         }
         match event {
             ExecEvent::Status(s) => t.status(&s),
+            ExecEvent::Gate(g) => {
+                self.gates.insert(task, g);
+            }
             ExecEvent::Loop(ev) => match ev {
                 LoopEvent::TurnStarted { turn, max_turns } => {
                     t.turn_started(turn, max_turns);

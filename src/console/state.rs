@@ -37,6 +37,15 @@ pub enum Intent {
     Quit {
         runs: usize,
     },
+    /// The second confirmation of a push whose commit failed the coder gate (issue 12).
+    ApproveFailedGate(TaskKey),
+}
+
+impl Intent {
+    /// Confirmed by `y` alone (y/N): Enter, the habit of the usual confirm, cancels these.
+    pub fn y_only(&self) -> bool {
+        matches!(self, Intent::Quit { .. } | Intent::ApproveFailedGate(_))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +57,8 @@ pub enum Mode {
     /// Typing the queue's filter (applied as typed; Enter keeps it, Esc clears it).
     Filter(String),
     Command(String),
+    /// Typing a note to the running task (`m`): Enter sends it, Esc drops it.
+    Note(TaskKey, String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,6 +145,9 @@ pub struct App {
     /// The prompt processed so far (tokens, of the total) of a waiting turn, where the server
     /// streams it (llama.cpp's `return_progress`): the waiting line draws it as a bar.
     pub prompt_progress: HashMap<TaskKey, (u64, u64)>,
+    /// The coder gate's latest run seen live per task (pending while it runs); a finished
+    /// task's is in its result (`extra.gate`).
+    pub gates: HashMap<TaskKey, crate::api::gate::GateRun>,
     /// Ticks of the event loop's timer, for the spinner's frame.
     pub tick: u64,
     pub diff: Option<(TaskKey, DiffView)>,
@@ -173,6 +187,7 @@ impl App {
             live_tps: HashMap::new(),
             waiting: HashMap::new(),
             prompt_progress: HashMap::new(),
+            gates: HashMap::new(),
             tick: 0,
             diff: None,
             status: None,

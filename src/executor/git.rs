@@ -147,3 +147,11 @@ pub(super) fn identity_env(id: &workspace::Identity) -> Vec<(String, String)> {
     .map(|(k, v)| (k.to_string(), v.clone()))
     .collect()
 }
+
+/// The issue a GO commit must reference (`Fixes #N`).
+pub(super) fn fixes_issue(task: &crate::api::AgenticTask) -> Option<i32> {
+    match task.spec.kind {
+        crate::api::TaskKind::IssueFix => task.spec.payload.issue.filter(|n| *n > 0),
+        _ => None,
+    }
+}

@@ -7,10 +7,11 @@ use crate::agent::progress::ProgressConfig;
 use crate::agent::transcript::Record;
 use crate::agent::{LoopConfig, LoopEvent, prompt};
 use crate::api::{Agent, AgentRole, AgenticTask};
-use crate::oai::StreamEvent;
+use crate::oai::{Message, StreamEvent};
 
-/// The loop's configuration for `task` run by `agent` on `branch`.
-pub(super) fn loop_config(task: &AgenticTask, agent: &Agent, branch: &str) -> LoopConfig {
+/// The first round's opening for `task` run by `agent` on `branch`: system prompt, worked
+/// examples, the task.
+pub(super) fn opening(task: &AgenticTask, agent: &Agent, branch: &str) -> Vec<Message> {
     let spec = &agent.spec;
     let system = spec
         .system_prompt
@@ -18,11 +19,22 @@ pub(super) fn loop_config(task: &AgenticTask, agent: &Agent, branch: &str) -> Lo
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| prompt::DEFAULT_SYSTEM_PROMPT.to_string());
     let few_shot = spec.few_shot.clone().unwrap_or_default();
+    prompt::opening(&system, &few_shot, prompt::user_prompt(&task.spec, branch))
+}
+
+/// The loop's configuration for one round run by `agent`: the round's `opening`,
+/// the Agent's caps, and the run's `deadline` (see [`loop_budget`]).
+pub(super) fn loop_config(
+    agent: &Agent,
+    opening: Vec<Message>,
+    deadline: tokio::time::Instant,
+) -> LoopConfig {
+    let spec = &agent.spec;
     LoopConfig {
-        opening: prompt::opening(&system, &few_shot, prompt::user_prompt(&task.spec, branch)),
+        opening,
         max_turns: spec.max_turns(),
         converge_turns: spec.converge_turns(),
-        deadline: Some(tokio::time::Instant::now() + loop_budget(task, agent)),
+        deadline: Some(deadline),
         max_tool_calls_per_turn: spec.max_tool_calls_per_turn(),
         progress: ProgressConfig::from_agent(
             spec.stuck_loop_detection.as_ref(),
@@ -35,7 +47,7 @@ pub(super) fn loop_config(task: &AgenticTask, agent: &Agent, branch: &str) -> Lo
 /// The loop's wall-clock budget: the task's `timeoutSeconds`, and under HEAD's semantics
 /// (`requestTurnTimeoutSeconds` set, #602) also the Agent's `requestTimeoutSeconds`,
 /// whichever ends first.
-fn loop_budget(task: &AgenticTask, agent: &Agent) -> std::time::Duration {
+pub(super) fn loop_budget(task: &AgenticTask, agent: &Agent) -> std::time::Duration {
     let t = task.spec.timeout();
     agent.spec.loop_budget().map_or(t, |b| b.min(t))
 }

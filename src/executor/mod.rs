@@ -3,6 +3,7 @@
 //! The outcome is always a Result envelope; only transport failures are executor errors.
 
 pub mod error;
+pub mod gate;
 mod git;
 mod loop_setup;
 pub mod outcome;
@@ -12,5 +13,6 @@ pub mod terminal;
 
 pub use outcome::ResultEnvelope;
 pub use run::{
-    ExecEvent, ExecutorConfig, ExecutorError, PendingPush, RunReport, execute, push_pending,
+    ExecEvent, ExecutorConfig, ExecutorError, PendingPush, RunReport, execute, execute_with,
+    push_pending,
 };

@@ -263,6 +263,23 @@ pub fn push_failed(branch: &str, sha: &str, error: &str, f: &RunFacts) -> Result
     envelope("NO-GO", "push to fork failed", extra, f.elapsed_sec)
 }
 
+/// The coder gate failed on the GO commit and its policy (`onFail: stop`, or retries used up
+/// with nobody to approve) ends the run: upstream HEAD's `CODER-GATE-FAILED`, nothing pushed.
+pub fn coder_gate_failed(branch: &str, sha: &str, failure: &str, f: &RunFacts) -> ResultEnvelope {
+    let extra = ResultExtra {
+        intended_branch: Some(branch.into()),
+        commit_sha: Some(sha.into()),
+        error: Some(failure.into()),
+        ..after_loop(Some("CODER-GATE-FAILED"), f)
+    };
+    envelope(
+        "NO-GO",
+        format!("the coder gate failed: {failure}"),
+        extra,
+        f.elapsed_sec,
+    )
+}
+
 /// GO. `pushed` is false while the push waits for the operator (extension: upstream always
 /// pushed); the console flips it when the push is approved and succeeds.
 pub fn go(
@@ -320,6 +337,14 @@ mod tests {
 
         let r = no_changes("b", "did it", &facts());
         assert_eq!((r.verdict.as_str(), r.outcome()), ("NO-GO", "NO-CHANGES"));
+
+        let r = coder_gate_failed("b", "abc", "`make test` exited 2", &facts());
+        assert_eq!(
+            (r.verdict.as_str(), r.outcome()),
+            ("NO-GO", "CODER-GATE-FAILED")
+        );
+        assert_eq!(r.summary, "the coder gate failed: `make test` exited 2");
+        assert_eq!(r.extra.commit_sha.as_deref(), Some("abc"));
 
         let r = go("b", "abc", "fixed", None, true, &facts());
         assert_eq!((r.verdict.as_str(), r.outcome()), ("GO", ""));

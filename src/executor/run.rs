@@ -10,16 +10,21 @@ use super::outcome::{self, Incomplete, Precondition, ResultEnvelope, RunFacts};
 pub use super::provider::ProviderKey;
 use super::provider::{self, Endpoint};
 use crate::agent::transcript::{Journal, Record, SCHEMA};
-use crate::agent::{LoopEnd, LoopEvent, run_loop};
-use crate::api::{Agent, AgentRole, AgenticTask};
+use crate::agent::{Inbox, LoopEnd, LoopEvent, run_loop_from};
+use crate::api::gate::GateRun;
+use crate::api::{Agent, AgenticTask};
+use crate::oai::Message;
 use crate::oai::{Client, ClientConfig, StreamLimits};
 use crate::sandbox::{self, Sandbox};
-use crate::tools::{ModelVerdict, Registry, Submission, ToolOptions};
+use crate::tools::{Registry, Submission, ToolOptions};
 use crate::workspace::auth::redact_url;
 use crate::workspace::{self, CommitOutcome, CommitRequest, Identity, Token};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
+
+mod rounds;
+use rounds::{Committed, Round};
 
 /// `status.result.extra` key of the note that the workspace's `.git/config` changed after
 /// the clone (the approval dialog shows it).
@@ -53,6 +58,8 @@ pub enum ExecEvent {
     /// A pipeline step ("cloning …", "committing", …).
     Status(String),
     Loop(LoopEvent),
+    /// The coder gate started (pending) or ended on a GO commit (issue 12).
+    Gate(GateRun),
 }
 
 #[derive(Debug)]
@@ -70,7 +77,20 @@ pub async fn execute(
     cfg: &ExecutorConfig,
     sink: &mut (dyn FnMut(ExecEvent) + Send),
 ) -> Result<RunReport, ExecutorError> {
-    let run = Run::new(task, agent, cfg);
+    execute_with(task, agent, cfg, Inbox::default(), sink).await
+}
+
+/// [`execute`] with the inbox the operator's notes to this run arrive in (`m` in the
+/// console, `foreman note`): each is a user message before the next chat turn.
+pub async fn execute_with(
+    task: &AgenticTask,
+    agent: &Agent,
+    cfg: &ExecutorConfig,
+    notes: Inbox,
+    sink: &mut (dyn FnMut(ExecEvent) + Send),
+) -> Result<RunReport, ExecutorError> {
+    let mut run = Run::new(task, agent, cfg);
+    run.notes = notes;
     match run.steps(sink).await {
         Ok(rep) => Ok(rep),
         Err(Halt::Report(rep)) => Ok(*rep),
@@ -99,6 +119,9 @@ struct Run<'a> {
     agent_name: String,
     workspace: PathBuf,
     started: Instant,
+    /// The task's budget, over every round of the loop.
+    deadline: tokio::time::Instant,
+    notes: Inbox,
 }
 
 /// What the steps after the loop share: the branch, the configured remote, and the sandbox
@@ -126,6 +149,8 @@ impl<'a> Run<'a> {
             task_name,
             agent_name: agent.metadata.name.clone().unwrap_or_default(),
             started: Instant::now(),
+            deadline: tokio::time::Instant::now() + super::loop_setup::loop_budget(task, agent),
+            notes: Inbox::default(),
         }
     }
 
@@ -141,14 +166,14 @@ impl<'a> Run<'a> {
         let registry = self.tools()?;
         let client = self.client(&endpoint)?;
         let mut journal = self.open_journal(&endpoint)?;
-        let end = self
-            .agent_loop(&client, &registry, &branch, &mut journal, sink)
-            .await?;
         let ctx = After {
             branch: &branch,
             remote: &remote,
             sandbox: Arc::clone(registry.sandbox()),
         };
+        let end = self
+            .rounds(&client, &registry, &ctx, &mut journal, sink)
+            .await?;
         let rep = self
             .commit_and_push(end, &ctx, token, cleanup, sink)
             .await?;
@@ -164,27 +189,26 @@ impl<'a> Run<'a> {
         Ok(finish(rep, &mut journal))
     }
 
-    /// After the loop: the model's verdict, the commit, and the push (now or on approval).
+    /// After the rounds: the push of the GO commit (now or on approval), with the gate's
+    /// last run recorded.
     async fn commit_and_push(
         &self,
-        end: Result<Submitted, RunReport>,
+        end: Result<Committed, RunReport>,
         ctx: &After<'_>,
         token: Option<Token>,
         cleanup: WorkspaceGuard,
         sink: &mut (dyn FnMut(ExecEvent) + Send),
     ) -> Result<RunReport, ExecutorError> {
-        let Submitted { sub, turns } = match end {
-            Ok(s) => s,
-            Err(incomplete) => return Ok(incomplete),
-        };
-        if sub.verdict != ModelVerdict::Go || self.agent.spec.role == AgentRole::Reviewer {
-            return Ok(self.model_decided(&sub, turns));
-        }
-        let (branch, remote) = (ctx.branch, ctx.remote);
-        let sha = match self.commit(&sub, ctx, turns, sink).await? {
-            Ok(sha) => sha,
+        let Committed {
+            sub,
+            turns,
+            sha,
+            gate,
+        } = match end {
+            Ok(c) => c,
             Err(rep) => return Ok(rep),
         };
+        let (branch, remote) = (ctx.branch, ctx.remote);
         let pending = PendingPush {
             workspace: self.workspace.clone(),
             remote: redact_url(remote),
@@ -204,6 +228,7 @@ impl<'a> Run<'a> {
                 .other
                 .insert(GIT_CONFIG_CHANGED.into(), n.into());
         }
+        rounds::record_gate(&mut rep.result, gate.as_ref());
         Ok(rep)
     }
 
@@ -401,7 +426,7 @@ impl<'a> Run<'a> {
                 agent: self.agent_name.clone(),
                 model: endpoint.model.clone(),
                 base_url: redact_url(&endpoint.base_url),
-                started_at: now_rfc3339(),
+                started_at: jiff::Timestamp::now().to_string(),
                 max_turns: self.agent.spec.max_turns(),
             })
             .map_err(journal_err)?;
@@ -414,11 +439,11 @@ impl<'a> Run<'a> {
         &self,
         client: &Client,
         registry: &Registry,
-        branch: &str,
+        round: Round,
         journal: &mut Journal,
         sink: &mut (dyn FnMut(ExecEvent) + Send),
-    ) -> Result<Result<Submitted, RunReport>, ExecutorError> {
-        let loop_cfg = super::loop_setup::loop_config(self.task, self.agent, branch);
+    ) -> Result<(Result<Submitted, RunReport>, Vec<Message>), ExecutorError> {
+        let loop_cfg = super::loop_setup::loop_config(self.agent, round.opening, self.deadline);
         sink(ExecEvent::Status(format!(
             "running the loop against {} (max {} turns)",
             redact_url(&client.config().base_url),
@@ -435,7 +460,7 @@ impl<'a> Run<'a> {
                 }
                 sink(ExecEvent::Loop(ev));
             };
-            run_loop(client, registry, &loop_cfg, &mut on_loop).await
+            run_loop_from(client, registry, &loop_cfg, round.resume, &mut on_loop).await
         };
         if let Some(e) = journal_failure {
             tracing::warn!("transcript journal write failed: {e}");
@@ -443,7 +468,9 @@ impl<'a> Run<'a> {
         let turns = outcome.turns;
         let facts = self.facts(turns);
         let result = match outcome.result? {
-            LoopEnd::Submitted(sub) => return Ok(Ok(Submitted { sub, turns })),
+            LoopEnd::Submitted(sub) => {
+                return Ok((Ok(Submitted { sub, turns }), outcome.transcript));
+            }
             LoopEnd::MaxTurnsExhausted => {
                 outcome::loop_incomplete(Incomplete::MaxTurnsExhausted, &facts)
             }
@@ -453,7 +480,7 @@ impl<'a> Run<'a> {
             LoopEnd::BudgetExhausted => outcome::loop_budget_exhausted(turns, &facts),
             LoopEnd::Stuck(stuck) => outcome::stuck_loop(&stuck, &facts),
         };
-        Ok(Err(self.report(result)))
+        Ok((Err(self.report(result)), outcome.transcript))
     }
 
     /// NO-GO, ERROR, or any verdict of a reviewer: the model decided, nothing is committed.
@@ -480,7 +507,7 @@ impl<'a> Run<'a> {
             self.workspace.clone(),
             self.cfg.identity.clone(),
             sub.commit_message.clone().unwrap_or_default(),
-            fixes_issue(self.task),
+            super::git::fixes_issue(self.task),
             Arc::clone(&ctx.sandbox),
         );
         let committed = blocking(move || -> Result<CommitOutcome, String> {
@@ -566,16 +593,4 @@ fn finish(mut rep: RunReport, journal: &mut Journal) -> RunReport {
         rep.result.extra.journal_incomplete = Some(true);
     }
     rep
-}
-
-/// The issue a GO commit must reference (`Fixes #N`).
-fn fixes_issue(task: &AgenticTask) -> Option<i32> {
-    match task.spec.kind {
-        crate::api::TaskKind::IssueFix => task.spec.payload.issue.filter(|n| *n > 0),
-        _ => None,
-    }
-}
-
-fn now_rfc3339() -> String {
-    jiff::Timestamp::now().to_string()
 }

@@ -126,7 +126,9 @@ struct ChatRequest<'a> {
     stream: bool,
     stream_options: StreamOptions,
     /// llama.cpp: stream prompt-processing progress (`prompt_progress` chunks) before the
-    /// reply; other servers ignore the field.
+    /// reply. Sent only to keyless (local) servers: a keyed cloud proxy may reject fields it
+    /// does not know, so the field is left out there.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     return_progress: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_format: Option<&'a protocol::ResponseFormat>,
@@ -294,7 +296,7 @@ impl Client {
             stream_options: StreamOptions {
                 include_usage: true,
             },
-            return_progress: true,
+            return_progress: cfg.api_key.is_none(),
             response_format: wire.response_format.as_ref(),
             seed: retry.map(|(_, s)| *s),
             chat_template_kwargs: cfg.chat_template_kwargs.as_ref(),

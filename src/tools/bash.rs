@@ -101,7 +101,15 @@ impl Bash {
         })))
     }
 
-    async fn exec(&self, command: &str) -> Result<ExecResult, String> {
+    /// This shell with another time limit (the coder gate's budget, not the model's).
+    pub(crate) fn with_timeout(&self, timeout: Duration) -> Bash {
+        Bash {
+            timeout,
+            ..self.clone()
+        }
+    }
+
+    pub(crate) async fn exec(&self, command: &str) -> Result<ExecResult, String> {
         let args = [OsStr::new("-c"), OsStr::new(command)];
         let mut child = self
             .sandbox
@@ -189,11 +197,14 @@ impl Bash {
     }
 }
 
-struct ExecResult {
-    exit_code: i32,
-    stdout: String,
-    stderr: String,
-    timed_out: bool,
+/// One finished command: what `bash` returns to the model, and what the coder gate records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecResult {
+    /// -1 when it timed out.
+    pub exit_code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
 }
 
 /// The exit status, or 128 + signal number when a signal ended the shell (shell convention).

@@ -18,6 +18,7 @@ mod str_replace;
 mod submit_result;
 mod write_file;
 
+pub use bash::ExecResult;
 pub use registry::{Registry, RegistryError};
 
 use std::time::Duration;

@@ -129,6 +129,17 @@ impl Registry {
         &self.sandbox
     }
 
+    /// Runs `command` with `sh -c` exactly as the `bash` tool would (same sandbox, workspace
+    /// and scrubbed environment: the token is never in it), bounded by `timeout` instead of
+    /// the tool's limit. The coder gate's commands run here, whether or not `bash` is enabled.
+    pub async fn run_command(
+        &self,
+        command: &str,
+        timeout: std::time::Duration,
+    ) -> Result<bash::ExecResult, String> {
+        self.bash.with_timeout(timeout).exec(command).await
+    }
+
     /// Schemas sorted by tool name (deterministic wire order, stable prompt cache).
     pub fn specs(&self) -> Vec<ToolSpec> {
         self.enabled.iter().filter_map(|n| spec_of(n)).collect()

@@ -312,6 +312,10 @@ impl Actor {
                     ctx.emit(BackendEvent::Diff { task: key, files });
                 });
             }
+            Command::Note { task, .. } => self.emit(BackendEvent::Error(format!(
+                "{task}: notes reach only runs of the embedded backend (this console's own); \
+                 on a cluster the run is in its node's foreman agent"
+            ))),
             Command::Shutdown => {}
         }
     }

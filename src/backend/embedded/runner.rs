@@ -38,6 +38,8 @@ pub struct Runner {
     pub(super) itx: mpsc::UnboundedSender<Internal>,
     pub(super) irx: mpsc::UnboundedReceiver<Internal>,
     pub(super) running: HashMap<TaskKey, JoinHandle<()>>,
+    /// The notes inbox of each running task.
+    pub(super) inboxes: HashMap<TaskKey, crate::agent::Inbox>,
     pub(super) jobs: HashSet<TaskKey>,
     pub(super) accelerator: NodeAccelerator,
     pub(super) probe: InferenceProbe,
@@ -67,6 +69,7 @@ impl Runner {
             itx,
             irx,
             running: HashMap::new(),
+            inboxes: HashMap::new(),
             jobs: HashSet::new(),
             accelerator,
             probe,
@@ -276,6 +279,7 @@ impl Runner {
             Command::Cancel(key) => self.cancel(key),
             Command::LoadTranscript(key) => self.load_transcript(key),
             Command::LoadDiff(key) => self.load_diff(key),
+            Command::Note { task, text } => self.note(task, text),
             Command::Shutdown => {}
         }
     }
@@ -283,6 +287,7 @@ impl Runner {
     fn internal(&mut self, i: Internal) {
         match i {
             Internal::Finished(key, res) => {
+                self.inboxes.remove(&key);
                 if self.running.remove(&key).is_some() {
                     self.finished(&key, *res);
                     self.heartbeat();
@@ -494,6 +499,7 @@ impl Runner {
         };
         let state = task_state(&t);
         let (reason, message) = ("Cancelled", "cancelled by the operator");
+        self.inboxes.remove(&key);
         match self.running.remove(&key) {
             Some(h) => {
                 h.abort();

@@ -9,7 +9,7 @@ use crate::api::{Agent, AgenticTask, FleetNode};
 use crate::backend::BackendEvent;
 use crate::executor::outcome::{Precondition, precondition_failed};
 use crate::executor::terminal::{Terminal, apply_terminal};
-use crate::executor::{ExecEvent, ExecutorConfig, execute};
+use crate::executor::{ExecEvent, ExecutorConfig, execute_with};
 use crate::fleet::TaskKey;
 use crate::fleet::patch::apply_merge_patch;
 use crate::fleet::schedule::{Scope, Target, What, plan};
@@ -52,6 +52,24 @@ fn plan_view(
 }
 
 impl Runner {
+    /// Queues the operator's note for a running task's next turn.
+    pub(super) fn note(&mut self, key: TaskKey, text: String) {
+        if text.trim().is_empty() {
+            return self.emit(BackendEvent::Error("an empty note is not sent".into()));
+        }
+        match self.inboxes.get(&key) {
+            Some(inbox) => {
+                inbox.push(text);
+                self.emit(BackendEvent::Notice(format!(
+                    "note for {key} queued: the model reads it before its next turn"
+                )));
+            }
+            None => self.emit(BackendEvent::Error(format!(
+                "{key} is not running here; a note reaches only a live run"
+            ))),
+        }
+    }
+
     /// Scheduling passes until nothing more starts: each launch frees the plan for the next
     /// task while a slot is left, and a Pending mark is placed on the next pass.
     pub(super) fn schedule(&mut self) {
@@ -149,6 +167,8 @@ impl Runner {
             provider_key: Default::default(),
         };
         let (itx, events, k) = (self.itx.clone(), self.events.clone(), key.clone());
+        let inbox = crate::agent::Inbox::default();
+        self.inboxes.insert(key.clone(), inbox.clone());
         let handle = tokio::spawn(async move {
             let mut sink = |ev: ExecEvent| {
                 if let ExecEvent::Loop(LoopEvent::TurnFinished(TurnStats {
@@ -163,7 +183,7 @@ impl Runner {
                     event: ev,
                 });
             };
-            let res = execute(&t, &agent, &exec_cfg, &mut sink)
+            let res = execute_with(&t, &agent, &exec_cfg, inbox, &mut sink)
                 .await
                 .map_err(|e| e.to_string());
             let _ = itx.send(Internal::Finished(k, Box::new(res)));

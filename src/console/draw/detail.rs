@@ -82,6 +82,7 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
         let inner = b.inner(area);
         f.render_widget(b, area);
         let rest = banner(f, failed, inner);
+        let rest = super::gate::panel(f, app, &key, rest);
         f.render_widget(Paragraph::new(msg).style(theme.dim()), rest);
         return;
     };
@@ -105,7 +106,11 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
     let inner = b.inner(area);
     f.render_widget(b, area);
     let inner = banner(f, failed, inner);
+    let inner = super::gate::panel(f, app, &key, inner);
     let inner = waiting_line(f, waiting, inner);
+    let Some(tr) = app.transcripts.get_mut(&key) else {
+        return;
+    };
     tr.prepare(inner);
     tr.render(inner, f.buffer_mut(), &style);
 }

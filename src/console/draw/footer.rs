@@ -27,6 +27,12 @@ pub(super) fn draw_status(f: &mut Frame, app: &App, area: Rect) {
                 t.dim(),
             ),
         ]),
+        Mode::Note(k, q) => Line::from(vec![
+            Span::styled(format!("note to {}: ", k.name), t.title()),
+            Span::raw(q.clone()),
+            Span::styled("▏", t.dim()),
+            Span::styled("  before its next turn · enter sends · esc drops", t.dim()),
+        ]),
         Mode::Command(q) => {
             let mut spans = vec![
                 Span::styled(":", t.title()),

@@ -6,6 +6,7 @@
 mod detail;
 mod fleet;
 mod footer;
+mod gate;
 mod overlay;
 mod queue;
 

@@ -5,6 +5,7 @@ use super::block;
 use crate::console::commands;
 use crate::console::state::{App, Intent};
 use crate::executor::run::GIT_CONFIG_CHANGED;
+use crate::oai::terminal_safe;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -132,7 +133,10 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
                 format!("remote  {}", shown(extra(k).remote)),
                 format!("branch  {}", shown(extra(k).branch)),
                 format!("commit  {}", shown(extra(k).commit_sha)),
-            ],
+            ]
+            .into_iter()
+            .chain(has_gate(app, k).then(|| format!("gate    {}", gate_line(app, k))))
+            .collect(),
         ),
         Intent::RejectPush(k) => (
             " Reject ",
@@ -159,18 +163,16 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
                 "The run is stopped and marked Failed (re-queue with R).".into(),
             ],
         ),
-        Intent::Quit { runs } => (
-            " Quit ",
-            "quit",
+        Intent::ApproveFailedGate(k) => (
+            " The gate failed ",
+            "push anyway",
             vec![
-                format!(
-                    "{runs} run{} in progress: quit and interrupt {}? y/N",
-                    if *runs == 1 { "" } else { "s" },
-                    if *runs == 1 { "it" } else { "them" }
-                ),
-                "Interrupted runs keep their journal; re-queue them with R.".into(),
+                format!("task    {k}"),
+                format!("gate    {}", gate_line(app, k)),
+                "This commit failed the coder gate. Push it anyway? y/N".into(),
             ],
         ),
+        Intent::Quit { runs } => (" Quit ", "quit", quit_body(*runs)),
     };
     let mut lines: Vec<Line> = body.into_iter().map(Line::from).collect();
     if let Intent::ApprovePush(k) = intent
@@ -190,7 +192,7 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
     // Quitting is y/N: Enter does not quit there.
     let key = Style::new().fg(t.selection.fg).bg(t.selection.bg);
     let mut confirm = vec![Span::styled(" y ", key)];
-    if !matches!(intent, Intent::Quit { .. }) {
+    if !intent.y_only() {
         confirm.extend([Span::raw(" or "), Span::styled(" enter ", key)]);
     }
     lines.push(Line::from(
@@ -208,6 +210,39 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
     let r = centered(area, w.max(40), lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     f.render_widget(Paragraph::new(lines).block(block(title.into(), true, t)), r);
+}
+
+fn quit_body(runs: usize) -> Vec<String> {
+    vec![
+        format!(
+            "{runs} run{} in progress: quit and interrupt {}? y/N",
+            if runs == 1 { "" } else { "s" },
+            if runs == 1 { "it" } else { "them" }
+        ),
+        "Interrupted runs keep their journal; re-queue them with R.".into(),
+    ]
+}
+
+/// The task's recorded gate run in one line (`failed 1.2s · make test · exit 2`).
+fn gate_line(app: &App, k: &crate::fleet::TaskKey) -> String {
+    let Some(g) = app.mirror.tasks.get(k).and_then(super::gate::recorded) else {
+        return "?".into();
+    };
+    match (&g.command, g.timed_out, g.exit_code) {
+        (Some(c), true, _) => format!("{} · {} · timed out", g.cell(), terminal_safe(c)),
+        (Some(c), false, Some(code)) => {
+            format!("{} · {} · exit {code}", g.cell(), terminal_safe(c))
+        }
+        _ => g.cell(),
+    }
+}
+
+fn has_gate(app: &App, k: &crate::fleet::TaskKey) -> bool {
+    app.mirror
+        .tasks
+        .get(k)
+        .and_then(super::gate::recorded)
+        .is_some()
 }
 
 /// `text` in lines of at most `width` columns, broken at spaces.

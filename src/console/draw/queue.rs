@@ -37,21 +37,36 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
     // shorter VERDICT, so TASK, STATE and VERDICT (the reason of a failure) all stay.
     let inner = area.width.saturating_sub(2);
     let narrow = inner < 48;
-    let cols: &[(u8, u16)] = if narrow {
-        &[(0, 10), (1, 11), (5, 9), (6, 8), (2, 10), (4, 4), (3, 5)]
-    } else {
-        &[(0, 12), (1, 17), (5, 9), (6, 8), (2, 11), (4, 4), (3, 5)]
+    // The GATE column only when some task has a coder gate (queues without keep theirs).
+    let gated = super::gate::any(app);
+    let cols: &[(u8, u16)] = match (narrow, gated) {
+        (true, false) => &[(0, 10), (1, 11), (5, 9), (6, 8), (2, 10), (4, 4), (3, 5)],
+        (false, false) => &[(0, 12), (1, 17), (5, 9), (6, 8), (2, 11), (4, 4), (3, 5)],
+        // Narrow, a failed gate matters more than the verdict (GO on an awaiting task).
+        (true, true) => &[
+            (0, 10),
+            (1, 11),
+            (6, 9),
+            (7, 8),
+            (3, 10),
+            (2, 7),
+            (5, 4),
+            (4, 5),
+        ],
+        (false, true) => &[
+            (0, 12),
+            (1, 17),
+            (6, 9),
+            (7, 8),
+            (2, 11),
+            (3, 7),
+            (5, 4),
+            (4, 5),
+        ],
     };
     let (keep, widths) = fit_columns(inner, cols);
-    // The sorted column carries the direction's arrow (the default order is unmarked).
     let sort = app.sort;
-    let heads = ["TASK", "STATE", "KIND", "NODE", "VERDICT", "AGE", "TURN"].map(|h| {
-        if !sort.is_default() && sort.column.header() == Some(h) {
-            format!("{h}{}", sort.arrow())
-        } else {
-            h.to_string()
-        }
-    });
+    let heads = headers(app, gated);
     let header = Row::new(pick(&heads, &keep))
         .style(Style::new().fg(t.base.header).add_modifier(Modifier::BOLD));
     // Only the visible window of rows is built: the queue may hold thousands of tasks.
@@ -65,7 +80,7 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
         .take(visible)
         .filter_map(|k| {
             let task = app.mirror.tasks.get(k)?;
-            Some(Row::new(pick(&cells(app, k, task, narrow), &keep)))
+            Some(Row::new(pick(&cells(app, k, task, narrow, gated), &keep)))
         });
     let waiting = app
         .mirror
@@ -109,7 +124,13 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
 }
 
 /// Every column's cell of one task's row, in header order.
-fn cells<'a>(app: &App, k: &TaskKey, task: &AgenticTask, narrow: bool) -> Vec<Cell<'a>> {
+fn cells<'a>(
+    app: &App,
+    k: &TaskKey,
+    task: &AgenticTask,
+    narrow: bool,
+    gated: bool,
+) -> Vec<Cell<'a>> {
     let t = &app.theme;
     let st = task_state(task);
     let status = task.status.clone().unwrap_or_default();
@@ -165,7 +186,7 @@ fn cells<'a>(app: &App, k: &TaskKey, task: &AgenticTask, narrow: bool) -> Vec<Ce
     } else {
         ""
     };
-    vec![
+    let mut row = vec![
         Cell::from(k.name.clone()),
         Cell::from(format!("{}{jobs}", label)).style(sstyle),
         Cell::from(task.spec.kind.as_str()),
@@ -173,5 +194,34 @@ fn cells<'a>(app: &App, k: &TaskKey, task: &AgenticTask, narrow: bool) -> Vec<Ce
         Cell::from(verdict).style(vstyle),
         Cell::from(age(created)),
         Cell::from(turn),
-    ]
+    ];
+    if gated {
+        let (text, style) = super::gate::cell(app, k, task);
+        row.insert(5, Cell::from(text).style(style));
+    }
+    row
+}
+
+/// The column headers, the sorted one marked with its direction's arrow (the default order
+/// is unmarked); GATE only in a gated queue.
+fn headers(app: &App, gated: bool) -> Vec<String> {
+    let names: &[&str] = if gated {
+        &[
+            "TASK", "STATE", "KIND", "NODE", "VERDICT", "GATE", "AGE", "TURN",
+        ]
+    } else {
+        &["TASK", "STATE", "KIND", "NODE", "VERDICT", "AGE", "TURN"]
+    };
+    // The sorted column carries the direction's arrow (the default order is unmarked).
+    let sort = app.sort;
+    names
+        .iter()
+        .map(|&h| {
+            if !sort.is_default() && sort.column.header() == Some(h) {
+                format!("{h}{}", sort.arrow())
+            } else {
+                h.to_string()
+            }
+        })
+        .collect()
 }

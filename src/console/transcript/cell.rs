@@ -283,3 +283,16 @@ pub(crate) fn footer_text(d: &TurnStats, window: Option<u64>) -> String {
     }
     format!("turn {} · {}", d.turn, parts.join(" · "))
 }
+
+/// A user message; the operator's note to the live run (`m`) is labelled as theirs.
+pub(crate) fn user_cell(text: &str) -> Cell {
+    let mut c = Cell::new(CellKind::User);
+    match crate::agent::notes::as_note(text) {
+        Some(note) => {
+            c.line("operator", Slot::Meta, pre("▸ ", Slot::Meta), INDENT);
+            c.lines(note, Slot::User, pre("› ", Slot::User), INDENT);
+        }
+        None => c.lines(text, Slot::User, pre("› ", Slot::User), INDENT),
+    }
+    c
+}

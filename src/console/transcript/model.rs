@@ -17,7 +17,7 @@
 pub use super::cell::CellKind;
 use super::cell::{
     Cell, INDENT, Para, RESULT_COLLAPSED_LINES, Slot, assistant_cell, footer_text, pre,
-    push_flines, reasoning_cell, result_slot, tool_call_cell,
+    push_flines, reasoning_cell, result_slot, tool_call_cell, user_cell,
 };
 use super::format;
 use crate::agent::TurnStats;
@@ -156,9 +156,7 @@ impl Model {
             }
             Role::User => {
                 self.end_live();
-                let mut c = Cell::new(CellKind::User);
-                c.lines(m.text(), Slot::User, pre("› ", Slot::User), INDENT);
-                self.push(c);
+                self.push(user_cell(m.text()));
             }
             Role::Assistant => {
                 // The finished message supersedes whatever streamed for it.

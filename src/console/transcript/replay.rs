@@ -121,6 +121,15 @@ pub fn journal_items(records: &[Record]) -> Vec<JournalItem> {
             Record::Torn { line, bytes } => out.push(JournalItem::Status(format!(
                 "⚠ journal line {line} ({bytes} bytes) is torn (a failed or cut-short write); skipped"
             ))),
+            Record::Gate(g) => out.push(JournalItem::Status(format!(
+                "gate {}: {}{}",
+                g.attempt,
+                g.cell(),
+                g.command
+                    .as_deref()
+                    .map(|c| format!(" · {c}"))
+                    .unwrap_or_default()
+            ))),
             Record::End { result } => {
                 let verdict = result["verdict"].as_str().unwrap_or("?");
                 let summary = result["summary"].as_str().unwrap_or("");

@@ -193,6 +193,7 @@ fn tombstone(meta: &ObjectMeta) -> AgenticTask {
         gate_profile: None,
         verdict_policy: None,
         mcp_enabled: None,
+        gate: None,
     };
     let mut t = AgenticTask::new(meta.name.as_deref().unwrap_or_default(), spec);
     t.metadata.namespace = meta.namespace.clone();

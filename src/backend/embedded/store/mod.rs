@@ -486,9 +486,11 @@ impl Store {
             .cloned()
             .ok_or_else(|| StoreError::NotFound(key.clone()))?;
         let status = t.status.clone().unwrap_or_default();
+        // A rejected push can be tried again too (issue 12): the new attempt starts fresh.
         let ok = status.phase == Some(TaskPhase::Failed)
             || (status.phase == Some(TaskPhase::Succeeded)
-                && status.verdict == Some(Verdict::Incomplete));
+                && status.verdict == Some(Verdict::Incomplete))
+            || crate::fleet::task_state(&t) == crate::fleet::TaskState::Rejected;
         if !ok {
             return Err(StoreError::NotRequeueable {
                 key: key.clone(),

@@ -68,6 +68,7 @@ fn task(name: &str) -> AgenticTask {
             gate_profile: None,
             verdict_policy: None,
             mcp_enabled: None,
+            gate: None,
         },
     );
     t.metadata.namespace = Some("ns".into());
