@@ -170,8 +170,15 @@ async fn issues_requests_match_githubs_openapi_description() {
         .get_issue("defilantech", "LLMKube", 1347)
         .await
         .unwrap_err();
+    // Prism accepted the request (a request that breaks the contract is answered 4xx, which
+    // would be another error). What it serves for this operation varies with its example
+    // choice: the pull-request example (refused as not an issue) or a body without the
+    // fields an issue needs (a clear BadResponse); either way nothing is taken as an issue.
     assert!(
-        matches!(e, GitHubError::IssueNotFound { status: 200, .. }),
+        matches!(
+            e,
+            GitHubError::IssueNotFound { status: 200, .. } | GitHubError::BadResponse { .. }
+        ),
         "{e}"
     );
 

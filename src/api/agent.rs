@@ -247,9 +247,10 @@ pub struct AgentSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<CoderGate>,
     /// Extension (issue 12; upstream HEAD has it on Workload): how many times the operator
-    /// may request changes on one task (default 3).
+    /// may request changes on one task (3 when unset, applied in code: a schema default would
+    /// be stored on every Agent and differ from upstream's CRDs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0), extend("default" = 3))]
+    #[schemars(range(min = 0))]
     pub max_review_iterations: Option<i32>,
 }
 
