@@ -13,31 +13,9 @@ use std::time::{Duration, Instant};
 
 const HELPER_ENV: &str = "FOREMAN_SANDBOX_LIFETIME_HELPER";
 
-/// Host processes (not zombies) whose command line contains `marker`.
-fn running(marker: &str) -> usize {
-    let Ok(rd) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    rd.flatten()
-        .filter(|e| {
-            let p = e.path();
-            let cmd = std::fs::read(p.join("cmdline")).unwrap_or_default();
-            let live = std::fs::read_to_string(p.join("stat"))
-                .ok()
-                .and_then(|s| {
-                    s.rsplit(')')
-                        .next()
-                        .map(|r| !r.trim_start().starts_with('Z'))
-                })
-                .unwrap_or(false);
-            live && String::from_utf8_lossy(&cmd).contains(marker)
-        })
-        .count()
-}
-
 fn gone_within(marker: &str, limit: Duration) -> bool {
     let until = Instant::now() + limit;
-    while running(marker) > 0 {
+    while common::running(marker) > 0 {
         if Instant::now() > until {
             return false;
         }
@@ -141,14 +119,17 @@ fn signalled_parent(n: u32, signal: i32) {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(started.exists(), "the helper's command never started");
-    assert!(running(&m) >= 2, "both sleeps run before the signal");
+    assert!(
+        common::running(&m) >= 2,
+        "both sleeps run before the signal"
+    );
     let pid = libc::pid_t::try_from(parent.id()).unwrap();
     assert!(common::signal(pid, signal), "kill({pid}, {signal})");
     let _ = parent.wait();
     assert!(
         gone_within(&m, Duration::from_secs(3)),
         "{} sleep(s) outlived a parent killed by signal {signal}",
-        running(&m)
+        common::running(&m)
     );
 }
 

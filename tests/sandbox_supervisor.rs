@@ -31,28 +31,6 @@ async fn bash(r: &Registry, command: &str) -> Value {
         .output
 }
 
-/// Host processes (not zombies) whose command line contains `marker`.
-fn running(marker: &str) -> usize {
-    let Ok(rd) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    rd.flatten()
-        .filter(|e| {
-            let p = e.path();
-            let cmd = std::fs::read(p.join("cmdline")).unwrap_or_default();
-            let live = std::fs::read_to_string(p.join("stat"))
-                .ok()
-                .and_then(|s| {
-                    s.rsplit(')')
-                        .next()
-                        .map(|r| !r.trim_start().starts_with('Z'))
-                })
-                .unwrap_or(false);
-            live && String::from_utf8_lossy(&cmd).contains(marker)
-        })
-        .count()
-}
-
 #[tokio::test]
 async fn a_supervised_call_runs_like_one_in_its_own_bwrap() {
     common::supervised();
@@ -86,10 +64,10 @@ async fn nothing_a_call_started_is_left_when_it_returns() {
     // Detached from the pipes and the process group: only the supervisor's kill finds it.
     let out = bash(&r, &format!("setsid sleep {m} >/dev/null 2>&1 & echo up")).await;
     assert_eq!(out["stdout"], "up\n", "{out}");
-    assert_eq!(running(&m), 0, "a sleep {m} outlived the call");
+    assert_eq!(common::running(&m), 0, "a sleep {m} outlived the call");
     let out = bash(&r, &format!("setsid sleep {m} >/dev/null 2>&1 & sleep 60")).await;
     assert_eq!(out["timed_out"], true, "{out}");
-    assert_eq!(running(&m), 0, "a sleep {m} outlived the timeout");
+    assert_eq!(common::running(&m), 0, "a sleep {m} outlived the timeout");
     let out = bash(&r, "set -- /proc/[0-9]*; echo $#").await;
     assert_eq!(
         out["stdout"], "2\n",

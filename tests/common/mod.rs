@@ -249,3 +249,26 @@ pub fn signal(pid: i32, sig: i32) -> bool {
 pub fn supervised() {
     foreman::sandbox::use_supervisor(PathBuf::from(env!("CARGO_BIN_EXE_foreman")));
 }
+
+/// Host processes (not zombies) whose command line contains `marker`.
+#[allow(dead_code)]
+pub fn running(marker: &str) -> usize {
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    rd.flatten()
+        .filter(|e| {
+            let p = e.path();
+            let cmd = std::fs::read(p.join("cmdline")).unwrap_or_default();
+            let live = std::fs::read_to_string(p.join("stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rsplit(')')
+                        .next()
+                        .map(|r| !r.trim_start().starts_with('Z'))
+                })
+                .unwrap_or(false);
+            live && String::from_utf8_lossy(&cmd).contains(marker)
+        })
+        .count()
+}
