@@ -76,7 +76,9 @@ fn main() -> ExitCode {
             },
             Some(Command::Crds) => crds::crds(),
             Some(Command::Completions { shell }) => cli::completions::completions(shell),
-            Some(Command::Man) => cli::completions::man(),
+            Some(Command::Man { command, dir }) => {
+                cli::completions::man(command.as_deref(), dir.as_deref())
+            }
             Some(Command::Dispatch(d)) => dispatch::dispatch(&cli.console, &d).await,
             Some(Command::Doctor) => doctor::doctor(&cli.console).await,
             Some(Command::Submit { files, replace }) => {

@@ -70,3 +70,45 @@ fn completions_and_the_man_page_cover_every_subcommand() {
         "the canonical flags complete"
     );
 }
+
+/// `foreman man run` prints the subcommand's own page; `--dir` writes one page per subcommand;
+/// an unknown name is bad input that lists what exists.
+#[test]
+fn man_pages_per_subcommand() {
+    let run = stdout_of(&["man", "run"]);
+    assert!(run.contains(".TH foreman-run"), "{run}");
+    assert!(
+        run.contains("inference"),
+        "run's page lists its flags: {run}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_foreman"))
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for page in [
+        "foreman.1",
+        "foreman-run.1",
+        "foreman-agent.1",
+        "foreman-doctor.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap_or_default();
+        assert!(text.contains(".TH"), "{page} written");
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_foreman"))
+        .args(["man", "nosuch"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("no subcommand `nosuch`") && err.contains("run"),
+        "{err}"
+    );
+}

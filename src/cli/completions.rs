@@ -2,8 +2,9 @@
 //! from the same clap types that parse the command line, so they never drift from it.
 
 use super::Cli;
-use super::common::{Exit, failed};
+use super::common::{Exit, bad_input, failed};
 use clap::CommandFactory;
+use std::path::Path;
 
 /// The completion script for `shell` on stdout (bash, zsh, fish, elvish, powershell).
 pub fn completions(shell: clap_complete::Shell) -> Exit {
@@ -12,10 +13,41 @@ pub fn completions(shell: clap_complete::Shell) -> Exit {
     emit(&buf)
 }
 
-/// The man page (roff) on stdout: `foreman man > foreman.1`.
-pub fn man() -> Exit {
+/// A man page (roff) on stdout — the top-level one or `command`'s — or, with `dir`, every
+/// page written there (foreman.1, foreman-run.1, …: clap_mangen's `generate_to`).
+pub fn man(command: Option<&str>, dir: Option<&Path>) -> Exit {
+    let mut cmd = Cli::command();
+    cmd.build();
+    if let Some(dir) = dir {
+        return match clap_mangen::generate_to(cmd, dir) {
+            Ok(()) => {
+                errln!("man pages written to {}", dir.display());
+                Exit::Ok
+            }
+            Err(e) => failed(format!(
+                "cannot write the man pages into {}: {e} (does the directory exist and is it writable?)",
+                dir.display()
+            )),
+        };
+    }
+    let page = match command {
+        None => cmd,
+        Some(name) => match cmd.find_subcommand(name) {
+            Some(sub) => sub.clone(),
+            None => {
+                let names: Vec<_> = cmd
+                    .get_subcommands()
+                    .map(|s| s.get_name().to_string())
+                    .collect();
+                return bad_input(format!(
+                    "no subcommand `{name}`; man pages exist for: {}",
+                    names.join(", ")
+                ));
+            }
+        },
+    };
     let mut buf = Vec::new();
-    match clap_mangen::Man::new(Cli::command()).render(&mut buf) {
+    match clap_mangen::Man::new(page).render(&mut buf) {
         Ok(()) => emit(&buf),
         Err(e) => failed(format!("cannot render the man page: {e}")),
     }

@@ -200,8 +200,15 @@ pub enum Command {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `foreman man > foreman.1`.
-    Man,
+    /// Print a man page (roff): `foreman man > foreman.1`, `foreman man run`, or every page
+    /// with `foreman man --dir ~/.local/share/man/man1`.
+    Man {
+        /// A subcommand whose page to print (e.g. `run`, `agent`); the top-level page if none.
+        command: Option<String>,
+        /// Write foreman.1 and one foreman-SUBCOMMAND.1 per subcommand into this directory.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Delete tasks from the local state (their journals and workspaces stay on disk).
     Delete {
         resource: delete::Deletable,
