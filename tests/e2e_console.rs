@@ -81,8 +81,8 @@ fn console_drives_the_demo_to_a_pushed_branch_and_a_pull_request() {
     let state = dir.path().join("state");
     let cmd = format!(
         "env GITHUB_TOKEN={TOKEN} HOME={home} FOREMAN_CONFIG={home}/empty.toml {bin} --state-dir {state} \
-         --inference-url {llama} --remote http://127.0.0.1:{port}/acme/greeter.git \
-         --github-api-base http://127.0.0.1:{port} --author-email bot@example.com \
+         --inference-base-url {llama} --git-remote-url http://127.0.0.1:{port}/acme/greeter.git \
+         --github-api-base http://127.0.0.1:{port} --commit-author-email bot@example.com \
          --submit {agent} --submit {task}",
         home = dir.path().display(),
         bin = env!("CARGO_BIN_EXE_foreman"),
@@ -142,8 +142,54 @@ fn console_drives_the_demo_to_a_pushed_branch_and_a_pull_request() {
         "{pulls}"
     );
 
+    drive_the_queue_keys(&tmux);
+
     // Quit restores the terminal and ends the process.
     tmux.keys(&["q"]);
     std::thread::sleep(Duration::from_millis(500));
     drop(server);
+}
+
+/// The newer queue keys on the finished demo, as an operator types them: the filter (`/`, a
+/// miss, esc clears), the sort (`s`, `S` reverses), `:` completion to a task name and the jump,
+/// the PR URL copied with `y`, and the `?` overlay listing the sort and note keys.
+fn drive_the_queue_keys(tmux: &Tmux) {
+    tmux.keys(&["/", "greet"]);
+    tmux.wait_for("filter /greet", 10);
+    tmux.wait_for("Queue (1 of 1 · /greet)", 10);
+    tmux.keys(&["BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "zzz"]);
+    tmux.wait_for("Queue (0 of 1 · /zzz)", 10);
+    tmux.keys(&["Escape"]);
+    let screen = tmux.wait_for("Queue (1)", 10);
+    assert!(
+        screen.contains("fix-greeting"),
+        "esc brings the row back:\n{screen}"
+    );
+
+    tmux.keys(&["s"]);
+    let sorted = tmux.wait_for("↑", 10);
+    tmux.keys(&["S"]);
+    let reversed = tmux.wait_for("↓", 10);
+    assert_ne!(sorted, reversed, "S reverses the sort shown in the header");
+
+    tmux.keys(&[":", "ta", "Tab"]);
+    tmux.wait_for(":task", 10);
+    tmux.keys(&[" fix", "Tab"]);
+    tmux.wait_for(":task fix-greeting", 10);
+    tmux.keys(&["Enter"]);
+    tmux.keys(&["y"]);
+    tmux.wait_for("copied http", 10);
+
+    tmux.keys(&["?"]);
+    let help = tmux.wait_for("Help · rebind keys", 10);
+    assert!(
+        help.contains("reverse sort") && help.contains("note"),
+        "the overlay lists the sort and note keys:\n{help}"
+    );
+    tmux.keys(&["Escape"]);
+    let screen = tmux.wait_for("Queue (1)", 10);
+    assert!(
+        !screen.contains("Help · rebind keys"),
+        "esc closes the overlay"
+    );
 }
