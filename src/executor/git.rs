@@ -103,6 +103,14 @@ impl WorkspaceGuard {
         })
     }
 
+    /// The kept workspace of a run under review: never removed by this run.
+    pub fn kept(path: &Path) -> WorkspaceGuard {
+        WorkspaceGuard {
+            path: path.to_path_buf(),
+            keep: true,
+        }
+    }
+
     pub fn keep_for_approval(mut self) {
         self.keep = true;
     }

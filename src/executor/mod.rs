@@ -8,11 +8,12 @@ mod git;
 mod loop_setup;
 pub mod outcome;
 pub mod provider;
+pub mod review;
 pub mod run;
 pub mod terminal;
 
 pub use outcome::ResultEnvelope;
 pub use run::{
     ExecEvent, ExecutorConfig, ExecutorError, PendingPush, RunReport, execute, execute_with,
-    push_pending,
+    push_pending, revise,
 };

@@ -23,7 +23,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod revise;
 mod rounds;
+pub use revise::revise;
 use rounds::{Committed, Round};
 
 /// `status.result.extra` key of the note that the workspace's `.git/config` changed after

@@ -46,15 +46,32 @@ impl Run<'_> {
         journal: &mut Journal,
         sink: &mut (dyn FnMut(ExecEvent) + Send),
     ) -> Result<Result<Committed, RunReport>, ExecutorError> {
-        let gate = gate_of(self.task, self.agent);
-        let mut round = Round {
+        let first = Round {
             opening: super::super::loop_setup::opening(self.task, self.agent, ctx.branch),
             resume: Resume {
                 notes: Some(self.notes.clone()),
                 ..Resume::default()
             },
         };
-        let mut last_sha: Option<String> = None;
+        self.rounds_from(client, registry, ctx, first, None, journal, sink)
+            .await
+    }
+
+    /// [`Run::rounds`] from `round`; `last_sha` is the commit already made (a request for
+    /// changes resumes from the reviewed GO commit), so a GO that changes nothing more keeps
+    /// it instead of ending NO-CHANGES.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn rounds_from(
+        &self,
+        client: &Client,
+        registry: &Registry,
+        ctx: &After<'_>,
+        mut round: Round,
+        mut last_sha: Option<String>,
+        journal: &mut Journal,
+        sink: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> Result<Result<Committed, RunReport>, ExecutorError> {
+        let gate = gate_of(self.task, self.agent);
         let mut attempt = 0;
         loop {
             let (end, history) = self
@@ -69,7 +86,8 @@ impl Run<'_> {
             }
             let sha = match self.commit(&sub, ctx, turns, sink).await? {
                 Ok(sha) => sha,
-                // A GO after a failed gate that changed nothing: the same commit is gated again.
+                // A GO after a failed gate (or a review) that changed nothing: the same commit
+                // is gated (or reviewed) again.
                 Err(rep) if rep.result.outcome() == "NO-CHANGES" && last_sha.is_some() => {
                     last_sha.clone().unwrap_or_default()
                 }
