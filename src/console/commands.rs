@@ -110,6 +110,15 @@ pub struct CommandInfo {
 }
 
 impl CommandInfo {
+    /// The label where the keys go now: `/` searches a transcript but filters the queue, and
+    /// the footer should say which.
+    pub fn label_in(&self, cx: &Context) -> &'static str {
+        match self.action {
+            Action::Search if cx.focus == Focus::Queue => "filter",
+            _ => self.label,
+        }
+    }
+
     /// In the scope the keys go to now, and its rule holds.
     pub fn available(&self, cx: &Context) -> bool {
         self.scope().overlaps(cx.scope()) && (self.available)(cx)
@@ -474,7 +483,7 @@ pub fn footer(cx: &Context, keymap: &Keymap) -> Vec<(String, &'static str)> {
     COMMANDS
         .iter()
         .filter(|c| c.quick && c.available(cx))
-        .filter_map(|c| keymap.get(c.name).map(|k| (k.to_string(), c.label)))
+        .filter_map(|c| keymap.get(c.name).map(|k| (k.to_string(), c.label_in(cx))))
         .collect()
 }
 
@@ -534,6 +543,26 @@ mod tests {
             .filter(|i| i.available(c))
             .map(|i| i.name)
             .collect()
+    }
+
+    /// The footer names what `/` does where the keys go: filter in the queue, search in a
+    /// transcript.
+    #[test]
+    fn the_slash_label_follows_the_focus() {
+        let mut warnings = Vec::new();
+        let keymap = crate::config::Config::defaults(&mut warnings).keymap;
+        let label = |c: &Context| {
+            footer(c, &keymap)
+                .into_iter()
+                .find(|(k, _)| k == "/")
+                .map(|(_, l)| l)
+        };
+        assert_eq!(label(&cx(Some(TaskState::Running))), Some("filter"));
+        let detail = Context {
+            focus: Focus::Detail,
+            ..cx(Some(TaskState::Running))
+        };
+        assert_eq!(label(&detail), Some("search"));
     }
 
     #[test]

@@ -55,7 +55,7 @@ fn keys_footer_and_help_follow_the_focused_pane() {
             .map(|(_, l)| l)
             .collect::<Vec<_>>()
     };
-    assert!(labels(&queue).contains(&"search") && !labels(&queue).contains(&"create task"));
+    assert!(labels(&queue).contains(&"filter") && !labels(&queue).contains(&"create task"));
     let on_now = |c: &Context, label: &str| {
         commands::help_rows(c, &keymap)
             .into_iter()
