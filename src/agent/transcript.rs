@@ -99,6 +99,14 @@ impl Journal {
         &self.path
     }
 
+    /// [`Journal::append`] for a record the run goes on without: the live transcript already
+    /// showed it, so a failed write is logged rather than ending the run.
+    pub fn append_or_warn(&mut self, record: &Record) {
+        if let Err(e) = self.append(record) {
+            tracing::warn!("transcript journal write failed: {e}");
+        }
+    }
+
     /// Writes one record as one line with a single `write_all`, so the OS holds it even if
     /// this process dies right after.
     pub fn append(&mut self, record: &Record) -> std::io::Result<()> {

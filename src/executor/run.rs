@@ -182,11 +182,10 @@ impl<'a> Run<'a> {
         // The live transcript said it; the journal keeps it for replay and export.
         if let Some(note) = rep.result.extra.other.get(GIT_CONFIG_CHANGED)
             && let Some(message) = note.as_str()
-            && let Err(e) = journal.append(&Record::Warning {
-                message: message.to_string(),
-            })
         {
-            tracing::warn!("transcript journal write failed: {e}");
+            journal.append_or_warn(&Record::Warning {
+                message: message.to_string(),
+            });
         }
         Ok(finish(rep, &mut journal))
     }

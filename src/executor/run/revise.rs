@@ -65,13 +65,10 @@ impl Run<'_> {
         let previous = previous_conversation(&rev.previous_journal)?;
         let mut journal = self.open_journal(&endpoint)?;
         for (turn, message) in &previous {
-            let r = Record::Message {
+            journal.append_or_warn(&Record::Message {
                 turn: *turn,
                 message: message.clone(),
-            };
-            if let Err(e) = journal.append(&r) {
-                tracing::warn!("transcript journal write failed: {e}");
-            }
+            });
         }
         sink(ExecEvent::Status(format!(
             "review {}: resuming from {} on {}",

@@ -146,9 +146,7 @@ impl Run<'_> {
             &c.sha[..c.sha.len().min(12)]
         )));
         let run = gate::run(g, registry, attempt, &c.sha).await;
-        if let Err(e) = journal.append(&Record::Gate(run.clone())) {
-            tracing::warn!("transcript journal write failed: {e}");
-        }
+        journal.append_or_warn(&Record::Gate(run.clone()));
         sink(ExecEvent::Gate(run.clone()));
         let passed = run.status == GateStatus::Passed;
         sink(ExecEvent::Status(format!("gate {attempt}: {}", run.cell())));
