@@ -40,11 +40,16 @@ fn a_closed_stdout_ends_the_process_quietly() {
     }
 }
 
-fn stdout_of(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_foreman"))
+/// `foreman ARGS` run to its end, its output captured.
+fn foreman<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_foreman"))
         .args(args)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = foreman(args);
     assert!(out.status.success(), "{args:?}");
     String::from_utf8(out.stdout).unwrap()
 }
@@ -82,11 +87,7 @@ fn man_pages_per_subcommand() {
         "run's page lists its flags: {run}"
     );
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_foreman"))
-        .args(["man", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = foreman(&["man".as_ref(), "--dir".as_ref(), dir.path().as_os_str()]);
     assert!(
         out.status.success(),
         "{}",
@@ -101,10 +102,7 @@ fn man_pages_per_subcommand() {
         let text = std::fs::read_to_string(dir.path().join(page)).unwrap_or_default();
         assert!(text.contains(".TH"), "{page} written");
     }
-    let bad = Command::new(env!("CARGO_BIN_EXE_foreman"))
-        .args(["man", "nosuch"])
-        .output()
-        .unwrap();
+    let bad = foreman(&["man", "nosuch"]);
     assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(
