@@ -188,6 +188,9 @@ struct State {
     queue: Mutex<VecDeque<Reply>>,
     /// When set, every request gets this reply (benchmarks).
     repeat: Option<Reply>,
+    /// GET requests (a console's `/props`, `/models` probes) get 404 without taking a
+    /// scripted reply, so a probe racing a run cannot steal the run's reply.
+    chat_only: bool,
     scripted: usize,
     requests: Mutex<Vec<Value>>,
     /// Every request as received: its head (request line and headers) and body bytes.
@@ -220,6 +223,21 @@ impl ScriptedServer {
         Self::spawn(State {
             queue: Mutex::new(replies.into()),
             repeat: None,
+            chat_only: false,
+            scripted,
+            requests: Mutex::new(Vec::new()),
+            raw: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// [`ScriptedServer::start`] for a client that also probes with GETs (the console): every
+    /// GET is answered 404 and is not counted; only the chat requests take `replies`.
+    pub fn chat_only(replies: Vec<Reply>) -> io::Result<ScriptedServer> {
+        let scripted = replies.len();
+        Self::spawn(State {
+            queue: Mutex::new(replies.into()),
+            repeat: None,
+            chat_only: true,
             scripted,
             requests: Mutex::new(Vec::new()),
             raw: Mutex::new(Vec::new()),
@@ -231,6 +249,7 @@ impl ScriptedServer {
         Self::spawn(State {
             queue: Mutex::new(VecDeque::new()),
             repeat: Some(reply),
+            chat_only: false,
             scripted: 0,
             requests: Mutex::new(Vec::new()),
             raw: Mutex::new(Vec::new()),
@@ -332,6 +351,10 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
     let Some((head, body)) = read_request(&mut stream).await else {
         return;
     };
+    if state.chat_only && head.starts_with("GET ") {
+        let _ = write_reply(&mut stream, &Reply::status(404, "not served here")).await;
+        return;
+    }
     lock(&state.raw).push((head, body.clone()));
     let value = serde_json::from_slice::<Value>(&body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
