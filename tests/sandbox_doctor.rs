@@ -64,3 +64,15 @@ fn doctor_warns_when_the_operator_turned_it_off() {
     let l = line(&out, "! sandbox");
     assert!(l.contains("OFF") && l.contains("unconfined"), "{l}");
 }
+
+/// The tool-call cap that applies is shown, from the environment as from the file.
+#[test]
+fn doctor_shows_the_tool_call_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = doctor(dir.path(), &[]);
+    let l = line(&out, "✓ tool calls");
+    assert!(l.contains("at most 32 per model reply"), "{l}");
+    let out = doctor(dir.path(), &[("FOREMAN_MAX_TOOL_CALLS_PER_TURN", "6")]);
+    let l = line(&out, "✓ tool calls");
+    assert!(l.contains("at most 6 per model reply"), "{l}");
+}

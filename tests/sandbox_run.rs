@@ -291,3 +291,28 @@ async fn foreman_drops_the_token_from_its_own_environment_at_startup() {
     );
     assert!(!run.journal.contains("GITHUB_TOKEN=g"), "{}", run.journal);
 }
+
+/// The operator's `[executor] max_tool_calls_per_turn` (here from the environment) caps an
+/// Agent that sets no cap of its own: of five calls in one reply two run, three are told why.
+#[tokio::test]
+async fn the_operators_tool_call_cap_applies_to_an_agent_without_one() {
+    let e = env();
+    let calls: Vec<(String, String)> = (0..5)
+        .map(|i| {
+            let args = json!({ "command": format!("echo ran-{i}") }).to_string();
+            ("bash".to_string(), args)
+        })
+        .collect();
+    let run = foreman_run_with(&e, vec![Reply::ToolCalls(calls), submit("NO-GO")], |c| {
+        c.env("FOREMAN_MAX_TOOL_CALLS_PER_TURN", "2");
+    })
+    .await;
+    let told = "this reply asked for 5 tool calls and at most 2 run per turn";
+    assert_eq!(run.journal.matches(told).count(), 3, "{}", run.journal);
+    // A tool output is JSON inside a JSON string in the journal: `ran-1\n` ran, `ran-2\n` not.
+    assert!(
+        run.journal.contains("ran-1\\\\n") && !run.journal.contains("ran-2\\\\n"),
+        "{}",
+        run.journal
+    );
+}

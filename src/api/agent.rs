@@ -263,6 +263,9 @@ pub struct AgentStatus {
     pub conditions: Option<Vec<Condition>>,
 }
 
+/// Tool calls of one reply that run when neither the Agent nor the operator's config says.
+pub const DEFAULT_MAX_TOOL_CALLS_PER_TURN: usize = 32;
+
 /// Upstream defaults (spec §1.1), resolved in one place so the executor and the UI agree.
 impl AgentSpec {
     pub fn max_turns(&self) -> u32 {
@@ -316,11 +319,12 @@ impl AgentSpec {
             _ => 1024 * 1024,
         }
     }
-    /// Tool calls run per reply (32 unless set).
+    /// Tool calls run per reply ([`DEFAULT_MAX_TOOL_CALLS_PER_TURN`] unless set; the
+    /// operator's `[executor] max_tool_calls_per_turn` fills an unset field before a run).
     pub fn max_tool_calls_per_turn(&self) -> usize {
         match self.max_tool_calls_per_turn {
             Some(n) if n > 0 => n as usize,
-            _ => 32,
+            _ => DEFAULT_MAX_TOOL_CALLS_PER_TURN,
         }
     }
     /// Requests for changes allowed on one task (3 unless set; 0 = none).

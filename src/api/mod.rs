@@ -18,7 +18,8 @@ pub mod workload;
 pub mod yaml;
 
 pub use agent::{
-    Agent, AgentRole, AgentSandbox, AgentSpec, FewShotExample, SandboxNetwork, ToolProtocol,
+    Agent, AgentRole, AgentSandbox, AgentSpec, DEFAULT_MAX_TOOL_CALLS_PER_TURN, FewShotExample,
+    SandboxNetwork, ToolProtocol,
 };
 pub use agent_context::{ContextStrategy, StuckLoopDetection};
 pub use agent_runtime::{

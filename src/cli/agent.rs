@@ -59,7 +59,7 @@ fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, Strin
     cfg.keep_workspace = args.keep_workspace;
     cfg.push_now = !args.await_approval;
     cfg.token = TokenSource::Lookup;
-    cfg.sandbox = super::common::sandbox_settings(args.no_sandbox);
+    (cfg.sandbox, cfg.agent_defaults) = super::common::run_settings(args.no_sandbox);
     cfg.stub_sleep = stub.then_some(args.stub_sleep);
     if let Some(d) = crate::config::project_dirs() {
         cfg.journal_dir = d.data_dir().join("transcripts");

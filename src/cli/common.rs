@@ -69,9 +69,12 @@ fn no_sandbox(flag: bool) -> Option<crate::sandbox::Mode> {
     flag.then_some(crate::sandbox::Mode::Off)
 }
 
-/// The sandbox settings of `foreman run` and `foreman agent`, which read no other setting of
-/// the config: its `[sandbox]` table and `FOREMAN_SANDBOX*`, then `--no-sandbox`.
-pub fn sandbox_settings(no_sandbox_flag: bool) -> crate::sandbox::Settings {
+/// The settings `foreman run` and `foreman agent` read from the config (no others): the
+/// `[sandbox]` table and `FOREMAN_SANDBOX*`, then `--no-sandbox`; and the `[executor]`
+/// defaults for what an Agent leaves unset.
+pub fn run_settings(
+    no_sandbox_flag: bool,
+) -> (crate::sandbox::Settings, crate::config::AgentDefaults) {
     let (mut cfg, warnings) = Config::load();
     for w in &warnings {
         errln!("warning: {w}");
@@ -80,7 +83,7 @@ pub fn sandbox_settings(no_sandbox_flag: bool) -> crate::sandbox::Settings {
         sandbox_mode: no_sandbox(no_sandbox_flag),
         ..Default::default()
     });
-    cfg.sandbox
+    (cfg.sandbox, cfg.executor.agent_defaults())
 }
 
 /// Whether the console flags ask for a cluster instead of the local state directory.

@@ -126,6 +126,7 @@ fn start_on_state_dir(
         sandbox: cfg.sandbox.clone(),
         node_name: node_name(),
         limits: cfg.limits.manifest(),
+        agent_defaults: cfg.executor.agent_defaults(),
     };
     let backend =
         start_embedded(ecfg, tx).map_err(|e| format!("cannot start the embedded backend: {e}"))?;

@@ -40,6 +40,19 @@ fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -
     }
 }
 
+/// The run bounds an Agent may leave to the operator (issue 9 §4): always a pass, so the
+/// operator sees the cap that applies and where to change it.
+fn tool_calls(e: &crate::config::ExecutorSettings) -> Check {
+    pass(
+        "tool calls",
+        format!(
+            "at most {} per model reply run, the rest answered with an error \
+             ([executor] max_tool_calls_per_turn; an Agent's maxToolCallsPerTurn wins)",
+            e.max_tool_calls_per_turn
+        ),
+    )
+}
+
 /// Works / what is missing / deliberately off.
 fn sandbox(settings: &crate::sandbox::Settings) -> Check {
     use crate::sandbox::Status;
@@ -74,6 +87,7 @@ pub async fn doctor(args: &ConsoleArgs) -> Exit {
         node(),
         state_dir(&cfg.workspace.state_dir),
         sandbox(&cfg.sandbox),
+        tool_calls(&cfg.executor),
         inference(&cfg.inference.base_url).await,
         token_found(&token),
         git_remote(cfg.git.remote_url.as_deref(), token.ok()).await,

@@ -33,11 +33,13 @@ fn default_journal(ns: &str, task: &str) -> PathBuf {
 }
 
 pub async fn run(args: RunArgs) -> Exit {
-    let (task, agent) = match manifests(&args) {
+    let (task, mut agent) = match manifests(&args) {
         Ok(m) => m,
         Err(exit) => return exit,
     };
-    let cfg = executor_config(&args, &task);
+    let (sandbox, defaults) = super::common::run_settings(args.no_sandbox);
+    defaults.apply_to(&mut agent);
+    let cfg = executor_config(&args, &task, sandbox);
     let mut printer = Printer::new();
     let quiet = args.quiet;
     let mut sink = |ev: ExecEvent| {
@@ -94,7 +96,11 @@ fn manifests(args: &RunArgs) -> Result<(Box<AgenticTask>, Box<Agent>), Exit> {
 }
 
 /// What the executor needs for this run, from the flags and the task.
-fn executor_config(args: &RunArgs, task: &AgenticTask) -> ExecutorConfig {
+fn executor_config(
+    args: &RunArgs,
+    task: &AgenticTask,
+    sandbox: crate::sandbox::Settings,
+) -> ExecutorConfig {
     let ns = task
         .metadata
         .namespace
@@ -120,7 +126,7 @@ fn executor_config(args: &RunArgs, task: &AgenticTask) -> ExecutorConfig {
             .clone()
             .unwrap_or_else(|| default_journal(&ns, &name)),
         token: TokenSource::Lookup,
-        sandbox: super::common::sandbox_settings(args.no_sandbox),
+        sandbox,
         provider_key: Default::default(),
     }
 }

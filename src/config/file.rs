@@ -64,6 +64,7 @@ struct RawWorkspace {
 struct RawExecutor {
     max_concurrent: Option<Spanned<i64>>,
     auto_push: Option<bool>,
+    max_tool_calls_per_turn: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -142,6 +143,11 @@ pub(super) fn parse_layer(
         .transpose()
     };
     let max_concurrent = ranged(executor.max_concurrent, "executor.max_concurrent", 1..=64)?;
+    let max_tool_calls_per_turn = ranged(
+        executor.max_tool_calls_per_turn,
+        "executor.max_tool_calls_per_turn",
+        1..=super::MAX_TOOL_CALLS_LIMIT,
+    )?;
     let max_manifest_bytes = ranged(
         limits.max_manifest_bytes,
         "limits.max_manifest_bytes",
@@ -158,6 +164,7 @@ pub(super) fn parse_layer(
         state_dir: workspace.state_dir.as_deref().map(expand_home),
         max_concurrent,
         auto_push: executor.auto_push,
+        max_tool_calls_per_turn,
         github_api_base: github.api_base,
         theme: ui.theme,
         bell: ui.bell,

@@ -5,9 +5,12 @@
 //! Loading never refuses to start (kdash pattern): a broken user file or env value is skipped
 //! and reported as a `ConfigWarning` for the status line; `check_file` is the strict variant.
 
+mod env;
 mod file;
 mod keys;
 pub mod paths;
+pub use env::ENV_VARS;
+use env::env_layer;
 mod scope;
 
 use std::collections::BTreeMap;
@@ -71,6 +74,8 @@ pub struct ConfigLayer {
     pub state_dir: Option<PathBuf>,
     pub max_concurrent: Option<usize>,
     pub auto_push: Option<bool>,
+    /// `[executor] max_tool_calls_per_turn`: the default cap for Agents that set none.
+    pub max_tool_calls_per_turn: Option<usize>,
     pub github_api_base: Option<String>,
     pub theme: Option<String>,
     pub bell: Option<Bell>,
@@ -139,6 +144,43 @@ pub struct WorkspaceConfig {
 pub struct ExecutorSettings {
     pub max_concurrent: usize,
     pub auto_push: bool,
+    /// Tool calls of one reply that run when the Agent sets no `maxToolCallsPerTurn`
+    /// (issue 9 §4); the rest are answered with an error the model can read.
+    pub max_tool_calls_per_turn: usize,
+}
+
+impl ExecutorSettings {
+    /// What of these settings fills the Agents this machine runs.
+    pub fn agent_defaults(&self) -> AgentDefaults {
+        AgentDefaults {
+            max_tool_calls_per_turn: self.max_tool_calls_per_turn,
+        }
+    }
+}
+
+/// The operator's defaults for fields an Agent may leave unset (config `[executor]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AgentDefaults {
+    pub max_tool_calls_per_turn: usize,
+}
+
+impl Default for AgentDefaults {
+    fn default() -> Self {
+        AgentDefaults {
+            max_tool_calls_per_turn: crate::api::DEFAULT_MAX_TOOL_CALLS_PER_TURN,
+        }
+    }
+}
+
+impl AgentDefaults {
+    /// Fills the Agent about to run: a field the Agent sets wins. Every executor of this
+    /// machine (console, `foreman run`, `foreman agent`) calls this, so the rule lives once.
+    pub fn apply_to(&self, agent: &mut crate::api::Agent) {
+        let s = &mut agent.spec;
+        if s.max_tool_calls_per_turn.is_none_or(|n| n <= 0) {
+            s.max_tool_calls_per_turn = i32::try_from(self.max_tool_calls_per_turn).ok();
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -302,23 +344,8 @@ impl fmt::Display for ConfigWarning {
     }
 }
 
-/// Environment variables and the settings they set.
-pub const ENV_VARS: [&str; 14] = [
-    "FOREMAN_INFERENCE_BASE_URL",
-    "FOREMAN_GIT_REMOTE_URL",
-    "FOREMAN_GIT_AUTHOR_NAME",
-    "FOREMAN_GIT_AUTHOR_EMAIL",
-    "FOREMAN_WORKSPACE_DIR",
-    "FOREMAN_STATE_DIR",
-    "FOREMAN_MAX_CONCURRENT",
-    "FOREMAN_AUTO_PUSH",
-    "FOREMAN_GITHUB_API_BASE",
-    "FOREMAN_THEME",
-    "FOREMAN_BELL",
-    "FOREMAN_MOUSE",
-    "FOREMAN_SANDBOX",
-    "FOREMAN_SANDBOX_NETWORK",
-];
+/// The highest `max_tool_calls_per_turn` the file or environment may set.
+pub const MAX_TOOL_CALLS_LIMIT: usize = 1024;
 
 /// The one place the app's data and state directories are named (the config home is
 /// [`paths`]'s; this type's config dir is only its old location).
@@ -432,6 +459,7 @@ impl Config {
             executor: ExecutorSettings {
                 max_concurrent: 1,
                 auto_push: false,
+                max_tool_calls_per_turn: crate::api::DEFAULT_MAX_TOOL_CALLS_PER_TURN,
             },
             github: GitHubSettings {
                 api_base: "https://api.github.com".into(),
@@ -488,6 +516,10 @@ impl Config {
         set(&mut self.workspace.state_dir, &l.state_dir);
         set(&mut self.executor.max_concurrent, &l.max_concurrent);
         set(&mut self.executor.auto_push, &l.auto_push);
+        set(
+            &mut self.executor.max_tool_calls_per_turn,
+            &l.max_tool_calls_per_turn,
+        );
         set(&mut self.github.api_base, &l.github_api_base);
         set(&mut self.ui.theme, &l.theme);
         set(&mut self.ui.bell, &l.bell);
@@ -511,78 +543,6 @@ impl Config {
             .clone()
             .unwrap_or_else(|| self.workspace.state_dir.join("workspaces"))
     }
-}
-
-/// The `FOREMAN_*` variables as a layer; a bad value is skipped with a warning.
-fn env_layer(
-    env: &dyn Fn(&str) -> Option<String>,
-    warnings: &mut Vec<ConfigWarning>,
-) -> ConfigLayer {
-    let mut l = ConfigLayer::default();
-    let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
-    let mut bad = |var: &str, value: &str, reason: &str| {
-        warnings.push(ConfigWarning {
-            error: ConfigError::BadEnv {
-                var: var.into(),
-                value: value.into(),
-                reason: reason.into(),
-            },
-            fallback: "ignored this variable",
-        })
-    };
-    let parse_bool = |v: &str| match v.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Some(true),
-        "0" | "false" | "no" | "off" => Some(false),
-        _ => None,
-    };
-    l.inference_base_url = get("FOREMAN_INFERENCE_BASE_URL");
-    l.git_remote_url = get("FOREMAN_GIT_REMOTE_URL");
-    l.git_author_name = get("FOREMAN_GIT_AUTHOR_NAME");
-    l.git_author_email = get("FOREMAN_GIT_AUTHOR_EMAIL");
-    l.workspace_dir = get("FOREMAN_WORKSPACE_DIR").map(|v| file::expand_home(&v));
-    l.state_dir = get("FOREMAN_STATE_DIR").map(|v| file::expand_home(&v));
-    l.github_api_base = get("FOREMAN_GITHUB_API_BASE");
-    l.theme = get("FOREMAN_THEME");
-    if let Some(v) = get("FOREMAN_MAX_CONCURRENT") {
-        match v.trim().parse::<usize>() {
-            Ok(n) if (1..=64).contains(&n) => l.max_concurrent = Some(n),
-            _ => bad(
-                "FOREMAN_MAX_CONCURRENT",
-                &v,
-                "expected a number from 1 to 64",
-            ),
-        }
-    }
-    for (var, slot) in [
-        ("FOREMAN_AUTO_PUSH", &mut l.auto_push),
-        ("FOREMAN_MOUSE", &mut l.mouse),
-    ] {
-        if let Some(v) = get(var) {
-            match parse_bool(&v) {
-                Some(b) => *slot = Some(b),
-                None => bad(var, &v, "expected true or false"),
-            }
-        }
-    }
-    if let Some(v) = get("FOREMAN_SANDBOX") {
-        match v.parse::<SandboxMode>() {
-            Ok(m) => l.sandbox_mode = Some(m),
-            Err(reason) => bad("FOREMAN_SANDBOX", &v, &reason),
-        }
-    }
-    if let Some(v) = get("FOREMAN_SANDBOX_NETWORK") {
-        match v.parse::<SandboxNetwork>() {
-            Ok(n) => l.sandbox_network = Some(n),
-            Err(reason) => bad("FOREMAN_SANDBOX_NETWORK", &v, &reason),
-        }
-    }
-    if let Some(v) = get("FOREMAN_BELL") {
-        match v.parse::<Bell>() {
-            Ok(b) => l.bell = Some(b),
-            Err(reason) => bad("FOREMAN_BELL", &v, &reason),
-        }
-    }
-    l
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ fn every_file_key_reaches_its_own_layer_field() {
          [git]\nremote_url = \"http://git/acme.git\"\nauthor_name = \"Bot\"\n\
          author_email = \"bot@x\"\n\
          [workspace]\ndir = \"/srv/ws\"\nstate_dir = \"/srv/state\"\n\
-         [executor]\nmax_concurrent = 64\nauto_push = false\n\
+         [executor]\nmax_concurrent = 64\nauto_push = false\nmax_tool_calls_per_turn = 7\n\
          [github]\napi_base = \"https://ghe/api/v3\"\n\
          [ui]\ntheme = \"light\"\nbell = \"finish\"\nmouse = true\n\
          [sandbox]\nmode = \"off\"\nnetwork = \"loopback\"\nallow_paths = [\"/srv/cache\"]\n\
@@ -146,6 +146,7 @@ fn every_file_key_reaches_its_own_layer_field() {
         state_dir: Some(PathBuf::from("/srv/state")),
         max_concurrent: Some(64),
         auto_push: Some(false),
+        max_tool_calls_per_turn: Some(7),
         github_api_base: Some("https://ghe/api/v3".into()),
         theme: Some("light".into()),
         bell: Some(Bell::Finish),
@@ -479,5 +480,65 @@ fn one_key_may_serve_actions_of_disjoint_scopes_but_not_of_overlapping_ones() {
     assert!(
         msgs.iter().all(|m| !m.contains("new_from_issue, search")),
         "{msgs:?}"
+    );
+}
+
+/// `max_tool_calls_per_turn`: default 32, file, then env; out of range is named and the
+/// default kept; the Agent's own field wins over all of them when applied.
+#[test]
+fn max_tool_calls_per_turn_layers_and_the_agent_wins() {
+    let (c, _) = load(None, &[]);
+    assert_eq!(c.executor.max_tool_calls_per_turn, 32);
+    let (_d, p) = user_file("[executor]\nmax_tool_calls_per_turn = 5\n");
+    let (c, w) = load(Some(&p), &[]);
+    assert!(w.is_empty());
+    assert_eq!(c.executor.max_tool_calls_per_turn, 5);
+    let (c, w) = load(Some(&p), &[("FOREMAN_MAX_TOOL_CALLS_PER_TURN", "9")]);
+    assert!(w.is_empty());
+    assert_eq!(c.executor.max_tool_calls_per_turn, 9);
+    let (c, w) = load(Some(&p), &[("FOREMAN_MAX_TOOL_CALLS_PER_TURN", "0")]);
+    assert_eq!(
+        c.executor.max_tool_calls_per_turn, 5,
+        "a bad env value keeps the file's"
+    );
+    let msgs: Vec<String> = w.iter().map(|w| w.to_string()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("FOREMAN_MAX_TOOL_CALLS_PER_TURN") && m.contains("1 to 1024")),
+        "{msgs:?}"
+    );
+    let (_d2, bad) = user_file("[executor]\nmax_tool_calls_per_turn = 5000\n");
+    let e = Config::check_file(&bad).unwrap_err().to_string();
+    assert!(
+        e.contains("executor.max_tool_calls_per_turn") && e.contains("1 to 1024"),
+        "{e}"
+    );
+
+    let agent = |n: Option<i32>| {
+        let mut a: crate::api::Agent = serde_json::from_value(serde_json::json!({
+            "apiVersion": "foreman.llmkube.dev/v1alpha1", "kind": "Agent",
+            "metadata": {"name": "a"}, "spec": {"role": "coder", "tools": ["bash"]}
+        }))
+        .unwrap();
+        a.spec.max_tool_calls_per_turn = n;
+        a
+    };
+    let d = c.executor.agent_defaults();
+    let mut unset = agent(None);
+    d.apply_to(&mut unset);
+    assert_eq!(unset.spec.max_tool_calls_per_turn(), 5);
+    let mut own = agent(Some(3));
+    d.apply_to(&mut own);
+    assert_eq!(
+        own.spec.max_tool_calls_per_turn(),
+        3,
+        "the Agent's field wins"
+    );
+    let mut zero = agent(Some(0));
+    d.apply_to(&mut zero);
+    assert_eq!(
+        zero.spec.max_tool_calls_per_turn(),
+        5,
+        "0 means unset, as upstream reads it"
     );
 }

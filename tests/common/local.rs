@@ -33,6 +33,7 @@ pub fn embedded_config(state: &Path, base_url: &str, max: usize) -> EmbeddedConf
         sandbox: Default::default(),
         node_name: "test-node".into(),
         limits: Limits::default(),
+        agent_defaults: Default::default(),
     }
 }
 

@@ -36,6 +36,8 @@ pub struct EmbeddedConfig {
     pub node_name: String,
     /// Bounds of one submitted manifest file (config `[limits]`).
     pub limits: crate::api::Limits,
+    /// The operator's defaults for what an Agent leaves unset (config `[executor]`).
+    pub agent_defaults: crate::config::AgentDefaults,
 }
 
 /// Timing knobs; the defaults are the product's, tests shorten them.

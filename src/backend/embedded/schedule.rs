@@ -128,7 +128,7 @@ impl Runner {
     /// is one compare-and-swap: when another console claimed the task first, nothing starts.
     fn launch(&mut self, mut t: AgenticTask, key: TaskKey) {
         let agent_name = t.spec.agent_ref.as_ref().map(|r| r.name.clone());
-        let Some(agent) = agent_name
+        let Some(mut agent) = agent_name
             .and_then(|n| self.store.agent(&key.namespace, &n))
             .cloned()
         else {
@@ -144,6 +144,7 @@ impl Runner {
             self.save(&t);
             return;
         };
+        self.cfg.agent_defaults.apply_to(&mut agent);
         mark_claimed(&mut t, &self.cfg.node_name);
         let claimed = self.store.claim_task(&t);
         let Some(t) = self.saved(claimed, &t) else {

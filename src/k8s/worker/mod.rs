@@ -55,6 +55,8 @@ pub struct WorkerConfig {
     pub token: TokenSource,
     /// The operator's sandbox settings for every run (README "Containment").
     pub sandbox: crate::sandbox::Settings,
+    /// The operator's defaults for what an Agent leaves unset (config `[executor]`).
+    pub agent_defaults: crate::config::AgentDefaults,
     /// Minimum gap between transcript ConfigMap updates during a run.
     pub transcript_every: Duration,
     /// How long a terminal status write keeps retrying (apiserver restarts, conflicts).
@@ -82,6 +84,7 @@ impl WorkerConfig {
             push_now: true,
             token: TokenSource::Lookup,
             sandbox: crate::sandbox::Settings::default(),
+            agent_defaults: Default::default(),
             transcript_every: Duration::from_secs(2),
             terminal_budget: Duration::from_secs(300),
             shutdown_budget: Duration::from_secs(10),

@@ -197,10 +197,11 @@ async fn execute_task(
     if let Some(d) = cfg.stub_sleep {
         return Ok(pre.stub(&task, d).await);
     }
-    let agent = match pre.agent(&cluster, &task).await? {
+    let mut agent = match pre.agent(&cluster, &task).await? {
         Ok(a) => a,
         Err(early) => return Ok(early),
     };
+    cfg.agent_defaults.apply_to(&mut agent);
     let cloud = secret::is_cloud_proxy(&agent);
     // A cloud proxy's URL is its providerConfig.baseURL, which the executor resolves.
     let base_url = match cloud {
