@@ -65,8 +65,9 @@ fn main() {
                 kc2
             }
             Err(why) => {
-                println!("cluster console bench skipped: {why}");
-                return;
+                // No figure without the peer: a missing apiserver is a failure, not a pass.
+                println!("cluster console bench: no apiserver: {why}");
+                std::process::exit(2);
             }
         },
     };
@@ -84,6 +85,7 @@ fn main() {
         Some(_) => Ok(Duration::ZERO),
         None => rt.block_on(seed(&kubeconfig, &id)),
     };
+    let failed;
     match seeded {
         Ok(took) => {
             println!(
@@ -100,7 +102,9 @@ fn main() {
                     if std::env::var_os("RUST_LOG").is_some() {
                         eprint!("{}", String::from_utf8_lossy(&o.stderr));
                     }
-                    if !o.status.success() {
+                    failed = !o.status.success();
+                    // Exit 1 is the child's "over goal" (it printed which); else it broke.
+                    if failed && o.status.code() != Some(1) {
                         println!(
                             "  measurement failed ({}): {}",
                             o.status,
@@ -108,10 +112,16 @@ fn main() {
                         );
                     }
                 }
-                Err(e) => println!("  cannot run the measurement process: {e}"),
+                Err(e) => {
+                    failed = true;
+                    println!("  cannot run the measurement process: {e}");
+                }
             }
         }
-        Err(why) => println!("cluster console bench skipped: cannot seed the cluster: {why}"),
+        Err(why) => {
+            failed = true;
+            println!("cluster console bench: cannot seed the cluster: {why}");
+        }
     }
     if keep {
         println!("  kept the seed: FOREMAN_BENCH_REUSE={id}");
@@ -120,6 +130,9 @@ fn main() {
     }
     if let Some((dir, _)) = started {
         let _ = Command::new(script()).arg("stop").arg(dir.path()).status();
+    }
+    if failed {
+        std::process::exit(1);
     }
 }
 
@@ -474,6 +487,14 @@ fn child(spec: &str) {
         println!(
             "  RSS after the snapshot: {rss:.1} MB ({rss_before:.1} MB at process start)  (goal <= 120 MB)"
         );
+        let over: Vec<&str> = [
+            (ms(first) > 2000.0, "start"),
+            (ms(lat[lat.len() / 2]) > 250.0, "status change"),
+            (rss > 120.0, "RSS"),
+        ]
+        .into_iter()
+        .filter_map(|(over, what)| over.then_some(what))
+        .collect();
         // Where the start goes: the apiserver answering the list, and decoding it.
         let lp = ListParams::default().match_any();
         let t0 = Instant::now();
@@ -497,5 +518,9 @@ fn child(spec: &str) {
             ms(t2.elapsed())
         );
         drop(typed);
+        if !over.is_empty() {
+            println!("  OVER goal: {}", over.join(", "));
+            std::process::exit(1);
+        }
     });
 }
