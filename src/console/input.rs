@@ -16,6 +16,9 @@ impl App {
             self.quit = true;
             return Vec::new();
         }
+        if self.mode == Mode::Normal && self.picker_typing() {
+            return self.on_picker_prompt_key(key);
+        }
         match self.mode.clone() {
             Mode::Help => {
                 self.on_help_key(key);
