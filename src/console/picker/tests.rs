@@ -190,6 +190,16 @@ fn n_opens_on_the_remotes_repository_and_pages_append() {
     );
     app.on_key(key('q'));
     assert!(!app.quit && app.picker.is_some());
+    // Nor does the mouse reach the panes under it.
+    let before = app.focus;
+    let click = crossterm::event::MouseEvent {
+        kind: crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
+        column: 1,
+        row: 1,
+        modifiers: KeyModifiers::NONE,
+    };
+    app.regions.fleet = ratatui::layout::Rect::new(0, 0, 10, 5);
+    assert!(app.on_mouse(click).is_empty() && app.focus == before);
     app.on_key(code(KeyCode::Esc));
     assert!(app.picker.is_none() && !app.context().picker);
 }
