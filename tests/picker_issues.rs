@@ -245,3 +245,62 @@ async fn the_picker_reads_real_pages_and_the_backend_creates_one_task_per_issue(
     );
     c.backend.send(Command::Shutdown);
 }
+
+/// The binary in a pty, as an operator: `n` reads the issues through the event loop's own
+/// fetch task, `l` filters by label, `enter` creates the task, and it is in the state
+/// directory afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_binary_picks_an_issue_into_its_queue() {
+    use common::pty;
+    let root = tempfile::tempdir().unwrap();
+    let server = serve(root.path());
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("empty.toml"), "").unwrap();
+    let state = root.path().join("state");
+    {
+        let (mut store, _) = foreman::backend::embedded::Store::open(&state).unwrap();
+        store
+            .submit(foreman::api::load_str("a", AGENT).unwrap(), false)
+            .unwrap();
+    }
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_foreman"));
+    cmd.env("HOME", &home)
+        .env("FOREMAN_CONFIG", home.join("empty.toml"))
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("FLEET_NODE_NAME", "picker-node")
+        .env("TERM", "xterm-256color")
+        .arg("--state-dir")
+        .arg(&state)
+        .args(["--inference-url", "http://127.0.0.1:9/v1"])
+        .args(["--remote", &server.url("acme/fleet")])
+        .args(["--github-api-base", &server.api()])
+        .args(["--author-email", "bot@example.com"]);
+    let mut ui = pty::spawn(&mut cmd, 120, 30).expect("the console starts in a pty");
+    let wait = |ui: &mut pty::PtyChild, what: &str| {
+        assert!(
+            ui.wait_for(what, Duration::from_secs(20)).is_some(),
+            "never saw {what:?}; the console drew:\n{}",
+            ui.output()
+        );
+    };
+    wait(&mut ui, "Queue");
+    ui.send(b"n");
+    // Page 1 (newest first) from the server, drawn by the loop once the fetch task answered.
+    wait(&mut ui, "Chore");
+    ui.send(b"l");
+    ui.send(b"good first issue\r");
+    wait(&mut ui, "Helo.");
+    ui.send(b"\r");
+    wait(&mut ui, "issue-1");
+    ui.send(b"q");
+    ui.send(b"y");
+    let _ = ui.child.wait();
+    let (store, _) = foreman::backend::embedded::Store::open(&state).unwrap();
+    let t = store
+        .task(&TaskKey::new("default", "issue-1"))
+        .expect("the picked task is in the state");
+    assert_eq!(t.spec.payload.repo.as_deref(), Some("acme/fleet"));
+    assert_eq!(t.spec.payload.issue, Some(1));
+    assert_eq!(t.spec.agent_ref.as_ref().unwrap().name, "coder");
+}
