@@ -101,6 +101,10 @@ pub enum Command {
         text: String,
     },
     Shutdown,
+    /// Create this task (the issue picker's), refused when a task for the same issue of the
+    /// same repository is not finished; answers with the task's update and a notice, or an
+    /// error saying why.
+    CreateTask(Box<AgenticTask>),
 }
 
 /// The UI's side of a running backend. Cheap to clone; sending never blocks.

@@ -161,6 +161,7 @@ pub async fn console(args: ConsoleArgs) -> Exit {
         Err(e) => return failed(e),
     };
     let mut app = App::new(theme, cfg.keymap.clone(), cfg.ui.bell, label);
+    app.intake = crate::console::picker::Intake::from_config(&cfg);
     let status = probe
         .join()
         .unwrap_or_else(|_| crate::sandbox::status(cfg.sandbox.mode));

@@ -7,10 +7,6 @@ use super::state::{App, Effect, Intent, Level, Mode};
 use crate::backend::Command;
 use std::path::PathBuf;
 
-/// `n` in the queue until the picker overlay is built: where intake is today.
-const NO_PICKER: &str =
-    "the issue picker is not in this build yet; headless: foreman dispatch --repo OWNER/REPO";
-
 impl App {
     pub(super) fn run(&mut self, action: Action) -> Vec<Effect> {
         let key = self.selected_key().cloned();
@@ -93,7 +89,7 @@ impl App {
             Action::OpenPr => self.confirm(key.map(Intent::OpenPr)),
             Action::OpenPrUrl | Action::CopyPrUrl => return self.pr_url(action),
             Action::CancelTask => self.confirm(key.map(Intent::Cancel)),
-            Action::NewFromIssue => self.say(NO_PICKER, Level::Info),
+            Action::NewFromIssue => return self.open_picker(),
             Action::PickerRepo
             | Action::PickerLabel
             | Action::PickerSearch
@@ -101,7 +97,7 @@ impl App {
             | Action::PickerPick
             | Action::PickerClose
             | Action::PickerUp
-            | Action::PickerDown => {}
+            | Action::PickerDown => return self.picker_action(action),
             Action::Note => self.mode = key.map_or(Mode::Normal, |k| Mode::Note(k, String::new())),
             Action::RetryTask => {
                 if let Some(k) = key {

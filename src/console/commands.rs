@@ -448,7 +448,7 @@ pub static COMMANDS: &[CommandInfo] = &[
     cmd!(
         PickerRepo,
         "picker_repo",
-        "repository",
+        "repo",
         "Issue picker",
         true,
         always

@@ -16,6 +16,9 @@ impl App {
             self.quit = true;
             return Vec::new();
         }
+        if self.mode == Mode::Normal && self.picker_typing() {
+            return self.on_picker_prompt_key(key);
+        }
         match self.mode.clone() {
             Mode::Help => {
                 self.on_help_key(key);
@@ -250,6 +253,10 @@ impl App {
     }
 
     pub fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
+        // The picker covers the panes: a click or the wheel must not reach them under it.
+        if self.picker.is_some() {
+            return Vec::new();
+        }
         let hit = |r: ratatui::layout::Rect| {
             m.column >= r.x && m.column < r.x + r.width && m.row >= r.y && m.row < r.y + r.height
         };

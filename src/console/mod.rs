@@ -23,6 +23,7 @@ pub mod mirror;
 mod note;
 pub mod outcome;
 pub mod pane;
+pub mod picker;
 mod reduce;
 mod refusal;
 pub mod sort;
@@ -57,6 +58,8 @@ pub enum JobEvent {
     Highlighted(TaskKey, Highlighted),
     /// The browser opener's outcome (`Err` says what to install or do).
     Opened(Result<String, String>),
+    /// A page of issues for the picker (or why not).
+    Issues(picker::Loaded),
 }
 
 /// Runs the console until the operator quits. The backend is already started and sends its
@@ -172,6 +175,7 @@ fn on_job(app: &mut App, job: JobEvent, job_tx: &mpsc::UnboundedSender<JobEvent>
         }
         JobEvent::Opened(Ok(url)) => app.say(format!("opened {url}"), state::Level::Info),
         JobEvent::Opened(Err(e)) => app.say(e, state::Level::Error),
+        JobEvent::Issues(l) => app.on_issues(l),
         JobEvent::Highlighted(k, h) => {
             if let Some((dk, d)) = app.diff.as_mut()
                 && *dk == k
@@ -202,6 +206,15 @@ fn carry_out(e: Effect, backend: &BackendHandle, job_tx: &mpsc::UnboundedSender<
                 std::io::stdout(),
                 CopyToClipboard::to_clipboard_from(text.as_bytes())
             );
+        }
+        Effect::FetchIssues(req) => {
+            let tx = job_tx.clone();
+            tokio::spawn(async move {
+                let token = tokio::task::spawn_blocking(picker::fetch::token)
+                    .await
+                    .unwrap_or_default();
+                let _ = tx.send(JobEvent::Issues(picker::fetch::run(req, token).await));
+            });
         }
         Effect::BuildDiff(k, files) => {
             let tx = job_tx.clone();

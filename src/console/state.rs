@@ -94,6 +94,9 @@ pub enum Effect {
     /// Put text on the terminal's clipboard (OSC 52).
     Copy(String),
     Bell,
+    /// Read a page of issues for the picker off the UI thread; the answer comes back as
+    /// a job event.
+    FetchIssues(super::picker::FetchRequest),
 }
 
 /// Screen regions of the last frame, for mouse hit-testing.
@@ -167,6 +170,10 @@ pub struct App {
     /// Fixed "now" (unix seconds) for reproducible frames in tests; `None` = the real clock.
     pub clock: Option<i64>,
     pub quit: bool,
+    /// The issue picker, while it is open (`n` in the queue).
+    pub picker: Option<super::picker::Picker>,
+    /// Where the picker starts: the remote's owner/repo and the GitHub API base.
+    pub intake: super::picker::Intake,
 }
 
 impl App {
@@ -202,6 +209,11 @@ impl App {
             regions: Regions::default(),
             clock: None,
             quit: false,
+            picker: None,
+            intake: super::picker::Intake {
+                repo: None,
+                api_base: "https://api.github.com".into(),
+            },
         }
     }
 
@@ -238,7 +250,9 @@ impl App {
     /// is waiting, or a message may expire), so an idle console does not redraw.
     pub fn on_tick(&mut self) -> bool {
         self.tick = self.tick.wrapping_add(1);
-        !self.waiting.is_empty() || self.status.is_some()
+        !self.waiting.is_empty()
+            || self.status.is_some()
+            || self.picker.as_ref().is_some_and(|p| p.loading)
     }
 
     // ---- queries used by commands and drawing ------------------------------------------
@@ -255,7 +269,7 @@ impl App {
             filtered: !self.filter.is_empty(),
             searching: self.has_search(),
             following: self.transcript_following(),
-            picker: false,
+            picker: self.picker.is_some(),
         }
     }
 

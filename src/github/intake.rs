@@ -58,6 +58,72 @@ pub fn issue_task(
     .map_err(|e| format!("could not build the task for issue #{}: {e}", issue.number))
 }
 
+/// A task for `number` of `repo` that is not finished yet (pending, waiting, scheduled,
+/// running, or its change awaiting approval): the picker refuses to create a second one, in
+/// the console and again in the backend, which holds the authoritative list.
+pub fn unfinished_task_for<'a>(
+    tasks: impl IntoIterator<Item = &'a AgenticTask>,
+    repo: &str,
+    number: u64,
+) -> Option<&'a AgenticTask> {
+    use crate::fleet::{TaskState, task_state};
+    tasks.into_iter().find(|t| {
+        let p = &t.spec.payload;
+        let same = p.issue.and_then(|i| u64::try_from(i).ok()) == Some(number)
+            && p.repo
+                .as_deref()
+                .is_some_and(|r| r.eq_ignore_ascii_case(repo));
+        same && matches!(
+            task_state(t),
+            TaskState::Pending
+                | TaskState::Waiting
+                | TaskState::Scheduled
+                | TaskState::Running
+                | TaskState::AwaitingApproval
+        )
+    })
+}
+
+/// The picker's task name for an issue: `issue-<N>`, or `issue-<N>-2`, `-3`, … when an
+/// earlier (finished) task holds the name; `taken` says whether a name is in use.
+pub fn picker_task_name(number: u64, taken: impl Fn(&str) -> bool) -> String {
+    let base = format!("issue-{number}");
+    (1u32..)
+        .map(|i| match i {
+            1 => base.clone(),
+            i => format!("{base}-{i}"),
+        })
+        .find(|n| !taken(n))
+        .unwrap_or(base)
+}
+
+/// The repository and issue a task works on (`payload.repo`, `payload.issue`).
+pub fn issue_of(t: &AgenticTask) -> Option<(&str, u64)> {
+    let p = &t.spec.payload;
+    Some((p.repo.as_deref()?, u64::try_from(p.issue?).ok()?))
+}
+
+/// Why a new task for `number` of `repo` would duplicate an unfinished one of `tasks`: the
+/// same words from the console's check and from either backend's.
+pub fn duplicate_of<'a>(
+    tasks: impl IntoIterator<Item = &'a AgenticTask>,
+    repo: &str,
+    number: u64,
+) -> Option<String> {
+    let other = unfinished_task_for(tasks, repo, number)?;
+    Some(format!(
+        "issue #{number} of {repo} already has a task that is not finished: {} ({}); \
+         not creating another",
+        crate::fleet::TaskKey::of(other),
+        crate::console::outcome::state_label(other)
+    ))
+}
+
+/// ` (issue #N of owner/repo)`, or nothing for a task without an issue.
+pub fn of_issue(t: &AgenticTask) -> String {
+    issue_of(t).map_or(String::new(), |(r, n)| format!(" (issue #{n} of {r})"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +171,31 @@ mod tests {
         id.len() == 15
             && id.as_bytes()[8] == b'-'
             && id.chars().filter(char::is_ascii_digit).count() == 14
+    }
+
+    #[test]
+    fn an_unfinished_task_for_the_issue_is_found_and_names_skip_finished_ones() {
+        use crate::api::{AgenticTaskStatus, TaskPhase};
+        let issue = Issue {
+            number: 7,
+            title: "t".into(),
+            body: String::new(),
+            labels: vec![],
+            html_url: String::new(),
+        };
+        let mut t = issue_task("default", "issue-7", "acme/fleet", &issue, None, None).unwrap();
+        assert!(unfinished_task_for([&t], "Acme/Fleet", 7).is_some());
+        assert!(unfinished_task_for([&t], "acme/fleet", 8).is_none());
+        assert!(unfinished_task_for([&t], "acme/other", 7).is_none());
+        t.status = Some(AgenticTaskStatus {
+            phase: Some(TaskPhase::Failed),
+            ..Default::default()
+        });
+        assert!(unfinished_task_for([&t], "acme/fleet", 7).is_none());
+        assert_eq!(picker_task_name(7, |_| false), "issue-7");
+        assert_eq!(
+            picker_task_name(7, |n| n == "issue-7" || n == "issue-7-2"),
+            "issue-7-3"
+        );
     }
 }

@@ -19,7 +19,8 @@ pub use client::{
     GitHubClient, GitHubConfig, GitHubError, PrRequest, PullRequest, RawResponse, ensure_pr,
 };
 pub use intake::{
-    DISPATCH_AGENT_LABEL, DISPATCH_ISSUE_LABEL, DISPATCH_RUN_LABEL, dispatch_task_name, issue_task,
-    new_run_id,
+    DISPATCH_AGENT_LABEL, DISPATCH_ISSUE_LABEL, DISPATCH_RUN_LABEL, dispatch_task_name,
+    duplicate_of, issue_of, issue_task, new_run_id, of_issue, picker_task_name,
+    unfinished_task_for,
 };
 pub use issues::{Issue, IssuePage, IssueQuery};

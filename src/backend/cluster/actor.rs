@@ -317,6 +317,10 @@ impl Actor {
                  on a cluster the run is in its node's foreman agent"
             ))),
             Command::Shutdown => {}
+            Command::CreateTask(t) => {
+                let ctx = self.ctx.clone();
+                self.spawn_op(async move { super::intake::create_task(&ctx, *t).await });
+            }
         }
     }
 

@@ -17,6 +17,7 @@
 //! changes follow as events, and commands read the task they act on from the apiserver.
 
 mod actor;
+mod intake;
 mod local;
 mod msg;
 mod ops;

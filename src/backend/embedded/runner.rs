@@ -281,6 +281,7 @@ impl Runner {
             Command::LoadDiff(key) => self.load_diff(key),
             Command::Note { task, text } => self.note(task, text),
             Command::Shutdown => {}
+            Command::CreateTask(t) => self.create_task(*t),
         }
     }
 

@@ -53,6 +53,9 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     detail::draw(f, app, detail);
     footer::draw_status(f, app, status);
     footer::draw_footer(f, app, footer);
+    if let Some(p) = &app.picker {
+        p.draw(f, main, &app.theme, app.tick);
+    }
     match app.mode.clone() {
         Mode::Help => overlay::draw_help(f, app, area),
         Mode::Confirm(intent) => overlay::draw_confirm(f, app, area, &intent),
