@@ -12,6 +12,8 @@ const NO_PICKER: &str =
     "the issue picker is not in this build yet; headless: foreman dispatch --repo OWNER/REPO";
 
 impl App {
+    /// What `action` does. Long because it is the one match over every command of the
+    /// registry (each arm a line or a call).
     pub(super) fn run(&mut self, action: Action) -> Vec<Effect> {
         let key = self.selected_key().cloned();
         match action {
@@ -103,6 +105,7 @@ impl App {
             | Action::PickerUp
             | Action::PickerDown => {}
             Action::Note => self.mode = key.map_or(Mode::Normal, |k| Mode::Note(k, String::new())),
+            Action::RequestChanges => self.open_feedback(),
             Action::RetryTask => {
                 if let Some(k) = key {
                     self.forget_transcript(&k);

@@ -5,6 +5,7 @@
 //! interrupted runs (marked, re-queueable).
 
 pub mod node;
+pub mod revise;
 mod runner;
 mod schedule;
 pub mod store;
