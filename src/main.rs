@@ -1,6 +1,6 @@
 use foreman::cli::{self, Command, ServiceCommand, agent, console, crds, doctor, export, push};
 use foreman::cli::{common::Exit, delete, get, submit, validate};
-use foreman::cli::{dispatch, run, scheduler, service};
+use foreman::cli::{dispatch, review, run, scheduler, service};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -85,6 +85,8 @@ fn main() -> ExitCode {
                 submit::submit(&cli.console, &files, replace).await
             }
             Some(Command::Scheduler(args)) => scheduler::scheduler(args).await,
+            Some(Command::Review(r)) => review::review(&cli.console, &r).await,
+            Some(Command::Note(n)) => review::note(&cli.console, &n),
             None => console::console(cli.console).await,
         }
     });

@@ -66,7 +66,15 @@ fn completions_and_the_man_page_cover_every_subcommand() {
         man.starts_with(".ie") || man.contains(".TH foreman"),
         "{man}"
     );
-    for sub in ["run", "doctor", "agent", "completions", "man"] {
+    for sub in [
+        "run",
+        "doctor",
+        "agent",
+        "completions",
+        "man",
+        "review",
+        "note",
+    ] {
         assert!(bash.contains(sub) && fish.contains(sub), "{sub}");
         assert!(man.contains(sub), "man lists {sub}");
     }
@@ -98,6 +106,8 @@ fn man_pages_per_subcommand() {
         "foreman-run.1",
         "foreman-agent.1",
         "foreman-doctor.1",
+        "foreman-review.1",
+        "foreman-note.1",
     ] {
         let text = std::fs::read_to_string(dir.path().join(page)).unwrap_or_default();
         assert!(text.contains(".TH"), "{page} written");

@@ -100,6 +100,12 @@ pub enum Command {
         task: TaskKey,
         text: String,
     },
+    /// The operator's feedback on a GO awaiting approval: attempt N+1 in the same workspace,
+    /// from the GO commit, bounded by the Agent's `maxReviewIterations` (issue 12).
+    RequestChanges {
+        task: TaskKey,
+        feedback: String,
+    },
     Shutdown,
     /// Create this task (the issue picker's), refused when a task for the same issue of the
     /// same repository is not finished; answers with the task's update and a notice, or an

@@ -102,16 +102,15 @@ async fn start_on_cluster(
     Ok((backend, label))
 }
 
-fn start_on_state_dir(
-    cfg: &Config,
-    tx: tokio::sync::mpsc::UnboundedSender<BackendEvent>,
-) -> Result<(BackendHandle, String), String> {
+/// The embedded backend's settings from the effective config (the console's and those of
+/// `foreman review`, which runs a revision the same way in its own process).
+pub fn embedded_config(cfg: &Config) -> EmbeddedConfig {
     let email = cfg
         .git
         .author_email
         .clone()
         .unwrap_or_else(|| format!("foreman@{}.local", node_name()));
-    let ecfg = EmbeddedConfig {
+    EmbeddedConfig {
         state_dir: cfg.workspace.state_dir.clone(),
         base_url: cfg.inference.base_url.clone(),
         git_remote_url: cfg.git.remote_url.clone(),
@@ -127,7 +126,14 @@ fn start_on_state_dir(
         node_name: node_name(),
         limits: cfg.limits.manifest(),
         agent_defaults: cfg.executor.agent_defaults(),
-    };
+    }
+}
+
+fn start_on_state_dir(
+    cfg: &Config,
+    tx: tokio::sync::mpsc::UnboundedSender<BackendEvent>,
+) -> Result<(BackendHandle, String), String> {
+    let ecfg = embedded_config(cfg);
     let backend =
         start_embedded(ecfg, tx).map_err(|e| format!("cannot start the embedded backend: {e}"))?;
     let label = format!(

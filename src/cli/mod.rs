@@ -33,6 +33,7 @@ pub mod get;
 pub mod goflags;
 pub mod printer;
 pub mod push;
+pub mod review;
 pub mod run;
 pub mod scheduler;
 pub mod service;
@@ -209,6 +210,12 @@ pub enum Command {
         #[arg(long, value_name = "DIR", conflicts_with = "command")]
         dir: Option<std::path::PathBuf>,
     },
+    /// Request changes on a GO awaiting approval: the next attempt resumes the conversation
+    /// with the feedback and commits on top (local state; as `c` in the console).
+    Review(review::ReviewArgs),
+    /// Send a note to a running task of this machine: a user message before its next turn
+    /// (as `m` in the console).
+    Note(review::NoteArgs),
     /// Delete tasks from the local state (their journals and workspaces stay on disk).
     Delete {
         resource: delete::Deletable,

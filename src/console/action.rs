@@ -8,6 +8,8 @@ use crate::backend::Command;
 use std::path::PathBuf;
 
 impl App {
+    /// What `action` does. Long because it is the one match over every command of the
+    /// registry (each arm a line or a call).
     pub(super) fn run(&mut self, action: Action) -> Vec<Effect> {
         let key = self.selected_key().cloned();
         match action {
@@ -99,6 +101,7 @@ impl App {
             | Action::PickerUp
             | Action::PickerDown => return self.picker_action(action),
             Action::Note => self.mode = key.map_or(Mode::Normal, |k| Mode::Note(k, String::new())),
+            Action::RequestChanges => self.open_feedback(),
             Action::RetryTask => {
                 if let Some(k) = key {
                     self.forget_transcript(&k);

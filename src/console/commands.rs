@@ -4,9 +4,12 @@
 //! applies is read from a [`Context`], a small picture of the console the state computes, so
 //! the registry needs nothing above it.
 
+mod when;
+
 use super::pane::{Focus, View};
 use crate::config::{Keymap, Scope};
 use crate::fleet::TaskState;
+use when::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -58,6 +61,7 @@ pub enum Action {
     PickerUp,
     PickerDown,
     Note,
+    RequestChanges,
 }
 
 /// What the availability rules look at: the console's focus and view and a few facts about the
@@ -130,67 +134,6 @@ impl CommandInfo {
     }
 }
 
-fn always(_: &Context) -> bool {
-    true
-}
-fn in_transcript(c: &Context) -> bool {
-    c.view == View::Transcript && c.task.is_some()
-}
-fn searching(c: &Context) -> bool {
-    in_transcript(c) && c.searching
-}
-/// Back: from the diff or transcript to the queue, or in the queue, clearing its filter.
-fn in_diff_or_transcript(c: &Context) -> bool {
-    (c.task.is_some() && c.focus == Focus::Detail) || (c.focus == Focus::Queue && c.filtered)
-}
-/// Search the transcript, or (with the queue focused) filter the queue.
-fn search_or_filter(c: &Context) -> bool {
-    in_transcript(c) || c.focus == Focus::Queue
-}
-fn state_is(c: &Context, states: &[TaskState]) -> bool {
-    c.task.is_some_and(|s| states.contains(&s))
-}
-fn awaiting(c: &Context) -> bool {
-    state_is(c, &[TaskState::AwaitingApproval])
-}
-fn pushed(c: &Context) -> bool {
-    state_is(c, &[TaskState::Pushed])
-}
-fn requeueable(c: &Context) -> bool {
-    state_is(
-        c,
-        &[
-            TaskState::Failed,
-            TaskState::Interrupted,
-            TaskState::Rejected,
-        ],
-    ) || c.incomplete
-}
-fn running(c: &Context) -> bool {
-    state_is(
-        c,
-        &[
-            TaskState::Running,
-            TaskState::Scheduled,
-            TaskState::Pending,
-            TaskState::Waiting,
-        ],
-    )
-}
-fn queue_focused(c: &Context) -> bool {
-    c.focus == Focus::Queue
-}
-/// A change to diff, not already shown.
-fn has_change(c: &Context) -> bool {
-    c.has_change && c.view != View::Diff
-}
-fn in_diff(c: &Context) -> bool {
-    c.view == View::Diff && c.task.is_some()
-}
-fn paused(c: &Context) -> bool {
-    c.view == View::Transcript && !c.following
-}
-
 macro_rules! cmd {
     ($action:ident, $name:literal, $label:literal, $group:literal, $quick:literal, $avail:expr) => {
         CommandInfo {
@@ -253,6 +196,14 @@ pub static COMMANDS: &[CommandInfo] = &[
     ),
     cmd!(CancelTask, "cancel_task", "cancel", "Task", true, running),
     cmd!(Note, "note", "note", "Task", true, running),
+    cmd!(
+        RequestChanges,
+        "request_changes",
+        "request changes",
+        "Task",
+        true,
+        awaiting
+    ),
     cmd!(
         ToggleFollow,
         "toggle_follow",

@@ -24,11 +24,16 @@ impl App {
                 self.on_help_key(key);
                 Vec::new()
             }
+            Mode::Confirm(Intent::DiscardFeedback(fb)) => {
+                self.on_discard_key(key, fb);
+                Vec::new()
+            }
             Mode::Confirm(intent) => self.on_confirm_key(key, intent),
             Mode::Search(text) => self.on_input_key(key, text, true),
             Mode::Command(text) => self.on_input_key(key, text, false),
             Mode::Filter(text) => self.on_filter_key(key, text),
             Mode::Note(task, text) => self.on_note_key(key, task, text),
+            Mode::Feedback(fb) => self.on_feedback_key(key, fb),
             Mode::Normal => match commands::action_in(&self.keymap, &key, &self.context()) {
                 Some(a) if commands::info(a).available(&self.context()) => self.run(a),
                 Some(a) => {
@@ -96,7 +101,7 @@ impl App {
                     Intent::RejectPush(k) => (Command::RejectPush(k), None),
                     Intent::OpenPr(k) => (Command::OpenPr(k.clone()), Some((k, Job::OpenPr))),
                     Intent::Cancel(k) => (Command::Cancel(k), None),
-                    Intent::Quit { .. } => return Vec::new(),
+                    Intent::Quit { .. } | Intent::DiscardFeedback(_) => return Vec::new(),
                 };
                 if let Some(j) = job {
                     let doing = if j.1 == Job::Push {

@@ -18,6 +18,7 @@ pub mod commands;
 mod completion;
 pub mod diff;
 pub mod draw;
+pub mod feedback;
 mod input;
 pub mod mirror;
 mod note;

@@ -73,6 +73,11 @@ pub fn refusal(action: Action, cx: &Context, keymap: &Keymap) -> Option<String> 
             ),
             _ => "the run reached its goal".into(),
         },
+        (Action::RequestChanges, Some(s)) => match s {
+            TaskState::Pushed | TaskState::PrOpen => "already pushed".into(),
+            s if is_active(s) => format!("the run has not finished (steer it: {})", key("note")),
+            _ => "changes can be requested on a GO awaiting approval".into(),
+        },
         (Action::CancelTask, Some(_)) => "the task is not running".into(),
         (Action::SearchNext | Action::SearchPrev, Some(_)) if cx.view == View::Transcript => {
             format!("no search yet (search: {})", key("search"))

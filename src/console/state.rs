@@ -39,13 +39,30 @@ pub enum Intent {
     },
     /// The second confirmation of a push whose commit failed the coder gate (issue 12).
     ApproveFailedGate(TaskKey),
+    /// Esc in the request-changes editor with feedback typed: `y` drops it, any other key
+    /// returns to it.
+    DiscardFeedback(Feedback),
 }
 
 impl Intent {
     /// Confirmed by `y` alone (y/N): Enter, the habit of the usual confirm, cancels these.
     pub fn y_only(&self) -> bool {
-        matches!(self, Intent::Quit { .. } | Intent::ApproveFailedGate(_))
+        matches!(
+            self,
+            Intent::Quit { .. } | Intent::ApproveFailedGate(_) | Intent::DiscardFeedback(_)
+        )
     }
+}
+
+/// The request-changes editor's state while it is open (`feedback.rs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Feedback {
+    pub task: TaskKey,
+    pub text: String,
+    /// The review this feedback starts (1 for the first).
+    pub iteration: u32,
+    /// The Agent's `maxReviewIterations`, when the console knows the Agent.
+    pub max: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +76,8 @@ pub enum Mode {
     Command(String),
     /// Typing a note to the running task (`m`): Enter sends it, Esc drops it.
     Note(TaskKey, String),
+    /// Writing the feedback of a request for changes (`c`): multi-line, ctrl-s sends it.
+    Feedback(Feedback),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

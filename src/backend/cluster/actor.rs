@@ -316,6 +316,10 @@ impl Actor {
                 "{task}: notes reach only runs of the embedded backend (this console's own); \
                  on a cluster the run is in its node's foreman agent"
             ))),
+            Command::RequestChanges { task, .. } => self.emit(BackendEvent::Error(format!(
+                "request changes on a cluster is not supported yet: {task}'s workspace is on \
+                 the node that ran it; approve or reject it instead (a rejected task can be re-queued)"
+            ))),
             Command::Shutdown => {}
             Command::CreateTask(t) => {
                 let ctx = self.ctx.clone();

@@ -6,6 +6,7 @@
 
 mod intake;
 pub mod node;
+pub mod revise;
 mod runner;
 mod schedule;
 pub mod store;

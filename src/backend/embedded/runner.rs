@@ -182,7 +182,10 @@ impl Runner {
                 _ = sched_tick.tick() => self.schedule(),
                 _ = hb_tick.tick() => self.heartbeat(),
                 _ = probe_tick.tick() => self.spawn_probe(),
-                _ = refresh_tick.tick() => self.refresh(),
+                _ = refresh_tick.tick() => {
+                    self.refresh();
+                    self.deliver_notes();
+                }
             }
         }
         self.shutdown();
@@ -280,6 +283,7 @@ impl Runner {
             Command::LoadTranscript(key) => self.load_transcript(key),
             Command::LoadDiff(key) => self.load_diff(key),
             Command::Note { task, text } => self.note(task, text),
+            Command::RequestChanges { task, feedback } => self.request_changes(task, feedback),
             Command::Shutdown => {}
             Command::CreateTask(t) => self.create_task(*t),
         }

@@ -9,7 +9,7 @@ use crate::api::{Agent, AgenticTask, FleetNode};
 use crate::backend::BackendEvent;
 use crate::executor::outcome::{Precondition, precondition_failed};
 use crate::executor::terminal::{Terminal, apply_terminal};
-use crate::executor::{ExecEvent, ExecutorConfig, execute_with};
+use crate::executor::{ExecEvent, execute_with};
 use crate::fleet::TaskKey;
 use crate::fleet::patch::apply_merge_patch;
 use crate::fleet::schedule::{Scope, Target, What, plan};
@@ -66,6 +66,24 @@ impl Runner {
             }
             None => self.emit(BackendEvent::Error(format!(
                 "{key} is not running here; a note reaches only a live run"
+            ))),
+        }
+    }
+
+    /// Hands the notes other processes queued (`foreman note`) to the runs of this process.
+    pub(super) fn deliver_notes(&mut self) {
+        let mine: Vec<TaskKey> = self.inboxes.keys().cloned().collect();
+        if mine.is_empty() {
+            return;
+        }
+        match self.store.take_notes(&mine) {
+            Ok(notes) => {
+                for (key, text) in notes {
+                    self.note(key, text);
+                }
+            }
+            Err(e) => self.emit(BackendEvent::Error(format!(
+                "cannot read queued notes: {e}"
             ))),
         }
     }
@@ -151,45 +169,66 @@ impl Runner {
             return;
         };
         let attempt = crate::backend::embedded::store::attempt_of(&t);
-
-        let exec_cfg = ExecutorConfig {
-            base_url: self.cfg.base_url.clone(),
-            git_remote_url: self.cfg.git_remote_url.clone(),
-            workspace_root: self.store.workspace_root(),
-            namespace: key.namespace.clone(),
-            // A GO pushed at once keeps its clone for "open PR"; otherwise the executor keeps
-            // it only while a push awaits approval.
-            keep_workspace: self.cfg.auto_push,
-            identity: self.cfg.identity.clone(),
-            push_now: self.cfg.auto_push,
-            journal_path: self.store.journal_path_of(&key, attempt),
-            token: self.cfg.token.clone(),
-            sandbox: self.cfg.sandbox.clone(),
-            provider_key: Default::default(),
-        };
-        let (itx, events, k) = (self.itx.clone(), self.events.clone(), key.clone());
+        let exec_cfg = super::revise::exec_config(&self.cfg, &self.store, &key, attempt);
+        let sink = self.run_sink(&key);
         let inbox = crate::agent::Inbox::default();
-        self.inboxes.insert(key.clone(), inbox.clone());
+        let notes = inbox.clone();
         let handle = tokio::spawn(async move {
-            let mut sink = |ev: ExecEvent| {
-                if let ExecEvent::Loop(LoopEvent::TurnFinished(TurnStats {
-                    timings: Some(tm), ..
-                })) = &ev
-                    && let Some(v) = tm.predicted_per_second
-                {
-                    let _ = itx.send(Internal::Tps(v));
-                }
-                let _ = events.send(BackendEvent::Run {
-                    task: k.clone(),
-                    event: ev,
-                });
-            };
-            let res = execute_with(&t, &agent, &exec_cfg, inbox, &mut sink)
+            let mut f = |ev| sink.send(ev);
+            let res = execute_with(&t, &agent, &exec_cfg, notes, &mut f)
                 .await
                 .map_err(|e| e.to_string());
-            let _ = itx.send(Internal::Finished(k, Box::new(res)));
+            sink.finished(res);
         });
+        self.track(key, inbox, handle);
+    }
+
+    /// Where a run's events go: each to the UI, its generation speed to the actor.
+    pub(super) fn run_sink(&self, key: &TaskKey) -> RunSink {
+        RunSink {
+            itx: self.itx.clone(),
+            events: self.events.clone(),
+            key: key.clone(),
+        }
+    }
+
+    /// A run started: it holds the task (and its notes inbox) until [`Internal::Finished`].
+    pub(super) fn track(
+        &mut self,
+        key: TaskKey,
+        inbox: crate::agent::Inbox,
+        handle: tokio::task::JoinHandle<()>,
+    ) {
+        self.inboxes.insert(key.clone(), inbox);
         self.running.insert(key, handle);
         self.heartbeat();
+    }
+}
+
+/// A running task's line back to the actor and the UI (moved into the run's future).
+pub(super) struct RunSink {
+    itx: tokio::sync::mpsc::UnboundedSender<Internal>,
+    events: tokio::sync::mpsc::UnboundedSender<BackendEvent>,
+    key: TaskKey,
+}
+
+impl RunSink {
+    pub(super) fn send(&self, ev: ExecEvent) {
+        if let ExecEvent::Loop(LoopEvent::TurnFinished(TurnStats {
+            timings: Some(tm), ..
+        })) = &ev
+            && let Some(v) = tm.predicted_per_second
+        {
+            let _ = self.itx.send(Internal::Tps(v));
+        }
+        let _ = self.events.send(BackendEvent::Run {
+            task: self.key.clone(),
+            event: ev,
+        });
+    }
+
+    /// The run ended: the actor records its outcome.
+    pub(super) fn finished(self, res: Result<crate::executor::RunReport, String>) {
+        let _ = self.itx.send(Internal::Finished(self.key, Box::new(res)));
     }
 }

@@ -214,6 +214,25 @@ impl DiffView {
         self.top
     }
 
+    /// Where a review comment goes (`c` in the diff): the current file's path and, from the
+    /// top of the view or the current hunk's start when a short file cannot scroll there, the
+    /// first added line of that hunk, else its first line the file has (a deleted file's old
+    /// one). `None` for an empty or binary file.
+    pub fn anchor(&self) -> Option<(String, u32)> {
+        let f = self.files.get(self.current)?;
+        let hunk = f.hunks.get(self.hunk).copied().unwrap_or(0);
+        let rows = f.rows.get(self.top.saturating_sub(1).max(hunk)..)?;
+        let end = (rows.iter().skip(1))
+            .position(|r| r.kind == parse::Kind::Hunk)
+            .map_or(rows.len(), |i| i + 1);
+        let here = &rows[..end];
+        let line = (here.iter().find(|r| r.kind == parse::Kind::Added))
+            .or_else(|| here.iter().find(|r| r.new > 0))
+            .map(|r| r.new)
+            .or_else(|| here.iter().find(|r| r.old > 0).map(|r| r.old))?;
+        Some((f.path().to_string(), line))
+    }
+
     // ---- navigation ---------------------------------------------------------------------
 
     fn select_file(&mut self, i: usize) {

@@ -4,6 +4,7 @@
 //! regions.
 
 mod detail;
+mod feedback;
 mod fleet;
 mod footer;
 mod gate;
@@ -59,6 +60,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     match app.mode.clone() {
         Mode::Help => overlay::draw_help(f, app, area),
         Mode::Confirm(intent) => overlay::draw_confirm(f, app, area, &intent),
+        Mode::Feedback(fb) => feedback::draw_feedback(f, app, area, &fb),
         _ => {}
     }
 }

@@ -173,6 +173,7 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
             ],
         ),
         Intent::Quit { runs } => (" Quit ", "quit", quit_body(*runs)),
+        Intent::DiscardFeedback(fb) => (" Discard feedback ", "discard", discard_body(fb)),
     };
     let mut lines: Vec<Line> = body.into_iter().map(Line::from).collect();
     if let Intent::ApprovePush(k) = intent
@@ -210,6 +211,16 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
     let r = centered(area, w.max(40), lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     f.render_widget(Paragraph::new(lines).block(block(title.into(), true, t)), r);
+}
+
+fn discard_body(fb: &crate::console::state::Feedback) -> Vec<String> {
+    vec![
+        format!("task    {}", fb.task),
+        format!(
+            "{} line(s) of feedback are not sent. Discard them? y/N",
+            fb.text.trim_end().lines().count()
+        ),
+    ]
 }
 
 fn quit_body(runs: usize) -> Vec<String> {

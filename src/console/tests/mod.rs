@@ -5,6 +5,7 @@
 
 mod diff;
 mod events;
+mod feedback;
 mod gate;
 mod input;
 mod queue;

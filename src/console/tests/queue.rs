@@ -87,9 +87,11 @@ fn the_header_marks_the_sorted_column_and_its_direction() {
         app.on_key(key('s'));
         app.on_key(key('S'));
     });
-    for s in &screens {
+    for (i, s) in screens.iter().enumerate() {
         assert!(s.contains("AGE↓") || s.contains("by age ↓"), "{s}");
-        assert!(s.contains("2 of 4") && s.contains(" s  sort"), "{s}");
+        assert!(s.contains("2 of 4"), "{s}");
+        // At 80 columns the selected GO's own actions fill the footer; the title says the sort.
+        assert!(i == 0 || s.contains(" s  sort"), "{s}");
         let (a, b) = (s.find("fix-ty").unwrap(), s.find("fix-gr").unwrap());
         assert!(a < b, "oldest first when reversed: {s}");
     }

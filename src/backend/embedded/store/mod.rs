@@ -12,7 +12,9 @@ mod attempts;
 mod changes;
 mod db;
 mod import;
+mod notes;
 mod owner;
+mod revision;
 
 pub use attempts::{ATTEMPT_ANNOTATION, Attempt, attempt_of};
 pub use changes::Changes;
@@ -62,6 +64,12 @@ pub enum StoreError {
         "task {key} cannot be re-queued while {state}; only failed, interrupted or INCOMPLETE tasks can"
     )]
     NotRequeueable { key: TaskKey, state: String },
+    #[error("task {key} is {state}; {why}")]
+    WrongState {
+        key: TaskKey,
+        state: String,
+        why: &'static str,
+    },
     #[error("{0} has no metadata.name; give it one")]
     Unnamed(&'static str),
     #[error(
@@ -350,10 +358,11 @@ impl Store {
                 rusqlite::params![key.namespace, key.name, self.owner.id],
             )?;
         } else if !active(&stored) {
-            tx.execute(
-                "DELETE FROM runs WHERE namespace = ?1 AND name = ?2",
-                rusqlite::params![key.namespace, key.name],
-            )?;
+            // The run is over: so are its record and any note it did not take.
+            for table in ["runs", "notes"] {
+                let sql = format!("DELETE FROM {table} WHERE namespace = ?1 AND name = ?2");
+                tx.execute(&sql, rusqlite::params![key.namespace, key.name])?;
+            }
         }
         tx.commit()?;
         self.seen_own(rv);
