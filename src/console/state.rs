@@ -230,8 +230,8 @@ impl App {
             quit: false,
             picker: None,
             intake: super::picker::Intake {
-                repo: None,
                 api_base: "https://api.github.com".into(),
+                ..Default::default()
             },
         }
     }

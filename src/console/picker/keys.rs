@@ -16,6 +16,8 @@ use crossterm::event::{KeyCode, KeyEvent};
 pub struct Intake {
     /// `owner/repo` of `git.remote_url`; the last one chosen with `o` once changed.
     pub repo: Option<String>,
+    /// The labels last applied with `l` (the next `n` starts with them).
+    pub labels: Vec<String>,
     pub api_base: String,
 }
 
@@ -29,6 +31,7 @@ impl Intake {
                 .as_deref()
                 .and_then(crate::github::parse_remote)
                 .map(|(o, r)| format!("{o}/{r}")),
+            labels: Vec::new(),
             api_base: cfg.github.api_base.clone(),
         }
     }
@@ -39,6 +42,7 @@ impl App {
     /// (or asks for a repository when none is configured).
     pub(in crate::console) fn open_picker(&mut self) -> Vec<Effect> {
         let mut p = Picker::new(self.intake.api_base.clone(), self.intake.repo.clone());
+        p.labels = self.intake.labels.clone();
         let fx = p.reload().map(Effect::FetchIssues).into_iter().collect();
         if p.repo.is_none() {
             p.prompt = Some(Prompt {
@@ -107,11 +111,9 @@ impl App {
             KeyCode::Enter => match prompt.kind {
                 PromptKind::Search => {}
                 PromptKind::Label => {
-                    return p
-                        .set_labels(&prompt.text)
-                        .map(Effect::FetchIssues)
-                        .into_iter()
-                        .collect();
+                    let req = p.set_labels(&prompt.text);
+                    self.intake.labels = p.labels.clone();
+                    return req.map(Effect::FetchIssues).into_iter().collect();
                 }
                 PromptKind::Repo => match p.set_repo(&prompt.text) {
                     Ok(req) => {

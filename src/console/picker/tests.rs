@@ -218,6 +218,10 @@ fn labels_refetch_and_an_older_answer_is_dropped() {
     assert!(app.picker.as_ref().unwrap().issues.is_empty());
     answer(&mut app, &labelled, vec![page1().remove(0)], None);
     assert_eq!(app.picker.as_ref().unwrap().issues.len(), 1);
+    // Closed and opened again, it starts with those labels.
+    app.on_key(code(KeyCode::Esc));
+    let again = fetch(app.on_key(key('n')));
+    assert_eq!(again.query.labels, vec!["good first issue", "docs"]);
 }
 
 #[test]
