@@ -12,6 +12,7 @@ const NO_PICKER: &str =
     "the issue picker is not in this build yet; headless: foreman dispatch --repo OWNER/REPO";
 
 impl App {
+    /// Long because it is the one dispatch of every registry command (an arm each).
     pub(super) fn run(&mut self, action: Action) -> Vec<Effect> {
         let key = self.selected_key().cloned();
         match action {
@@ -103,6 +104,7 @@ impl App {
             | Action::PickerUp
             | Action::PickerDown => {}
             Action::Note => self.mode = key.map_or(Mode::Normal, |k| Mode::Note(k, String::new())),
+            Action::PrevAttempt | Action::NextAttempt => return self.step_attempt(action),
             Action::RetryTask => {
                 if let Some(k) = key {
                     self.forget_transcript(&k);
@@ -119,8 +121,15 @@ impl App {
         let Some(k) = self.selected_key().cloned() else {
             return Vec::new();
         };
+        if let Some(fx) = self.earlier_diff() {
+            return fx;
+        }
         if !self.selected_has_change() {
             return Vec::new();
+        }
+        if self.attempts.diff_of.take().is_some() {
+            // The open diff is an earlier attempt's: the current one is loaded anew.
+            self.diff = None;
         }
         if self.diff.as_ref().is_some_and(|(dk, _)| *dk == k) {
             self.view = View::Diff;

@@ -58,6 +58,8 @@ pub enum Action {
     PickerUp,
     PickerDown,
     Note,
+    PrevAttempt,
+    NextAttempt,
 }
 
 /// What the availability rules look at: the console's focus and view and a few facts about the
@@ -82,6 +84,8 @@ pub struct Context {
     pub following: bool,
     /// The issue picker is open (it takes the keys).
     pub picker: bool,
+    /// How many attempts the selected task has had (0: no task).
+    pub attempts: u32,
 }
 
 impl Context {
@@ -190,6 +194,9 @@ fn in_diff(c: &Context) -> bool {
 fn paused(c: &Context) -> bool {
     c.view == View::Transcript && !c.following
 }
+fn has_attempts(c: &Context) -> bool {
+    c.view == View::Transcript && c.attempts > 1
+}
 
 macro_rules! cmd {
     ($action:ident, $name:literal, $label:literal, $group:literal, $quick:literal, $avail:expr) => {
@@ -253,6 +260,22 @@ pub static COMMANDS: &[CommandInfo] = &[
     ),
     cmd!(CancelTask, "cancel_task", "cancel", "Task", true, running),
     cmd!(Note, "note", "note", "Task", true, running),
+    cmd!(
+        PrevAttempt,
+        "prev_attempt",
+        "prev attempt",
+        "Transcript",
+        true,
+        has_attempts
+    ),
+    cmd!(
+        NextAttempt,
+        "next_attempt",
+        "next attempt",
+        "Transcript",
+        true,
+        has_attempts
+    ),
     cmd!(
         ToggleFollow,
         "toggle_follow",
@@ -534,6 +557,7 @@ mod tests {
             searching: false,
             following: true,
             picker: false,
+            attempts: 1,
         }
     }
 

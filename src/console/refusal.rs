@@ -74,6 +74,12 @@ pub fn refusal(action: Action, cx: &Context, keymap: &Keymap) -> Option<String> 
             _ => "the run reached its goal".into(),
         },
         (Action::CancelTask, Some(_)) => "the task is not running".into(),
+        (Action::PrevAttempt | Action::NextAttempt, Some(_)) if cx.view == View::Transcript => {
+            format!(
+                "this task has one attempt (re-queue: {})",
+                key("retry_task")
+            )
+        }
         (Action::SearchNext | Action::SearchPrev, Some(_)) if cx.view == View::Transcript => {
             format!("no search yet (search: {})", key("search"))
         }
@@ -114,6 +120,7 @@ mod tests {
             searching: false,
             following: true,
             picker: false,
+            attempts: 1,
         }
     }
 

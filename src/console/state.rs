@@ -167,6 +167,9 @@ pub struct App {
     /// Fixed "now" (unix seconds) for reproducible frames in tests; `None` = the real clock.
     pub clock: Option<i64>,
     pub quit: bool,
+    /// The attempt selector (`<` / `>`): which attempt each task shows, and the earlier
+    /// attempts loaded.
+    pub attempts: super::attempts::Attempts,
 }
 
 impl App {
@@ -202,6 +205,7 @@ impl App {
             regions: Regions::default(),
             clock: None,
             quit: false,
+            attempts: Default::default(),
         }
     }
 
@@ -256,6 +260,7 @@ impl App {
             searching: self.has_search(),
             following: self.transcript_following(),
             picker: false,
+            attempts: self.shown_attempt().map_or(0, |(_, total)| total),
         }
     }
 
@@ -275,8 +280,12 @@ impl App {
             .is_some_and(|v| !v.is_on_target())
             && self.selected_state() == Some(TaskState::Succeeded)
     }
-    /// The selected task has a change the backend can diff (a kept workspace and a commit).
+    /// The selected task has a change the backend can diff (a kept workspace and a commit);
+    /// an earlier attempt shown, a diff answer (its files or why they are gone).
     pub fn selected_has_change(&self) -> bool {
+        if let Some((_, e)) = self.earlier_shown() {
+            return e.is_some_and(|e| e.diff.is_some());
+        }
         self.selected_task()
             .is_some_and(|t| jobs::change_of(t).is_ok())
     }
@@ -292,10 +301,17 @@ impl App {
     fn transcript_following(&self) -> bool {
         self.current_transcript().is_none_or(|t| t.is_following())
     }
+    /// The shown transcript: the selected task's live one, or the earlier attempt's.
     pub fn current_transcript(&self) -> Option<&Transcript> {
+        if let Some((_, e)) = self.earlier_shown() {
+            return e?.transcript.as_ref().ok()?.as_ref();
+        }
         self.selected_key().and_then(|k| self.transcripts.get(k))
     }
     pub(super) fn current_transcript_mut(&mut self) -> Option<&mut Transcript> {
+        if self.earlier_shown().is_some() {
+            return self.earlier_transcript_mut();
+        }
         let key = self.selected_key()?.clone();
         self.transcripts.get_mut(&key)
     }

@@ -317,6 +317,13 @@ impl Actor {
                  on a cluster the run is in its node's foreman agent"
             ))),
             Command::Shutdown => {}
+            Command::LoadAttempt { task, attempt } => {
+                let ctx = self.ctx.clone();
+                tokio::spawn(async move {
+                    let view = transcript::attempt(&ctx, &task, attempt).await;
+                    ctx.emit(BackendEvent::Attempt(Box::new(view)));
+                });
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 //! in its own workspace. A restart recovers everything: finished runs, pending approvals, and
 //! interrupted runs (marked, re-queueable).
 
+mod attempts;
 pub mod node;
 mod runner;
 mod schedule;

@@ -281,6 +281,7 @@ impl Runner {
             Command::LoadDiff(key) => self.load_diff(key),
             Command::Note { task, text } => self.note(task, text),
             Command::Shutdown => {}
+            Command::LoadAttempt { task, attempt } => self.load_attempt(task, attempt),
         }
     }
 
