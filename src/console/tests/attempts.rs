@@ -122,6 +122,11 @@ fn stepping_back_asks_once_and_stays_within_the_attempts() {
     select(&mut app, "fix-typo-readme");
     assert!(app.on_key(key('<')).is_empty());
     assert_eq!(app.shown_attempt(), Some((1, 1)));
+    let said = &app.status.as_ref().unwrap().text;
+    assert!(
+        said.contains("this task has one attempt (re-queue: R)"),
+        "{said}"
+    );
 }
 
 #[test]
@@ -184,7 +189,7 @@ fn the_footer_offers_the_selector_only_with_more_than_one_attempt() {
 }
 
 #[test]
-fn an_earlier_attempt_diff_is_refused_with_why_and_a_re_queue_goes_back_to_live() {
+fn an_earlier_attempt_diff_is_refused_with_why_or_built_and_a_deletion_drops_it() {
     let mut app = third_attempt();
     app.on_key(key('<'));
     app.on_attempt(earlier(2));
@@ -199,7 +204,7 @@ fn an_earlier_attempt_diff_is_refused_with_why_and_a_re_queue_goes_back_to_live(
     let fx = app.on_key(key('d'));
     assert!(matches!(fx.as_slice(), [Effect::BuildDiff(k, _)] if k.name == "fix-greeting"));
     assert_eq!(app.attempts.diff_of, Some((k("fix-greeting"), 1)));
-    // A re-queue (or deletion) drops what was loaded: the pane is the new live attempt.
+    // A deletion (as a re-queue) drops what was loaded: back to the live attempt.
     app.on_backend(BackendEvent::TaskDeleted(k("fix-greeting")));
     assert!(app.attempts.loaded.is_empty() && app.attempts.selected.is_empty());
 }
