@@ -231,3 +231,37 @@ fn current_attempt_pane_snapshots() {
     let screens = snapshot_sizes("attempt_current", to_third_attempt);
     assert!(screens.iter().all(|s| s.contains("attempt 3 of 3")));
 }
+
+/// A re-queue (finished → Pending as attempt N+1, here or by another console) drops the loaded
+/// attempts and the selection: the pane follows the new live attempt.
+#[test]
+fn a_re_queue_goes_back_to_the_live_attempt() {
+    let mut app = fixture("dark");
+    let annotate = |t: &mut AgenticTask, n: &str| {
+        t.metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(ATTEMPT.into(), n.into());
+    };
+    let mut t = app.mirror.tasks[&k("add-tests")].clone();
+    annotate(&mut t, "2");
+    app.on_backend(BackendEvent::TaskUpdated(Box::new(t.clone())));
+    select(&mut app, "add-tests");
+    let fx = app.on_key(key('<'));
+    assert!(matches!(fx.as_slice(),
+        [Effect::Send(Command::LoadAttempt { task, attempt: 1 })] if *task == k("add-tests")));
+    app.on_attempt(AttemptView {
+        task: k("add-tests"),
+        ..earlier(1)
+    });
+    assert_eq!(app.shown_attempt(), Some((1, 2)));
+    assert_eq!(app.attempts.loaded.len(), 1);
+    annotate(&mut t, "3");
+    t.status = Some(AgenticTaskStatus {
+        phase: Some(TaskPhase::Pending),
+        ..Default::default()
+    });
+    app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));
+    assert_eq!(app.shown_attempt(), Some((3, 3)));
+    assert!(app.attempts.loaded.is_empty() && app.attempts.selected.is_empty());
+}
