@@ -2,6 +2,7 @@
 //! shared by the embedded backend (this machine is the fleet) and the cluster backend (a
 //! Kubernetes apiserver holds the fleet), so the UI never knows which one it drives.
 
+pub mod attempt;
 pub mod cluster;
 pub mod embedded;
 pub mod jobs;
@@ -11,6 +12,8 @@ use crate::api::{Agent, AgenticTask, FleetNode, Workload};
 use crate::fleet::TaskKey;
 use crate::workspace::FileDiff;
 use tokio::sync::{mpsc, watch};
+
+pub use attempt::AttemptView;
 
 /// What a backend reports to the UI.
 #[derive(Clone, Debug)]
@@ -67,6 +70,8 @@ pub enum BackendEvent {
     },
     Notice(String),
     Error(String),
+    /// One attempt of a task, answering [`Command::LoadAttempt`].
+    Attempt(Box<AttemptView>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -111,6 +116,13 @@ pub enum Command {
     /// same repository is not finished; answers with the task's update and a notice, or an
     /// error saying why.
     CreateTask(Box<AgenticTask>),
+    /// The attempt selector: send attempt `attempt` (1-based) of the task, with its status,
+    /// journal and diff ([`BackendEvent::Attempt`]). Live updates stay with the current
+    /// attempt ([`Command::LoadTranscript`]).
+    LoadAttempt {
+        task: TaskKey,
+        attempt: u32,
+    },
 }
 
 /// The UI's side of a running backend. Cheap to clone; sending never blocks.

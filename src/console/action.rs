@@ -102,6 +102,7 @@ impl App {
             | Action::PickerDown => return self.picker_action(action),
             Action::Note => self.mode = key.map_or(Mode::Normal, |k| Mode::Note(k, String::new())),
             Action::RequestChanges => self.open_feedback(),
+            Action::PrevAttempt | Action::NextAttempt => return self.step_attempt(action),
             Action::RetryTask => {
                 if let Some(k) = key {
                     self.forget_transcript(&k);
@@ -118,8 +119,15 @@ impl App {
         let Some(k) = self.selected_key().cloned() else {
             return Vec::new();
         };
+        if let Some(fx) = self.earlier_diff() {
+            return fx;
+        }
         if !self.selected_has_change() {
             return Vec::new();
+        }
+        if self.attempts.diff_of.take().is_some() {
+            // The open diff is an earlier attempt's: the current one is loaded anew.
+            self.diff = None;
         }
         if self.diff.as_ref().is_some_and(|(dk, _)| *dk == k) {
             self.view = View::Diff;

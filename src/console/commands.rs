@@ -62,6 +62,8 @@ pub enum Action {
     PickerDown,
     Note,
     RequestChanges,
+    PrevAttempt,
+    NextAttempt,
 }
 
 /// What the availability rules look at: the console's focus and view and a few facts about the
@@ -86,6 +88,8 @@ pub struct Context {
     pub following: bool,
     /// The issue picker is open (it takes the keys).
     pub picker: bool,
+    /// How many attempts the selected task has had (0: no task).
+    pub attempts: u32,
 }
 
 impl Context {
@@ -203,6 +207,22 @@ pub static COMMANDS: &[CommandInfo] = &[
         "Task",
         true,
         awaiting
+    ),
+    cmd!(
+        PrevAttempt,
+        "prev_attempt",
+        "prev attempt",
+        "Transcript",
+        true,
+        has_attempts
+    ),
+    cmd!(
+        NextAttempt,
+        "next_attempt",
+        "next attempt",
+        "Transcript",
+        true,
+        has_attempts
     ),
     cmd!(
         ToggleFollow,
@@ -485,6 +505,7 @@ mod tests {
             searching: false,
             following: true,
             picker: false,
+            attempts: 1,
         }
     }
 

@@ -14,6 +14,8 @@
 //! console parses and highlights them off the UI thread.
 
 mod action;
+mod attempt_select;
+pub mod attempts;
 pub mod commands;
 mod completion;
 pub mod diff;

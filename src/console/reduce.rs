@@ -69,6 +69,7 @@ impl App {
             }
             BackendEvent::Notice(m) => self.say(m, Level::Info),
             BackendEvent::Error(m) => self.say(m, Level::Error),
+            BackendEvent::Attempt(v) => self.on_attempt(*v),
         }
         fx
     }
@@ -273,6 +274,7 @@ impl App {
         self.transcripts.remove(key);
         self.turns.remove(key);
         self.loaded.remove(key);
+        self.attempts.forget(key);
     }
 
     /// A task's diff view is built ([`Effect::BuildDiff`]): open it.

@@ -79,6 +79,12 @@ pub fn refusal(action: Action, cx: &Context, keymap: &Keymap) -> Option<String> 
             _ => "changes can be requested on a GO awaiting approval".into(),
         },
         (Action::CancelTask, Some(_)) => "the task is not running".into(),
+        (Action::PrevAttempt | Action::NextAttempt, Some(_)) if cx.view == View::Transcript => {
+            format!(
+                "this task has one attempt (re-queue: {})",
+                key("retry_task")
+            )
+        }
         (Action::SearchNext | Action::SearchPrev, Some(_)) if cx.view == View::Transcript => {
             format!("no search yet (search: {})", key("search"))
         }
@@ -119,6 +125,7 @@ mod tests {
             searching: false,
             following: true,
             picker: false,
+            attempts: 1,
         }
     }
 

@@ -193,6 +193,9 @@ pub struct App {
     pub picker: Option<super::picker::Picker>,
     /// Where the picker starts: the remote's owner/repo and the GitHub API base.
     pub intake: super::picker::Intake,
+    /// The attempt selector (`<` / `>`): which attempt each task shows, and the earlier
+    /// attempts loaded.
+    pub attempts: super::attempts::Attempts,
 }
 
 impl App {
@@ -233,6 +236,7 @@ impl App {
                 api_base: "https://api.github.com".into(),
                 ..Default::default()
             },
+            attempts: Default::default(),
         }
     }
 
@@ -289,6 +293,7 @@ impl App {
             searching: self.has_search(),
             following: self.transcript_following(),
             picker: self.picker.is_some(),
+            attempts: self.shown_attempt().map_or(0, |(_, total)| total),
         }
     }
 
@@ -308,8 +313,12 @@ impl App {
             .is_some_and(|v| !v.is_on_target())
             && self.selected_state() == Some(TaskState::Succeeded)
     }
-    /// The selected task has a change the backend can diff (a kept workspace and a commit).
+    /// The selected task has a change the backend can diff (a kept workspace and a commit);
+    /// an earlier attempt shown, a diff answer (its files or why they are gone).
     pub fn selected_has_change(&self) -> bool {
+        if let Some((_, e)) = self.earlier_shown() {
+            return e.is_some_and(|e| e.diff.is_some());
+        }
         self.selected_task()
             .is_some_and(|t| jobs::change_of(t).is_ok())
     }
@@ -325,10 +334,17 @@ impl App {
     fn transcript_following(&self) -> bool {
         self.current_transcript().is_none_or(|t| t.is_following())
     }
+    /// The shown transcript: the selected task's live one, or the earlier attempt's.
     pub fn current_transcript(&self) -> Option<&Transcript> {
+        if let Some((_, e)) = self.earlier_shown() {
+            return e?.transcript.as_ref().ok()?.as_ref();
+        }
         self.selected_key().and_then(|k| self.transcripts.get(k))
     }
     pub(super) fn current_transcript_mut(&mut self) -> Option<&mut Transcript> {
+        if self.earlier_shown().is_some() {
+            return self.earlier_transcript_mut();
+        }
         let key = self.selected_key()?.clone();
         self.transcripts.get_mut(&key)
     }

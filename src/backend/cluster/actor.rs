@@ -325,6 +325,13 @@ impl Actor {
                 let ctx = self.ctx.clone();
                 self.spawn_op(async move { super::intake::create_task(&ctx, *t).await });
             }
+            Command::LoadAttempt { task, attempt } => {
+                let ctx = self.ctx.clone();
+                tokio::spawn(async move {
+                    let view = transcript::attempt(&ctx, &task, attempt).await;
+                    ctx.emit(BackendEvent::Attempt(Box::new(view)));
+                });
+            }
         }
     }
 

@@ -6,6 +6,8 @@ use super::Ctx;
 use super::explain;
 use crate::agent::transcript::{Record, SCHEMA, TranscriptDoc, read_journal};
 use crate::api::{Agent, AgenticTask};
+use crate::backend::attempt::{AttemptView, EARLIER_ONLY_EMBEDDED};
+use crate::backend::embedded::store::attempt_of;
 use crate::fleet::TaskKey;
 use crate::oai::{Message, Role};
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -175,6 +177,35 @@ pub(super) async fn load(ctx: &Ctx, key: &TaskKey) -> Result<Vec<Record>, String
     };
     let max_turns = max_turns_of(ctx, &t, &key.namespace).await;
     records_from_doc(text, &format!("ConfigMap {ns}/{name}"), max_turns)
+}
+
+/// The attempt selector on a cluster: the apiserver keeps only a task's current attempt
+/// (its status and transcript), so that one is answered and any other says where earlier
+/// attempts are kept.
+pub(super) async fn attempt(ctx: &Ctx, key: &TaskKey, attempt: u32) -> AttemptView {
+    let tasks: Api<AgenticTask> = Api::namespaced(ctx.client.clone(), &key.namespace);
+    let task = tasks.get_opt(&key.name).await;
+    let current = match &task {
+        Ok(Some(t)) => attempt_of(t),
+        _ => 1,
+    };
+    let (status, records) = match task {
+        Err(e) => (
+            None,
+            Err(format!("cannot read task {key}: {}", explain(&e))),
+        ),
+        Ok(None) => (None, Err(format!("task {key} no longer exists"))),
+        Ok(Some(t)) if attempt == current => (t.status, load(ctx, key).await),
+        Ok(Some(_)) => (None, Err(EARLIER_ONLY_EMBEDDED.to_string())),
+    };
+    AttemptView {
+        task: key.clone(),
+        attempt,
+        attempts: vec![current],
+        status,
+        records,
+        diff: None,
+    }
 }
 
 /// The task's Agent's `maxTurns` (for "turn n/max"); upstream's default when unknown.

@@ -5,6 +5,7 @@
 //! interrupted runs (marked, re-queueable).
 
 mod intake;
+mod attempts;
 pub mod node;
 pub mod revise;
 mod runner;

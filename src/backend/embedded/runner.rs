@@ -286,6 +286,7 @@ impl Runner {
             Command::RequestChanges { task, feedback } => self.request_changes(task, feedback),
             Command::Shutdown => {}
             Command::CreateTask(t) => self.create_task(*t),
+            Command::LoadAttempt { task, attempt } => self.load_attempt(task, attempt),
         }
     }
 

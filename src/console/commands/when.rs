@@ -65,3 +65,7 @@ pub(super) fn in_diff(c: &Context) -> bool {
 pub(super) fn paused(c: &Context) -> bool {
     c.view == View::Transcript && !c.following
 }
+/// The shown task has more than one attempt to step through.
+pub(super) fn has_attempts(c: &Context) -> bool {
+    c.view == View::Transcript && c.attempts > 1
+}

@@ -14,7 +14,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
-fn transcript_style(t: &Theme) -> TranscriptStyle {
+pub(super) fn transcript_style(t: &Theme) -> TranscriptStyle {
     TranscriptStyle {
         assistant: Style::new().fg(t.transcript.assistant),
         tool_call: Style::new()
@@ -46,8 +46,12 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
         && let Some((dk, d)) = app.diff.as_mut()
         && *dk == key
     {
+        let of = match &app.attempts.diff_of {
+            Some((k, n)) if *k == key => format!(" · attempt {n}"),
+            _ => String::new(),
+        };
         let b = block(
-            format!(" Diff · {key} · {} ", d.summary()),
+            format!(" Diff · {key}{of} · {} ", d.summary()),
             focused,
             &app.theme,
         );
@@ -57,6 +61,10 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
         d.render(inner, f.buffer_mut(), &DiffStyle::from_theme(&app.theme));
         return;
     }
+    let attempt = match app.shown_attempt() {
+        Some((n, total)) if total > 1 => format!(" · attempt {n} of {total}"),
+        _ => String::new(),
+    };
     let turn = app
         .turns
         .get(&key)
@@ -78,7 +86,7 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
         } else {
             "waiting for the run to start…"
         };
-        let b = block(format!(" {key} "), focused, &theme);
+        let b = block(format!(" {key}{attempt} "), focused, &theme);
         let inner = b.inner(area);
         f.render_widget(b, area);
         let rest = banner(f, failed, inner);
@@ -99,7 +107,7 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
     let title = fit_title(
         area.width.saturating_sub(2).into(),
         [key.to_string(), key.name.clone()],
-        &[turn, fill],
+        &[attempt, turn, fill],
         &follow,
     );
     let b = block(title, focused, &theme);
@@ -118,7 +126,12 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
 /// The transcript's title in `width` columns: the follow hint always (it says how to get
 /// the live tail back), then as many extras as fit (dropped from the end), with the task's
 /// full key or, when even that is too long, its name.
-fn fit_title(width: usize, names: [String; 2], extras: &[String], follow: &str) -> String {
+pub(super) fn fit_title(
+    width: usize,
+    names: [String; 2],
+    extras: &[String],
+    follow: &str,
+) -> String {
     let len = |s: &str| s.chars().count();
     for name in &names {
         for n in (0..=extras.len()).rev() {
@@ -168,7 +181,7 @@ fn wrapped_rows(text: &str, width: u16) -> u16 {
 
 /// A failed run's reason or the pull request at the top of the pane (up to four rows and a blank one), so the
 /// transcript below is read knowing how it ended; returns the area left below it.
-fn banner(f: &mut Frame, failed: Option<(String, Color)>, area: Rect) -> Rect {
+pub(super) fn banner(f: &mut Frame, failed: Option<(String, Color)>, area: Rect) -> Rect {
     let Some((text, color)) = failed else {
         return area;
     };

@@ -84,6 +84,7 @@ pub(super) fn draw_status(f: &mut Frame, app: &App, area: Rect) {
 pub(super) fn draw_footer(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let mut hints = commands::footer(&app.context(), &app.keymap);
+    pair_attempt_keys(&mut hints);
     let width = |(k, l): &(String, &str)| k.chars().count() + l.chars().count() + 5;
     let help = commands::info(commands::Action::Help).label;
     while hints.iter().map(width).sum::<usize>() > usize::from(area.width) {
@@ -101,4 +102,21 @@ pub(super) fn draw_footer(f: &mut Frame, app: &App, area: Rect) {
         spans.push(Span::styled(format!(" {label}  "), t.dim()));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// `<` and `>` share one hint ("< >  attempt"): one idea, and the narrow footer has room for
+/// one.
+fn pair_attempt_keys(hints: &mut Vec<(String, &'static str)>) {
+    let label = |a| commands::info(a).label;
+    let (prev, next) = (
+        label(commands::Action::PrevAttempt),
+        label(commands::Action::NextAttempt),
+    );
+    if let Some(i) = hints.iter().position(|(_, l)| *l == prev)
+        && hints.get(i + 1).is_some_and(|(_, l)| *l == next)
+    {
+        let keys = format!("{} {}", hints[i].0, hints[i + 1].0);
+        hints[i] = (keys, "attempt");
+        hints.remove(i + 1);
+    }
 }

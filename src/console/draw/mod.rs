@@ -3,6 +3,7 @@
 //! Reads [`App`]; the only writes are the panes' layout caches (`prepare`) and the hit-test
 //! regions.
 
+mod attempt;
 mod detail;
 mod feedback;
 mod fleet;
@@ -51,7 +52,9 @@ pub fn draw(f: &mut Frame, app: &mut App) {
 
     fleet::draw(f, app, fleet);
     queue::draw(f, app, queue);
-    detail::draw(f, app, detail);
+    if !attempt::draw(f, app, detail) {
+        detail::draw(f, app, detail);
+    }
     footer::draw_status(f, app, status);
     footer::draw_footer(f, app, footer);
     if let Some(p) = &app.picker {

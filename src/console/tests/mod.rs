@@ -3,6 +3,7 @@
 //! transcripts (`transcripts`). Here: the shared fixture, a small fleet with one live run, on
 //! a fixed clock so ages are stable.
 
+mod attempts;
 mod diff;
 mod events;
 mod feedback;

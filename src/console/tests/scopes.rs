@@ -19,6 +19,7 @@ fn queue() -> Context {
         searching: true,
         following: true,
         picker: false,
+        attempts: 1,
     }
 }
 
