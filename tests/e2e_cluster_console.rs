@@ -394,6 +394,21 @@ async fn submit_requeue_and_cancel_write_the_apiserver() {
         get_json(&kc, &ns, "agentictask", "beta")["status"]["phase"],
         "Running"
     );
+    // Request changes is refused on a cluster, saying so, and writes nothing.
+    ui.h.send(Command::RequestChanges {
+        task: key(&ns, "alpha"),
+        feedback: "add a test".into(),
+    });
+    ui.until("request changes refused", 10, |u| {
+        u.errors
+            .iter()
+            .any(|e| e.contains("request changes on a cluster is not supported yet"))
+    })
+    .await;
+    assert_eq!(
+        get_json(&kc, &ns, "agentictask", "alpha")["status"]["phase"],
+        "Pending"
+    );
     ui.stop().await;
 }
 

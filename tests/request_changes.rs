@@ -285,12 +285,15 @@ async fn foreman_async(
     state: PathBuf,
     base_url: String,
     remote: PathBuf,
-    args: Vec<&'static str>,
+    args: Vec<String>,
     stdin: &'static str,
 ) -> (i32, String, String) {
-    tokio::task::spawn_blocking(move || foreman(&state, &base_url, &remote, &args, stdin))
-        .await
-        .unwrap()
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        foreman(&state, &base_url, &remote, &args, stdin)
+    })
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -314,7 +317,8 @@ async fn foreman_review_runs_a_round_headless_and_refuses_what_it_cannot() {
     let first = ui.sha("fix");
     let state = r.root.join("state");
     let url = server.base_url();
-    let run = |args: Vec<&'static str>, stdin: &'static str| {
+    let run = |args: Vec<&str>, stdin: &'static str| {
+        let args = args.into_iter().map(String::from).collect();
         foreman_async(state.clone(), url.clone(), r.bare.clone(), args, stdin)
     };
 

@@ -542,12 +542,14 @@ mod tests {
         let awaiting = available(&cx(Some(TaskState::AwaitingApproval)));
         assert!(awaiting.contains(&"approve_push") && awaiting.contains(&"reject_push"));
         assert!(!awaiting.contains(&"open_pr") && !awaiting.contains(&"view_diff"));
+        assert!(awaiting.contains(&"request_changes"), "{awaiting:?}");
         let pushed = available(&Context {
             has_change: true,
             ..cx(Some(TaskState::Pushed))
         });
         assert!(pushed.contains(&"open_pr") && pushed.contains(&"view_diff"));
         assert!(!pushed.contains(&"approve_push") && !pushed.contains(&"retry_task"));
+        assert!(!pushed.contains(&"request_changes"));
         // An off-target run that succeeded may be re-queued; with nothing selected, only the
         // task-free commands remain.
         let off = available(&Context {

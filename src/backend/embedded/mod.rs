@@ -4,8 +4,8 @@
 //! in its own workspace. A restart recovers everything: finished runs, pending approvals, and
 //! interrupted runs (marked, re-queueable).
 
-mod intake;
 mod attempts;
+mod intake;
 pub mod node;
 pub mod revise;
 mod runner;

@@ -224,3 +224,22 @@ fn the_editor_at_80x24_and_120x30() {
     });
     assert!(empty[0].contains("path:LINE: comment"), "{}", empty[0]);
 }
+
+#[test]
+fn the_feedback_in_a_revisions_transcript_is_labelled_as_the_operators() {
+    use crate::agent::LoopEvent;
+    use crate::executor::review::FEEDBACK_PREFIX;
+    let mut app = fixture("dark");
+    select(&mut app, "fix-greeting");
+    let text = format!("{FEEDBACK_PREFIX} (review 1 of at most 3):\n\nAdd a test.\n");
+    app.on_backend(BackendEvent::Run {
+        task: k("fix-greeting"),
+        event: ExecEvent::Loop(LoopEvent::Message {
+            turn: 2,
+            message: Message::user(text),
+        }),
+    });
+    let screen = render(&mut app, 120, 30);
+    assert!(screen.contains("operator · requested changes"), "{screen}");
+    assert!(screen.contains("Add a test."), "{screen}");
+}

@@ -284,13 +284,20 @@ pub(crate) fn footer_text(d: &TurnStats, window: Option<u64>) -> String {
     format!("turn {} · {}", d.turn, parts.join(" · "))
 }
 
-/// A user message; the operator's note to the live run (`m`) is labelled as theirs.
+/// A user message; the operator's note to the live run (`m`) and their request for changes
+/// (`c`) are labelled as theirs.
 pub(crate) fn user_cell(text: &str) -> Cell {
     let mut c = Cell::new(CellKind::User);
+    let feedback = text.starts_with(crate::executor::review::FEEDBACK_PREFIX);
     match crate::agent::notes::as_note(text) {
         Some(note) => {
             c.line("operator", Slot::Meta, pre("▸ ", Slot::Meta), INDENT);
             c.lines(note, Slot::User, pre("› ", Slot::User), INDENT);
+        }
+        None if feedback => {
+            let label = "operator · requested changes";
+            c.line(label, Slot::Meta, pre("▸ ", Slot::Meta), INDENT);
+            c.lines(text, Slot::User, pre("› ", Slot::User), INDENT);
         }
         None => c.lines(text, Slot::User, pre("› ", Slot::User), INDENT),
     }

@@ -409,10 +409,10 @@ impl Store {
         }
         let rv = db::bump(&tx)?;
         db::remove(&tx, Kind::Task, &key.namespace, &key.name, rv)?;
-        tx.execute(
-            "DELETE FROM runs WHERE namespace = ?1 AND name = ?2",
-            rusqlite::params![key.namespace, key.name],
-        )?;
+        for table in ["runs", "notes"] {
+            let sql = format!("DELETE FROM {table} WHERE namespace = ?1 AND name = ?2");
+            tx.execute(&sql, rusqlite::params![key.namespace, key.name])?;
+        }
         attempts::forget(&tx, key)?;
         tx.commit()?;
         self.seen_own(rv);
