@@ -196,7 +196,8 @@ async fn request_timeout_seconds_is_the_loop_budget_under_heads_semantics() {
     )
     .await;
     let r = &ran.report.result;
-    assert!(ran.took < Duration::from_secs(6), "took {:?}", ran.took);
+    // Without HEAD's semantics the hang would last the 30 s turn timeout.
+    assert!(ran.took < Duration::from_secs(20), "took {:?}", ran.took);
     assert_eq!(
         (r.verdict.as_str(), r.outcome()),
         ("INCOMPLETE", "LOOP-BUDGET-EXHAUSTED")
