@@ -75,6 +75,7 @@ async fn run(r: &Remote, gate: &str, replies: Vec<Reply>) -> (Ran, ScriptedServe
         token: TokenSource::Given(Token::new(TOKEN)),
         sandbox: Default::default(),
         provider_key: Default::default(),
+        github_api_base: None,
     };
     let task = common::task(
         "  kind: issue-fix\n  agentRef: {name: coder}\n  payload: {repo: acme/fleet, issue: 7, branch: foreman/gated, prompt: fix}\n",

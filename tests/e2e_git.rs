@@ -277,6 +277,7 @@ async fn an_approved_push_is_pinned_to_the_operators_remote() {
             token: TokenSource::Given(Token::new(TOKEN)),
             sandbox: Default::default(),
             provider_key: Default::default(),
+            github_api_base: None,
         };
         let task = common::task(&format!(
             "  kind: issue-fix\n  agentRef: {{name: coder}}\n  payload: {{repo: acme/fleet, issue: 7, branch: foreman/pinned-{round}, prompt: fix}}\n"

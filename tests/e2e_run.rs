@@ -57,6 +57,7 @@ async fn run_tiny(
         token: TokenSource::Given(Token::new(TOKEN)),
         sandbox: Default::default(),
         provider_key: Default::default(),
+        github_api_base: None,
     };
     let rep = execute(&issue_task(), &agent, &cfg, &mut |_| {})
         .await

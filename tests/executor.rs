@@ -25,6 +25,7 @@ fn config(e: &FleetRepo, base_url: &str, push_now: bool) -> ExecutorConfig {
         token: TokenSource::Given(Token::new("unused-for-local-remotes")),
         sandbox: Default::default(),
         provider_key: Default::default(),
+        github_api_base: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn config(e: &FleetRepo, base_url: &str, sandbox: Settings) -> ExecutorConfig {
         token: TokenSource::Given(Token::new(TOKEN)),
         sandbox,
         provider_key: Default::default(),
+        github_api_base: None,
     }
 }
 

@@ -29,6 +29,7 @@ async fn a_note_sent_mid_stream_opens_the_next_turns_request() {
         token: TokenSource::Given(Token::new("t")),
         sandbox: Default::default(),
         provider_key: Default::default(),
+        github_api_base: None,
     };
     let inbox = Inbox::default();
     let operator = inbox.clone();

@@ -59,7 +59,10 @@ fn worker_config(args: &AgentArgs, hostname: &str) -> Result<WorkerConfig, Strin
     cfg.keep_workspace = args.keep_workspace;
     cfg.push_now = !args.await_approval;
     cfg.token = TokenSource::Lookup;
-    (cfg.sandbox, cfg.agent_defaults) = super::common::run_settings(args.no_sandbox);
+    let settings = super::common::run_settings(args.no_sandbox);
+    cfg.sandbox = settings.sandbox;
+    cfg.agent_defaults = settings.agent_defaults;
+    cfg.github_api_base = Some(settings.github_api_base);
     cfg.stub_sleep = stub.then_some(args.stub_sleep);
     if let Some(d) = crate::config::project_dirs() {
         cfg.journal_dir = d.data_dir().join("transcripts");

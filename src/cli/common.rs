@@ -69,12 +69,18 @@ fn no_sandbox(flag: bool) -> Option<crate::sandbox::Mode> {
     flag.then_some(crate::sandbox::Mode::Off)
 }
 
-/// The settings `foreman run` and `foreman agent` read from the config (no others): the
-/// `[sandbox]` table and `FOREMAN_SANDBOX*`, then `--no-sandbox`; and the `[executor]`
-/// defaults for what an Agent leaves unset.
-pub fn run_settings(
-    no_sandbox_flag: bool,
-) -> (crate::sandbox::Settings, crate::config::AgentDefaults) {
+/// What `foreman run` and `foreman agent` read from the config (nothing else).
+pub struct RunSettings {
+    /// The `[sandbox]` table and `FOREMAN_SANDBOX*`, then `--no-sandbox`.
+    pub sandbox: crate::sandbox::Settings,
+    /// The `[executor]` defaults for what an Agent leaves unset.
+    pub agent_defaults: crate::config::AgentDefaults,
+    /// `[github] api_base`: where an empty issue prompt is read from (#571).
+    pub github_api_base: String,
+}
+
+/// The config's [`RunSettings`], its warnings printed.
+pub fn run_settings(no_sandbox_flag: bool) -> RunSettings {
     let (mut cfg, warnings) = Config::load();
     for w in &warnings {
         errln!("warning: {w}");
@@ -83,7 +89,11 @@ pub fn run_settings(
         sandbox_mode: no_sandbox(no_sandbox_flag),
         ..Default::default()
     });
-    (cfg.sandbox, cfg.executor.agent_defaults())
+    RunSettings {
+        agent_defaults: cfg.executor.agent_defaults(),
+        sandbox: cfg.sandbox,
+        github_api_base: cfg.github.api_base,
+    }
 }
 
 /// Whether the console flags ask for a cluster instead of the local state directory.

@@ -73,6 +73,7 @@ fn console_worker(
     w.git_remote_url = cfg.git.remote_url.clone();
     w.push_now = cfg.executor.auto_push;
     w.sandbox = cfg.sandbox.clone();
+    w.github_api_base = Some(cfg.github.api_base.clone());
     w
 }
 

@@ -37,9 +37,10 @@ pub async fn run(args: RunArgs) -> Exit {
         Ok(m) => m,
         Err(exit) => return exit,
     };
-    let (sandbox, defaults) = super::common::run_settings(args.no_sandbox);
-    defaults.apply_to(&mut agent);
-    let cfg = executor_config(&args, &task, sandbox);
+    let settings = super::common::run_settings(args.no_sandbox);
+    settings.agent_defaults.apply_to(&mut agent);
+    let mut cfg = executor_config(&args, &task, settings.sandbox);
+    cfg.github_api_base = Some(settings.github_api_base);
     let mut printer = Printer::new();
     let quiet = args.quiet;
     let mut sink = |ev: ExecEvent| {
@@ -128,6 +129,7 @@ fn executor_config(
         token: TokenSource::Lookup,
         sandbox,
         provider_key: Default::default(),
+        github_api_base: None,
     }
 }
 

@@ -10,8 +10,13 @@ use crate::api::{Agent, AgentRole, AgenticTask};
 use crate::oai::{Message, StreamEvent};
 
 /// The first round's opening for `task` run by `agent` on `branch`: system prompt, worked
-/// examples, the task.
-pub(super) fn opening(task: &AgenticTask, agent: &Agent, branch: &str) -> Vec<Message> {
+/// examples, the task (its prompt, or `issue_prompt` read from GitHub for an empty one).
+pub(super) fn opening(
+    task: &AgenticTask,
+    agent: &Agent,
+    branch: &str,
+    issue_prompt: Option<&str>,
+) -> Vec<Message> {
     let spec = &agent.spec;
     let system = spec
         .system_prompt
@@ -19,7 +24,15 @@ pub(super) fn opening(task: &AgenticTask, agent: &Agent, branch: &str) -> Vec<Me
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| prompt::DEFAULT_SYSTEM_PROMPT.to_string());
     let few_shot = spec.few_shot.clone().unwrap_or_default();
-    prompt::opening(&system, &few_shot, prompt::user_prompt(&task.spec, branch))
+    let user = match issue_prompt {
+        Some(p) => {
+            let mut spec = task.spec.clone();
+            spec.payload.prompt = Some(p.to_string());
+            prompt::user_prompt(&spec, branch)
+        }
+        None => prompt::user_prompt(&task.spec, branch),
+    };
+    prompt::opening(&system, &few_shot, user)
 }
 
 /// The loop's configuration for one round run by `agent`: the round's `opening`,

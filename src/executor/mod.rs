@@ -5,6 +5,7 @@
 pub mod error;
 pub mod gate;
 mod git;
+pub mod issue_prompt;
 mod loop_setup;
 pub mod outcome;
 pub mod provider;

@@ -57,6 +57,8 @@ pub enum Precondition {
     CloneFailed,
     BranchCheckoutFailed,
     ToolRegistryBuildFailed,
+    /// An issue-fix task with an empty prompt whose issue could not be read (#571).
+    IssueUnavailable,
 }
 
 impl Precondition {
@@ -69,6 +71,7 @@ impl Precondition {
             Precondition::CloneFailed => "CloneFailed",
             Precondition::BranchCheckoutFailed => "BranchCheckoutFailed",
             Precondition::ToolRegistryBuildFailed => "ToolRegistryBuildFailed",
+            Precondition::IssueUnavailable => "IssueUnavailable",
         }
     }
 }

@@ -8,7 +8,7 @@ use super::git::{WorkspaceGuard, blocking, identity_env, resolve_token};
 use super::loop_setup::journal_record;
 use super::outcome::{self, Incomplete, Precondition, ResultEnvelope, RunFacts};
 pub use super::provider::ProviderKey;
-use super::provider::{self, Endpoint};
+use super::provider::Endpoint;
 use crate::agent::transcript::{Journal, Record, SCHEMA};
 use crate::agent::{Inbox, LoopEnd, LoopEvent, run_loop_from};
 use crate::api::gate::GateRun;
@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod preflight;
 mod revise;
 mod rounds;
 pub use revise::revise;
@@ -52,6 +53,9 @@ pub struct ExecutorConfig {
     pub sandbox: sandbox::Settings,
     /// Where a cloud-proxy Agent's API key is read from.
     pub provider_key: ProviderKey,
+    /// The GitHub API an issue-fix task with an empty prompt reads its issue from (#571);
+    /// `None` leaves such a prompt as it is.
+    pub github_api_base: Option<String>,
 }
 
 /// What the executor reports while it works.
@@ -132,6 +136,8 @@ struct After<'a> {
     branch: &'a str,
     remote: &'a str,
     sandbox: Arc<Sandbox>,
+    /// The issue's text read for an empty `payload.prompt` (#571), the first round's prompt.
+    issue_prompt: Option<&'a str>,
 }
 
 /// The submission the loop ended with, and the turns it took.
@@ -163,6 +169,7 @@ impl<'a> Run<'a> {
         let cleanup = self.fresh_workspace()?;
         let remote = self.remote()?;
         let token = self.token(&remote)?;
+        let issue_prompt = self.issue_prompt(&token, sink).await?;
         let repo = self.clone_repo(&remote, &token, sink).await?;
         let branch = self.create_branch(repo, sink).await?;
         let registry = self.tools()?;
@@ -172,6 +179,7 @@ impl<'a> Run<'a> {
             branch: &branch,
             remote: &remote,
             sandbox: Arc::clone(registry.sandbox()),
+            issue_prompt: issue_prompt.as_deref(),
         };
         let end = self
             .rounds(&client, &registry, &ctx, &mut journal, sink)
@@ -268,32 +276,6 @@ impl<'a> Run<'a> {
             turn_count: turns,
             elapsed_sec: self.elapsed(),
         }
-    }
-
-    /// The task names this Agent, and there is a model server to talk to (the Agent's
-    /// provider's, key included).
-    fn check_preconditions(&self) -> Result<Endpoint, Halt> {
-        if let Some(r) = &self.task.spec.agent_ref
-            && r.name != self.agent_name
-        {
-            return Err(self.precondition(
-                Precondition::AgentNotFound,
-                &format!(
-                    "task references Agent {:?} but the supplied Agent is {:?}",
-                    r.name, self.agent_name
-                ),
-            ));
-        }
-        let unavailable =
-            |msg: &str| self.precondition(Precondition::InferenceServiceUnavailable, msg);
-        let endpoint = provider::resolve(self.agent, &self.cfg.base_url, &self.cfg.provider_key)
-            .map_err(|msg| unavailable(&msg))?;
-        if endpoint.base_url.trim().is_empty() {
-            return Err(unavailable(
-                "no inference base URL: pass --base-url (e.g. http://127.0.0.1:8080/v1)",
-            ));
-        }
-        Ok(endpoint)
     }
 
     /// An empty workspace directory, removed again when the run ends unless kept.

@@ -108,6 +108,7 @@ pub fn exec_config(
         token: cfg.token.clone(),
         sandbox: cfg.sandbox.clone(),
         provider_key: Default::default(),
+        github_api_base: Some(cfg.github_api_base.clone()),
     }
 }
 

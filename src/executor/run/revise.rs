@@ -80,6 +80,7 @@ impl Run<'_> {
             branch: &p.branch,
             remote: &remote,
             sandbox: Arc::clone(registry.sandbox()),
+            issue_prompt: None,
         };
         let max = self.agent.spec.max_review_iterations();
         let first = Round {

@@ -47,7 +47,12 @@ impl Run<'_> {
         sink: &mut (dyn FnMut(ExecEvent) + Send),
     ) -> Result<Result<Committed, RunReport>, ExecutorError> {
         let first = Round {
-            opening: super::super::loop_setup::opening(self.task, self.agent, ctx.branch),
+            opening: super::super::loop_setup::opening(
+                self.task,
+                self.agent,
+                ctx.branch,
+                ctx.issue_prompt,
+            ),
             resume: Resume {
                 notes: Some(self.notes.clone()),
                 ..Resume::default()

@@ -57,6 +57,8 @@ pub struct WorkerConfig {
     pub sandbox: crate::sandbox::Settings,
     /// The operator's defaults for what an Agent leaves unset (config `[executor]`).
     pub agent_defaults: crate::config::AgentDefaults,
+    /// The GitHub API an empty issue prompt is read from (#571); `None` leaves it empty.
+    pub github_api_base: Option<String>,
     /// Minimum gap between transcript ConfigMap updates during a run.
     pub transcript_every: Duration,
     /// How long a terminal status write keeps retrying (apiserver restarts, conflicts).
@@ -85,6 +87,7 @@ impl WorkerConfig {
             token: TokenSource::Lookup,
             sandbox: crate::sandbox::Settings::default(),
             agent_defaults: Default::default(),
+            github_api_base: None,
             transcript_every: Duration::from_secs(2),
             terminal_budget: Duration::from_secs(300),
             shutdown_budget: Duration::from_secs(10),

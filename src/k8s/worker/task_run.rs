@@ -224,6 +224,7 @@ async fn execute_task(
         token: cfg.token.clone(),
         sandbox: cfg.sandbox.clone(),
         provider_key,
+        github_api_base: cfg.github_api_base.clone(),
     };
     let mut on_event = |ev: ExecEvent| {
         live.record(&ev);
