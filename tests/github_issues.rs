@@ -203,3 +203,103 @@ fn dispatch_creates_one_labelled_task_per_issue() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("OWNER/REPO"), "{err}");
 }
+
+/// `foreman dispatch --watch` follows its tasks in the local state while another process (here
+/// the test, standing in for the console that runs them) ends them: a line per outcome as it
+/// comes, the summary table, and an exit code that says whether every task ended GO.
+#[test]
+fn dispatch_watch_prints_each_outcome_a_summary_and_exits_by_the_verdicts() {
+    use foreman::api::{TaskPhase, Verdict};
+    use foreman::backend::embedded::Store;
+    let s = start();
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(state.path().join("none.toml"), "").unwrap();
+    let watch = |issues: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_foreman"))
+            .env("FOREMAN_STATE_DIR", state.path())
+            .env("HOME", state.path())
+            .env("FOREMAN_CONFIG", state.path().join("none.toml"))
+            .env("FOREMAN_GITHUB_API_BASE", s.server.api())
+            .env("GITHUB_TOKEN", TOKEN)
+            .args(["dispatch", "--repo", "acme/fleet", "--watch"])
+            .args(issues)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Ends the task of `issue` as the console would, once dispatch has created it.
+    let end = |issue: i32, phase: TaskPhase, verdict: Verdict, extra: serde_json::Value| {
+        let (mut store, _) = Store::open(state.path()).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut t = loop {
+            store.refresh().unwrap();
+            let found = store.tasks().into_iter().find(|t| {
+                t.spec.payload.issue == Some(issue)
+                    && t.status.as_ref().is_none_or(|s| s.verdict.is_none())
+            });
+            if let Some(t) = found {
+                break t;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dispatch made no task for #{issue}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        let st = t.status.get_or_insert_with(Default::default);
+        st.phase = Some(phase);
+        st.verdict = Some(verdict);
+        st.branch = Some(format!("foreman/issue-{issue}"));
+        st.result = Some(serde_json::json!({ "extra": extra }));
+        store.save_task(&t).unwrap();
+    };
+    let finish = |child: std::process::Child| {
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let child = watch(&["1", "4"]);
+    end(
+        4,
+        TaskPhase::Failed,
+        Verdict::Incomplete,
+        serde_json::json!({}),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    end(
+        1,
+        TaskPhase::Succeeded,
+        Verdict::Go,
+        serde_json::json!({"pushed": false}),
+    );
+    let (code, out, err) = finish(child);
+    assert_eq!(code, Some(1), "{out}\n{err}");
+    assert!(out.contains("watching 2 task(s)"), "{out}");
+    let first = out.find("INCOMPLETE").expect("#4's outcome line");
+    let second = out.find("AwaitingApproval").expect("#1's outcome line");
+    assert!(first < second, "outcomes out of order:\n{out}");
+    let table = &out[out.find("TASK ").expect("the summary table")..];
+    assert_eq!(
+        table.lines().filter(|l| l.starts_with("dispatch-")).count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("1 of 2 task(s) ended GO"), "{out}");
+
+    // Every task GO: exit 0.
+    let child = watch(&["6"]);
+    end(
+        6,
+        TaskPhase::Succeeded,
+        Verdict::Go,
+        serde_json::json!({"pushed": false}),
+    );
+    let (code, out, err) = finish(child);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(out.contains("1 of 1 task(s) ended GO"), "{out}");
+}

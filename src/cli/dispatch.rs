@@ -1,12 +1,15 @@
 //! `foreman dispatch --repo OWNER/REPO [--label L]... [--agent NAME] [N...]`: one AgenticTask
 //! per issue (the numbers given, or every open issue with the labels), titled and described
 //! from GitHub, with upstream's dispatch labels and names (`dispatch-<N>-<run>`), into the
-//! local state or, with a cluster flag, the cluster.
+//! local state or, with a cluster flag, the cluster; `--watch` then follows them
+//! (dispatch_watch.rs).
 
 use super::ConsoleArgs;
 use super::common::{Exit, cluster_selected, connect_cluster, failed, settings};
+use super::dispatch_watch::Source;
 use crate::api::Object;
 use crate::backend::embedded::Store;
+use crate::fleet::TaskKey;
 use crate::github::{GitHubClient, GitHubConfig, Issue, IssueQuery};
 
 /// How many pages of 100 open issues a label query reads at most.
@@ -23,6 +26,10 @@ pub struct DispatchArgs {
     /// The Agent to run the tasks (any Agent matching the capability when unset).
     #[arg(long, value_name = "NAME")]
     pub agent: Option<String>,
+    /// Then follow the tasks: a line per outcome, a summary table at the end; exit 0 only
+    /// when every task ended GO (Ctrl-C stops watching, not the tasks).
+    #[arg(long)]
+    pub watch: bool,
     /// Issue numbers; without them, every open issue with the labels.
     pub issues: Vec<u64>,
 }
@@ -65,16 +72,20 @@ pub async fn dispatch(args: &ConsoleArgs, d: &DispatchArgs) -> Exit {
             Err(e) => return failed(e),
         }
     }
+    let keys: Vec<TaskKey> = tasks.iter().map(TaskKey::of).collect();
     let done = if cluster_selected(args) {
         to_cluster(args, &tasks).await
     } else {
         to_store(&cfg, tasks)
     };
-    if let Err(e) = done {
-        eprintln!("error: {e}");
-        eprintln!("error: nothing was dispatched");
-        return Exit::Failed;
-    }
+    let source = match done {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("error: nothing was dispatched");
+            return Exit::Failed;
+        }
+    };
     for i in &issues {
         println!(
             "created {} (issue #{} -> agent {})",
@@ -88,7 +99,11 @@ pub async fn dispatch(args: &ConsoleArgs, d: &DispatchArgs) -> Exit {
         issues.len(),
         crate::github::DISPATCH_RUN_LABEL
     );
-    Exit::Ok
+    if !d.watch {
+        return Exit::Ok;
+    }
+    let local = matches!(source, Source::Store(_));
+    super::dispatch_watch::watch(source, keys, local).await
 }
 
 /// The issues named, or every open issue with the labels (pull requests left out).
@@ -124,7 +139,7 @@ async fn fetch(
 fn to_store(
     cfg: &crate::config::Config,
     tasks: Vec<crate::api::AgenticTask>,
-) -> Result<(), String> {
+) -> Result<Source, String> {
     let (mut store, warnings) = Store::open(&cfg.workspace.state_dir).map_err(|e| e.to_string())?;
     for w in warnings {
         eprintln!("warning: {w}");
@@ -133,15 +148,16 @@ fn to_store(
         .into_iter()
         .map(|t| Object::Task(Box::new(t)))
         .collect();
-    store
-        .submit(objects, false)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    store.submit(objects, false).map_err(|e| e.to_string())?;
+    Ok(Source::Store(Box::new(store)))
 }
 
 /// Into the cluster, through the same path as `foreman submit` (one manifest per task; JSON
 /// is YAML).
-async fn to_cluster(args: &ConsoleArgs, tasks: &[crate::api::AgenticTask]) -> Result<(), String> {
+async fn to_cluster(
+    args: &ConsoleArgs,
+    tasks: &[crate::api::AgenticTask],
+) -> Result<Source, String> {
     let cluster = connect_cluster(args).await?;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
     for t in tasks {
@@ -151,5 +167,12 @@ async fn to_cluster(args: &ConsoleArgs, tasks: &[crate::api::AgenticTask]) -> Re
         std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
         crate::backend::cluster::submit_file(&cluster, &path).await?;
     }
-    Ok(())
+    let ns = tasks
+        .first()
+        .and_then(|t| t.metadata.namespace.clone())
+        .unwrap_or_else(|| cluster.namespace.clone());
+    Ok(Source::Cluster(Box::new(kube::Api::namespaced(
+        cluster.client.clone(),
+        &ns,
+    ))))
 }

@@ -286,7 +286,7 @@ pub fn age(secs: i64) -> String {
 }
 
 /// Columns padded to their widest cell, three spaces apart (kubectl's layout).
-fn align(lines: &[Vec<String>]) -> String {
+pub(super) fn align(lines: &[Vec<String>]) -> String {
     let n = lines.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..n)
         .map(|i| {

@@ -27,6 +27,7 @@ pub mod console;
 pub mod crds;
 pub mod delete;
 pub mod dispatch;
+pub mod dispatch_watch;
 pub mod doctor;
 pub mod export;
 pub mod get;
