@@ -109,7 +109,7 @@ impl Ui {
             BackendEvent::NodeUpdated(n) => self.node = Some(*n),
             BackendEvent::Run { task, .. } => *self.run_events.entry(task.name).or_default() += 1,
             BackendEvent::JobDone { job, outcome, .. } => self.jobs.push((job, outcome)),
-            BackendEvent::Diff { task, files } => self.diffs.push((task, files)),
+            BackendEvent::Diff { task, files, .. } => self.diffs.push((task, files)),
             BackendEvent::Error(e) => self.errors.push(e),
             BackendEvent::Notice(_) => {}
             // Deletions, agents, workloads and transcripts: not what this suite checks.

@@ -134,7 +134,7 @@ impl Ui {
             BackendEvent::JobDone { task, job, outcome } => {
                 self.jobs.push((task.name, job, outcome))
             }
-            BackendEvent::Diff { task, files } => self.diffs.push((task.name, files)),
+            BackendEvent::Diff { task, files, .. } => self.diffs.push((task.name, files)),
             BackendEvent::Notice(m) => self.notices.push(m),
             BackendEvent::Error(m) => self.errors.push(m),
             _ => {}

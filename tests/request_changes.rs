@@ -13,11 +13,13 @@ use common::{FleetRepo, fix_then_go, fleet_repo, git, submit_result};
 use foreman::agent::notes::note_message;
 use foreman::agent::transcript::{Record, read_journal};
 use foreman::api::AgenticTask;
+use foreman::backend::attempt::AttemptDiff;
 use foreman::backend::embedded::{EmbeddedConfig, EmbeddedOptions, Store, start_embedded_with};
 use foreman::backend::{BackendEvent, BackendHandle, Command, Job};
 use foreman::executor::review::{FEEDBACK_PREFIX, REVIEW_BASE, REVIEW_ITERATION};
 use foreman::fleet::status::result_extra;
 use foreman::fleet::{TaskKey, TaskState, task_state};
+use foreman::workspace::FileDiff;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -77,6 +79,20 @@ impl Ui {
         result_extra(&self.tasks[name])
             .commit_sha
             .unwrap_or_default()
+    }
+
+    /// The next diff answer: the whole change and the latest attempt's.
+    async fn diff(&mut self) -> (Vec<FileDiff>, Option<AttemptDiff>) {
+        loop {
+            let ev = tokio::time::timeout(Duration::from_secs(30), self.rx.recv()).await;
+            match ev {
+                Ok(Some(BackendEvent::Diff { files, latest, .. })) => {
+                    return (files.expect("the whole change"), latest);
+                }
+                Ok(Some(_)) => {}
+                _ => panic!("no diff answer"),
+            }
+        }
     }
 
     async fn until(&mut self, what: &str, f: impl Fn(&Ui) -> bool) {
@@ -223,6 +239,25 @@ async fn requested_changes_commit_on_top_keep_attempt_one_and_push_both() {
         Some(journal_1.as_str())
     );
     drop(store);
+
+    // The diff: the whole change holds both attempts' files, the latest only attempt 2's.
+    h.send(Command::LoadDiff(key("fix")));
+    let (whole, latest) = ui.diff().await;
+    let latest = latest.expect("two attempts: a latest-attempt diff");
+    assert_eq!(latest.attempt, 2);
+    let patch = |f: &[FileDiff]| f.iter().map(|d| d.patch.as_str()).collect::<String>();
+    let own = patch(&latest.files.unwrap());
+    assert!(own.contains("+See CONTRIBUTING."), "{own}");
+    assert!(
+        !own.contains("-teh"),
+        "attempt 1's fix is not attempt 2's own: {own}"
+    );
+    let whole = patch(&whole);
+    assert!(whole.contains("+See CONTRIBUTING."), "{whole}");
+    assert!(
+        whole.contains("teh"),
+        "the whole change starts before the typo fix: {whole}"
+    );
 
     // maxReviewIterations: 1 — a second round is refused and the GO still awaits approval.
     request(&h, "and once more");

@@ -8,7 +8,7 @@ mod common;
 use common::{commit, git, seed_bare, write_hook};
 use foreman::workspace::{
     CommitError, CommitOutcome, GitError, PushError, branch_name, clone, create_branch,
-    diff_commit, push,
+    diff_change, diff_commit, diff_range, push,
 };
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -477,6 +477,42 @@ fn diff_of_commit_lists_add_modify_delete() {
 
     let err = diff_commit(&s.repo, "0123456789abcdef0123456789abcdef01234567").unwrap_err();
     assert!(err.to_string().contains("diff of 0123456789"), "{err}");
+}
+
+/// Two attempts on one branch (a request for changes adds a commit on top): the whole change
+/// shows both, even once the first attempt's branch was pushed (its remote-tracking ref is a
+/// merge base nearer than the default branch); one attempt's range shows only its own.
+#[test]
+fn the_whole_change_spans_every_attempt_and_a_range_only_its_own() {
+    let s = cloned("foreman/t");
+    std::fs::write(s.work.join("new.txt"), "first\n").unwrap();
+    let (first, _) = committed_sha(commit(&s.repo, "attempt 1", None).unwrap());
+    s.repo
+        .reference(
+            "refs/remotes/origin/foreman/t",
+            git2::Oid::from_str(&first).unwrap(),
+            true,
+            "pushed",
+        )
+        .unwrap();
+    std::fs::write(s.work.join("README.md"), "# demo\n\nline two\nline 3\n").unwrap();
+    let (second, _) = committed_sha(commit(&s.repo, "attempt 2", None).unwrap());
+    let paths = |d: Vec<foreman::workspace::FileDiff>| {
+        let mut p: Vec<String> = d.into_iter().filter_map(|f| f.new_path).collect();
+        p.sort();
+        p
+    };
+    assert_eq!(
+        paths(diff_change(&s.repo, &second).unwrap()),
+        ["README.md", "new.txt"]
+    );
+    assert_eq!(paths(diff_commit(&s.repo, &second).unwrap()), ["README.md"]);
+    assert_eq!(
+        paths(diff_range(&s.repo, Some(&first), &second).unwrap()),
+        ["README.md"]
+    );
+    // One attempt only: the whole change is that commit.
+    assert_eq!(paths(diff_change(&s.repo, &first).unwrap()), ["new.txt"]);
 }
 
 // ---- test-only `pipe://<abs path>` transport: smart protocol over `git receive-pack` ----

@@ -31,6 +31,15 @@ pub struct AttemptView {
     pub diff: Option<Result<Vec<FileDiff>, String>>,
 }
 
+/// One attempt's own change, beside the whole change in [`super::BackendEvent::Diff`] (the
+/// diff view's `v` switches between them).
+#[derive(Clone, Debug)]
+pub struct AttemptDiff {
+    pub attempt: u32,
+    /// Its commit against the one the attempt before it ended with; `Err` says why not.
+    pub files: Result<Vec<FileDiff>, String>,
+}
+
 /// The message for an earlier attempt whose commit the kept workspace no longer holds (a
 /// later attempt cloned afresh over it).
 pub fn workspace_gone(attempt: u32, sha: &str, workspace: &str) -> String {

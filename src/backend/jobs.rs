@@ -3,6 +3,7 @@
 //! restart), does its git work on a blocking thread, and returns a message safe to show (never
 //! the token).
 
+use super::attempt::AttemptDiff;
 use crate::api::AgenticTask;
 use crate::executor::run::TokenSource;
 use crate::executor::{PendingPush, push_pending};
@@ -45,26 +46,52 @@ pub fn change_of(t: &AgenticTask) -> Result<(PathBuf, String), String> {
     ))
 }
 
-/// The task's change, file by file, read from its workspace on this machine (the caller
-/// knows the workspace is here).
+/// The task's whole change (every attempt, since its branch left the default branch), file
+/// by file, read from its workspace on this machine (the caller knows the workspace is here).
 pub async fn load_diff(t: &AgenticTask) -> Result<Vec<FileDiff>, String> {
     let (ws, sha) = change_of(t)?;
-    tokio::task::spawn_blocking(move || diff_in(&ws, &sha))
-        .await
-        .map_err(|e| format!("git worker failed: {e}"))?
+    tokio::task::spawn_blocking(move || {
+        let repo = open(&ws)?;
+        workspace::diff_change(&repo, &sha).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| format!("git worker failed: {e}"))?
 }
 
-/// `sha` against its base in the repository at `ws`. Blocking (git2).
-fn diff_in(ws: &Path, sha: &str) -> Result<Vec<FileDiff>, String> {
+/// The current attempt's own change: its commit against `since`, the commit the previous
+/// attempt ended with. `None` unless `since` is under it on the same branch (a revision); a
+/// re-queued attempt cloned afresh has no earlier commit under it.
+pub async fn load_attempt_diff(
+    t: &AgenticTask,
+    attempt: u32,
+    since: String,
+) -> Option<AttemptDiff> {
+    let (ws, sha) = change_of(t).ok()?;
+    tokio::task::spawn_blocking(move || {
+        let repo = open(&ws).ok()?;
+        let oid = |s: &str| repo.revparse_single(s).ok().map(|o| o.id());
+        let (head, base) = (oid(&sha)?, oid(&since)?);
+        if head == base || !repo.graph_descendant_of(head, base).unwrap_or(false) {
+            return None;
+        }
+        let files = workspace::diff_range(&repo, Some(&since), &sha).map_err(|e| e.to_string());
+        Some(AttemptDiff { attempt, files })
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// The kept workspace at `ws`, or why it cannot be read. Blocking (git2).
+fn open(ws: &Path) -> Result<git2::Repository, String> {
     if !ws.is_dir() {
         return Err(format!(
             "the workspace {} is gone from this machine; re-queue the task to redo it",
             ws.display()
         ));
     }
-    let repo = git2::Repository::open(ws)
-        .map_err(|e| format!("cannot open workspace {}: {}", ws.display(), e.message()))?;
-    workspace::diff_commit(&repo, sha).map_err(|e| e.to_string())
+    git2::Repository::open(ws)
+        .map_err(|e| format!("cannot open workspace {}: {}", ws.display(), e.message()))
 }
 
 fn token(src: &TokenSource) -> Result<Token, String> {

@@ -50,12 +50,14 @@ pub enum BackendEvent {
         task: TaskKey,
         records: Result<Vec<Record>, String>,
     },
-    /// A task's change as per-file diffs of its commit against its base, answering
-    /// [`Command::LoadDiff`]; `Err` says why it cannot be shown here (e.g. which node holds
-    /// the workspace).
+    /// A task's whole change as per-file diffs (every attempt, since its branch left the
+    /// default branch), answering [`Command::LoadDiff`]; `Err` says why it cannot be shown
+    /// here (e.g. which node holds the workspace). `latest`: the current attempt's own change
+    /// when an earlier attempt left a commit under it.
     Diff {
         task: TaskKey,
         files: Result<Vec<FileDiff>, String>,
+        latest: Option<attempt::AttemptDiff>,
     },
     /// Live stream of a running task.
     Run {

@@ -103,6 +103,7 @@ impl App {
             Action::Note => self.mode = key.map_or(Mode::Normal, |k| Mode::Note(k, String::new())),
             Action::RequestChanges => self.open_feedback(),
             Action::PrevAttempt | Action::NextAttempt => return self.step_attempt(action),
+            Action::SwitchDiffScope => return self.switch_diff_scope(),
             Action::RetryTask => {
                 if let Some(k) = key {
                     self.forget_transcript(&k);

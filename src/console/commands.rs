@@ -64,6 +64,7 @@ pub enum Action {
     RequestChanges,
     PrevAttempt,
     NextAttempt,
+    SwitchDiffScope,
 }
 
 /// What the availability rules look at: the console's focus and view and a few facts about the
@@ -90,6 +91,8 @@ pub struct Context {
     pub picker: bool,
     /// How many attempts the selected task has had (0: no task).
     pub attempts: u32,
+    /// The shown diff has a second scope (whole change / latest attempt).
+    pub diff_scopes: bool,
 }
 
 impl Context {
@@ -285,6 +288,14 @@ pub static COMMANDS: &[CommandInfo] = &[
     cmd!(PrevHunk, "prev_hunk", "prev hunk", "Diff", false, in_diff),
     cmd!(NextFile, "next_file", "next file", "Diff", true, in_diff),
     cmd!(PrevFile, "prev_file", "prev file", "Diff", false, in_diff),
+    cmd!(
+        SwitchDiffScope,
+        "diff_scope",
+        "whole / latest attempt",
+        "Diff",
+        true,
+        diff_scopes
+    ),
     cmd!(
         ScrollLeft,
         "scroll_left",
@@ -506,6 +517,7 @@ mod tests {
             following: true,
             picker: false,
             attempts: 1,
+            diff_scopes: false,
         }
     }
 

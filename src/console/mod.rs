@@ -19,6 +19,8 @@ pub mod attempts;
 pub mod commands;
 mod completion;
 pub mod diff;
+pub mod diff_scope;
+mod diff_switch;
 pub mod draw;
 pub mod feedback;
 mod input;

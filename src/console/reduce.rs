@@ -52,10 +52,11 @@ impl App {
             BackendEvent::Transcript { task, records } => {
                 self.on_transcript_loaded(task, records);
             }
-            BackendEvent::Diff { task, files } => match files {
-                Ok(files) => fx.push(Effect::BuildDiff(task, files)),
-                Err(e) => self.say(format!("{task}: {e}"), Level::Error),
-            },
+            BackendEvent::Diff {
+                task,
+                files,
+                latest,
+            } => fx.extend(self.on_diff(task, files, latest)),
             BackendEvent::Run { task, event } => self.on_run(task, event),
             BackendEvent::JobDone { task, job, outcome } => {
                 self.jobs.remove(&(task.clone(), job));

@@ -88,6 +88,9 @@ pub fn refusal(action: Action, cx: &Context, keymap: &Keymap) -> Option<String> 
         (Action::SearchNext | Action::SearchPrev, Some(_)) if cx.view == View::Transcript => {
             format!("no search yet (search: {})", key("search"))
         }
+        (Action::SwitchDiffScope, Some(_)) if cx.view == View::Diff => {
+            "one attempt made this change, so the whole change is all there is".into()
+        }
         (_, Some(_)) if cx.view == View::Diff => {
             format!("the diff is shown (transcript: {})", key("view_transcript"))
         }
@@ -126,6 +129,7 @@ mod tests {
             following: true,
             picker: false,
             attempts: 1,
+            diff_scopes: false,
         }
     }
 

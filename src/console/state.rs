@@ -173,6 +173,8 @@ pub struct App {
     /// Ticks of the event loop's timer, for the spinner's frame.
     pub tick: u64,
     pub diff: Option<(TaskKey, DiffView)>,
+    /// The last diff answer in both scopes (whole change, latest attempt; `v`).
+    pub diff_scopes: super::diff_scope::DiffScopes,
     pub status: Option<Status>,
     pub jobs: HashSet<(TaskKey, Job)>,
     pub loading: HashSet<TaskKey>,
@@ -219,6 +221,7 @@ impl App {
             gates: HashMap::new(),
             tick: 0,
             diff: None,
+            diff_scopes: Default::default(),
             status: None,
             jobs: HashSet::new(),
             loading: HashSet::new(),
@@ -294,6 +297,7 @@ impl App {
             following: self.transcript_following(),
             picker: self.picker.is_some(),
             attempts: self.shown_attempt().map_or(0, |(_, total)| total),
+            diff_scopes: self.diff_switchable().is_some(),
         }
     }
 

@@ -19,7 +19,7 @@ pub use auth::{AuthError, Token, resolve_token, resolve_token_from, token_file_p
 pub use branch::{branch_name, create_branch};
 pub use clone::{clone, ls_remote};
 pub use commit::{CommitError, CommitOutcome, CommitRequest, commit_all, commit_all_in};
-pub use diff::{FileDiff, diff_commit};
+pub use diff::{FileDiff, diff_change, diff_commit, diff_range};
 pub use identity::Identity;
 pub use push::{PushError, push};
 

@@ -309,7 +309,13 @@ impl Actor {
                 let ctx = self.ctx.clone();
                 tokio::spawn(async move {
                     let files = ops::diff(&ctx, &key).await;
-                    ctx.emit(BackendEvent::Diff { task: key, files });
+                    // Earlier attempts are kept only in the embedded state.
+                    let latest = None;
+                    ctx.emit(BackendEvent::Diff {
+                        task: key,
+                        files,
+                        latest,
+                    });
                 });
             }
             Command::Note { task, .. } => self.emit(BackendEvent::Error(format!(

@@ -61,6 +61,23 @@ impl Runner {
     }
 }
 
+impl Runner {
+    /// The current attempt's number and the commit the attempt before it ended with, when
+    /// there is one (the base of the current attempt's own change).
+    pub(super) fn previous_commit(&self, key: &TaskKey, t: &AgenticTask) -> Option<(u32, String)> {
+        let current = attempt_of(t);
+        let earlier = self.store.attempts(key).ok()?;
+        let prev = earlier
+            .into_iter()
+            .filter(|a| a.number < current)
+            .max_by_key(|a| a.number)?;
+        let mut then = t.clone();
+        then.status = Some(prev.status);
+        let (_, sha) = jobs::change_of(&then).ok()?;
+        Some((current, sha))
+    }
+}
+
 fn no_such(key: &TaskKey, attempt: u32, attempts: &[u32]) -> String {
     let list: Vec<String> = attempts.iter().map(u32::to_string).collect();
     format!(

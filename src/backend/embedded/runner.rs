@@ -402,12 +402,22 @@ impl Runner {
             return self.emit(BackendEvent::Diff {
                 task: key,
                 files: Err("no such task".into()),
+                latest: None,
             });
         };
+        let since = self.previous_commit(&key, &t);
         let events = self.events.clone();
         tokio::spawn(async move {
             let files = jobs::load_diff(&t).await;
-            let _ = events.send(BackendEvent::Diff { task: key, files });
+            let latest = match since {
+                Some((n, sha)) => jobs::load_attempt_diff(&t, n, sha).await,
+                None => None,
+            };
+            let _ = events.send(BackendEvent::Diff {
+                task: key,
+                files,
+                latest,
+            });
         });
     }
 

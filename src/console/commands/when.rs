@@ -62,6 +62,10 @@ pub(super) fn has_change(c: &Context) -> bool {
 pub(super) fn in_diff(c: &Context) -> bool {
     c.view == View::Diff && c.task.is_some()
 }
+/// The shown diff spans attempts: `v` switches between the whole change and the latest's.
+pub(super) fn diff_scopes(c: &Context) -> bool {
+    in_diff(c) && c.diff_scopes
+}
 pub(super) fn paused(c: &Context) -> bool {
     c.view == View::Transcript && !c.following
 }

@@ -46,8 +46,9 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
         && let Some((dk, d)) = app.diff.as_mut()
         && *dk == key
     {
-        let of = match &app.attempts.diff_of {
-            Some((k, n)) if *k == key => format!(" · attempt {n}"),
+        let of = match (&app.attempts.diff_of, app.diff_scopes.label(&key)) {
+            (Some((k, n)), _) if *k == key => format!(" · attempt {n}"),
+            (_, Some(scope)) => format!(" · {scope}"),
             _ => String::new(),
         };
         let b = block(

@@ -45,6 +45,7 @@ async fn the_diff_key_asks_the_backend_and_its_answer_is_shown() {
     let fx = app.on_backend(BackendEvent::Diff {
         task: k("fix-typo-readme"),
         files: Ok(readme_fix()),
+        latest: None,
     });
     assert!(matches!(fx.as_slice(), [Effect::BuildDiff(t, _)] if *t == k("fix-typo-readme")));
     for e in fx {
@@ -80,6 +81,7 @@ fn a_diff_the_backend_cannot_show_says_why() {
     let fx = app.on_backend(BackendEvent::Diff {
         task: k("fix-typo-readme"),
         files: Err("ran on node m5-max; its workspace (and so its diff) is there".into()),
+        latest: None,
     });
     assert!(fx.is_empty(), "{fx:?}");
     let crate::console::state::Status {

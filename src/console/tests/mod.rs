@@ -5,6 +5,7 @@
 
 mod attempts;
 mod diff;
+mod diff_scope;
 mod events;
 mod feedback;
 mod gate;

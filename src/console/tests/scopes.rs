@@ -20,6 +20,7 @@ fn queue() -> Context {
         following: true,
         picker: false,
         attempts: 1,
+        diff_scopes: false,
     }
 }
 
