@@ -126,4 +126,15 @@ PY
   git -C "$DEMO/seed" add -A
   git -C "$DEMO/seed" -c user.name=Demo -c user.email=demo@example.com commit -qm "initial greeter"
   git -C "$DEMO/seed" push -q "$DEMO/remote/acme/greeter.git" main
+  # The remote's open issues, for the console's picker (`n`) and `foreman dispatch`.
+  cat > "$DEMO/remote/acme/greeter.issues.json" <<'JSON'
+[
+  {"number": 1, "title": "greet() says Helo", "state": "open", "labels": ["bug", "good first issue"],
+   "body": "greeter.py prints 'Helo' instead of 'Hello'."},
+  {"number": 2, "title": "Add a farewell() next to greet()", "state": "open", "labels": ["enhancement"],
+   "body": "farewell() should return \"Goodbye, world!\" and have a test beside test_greet."},
+  {"number": 3, "title": "README: say how to run the tests", "state": "open", "labels": ["docs", "good first issue"],
+   "body": "Mention `python3 -m unittest` in the README."}
+]
+JSON
 }

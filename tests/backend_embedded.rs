@@ -5,22 +5,19 @@
 mod common;
 
 use common::scripted_oai::{Reply, ScriptedServer};
+use common::ui::{Ui, opts, submit};
 use common::{FleetRepo, GitServer, fix_then_go, fleet_repo, git};
-use foreman::api::{AgenticTask, FleetNode, Object, TaskPhase, Verdict, load_str};
-use foreman::backend::embedded::{
-    EmbeddedConfig, EmbeddedOptions, Store, StoreError, start_embedded_with,
-};
-use foreman::backend::{BackendEvent, BackendHandle, Command, Job};
+use foreman::api::{AgenticTask, Object, TaskPhase, Verdict, load_str};
+use foreman::backend::embedded::{EmbeddedConfig, EmbeddedOptions, Store, StoreError};
+use foreman::backend::{BackendHandle, Command, Job};
 use foreman::executor::run::TokenSource;
 use foreman::fleet::TaskKey;
 use foreman::fleet::TaskState;
 use foreman::fleet::task_state;
-use foreman::workspace::{FileDiff, Token};
-use std::collections::HashMap;
+use foreman::workspace::Token;
 use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 const AGENT: &str = "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: Agent\nmetadata: {name: coder}\nspec:\n  role: coder\n  maxRetries: 1\n  tools: [read_file, write_file, str_replace, grep, bash, submit_result]\n";
 
@@ -49,119 +46,6 @@ fn local_config(r: &FleetRepo, base_url: &str, max: usize) -> EmbeddedConfig {
         Some(r.bare.display().to_string()),
         max,
     )
-}
-
-fn opts() -> EmbeddedOptions {
-    EmbeddedOptions {
-        probe_inference: false,
-        schedule_every: Duration::from_millis(100),
-        heartbeat_every: Duration::from_millis(500),
-        probe_every: Duration::from_secs(60),
-        refresh_every: Duration::from_millis(100),
-    }
-}
-
-/// The UI's view: the latest copy of every task from the events.
-struct Ui {
-    rx: mpsc::UnboundedReceiver<BackendEvent>,
-    tasks: HashMap<String, AgenticTask>,
-    node: Option<FleetNode>,
-    run_events: HashMap<String, usize>,
-    jobs: Vec<(Job, Result<String, String>)>,
-    diffs: Vec<(TaskKey, Result<Vec<FileDiff>, String>)>,
-    errors: Vec<String>,
-    snapshot: Option<Vec<AgenticTask>>,
-}
-
-impl Ui {
-    fn start(cfg: EmbeddedConfig) -> (Ui, BackendHandle) {
-        Self::start_with(cfg, opts())
-    }
-
-    fn start_with(cfg: EmbeddedConfig, opts: EmbeddedOptions) -> (Ui, BackendHandle) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let h = start_embedded_with(cfg, opts, tx).unwrap();
-        let ui = Ui {
-            rx,
-            tasks: HashMap::new(),
-            node: None,
-            run_events: HashMap::new(),
-            jobs: Vec::new(),
-            diffs: Vec::new(),
-            errors: Vec::new(),
-            snapshot: None,
-        };
-        (ui, h)
-    }
-
-    fn apply(&mut self, e: BackendEvent) {
-        match e {
-            BackendEvent::Snapshot { tasks, nodes, .. } => {
-                for t in &tasks {
-                    self.tasks.insert(TaskKey::of(t).name, t.clone());
-                }
-                self.node = nodes.into_iter().next();
-                self.snapshot = Some(tasks);
-            }
-            BackendEvent::TaskUpdated(t) => {
-                self.tasks.insert(TaskKey::of(&t).name, *t);
-            }
-            BackendEvent::NodeUpdated(n) => self.node = Some(*n),
-            BackendEvent::Run { task, .. } => *self.run_events.entry(task.name).or_default() += 1,
-            BackendEvent::JobDone { job, outcome, .. } => self.jobs.push((job, outcome)),
-            BackendEvent::Diff { task, files, .. } => self.diffs.push((task, files)),
-            BackendEvent::Error(e) => self.errors.push(e),
-            BackendEvent::Notice(_) => {}
-            // Deletions, agents, workloads and transcripts: not what this suite checks.
-            _ => {}
-        }
-    }
-
-    fn state(&self, name: &str) -> Option<TaskState> {
-        self.tasks.get(name).map(task_state)
-    }
-
-    fn reason(&self, name: &str) -> String {
-        self.tasks
-            .get(name)
-            .and_then(|t| t.status.as_ref()?.conditions.as_ref()?.last().cloned())
-            .map(|c| c.reason)
-            .unwrap_or_default()
-    }
-
-    async fn until(&mut self, what: &str, f: impl Fn(&Ui) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        while !f(self) {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(e)) => self.apply(e),
-                _ => panic!(
-                    "timed out waiting for {what}; states: {:?}; errors: {:?}",
-                    self.tasks
-                        .iter()
-                        .map(|(k, t)| (k.clone(), task_state(t), self.reason(k)))
-                        .collect::<Vec<_>>(),
-                    self.errors
-                ),
-            }
-        }
-    }
-
-    /// Drains events for `d` (to check something does NOT happen).
-    async fn settle(&mut self, d: Duration) {
-        let deadline = tokio::time::Instant::now() + d;
-        while let Ok(Some(e)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
-            self.apply(e);
-        }
-    }
-}
-
-fn submit(h: &BackendHandle, dir: &Path, file: &str, text: &str) {
-    let p = dir.join(file);
-    std::fs::write(&p, text).unwrap();
-    h.send(Command::Submit {
-        path: p,
-        replace: false,
-    });
 }
 
 /// Submits the coder Agent and the one task `fix`.

@@ -9,20 +9,17 @@
 mod common;
 
 use common::scripted_oai::{Reply, ScriptedServer};
+use common::ui::Ui;
 use common::{FleetRepo, fix_then_go, fleet_repo, git, submit_result};
 use foreman::agent::notes::note_message;
 use foreman::agent::transcript::{Record, read_journal};
-use foreman::api::AgenticTask;
-use foreman::backend::attempt::AttemptDiff;
-use foreman::backend::embedded::{EmbeddedConfig, EmbeddedOptions, Store, start_embedded_with};
-use foreman::backend::{BackendEvent, BackendHandle, Command, Job};
+use foreman::backend::embedded::{EmbeddedConfig, Store};
+use foreman::backend::{BackendHandle, Command, Job};
 use foreman::executor::review::{FEEDBACK_PREFIX, REVIEW_BASE, REVIEW_ITERATION};
 use foreman::fleet::status::result_extra;
 use foreman::fleet::{TaskKey, TaskState, task_state};
 use foreman::workspace::FileDiff;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-use tokio::sync::mpsc;
 
 const AGENT: &str = "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: Agent\nmetadata: {name: coder}\nspec:\n  role: coder\n  maxRetries: 1\n  maxReviewIterations: 1\n  tools: [read_file, write_file, str_replace, grep, bash, submit_result]\n";
 const TASK: &str = "---\napiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {name: fix}\nspec:\n  kind: issue-fix\n  agentRef: {name: coder}\n  payload: {repo: acme/fleet, issue: 7, prompt: \"Fix the typo in README\"}\n";
@@ -33,16 +30,6 @@ fn key(name: &str) -> TaskKey {
     TaskKey::new("default", name)
 }
 
-fn opts() -> EmbeddedOptions {
-    EmbeddedOptions {
-        probe_inference: false,
-        schedule_every: Duration::from_millis(100),
-        heartbeat_every: Duration::from_millis(500),
-        probe_every: Duration::from_secs(60),
-        refresh_every: Duration::from_millis(100),
-    }
-}
-
 fn config(r: &FleetRepo, base_url: &str) -> EmbeddedConfig {
     EmbeddedConfig {
         git_remote_url: Some(r.bare.display().to_string()),
@@ -50,88 +37,8 @@ fn config(r: &FleetRepo, base_url: &str) -> EmbeddedConfig {
     }
 }
 
-/// The UI's side: the latest task copies, the errors and job outcomes.
-struct Ui {
-    rx: mpsc::UnboundedReceiver<BackendEvent>,
-    tasks: std::collections::HashMap<String, AgenticTask>,
-    errors: Vec<String>,
-    jobs: Vec<(Job, Result<String, String>)>,
-}
-
-impl Ui {
-    fn start(cfg: EmbeddedConfig) -> (Ui, BackendHandle) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let h = start_embedded_with(cfg, opts(), tx).unwrap();
-        let ui = Ui {
-            rx,
-            tasks: Default::default(),
-            errors: Vec::new(),
-            jobs: Vec::new(),
-        };
-        (ui, h)
-    }
-
-    fn state(&self, name: &str) -> Option<TaskState> {
-        self.tasks.get(name).map(task_state)
-    }
-
-    fn sha(&self, name: &str) -> String {
-        result_extra(&self.tasks[name])
-            .commit_sha
-            .unwrap_or_default()
-    }
-
-    /// The next diff answer: the whole change and the latest attempt's.
-    async fn diff(&mut self) -> (Vec<FileDiff>, Option<AttemptDiff>) {
-        loop {
-            let ev = tokio::time::timeout(Duration::from_secs(30), self.rx.recv()).await;
-            match ev {
-                Ok(Some(BackendEvent::Diff { files, latest, .. })) => {
-                    return (files.expect("the whole change"), latest);
-                }
-                Ok(Some(_)) => {}
-                _ => panic!("no diff answer"),
-            }
-        }
-    }
-
-    async fn until(&mut self, what: &str, f: impl Fn(&Ui) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while !f(self) {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(BackendEvent::TaskUpdated(t))) => {
-                    self.tasks.insert(TaskKey::of(&t).name, *t);
-                }
-                Ok(Some(BackendEvent::Snapshot { tasks, .. })) => {
-                    for t in tasks {
-                        self.tasks.insert(TaskKey::of(&t).name, t);
-                    }
-                }
-                Ok(Some(BackendEvent::Error(e))) => self.errors.push(e),
-                Ok(Some(BackendEvent::JobDone { job, outcome, .. })) => {
-                    self.jobs.push((job, outcome))
-                }
-                Ok(Some(_)) => {}
-                _ => panic!(
-                    "timed out waiting for {what}; states {:?}; errors {:?}",
-                    self.tasks
-                        .iter()
-                        .map(|(k, t)| (k.clone(), task_state(t)))
-                        .collect::<Vec<_>>(),
-                    self.errors
-                ),
-            }
-        }
-    }
-}
-
 fn submit(h: &BackendHandle, dir: &Path, text: &str) {
-    let p = dir.join("m.yaml");
-    std::fs::write(&p, text).unwrap();
-    h.send(Command::Submit {
-        path: p,
-        replace: false,
-    });
+    common::ui::submit(h, dir, "m.yaml", text);
 }
 
 /// The model's answer to the feedback: a line below the fixed one.
@@ -241,8 +148,7 @@ async fn requested_changes_commit_on_top_keep_attempt_one_and_push_both() {
     drop(store);
 
     // The diff: the whole change holds both attempts' files, the latest only attempt 2's.
-    h.send(Command::LoadDiff(key("fix")));
-    let (whole, latest) = ui.diff().await;
+    let (whole, latest) = ui.diff(&h, key("fix")).await;
     let latest = latest.expect("two attempts: a latest-attempt diff");
     assert_eq!(latest.attempt, 2);
     let patch = |f: &[FileDiff]| f.iter().map(|d| d.patch.as_str()).collect::<String>();

@@ -6,6 +6,7 @@ pub mod k8s;
 pub mod local;
 pub mod pty;
 pub mod scripted_oai;
+pub mod ui;
 
 use foreman::api::{Agent, AgenticTask, Object, load_str};
 use foreman::workspace::{CommitError, CommitOutcome, CommitRequest, commit_all};
