@@ -10,7 +10,7 @@ mod common;
 
 use common::scripted_oai::{Reply, ScriptedServer};
 use common::ui::Ui;
-use common::{FleetRepo, fix_then_go, fleet_repo, git, submit_result};
+use common::{FleetRepo, fleet_repo, git, submit_result};
 use foreman::agent::notes::note_message;
 use foreman::agent::transcript::{Record, read_journal};
 use foreman::backend::embedded::{EmbeddedConfig, Store};
@@ -41,15 +41,6 @@ fn submit(h: &BackendHandle, dir: &Path, text: &str) {
     common::ui::submit(h, dir, "m.yaml", text);
 }
 
-/// The model's answer to the feedback: a line below the fixed one.
-fn append_line() -> Reply {
-    Reply::tool_call(
-        "write_file",
-        serde_json::json!({"path": "README.md", "content": "# Fleet\nthe fleet\nSee CONTRIBUTING.\n"})
-            .to_string(),
-    )
-}
-
 fn request(h: &BackendHandle, feedback: &str) {
     h.send(Command::RequestChanges {
         task: key("fix"),
@@ -60,11 +51,7 @@ fn request(h: &BackendHandle, feedback: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requested_changes_commit_on_top_keep_attempt_one_and_push_both() {
     let r = fleet_repo();
-    let mut replies = fix_then_go("docs: fix typo");
-    replies.extend([
-        append_line(),
-        submit_result("GO", "docs: point to CONTRIBUTING"),
-    ]);
+    let replies = common::two_attempts();
     let server = ScriptedServer::start(replies).unwrap();
     let (mut ui, h) = Ui::start(config(&r, &server.base_url()));
     submit(&h, &r.root, &format!("{AGENT}{TASK}"));
@@ -240,11 +227,7 @@ async fn foreman_async(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreman_review_runs_a_round_headless_and_refuses_what_it_cannot() {
     let r = fleet_repo();
-    let mut replies = fix_then_go("docs: fix typo");
-    replies.extend([
-        append_line(),
-        submit_result("GO", "docs: point to CONTRIBUTING"),
-    ]);
+    let replies = common::two_attempts();
     let server = ScriptedServer::start(replies).unwrap();
     let (mut ui, h) = Ui::start(config(&r, &server.base_url()));
     submit(&h, &r.root, &format!("{AGENT}{TASK}{ORPHAN}"));

@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::scripted_oai::{Reply, ScriptedServer};
-use common::{FleetRepo, bot, fix_then_go, fleet_repo, git, submit_result};
+use common::scripted_oai::ScriptedServer;
+use common::{FleetRepo, bot, fix_then_go, fleet_repo, git};
 use foreman::agent::Inbox;
 use foreman::agent::transcript::{Record, read_journal};
 use foreman::executor::review::{FEEDBACK_PREFIX, REVIEW_BASE, REVIEW_ITERATION, Revision};
@@ -52,24 +52,12 @@ fn revision(rep: &RunReport, feedback: &str, iteration: u32) -> Revision {
     }
 }
 
-fn append_line() -> Reply {
-    Reply::tool_call(
-        "write_file",
-        serde_json::json!({"path": "README.md", "content": "# Fleet\nthe fleet\nSee CONTRIBUTING.\n"})
-            .to_string(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requested_changes_resume_the_conversation_and_commit_on_top() {
     let e = fleet_repo();
     let one = first_attempt(&e).await;
     let first_sha = one.pending_push.clone().unwrap().sha;
-    let s = ScriptedServer::start(vec![
-        append_line(),
-        submit_result("GO", "docs: point to CONTRIBUTING"),
-    ])
-    .unwrap();
+    let s = ScriptedServer::start(common::answer_feedback()).unwrap();
     let cfg = config(&e, &s.base_url(), "attempt-2.jsonl");
     let rev = revision(
         &one,

@@ -101,6 +101,27 @@ pub fn fix_then_go(commit_message: &str) -> Vec<Reply> {
     vec![fix_readme(), submit_result("GO", commit_message)]
 }
 
+/// The model's answer to a request for changes on the fleet README: a line below the fixed
+/// one (`write_file`), then GO "docs: point to CONTRIBUTING".
+pub fn answer_feedback() -> Vec<Reply> {
+    vec![
+        Reply::tool_call(
+            "write_file",
+            serde_json::json!({"path": "README.md", "content": "# Fleet\nthe fleet\nSee CONTRIBUTING.\n"})
+                .to_string(),
+        ),
+        submit_result("GO", "docs: point to CONTRIBUTING"),
+    ]
+}
+
+/// Two attempts of the fleet task, two turns each: the typo fixed and GO "docs: fix typo",
+/// then [`answer_feedback`].
+pub fn two_attempts() -> Vec<Reply> {
+    let mut replies = fix_then_go("docs: fix typo");
+    replies.extend(answer_feedback());
+    replies
+}
+
 /// Commits everything in `repo` as [`bot`].
 pub fn commit(
     repo: &git2::Repository,
