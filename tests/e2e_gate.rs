@@ -207,6 +207,53 @@ async fn a_failed_gate_is_handed_back_and_the_fix_lands_on_top() {
     assert_eq!(r.rev("refs/heads/foreman/gated~1"), first);
 }
 
+/// What the gate's commands leave (a cache dir, a rewritten tracked file) is put back after
+/// each run: the retry's commit holds only the model's fix, and the tree awaiting approval
+/// is the commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_gate_leaves_behind_never_reaches_a_commit() {
+    let r = remote();
+    let (ran, _s) = run(
+        &r,
+        "{commands: [\"mkdir -p __pycache__ && echo pyc > __pycache__/a.pyc && echo reformatted >> README.md && grep -q 42 answer.txt\"], onFail: retry, maxAttempts: 2}",
+        vec![
+            write("answer.txt", "41\n"),
+            go(),
+            write("answer.txt", "42\n"),
+            go(),
+        ],
+    )
+    .await;
+    assert_eq!(ran.report.result.verdict, "GO", "{:?}", ran.report.result);
+    let gates = ran.journal_gates();
+    assert_eq!(gates.len(), 2, "{gates:?}");
+    let pending = ran.report.pending_push.clone().unwrap();
+    let ws = &pending.workspace;
+    let files = git(ws, &["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(files.trim(), "answer.txt", "the retry's commit: {files}");
+    let tree = git(ws, &["ls-tree", "-r", "--name-only", "HEAD"]);
+    assert!(!tree.contains("__pycache__"), "{tree}");
+    assert_eq!(git(ws, &["show", "HEAD:README.md"]), "# fleet\n");
+    assert_eq!(
+        git(ws, &["status", "--porcelain"]).trim(),
+        "",
+        "the tree is the commit"
+    );
+    let said: Vec<String> = ran
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ExecEvent::Status(s) if s.contains("the gate left") => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(
+        said[0].contains("__pycache__/a.pyc") && said[0].contains("README.md"),
+        "{said:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_gate_under_stop_ends_coder_gate_failed() {
     let r = remote();

@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod identity;
 pub mod pin;
 pub mod push;
+pub mod tidy;
 
 pub use auth::{AuthError, Token, resolve_token, resolve_token_from, token_file_path};
 pub use branch::{branch_name, create_branch};

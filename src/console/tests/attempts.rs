@@ -84,49 +84,43 @@ fn shown_text(app: &App) -> String {
         .join("\n")
 }
 
+/// `c` (`<` or `>`) asks the backend for exactly `asks` and shows attempt `shown` of the total.
+/// Asking for nothing means no effect at all.
+fn step(app: &mut App, c: char, asks: &[u32], shown: (u32, u32)) {
+    let fx = app.on_key(key(c));
+    assert_eq!(asked(&fx), asks, "after {c}");
+    assert!(!asks.is_empty() || fx.is_empty(), "after {c}: {fx:?}");
+    assert_eq!(app.shown_attempt(), Some(shown), "after {c}");
+}
+
+/// The status line holds `text`.
+fn says(app: &App, text: &str) {
+    let said = &app.status.as_ref().expect("a status line").text;
+    assert!(said.contains(text), "{said}");
+}
+
 #[test]
 fn stepping_back_asks_once_and_stays_within_the_attempts() {
     let mut app = third_attempt();
     assert_eq!(app.shown_attempt(), Some((3, 3)));
     // `>` on the current attempt: nothing to load, the status line says why.
-    assert!(app.on_key(key('>')).is_empty());
-    assert_eq!(app.shown_attempt(), Some((3, 3)));
-    assert!(
-        app.status
-            .as_ref()
-            .unwrap()
-            .text
-            .contains("attempt 3 is the current")
-    );
-    assert_eq!(asked(&app.on_key(key('<'))), vec![2]);
-    assert_eq!(app.shown_attempt(), Some((2, 3)));
-    assert_eq!(asked(&app.on_key(key('<'))), vec![1]);
-    assert!(app.on_key(key('<')).is_empty());
-    assert_eq!(app.shown_attempt(), Some((1, 3)));
-    assert!(
-        app.status
-            .as_ref()
-            .unwrap()
-            .text
-            .contains("attempt 1 is the first")
-    );
+    step(&mut app, '>', &[], (3, 3));
+    says(&app, "attempt 3 is the current");
+    step(&mut app, '<', &[2], (2, 3));
+    step(&mut app, '<', &[1], (1, 3));
+    step(&mut app, '<', &[], (1, 3));
+    says(&app, "attempt 1 is the first");
     app.on_attempt(earlier(1));
     app.on_attempt(earlier(2));
     // Loaded once: stepping over them again asks nothing.
-    assert!(asked(&app.on_key(key('>'))).is_empty());
-    assert_eq!(app.shown_attempt(), Some((2, 3)));
+    step(&mut app, '>', &[], (2, 3));
     assert!(shown_text(&app).contains("step 2: reading"));
-    assert!(asked(&app.on_key(key('<'))).is_empty());
+    step(&mut app, '<', &[], (1, 3));
     assert!(!shown_text(&app).contains("step 2: reading"));
     // A task with one attempt has no selector: the keys do nothing and say why.
     select(&mut app, "fix-typo-readme");
-    assert!(app.on_key(key('<')).is_empty());
-    assert_eq!(app.shown_attempt(), Some((1, 1)));
-    let said = &app.status.as_ref().unwrap().text;
-    assert!(
-        said.contains("this task has one attempt (re-queue: R)"),
-        "{said}"
-    );
+    step(&mut app, '<', &[], (1, 1));
+    says(&app, "this task has one attempt (re-queue: R)");
 }
 
 #[test]

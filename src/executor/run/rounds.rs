@@ -151,6 +151,7 @@ impl Run<'_> {
             &c.sha[..c.sha.len().min(12)]
         )));
         let run = gate::run(g, registry, attempt, &c.sha).await;
+        self.tidy_after_gate(sink).await;
         journal.append_or_warn(&Record::Gate(run.clone()));
         sink(ExecEvent::Gate(run.clone()));
         let passed = run.status == GateStatus::Passed;
@@ -176,6 +177,40 @@ impl Run<'_> {
         record_gate(&mut r, c.gate.as_ref());
         Next::Done(Box::new(Err(self.report(r))))
     }
+}
+
+impl Run<'_> {
+    /// Puts the work tree back to the gated commit ([`crate::workspace::tidy`]) and says
+    /// what the gate left, so the next commit holds only the model's change.
+    async fn tidy_after_gate(&self, sink: &mut (dyn FnMut(ExecEvent) + Send)) {
+        let ws = self.workspace.clone();
+        let tidied = tokio::task::spawn_blocking(move || {
+            let repo = git2::Repository::open(&ws).map_err(|e| e.message().to_string())?;
+            crate::workspace::tidy::restore_to_head(&repo).map_err(|e| e.message().to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+        match tidied {
+            Ok(paths) if paths.is_empty() => {}
+            Ok(paths) => sink(ExecEvent::Status(format!(
+                "the gate left {} file(s) in the workspace ({}): put back to the commit",
+                paths.len(),
+                few(&paths)
+            ))),
+            Err(e) => sink(ExecEvent::Status(format!(
+                "warning: the workspace could not be put back after the gate: {e}"
+            ))),
+        }
+    }
+}
+
+/// The first three paths, then how many more.
+fn few(paths: &[String]) -> String {
+    let mut s = paths.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+    if paths.len() > 3 {
+        s.push_str(&format!(", … {} more", paths.len() - 3));
+    }
+    s
 }
 
 /// Puts the gate's last run into the Result (`extra.gate`).
