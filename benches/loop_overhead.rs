@@ -30,6 +30,7 @@ fn client(base_url: String) -> Client {
         protocol: ToolProtocol::OpenaiTools,
         chat_template_kwargs: None,
         api_key: None,
+        id_slot: None,
     })
     .expect("client")
 }

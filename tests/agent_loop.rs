@@ -32,6 +32,7 @@ async fn run_with(replies: Vec<Reply>, max_turns: u32, retries: u32) -> Run {
         protocol: ToolProtocol::OpenaiTools,
         chat_template_kwargs: None,
         api_key: None,
+        id_slot: None,
     })
     .unwrap();
     let registry = Registry::new(dir.path(), &[], ToolOptions::default()).unwrap();
@@ -261,6 +262,7 @@ async fn budget_ends_a_hanging_turn() {
         protocol: ToolProtocol::OpenaiTools,
         chat_template_kwargs: None,
         api_key: None,
+        id_slot: None,
     })
     .unwrap();
     let registry = Registry::new(dir.path(), &[], ToolOptions::default()).unwrap();

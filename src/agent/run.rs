@@ -288,7 +288,7 @@ impl<'a> Run<'a> {
         let wire = self.context.wire(&self.transcript);
         let sink = &mut self.sink;
         let mut on_event = |event: StreamEvent| sink(LoopEvent::Stream { turn, event });
-        let fut = client.complete(&wire, offered, &mut on_event);
+        let fut = client.complete_offering(&wire, &self.tools, offered, &mut on_event);
         let chat = match self.cfg.deadline {
             Some(d) => match tokio::time::timeout_at(d, fut).await {
                 Ok(r) => r,

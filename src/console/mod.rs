@@ -16,6 +16,7 @@
 mod action;
 mod attempt_select;
 pub mod attempts;
+pub mod cache_hits;
 pub mod commands;
 mod completion;
 pub mod diff;

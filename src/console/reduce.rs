@@ -188,6 +188,11 @@ impl App {
                 LoopEvent::Stream { event, .. } => t.stream(&event),
                 LoopEvent::Message { message, .. } => t.push_message(&message),
                 LoopEvent::TurnFinished(stats) => {
+                    if let (Some(tm), Some(node)) = (stats.timings, node.as_ref())
+                        && tm.cache_hit().is_some()
+                    {
+                        self.live_cache.entry(node.clone()).or_default().record(&tm);
+                    }
                     if let Some(tps) = stats.timings.and_then(|t| t.predicted_per_second)
                         && let Some(node) = node
                     {

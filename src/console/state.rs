@@ -198,6 +198,8 @@ pub struct App {
     /// The attempt selector (`<` / `>`): which attempt each task shows, and the earlier
     /// attempts loaded.
     pub attempts: super::attempts::Attempts,
+    /// Recent prompt-cache hits per node that ran the turns (the fleet pane's CACHE).
+    pub live_cache: HashMap<String, super::cache_hits::CacheHits>,
 }
 
 impl App {
@@ -240,6 +242,7 @@ impl App {
                 ..Default::default()
             },
             attempts: Default::default(),
+            live_cache: HashMap::new(),
         }
     }
 

@@ -15,6 +15,6 @@ pub mod terminal;
 
 pub use outcome::ResultEnvelope;
 pub use run::{
-    ExecEvent, ExecutorConfig, ExecutorError, PendingPush, RunReport, execute, execute_with,
-    push_pending, revise,
+    ExecEvent, ExecutorConfig, ExecutorError, PendingPush, RunReport, execute, execute_pinned,
+    execute_with, push_pending, revise, revise_pinned,
 };

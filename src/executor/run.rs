@@ -26,7 +26,7 @@ use std::time::Instant;
 mod preflight;
 mod revise;
 mod rounds;
-pub use revise::revise;
+pub use revise::{revise, revise_pinned};
 use rounds::{Committed, Round};
 
 /// `status.result.extra` key of the note that the workspace's `.git/config` changed after
@@ -95,8 +95,21 @@ pub async fn execute_with(
     notes: Inbox,
     sink: &mut (dyn FnMut(ExecEvent) + Send),
 ) -> Result<RunReport, ExecutorError> {
+    execute_pinned(task, agent, cfg, notes, None, sink).await
+}
+
+/// [`execute_with`] pinned to server slot `id_slot`: runs sharing a server keep their caches.
+pub async fn execute_pinned(
+    task: &AgenticTask,
+    agent: &Agent,
+    cfg: &ExecutorConfig,
+    notes: Inbox,
+    id_slot: Option<u32>,
+    sink: &mut (dyn FnMut(ExecEvent) + Send),
+) -> Result<RunReport, ExecutorError> {
     let mut run = Run::new(task, agent, cfg);
     run.notes = notes;
+    run.id_slot = id_slot;
     match run.steps(sink).await {
         Ok(rep) => Ok(rep),
         Err(Halt::Report(rep)) => Ok(*rep),
@@ -128,6 +141,8 @@ struct Run<'a> {
     /// The task's budget, over every round of the loop.
     deadline: tokio::time::Instant,
     notes: Inbox,
+    /// This run's server slot (`id_slot`), used on the backend's own server only.
+    id_slot: Option<u32>,
 }
 
 /// What the steps after the loop share: the branch, the configured remote, and the sandbox
@@ -159,6 +174,7 @@ impl<'a> Run<'a> {
             started: Instant::now(),
             deadline: tokio::time::Instant::now() + super::loop_setup::loop_budget(task, agent),
             notes: Inbox::default(),
+            id_slot: None,
         }
     }
 
@@ -389,6 +405,10 @@ impl<'a> Run<'a> {
                     .as_ref()
                     .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
                 api_key: endpoint.api_key.clone(),
+                // A cloud proxy has its own slots (or none): pin only on our server.
+                id_slot: self
+                    .id_slot
+                    .filter(|_| endpoint.base_url == self.cfg.base_url),
             },
             limits,
         )

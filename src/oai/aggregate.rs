@@ -408,6 +408,8 @@ mod tests {
             assert_eq!(got.usage.unwrap().total_tokens, 315);
             let t = got.timings.unwrap();
             assert_eq!(t.prompt_n, Some(285.0));
+            assert_eq!(t.cache_n, Some(0.0));
+            assert_eq!(t.cache_hit(), Some(0.0));
             assert_eq!(t.predicted_per_second, Some(36.2));
             assert_eq!(events.len(), 3);
             assert_eq!(

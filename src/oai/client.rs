@@ -2,7 +2,8 @@
 //! an idle timeout, and retries that change the request (a nudge and a new seed), because
 //! llama.cpp fails an identical request identically.
 
-use super::aggregate::{Aggregated, Aggregator, ERROR_BODY_MAX};
+use super::aggregate::{Aggregated, Aggregator};
+use super::body::{drain, read_prefix};
 use super::error::{OaiError, Secs, truncate_utf8};
 use super::key::ApiKey;
 use super::protocol::{self, WireRequest};
@@ -38,6 +39,9 @@ pub struct ClientConfig {
     pub chat_template_kwargs: Option<serde_json::Map<String, serde_json::Value>>,
     /// Sent as `Authorization: Bearer <key>` when set (a cloud proxy's API key).
     pub api_key: Option<ApiKey>,
+    /// llama.cpp's `id_slot`: the server slot (and so the prompt cache) this run keeps; a
+    /// run that shares a server with others is pinned so they do not evict each other.
+    pub id_slot: Option<u32>,
 }
 
 impl ClientConfig {
@@ -54,6 +58,7 @@ impl ClientConfig {
             protocol: ToolProtocol::OpenaiTools,
             chat_template_kwargs: None,
             api_key: None,
+            id_slot: None,
         }
     }
 }
@@ -61,9 +66,6 @@ impl ClientConfig {
 /// After every choice has a finish_reason, how long to wait for a trailing usage chunk from a
 /// server that never sends `[DONE]` and keeps the connection open.
 const FINISH_GRACE: Duration = Duration::from_millis(250);
-/// After `[DONE]`, read the rest of the body briefly so the server sees a clean close.
-const DRAIN_TIME: Duration = Duration::from_millis(100);
-const DRAIN_BYTES: usize = 64 * 1024;
 /// Retry backoff steps (the last repeats), each jittered by ±20%.
 const BACKOFF_MS: [u64; 3] = [50, 250, 1000];
 
@@ -136,6 +138,8 @@ struct ChatRequest<'a> {
     seed: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     chat_template_kwargs: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_slot: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -225,8 +229,23 @@ impl Client {
         tools: &[ToolSpec],
         on_event: &mut (dyn FnMut(StreamEvent) + Send),
     ) -> Result<Completion, OaiError> {
+        self.complete_offering(messages, tools, tools, on_event)
+            .await
+    }
+
+    /// [`Client::complete`] where the reply may call only `offered` (a subset of `tools`).
+    /// In JSON-schema mode the system message still describes every tool and only the
+    /// grammar narrows, so the prompt's prefix, and the server's cache of it, stay intact.
+    pub async fn complete_offering(
+        &self,
+        messages: &[Message],
+        tools: &[ToolSpec],
+        offered: &[ToolSpec],
+        on_event: &mut (dyn FnMut(StreamEvent) + Send),
+    ) -> Result<Completion, OaiError> {
         let cfg = &self.inner.cfg;
-        let wire = protocol::wire_request(cfg.protocol, messages, tools);
+        let wire = protocol::wire_request(cfg.protocol, messages, tools, offered);
+        let tools = offered;
         let max_attempts = cfg.max_retries.saturating_add(1);
         let mut retry: Option<(Message, u32)> = None;
         let mut attempt: u32 = 1;
@@ -300,6 +319,7 @@ impl Client {
             response_format: wire.response_format.as_ref(),
             seed: retry.map(|(_, s)| *s),
             chat_template_kwargs: cfg.chat_template_kwargs.as_ref(),
+            id_slot: cfg.id_slot,
         };
         serde_json::to_vec(&req)
             .map_err(|e| OaiError::Decode(format!("cannot encode the request: {e}")))
@@ -495,31 +515,6 @@ fn nudge_reason(e: &OaiError) -> String {
 pub(crate) fn backoff(n: u32) -> Duration {
     let base = BACKOFF_MS[(n as usize).min(BACKOFF_MS.len() - 1)] as f64;
     Duration::from_secs_f64(base * (0.8 + 0.4 * fastrand::f64()) / 1000.0)
-}
-
-/// The first 4 KiB of an error body, read within `limit`.
-async fn read_prefix(resp: &mut reqwest::Response, limit: Duration) -> String {
-    let deadline = Instant::now() + limit;
-    let mut buf = Vec::new();
-    while buf.len() < ERROR_BODY_MAX {
-        match timeout_at(deadline, resp.chunk()).await {
-            Ok(Ok(Some(b))) => buf.extend_from_slice(&b),
-            _ => break,
-        }
-    }
-    let text = String::from_utf8_lossy(&buf);
-    truncate_utf8(text.trim(), ERROR_BODY_MAX).to_string()
-}
-
-async fn drain(resp: &mut reqwest::Response) {
-    let deadline = Instant::now() + DRAIN_TIME;
-    let mut n = 0;
-    while n < DRAIN_BYTES {
-        match timeout_at(deadline, resp.chunk()).await {
-            Ok(Ok(Some(b))) => n += b.len(),
-            _ => break,
-        }
-    }
 }
 
 #[cfg(test)]

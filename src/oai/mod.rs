@@ -6,6 +6,7 @@
 //! servers send safe to print.
 
 pub mod aggregate;
+mod body;
 pub mod client;
 pub mod error;
 pub mod key;

@@ -20,14 +20,22 @@ pub(crate) struct WireRequest {
     pub response_format: Option<ResponseFormat>,
 }
 
-/// Builds the messages, `tools` and `response_format` for `protocol`.
+/// Builds the messages, `tools` and `response_format` for `protocol`. `offered` is what this
+/// turn may call: OpenAI mode sends only it; JSON-schema mode describes all of `tools` in the
+/// system message (byte-stable across turns) and narrows the grammar to `offered`.
 pub(crate) fn wire_request(
     protocol: ToolProtocol,
     messages: &[Message],
     tools: &[ToolSpec],
+    offered: &[ToolSpec],
 ) -> WireRequest {
-    let mut sorted: Vec<ToolSpec> = tools.to_vec();
-    sorted.sort_by(|a, b| a.name().cmp(b.name()));
+    let sort = |t: &[ToolSpec]| {
+        let mut v = t.to_vec();
+        v.sort_by(|a, b| a.name().cmp(b.name()));
+        v
+    };
+    let sorted = sort(offered);
+    let described = sort(if tools.is_empty() { offered } else { tools });
     let stripped;
     let messages = if messages.iter().any(|m| m.reasoning_content.is_some()) {
         stripped = without_reasoning(messages);
@@ -42,7 +50,7 @@ pub(crate) fn wire_request(
             response_format: None,
         },
         ToolProtocol::JsonSchema => WireRequest {
-            messages: json_schema_messages(messages, &sorted),
+            messages: json_schema_messages(messages, &described),
             response_format: (!sorted.is_empty()).then(|| response_format(&sorted)),
             tools: None,
         },
@@ -434,6 +442,7 @@ mod tests {
             ToolProtocol::OpenaiTools,
             &[Message::user("hi"), a],
             &tools(),
+            &tools(),
         );
         let names: Vec<_> = w
             .tools
@@ -444,7 +453,7 @@ mod tests {
         assert_eq!(names, ["list", "run_shell"]);
         assert_eq!(w.messages[1].tool_calls()[0].function.arguments, "{}");
         assert!(w.response_format.is_none());
-        let w = wire_request(ToolProtocol::OpenaiTools, &[Message::user("hi")], &[]);
+        let w = wire_request(ToolProtocol::OpenaiTools, &[Message::user("hi")], &[], &[]);
         assert!(w.tools.is_none());
     }
 
@@ -465,7 +474,7 @@ mod tests {
             result,
             Message::user("go on"),
         ];
-        let w = wire_request(ToolProtocol::JsonSchema, &history, &tools());
+        let w = wire_request(ToolProtocol::JsonSchema, &history, &tools(), &tools());
         assert!(w.tools.is_none());
         assert_eq!(w.messages.len(), 4);
         let sys = w.messages[0].text();
@@ -500,9 +509,34 @@ mod tests {
 
     #[test]
     fn json_schema_mode_without_system_message_inserts_one() {
-        let w = wire_request(ToolProtocol::JsonSchema, &[Message::user("x")], &tools());
+        let w = wire_request(
+            ToolProtocol::JsonSchema,
+            &[Message::user("x")],
+            &tools(),
+            &tools(),
+        );
         assert_eq!(w.messages[0].role, Role::System);
         assert!(w.messages[0].text().starts_with("# Tools"));
+    }
+
+    #[test]
+    fn json_schema_narrowing_keeps_the_system_message_and_narrows_the_grammar() {
+        let history = [Message::system("S"), Message::user("go")];
+        let all = tools();
+        let only_list = [all[1].clone()];
+        let full = wire_request(ToolProtocol::JsonSchema, &history, &all, &all);
+        let narrow = wire_request(ToolProtocol::JsonSchema, &history, &all, &only_list);
+        assert_eq!(full.messages, narrow.messages, "the prefix is byte-stable");
+        let rf = serde_json::to_value(narrow.response_format.unwrap()).unwrap();
+        let alts = rf["json_schema"]["schema"]["oneOf"].as_array().unwrap();
+        assert_eq!(alts.len(), 1);
+        assert_eq!(alts[0]["properties"]["tool"]["const"], "list");
+        let openai = wire_request(ToolProtocol::OpenaiTools, &history, &all, &only_list);
+        assert_eq!(
+            openai.tools.unwrap().len(),
+            1,
+            "OpenAI mode sends what is offered"
+        );
     }
 
     #[test]

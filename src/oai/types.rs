@@ -156,6 +156,10 @@ pub struct Usage {
 /// llama.cpp's per-request `timings` object (absent on other servers).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
 pub struct Timings {
+    /// Prompt tokens the server took from its cache (its slot's previous context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_n: Option<f64>,
+    /// Prompt tokens the server processed (not from its cache).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_n: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,6 +172,16 @@ pub struct Timings {
     pub predicted_ms: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted_per_second: Option<f64>,
+}
+
+impl Timings {
+    /// The share of the prompt served from the server's cache (0.0–1.0): `cache_n` over
+    /// `cache_n + prompt_n`; None when the server did not say (not llama.cpp, or no prompt).
+    pub fn cache_hit(&self) -> Option<f64> {
+        let cached = self.cache_n?;
+        let total = cached + self.prompt_n.unwrap_or(0.0);
+        (total > 0.0 && cached.is_finite() && total.is_finite()).then(|| cached / total)
+    }
 }
 
 /// What streams out of one chat turn, for live display.
@@ -200,4 +214,19 @@ pub struct Completion {
     pub timings: Option<Timings>,
     /// 1 + retries taken.
     pub attempts: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timings;
+
+    #[test]
+    fn cache_hit_is_cached_over_the_whole_prompt() {
+        let t: Timings = serde_json::from_str(r#"{"cache_n":190,"prompt_n":10}"#).unwrap();
+        assert_eq!(t.cache_hit(), Some(0.95));
+        let none: Timings = serde_json::from_str(r#"{"prompt_n":10}"#).unwrap();
+        assert_eq!(none.cache_hit(), None, "a server that does not say");
+        let empty: Timings = serde_json::from_str(r#"{"cache_n":0,"prompt_n":0}"#).unwrap();
+        assert_eq!(empty.cache_hit(), None);
+    }
 }

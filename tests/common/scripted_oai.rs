@@ -191,6 +191,8 @@ struct State {
     /// GET requests (a console's `/props`, `/models` probes) get 404 without taking a
     /// scripted reply, so a probe racing a run cannot steal the run's reply.
     chat_only: bool,
+    /// When set, `GET /props` gets this JSON (llama.cpp's `total_slots`, ...); other GETs 404.
+    props: Option<Value>,
     scripted: usize,
     requests: Mutex<Vec<Value>>,
     /// Every request as received: its head (request line and headers) and body bytes.
@@ -224,6 +226,7 @@ impl ScriptedServer {
             queue: Mutex::new(replies.into()),
             repeat: None,
             chat_only: false,
+            props: None,
             scripted,
             requests: Mutex::new(Vec::new()),
             raw: Mutex::new(Vec::new()),
@@ -238,6 +241,7 @@ impl ScriptedServer {
             queue: Mutex::new(replies.into()),
             repeat: None,
             chat_only: true,
+            props: None,
             scripted,
             requests: Mutex::new(Vec::new()),
             raw: Mutex::new(Vec::new()),
@@ -250,7 +254,23 @@ impl ScriptedServer {
             queue: Mutex::new(VecDeque::new()),
             repeat: Some(reply),
             chat_only: false,
+            props: None,
             scripted: 0,
+            requests: Mutex::new(Vec::new()),
+            raw: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// [`ScriptedServer::chat_only`] that answers `GET /props` with `props` (a llama.cpp
+    /// server's slot count and context, for a console's probe).
+    pub fn with_props(replies: Vec<Reply>, props: Value) -> io::Result<ScriptedServer> {
+        let scripted = replies.len();
+        Self::spawn(State {
+            queue: Mutex::new(replies.into()),
+            repeat: None,
+            chat_only: true,
+            props: Some(props),
+            scripted,
             requests: Mutex::new(Vec::new()),
             raw: Mutex::new(Vec::new()),
         })
@@ -352,7 +372,11 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
         return;
     };
     if state.chat_only && head.starts_with("GET ") {
-        let _ = write_reply(&mut stream, &Reply::status(404, "not served here")).await;
+        let reply = match &state.props {
+            Some(p) if head.starts_with("GET /props ") => Reply::status(200, p.to_string()),
+            _ => Reply::status(404, "not served here"),
+        };
+        let _ = write_reply(&mut stream, &reply).await;
         return;
     }
     lock(&state.raw).push((head, body.clone()));

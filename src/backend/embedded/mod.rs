@@ -10,6 +10,7 @@ pub mod node;
 pub mod revise;
 mod runner;
 mod schedule;
+mod slots;
 pub mod store;
 
 pub use store::{Changes, Kind, Store, StoreError, Submitted};

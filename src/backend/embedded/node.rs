@@ -13,6 +13,8 @@ use std::time::Duration;
 pub struct InferenceProbe {
     pub max_context_tokens: Option<i32>,
     pub installed_models: Option<Vec<String>>,
+    /// llama.cpp's `total_slots`: how many requests it serves at once, each with its own cache.
+    pub total_slots: Option<u32>,
 }
 
 /// Asks `<base without /v1>/props` and `<base>/models`, each bounded by 2 s.
@@ -44,6 +46,11 @@ pub async fn probe_inference(base_url: &str) -> InferenceProbe {
             .and_then(|p| p.pointer("/default_generation_settings/n_ctx"))
             .and_then(|v| v.as_i64())
             .map(|n| n.clamp(0, i32::MAX as i64) as i32),
+        total_slots: props
+            .as_ref()
+            .and_then(|p| p.get("total_slots"))
+            .and_then(|v| v.as_u64())
+            .map(|n| n.min(u32::MAX as u64) as u32),
         installed_models: models.as_ref().and_then(|m| m.get("data")).and_then(|d| {
             d.as_array().map(|a| {
                 a.iter()

@@ -135,11 +135,15 @@ impl Runner {
         let sink = self.run_sink(&key);
         let inbox = crate::agent::Inbox::default();
         let notes = inbox.clone();
+        // A free slot pins it; with every slot held it runs unpinned (it is not queued).
+        let slot = self.slot_for(&key);
         let handle = tokio::spawn(async move {
             let mut f = |ev| sink.send(ev);
-            let res = crate::executor::revise(&p.task, &p.agent, &cfg, &p.revision, notes, &mut f)
-                .await
-                .map_err(|e| e.to_string());
+            let (rev, agent) = (&p.revision, &p.agent);
+            let res =
+                crate::executor::revise_pinned(&p.task, agent, &cfg, rev, notes, slot, &mut f)
+                    .await
+                    .map_err(|e| e.to_string());
             sink.finished(res);
         });
         self.track(key, inbox, handle);

@@ -44,6 +44,7 @@ pub struct Runner {
     pub(super) accelerator: NodeAccelerator,
     pub(super) probe: InferenceProbe,
     pub(super) tps: Option<f64>,
+    pub(super) slots: super::slots::Slots,
     pub(super) node: FleetNode,
     /// The latest manifest load: each load waits for the one before, so files submitted in
     /// order (an Agent, then the task that references it) land in that order.
@@ -74,6 +75,7 @@ impl Runner {
             accelerator,
             probe,
             tps: None,
+            slots: Default::default(),
             node,
             last_load: None,
         }
@@ -301,12 +303,7 @@ impl Runner {
                 }
             }
             Internal::Tps(v) => self.tps = node::average_tps(self.tps, v),
-            Internal::Probe(p) => {
-                if p != self.probe {
-                    self.probe = p;
-                    self.heartbeat();
-                }
-            }
+            Internal::Probe(p) => self.probed(p),
             Internal::Loaded(Err(e), _) => self.emit(BackendEvent::Error(e)),
             Internal::Loaded(Ok(objects), replace) => match self.store.submit(objects, replace) {
                 Ok(done) => {

@@ -9,7 +9,7 @@ use crate::api::{Agent, AgenticTask, FleetNode};
 use crate::backend::BackendEvent;
 use crate::executor::outcome::{Precondition, precondition_failed};
 use crate::executor::terminal::{Terminal, apply_terminal};
-use crate::executor::{ExecEvent, execute_with};
+use crate::executor::{ExecEvent, execute_pinned};
 use crate::fleet::TaskKey;
 use crate::fleet::patch::apply_merge_patch;
 use crate::fleet::schedule::{Scope, Target, What, plan};
@@ -91,6 +91,9 @@ impl Runner {
     /// Scheduling passes until nothing more starts: each launch frees the plan for the next
     /// task while a slot is left, and a Pending mark is placed on the next pass.
     pub(super) fn schedule(&mut self) {
+        if !self.slots.ready(self.opts.probe_inference) {
+            return;
+        }
         for _ in 0..self.cfg.max_concurrent.max(1) + 2 {
             if !self.schedule_pass() {
                 break;
@@ -100,7 +103,7 @@ impl Runner {
 
     /// One [`plan`] applied; returns whether it launched a run or marked a task Pending.
     fn schedule_pass(&mut self) -> bool {
-        let full = self.running.len() >= self.cfg.max_concurrent.max(1);
+        let full = self.running.len() >= self.slots.cap(self.cfg.max_concurrent);
         let (tasks, node) = plan_view(self.store.tasks_shared(), &self.node, full);
         let agents: Vec<Arc<Agent>> = self.store.agents().into_iter().map(Arc::new).collect();
         let scope = Scope {
@@ -173,14 +176,34 @@ impl Runner {
         let sink = self.run_sink(&key);
         let inbox = crate::agent::Inbox::default();
         let notes = inbox.clone();
+        let slot = self.slot_for(&key);
         let handle = tokio::spawn(async move {
             let mut f = |ev| sink.send(ev);
-            let res = execute_with(&t, &agent, &exec_cfg, notes, &mut f)
+            let res = execute_pinned(&t, &agent, &exec_cfg, notes, slot, &mut f)
                 .await
                 .map_err(|e| e.to_string());
             sink.finished(res);
         });
         self.track(key, inbox, handle);
+    }
+
+    /// What the server said (context, models, slots): a new slot count may start queued runs.
+    pub(super) fn probed(&mut self, p: super::node::InferenceProbe) {
+        let first = !self.slots.ready(true);
+        self.slots.set_total(p.total_slots);
+        if p != self.probe {
+            self.probe = p;
+            self.heartbeat();
+        }
+        if first {
+            self.schedule();
+        }
+    }
+
+    /// The server slot a starting run is pinned to (None: the count is unknown or all held).
+    pub(super) fn slot_for(&mut self, key: &TaskKey) -> Option<u32> {
+        let running = &self.running;
+        self.slots.take(key, |k| running.contains_key(k))
     }
 
     /// Where a run's events go: each to the UI, its generation speed to the actor.

@@ -1,5 +1,5 @@
 //! The fleet pane: one row per node (phase, accelerator, free RAM, current task, heartbeat,
-//! tokens per second), columns dropped by priority when narrow.
+//! tokens per second, recent prompt-cache hits), columns dropped by priority when narrow.
 
 use super::{age, block, fit_columns, pick};
 use crate::console::pane::Focus;
@@ -11,12 +11,23 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 
 pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let (keep, widths) = fit_columns(
-        area.width.saturating_sub(2),
-        &[(0, 8), (1, 8), (5, 5), (3, 4), (6, 16), (4, 3), (2, 5)],
-    );
+    // CACHE only once a server reported its prompt cache (llama.cpp's `cache_n`).
+    let cols = [
+        (0, 8),
+        (1, 8),
+        (5, 5),
+        (3, 4),
+        (6, 16),
+        (4, 3),
+        (2, 5),
+        (3, 5),
+    ];
+    let n = if app.live_cache.is_empty() { 7 } else { 8 };
+    let (keep, widths) = fit_columns(area.width.saturating_sub(2), &cols[..n]);
     let header = Row::new(pick(
-        &["NODE", "PHASE", "ACC", "RAM", "TASK", "HB", "TOK/S"],
+        &[
+            "NODE", "PHASE", "ACC", "RAM", "TASK", "HB", "TOK/S", "CACHE",
+        ],
         &keep,
     ))
     .style(Style::new().fg(t.base.header).add_modifier(Modifier::BOLD));
@@ -45,6 +56,12 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
                     .map(|v| v.to_string())
             })
             .unwrap_or_else(|| "-".into());
+        let cache = n
+            .metadata
+            .name
+            .as_ref()
+            .and_then(|name| app.live_cache.get(name)?.percent())
+            .map_or_else(|| "-".into(), |p| format!("{p:.0}%"));
         Row::new(pick(
             &[
                 Cell::from(n.metadata.name.clone().unwrap_or_default()),
@@ -57,6 +74,7 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
                 Cell::from(st.current_task.unwrap_or_else(|| "-".into())),
                 Cell::from(hb),
                 Cell::from(tps),
+                Cell::from(cache),
             ],
             &keep,
         ))

@@ -130,6 +130,45 @@ fn live_speed_is_kept_per_node_that_ran_the_turn() {
     assert_eq!(app.live_tps.get("m5-max"), Some(&71.5));
 }
 
+/// llama.cpp's `cache_n`/`prompt_n` of a turn: the turn line says the hit, and the fleet
+/// pane's CACHE column the node's recent hit (weighted by prompt size).
+#[test]
+fn cache_hits_show_in_the_turn_line_and_the_fleet_pane() {
+    let mut app = fixture("dark");
+    let before = render(&mut app, 140, 40);
+    assert!(
+        !before.contains("CACHE"),
+        "no server said: no column\n{before}"
+    );
+    let turn = |n: u32, cache: f64, prompt: f64| BackendEvent::Run {
+        task: k("fix-greeting"),
+        event: ExecEvent::Loop(LoopEvent::TurnFinished(TurnStats {
+            turn: n,
+            elapsed_ms: 900,
+            attempts: 1,
+            usage: None,
+            timings: Some(Timings {
+                cache_n: Some(cache),
+                prompt_n: Some(prompt),
+                ..Default::default()
+            }),
+        })),
+    };
+    app.on_backend(turn(2, 1900.0, 100.0));
+    app.on_backend(turn(3, 980.0, 20.0));
+    let hits = app.live_cache.get("m5-max").and_then(|h| h.percent());
+    assert!((hits.unwrap() - 96.0).abs() < 1e-9, "{hits:?}");
+    select(&mut app, "fix-greeting");
+    let screen = render(&mut app, 140, 40);
+    assert!(screen.contains("cache 95%"), "{screen}");
+    assert!(screen.contains("cache 98%"), "{screen}");
+    assert!(screen.contains("CACHE"), "{screen}");
+    let fleet = screen
+        .lines()
+        .find(|l| l.contains("m5-max") && l.contains('%'));
+    assert!(fleet.is_some_and(|l| l.contains("96%")), "{screen}");
+}
+
 /// `bump-deps` ends as the executor writes a clone that failed: phase Succeeded, verdict
 /// INCOMPLETE, extra.reason CloneFailed, the error in the summary; its live transcript only
 /// got as far as "cloning".

@@ -267,6 +267,9 @@ pub(crate) fn footer_text(d: &TurnStats, window: Option<u64>) -> String {
     if let Some(t) = tps {
         parts.push(format!("{t:.1} tok/s"));
     }
+    if let Some(hit) = d.timings.and_then(|t| t.cache_hit()) {
+        parts.push(format!("cache {:.0}%", hit * 100.0));
+    }
     parts.push(format!("{secs:.1} s"));
     if d.attempts > 1 {
         parts.push(format!("{} attempts", d.attempts));

@@ -28,8 +28,22 @@ pub async fn revise(
     notes: Inbox,
     sink: &mut (dyn FnMut(ExecEvent) + Send),
 ) -> Result<RunReport, ExecutorError> {
+    revise_pinned(task, agent, cfg, rev, notes, None, sink).await
+}
+
+/// [`revise`] pinned to a server slot (see [`super::execute_pinned`]).
+pub async fn revise_pinned(
+    task: &AgenticTask,
+    agent: &Agent,
+    cfg: &ExecutorConfig,
+    rev: &Revision,
+    notes: Inbox,
+    id_slot: Option<u32>,
+    sink: &mut (dyn FnMut(ExecEvent) + Send),
+) -> Result<RunReport, ExecutorError> {
     let mut run = Run::new(task, agent, cfg);
     run.notes = notes;
+    run.id_slot = id_slot;
     run.workspace = rev.pending.workspace.clone();
     match run.revise_steps(rev, sink).await {
         Ok(rep) => Ok(rep),
