@@ -143,9 +143,13 @@ pub async fn open_pr(
             "cannot tell the GitHub repository: set spec.payload.repo (owner/name) or use a GitHub --git-remote-url".to_string()
         })?;
     let (ws, branch) = (p.workspace.clone(), p.branch.clone());
-    let (base, message) = tokio::task::spawn_blocking(move || read_repo(&ws, &branch))
+    let (default_base, message) = tokio::task::spawn_blocking(move || read_repo(&ws, &branch))
         .await
         .map_err(|e| format!("git worker failed: {e}"))??;
+    // Across a fork (#875) the run recorded the upstream's base and the `forkowner:` head.
+    let extra = crate::fleet::status::result_extra(t);
+    let base = extra.base_branch.clone().unwrap_or(default_base);
+    let head = extra.pr_head.clone().unwrap_or_else(|| p.branch.clone());
     let s = t.status.clone().unwrap_or_default();
     let summary = s
         .result
@@ -172,7 +176,7 @@ pub async fn open_pr(
             owner,
             repo,
             title: pr_title(&message),
-            head: p.branch.clone(),
+            head,
             base,
             body,
             draft: false,

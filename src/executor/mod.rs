@@ -10,6 +10,7 @@ mod loop_setup;
 pub mod outcome;
 pub mod provider;
 pub mod review;
+pub mod route;
 pub mod run;
 pub mod terminal;
 

@@ -9,6 +9,7 @@ use super::loop_setup::journal_record;
 use super::outcome::{self, Incomplete, Precondition, ResultEnvelope, RunFacts};
 use super::provider::Endpoint;
 pub use super::provider::ProviderKey;
+use super::route::Route;
 use crate::agent::transcript::{Journal, Record, SCHEMA};
 use crate::agent::{Inbox, LoopEnd, LoopEvent, run_loop_from};
 use crate::api::gate::GateRun;
@@ -23,6 +24,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod base;
 mod preflight;
 mod revise;
 mod rounds;
@@ -153,6 +155,8 @@ struct After<'a> {
     sandbox: Arc<Sandbox>,
     /// The issue's text read for an empty `payload.prompt` (#571), the first round's prompt.
     issue_prompt: Option<&'a str>,
+    /// The fork → upstream facts a GO carries (`upstream`, `prHead`, `baseBranch`).
+    route: crate::fleet::extra::ResultExtra,
 }
 
 /// The submission the loop ended with, and the turns it took.
@@ -186,8 +190,9 @@ impl<'a> Run<'a> {
         let remote = self.remote()?;
         let token = self.token(&remote)?;
         let issue_prompt = self.issue_prompt(&token, sink).await?;
+        let route = Route::of(self.task, &remote);
         let repo = self.clone_repo(&remote, &token, sink).await?;
-        let branch = self.create_branch(repo, sink).await?;
+        let (branch, base) = self.create_branch(repo, &route, &token, sink).await?;
         let registry = self.tools()?;
         let client = self.client(&endpoint)?;
         let mut journal = self.open_journal(&endpoint)?;
@@ -196,6 +201,7 @@ impl<'a> Run<'a> {
             remote: &remote,
             sandbox: Arc::clone(registry.sandbox()),
             issue_prompt: issue_prompt.as_deref(),
+            route: route.extras(&branch, base.as_deref()),
         };
         let end = self
             .rounds(&client, &registry, &ctx, &mut journal, sink)
@@ -247,6 +253,7 @@ impl<'a> Run<'a> {
             cleanup.keep_for_approval();
             self.await_approval(&sub, pending, turns, sink)
         };
+        rep.result.extra = rep.result.extra.merged(&ctx.route);
         if let Some(n) = note {
             rep.result
                 .extra
@@ -312,48 +319,6 @@ impl<'a> Run<'a> {
     fn token(&self, remote: &str) -> Result<Option<Token>, Halt> {
         resolve_token(&self.cfg.token, remote)
             .map_err(|msg| self.precondition(Precondition::AuthUnavailable, &msg))
-    }
-
-    /// A fresh clone of the fork into the workspace.
-    async fn clone_repo(
-        &self,
-        remote: &str,
-        token: &Option<Token>,
-        sink: &mut (dyn FnMut(ExecEvent) + Send),
-    ) -> Result<git2::Repository, Halt> {
-        sink(ExecEvent::Status(format!("cloning {}", redact_url(remote))));
-        let (remote, ws, tok) = (remote.to_string(), self.workspace.clone(), token.clone());
-        blocking(move || {
-            let repo = workspace::clone(&remote, &ws, tok.as_ref()).map_err(|e| e.to_string())?;
-            workspace::pin::record(repo.path(), &remote)
-                .map_err(|e| format!("cannot write the clone record: {e}"))?;
-            Ok::<_, String>(repo)
-        })
-        .await?
-        .map_err(|e| self.precondition(Precondition::CloneFailed, &format!("clone failed: {e}")))
-    }
-
-    /// The task's branch, checked out.
-    async fn create_branch(
-        &self,
-        repo: git2::Repository,
-        sink: &mut (dyn FnMut(ExecEvent) + Send),
-    ) -> Result<String, Halt> {
-        let (spec, name) = (self.task.spec.clone(), self.task_name.clone());
-        let branch = blocking(move || {
-            workspace::branch_name(&name, &spec)
-                .and_then(|b| workspace::create_branch(&repo, &b).map(|()| b))
-                .map_err(|e| e.to_string())
-        })
-        .await?
-        .map_err(|e| {
-            self.precondition(
-                Precondition::BranchCheckoutFailed,
-                &format!("branch checkout failed: {e}"),
-            )
-        })?;
-        sink(ExecEvent::Status(format!("on branch {branch}")));
-        Ok(branch)
     }
 
     /// The sandbox can confine on this machine, unless the operator turned it off: a run

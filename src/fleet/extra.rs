@@ -78,6 +78,14 @@ pub struct ResultExtra {
     /// The local journal of a cluster run (on the node that ran it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journal: Option<String>,
+    /// Across a fork (#875): the upstream `owner/name` the PR is opened on, its head
+    /// `forkowner:branch`, and the base branch the work was cut from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_head: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_branch: Option<String>,
     /// Set when writes to the run's journal failed (a full disk): its transcript lacks records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journal_incomplete: Option<bool>,

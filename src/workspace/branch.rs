@@ -72,3 +72,26 @@ pub fn create_branch(repo: &git2::Repository, name: &str) -> Result<(), GitError
         .map_err(|e| GitError::op(what(), e.message()))?;
     Ok(())
 }
+
+/// `git checkout -b <name> <commit>`: the branch at `commit` (the base branch's tip, fetched
+/// from the upstream or the fork), checked out over the fresh clone's tree.
+pub fn create_branch_at(
+    repo: &git2::Repository,
+    name: &str,
+    commit: git2::Oid,
+) -> Result<(), GitError> {
+    validate(name)?;
+    let what = || format!("create branch {name} at {commit}");
+    let commit = repo
+        .find_commit(commit)
+        .map_err(|e| GitError::op(what(), e.message()))?;
+    repo.branch(name, &commit, true)
+        .map_err(|e| GitError::op(what(), e.message()))?;
+    let mut co = git2::build::CheckoutBuilder::new();
+    co.force();
+    repo.checkout_tree(commit.as_object(), Some(&mut co))
+        .map_err(|e| GitError::op(what(), e.message()))?;
+    repo.set_head(&format!("refs/heads/{name}"))
+        .map_err(|e| GitError::op(what(), e.message()))?;
+    Ok(())
+}

@@ -15,9 +15,10 @@ pub mod identity;
 pub mod pin;
 pub mod push;
 pub mod tidy;
+pub mod upstream;
 
 pub use auth::{AuthError, Token, resolve_token, resolve_token_from, token_file_path};
-pub use branch::{branch_name, create_branch};
+pub use branch::{branch_name, create_branch, create_branch_at};
 pub use clone::{clone, ls_remote};
 pub use commit::{CommitError, CommitOutcome, CommitRequest, commit_all, commit_all_in};
 pub use diff::{FileDiff, diff_change, diff_commit, diff_range};

@@ -114,6 +114,43 @@ fn split_in_two(groups: Vec<Vec<Line<'_>>>) -> Vec<Vec<Line<'_>>> {
     vec![join(left), join(right)]
 }
 
+/// The remote the push goes to: across a fork (#875) it is named as the fork.
+fn remote_line(x: &crate::fleet::extra::ResultExtra) -> String {
+    let remote = x.remote.clone().unwrap_or_else(|| "?".into());
+    match x.upstream {
+        Some(_) => format!("fork    {remote} (gets the push)"),
+        None => format!("remote  {remote}"),
+    }
+}
+
+/// Across a fork: the upstream the PR is opened on, from which head, into which base.
+fn pr_on_line(x: &crate::fleet::extra::ResultExtra) -> Option<String> {
+    let up = x.upstream.as_deref()?;
+    let head = x.pr_head.as_deref().or(x.branch.as_deref()).unwrap_or("?");
+    let base = x.base_branch.as_deref().unwrap_or("its default branch");
+    // Task text (payload.repo, payload.baseBranch) that another writer may have set.
+    Some(terminal_safe(&format!("PR on   {up} from {head} into {base}")).into_owned())
+}
+
+/// What an approval pushes where (and, across a fork, where its PR goes).
+fn approve_body(
+    app: &App,
+    k: &crate::fleet::TaskKey,
+    x: &crate::fleet::extra::ResultExtra,
+) -> Vec<String> {
+    let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+    vec![
+        format!("task    {k}"),
+        remote_line(x),
+        format!("branch  {}", shown(&x.branch)),
+        format!("commit  {}", shown(&x.commit_sha)),
+    ]
+    .into_iter()
+    .chain(pr_on_line(x))
+    .chain(has_gate(app, k).then(|| format!("gate    {}", gate_line(app, k))))
+    .collect()
+}
+
 pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent) {
     let t = &app.theme;
     let extra = |k: &crate::fleet::TaskKey| {
@@ -125,19 +162,7 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
     };
     let shown = |v: Option<String>| v.unwrap_or_else(|| "?".into());
     let (title, verb, body): (&str, &str, Vec<String>) = match intent {
-        Intent::ApprovePush(k) => (
-            " Approve push ",
-            "push",
-            vec![
-                format!("task    {k}"),
-                format!("remote  {}", shown(extra(k).remote)),
-                format!("branch  {}", shown(extra(k).branch)),
-                format!("commit  {}", shown(extra(k).commit_sha)),
-            ]
-            .into_iter()
-            .chain(has_gate(app, k).then(|| format!("gate    {}", gate_line(app, k))))
-            .collect(),
-        ),
+        Intent::ApprovePush(k) => (" Approve push ", "push", approve_body(app, k, &extra(k))),
         Intent::RejectPush(k) => (
             " Reject ",
             "reject",
@@ -151,9 +176,12 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
             "open the PR",
             vec![
                 format!("task    {k}"),
-                format!("head    {}", shown(extra(k).branch)),
-                format!("remote  {}", shown(extra(k).remote)),
-            ],
+                format!("head    {}", shown(extra(k).pr_head.or(extra(k).branch))),
+                remote_line(&extra(k)),
+            ]
+            .into_iter()
+            .chain(pr_on_line(&extra(k)))
+            .collect(),
         ),
         Intent::Cancel(k) => (
             " Cancel run ",

@@ -283,3 +283,29 @@ fn narrow_layouts_keep_the_columns_and_hints_that_matter_and_the_selection_keeps
         );
     }
 }
+
+#[test]
+fn across_a_fork_the_push_dialog_names_the_fork_and_the_upstream_pr() {
+    let mut app = fixture("dark");
+    let k = crate::fleet::TaskKey::new("default", "fix-typo-readme");
+    let t = app.mirror.tasks.get_mut(&k).expect("fixture task");
+    crate::fleet::status::merge_extra(
+        t,
+        &crate::fleet::extra::ResultExtra {
+            upstream: Some("acme/fleet".into()),
+            pr_head: Some("bot:foreman/issue-7".into()),
+            base_branch: Some("release".into()),
+            ..Default::default()
+        },
+    );
+    select(&mut app, "fix-typo-readme");
+    app.on_key(key('a'));
+    let screen = render(&mut app, 120, 30);
+    assert!(screen.contains("fork    "), "{screen}");
+    assert!(screen.contains("(gets the push)"), "{screen}");
+    assert!(
+        screen.contains("PR on   acme/fleet from bot:foreman/issue-7 into release"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("confirm_push_fork_120x30", screen);
+}

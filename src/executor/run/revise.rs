@@ -95,6 +95,9 @@ impl Run<'_> {
             remote: &remote,
             sandbox: Arc::clone(registry.sandbox()),
             issue_prompt: None,
+            // The reviewed attempt's fork → upstream facts stay on the new attempt's Result.
+            route: super::super::route::Route::of(self.task, &remote)
+                .extras(&p.branch, self.task.spec.payload.base_branch.as_deref()),
         };
         let max = self.agent.spec.max_review_iterations();
         let first = Round {
