@@ -303,3 +303,110 @@ fn dispatch_watch_prints_each_outcome_a_summary_and_exits_by_the_verdicts() {
     assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(out.contains("1 of 1 task(s) ended GO"), "{out}");
 }
+
+/// `foreman dispatch --workload NAME` into the local state: the issues become one Workload
+/// (the issues shortcut), fanned out at once into `NAME-code-N`; `foreman get workloads` shows
+/// its mode, stages and rollup; a second identical dispatch creates nothing twice; bad flags
+/// are refused before anything is read.
+#[test]
+fn dispatch_workload_makes_the_issues_one_workload() {
+    let s = start();
+    let state = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_foreman"))
+            .env("FOREMAN_STATE_DIR", state.path())
+            .env("HOME", state.path())
+            .env("FOREMAN_CONFIG", state.path().join("none.toml"))
+            .env(
+                "FOREMAN_GITHUB_API_BASE",
+                format!("http://127.0.0.1:{}", s.server.port),
+            )
+            .env("GITHUB_TOKEN", TOKEN)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    std::fs::write(state.path().join("none.toml"), "").unwrap();
+    let args = [
+        "dispatch",
+        "--repo",
+        "acme/fleet",
+        "--agent",
+        "coder",
+        "--workload",
+        "batch",
+        "1",
+        "4",
+    ];
+    let (code, out, err) = run(&args);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(
+        out.contains("created workload batch") && out.contains("batch-code-1, batch-code-4"),
+        "{out}"
+    );
+    let (_, yaml, err) = run(&["get", "tasks", "-o", "yaml"]);
+    assert!(yaml.contains("name: batch-code-1"), "{yaml}\n{err}");
+    assert!(
+        yaml.contains("foreman.llmkube.dev/workload: batch"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("branch: foreman/issue-4"), "{yaml}");
+    assert!(!yaml.contains("dispatch-1-"), "no loose tasks: {yaml}");
+    let (_, table, err) = run(&["get", "workloads"]);
+    let header = table.lines().next().unwrap_or_default().to_string();
+    let cols: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(
+        cols,
+        [
+            "NAME",
+            "MODE",
+            "STAGES",
+            "INCOMPLETE",
+            "PHASE",
+            "REPO",
+            "TASKS",
+            "FAILED",
+            "AGE"
+        ],
+        "{table}\n{err}"
+    );
+    let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(
+        &row[..6],
+        ["batch", "issues", "2", "<none>", "Planned", "acme/fleet"],
+        "{table}"
+    );
+
+    // The same dispatch again: the Workload is unchanged and no task is made twice.
+    let (code, out, err) = run(&args);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let (_, table, _) = run(&["get", "tasks"]);
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.starts_with("batch-code-"))
+            .count(),
+        2,
+        "{table}"
+    );
+
+    for (bad, says) in [
+        (
+            vec!["--agent", "coder", "--workload", "Bad_Name"],
+            "lower-case",
+        ),
+        (vec!["--workload", "ok"], "--agent"),
+    ] {
+        let mut a = vec!["dispatch", "--repo", "acme/fleet"];
+        a.extend(bad);
+        a.push("1");
+        let (code, _, err) = run(&a);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+}

@@ -30,6 +30,10 @@ pub struct DispatchArgs {
     /// when every task ended GO (Ctrl-C stops watching, not the tasks).
     #[arg(long)]
     pub watch: bool,
+    /// Make the issues one Workload of this name (upstream's issues shortcut, the --agent as
+    /// its coder) instead of loose tasks: its tasks are NAME-code-N, rolled up on the Workload.
+    #[arg(long, value_name = "NAME")]
+    pub workload: Option<String>,
     /// Issue numbers; without them, every open issue with the labels.
     pub issues: Vec<u64>,
 }
@@ -46,6 +50,16 @@ pub async fn dispatch(args: &ConsoleArgs, d: &DispatchArgs) -> Exit {
         );
         return Exit::BadInput;
     };
+    let flags = super::dispatch_workload::Flags {
+        workload: d.workload.as_deref(),
+        repo: &d.repo,
+        agent: d.agent.as_deref(),
+        watch: d.watch,
+    };
+    if let Err(e) = super::dispatch_workload::check(args, &flags) {
+        eprintln!("error: {e}");
+        return Exit::BadInput;
+    }
     let (cfg, _) = settings(args);
     let token = crate::workspace::resolve_token()
         .map(|t| t.expose().to_string())
@@ -64,6 +78,10 @@ pub async fn dispatch(args: &ConsoleArgs, d: &DispatchArgs) -> Exit {
     };
     let run = crate::github::new_run_id();
     let ns = args.namespace.clone().unwrap_or_else(|| "default".into());
+    if let Some(name) = flags.workload {
+        let w = super::dispatch_workload::workload(&ns, name, &flags, &issues, &run);
+        return super::dispatch_workload::dispatch(args, &cfg, &flags, w).await;
+    }
     let mut tasks = Vec::new();
     for i in &issues {
         let name = crate::github::dispatch_task_name(i.number, &run);

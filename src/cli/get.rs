@@ -144,13 +144,7 @@ fn rows(store: &Store, what: Resource) -> Vec<Row> {
         Resource::Workloads => store
             .workloads()
             .iter()
-            .map(|w| {
-                row(
-                    &w.metadata,
-                    w,
-                    vec![w.spec.repo.clone().unwrap_or_default()],
-                )
-            })
+            .map(|w| row(&w.metadata, w, workload_extra(w)))
             .collect(),
         Resource::Nodes => store
             .nodes()
@@ -164,6 +158,19 @@ fn rows(store: &Store, what: Resource) -> Vec<Row> {
             })
             .collect(),
     }
+}
+
+/// Mode, stages and incomplete tasks (always shown: the CRD's columns have only the
+/// succeeded and failed counts of the rollup), then the wide columns of a Workload.
+fn workload_extra(w: &Workload) -> Vec<String> {
+    use crate::fleet::workload::{Mode, plan};
+    let incomplete = w.status.as_ref().and_then(|s| s.incomplete_tasks);
+    vec![
+        Mode::of(w).as_str().to_string(),
+        plan(w).map_or("-".into(), |p| p.tasks.len().to_string()),
+        incomplete.map_or("<none>".into(), |n| n.to_string()),
+        w.spec.repo.clone().unwrap_or_default(),
+    ]
 }
 
 /// State (always shown) then the wide columns of a task.
@@ -213,6 +220,15 @@ fn extra_columns(what: Resource) -> &'static [&'static str] {
     }
 }
 
+/// Columns always shown right after NAME (from each row's `extra`, before the wide ones).
+fn lead_columns(what: Resource) -> &'static [&'static str] {
+    match what {
+        Resource::Tasks => &["STATE"],
+        Resource::Workloads => &["MODE", "STAGES", "INCOMPLETE"],
+        _ => &[],
+    }
+}
+
 fn table(what: Resource, rows: &[Row], wide: bool) -> String {
     if rows.is_empty() {
         return "No resources found.\n".into();
@@ -224,9 +240,7 @@ fn table(what: Resource, rows: &[Row], wide: bool) -> String {
         header.push("NAMESPACE".into());
     }
     header.push("NAME".into());
-    if what == Resource::Tasks {
-        header.push("STATE".into());
-    }
+    header.extend(lead_columns(what).iter().map(|s| s.to_string()));
     header.extend(cols.iter().map(|c| c.0.clone()));
     if wide {
         header.extend(extra_columns(what).iter().map(|s| s.to_string()));
@@ -240,7 +254,7 @@ fn table(what: Resource, rows: &[Row], wide: bool) -> String {
         }
         line.push(r.name.clone());
         let mut extra = r.extra.iter().cloned();
-        if what == Resource::Tasks {
+        for _ in lead_columns(what) {
             line.push(extra.next().unwrap_or_default());
         }
         for (_, ty, path) in &cols {

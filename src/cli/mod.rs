@@ -28,6 +28,7 @@ pub mod crds;
 pub mod delete;
 pub mod dispatch;
 pub mod dispatch_watch;
+pub mod dispatch_workload;
 pub mod doctor;
 pub mod export;
 pub mod get;
@@ -495,6 +496,10 @@ pub struct SchedulerArgs {
     /// Schedule what can be scheduled now, then exit (for scripts).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = parse_go_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub once: bool,
+    /// Also fan Workloads out into AgenticTasks and roll their status up (off: LLMKube's
+    /// operator does that where it runs, and the two would fight).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = parse_go_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub fan_out_workloads: bool,
 }
 
 /// `k=v,k!=v,k,!k` (Kubernetes' equality-based selector syntax).

@@ -17,6 +17,7 @@ impl SchedulerArgs {
                 mark_stale: !self.no_stale_marking,
             },
             resync: self.resync,
+            fan_out_workloads: self.fan_out_workloads,
             ..Default::default()
         }
     }

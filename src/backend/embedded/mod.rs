@@ -5,6 +5,7 @@
 //! interrupted runs (marked, re-queueable).
 
 mod attempts;
+pub mod fanout;
 mod intake;
 pub mod node;
 pub mod revise;

@@ -131,7 +131,9 @@ impl Runner {
         if ch.is_empty() {
             return;
         }
-        let tasks_changed = !ch.tasks.is_empty() || !ch.deleted_tasks.is_empty();
+        // A new Workload fans out in the pass, so it counts as a task change.
+        let tasks_changed =
+            !ch.tasks.is_empty() || !ch.deleted_tasks.is_empty() || !ch.workloads.is_empty();
         for t in ch.tasks {
             self.emit(BackendEvent::TaskUpdated(Box::new(t)));
         }

@@ -91,6 +91,7 @@ impl Runner {
     /// Scheduling passes until nothing more starts: each launch frees the plan for the next
     /// task while a slot is left, and a Pending mark is placed on the next pass.
     pub(super) fn schedule(&mut self) {
+        self.fan_out();
         if !self.slots.ready(self.opts.probe_inference) {
             return;
         }

@@ -27,6 +27,7 @@
 
 pub mod apply;
 pub mod run;
+pub mod workloads;
 
 pub use crate::fleet::schedule::plan::{Action, Scope, Target, What, plan};
 pub use crate::fleet::schedule::selector::{LabelSelector, SelectorError};
@@ -48,6 +49,9 @@ pub struct SchedulerConfig {
     pub debounce: Duration,
     /// Status writes in flight at once.
     pub concurrency: usize,
+    /// Fan Workloads out into tasks and roll their status up (`--fan-out-workloads`); off by
+    /// default so it never fights LLMKube's own Workload controller.
+    pub fan_out_workloads: bool,
 }
 
 impl Default for SchedulerConfig {
@@ -58,6 +62,7 @@ impl Default for SchedulerConfig {
             resync: Duration::from_secs(10),
             debounce: Duration::from_millis(50),
             concurrency: 8,
+            fan_out_workloads: false,
         }
     }
 }

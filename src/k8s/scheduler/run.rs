@@ -7,7 +7,7 @@
 
 use super::apply::{PassReport, Written, apply_all, describe};
 use super::{SchedulerConfig, SchedulerError};
-use crate::api::{Agent, AgenticTask, FleetNode};
+use crate::api::{Agent, AgenticTask, FleetNode, Workload};
 use crate::fleet::schedule::plan::{Action, plan};
 use crate::k8s::watch::{Feed, Step, TaskWatch};
 use futures_util::StreamExt;
@@ -111,6 +111,16 @@ pub async fn run_once(
         let tasks = check("agentictasks", tasks.list(&ListParams::default())).await?;
         let agents: Api<Agent> = task_api(client, cfg);
         let agents = check("agents", agents.list(&ListParams::default())).await?;
+        let fanned = if cfg.fan_out_workloads {
+            let wls: Api<Workload> = task_api(client, cfg);
+            let wls = check("workloads", wls.list(&ListParams::default())).await?;
+            let tasks = arcs(tasks.items.clone());
+            super::workloads::fan_out(client, &arcs(wls.items), &tasks)
+                .await
+                .writes()
+        } else {
+            0
+        };
         let actions = plan(
             &arcs(tasks.items),
             &arcs(nodes.items),
@@ -118,12 +128,12 @@ pub async fn run_once(
             &cfg.scope,
             jiff::Timestamp::now(),
         );
-        if actions.is_empty() {
+        if actions.is_empty() && fanned == 0 {
             break;
         }
         let (_, report) = apply_all(client, actions, cfg.concurrency).await;
         total.add(&report);
-        if report.applied == 0 && report.conflicts == 0 {
+        if report.applied == 0 && report.conflicts == 0 && fanned == 0 {
             break;
         }
     }
@@ -193,14 +203,22 @@ where
         watcher::Config::default(),
         notify.clone(),
     );
-    let _watchers = AbortOnDrop(vec![h1, h2, h3]);
+    let mut handles = vec![h1, h2, h3];
+    let workloads = cfg.fan_out_workloads.then(|| {
+        let (store, h) =
+            reflect::<Workload>(task_api(&client, &cfg), Default::default(), notify.clone());
+        handles.push(h);
+        store
+    });
+    let _watchers = AbortOnDrop(handles);
 
     let mut shutdown = std::pin::pin!(shutdown);
     let synced = async {
         let _ = tokio::join!(
             tasks.wait_until_ready(),
             nodes.wait_until_ready(),
-            agents.wait_until_ready()
+            agents.wait_until_ready(),
+            super::workloads::ready(&workloads)
         );
     };
     tokio::select! {
@@ -234,6 +252,11 @@ where
                     () = tokio::time::sleep(cfg.debounce) => {}
                 }
             }
+        }
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            () = super::workloads::pass(&client, &workloads, &tasks) => {}
         }
         let actions = plan(
             &overlay.tasks.view(tasks.state()),

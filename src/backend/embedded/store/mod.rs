@@ -15,6 +15,7 @@ mod import;
 mod notes;
 mod owner;
 mod revision;
+mod workloads;
 
 pub use attempts::{ATTEMPT_ANNOTATION, Attempt, attempt_of};
 pub use changes::Changes;
