@@ -18,6 +18,7 @@ mod attempt_select;
 pub mod attempts;
 pub mod commands;
 mod completion;
+mod decision;
 pub mod diff;
 pub mod diff_scope;
 mod diff_switch;
