@@ -125,6 +125,9 @@ pub enum Command {
         task: TaskKey,
         attempt: u32,
     },
+    /// Withdraw the task's pending decision (written for the node that ran it, on a
+    /// cluster), before that node takes it (issue 13).
+    WithdrawDecision(TaskKey),
 }
 
 /// The UI's side of a running backend. Cheap to clone; sending never blocks.

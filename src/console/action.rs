@@ -91,6 +91,7 @@ impl App {
             Action::OpenPr => self.confirm(key.map(Intent::OpenPr)),
             Action::OpenPrUrl | Action::CopyPrUrl => return self.pr_url(action),
             Action::CancelTask => self.confirm(key.map(Intent::Cancel)),
+            Action::WithdrawDecision => self.confirm(key.map(Intent::WithdrawDecision)),
             Action::NewFromIssue => return self.open_picker(),
             Action::PickerRepo
             | Action::PickerLabel

@@ -65,6 +65,7 @@ pub enum Action {
     PrevAttempt,
     NextAttempt,
     SwitchDiffScope,
+    WithdrawDecision,
 }
 
 /// What the availability rules look at: the console's focus and view and a few facts about the
@@ -93,6 +94,8 @@ pub struct Context {
     pub attempts: u32,
     /// The shown diff has a second scope (whole change / latest attempt).
     pub diff_scopes: bool,
+    /// The selected task has a decision written for its node, not yet taken (`u`).
+    pub decision_pending: bool,
 }
 
 impl Context {
@@ -210,6 +213,14 @@ pub static COMMANDS: &[CommandInfo] = &[
         "Task",
         true,
         awaiting
+    ),
+    cmd!(
+        WithdrawDecision,
+        "withdraw_decision",
+        "withdraw decision",
+        "Task",
+        true,
+        decided
     ),
     cmd!(
         PrevAttempt,
@@ -518,6 +529,7 @@ mod tests {
             picker: false,
             attempts: 1,
             diff_scopes: false,
+            decision_pending: false,
         }
     }
 

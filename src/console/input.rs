@@ -101,6 +101,7 @@ impl App {
                     Intent::RejectPush(k) => (Command::RejectPush(k), None),
                     Intent::OpenPr(k) => (Command::OpenPr(k.clone()), Some((k, Job::OpenPr))),
                     Intent::Cancel(k) => (Command::Cancel(k), None),
+                    Intent::WithdrawDecision(k) => (Command::WithdrawDecision(k), None),
                     Intent::Quit { .. } | Intent::DiscardFeedback(_) => return Vec::new(),
                 };
                 if let Some(j) = job {

@@ -19,6 +19,7 @@ pub mod attempts;
 pub mod cache_hits;
 pub mod commands;
 mod completion;
+mod decision;
 pub mod diff;
 pub mod diff_scope;
 mod diff_switch;

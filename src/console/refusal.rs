@@ -130,6 +130,7 @@ mod tests {
             picker: false,
             attempts: 1,
             diff_scopes: false,
+            decision_pending: false,
         }
     }
 

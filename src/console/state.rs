@@ -33,6 +33,8 @@ pub enum Intent {
     RejectPush(TaskKey),
     OpenPr(TaskKey),
     Cancel(TaskKey),
+    /// Withdraw the decision written for the node that ran the task (issue 13).
+    WithdrawDecision(TaskKey),
     /// Quit while this console runs `runs` tasks: they are ended and marked Interrupted.
     Quit {
         runs: usize,
@@ -301,6 +303,12 @@ impl App {
             picker: self.picker.is_some(),
             attempts: self.shown_attempt().map_or(0, |(_, total)| total),
             diff_scopes: self.diff_switchable().is_some(),
+            decision_pending: self.selected_task().is_some_and(|t| {
+                matches!(
+                    crate::fleet::decision::Stage::of(t),
+                    crate::fleet::decision::Stage::Pending(_)
+                )
+            }),
         }
     }
 

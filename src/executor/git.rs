@@ -54,6 +54,37 @@ pub async fn push_pending(p: &PendingPush, token: Option<Token>) -> Result<(), S
     .map_err(|e| e.to_string())?
 }
 
+/// Whether the remote's `branch` already points at the pending commit: a decision resumed
+/// after a crash asks this first, so a push that landed before the crash is not repeated
+/// (`fleet::decision`). Blocking git2 on a worker thread; the error text is safe to show.
+pub async fn remote_has(p: &PendingPush, token: Option<Token>) -> Result<bool, String> {
+    let (ws, branch, sha, shown) = (
+        p.workspace.clone(),
+        p.branch.clone(),
+        p.sha.clone(),
+        p.remote.clone(),
+    );
+    blocking(move || -> Result<bool, String> {
+        let repo = git2::Repository::open(&ws)
+            .map_err(|e| format!("cannot open workspace {}: {e}", ws.display()))?;
+        let url = pinned_url(&shown, repo.path())?;
+        let scrub = |e: git2::Error| workspace::auth::scrub(e.message(), token.as_ref());
+        let mut remote = git2::Remote::create_detached(url.as_str()).map_err(scrub)?;
+        let mut cbs = git2::RemoteCallbacks::new();
+        let _creds = workspace::auth::install_credentials(&mut cbs, token.as_ref());
+        let conn = remote
+            .connect_auth(git2::Direction::Fetch, Some(cbs), None)
+            .map_err(|e| format!("cannot read {shown}: {}", scrub(e)))?;
+        let want = format!("refs/heads/{branch}");
+        let heads = conn.list().map_err(scrub)?;
+        Ok(heads
+            .iter()
+            .any(|h| h.name() == want && h.oid().to_string() == sha))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
 /// The URL to push to: the remote the run recorded (the operator's). A URL with credentials
 /// is recorded redacted, so its full form comes from the clone record, which must redact to
 /// the same URL (same host and path).

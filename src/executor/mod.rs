@@ -8,12 +8,14 @@ mod git;
 pub mod issue_prompt;
 mod loop_setup;
 pub mod outcome;
+pub mod pr;
 pub mod provider;
 pub mod review;
 pub mod route;
 pub mod run;
 pub mod terminal;
 
+pub use git::remote_has;
 pub use outcome::ResultEnvelope;
 pub use run::{
     ExecEvent, ExecutorConfig, ExecutorError, PendingPush, RunReport, execute, execute_pinned,

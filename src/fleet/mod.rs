@@ -3,6 +3,7 @@
 //! probes of this machine. Nothing here talks to an apiserver, a store or a terminal.
 
 pub mod condition;
+pub mod decision;
 pub mod extra;
 pub mod host;
 pub mod key;

@@ -25,6 +25,9 @@ pub struct Cluster {
     pub namespace: String,
     /// Where the config came from (shown by the console and in errors).
     pub source: String,
+    /// Who this client is, as `user@context` of the kubeconfig (the decisions a console
+    /// writes on tasks say so, `fleet::decision`).
+    pub who: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +44,7 @@ pub enum ConnectError {
 
 /// Resolves the config per the lookup order and builds a client (no request is made yet).
 pub async fn connect(args: &ClusterArgs) -> Result<Cluster, ConnectError> {
-    let (mut config, source) = resolve_config(args).await?;
+    let (mut config, source, who) = resolve_config(args).await?;
     // kube-rs sends no User-Agent; apiserver audit logs and `kubectl get --raw /metrics`
     // name the writer by it, as they name upstream's `foreman-agent/<version>`.
     config.headers.push((
@@ -61,10 +64,11 @@ pub async fn connect(args: &ClusterArgs) -> Result<Cluster, ConnectError> {
         client,
         namespace,
         source,
+        who,
     })
 }
 
-async fn resolve_config(args: &ClusterArgs) -> Result<(Config, String), ConnectError> {
+async fn resolve_config(args: &ClusterArgs) -> Result<(Config, String, String), ConnectError> {
     let opts = KubeConfigOptions {
         context: args.context.clone(),
         ..Default::default()
@@ -82,7 +86,11 @@ async fn resolve_config(args: &ClusterArgs) -> Result<(Config, String), ConnectE
     if args.context.is_none()
         && let Ok(c) = Config::incluster()
     {
-        return Ok((c, "in-cluster service account".into()));
+        return Ok((
+            c,
+            "in-cluster service account".into(),
+            "serviceaccount@in-cluster".into(),
+        ));
     }
     let home = directories::BaseDirs::new()
         .map(|b| b.home_dir().join(".kube/config"))
@@ -96,12 +104,13 @@ async fn resolve_config(args: &ClusterArgs) -> Result<(Config, String), ConnectE
 async fn from_file(
     path: &Path,
     opts: &KubeConfigOptions,
-) -> Result<(Config, String), ConnectError> {
+) -> Result<(Config, String, String), ConnectError> {
     let err = |message: String| ConnectError::Kubeconfig {
         path: path.display().to_string(),
         message,
     };
     let kc = Kubeconfig::read_from(path).map_err(|e| err(e.to_string()))?;
+    let who = who_of(&kc, opts.context.as_deref());
     let config = Config::from_custom_kubeconfig(kc, opts)
         .await
         .map_err(|e| err(e.to_string()))?;
@@ -109,7 +118,22 @@ async fn from_file(
         Some(c) => format!("{} (context {c})", path.display()),
         None => path.display().to_string(),
     };
-    Ok((config, source))
+    Ok((config, source, who))
+}
+
+/// `user@context` of the context in use (`?` where the kubeconfig does not say).
+fn who_of(kc: &Kubeconfig, context: Option<&str>) -> String {
+    let name = context
+        .map(str::to_string)
+        .or_else(|| kc.current_context.clone())
+        .unwrap_or_else(|| "?".into());
+    let user = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == name)
+        .and_then(|c| c.context.as_ref()?.user.clone())
+        .unwrap_or_else(|| "?".into());
+    format!("{user}@{name}")
 }
 
 #[cfg(test)]
@@ -129,9 +153,14 @@ mod tests {
         };
         let c = connect(&args).await.unwrap();
         assert_eq!(c.namespace, "team-a");
+        assert_eq!(
+            c.who, "u@one",
+            "decisions name the kubeconfig user and context"
+        );
         args.context = Some("two".into());
         let c = connect(&args).await.unwrap();
         assert_eq!(c.namespace, "default");
+        assert_eq!(c.who, "u@two");
         assert!(c.source.contains("context two"), "{}", c.source);
         args.namespace = Some("ops".into());
         assert_eq!(connect(&args).await.unwrap().namespace, "ops");

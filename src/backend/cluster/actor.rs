@@ -331,6 +331,10 @@ impl Actor {
                 let ctx = self.ctx.clone();
                 self.spawn_op(async move { super::intake::create_task(&ctx, *t).await });
             }
+            Command::WithdrawDecision(key) => {
+                let ctx = self.ctx.clone();
+                self.spawn_op(async move { super::decide::withdraw(&ctx, &key).await });
+            }
             Command::LoadAttempt { task, attempt } => {
                 let ctx = self.ctx.clone();
                 tokio::spawn(async move {

@@ -17,6 +17,7 @@
 //! changes follow as events, and commands read the task they act on from the apiserver.
 
 mod actor;
+mod decide;
 mod intake;
 mod local;
 mod msg;
@@ -60,6 +61,8 @@ pub(crate) struct Ctx {
     /// Watched namespace; empty = all namespaces.
     pub namespace: String,
     pub node: String,
+    /// Who this console's decisions name: the kubeconfig's `user@context`.
+    pub who: String,
     pub cfg: ClusterBackendConfig,
     pub events: mpsc::UnboundedSender<BackendEvent>,
 }
@@ -113,6 +116,7 @@ pub fn start_cluster(
         worker: worker.as_ref().map(|w| w.commands()),
         namespace: cluster.namespace,
         node: cfg.node_name.clone(),
+        who: cluster.who,
         cfg,
         events,
     };

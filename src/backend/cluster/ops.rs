@@ -5,14 +5,16 @@
 //! every console watching the cluster sees them.
 //!
 //! Pushing, opening a PR and showing the diff need the run's workspace, which only exists on
-//! the node that ran the task: those commands (and rejecting the push) are refused, saying
-//! where to go, unless `status.assignedNode` is this console's node.
+//! the node that ran the task: on that node's console they act directly; anywhere else a
+//! decision is written on the task for that node's worker to carry out (`decide.rs`), and
+//! the diff is read from the ConfigMap that node published (`k8s::worker::diff`).
 
-use super::{Ctx, explain};
+use super::{Ctx, decide, explain};
 use crate::api::{AgenticTask, AgenticTaskStatus, Object, TaskPhase};
 use crate::backend::jobs;
 use crate::fleet::TaskKey;
 use crate::fleet::TaskState;
+use crate::fleet::decision::{Action, Stage};
 use crate::fleet::extra::{PushDecision, ResultExtra};
 use crate::fleet::status::{fail_with, result_extra};
 use crate::fleet::task_state;
@@ -251,33 +253,37 @@ fn assigned_node(t: &AgenticTask) -> Option<String> {
     t.status.as_ref()?.assigned_node.clone()
 }
 
-/// Refuses unless this node ran the task (and, with `workspace`, still has its workspace).
-/// The message does not name the task (the UI shows it next to the job).
-fn ran_here(ctx: &Ctx, t: &AgenticTask, workspace: bool) -> Result<(), String> {
+/// Whether this node ran the task (it acts directly) or another did (the decision is written
+/// for it). No node at all is refused; so is acting here while a decision is open.
+fn ran_here(ctx: &Ctx, t: &AgenticTask) -> Result<bool, String> {
     match assigned_node(t) {
         Some(n) if n == ctx.node => {}
-        Some(n) => {
-            return Err(format!(
-                "ran on node {n}; its workspace is there, so decide from the console on {n} (this is {})",
-                ctx.node
-            ));
-        }
+        Some(_) => return Ok(false),
         None => {
             return Err(
                 "no node is assigned; only the node that ran the task can push it".to_string(),
             );
         }
     }
-    if workspace {
-        let ws = result_extra(t).workspace.ok_or_else(|| {
-            "the result has no extra.workspace; it cannot be pushed from the console (re-queue it)"
-                .to_string()
-        })?;
-        if !Path::new(&ws).is_dir() {
-            return Err(format!(
-                "the workspace {ws} is gone from this machine; re-queue the task to redo it"
-            ));
-        }
+    if let Some(d) = Stage::of(t).open() {
+        return Err(format!(
+            "a decision is open on it ({}); this node's worker carries it out, or withdraw it with u",
+            d.describe()
+        ));
+    }
+    Ok(true)
+}
+
+/// Refuses unless this machine still has the task's workspace.
+fn workspace_is_here(t: &AgenticTask) -> Result<(), String> {
+    let ws = result_extra(t).workspace.ok_or_else(|| {
+        "the result has no extra.workspace; it cannot be pushed from the console (re-queue it)"
+            .to_string()
+    })?;
+    if !Path::new(&ws).is_dir() {
+        return Err(format!(
+            "the workspace {ws} is gone from this machine; re-queue the task to redo it"
+        ));
     }
     Ok(())
 }
@@ -289,7 +295,10 @@ pub(super) async fn approve(ctx: &Ctx, key: &TaskKey) -> Result<String, String> 
     if state != TaskState::AwaitingApproval {
         return Err(format!("nothing to push: the task is {state:?}"));
     }
-    ran_here(ctx, &t, true)?;
+    if !ran_here(ctx, &t)? {
+        return decide::write(ctx, t, Action::Approve, None).await;
+    }
+    workspace_is_here(&t)?;
     let msg = jobs::push(&t, &ctx.cfg.token).await?;
     let decided = ResultExtra::decided(PushDecision::Approved, &ctx.node, jiff::Timestamp::now());
     record_extra(ctx, key, None, &decided)
@@ -307,7 +316,9 @@ pub(super) async fn reject(ctx: &Ctx, key: &TaskKey) -> Result<String, String> {
             "{key} is not awaiting approval ({state:?}); nothing to reject"
         ));
     }
-    ran_here(ctx, &t, false).map_err(|e| format!("{key}: {e}"))?;
+    if !ran_here(ctx, &t).map_err(|e| format!("{key}: {e}"))? {
+        return decide::write(ctx, t, Action::Reject, None).await;
+    }
     let decided = ResultExtra::decided(PushDecision::Rejected, &ctx.node, jiff::Timestamp::now());
     let rv = t.metadata.resource_version.as_deref();
     record_extra(ctx, key, rv, &decided).await?;
@@ -327,7 +338,10 @@ pub(super) async fn open_pr(ctx: &Ctx, key: &TaskKey) -> Result<String, String> 
             "a pull request needs a pushed branch; the task is {state:?} (approve the push first)"
         ));
     }
-    ran_here(ctx, &t, true)?;
+    if !ran_here(ctx, &t)? {
+        return decide::write(ctx, t, Action::OpenPr, None).await;
+    }
+    workspace_is_here(&t)?;
     let pr = jobs::open_pr(
         &t,
         ctx.cfg.git_remote_url.as_deref(),
@@ -348,12 +362,35 @@ pub(super) async fn open_pr(ctx: &Ctx, key: &TaskKey) -> Result<String, String> 
 
 // ---- diffs -------------------------------------------------------------------------------
 
-/// The task's change, computed from its workspace when this node ran it. Diffs are not
-/// published to the cluster (yet), so for a run elsewhere the answer names the node to go to.
+/// The task's change: computed from its workspace when this node ran it, else read from the
+/// `foreman-diff-<task>` ConfigMap its node published (a cut one ends with the marker).
 pub(super) async fn diff(ctx: &Ctx, key: &TaskKey) -> Result<Vec<FileDiff>, String> {
     let t = get(ctx, key).await?;
-    workspace_here(&ctx.node, &t)?;
-    jobs::load_diff(&t).await
+    match workspace_here(&ctx.node, &t) {
+        Ok(()) => jobs::load_diff(&t).await,
+        Err(why) if assigned_node(&t).is_some() => published_diff(ctx, key)
+            .await
+            .map_err(|e| format!("{why}; {e}")),
+        Err(why) => Err(why),
+    }
+}
+
+/// The diff the holding node published, parsed back into files.
+async fn published_diff(ctx: &Ctx, key: &TaskKey) -> Result<Vec<FileDiff>, String> {
+    use crate::k8s::worker::diff as published;
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(ctx.client.clone(), &key.namespace);
+    let name = published::configmap_name(&key.name);
+    let cm = cms
+        .get_opt(&name)
+        .await
+        .map_err(|e| format!("cannot read ConfigMap {name}: {}", explain(&e)))?
+        .ok_or_else(|| format!("it has not published its diff (no ConfigMap {name})"))?;
+    let text = cm
+        .data
+        .and_then(|mut d| d.remove(published::DIFF_KEY))
+        .ok_or_else(|| format!("ConfigMap {name} has no {}", published::DIFF_KEY))?;
+    Ok(published::parse(&text))
 }
 
 /// Refuses unless the node `here` ran the task, so its workspace is on this machine.

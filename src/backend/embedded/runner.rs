@@ -291,6 +291,10 @@ impl Runner {
             Command::Shutdown => {}
             Command::CreateTask(t) => self.create_task(*t),
             Command::LoadAttempt { task, attempt } => self.load_attempt(task, attempt),
+            // This machine is the one node: decisions are carried out at once, none wait.
+            Command::WithdrawDecision(key) => self.emit(BackendEvent::Error(format!(
+                "{key} has no pending decision: on the local state decisions are carried out at once"
+            ))),
         }
     }
 

@@ -28,6 +28,10 @@ pub(super) fn state_is(c: &Context, states: &[TaskState]) -> bool {
 pub(super) fn awaiting(c: &Context) -> bool {
     state_is(c, &[TaskState::AwaitingApproval])
 }
+/// A decision written for the task's node waits to be taken: `u` withdraws it.
+pub(super) fn decided(c: &Context) -> bool {
+    c.task.is_some() && c.decision_pending
+}
 pub(super) fn pushed(c: &Context) -> bool {
     state_is(c, &[TaskState::Pushed])
 }

@@ -230,6 +230,7 @@ fn note(app: &App) -> Option<(String, Color)> {
     app.selected_task()
         .and_then(failure)
         .map(|f| (format!("✗ {}: {}", f.reason, f.message), theme.status.error))
+        .or_else(|| crate::console::decision::note(app))
         .or_else(|| {
             let url = app.selected_pr_url()?;
             let (o, y) = (key_of("open_pr_url"), key_of("copy_pr_url"));

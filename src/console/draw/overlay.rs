@@ -183,6 +183,7 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
             .chain(pr_on_line(&extra(k)))
             .collect(),
         ),
+        Intent::WithdrawDecision(k) => withdraw(app, k),
         Intent::Cancel(k) => (
             " Cancel run ",
             "stop the run",
@@ -249,6 +250,21 @@ fn discard_body(fb: &crate::console::state::Feedback) -> Vec<String> {
             fb.text.trim_end().lines().count()
         ),
     ]
+}
+
+/// The withdrawal's dialog: the decision it takes back.
+fn withdraw(app: &App, k: &crate::fleet::TaskKey) -> (&'static str, &'static str, Vec<String>) {
+    let open = app
+        .mirror
+        .tasks
+        .get(k)
+        .and_then(crate::fleet::decision::describe_open);
+    let body = vec![
+        format!("task    {k}"),
+        open.unwrap_or_else(|| "no pending decision".into()),
+        "Its node has not taken it yet; nothing was done.".into(),
+    ];
+    (" Withdraw decision ", "withdraw it", body)
 }
 
 fn quit_body(runs: usize) -> Vec<String> {

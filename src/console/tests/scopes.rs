@@ -21,6 +21,7 @@ fn queue() -> Context {
         picker: false,
         attempts: 1,
         diff_scopes: false,
+        decision_pending: false,
     }
 }
 
@@ -96,4 +97,32 @@ fn every_scoped_action_is_a_command_with_a_default_key() {
         assert_ne!(c.scope(), Scope::Global, "{name}");
         assert!(keymap.get(name).is_some(), "{name}");
     }
+}
+
+/// `u` withdraws a decision written for another node, only while one is pending.
+#[test]
+fn withdraw_is_offered_only_with_a_pending_decision() {
+    let awaiting = Context {
+        task: Some(TaskState::AwaitingApproval),
+        searching: false,
+        ..queue()
+    };
+    let offered = |c: &Context| {
+        COMMANDS
+            .iter()
+            .any(|i| i.action == Action::WithdrawDecision && i.available(c))
+    };
+    assert!(!offered(&awaiting));
+    assert!(offered(&Context {
+        decision_pending: true,
+        ..awaiting
+    }));
+    let keymap = crate::config::Config::defaults(&mut Vec::new()).keymap;
+    assert_eq!(
+        keymap
+            .get("withdraw_decision")
+            .map(|k| k.to_string())
+            .as_deref(),
+        Some("u")
+    );
 }

@@ -20,6 +20,8 @@ use tokio::sync::{mpsc, watch};
 pub(super) enum Watched {
     /// A task scheduled to this node and unclaimed, as the watch just saw it.
     Claimable(Box<AgenticTask>),
+    /// A task this node ran, with an open decision or a change awaiting approval.
+    Held(Box<AgenticTask>),
     /// The first good step after a failure.
     Recovered,
     Failed(String),
@@ -37,6 +39,11 @@ pub(super) fn subscribe(watch: &mut TaskWatch, node: &str) -> Feed<Watched> {
                 if tasks::claimable(t, &node) =>
             {
                 Some(Watched::Claimable(Box::new(t.clone())))
+            }
+            Ok(Event::Apply(Lenient::Ok(t)) | Event::InitApply(Lenient::Ok(t)))
+                if super::held::wants(t, &node) =>
+            {
+                Some(Watched::Held(Box::new(t.clone())))
             }
             Ok(_) if after_error => Some(Watched::Recovered),
             Ok(_) => None,
@@ -68,6 +75,7 @@ pub(super) async fn run(
         done: done_tx,
         current: None,
         watch_failing: false,
+        held: Default::default(),
     };
     let mut hb = tokio::time::interval(claims.cfg.heartbeat_every);
     hb.reset();
@@ -137,6 +145,7 @@ struct Claims {
     done: mpsc::UnboundedSender<TaskKey>,
     current: Option<Current>,
     watch_failing: bool,
+    held: super::held::Held,
 }
 
 impl Claims {
@@ -165,7 +174,7 @@ impl Claims {
     /// A claimable task: claim it if nothing runs. Watch failures are reported once.
     fn watched(&mut self, ev: Watched) -> Option<AgenticTask> {
         match ev {
-            Watched::Claimable(_) | Watched::Recovered if self.watch_failing => {
+            Watched::Claimable(_) | Watched::Held(_) | Watched::Recovered if self.watch_failing => {
                 self.watch_failing = false;
                 self.emit(WorkerEvent::Notice(format!(
                     "task watch on {} reconnected",
@@ -174,6 +183,10 @@ impl Claims {
                 self.watched(ev)
             }
             Watched::Claimable(t) => self.current.is_none().then_some(*t),
+            Watched::Held(t) => {
+                self.held.seen(&self.cluster, &self.cfg, &t, &self.sink);
+                None
+            }
             Watched::Recovered => None,
             Watched::Failed(e) => {
                 if !self.watch_failing {
@@ -187,8 +200,14 @@ impl Claims {
         }
     }
 
-    /// The rescan safety net: the best claimable task in the cache, if nothing runs.
+    /// The rescan safety net: what held tasks still need (a decision whose write failed, a
+    /// diff not yet published), then the best claimable task in the cache, if nothing runs.
     fn idle_candidate(&self) -> Option<AgenticTask> {
+        for t in self.store.state() {
+            if super::held::wants(&t, self.name()) {
+                self.held.seen(&self.cluster, &self.cfg, &t, &self.sink);
+            }
+        }
         if self.current.is_some() {
             return None;
         }

@@ -8,11 +8,15 @@
 //! Files: `claim_loop` (register, watch, claim, heartbeat, shutdown), `task_run` (one run:
 //! executor, final transcript, terminal status), `live` (the transcript while it runs),
 //! `heartbeat`, `tasks` (the status writes), `node`, `endpoint`, `transcript` (the ConfigMap),
-//! `service` (the launchd/systemd files that run the daemon).
+//! `service` (the launchd/systemd files that run the daemon), `held` (what a node owes the
+//! tasks it ran: `decide`, decisions written by any console; `diff`, the published change).
 
 mod claim_loop;
+pub mod decide;
+pub mod diff;
 pub mod endpoint;
 mod heartbeat;
+mod held;
 mod live;
 pub mod node;
 pub mod secret;

@@ -1,0 +1,724 @@
+#![cfg(feature = "e2e")]
+//! Decisions from any console and any node's diff (issue 13 §1–2), against a real
+//! kube-apiserver and the real git smart-HTTP server (with its pulls API): a task node A ran is
+//! approved, rejected and PR'd from consoles that are not A; A's worker pushes once (the
+//! server's push log counts every `git-receive-pack`); the races (two approvals, approve vs
+//! reject, A restarting between the decision and the push); A's published diff, capped when
+//! large, is read by another console.
+//!
+//!   KUBE_PORT=16510 ETCD_PORT=12510 scripts/k8s.sh start /tmp/k8s
+//!   FOREMAN_E2E_KUBECONFIG=/tmp/k8s/kubeconfig cargo test --features e2e --test e2e_cluster_decisions
+//!   scripts/k8s.sh stop /tmp/k8s
+
+mod common;
+
+use common::k8s::{kubectl_at, shared_namespace};
+use common::{GitServer, git, seed_bare};
+use foreman::api::AgenticTask;
+use foreman::backend::cluster::{ClusterBackendConfig, start_cluster};
+use foreman::backend::{BackendEvent, BackendHandle, Command, Job};
+use foreman::executor::run::TokenSource;
+use foreman::fleet::decision::{Action, Decision, Stage};
+use foreman::fleet::{TaskKey, TaskState, task_state};
+use foreman::k8s::worker::node::NodeConfig;
+use foreman::k8s::worker::{self, WorkerConfig, WorkerEvent, WorkerHandle};
+use foreman::k8s::{ClusterArgs, connect};
+use foreman::workspace::{FileDiff, Identity, Token};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+const TOKEN: &str = "decisions-token";
+const REPO: &str = "acme/greeter";
+
+/// A console's view, built only from its backend's events.
+struct Ui {
+    rx: mpsc::UnboundedReceiver<BackendEvent>,
+    h: BackendHandle,
+    snapshot: bool,
+    tasks: HashMap<String, AgenticTask>,
+    jobs: Vec<(String, Job, Result<String, String>)>,
+    diffs: Vec<(String, Result<Vec<FileDiff>, String>)>,
+    notices: Vec<String>,
+    errors: Vec<String>,
+}
+
+async fn cluster(kc: &Path, ns: &str) -> foreman::k8s::Cluster {
+    connect(&ClusterArgs {
+        kubeconfig: Some(kc.to_path_buf()),
+        context: None,
+        namespace: Some(ns.into()),
+    })
+    .await
+    .expect("connect")
+}
+
+impl Ui {
+    async fn start(kc: &Path, ns: &str, node: &str, api: &str) -> Ui {
+        let cfg = ClusterBackendConfig {
+            node_name: node.into(),
+            git_remote_url: None,
+            github_api_base: api.into(),
+            token: TokenSource::Given(Token::new(TOKEN)),
+            worker: None,
+            scheduler: None,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let h = start_cluster(cluster(kc, ns).await, cfg, tx).expect("start");
+        let mut ui = Ui {
+            rx,
+            h,
+            snapshot: false,
+            tasks: HashMap::new(),
+            jobs: Vec::new(),
+            diffs: Vec::new(),
+            notices: Vec::new(),
+            errors: Vec::new(),
+        };
+        ui.until("the snapshot", 30, |u| u.snapshot).await;
+        ui
+    }
+
+    fn apply(&mut self, e: BackendEvent) {
+        match e {
+            BackendEvent::Snapshot { tasks, .. } => {
+                self.snapshot = true;
+                for t in tasks {
+                    self.tasks.insert(TaskKey::of(&t).name, t);
+                }
+            }
+            BackendEvent::TaskUpdated(t) => {
+                self.tasks.insert(TaskKey::of(&t).name, *t);
+            }
+            BackendEvent::JobDone { task, job, outcome } => {
+                self.jobs.push((task.name, job, outcome))
+            }
+            BackendEvent::Diff { task, files, .. } => self.diffs.push((task.name, files)),
+            BackendEvent::Notice(m) => self.notices.push(m),
+            BackendEvent::Error(m) => self.errors.push(m),
+            _ => {}
+        }
+    }
+
+    async fn until(&mut self, what: &str, secs: u64, f: impl Fn(&Ui) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        while !f(self) {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(e)) => self.apply(e),
+                Ok(None) => panic!("backend stopped while waiting for {what}"),
+                Err(_) => panic!(
+                    "timed out waiting for {what}; tasks {:?}; errors {:?}; notices {:?}; jobs {:?}",
+                    self.tasks
+                        .iter()
+                        .map(|(n, t)| (n.clone(), task_state(t)))
+                        .collect::<Vec<_>>(),
+                    self.errors,
+                    self.notices,
+                    self.jobs
+                ),
+            }
+        }
+    }
+
+    fn state(&self, name: &str) -> Option<TaskState> {
+        self.tasks.get(name).map(task_state)
+    }
+
+    /// The outcome of the job `job` on `name`, once it ends.
+    async fn job(&mut self, name: &str, job: Job) -> Result<String, String> {
+        self.until(name, 30, |u| {
+            u.jobs.iter().any(|(t, j, _)| t == name && *j == job)
+        })
+        .await;
+        let i = self
+            .jobs
+            .iter()
+            .position(|(t, j, _)| t == name && *j == job)
+            .unwrap();
+        self.jobs.remove(i).2
+    }
+
+    async fn stop(self) {
+        self.h.send(Command::Shutdown);
+        tokio::time::timeout(Duration::from_secs(10), self.h.stopped())
+            .await
+            .expect("the backend stops");
+    }
+}
+
+/// The world: the namespace, the git server (and its push log), and the seeded repository.
+struct World {
+    kc: PathBuf,
+    ns: String,
+    root: tempfile::TempDir,
+    bare: PathBuf,
+    server: GitServer,
+    log: PathBuf,
+}
+
+impl World {
+    fn new(prefix: &str) -> World {
+        let (kc, ns) = shared_namespace(prefix);
+        let root = tempfile::tempdir().unwrap();
+        let bare = seed_bare(
+            root.path(),
+            &format!("{REPO}.git"),
+            &[("greeter.py", "print('Helo')\n")],
+        );
+        let log = root.path().join("git-server.log");
+        let server = GitServer::start_logged(root.path(), TOKEN, Some(&log));
+        kubectl_at(&kc, &["-n", &ns, "apply", "-f", "-"], Some(AGENT));
+        World {
+            kc,
+            ns,
+            root,
+            bare,
+            server,
+            log,
+        }
+    }
+
+    fn node(&self, n: &str) -> String {
+        format!("{}-{n}", self.ns)
+    }
+
+    /// Pushes that reached the server (`POST …/git-receive-pack`).
+    fn pushes(&self) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("POST") && l.contains("git-receive-pack"))
+            .count()
+    }
+
+    fn remote_ref(&self, branch: &str) -> Option<String> {
+        let out = git(
+            &self.bare,
+            &[
+                "for-each-ref",
+                "--format=%(objectname)",
+                &format!("refs/heads/{branch}"),
+            ],
+        );
+        Some(out.trim().to_string()).filter(|s| !s.is_empty())
+    }
+
+    /// A GO of `name` awaiting approval on node `node`: a real clone with one commit (of
+    /// `files` extra files too), its status as the node's worker writes it. Returns the commit.
+    fn go_task(&self, name: &str, node: &str, files: usize) -> String {
+        let ws = self.root.path().join("ws").join(name);
+        std::fs::create_dir_all(ws.parent().unwrap()).unwrap();
+        let root = self.root.path();
+        git(
+            root,
+            &[
+                "clone",
+                "-q",
+                self.bare.to_str().unwrap(),
+                ws.to_str().unwrap(),
+            ],
+        );
+        let branch = format!("foreman/{name}");
+        git(&ws, &["checkout", "-q", "-b", &branch]);
+        std::fs::write(
+            ws.join("greeter.py"),
+            format!("print('Hello from {name}')\n"),
+        )
+        .unwrap();
+        for i in 0..files {
+            let body: String = (0..400)
+                .map(|l| format!("{name} file {i} line {l}\n"))
+                .collect();
+            std::fs::write(ws.join(format!("gen{i}.txt")), body).unwrap();
+        }
+        git(&ws, &["add", "-A"]);
+        git(
+            &ws,
+            &[
+                "commit",
+                "-q",
+                "-m",
+                &format!("fix: greeting of {name}\n\nFixes #1"),
+            ],
+        );
+        let sha = git(&ws, &["rev-parse", "HEAD"]).trim().to_string();
+        let task = format!(
+            "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {{name: {name}}}\nspec:\n  kind: issue-fix\n  agentRef: {{name: coder}}\n  payload: {{repo: {REPO}, issue: 1, prompt: \"Fix the greeting\"}}\n"
+        );
+        kubectl_at(&self.kc, &["-n", &self.ns, "apply", "-f", "-"], Some(&task));
+        self.patch_status(
+            name,
+            json!({
+                "phase": "Succeeded", "verdict": "GO", "assignedNode": node,
+                "result": {"schemaVersion": "foreman.v1", "kind": "native-agent-loop",
+                    "verdict": "GO", "summary": "Fixed the greeting.",
+                    "extra": {"workspace": ws, "remote": self.server.url(REPO),
+                              "branch": branch, "commitSHA": sha, "pushed": false}}
+            }),
+        );
+        sha
+    }
+
+    fn patch_status(&self, name: &str, status: Value) {
+        let body = json!({ "status": status }).to_string();
+        kubectl_at(
+            &self.kc,
+            &[
+                "-n",
+                &self.ns,
+                "patch",
+                "agentictask",
+                name,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &body,
+            ],
+            None,
+        );
+    }
+
+    fn get(&self, kind: &str, name: &str) -> Option<Value> {
+        let out = std::process::Command::new("kubectl")
+            .args(["-n", &self.ns, "get", kind, name, "-o", "json"])
+            .env("KUBECONFIG", &self.kc)
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    }
+
+    fn extra(&self, name: &str) -> Value {
+        self.get("agentictask", name).unwrap()["status"]["result"]["extra"].clone()
+    }
+
+    /// Writes `d` on the task as a console would (for the restart cases, without one).
+    fn annotate(&self, name: &str, d: &Decision) {
+        let ann = format!("{}={}", foreman::fleet::decision::ANNOTATION, d.to_json());
+        kubectl_at(
+            &self.kc,
+            &[
+                "-n",
+                &self.ns,
+                "annotate",
+                "--overwrite",
+                "agentictask",
+                name,
+                &ann,
+            ],
+            None,
+        );
+    }
+
+    fn worker(&self, node: &str) -> (WorkerHandle, mpsc::UnboundedReceiver<WorkerEvent>) {
+        let mut cfg = WorkerConfig::new(
+            NodeConfig {
+                name: node.into(),
+                roles: vec!["worker".into()],
+                total_ram_gb: 64,
+                ..Default::default()
+            },
+            Identity {
+                name: "Foreman Bot".into(),
+                email: "bot@example.com".into(),
+            },
+            self.root.path().join("worker"),
+        );
+        cfg.task_namespace = Some(self.ns.clone());
+        cfg.heartbeat_every = Duration::from_secs(1);
+        cfg.rescan_every = Duration::from_millis(500);
+        cfg.push_now = false;
+        cfg.token = TokenSource::Given(Token::new(TOKEN));
+        cfg.github_api_base = Some(self.server.api());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let kc = self.kc.clone();
+        let ns = self.ns.clone();
+        let c = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(cluster(&kc, &ns))
+        });
+        (worker::spawn(c, cfg, tx), rx)
+    }
+
+    async fn wait_diff_published(&self, name: &str) -> Value {
+        let cm = format!("foreman-diff-{name}");
+        for _ in 0..150 {
+            if let Some(v) = self.get("configmap", &cm) {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("{cm} was not published");
+    }
+}
+
+const AGENT: &str = "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: Agent\nmetadata: {name: coder}\nspec:\n  role: coder\n  maxTurns: 12\n  tools: [read_file, write_file, bash, submit_result]\n";
+
+/// B's diff pane over `files`, `next` files in: the screen as text.
+fn screen(files: &[FileDiff], next: usize) -> String {
+    use foreman::console::diff::{DiffStyle, DiffView};
+    use ratatui::{Terminal, backend::TestBackend};
+    let mut v = DiffView::new(files.to_vec());
+    let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    // Laid out once (file positions), then stepped, then drawn as the pane does.
+    v.prepare(term.get_frame().area());
+    for _ in 0..next {
+        v.next_file();
+    }
+    term.draw(|f| {
+        let area = f.area();
+        v.prepare(area);
+        v.render(area, f.buffer_mut(), &DiffStyle::default());
+    })
+    .unwrap();
+    let buf = term.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn key(w: &World, name: &str) -> TaskKey {
+    TaskKey::new(&w.ns, name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_console_approves_rejects_and_opens_the_pr_and_node_a_pushes_once() {
+    let w = World::new("decide");
+    let (a, b) = (w.node("a"), w.node("b"));
+    let sha = w.go_task("approve-me", &a, 0);
+    w.go_task("reject-me", &a, 0);
+    let (worker_a, _events) = w.worker(&a);
+    let mut ui = Ui::start(&w.kc, &w.ns, &b, &w.server.api()).await;
+    let who = cluster(&w.kc, &w.ns).await.who;
+    assert_eq!(ui.state("approve-me"), Some(TaskState::AwaitingApproval));
+
+    // A publishes its change; B, which has no workspace, reads it.
+    w.wait_diff_published("approve-me").await;
+    ui.h.send(Command::LoadDiff(key(&w, "approve-me")));
+    ui.until("the diff", 15, |u| !u.diffs.is_empty()).await;
+    let files = ui.diffs.pop().unwrap().1.expect("B reads A's diff");
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].new_path.as_deref(), Some("greeter.py"));
+    assert!(
+        files[0].patch.contains("+print('Hello from approve-me')"),
+        "{}",
+        files[0].patch
+    );
+
+    // Approve from B: the decision is written; A pushes from its workspace, once.
+    ui.h.send(Command::ApprovePush(key(&w, "approve-me")));
+    let out = ui.job("approve-me", Job::Push).await.expect("written");
+    assert!(out.contains(&format!("node {a} carries it out")), "{out}");
+    ui.until("pushed, seen on B", 30, |u| {
+        u.state("approve-me") == Some(TaskState::Pushed)
+    })
+    .await;
+    assert_eq!(
+        w.remote_ref("foreman/approve-me").as_deref(),
+        Some(sha.as_str())
+    );
+    assert_eq!(w.pushes(), 1, "one push reached the server");
+    let e = w.extra("approve-me");
+    assert_eq!(e["pushDecision"], "approved");
+    assert_eq!(
+        e["decidedBy"],
+        who.as_str(),
+        "the kubeconfig user@context of B"
+    );
+    assert_eq!(e["pushedSHA"], sha.as_str());
+    assert_eq!(e["decision"]["stage"], "done");
+    assert_eq!(e["decision"]["node"], a.as_str());
+
+    // Open the PR from B: A opens it on the pulls API; B sees it.
+    ui.h.send(Command::OpenPr(key(&w, "approve-me")));
+    ui.job("approve-me", Job::OpenPr).await.expect("written");
+    ui.until("PR open on B", 30, |u| {
+        u.state("approve-me") == Some(TaskState::PrOpen)
+    })
+    .await;
+    let e = w.extra("approve-me");
+    assert!(
+        e["prUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with("/acme/greeter/pull/1"),
+        "{e}"
+    );
+    assert_eq!(w.pushes(), 1, "opening the PR pushed nothing");
+
+    // Reject from B: recorded by A, nothing pushed.
+    ui.h.send(Command::RejectPush(key(&w, "reject-me")));
+    ui.until("rejected on B", 30, |u| {
+        u.state("reject-me") == Some(TaskState::Rejected)
+    })
+    .await;
+    assert_eq!(w.remote_ref("foreman/reject-me"), None);
+    assert_eq!(w.pushes(), 1);
+    assert_eq!(w.extra("reject-me")["decidedBy"], who.as_str());
+
+    // With A gone, a decision waits on the task and can be withdrawn (once).
+    worker_a.shutdown().await.unwrap();
+    w.go_task("withdraw-me", &a, 0);
+    ui.until("the new task", 15, |u| {
+        u.state("withdraw-me") == Some(TaskState::AwaitingApproval)
+    })
+    .await;
+    ui.h.send(Command::ApprovePush(key(&w, "withdraw-me")));
+    ui.job("withdraw-me", Job::Push).await.expect("written");
+    ui.until("pending on B", 15, |u| {
+        matches!(
+            u.tasks.get("withdraw-me").map(Stage::of),
+            Some(Stage::Pending(_))
+        )
+    })
+    .await;
+    ui.h.send(Command::WithdrawDecision(key(&w, "withdraw-me")));
+    ui.until("withdrawn", 15, |u| {
+        u.notices
+            .iter()
+            .any(|n| n.contains("withdrew approve the push"))
+    })
+    .await;
+    ui.until("no decision on B", 15, |u| {
+        matches!(
+            u.tasks.get("withdraw-me").map(Stage::of),
+            Some(Stage::None(None))
+        )
+    })
+    .await;
+    ui.h.send(Command::WithdrawDecision(key(&w, "withdraw-me")));
+    ui.until("nothing to withdraw", 15, |u| {
+        u.errors.iter().any(|e| e.contains("no pending decision"))
+    })
+    .await;
+    assert_eq!(ui.state("withdraw-me"), Some(TaskState::AwaitingApproval));
+    assert_eq!(w.pushes(), 1);
+    ui.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_consoles_one_decision_wins_the_other_is_told_and_one_push_happens() {
+    let w = World::new("decide-race");
+    let a = w.node("a");
+    w.go_task("both-approve", &a, 0);
+    w.go_task("approve-or-reject", &a, 0);
+    let mut b = Ui::start(&w.kc, &w.ns, &w.node("b"), &w.server.api()).await;
+    let mut c = Ui::start(&w.kc, &w.ns, &w.node("c"), &w.server.api()).await;
+
+    // Two approvals at once: one is written, the other is told whose won.
+    b.h.send(Command::ApprovePush(key(&w, "both-approve")));
+    c.h.send(Command::ApprovePush(key(&w, "both-approve")));
+    let outcomes = [
+        b.job("both-approve", Job::Push).await,
+        c.job("both-approve", Job::Push).await,
+    ];
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    let lost = outcomes.iter().find_map(|o| o.as_ref().err()).unwrap();
+    assert!(
+        lost.contains("approve the push by") && lost.contains("won; yours"),
+        "{lost}"
+    );
+
+    // Approve against reject: one wins, the other console is told.
+    b.h.send(Command::ApprovePush(key(&w, "approve-or-reject")));
+    c.h.send(Command::RejectPush(key(&w, "approve-or-reject")));
+    let approved = b.job("approve-or-reject", Job::Push).await;
+    c.until("the reject's answer", 30, |u| {
+        u.notices
+            .iter()
+            .chain(&u.errors)
+            .any(|m| m.contains("approve-or-reject"))
+    })
+    .await;
+    let rejected = c
+        .notices
+        .iter()
+        .any(|m| m.contains("reject the push written"));
+    assert!(
+        approved.is_ok() != rejected,
+        "exactly one wins: {approved:?} / {:?} {:?}",
+        c.notices,
+        c.errors
+    );
+    if rejected {
+        assert!(
+            approved
+                .unwrap_err()
+                .contains("won; yours (approve the push)")
+        );
+    } else {
+        assert!(
+            c.errors
+                .iter()
+                .any(|e| e.contains("won; yours (reject the push)")),
+            "{:?}",
+            c.errors
+        );
+    }
+
+    // A comes up and carries out the winners: one push per approved task.
+    let (worker_a, _ev) = w.worker(&a);
+    b.until("both-approve pushed", 30, |u| {
+        u.state("both-approve") == Some(TaskState::Pushed)
+    })
+    .await;
+    let want = if rejected {
+        TaskState::Rejected
+    } else {
+        TaskState::Pushed
+    };
+    b.until("the winner carried out", 30, |u| {
+        u.state("approve-or-reject") == Some(want)
+    })
+    .await;
+    c.until("seen on C too", 30, |u| {
+        u.state("approve-or-reject") == Some(want)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(w.pushes(), if rejected { 1 } else { 2 });
+    assert_eq!(
+        w.remote_ref("foreman/approve-or-reject").is_some(),
+        !rejected
+    );
+    worker_a.shutdown().await.unwrap();
+    b.stop().await;
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restarting_between_the_decision_and_the_push_pushes_once_after_restart() {
+    let w = World::new("decide-restart");
+    let a = w.node("a");
+    // Decided while A was down.
+    let sha_down = w.go_task("decided-while-down", &a, 0);
+    // Taken by A, which crashed before pushing.
+    let sha_taken = w.go_task("taken-not-pushed", &a, 0);
+    // Taken by A, which crashed after the push landed but before it was recorded.
+    let sha_landed = w.go_task("pushed-not-recorded", &a, 0);
+    let at = jiff::Timestamp::now();
+    for name in [
+        "decided-while-down",
+        "taken-not-pushed",
+        "pushed-not-recorded",
+    ] {
+        let d = Decision::new(Action::Approve, None, "alice@prod", at).unwrap();
+        w.annotate(name, &d);
+        if name != "decided-while-down" {
+            let mark = json!({"id": d.id, "stage": "taken", "node": a, "at": d.at});
+            w.patch_status(name, json!({"result": {"extra": {"decision": mark}}}));
+        }
+    }
+    // The landed push went straight to the repository, not through the server.
+    let ws = w.root.path().join("ws/pushed-not-recorded");
+    git(
+        &ws,
+        &[
+            "push",
+            "-q",
+            w.bare.to_str().unwrap(),
+            "foreman/pushed-not-recorded",
+        ],
+    );
+    assert_eq!(w.pushes(), 0);
+
+    let (worker_a, _ev) = w.worker(&a);
+    let mut ui = Ui::start(&w.kc, &w.ns, &w.node("b"), &w.server.api()).await;
+    for name in [
+        "decided-while-down",
+        "taken-not-pushed",
+        "pushed-not-recorded",
+    ] {
+        ui.until(name, 30, |u| u.state(name) == Some(TaskState::Pushed))
+            .await;
+        assert_eq!(w.extra(name)["decision"]["stage"], "done", "{name}");
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(w.pushes(), 2, "the landed push is not repeated");
+    let msg = w.extra("pushed-not-recorded")["decision"]["message"].clone();
+    assert!(
+        msg.as_str()
+            .unwrap()
+            .contains("found on the remote after a restart"),
+        "{msg}"
+    );
+    for (branch, sha) in [
+        ("foreman/decided-while-down", &sha_down),
+        ("foreman/taken-not-pushed", &sha_taken),
+        ("foreman/pushed-not-recorded", &sha_landed),
+    ] {
+        assert_eq!(
+            w.remote_ref(branch).as_deref(),
+            Some(sha.as_str()),
+            "{branch}"
+        );
+    }
+    // Restarting again changes nothing: every decision is done.
+    worker_a.shutdown().await.unwrap();
+    let (again, _ev) = w.worker(&a);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(w.pushes(), 2);
+    again.shutdown().await.unwrap();
+    ui.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_diff_is_published_capped_and_read_by_another_console() {
+    let w = World::new("decide-diff");
+    let a = w.node("a");
+    // 60 files of ~12 KiB: about 0.7 MiB of patch, over the 512 KiB cap.
+    w.go_task("large", &a, 60);
+    let (worker_a, _ev) = w.worker(&a);
+    let cm = w.wait_diff_published("large").await;
+    let text = cm["data"]["diff.patch"].as_str().unwrap();
+    assert!(text.len() <= 512 * 1024 + 300, "{}", text.len());
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.starts_with("# foreman: diff cut at 512 KiB") && last.contains("of 61 file(s)"),
+        "{last}"
+    );
+    assert_eq!(
+        cm["metadata"]["labels"]["foreman.llmkube.dev/diff-of"],
+        "large"
+    );
+    assert_eq!(cm["metadata"]["ownerReferences"][0]["kind"], "AgenticTask");
+
+    let mut ui = Ui::start(&w.kc, &w.ns, &w.node("b"), &w.server.api()).await;
+    ui.h.send(Command::LoadDiff(key(&w, "large")));
+    ui.until("the diff", 15, |u| !u.diffs.is_empty()).await;
+    let files = ui.diffs.pop().unwrap().1.expect("B reads A's capped diff");
+    let marker = files.last().unwrap().new_path.clone().unwrap();
+    assert!(
+        marker.starts_with("# foreman: diff cut at 512 KiB"),
+        "{marker}"
+    );
+    assert!(files.len() > 10 && files.len() < 61, "{}", files.len());
+    // Files come in git's order (gen0.txt … gen59.txt, greeter.py): the last ones are cut.
+    assert_eq!(files[0].new_path.as_deref(), Some("gen0.txt"));
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.new_path.as_deref() == Some("greeter.py"))
+    );
+    // The diff view renders what B received, the cut said at its end.
+    let first = screen(&files, 0);
+    assert!(
+        first.contains("gen0.txt") && first.contains("large file 0 line 0"),
+        "{first}"
+    );
+    let last = screen(&files, files.len() - 1);
+    assert!(last.contains("# foreman: diff cut at 512 KiB"), "{last}");
+    worker_a.shutdown().await.unwrap();
+    ui.stop().await;
+}
