@@ -1,21 +1,34 @@
-//! Transcript pane rendering figures (not a pass/fail test; prints medians and p99).
+//! Transcript pane rendering figures: medians, p99 and max, against goals.
 //!
 //! Builds a ≥10 MB transcript of ≥5,000 turns (assistant prose, bash calls, multi-line JSON
 //! results), then measures at 200x60:
 //!   (a) steady-state frame: `prepare` + `render` of the visible window (target ≤ 2 ms),
 //!   (b) the naive alternative: re-wrapping the whole transcript every frame,
 //!   (c) token-to-screen latency while streaming at 200 tok/s (target ≤ 16 ms),
-//!   (d) re-layout after a resize.
+//!   (d) re-layout after a resize,
+//!   (e) the paged frame through a real terminal backend (ratatui `Terminal` + crossterm,
+//!       the buffer diff and the escape sequences written into a counting sink),
+//!   (f) token-to-screen as the console's loop draws: 200 tok/s from another thread, bursts
+//!       drained, at most one frame per 16 ms (`console::pacer`), timed from each token's send
+//!       to the end of the write of the frame holding it (goal: median ≤ 16 ms).
+//! Exits 1 when a figure is over its goal.
 //!
 //! Run: `cargo bench --bench render`.
 
 use foreman::agent::TurnStats;
+use foreman::console::pacer::Pacer;
 use foreman::console::transcript::{Transcript, TranscriptStyle};
 use foreman::oai::{Message, StreamEvent, ToolCall, Usage};
+use ratatui::backend::CrosstermBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Text};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui::{Terminal, TerminalOptions, Viewport};
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 const TURNS: u32 = 5_600;
@@ -365,8 +378,147 @@ fn main() {
         None,
         &mut over,
     );
+    t.set_all_expanded(false);
+    t.resume_follow();
+    through_the_terminal(&mut t, &st, &mut over);
     if !over.is_empty() {
         println!("OVER goal: {}", over.join("; "));
         std::process::exit(1);
+    }
+}
+
+/// A writer that only counts: the bytes a real terminal would receive.
+#[derive(Clone, Default)]
+struct Counting(Arc<AtomicUsize>);
+
+impl Write for Counting {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.fetch_add(b.len(), Ordering::Relaxed);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+type SinkTerminal = Terminal<CrosstermBackend<Counting>>;
+
+fn sink_terminal(w: u16, h: u16) -> (SinkTerminal, Arc<AtomicUsize>) {
+    let sink = Counting::default();
+    let bytes = Arc::clone(&sink.0);
+    let options = TerminalOptions {
+        viewport: Viewport::Fixed(Rect::new(0, 0, w, h)),
+    };
+    let term = Terminal::with_options(CrosstermBackend::new(sink), options).expect("a terminal");
+    (term, bytes)
+}
+
+/// (e) frames through ratatui's `Terminal` and crossterm (buffer diff and escape sequences
+/// written, as on screen), and (f) token-to-screen as the console's loop does it: tokens
+/// from another thread at 200 tok/s, drained in bursts, drawn at most once per frame
+/// (`console::pacer`, the loop's own rule), each token timed from its send to the end of
+/// the write of the first frame that holds it.
+fn through_the_terminal(t: &mut Transcript, st: &TranscriptStyle, over: &mut Vec<String>) {
+    let (mut term, bytes) = sink_terminal(200, 60);
+    let area = Rect::new(0, 0, 200, 60);
+    let draw = |term: &mut SinkTerminal, t: &mut Transcript| -> String {
+        let done = term
+            .draw(|f| {
+                t.prepare(area);
+                t.render(area, f.buffer_mut(), st);
+            })
+            .expect("drawn");
+        screen_text(done.buffer)
+    };
+    draw(&mut term, t);
+    t.scroll_to_top();
+    let mut v = Vec::new();
+    let before = bytes.load(Ordering::Relaxed);
+    for i in 0..1000 {
+        if i % 2 == 0 {
+            t.page_down();
+        } else {
+            t.page_up();
+        }
+        let s = Instant::now();
+        draw(&mut term, t);
+        v.push(s.elapsed());
+    }
+    let per_frame = (bytes.load(Ordering::Relaxed) - before) / 1000;
+    stats(
+        "(e) paged frame through Terminal + crossterm (diff, write)",
+        v,
+        Some(FRAME_GOAL),
+        over,
+    );
+    println!("     {per_frame} bytes written per frame");
+
+    t.resume_follow();
+    draw(&mut term, t);
+    t.turn_started(TURNS + 2, TURNS + 2);
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, String)>();
+    let producer = std::thread::spawn(move || {
+        let period = Duration::from_millis(5);
+        let mut next = Instant::now();
+        for i in 0..1000 {
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep(next - now);
+            }
+            next += period;
+            let tok = if i % 40 == 39 {
+                format!(" t{i}.\n")
+            } else {
+                format!(" t{i}")
+            };
+            if tx.send((Instant::now(), tok)).is_err() {
+                return;
+            }
+        }
+    });
+    let mut pacer = Pacer::new(Instant::now());
+    let mut pending: Vec<(Instant, String)> = Vec::new();
+    let (mut lat, mut missing) = (Vec::new(), 0usize);
+    let mut frames = 0usize;
+    let mut open = true;
+    while open || !pending.is_empty() {
+        if !pending.is_empty() && pacer.due(Instant::now()) {
+            let screen = draw(&mut term, t);
+            let end = Instant::now();
+            pacer.drawn(end);
+            frames += 1;
+            for (sent, tok) in pending.drain(..) {
+                lat.push(end - sent);
+                missing += usize::from(!screen.contains(tok.trim_end()));
+            }
+        }
+        let wait = if pending.is_empty() {
+            Duration::from_secs(1)
+        } else {
+            pacer.wait(Instant::now())
+        };
+        match rx.recv_timeout(wait) {
+            Ok(first) => {
+                for (sent, tok) in std::iter::once(first).chain(rx.try_iter()) {
+                    t.stream(&StreamEvent::Content(tok.clone()));
+                    pending.push((sent, tok));
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => open = false,
+        }
+    }
+    producer.join().expect("the producer ends");
+    stats(
+        "(f) token → written frame, 200 tok/s, 16 ms frame cap",
+        lat,
+        Some(TOKEN_GOAL),
+        over,
+    );
+    println!(
+        "     {frames} frames for 1000 tokens; tokens not on screen in their frame: {missing}"
+    );
+    if missing > 0 {
+        over.push(format!("(f): {missing} tokens were not on screen"));
     }
 }

@@ -29,6 +29,7 @@ mod input;
 pub mod mirror;
 mod note;
 pub mod outcome;
+pub mod pacer;
 pub mod pane;
 pub mod picker;
 mod reduce;
@@ -51,8 +52,6 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// Minimum time between two frames (60 FPS).
-const FRAME: Duration = Duration::from_millis(16);
 /// The timer that moves the "waiting for the model" spinner and expires status messages.
 const TICK: Duration = Duration::from_millis(250);
 /// How long a status-line message stays.
@@ -82,19 +81,19 @@ pub async fn run(
     let mut input = crossterm::event::EventStream::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut dirty = true;
-    let mut last_draw = Instant::now() - FRAME;
+    let mut pacer = pacer::Pacer::new(Instant::now());
     let mut tick = tokio::time::interval(TICK);
     let syntax = app.theme.syntax_theme.clone();
 
     loop {
-        if dirty && last_draw.elapsed() >= FRAME {
+        if dirty && pacer.due(Instant::now()) {
             expire_status(&mut app);
             guard.terminal.draw(|f| draw::draw(f, &mut app))?;
-            last_draw = Instant::now();
+            pacer.drawn(Instant::now());
             dirty = false;
         }
         let wait = if dirty {
-            FRAME.saturating_sub(last_draw.elapsed())
+            pacer.wait(Instant::now())
         } else {
             Duration::from_secs(3600)
         };
