@@ -17,6 +17,14 @@ impl SchedulerArgs {
                 mark_stale: !self.no_stale_marking,
             },
             resync: self.resync,
+            // `--once` is one round for scripts: it takes no part in the election.
+            lease: (!self.once).then(|| {
+                crate::k8s::lease::LeaseConfig::new(
+                    &self.task_namespace,
+                    &self.lease_name,
+                    self.lease_duration,
+                )
+            }),
             ..Default::default()
         }
     }

@@ -194,6 +194,12 @@ where
         notify.clone(),
     );
     let _watchers = AbortOnDrop(vec![h1, h2, h3]);
+    let leader = super::leader::Leader::spawn(
+        &client,
+        cfg.lease.clone(),
+        cfg.leader.clone(),
+        notify.clone(),
+    );
 
     let mut shutdown = std::pin::pin!(shutdown);
     let synced = async {
@@ -205,7 +211,7 @@ where
     };
     tokio::select! {
         biased;
-        () = &mut shutdown => return,
+        () = &mut shutdown => return leader.stop().await,
         () = synced => {}
     }
     info!(
@@ -235,6 +241,9 @@ where
                 }
             }
         }
+        if !leader.may_act() {
+            continue;
+        }
         let actions = plan(
             &overlay.tasks.view(tasks.state()),
             &overlay.nodes.view(nodes.state()),
@@ -262,6 +271,7 @@ where
         );
         overlay.record(results);
     }
+    leader.stop().await;
     info!("scheduler stopped");
 }
 
