@@ -95,6 +95,12 @@ async fn start_on_cluster(
             .scheduler
             .then(|| crate::k8s::scheduler::SchedulerConfig {
                 task_namespace: (!cluster.namespace.is_empty()).then(|| cluster.namespace.clone()),
+                // The same Lease as `foreman scheduler`'s default: never both place.
+                lease: Some(crate::k8s::lease::LeaseConfig::new(
+                    &cluster.namespace,
+                    "foreman-scheduler",
+                    std::time::Duration::from_secs(15),
+                )),
                 ..Default::default()
             }),
     };

@@ -500,6 +500,24 @@ pub struct SchedulerArgs {
     /// operator does that where it runs, and the two would fight).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = parse_go_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub fan_out_workloads: bool,
+    /// The coordination.k8s.io Lease replicas elect a leader through (in --task-namespace, or
+    /// default); only its holder places tasks.
+    #[arg(long, default_value = "foreman-scheduler")]
+    pub lease_name: String,
+    /// How long a leader's claim lasts without renewal (whole seconds, at least 1s).
+    #[arg(long, default_value = "15s", value_parser = parse_lease_duration)]
+    pub lease_duration: Duration,
+}
+
+/// A Lease's `leaseDurationSeconds`: whole seconds, 1s to 1h.
+fn parse_lease_duration(s: &str) -> Result<Duration, String> {
+    let d = common::parse_whole_duration(s)?;
+    if d.subsec_nanos() != 0 || d < Duration::from_secs(1) || d > Duration::from_secs(3600) {
+        return Err(format!(
+            "invalid lease duration {s:?}: whole seconds from 1s to 1h"
+        ));
+    }
+    Ok(d)
 }
 
 /// `k=v,k!=v,k,!k` (Kubernetes' equality-based selector syntax).

@@ -18,6 +18,14 @@ impl SchedulerArgs {
             },
             resync: self.resync,
             fan_out_workloads: self.fan_out_workloads,
+            // `--once` is one round for scripts: it takes no part in the election.
+            lease: (!self.once).then(|| {
+                crate::k8s::lease::LeaseConfig::new(
+                    &self.task_namespace,
+                    &self.lease_name,
+                    self.lease_duration,
+                )
+            }),
             ..Default::default()
         }
     }

@@ -5,6 +5,7 @@
 pub mod backoff;
 pub mod connect;
 pub mod crds;
+pub mod lease;
 pub mod scheduler;
 pub mod watch;
 pub mod worker;

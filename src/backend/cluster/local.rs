@@ -85,6 +85,13 @@ pub(super) fn spawn_scheduler(
     let client = cluster.client.clone();
     let shared = covers(&cluster.namespace, cfg.task_namespace.as_deref())
         .then(|| scheduler::subscribe(tasks));
+    let (leader_tx, leader_rx) = tokio::sync::watch::channel(String::new());
+    let cfg = SchedulerConfig {
+        leader: Some(leader_tx),
+        ..cfg
+    };
+    let say = events.clone();
+    tokio::spawn(say_leader(leader_rx, say));
     let join = tokio::spawn(async move {
         let _ = events.send(BackendEvent::Notice(
             "this console also schedules Pending tasks (--scheduler)".into(),
@@ -101,6 +108,23 @@ pub(super) fn spawn_scheduler(
         }
     });
     SchedulerHandle { stop, join }
+}
+
+/// Tells the console who schedules each time the Lease changes hands ("scheduler: <holder>
+/// leads"), until the scheduler stops.
+async fn say_leader(
+    mut rx: tokio::sync::watch::Receiver<String>,
+    events: mpsc::UnboundedSender<BackendEvent>,
+) {
+    while rx.changed().await.is_ok() {
+        let holder = rx.borrow_and_update().clone();
+        if !holder.is_empty() {
+            let line = format!("scheduler: {} leads", crate::oai::terminal_safe(&holder));
+            if events.send(BackendEvent::Notice(line)).is_err() {
+                return;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -24,8 +24,12 @@
 //! planned against. The loser gets a 409 Conflict and drops its write, so the task is placed
 //! once. Sharing nodes between schedulers with disjoint tasks is not safe: both can see the
 //! same node free and give it a task each.
+//!
+//! Replicas of one scheduler (same `--lease-name`) elect a leader through a Lease
+//! ([`crate::k8s::lease`]); only the holder runs passes ([`leader`]).
 
 pub mod apply;
+mod leader;
 pub mod run;
 pub mod workloads;
 
@@ -52,6 +56,10 @@ pub struct SchedulerConfig {
     /// Fan Workloads out into tasks and roll their status up (`--fan-out-workloads`); off by
     /// default so it never fights LLMKube's own Workload controller.
     pub fan_out_workloads: bool,
+    /// Leader election among replicas (`None`: this one always acts; `--once`, tests).
+    pub lease: Option<crate::k8s::lease::LeaseConfig>,
+    /// Hears the Lease holder's identity, for a console to show who schedules.
+    pub leader: Option<tokio::sync::watch::Sender<String>>,
 }
 
 impl Default for SchedulerConfig {
@@ -63,6 +71,8 @@ impl Default for SchedulerConfig {
             debounce: Duration::from_millis(50),
             concurrency: 8,
             fan_out_workloads: false,
+            lease: None,
+            leader: None,
         }
     }
 }

@@ -211,6 +211,12 @@ where
         store
     });
     let _watchers = AbortOnDrop(handles);
+    let leader = super::leader::Leader::spawn(
+        &client,
+        cfg.lease.clone(),
+        cfg.leader.clone(),
+        notify.clone(),
+    );
 
     let mut shutdown = std::pin::pin!(shutdown);
     let synced = async {
@@ -223,7 +229,7 @@ where
     };
     tokio::select! {
         biased;
-        () = &mut shutdown => return,
+        () = &mut shutdown => return leader.stop().await,
         () = synced => {}
     }
     info!(
@@ -252,6 +258,10 @@ where
                     () = tokio::time::sleep(cfg.debounce) => {}
                 }
             }
+        }
+        // Only the Lease holder fans out and places.
+        if !leader.may_act() {
+            continue;
         }
         tokio::select! {
             biased;
@@ -285,6 +295,7 @@ where
         );
         overlay.record(results);
     }
+    leader.stop().await;
     info!("scheduler stopped");
 }
 
