@@ -58,3 +58,21 @@ fn u_withdraws_a_pending_decision_after_the_confirm() {
     assert!(app.on_key(key('u')).is_empty());
     assert_eq!(app.mode, Mode::Normal);
 }
+
+/// Another console wrote the annotation: an escape sequence in it never reaches the terminal.
+#[test]
+fn a_decision_from_another_writer_is_drawn_terminal_safe() {
+    let mut app = fixture("dark");
+    let k = TaskKey::new("default", "fix-typo-readme");
+    let mut t = app.mirror.tasks[&k].clone();
+    let at = jiff::Timestamp::from_second(NOW - 60).unwrap();
+    let d = Decision::new(Action::Reject, None, "eve\u{1b}[2J@ctx", at).unwrap();
+    t.metadata.annotations = Some([(ANNOTATION.to_string(), d.to_json())].into());
+    app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));
+    select(&mut app, "fix-typo-readme");
+    let note = crate::console::decision::note(&app).unwrap().0;
+    assert!(
+        !note.contains('\u{1b}') && note.contains("decided by eve"),
+        "{note:?}"
+    );
+}
