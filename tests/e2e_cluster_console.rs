@@ -2,8 +2,8 @@
 //! The console's cluster backend against a real kube-apiserver (scripts/k8s.sh): the first
 //! Snapshot holds what is in the cluster, status changes and deletions arrive live, commands
 //! write the apiserver, transcripts come from ConfigMaps and follow their changes, push and
-//! PR decisions are gated to the node that ran the task and recorded on it, and the watches
-//! survive an apiserver restart.
+//! PR act directly on the node that ran the task and are written as decisions for that node
+//! elsewhere (carried out in e2e_cluster_decisions), and the watches survive an apiserver restart.
 //!
 //!   KUBE_PORT=20243 ETCD_PORT=20279 scripts/k8s.sh start /tmp/k8s
 //!   FOREMAN_E2E_KUBECONFIG=/tmp/k8s/kubeconfig cargo test --features e2e --test e2e_cluster_console

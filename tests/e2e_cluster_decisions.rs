@@ -722,3 +722,92 @@ async fn a_large_diff_is_published_capped_and_read_by_another_console() {
     worker_a.shutdown().await.unwrap();
     ui.stop().await;
 }
+
+/// The whole way with a real run: node A's worker claims the task, the executor runs it
+/// (scripted model, clone and commit over smart HTTP) to *Awaiting approval*; console B reads
+/// the diff A published and approves; A pushes it, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_run_by_node_a_is_reviewed_and_approved_from_console_b() {
+    use common::scripted_oai::{Reply, ScriptedServer};
+    use foreman::k8s::worker::endpoint::EndpointConfig;
+    let w = World::new("decide-run");
+    let a = w.node("a");
+    let model = ScriptedServer::start(vec![
+        Reply::tool_call(
+            "str_replace",
+            r#"{"path":"greeter.py","old_string":"Helo","new_string":"Hello"}"#,
+        ),
+        Reply::tool_call(
+            "submit_result",
+            json!({"verdict":"GO","summary":"fixed the greeting","commit_message":"fix: greeting\n\nFixes #1"}).to_string(),
+        ),
+    ])
+    .unwrap();
+    let runner = "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: Agent\nmetadata: {name: runner}\nspec:\n  role: coder\n  maxRetries: 0\n  tools: [read_file, str_replace, submit_result]\n";
+    let task = format!(
+        "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {{name: run-me}}\nspec:\n  kind: issue-fix\n  agentRef: {{name: runner}}\n  payload: {{repo: {REPO}, issue: 1, prompt: \"Fix the greeting\"}}\n"
+    );
+    kubectl_at(&w.kc, &["-n", &w.ns, "apply", "-f", "-"], Some(runner));
+    kubectl_at(&w.kc, &["-n", &w.ns, "apply", "-f", "-"], Some(&task));
+    w.patch_status("run-me", json!({"phase": "Pending"}));
+    w.patch_status("run-me", json!({"phase": "Scheduled", "assignedNode": a}));
+
+    let mut cfg_a = WorkerConfig::new(
+        NodeConfig {
+            name: a.clone(),
+            roles: vec!["worker".into()],
+            total_ram_gb: 64,
+            ..Default::default()
+        },
+        Identity {
+            name: "Foreman Bot".into(),
+            email: "bot@example.com".into(),
+        },
+        w.root.path().join("worker-a"),
+    );
+    cfg_a.task_namespace = Some(w.ns.clone());
+    cfg_a.heartbeat_every = Duration::from_secs(1);
+    cfg_a.rescan_every = Duration::from_millis(500);
+    cfg_a.transcript_every = Duration::from_millis(200);
+    cfg_a.push_now = false;
+    cfg_a.keep_workspace = false;
+    cfg_a.token = TokenSource::Given(Token::new(TOKEN));
+    cfg_a.git_remote_url = Some(w.server.url(REPO));
+    cfg_a.endpoint = EndpointConfig {
+        base_url_override: None,
+        host_override: None,
+        fallback_base_url: Some(model.base_url()),
+    };
+    let (tx, _ev) = mpsc::unbounded_channel();
+    let worker_a = worker::spawn(cluster(&w.kc, &w.ns).await, cfg_a, tx);
+
+    let mut ui = Ui::start(&w.kc, &w.ns, &w.node("b"), &w.server.api()).await;
+    ui.until("A's run awaiting approval", 90, |u| {
+        u.state("run-me") == Some(TaskState::AwaitingApproval)
+    })
+    .await;
+    let sha = w.extra("run-me")["commitSHA"].as_str().unwrap().to_string();
+    let branch = w.extra("run-me")["branch"].as_str().unwrap().to_string();
+    assert_eq!(w.pushes(), 0, "nothing is pushed before the approval");
+    w.wait_diff_published("run-me").await;
+    ui.h.send(Command::LoadDiff(key(&w, "run-me")));
+    ui.until("the diff", 15, |u| !u.diffs.is_empty()).await;
+    let files = ui.diffs.pop().unwrap().1.expect("B reads A's diff");
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        files[0].patch.contains("+print('Hello')"),
+        "{}",
+        files[0].patch
+    );
+
+    ui.h.send(Command::ApprovePush(key(&w, "run-me")));
+    ui.job("run-me", Job::Push).await.expect("written");
+    ui.until("pushed by A, seen on B", 30, |u| {
+        u.state("run-me") == Some(TaskState::Pushed)
+    })
+    .await;
+    assert_eq!(w.remote_ref(&branch).as_deref(), Some(sha.as_str()));
+    assert_eq!(w.pushes(), 1);
+    worker_a.shutdown().await.unwrap();
+    ui.stop().await;
+}

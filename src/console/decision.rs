@@ -7,8 +7,13 @@ use super::state::App;
 use crate::fleet::decision::{Progress, Stage, gone_for, waiting_line};
 use ratatui::style::Color;
 
-/// The line and its colour, if the selected task has an open or failed decision.
+/// The line and its colour, if the selected task has an open or failed decision. Every part
+/// was written by another console or node, so control characters are made visible.
 pub(crate) fn note(app: &App) -> Option<(String, Color)> {
+    line(app).map(|(s, c)| (crate::oai::terminal_safe(&s).into_owned(), c))
+}
+
+fn line(app: &App) -> Option<(String, Color)> {
     let t = app.selected_task()?;
     let node = t.status.as_ref()?.assigned_node.clone()?;
     match Stage::of(t) {

@@ -261,7 +261,7 @@ fn withdraw(app: &App, k: &crate::fleet::TaskKey) -> (&'static str, &'static str
         .and_then(crate::fleet::decision::describe_open);
     let body = vec![
         format!("task    {k}"),
-        open.unwrap_or_else(|| "no pending decision".into()),
+        terminal_safe(&open.unwrap_or_else(|| "no pending decision".into())).into_owned(),
         "Its node has not taken it yet; nothing was done.".into(),
     ];
     (" Withdraw decision ", "withdraw it", body)

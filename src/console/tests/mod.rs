@@ -4,6 +4,7 @@
 //! a fixed clock so ages are stable.
 
 mod attempts;
+mod decision;
 mod diff;
 mod diff_scope;
 mod events;
