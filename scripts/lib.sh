@@ -80,6 +80,7 @@ wait_http() {
 }
 
 # start_llama PORT LOGFILE: real llama.cpp server with the tiny model; echoes its PID.
+# FOREMAN_LLAMA_PARALLEL=N (default 1): N slots, each with the FOREMAN_LLAMA_CTX context.
 start_llama() {
   local port=$1 logf=$2 model
   model=$(model_path)
