@@ -36,6 +36,7 @@ pub mod state;
 pub mod terminal;
 pub mod theme;
 pub mod transcript;
+pub mod workloads;
 
 #[cfg(test)]
 mod tests;

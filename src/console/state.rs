@@ -198,6 +198,8 @@ pub struct App {
     /// The attempt selector (`<` / `>`): which attempt each task shows, and the earlier
     /// attempts loaded.
     pub attempts: super::attempts::Attempts,
+    /// The Workloads pane (`w`), while it is open: the selected row.
+    pub workloads_pane: Option<usize>,
 }
 
 impl App {
@@ -240,6 +242,7 @@ impl App {
                 ..Default::default()
             },
             attempts: Default::default(),
+            workloads_pane: None,
         }
     }
 
@@ -298,6 +301,8 @@ impl App {
             picker: self.picker.is_some(),
             attempts: self.shown_attempt().map_or(0, |(_, total)| total),
             diff_scopes: self.diff_switchable().is_some(),
+            workloads: !self.mirror.workloads.is_empty(),
+            workloads_pane: self.workloads_pane.is_some(),
         }
     }
 
@@ -375,8 +380,11 @@ impl App {
 }
 
 /// The queue filter's rule: `f` (lower case) is in the task's name, state, node, verdict or
-/// failure reason.
+/// failure reason; `workload:NAME` keeps the tasks of that Workload (`enter` in its pane).
 fn filter_matches(t: &AgenticTask, f: &str) -> bool {
+    if let Some(wl) = f.strip_prefix(super::pane::FILTER_PREFIX) {
+        return super::pane::in_workload(t, wl);
+    }
     let s = t.status.as_ref();
     let words = [
         t.metadata.name.clone().unwrap_or_default(),

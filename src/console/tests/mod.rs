@@ -14,6 +14,7 @@ mod queue;
 mod scopes;
 mod transcripts;
 mod views;
+mod workloads;
 
 use super::draw::draw;
 use super::state::App;

@@ -21,6 +21,8 @@ fn queue() -> Context {
         picker: false,
         attempts: 1,
         diff_scopes: false,
+        workloads: false,
+        workloads_pane: false,
     }
 }
 
