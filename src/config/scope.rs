@@ -17,6 +17,8 @@ pub enum Scope {
     Diff,
     /// The issue picker (`n` in the queue): modal, so global keys do not fire in it.
     Picker,
+    /// The Workloads pane (`w`): modal like the picker.
+    Workloads,
 }
 
 /// Actions that apply in one scope only; every other action is [`Scope::Global`]. A new
@@ -33,6 +35,10 @@ const SCOPED: &[(&str, Scope)] = &[
     ("picker_close", Scope::Picker),
     ("picker_up", Scope::Picker),
     ("picker_down", Scope::Picker),
+    ("workloads_up", Scope::Workloads),
+    ("workloads_down", Scope::Workloads),
+    ("workloads_open", Scope::Workloads),
+    ("workloads_close", Scope::Workloads),
 ];
 
 impl Scope {
@@ -46,7 +52,7 @@ impl Scope {
 
     /// Modal scopes take only their own keys.
     pub fn is_modal(self) -> bool {
-        self == Scope::Picker
+        matches!(self, Scope::Picker | Scope::Workloads)
     }
 
     /// Whether actions of `self` and `other` can be live at once: the same scope, or a global
@@ -65,6 +71,7 @@ impl Scope {
             Scope::Transcript => "transcript",
             Scope::Diff => "diff",
             Scope::Picker => "issue picker",
+            Scope::Workloads => "workloads",
         }
     }
 }

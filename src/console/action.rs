@@ -105,6 +105,11 @@ impl App {
             Action::RequestChanges => self.open_feedback(),
             Action::PrevAttempt | Action::NextAttempt => return self.step_attempt(action),
             Action::SwitchDiffScope => return self.switch_diff_scope(),
+            Action::ShowWorkloads
+            | Action::WorkloadsUp
+            | Action::WorkloadsDown
+            | Action::WorkloadsOpen
+            | Action::WorkloadsClose => return self.workloads_action(action),
             Action::RetryTask => {
                 if let Some(k) = key {
                     self.forget_transcript(&k);

@@ -260,7 +260,7 @@ impl App {
 
     pub fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
         // The picker covers the panes: a click or the wheel must not reach them under it.
-        if self.picker.is_some() {
+        if self.picker.is_some() || self.workloads_pane.is_some() {
             return Vec::new();
         }
         let hit = |r: ratatui::layout::Rect| {

@@ -39,6 +39,7 @@ pub mod state;
 pub mod terminal;
 pub mod theme;
 pub mod transcript;
+pub mod workloads;
 
 #[cfg(test)]
 mod tests;

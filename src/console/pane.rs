@@ -22,3 +22,16 @@ pub fn queue_first_row(selected: usize, height: u16) -> usize {
     let visible = height.saturating_sub(3).max(1) as usize;
     selected.saturating_sub(visible - 1)
 }
+
+/// The queue filter of one Workload's tasks (`workload:NAME`).
+pub const FILTER_PREFIX: &str = "workload:";
+
+/// Whether `t` is a task of the Workload named `name` (its label; any namespace the
+/// console shows, as the queue does).
+pub fn in_workload(t: &crate::api::AgenticTask, name: &str) -> bool {
+    t.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(crate::fleet::workload::LABEL_WORKLOAD))
+        .is_some_and(|w| w.eq_ignore_ascii_case(name))
+}

@@ -33,6 +33,10 @@ pub fn refusal(action: Action, cx: &Context, keymap: &Keymap) -> Option<String> 
         (Action::SortNext | Action::SortReverse, _) => {
             format!("the queue is not focused (focus it: {})", key("next_pane"))
         }
+        (Action::ShowWorkloads, _) => {
+            "no Workloads yet (submit one with :submit FILE, or foreman dispatch --workload)"
+                .to_string()
+        }
         (_, None) => "no task selected (submit one with :submit FILE)".to_string(),
         (Action::ApprovePush | Action::RejectPush, Some(s)) => match s {
             TaskState::Pushed | TaskState::PrOpen => "already pushed".into(),
@@ -131,6 +135,8 @@ mod tests {
             attempts: 1,
             diff_scopes: false,
             decision_pending: false,
+            workloads: false,
+            workloads_pane: false,
         }
     }
 

@@ -202,6 +202,8 @@ pub struct App {
     pub attempts: super::attempts::Attempts,
     /// Recent prompt-cache hits per node that ran the turns (the fleet pane's CACHE).
     pub live_cache: HashMap<String, super::cache_hits::CacheHits>,
+    /// The Workloads pane (`w`), while it is open: the selected row.
+    pub workloads_pane: Option<usize>,
 }
 
 impl App {
@@ -245,6 +247,7 @@ impl App {
             },
             attempts: Default::default(),
             live_cache: HashMap::new(),
+            workloads_pane: None,
         }
     }
 
@@ -309,6 +312,8 @@ impl App {
                     crate::fleet::decision::Stage::Pending(_)
                 )
             }),
+            workloads: !self.mirror.workloads.is_empty(),
+            workloads_pane: self.workloads_pane.is_some(),
         }
     }
 
@@ -386,8 +391,11 @@ impl App {
 }
 
 /// The queue filter's rule: `f` (lower case) is in the task's name, state, node, verdict or
-/// failure reason.
+/// failure reason; `workload:NAME` keeps the tasks of that Workload (`enter` in its pane).
 fn filter_matches(t: &AgenticTask, f: &str) -> bool {
+    if let Some(wl) = f.strip_prefix(super::pane::FILTER_PREFIX) {
+        return super::pane::in_workload(t, wl);
+    }
     let s = t.status.as_ref();
     let words = [
         t.metadata.name.clone().unwrap_or_default(),

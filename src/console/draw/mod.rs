@@ -11,6 +11,7 @@ mod footer;
 mod gate;
 mod overlay;
 mod queue;
+mod workloads;
 
 use super::state::{App, Mode};
 use crate::console::theme::Theme;
@@ -59,6 +60,9 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     footer::draw_footer(f, app, footer);
     if let Some(p) = &app.picker {
         p.draw(f, main, &app.theme, app.tick);
+    }
+    if app.workloads_pane.is_some() {
+        workloads::draw(f, app, main);
     }
     match app.mode.clone() {
         Mode::Help => overlay::draw_help(f, app, area),

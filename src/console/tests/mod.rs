@@ -15,6 +15,7 @@ mod queue;
 mod scopes;
 mod transcripts;
 mod views;
+mod workloads;
 
 use super::draw::draw;
 use super::state::App;

@@ -22,6 +22,8 @@ fn queue() -> Context {
         attempts: 1,
         diff_scopes: false,
         decision_pending: false,
+        workloads: false,
+        workloads_pane: false,
     }
 }
 

@@ -123,7 +123,7 @@ fn the_help_overlay_fits_small_and_wide_screens_and_scrolls() {
     app.on_key(key('G'));
     let bottom = render(&mut app, 80, 24);
     assert!(
-        bottom.contains("General") && bottom.contains("quit") && bottom.contains(last),
+        bottom.contains("help") && bottom.contains("quit") && bottom.contains(last),
         "{bottom}"
     );
     insta::assert_snapshot!("help_scrolled_80x24", bottom);
