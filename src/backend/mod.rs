@@ -125,6 +125,9 @@ pub enum Command {
         task: TaskKey,
         attempt: u32,
     },
+    /// The UI holds only the task's summary (`fleet::summary`, a Snapshot's finished task):
+    /// send the full task as a [`BackendEvent::TaskUpdated`] (or `TaskDeleted` if it is gone).
+    LoadTask(TaskKey),
 }
 
 /// The UI's side of a running backend. Cheap to clone; sending never blocks.

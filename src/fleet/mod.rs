@@ -11,6 +11,7 @@ pub mod reasons;
 pub mod schedule;
 pub mod state;
 pub mod status;
+pub mod summary;
 
 pub use key::TaskKey;
 pub use state::{TaskState, task_state};

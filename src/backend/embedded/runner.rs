@@ -157,7 +157,7 @@ impl Runner {
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         self.heartbeat();
         self.emit(BackendEvent::Snapshot {
-            tasks: self.store.tasks(),
+            tasks: self.store.task_summaries(),
             nodes: vec![self.node.clone()],
             agents: self.store.agents(),
         });
@@ -287,6 +287,10 @@ impl Runner {
             Command::Shutdown => {}
             Command::CreateTask(t) => self.create_task(*t),
             Command::LoadAttempt { task, attempt } => self.load_attempt(task, attempt),
+            Command::LoadTask(key) => match self.store.task(&key).cloned() {
+                Some(t) => self.emit(BackendEvent::TaskUpdated(Box::new(t))),
+                None => self.emit(BackendEvent::TaskDeleted(key)),
+            },
         }
     }
 
