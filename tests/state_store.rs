@@ -477,3 +477,42 @@ async fn a_console_sees_another_process_submit_within_a_second() {
     h.send(foreman::backend::Command::Shutdown);
     h.stopped().await;
 }
+
+/// A reopened state holds finished tasks as their summaries and reads a full manifest only
+/// when asked; a state written before summaries gets them on its next open.
+#[test]
+fn finished_tasks_open_as_summaries_and_load_in_full_on_demand() {
+    use foreman::fleet::summary::is_summary;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (mut s, _) = Store::open(dir.path()).unwrap();
+        let text = format!(
+            "{AGENT}{}{}",
+            task_yaml("done", "long prompt"),
+            task_yaml("todo", "p")
+        );
+        s.submit(objects(&text), false).unwrap();
+        let mut t = s.task(&key("done")).unwrap().clone();
+        t.status.as_mut().unwrap().phase = Some(TaskPhase::Failed);
+        s.save_task(&t).unwrap();
+    }
+    for round in ["with summaries", "summaries dropped (an older state)"] {
+        let (s, warnings) = Store::open(dir.path()).unwrap();
+        assert!(warnings.is_empty(), "{round}: {warnings:?}");
+        let views = s.tasks_shared();
+        let view = |n: &str| views.iter().find(|t| TaskKey::of(t) == key(n)).unwrap();
+        assert!(is_summary(view("done")), "{round}: finished → summary");
+        assert!(!is_summary(view("todo")), "{round}: pending → in full");
+        assert_eq!(view("done").spec.payload.prompt, None);
+        assert_eq!(task_state(view("done")), TaskState::Failed);
+        assert_eq!(
+            prompt_of(&s, "done"),
+            "long prompt",
+            "{round}: full on demand"
+        );
+        assert!(s.tasks().iter().all(|t| !is_summary(t)));
+        drop(s);
+        let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+        db.execute("DELETE FROM task_summaries", []).unwrap();
+    }
+}

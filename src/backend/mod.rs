@@ -128,6 +128,9 @@ pub enum Command {
     /// Withdraw the task's pending decision (written for the node that ran it, on a
     /// cluster), before that node takes it (issue 13).
     WithdrawDecision(TaskKey),
+    /// The UI holds only the task's summary (`fleet::summary`, a Snapshot's finished task):
+    /// send the full task as a [`BackendEvent::TaskUpdated`] (or `TaskDeleted` if it is gone).
+    LoadTask(TaskKey),
 }
 
 /// The UI's side of a running backend. Cheap to clone; sending never blocks.

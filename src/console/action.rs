@@ -230,6 +230,15 @@ impl App {
 
     /// A dangerous action on the selected task waits for the operator's `y`.
     fn confirm(&mut self, intent: Option<Intent>) {
+        // The dialog shows the task's branch, commit and remote: never from a summary.
+        if let Some(t) = self
+            .selected_task()
+            .filter(|t| crate::fleet::summary::is_summary(t))
+            && !matches!(intent, None | Some(Intent::Quit { .. }))
+        {
+            let key = crate::fleet::TaskKey::of(t);
+            return self.say(format!("{key} is still loading; try again"), Level::Warn);
+        }
         if let Some(i) = intent {
             self.mode = Mode::Confirm(i);
         }
@@ -260,7 +269,7 @@ impl App {
             self.view = View::Transcript;
         }
         self.focus = Focus::Queue;
-        self.ensure_transcript().into_iter().collect()
+        self.ensure_transcript()
     }
 
     /// The `:` command line: `:submit [--replace] FILE` (`:s`), `:task NAME` (`:t`), `:q`

@@ -52,7 +52,7 @@ impl App {
         };
         if next == total {
             self.attempts.selected.remove(&key);
-            return self.ensure_transcript().into_iter().collect();
+            return self.ensure_transcript();
         }
         self.attempts.selected.insert(key.clone(), next);
         let id = (key.clone(), next);

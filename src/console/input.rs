@@ -151,7 +151,7 @@ impl App {
             }
             _ => {}
         }
-        self.ensure_transcript().into_iter().collect()
+        self.ensure_transcript()
     }
 
     fn on_input_key(&mut self, key: KeyEvent, mut text: String, search: bool) -> Vec<Effect> {
@@ -253,7 +253,7 @@ impl App {
                 if before != self.selected && self.view == View::Diff {
                     self.view = View::Transcript;
                 }
-                self.ensure_transcript().into_iter().collect()
+                self.ensure_transcript()
             }
         }
     }
@@ -299,7 +299,7 @@ impl App {
                     let first = queue_first_row(self.selected, self.regions.queue.height);
                     if first + row < self.mirror.order.len() {
                         self.selected = first + row;
-                        return self.ensure_transcript().into_iter().collect();
+                        return self.ensure_transcript();
                     }
                 }
                 Vec::new()

@@ -18,6 +18,9 @@ pub struct Mirror {
     pub workloads: BTreeMap<(String, String), Workload>,
     /// Every task key in queue order ([`Mirror::reorder`]).
     pub order: Vec<TaskKey>,
+    /// Tasks held as their summaries (`fleet::summary`) whose full task was asked for
+    /// (`Command::LoadTask`); the answer is a `TaskUpdated`.
+    pub asked: std::collections::BTreeSet<TaskKey>,
 }
 
 impl Mirror {
@@ -25,6 +28,7 @@ impl Mirror {
     /// updates). The caller re-sorts, as after every task change.
     pub fn replace(&mut self, tasks: Vec<AgenticTask>, nodes: Vec<FleetNode>, agents: Vec<Agent>) {
         self.tasks = tasks.into_iter().map(|t| (TaskKey::of(&t), t)).collect();
+        self.asked.clear();
         self.nodes = nodes
             .into_iter()
             .map(|n| (n.metadata.name.clone().unwrap_or_default(), n))
@@ -37,11 +41,27 @@ impl Mirror {
 
     /// Stores a task, returning the copy it replaced.
     pub fn put_task(&mut self, t: AgenticTask) -> Option<AgenticTask> {
-        self.tasks.insert(TaskKey::of(&t), t)
+        let key = TaskKey::of(&t);
+        if !crate::fleet::summary::is_summary(&t) {
+            self.asked.remove(&key);
+        }
+        self.tasks.insert(key, t)
+    }
+
+    /// The command that loads the full task of `key` when only its summary is here and it was
+    /// not asked for yet.
+    pub fn ask_full(&mut self, key: &TaskKey) -> Option<crate::backend::Command> {
+        let summary = self
+            .tasks
+            .get(key)
+            .is_some_and(crate::fleet::summary::is_summary);
+        (summary && self.asked.insert(key.clone()))
+            .then(|| crate::backend::Command::LoadTask(key.clone()))
     }
 
     /// Forgets a task; false if it was not known.
     pub fn remove_task(&mut self, key: &TaskKey) -> bool {
+        self.asked.remove(key);
         self.tasks.remove(key).is_some()
     }
 

@@ -132,7 +132,7 @@ impl App {
             self.view = View::Transcript;
         }
         self.reorder();
-        self.ensure_transcript().into_iter().collect()
+        self.ensure_transcript()
     }
 
     fn on_run(&mut self, task: TaskKey, event: ExecEvent) {
@@ -295,19 +295,29 @@ impl App {
     /// task has one (a finished run's reference) or may be recording one (running elsewhere).
     /// An answer of "nothing yet" is remembered until the task changes state; meanwhile the
     /// backend sends the transcript by itself when it appears.
-    pub(super) fn ensure_transcript(&mut self) -> Option<Effect> {
-        let key = self.selected_key()?.clone();
+    pub(super) fn ensure_transcript(&mut self) -> Vec<Effect> {
+        let Some(key) = self.selected_key().cloned() else {
+            return Vec::new();
+        };
+        // A summary (a finished task at start) is loaded in full once it is shown.
+        let mut fx: Vec<Effect> = self
+            .mirror
+            .ask_full(&key)
+            .map(Effect::Send)
+            .into_iter()
+            .collect();
         if self.transcripts.contains_key(&key)
             || self.loading.contains(&key)
             || self.loaded.contains_key(&key)
         {
-            return None;
+            return fx;
         }
-        if !may_have_transcript(self.mirror.tasks.get(&key)?) {
-            return None;
+        if !self.mirror.tasks.get(&key).is_some_and(may_have_transcript) {
+            return fx;
         }
         self.loading.insert(key.clone());
-        Some(Effect::Send(Command::LoadTranscript(key)))
+        fx.push(Effect::Send(Command::LoadTranscript(key)));
+        fx
     }
 }
 

@@ -86,9 +86,15 @@ impl QueueSort {
         if self.reversed { "↓" } else { "↑" }
     }
 
-    /// Sorts `keys` (all present in `tasks`' lookup) in this order.
-    pub fn sort(self, keys: &mut [(TaskKey, &AgenticTask)]) {
-        keys.sort_by(|(ka, a), (kb, b)| {
+    /// Sorts `keys` (all present in `tasks`' lookup) in this order. Each task's sort key is
+    /// derived once (its state reads the Result), not in every comparison: a queue of 10,000
+    /// makes ~130,000 of them.
+    pub fn sort(self, keys: &mut Vec<(TaskKey, &AgenticTask)>) {
+        let mut keyed: Vec<(SortKey, (TaskKey, &AgenticTask))> = keys
+            .drain(..)
+            .map(|(k, t)| (SortKey::of(t), (k, t)))
+            .collect();
+        keyed.sort_by(|(a, (ka, _)), (b, (kb, _))| {
             let primary = self.compare(a, b);
             let primary = if self.reversed {
                 primary.reverse()
@@ -99,26 +105,46 @@ impl QueueSort {
                 .then_with(|| default_order(a, b))
                 .then_with(|| ka.cmp(kb))
         });
+        keys.extend(keyed.into_iter().map(|(_, kt)| kt));
     }
 
-    fn compare(self, a: &AgenticTask, b: &AgenticTask) -> Ordering {
+    fn compare(self, a: &SortKey, b: &SortKey) -> Ordering {
         match self.column {
-            SortColumn::State => rank(task_state(a)).cmp(&rank(task_state(b))),
+            SortColumn::State => a.rank.cmp(&b.rank),
             // Newest first: the smallest age.
-            SortColumn::Age => created(b).cmp(&created(a)),
-            SortColumn::Node => node(a).cmp(&node(b)),
+            SortColumn::Age => b.created.cmp(&a.created),
+            SortColumn::Node => a.node.cmp(&b.node),
             // Highest first: it runs first.
-            SortColumn::Priority => priority(b).cmp(&priority(a)),
-            SortColumn::Name => a.metadata.name.cmp(&b.metadata.name),
+            SortColumn::Priority => b.priority.cmp(&a.priority),
+            SortColumn::Name => a.name.cmp(&b.name),
+        }
+    }
+}
+
+/// What the sort compares of one task.
+struct SortKey<'a> {
+    rank: u8,
+    created: i64,
+    node: (bool, Option<&'a str>),
+    priority: i32,
+    name: Option<&'a str>,
+}
+
+impl<'a> SortKey<'a> {
+    fn of(t: &'a AgenticTask) -> SortKey<'a> {
+        SortKey {
+            rank: rank(task_state(t)),
+            created: created(t),
+            node: node(t),
+            priority: priority(t),
+            name: t.metadata.name.as_deref(),
         }
     }
 }
 
 /// State rank, then newest first.
-fn default_order(a: &AgenticTask, b: &AgenticTask) -> Ordering {
-    rank(task_state(a))
-        .cmp(&rank(task_state(b)))
-        .then_with(|| created(b).cmp(&created(a)))
+fn default_order(a: &SortKey, b: &SortKey) -> Ordering {
+    a.rank.cmp(&b.rank).then_with(|| b.created.cmp(&a.created))
 }
 
 fn rank(s: TaskState) -> u8 {
@@ -139,10 +165,10 @@ fn created(t: &AgenticTask) -> i64 {
 }
 
 /// Unassigned tasks sort after every node.
-fn node(t: &AgenticTask) -> (bool, String) {
-    match t.status.as_ref().and_then(|s| s.assigned_node.clone()) {
-        Some(n) => (false, n),
-        None => (true, String::new()),
+fn node(t: &AgenticTask) -> (bool, Option<&str>) {
+    match t.status.as_ref().and_then(|s| s.assigned_node.as_deref()) {
+        Some(n) => (false, Some(n)),
+        None => (true, None),
     }
 }
 

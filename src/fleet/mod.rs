@@ -12,6 +12,7 @@ pub mod reasons;
 pub mod schedule;
 pub mod state;
 pub mod status;
+pub mod summary;
 pub mod workload;
 
 pub use key::TaskKey;

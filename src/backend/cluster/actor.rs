@@ -327,6 +327,8 @@ impl Actor {
                  the node that ran it; approve or reject it instead (a rejected task can be re-queued)"
             ))),
             Command::Shutdown => {}
+            // The cluster's tasks reach the UI in full (watches): there is no summary to fill.
+            Command::LoadTask(_) => {}
             Command::CreateTask(t) => {
                 let ctx = self.ctx.clone();
                 self.spawn_op(async move { super::intake::create_task(&ctx, *t).await });

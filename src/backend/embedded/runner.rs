@@ -161,7 +161,7 @@ impl Runner {
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         self.heartbeat();
         self.emit(BackendEvent::Snapshot {
-            tasks: self.store.tasks(),
+            tasks: self.store.task_summaries(),
             nodes: vec![self.node.clone()],
             agents: self.store.agents(),
         });
@@ -295,6 +295,10 @@ impl Runner {
             Command::WithdrawDecision(key) => self.emit(BackendEvent::Error(format!(
                 "{key} has no pending decision: on the local state decisions are carried out at once"
             ))),
+            Command::LoadTask(key) => match self.store.task(&key).cloned() {
+                Some(t) => self.emit(BackendEvent::TaskUpdated(Box::new(t))),
+                None => self.emit(BackendEvent::TaskDeleted(key)),
+            },
         }
     }
 

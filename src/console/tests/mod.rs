@@ -13,6 +13,7 @@ mod gate;
 mod input;
 mod queue;
 mod scopes;
+mod summaries;
 mod transcripts;
 mod views;
 mod workloads;

@@ -186,7 +186,8 @@ where
 }
 
 /// The scheduler's loop: wait for the caches, then a pass on every change (debounced) and
-/// every `resync`, until `shutdown`.
+/// every `resync`, until `shutdown`. Long because the reflectors, the Lease, the Workload
+/// fan-out and the pass share one loop and one shutdown; split, each piece would need them all.
 async fn serve<F>(client: Client, cfg: SchedulerConfig, tasks: Feed<TaskChange>, shutdown: F)
 where
     F: Future<Output = ()> + Send,

@@ -65,14 +65,15 @@ impl Store {
             let parsed = match row.kind {
                 Kind::Task => {
                     let k = TaskKey::new(&row.namespace, &row.name);
-                    if same(self.tasks.get(&k).map(|t| &t.metadata)) {
+                    if same(self.tasks.get(&k).map(|e| &e.view.metadata)) {
                         continue;
                     }
                     serde_json::from_str::<AgenticTask>(&text).map(|t| {
                         if report {
                             ch.tasks.push(t.clone());
                         }
-                        self.tasks.insert(k, std::sync::Arc::new(t));
+                        self.tasks
+                            .insert(k, super::Entry::full(std::sync::Arc::new(t)));
                     })
                 }
                 Kind::Agent => {

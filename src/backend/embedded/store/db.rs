@@ -51,6 +51,13 @@ CREATE TABLE IF NOT EXISTS notes (
     name TEXT NOT NULL,
     text TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS task_summaries (
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    rv INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    PRIMARY KEY (namespace, name)
+);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 0), value INTEGER NOT NULL);
 INSERT OR IGNORE INTO revision (id, value) VALUES (0, 0);
@@ -219,6 +226,12 @@ pub fn remove(
         "INSERT OR REPLACE INTO tombstones (kind, namespace, name, rv) VALUES (?1, ?2, ?3, ?4)",
         params![kind.as_str(), ns, name, rv],
     )?;
+    if kind == Kind::Task {
+        tx.execute(
+            "DELETE FROM task_summaries WHERE namespace = ?1 AND name = ?2",
+            params![ns, name],
+        )?;
+    }
     Ok(())
 }
 
@@ -248,6 +261,36 @@ pub fn changes_since(c: &Connection, since: i64) -> Result<Vec<Row>, StoreError>
                 name,
                 rv,
                 manifest,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every stored object but the tasks (those are read as summaries, `summaries.rs`).
+pub fn objects_except_tasks(c: &Connection) -> Result<Vec<Row>, StoreError> {
+    let mut q = c.prepare(
+        "SELECT kind, namespace, name, rv, manifest FROM objects WHERE kind != 'AgenticTask'",
+    )?;
+    let rows = q.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, namespace, name, rv, manifest) = row?;
+        if let Some(kind) = Kind::parse(&kind) {
+            out.push(Row {
+                kind,
+                namespace,
+                name,
+                rv,
+                manifest: Some(manifest),
             });
         }
     }

@@ -14,7 +14,9 @@ mod db;
 mod import;
 mod notes;
 mod owner;
+mod put;
 mod revision;
+mod summaries;
 mod workloads;
 
 pub use attempts::{ATTEMPT_ANNOTATION, Attempt, attempt_of};
@@ -26,10 +28,12 @@ use crate::fleet::TaskKey;
 use crate::fleet::reasons::REASON_INTERRUPTED;
 use crate::fleet::status::{fail_with, now};
 use import::to_json;
+use put::{put_task, unreachable_kind, upsert_verb};
 use rusqlite::Connection;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use summaries::Entry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -101,8 +105,9 @@ pub struct Store {
     root: PathBuf,
     db: Connection,
     owner: owner::Owner,
-    /// Shared with the scheduling pass, which reads every task on each tick.
-    tasks: BTreeMap<TaskKey, Arc<AgenticTask>>,
+    /// Summaries shared with the scheduling pass (which reads every task on each tick), full
+    /// tasks on demand ([`summaries`]).
+    tasks: BTreeMap<TaskKey, Entry>,
     agents: BTreeMap<NsName, Agent>,
     workloads: BTreeMap<NsName, Workload>,
     nodes: BTreeMap<String, FleetNode>,
@@ -127,7 +132,7 @@ pub(super) fn rv_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Objec
 }
 
 /// Scheduled, Running or Verifying: a run holds the task.
-fn active(t: &AgenticTask) -> bool {
+pub(super) fn active(t: &AgenticTask) -> bool {
     matches!(
         t.status.as_ref().and_then(|s| s.phase),
         Some(TaskPhase::Running | TaskPhase::Scheduled | TaskPhase::Verifying)
@@ -176,8 +181,13 @@ impl Store {
             import_note,
         };
         store.data_version = db::data_version(&store.db)?;
-        let (_, bad) = store.apply(db::changes_since(&store.db, 0)?, false);
+        summaries::backfill(&store.db)?;
+        let loaded = summaries::load(&store.db)?;
+        store.tasks = loaded.tasks;
+        warnings.extend(loaded.bad);
+        let (_, bad) = store.apply(loaded.others, false);
         warnings.extend(bad);
+        store.seen = store.seen.max(loaded.max_rv);
         Ok((store, warnings))
     }
 
@@ -273,17 +283,32 @@ impl Store {
         Ok(out)
     }
 
+    /// Every task in full (reads the manifests of finished tasks not loaded yet).
     pub fn tasks(&self) -> Vec<AgenticTask> {
-        self.tasks.values().map(|t| t.as_ref().clone()).collect()
+        self.tasks
+            .iter()
+            .filter_map(|(k, e)| e.get(&self.db, k).cloned())
+            .collect()
     }
 
-    /// Every task without copying it (the scheduling pass reads all of them on each tick).
+    /// Every task without copying it, finished ones as their summaries (`fleet::summary`):
+    /// the scheduling pass reads all of them on each tick.
     pub fn tasks_shared(&self) -> Vec<Arc<AgenticTask>> {
-        self.tasks.values().cloned().collect()
+        self.tasks.values().map(|e| e.view.clone()).collect()
     }
 
+    /// The queue's view of every task: finished ones as summaries (the console asks for the
+    /// full task when it shows one, [`Store::task`]).
+    pub fn task_summaries(&self) -> Vec<AgenticTask> {
+        self.tasks
+            .values()
+            .map(|e| e.view.as_ref().clone())
+            .collect()
+    }
+
+    /// The full task (its manifest read the first time a finished one is asked for).
     pub fn task(&self, key: &TaskKey) -> Option<&AgenticTask> {
-        self.tasks.get(key).map(Arc::as_ref)
+        self.tasks.get(key)?.get(&self.db, key)
     }
 
     pub fn agents(&self) -> Vec<Agent> {
@@ -353,6 +378,7 @@ impl Store {
             });
         }
         also(&tx)?;
+        summaries::put(&tx, &stored, rv)?;
         if claim {
             tx.execute(
                 "INSERT OR REPLACE INTO runs (namespace, name, owner) VALUES (?1, ?2, ?3)",
@@ -367,7 +393,8 @@ impl Store {
         }
         tx.commit()?;
         self.seen_own(rv);
-        self.tasks.insert(key, Arc::new(stored.clone()));
+        self.tasks
+            .insert(key, Entry::full(Arc::new(stored.clone())));
         Ok(stored)
     }
 
@@ -461,14 +488,14 @@ impl Store {
         };
         let cut: Vec<AgenticTask> = self
             .tasks
-            .values()
-            .filter(|t| active(t))
-            .filter(|t| match owners.get(&TaskKey::of(t)) {
+            .iter()
+            .filter(|(_, e)| active(&e.view))
+            .filter(|(k, _)| match owners.get(*k) {
                 Some(o) if *o == self.owner.id => false,
                 Some(o) => !owner::alive(&self.root, o),
                 None => true,
             })
-            .map(|t| t.as_ref().clone())
+            .filter_map(|(k, e)| e.get(&self.db, k).cloned())
             .collect();
         let mut out = Vec::new();
         for mut t in cut {
@@ -520,73 +547,4 @@ impl Store {
     pub fn attempts(&self, key: &TaskKey) -> Result<Vec<Attempt>, StoreError> {
         attempts::list(&self.db, key)
     }
-}
-
-/// Writes a submitted task as Pending at a new resourceVersion: "created", or "replaced" when
-/// `replace` and no run holds the stored one.
-fn put_task(
-    tx: &rusqlite::Transaction,
-    t: &mut AgenticTask,
-    key: &TaskKey,
-    replace: bool,
-) -> Result<&'static str, StoreError> {
-    let verb = match db::get(tx, Kind::Task, &key.namespace, &key.name)? {
-        None => "created",
-        Some(_) if !replace => return Err(StoreError::Duplicate(key.clone())),
-        Some((_, text)) => {
-            if let Ok(old) = serde_json::from_str::<AgenticTask>(&text)
-                && active(&old)
-            {
-                return Err(StoreError::Active {
-                    key: key.clone(),
-                    state: format!("{:?}", crate::fleet::task_state(&old)),
-                    hint: ", then submit with --replace",
-                });
-            }
-            "replaced"
-        }
-    };
-    let rv = db::bump(tx)?;
-    t.metadata.namespace = Some(key.namespace.clone());
-    t.metadata.resource_version = Some(rv.to_string());
-    t.metadata.creation_timestamp = Some(now());
-    t.status = Some(crate::api::AgenticTaskStatus {
-        phase: Some(TaskPhase::Pending),
-        ..Default::default()
-    });
-    db::put(
-        tx,
-        Kind::Task,
-        &key.namespace,
-        &key.name,
-        rv,
-        &to_json(&*t)?,
-    )?;
-    Ok(verb)
-}
-
-/// "created", "replaced" or "unchanged" for an Agent or Workload (`same`: the stored spec
-/// equals the new one; None: not stored).
-fn upsert_verb(
-    same: Option<bool>,
-    replace: bool,
-    kind: &'static str,
-    ns: &str,
-    name: &str,
-) -> Result<&'static str, StoreError> {
-    match same {
-        None => Ok("created"),
-        Some(true) => Ok("unchanged"),
-        Some(false) if replace => Ok("replaced"),
-        Some(false) => Err(StoreError::Exists {
-            kind,
-            name: format!("{ns}/{name}"),
-        }),
-    }
-}
-
-fn unreachable_kind() -> Result<(), StoreError> {
-    Err(StoreError::Db(
-        "a FleetNode reached the store's submit".into(),
-    ))
 }
