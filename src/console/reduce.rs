@@ -71,6 +71,7 @@ impl App {
             BackendEvent::Notice(m) => self.say(m, Level::Info),
             BackendEvent::Error(m) => self.say(m, Level::Error),
             BackendEvent::Attempt(v) => self.on_attempt(*v),
+            BackendEvent::Journal { task, path } => fx = self.on_journal(task, path),
         }
         fx
     }
@@ -276,6 +277,7 @@ impl App {
         self.turns.remove(key);
         self.loaded.remove(key);
         self.attempts.forget(key);
+        self.journals.forget(key);
     }
 
     /// A task's diff view is built ([`Effect::BuildDiff`]): open it.
@@ -292,6 +294,7 @@ impl App {
     /// backend sends the transcript by itself when it appears.
     pub(super) fn ensure_transcript(&mut self) -> Option<Effect> {
         let key = self.selected_key()?.clone();
+        self.journals.touch(&key);
         if self.transcripts.contains_key(&key)
             || self.loading.contains(&key)
             || self.loaded.contains_key(&key)

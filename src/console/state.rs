@@ -116,6 +116,10 @@ pub enum Effect {
     /// Read a page of issues for the picker off the UI thread; the answer comes back as
     /// a job event.
     FetchIssues(super::picker::FetchRequest),
+    /// Read a finished run's journal off the UI thread, tail first ([`super::journal`]).
+    LoadJournal(super::journals::JournalRequest),
+    /// Free a replaced or evicted transcript off the UI thread (millions of allocations).
+    DropTranscript(Box<Transcript>),
 }
 
 /// Screen regions of the last frame, for mouse hit-testing.
@@ -126,6 +130,8 @@ pub struct Regions {
     pub detail: ratatui::layout::Rect,
     /// The `?` overlay's largest scroll offset at the last frame's size.
     pub help_max_scroll: u16,
+    /// The transcript's own area (journals are laid out for it off the UI thread).
+    pub transcript: ratatui::layout::Rect,
 }
 
 /// What a loaded transcript was built from, so a re-sent one that only grew is appended to
@@ -198,6 +204,8 @@ pub struct App {
     /// The attempt selector (`<` / `>`): which attempt each task shows, and the earlier
     /// attempts loaded.
     pub attempts: super::attempts::Attempts,
+    /// Journal-built transcripts: loads under way, sizes, the budget ([`super::journal`]).
+    pub journals: super::journals::Journals,
 }
 
 impl App {
@@ -240,6 +248,7 @@ impl App {
                 ..Default::default()
             },
             attempts: Default::default(),
+            journals: Default::default(),
         }
     }
 

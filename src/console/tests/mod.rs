@@ -10,6 +10,7 @@ mod events;
 mod feedback;
 mod gate;
 mod input;
+mod journals;
 mod queue;
 mod scopes;
 mod transcripts;
