@@ -83,7 +83,7 @@ impl App {
             }
             if part.complete {
                 self.journals.clock += 1;
-                let held = (t.heap_bytes(), self.journals.clock);
+                let held = (part.heap_bytes, self.journals.clock);
                 self.journals.held.insert(key.clone(), held);
             }
             self.transcripts.insert(key, t)

@@ -33,6 +33,8 @@ pub struct Part {
     pub records: usize,
     /// The journal's size in bytes.
     pub journal_bytes: u64,
+    /// [`Transcript::heap_bytes`], counted off the UI thread (O(cells)).
+    pub heap_bytes: usize,
 }
 
 /// Where the tool results of a journal-built transcript came from.
@@ -70,6 +72,7 @@ pub fn tail(path: &Path, area: Rect) -> Result<Part, String> {
     }
     t.prepare(area);
     Ok(Part {
+        heap_bytes: t.heap_bytes(),
         transcript: t,
         complete: tail.from == 0,
         turn,
@@ -107,6 +110,7 @@ pub fn full(path: &Path, area: Rect) -> Result<Part, String> {
     };
     t.prepare(area);
     Ok(Part {
+        heap_bytes: t.heap_bytes(),
         transcript: t,
         complete: true,
         turn,
