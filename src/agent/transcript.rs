@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod read;
+pub use read::{Span, Tail, read_record, read_tail, scan_journal};
+
 /// Schema tag shared by the journal and the export.
 pub const SCHEMA: &str = "foreman.transcript.v1";
 /// Upstream's cap on the marshalled `transcript.json`: 1 MiB minus 16 KiB of headroom for the
@@ -134,21 +137,8 @@ impl Journal {
 /// flight at a crash) never hides the rest: it is skipped and a [`Record::Torn`] marks where it
 /// was. Only an unreadable file is an error.
 pub fn read_journal(path: &Path) -> Result<Vec<Record>, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("{}: cannot read transcript: {e}", path.display()))?;
     let mut out = Vec::new();
-    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<Record>(line) {
-            Ok(Record::Torn { .. }) | Err(_) => out.push(Record::Torn {
-                line: i + 1,
-                bytes: line.len(),
-            }),
-            Ok(r) => out.push(r),
-        }
-    }
+    scan_journal(path, |_, r| out.push(r))?;
     Ok(out)
 }
 

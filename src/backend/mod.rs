@@ -74,6 +74,13 @@ pub enum BackendEvent {
     Error(String),
     /// One attempt of a task, answering [`Command::LoadAttempt`].
     Attempt(Box<AttemptView>),
+    /// A task's transcript is this journal on this machine, answering
+    /// [`Command::LoadTranscript`]: the console reads it itself, its tail first, the rest in
+    /// the background (a journal may be hundreds of MB).
+    Journal {
+        task: TaskKey,
+        path: std::path::PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -174,6 +174,7 @@ pub async fn console(args: ConsoleArgs) -> Exit {
         Err(e) => return failed(e),
     };
     let mut app = App::new(theme, cfg.keymap.clone(), cfg.ui.bell, label);
+    app.journals.budget = cfg.ui.transcript_budget_mb.saturating_mul(1 << 20);
     app.intake = crate::console::picker::Intake::from_config(&cfg);
     let status = probe
         .join()

@@ -79,6 +79,7 @@ struct RawUi {
     theme: Option<String>,
     bell: Option<Bell>,
     mouse: Option<bool>,
+    transcript_budget_mb: Option<Spanned<i64>>,
 }
 
 /// 1-based line and column of a byte offset.
@@ -100,7 +101,8 @@ pub(super) fn expand_home(p: &str) -> PathBuf {
 }
 
 /// Parses one file. `actions` are the keymap action names that exist (those of the built-in
-/// defaults); `None` accepts any (used for the defaults themselves).
+/// defaults); `None` accepts any (used for the defaults themselves). Long because every
+/// setting is read here, each named once.
 pub(super) fn parse_layer(
     src: &str,
     path: &str,
@@ -154,6 +156,11 @@ pub(super) fn parse_layer(
         1024..=(256 << 20),
     )?;
     let max_objects = ranged(limits.max_objects, "limits.max_objects", 1..=100_000)?;
+    let transcript_budget_mb = ranged(
+        ui.transcript_budget_mb,
+        "ui.transcript_budget_mb",
+        1..=1 << 20,
+    )?;
     // Every field named (no `..Default::default()`): a new setting must be read here too.
     let mut layer = ConfigLayer {
         inference_base_url: inference.base_url,
@@ -169,6 +176,7 @@ pub(super) fn parse_layer(
         theme: ui.theme,
         bell: ui.bell,
         mouse: ui.mouse,
+        transcript_budget_mb,
         sandbox_mode: sandbox.mode,
         sandbox_network: sandbox.network,
         sandbox_allow_paths: sandbox.allow_paths,

@@ -80,6 +80,9 @@ pub struct ConfigLayer {
     pub theme: Option<String>,
     pub bell: Option<Bell>,
     pub mouse: Option<bool>,
+    /// `[ui] transcript_budget_mb`: what closed transcripts may hold before the least
+    /// recently shown are dropped (reloaded from their journal when selected again).
+    pub transcript_budget_mb: Option<usize>,
     pub keymap: BTreeMap<String, KeyBinding>,
     /// `[sandbox] mode`; `--no-sandbox` sets `Off` (wired with the flags).
     pub sandbox_mode: Option<SandboxMode>,
@@ -193,6 +196,7 @@ pub struct UiConfig {
     pub theme: String,
     pub bell: Bell,
     pub mouse: bool,
+    pub transcript_budget_mb: usize,
 }
 
 /// Action name → key. The action names are those of the built-in `[keymap]`.
@@ -468,6 +472,7 @@ impl Config {
                 theme: "dark".into(),
                 bell: Bell::Approval,
                 mouse: false,
+                transcript_budget_mb: 256,
             },
             keymap: Keymap::default(),
             sandbox: crate::sandbox::Settings::default(),
@@ -524,6 +529,7 @@ impl Config {
         set(&mut self.ui.theme, &l.theme);
         set(&mut self.ui.bell, &l.bell);
         set(&mut self.ui.mouse, &l.mouse);
+        set(&mut self.ui.transcript_budget_mb, &l.transcript_budget_mb);
         for (a, k) in &l.keymap {
             self.keymap.0.insert(a.clone(), *k);
         }

@@ -132,7 +132,7 @@ fn every_file_key_reaches_its_own_layer_field() {
          [workspace]\ndir = \"/srv/ws\"\nstate_dir = \"/srv/state\"\n\
          [executor]\nmax_concurrent = 64\nauto_push = false\nmax_tool_calls_per_turn = 7\n\
          [github]\napi_base = \"https://ghe/api/v3\"\n\
-         [ui]\ntheme = \"light\"\nbell = \"finish\"\nmouse = true\n\
+         [ui]\ntheme = \"light\"\nbell = \"finish\"\nmouse = true\ntranscript_budget_mb = 64\n\
          [sandbox]\nmode = \"off\"\nnetwork = \"loopback\"\nallow_paths = [\"/srv/cache\"]\n\
          [limits]\nmax_manifest_bytes = 2048\nmax_objects = 5\n\
          [keymap]\nopen_pr = \"O\"\n",
@@ -151,6 +151,7 @@ fn every_file_key_reaches_its_own_layer_field() {
         theme: Some("light".into()),
         bell: Some(Bell::Finish),
         mouse: Some(true),
+        transcript_budget_mb: Some(64),
         keymap: [("open_pr".to_string(), "O".parse().unwrap())].into(),
         sandbox_mode: Some(crate::sandbox::Mode::Off),
         sandbox_network: Some(crate::sandbox::Network::Loopback),

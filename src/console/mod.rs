@@ -26,6 +26,8 @@ mod diff_switch;
 pub mod draw;
 pub mod feedback;
 mod input;
+pub mod journal;
+mod journals;
 pub mod mirror;
 mod note;
 pub mod outcome;
@@ -67,6 +69,8 @@ pub enum JobEvent {
     Opened(Result<String, String>),
     /// A page of issues for the picker (or why not).
     Issues(picker::Loaded),
+    /// A part of a finished run's transcript, built from its journal.
+    Journal(Box<journal::JournalPart>),
 }
 
 /// Runs the console until the operator quits. The backend is already started and sends its
@@ -103,7 +107,7 @@ pub async fn run(
         tokio::select! {
             ev = input.next() => effects = on_terminal(&mut app, ev),
             Some(ev) = backend_rx.recv() => effects = on_backend_burst(&mut app, ev, &mut backend_rx),
-            Some(job) = job_rx.recv() => on_job(&mut app, job, &job_tx, &syntax),
+            Some(job) = job_rx.recv() => effects = on_job(&mut app, job, &job_tx, &syntax),
             _ = tick.tick() => changed = app.on_tick(),
             _ = tokio::time::sleep(wait) => {}
             _ = sigterm.recv() => app.quit = true,
@@ -170,7 +174,12 @@ fn on_backend_burst(
 
 /// Work done off the UI thread came back: a loaded diff starts its highlighting (also off the
 /// UI thread) and opens; highlighting lands in the diff it was made for.
-fn on_job(app: &mut App, job: JobEvent, job_tx: &mpsc::UnboundedSender<JobEvent>, syntax: &str) {
+fn on_job(
+    app: &mut App,
+    job: JobEvent,
+    job_tx: &mpsc::UnboundedSender<JobEvent>,
+    syntax: &str,
+) -> Vec<Effect> {
     match job {
         JobEvent::Diff(k, view) => {
             let hj = view.highlight_job(syntax);
@@ -190,7 +199,9 @@ fn on_job(app: &mut App, job: JobEvent, job_tx: &mpsc::UnboundedSender<JobEvent>
                 d.apply(h);
             }
         }
+        JobEvent::Journal(part) => return app.on_journal_part(*part),
     }
+    Vec::new()
 }
 
 /// Carries out one effect of an update.
@@ -222,6 +233,15 @@ fn carry_out(e: Effect, backend: &BackendHandle, job_tx: &mpsc::UnboundedSender<
                     .unwrap_or_default();
                 let _ = tx.send(JobEvent::Issues(picker::fetch::run(req, token).await));
             });
+        }
+        Effect::LoadJournal(req) => {
+            let tx = job_tx.clone();
+            journal::spawn_load(req, move |p| {
+                let _ = tx.send(JobEvent::Journal(Box::new(p)));
+            });
+        }
+        Effect::DropTranscript(t) => {
+            tokio::task::spawn_blocking(move || drop(t));
         }
         Effect::BuildDiff(k, files) => {
             let tx = job_tx.clone();

@@ -71,6 +71,7 @@ impl App {
             BackendEvent::Notice(m) => self.say(m, Level::Info),
             BackendEvent::Error(m) => self.say(m, Level::Error),
             BackendEvent::Attempt(v) => self.on_attempt(*v),
+            BackendEvent::Journal { task, path } => fx = self.on_journal(task, path),
         }
         fx
     }
@@ -281,6 +282,7 @@ impl App {
         self.turns.remove(key);
         self.loaded.remove(key);
         self.attempts.forget(key);
+        self.journals.forget(key);
     }
 
     /// A task's diff view is built ([`Effect::BuildDiff`]): open it.
@@ -306,6 +308,7 @@ impl App {
             .map(Effect::Send)
             .into_iter()
             .collect();
+        self.journals.touch(&key);
         if self.transcripts.contains_key(&key)
             || self.loading.contains(&key)
             || self.loaded.contains_key(&key)

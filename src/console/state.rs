@@ -118,6 +118,10 @@ pub enum Effect {
     /// Read a page of issues for the picker off the UI thread; the answer comes back as
     /// a job event.
     FetchIssues(super::picker::FetchRequest),
+    /// Read a finished run's journal off the UI thread, tail first ([`super::journal`]).
+    LoadJournal(super::journals::JournalRequest),
+    /// Free a replaced or evicted transcript off the UI thread (millions of allocations).
+    DropTranscript(Box<Transcript>),
 }
 
 /// Screen regions of the last frame, for mouse hit-testing.
@@ -128,6 +132,8 @@ pub struct Regions {
     pub detail: ratatui::layout::Rect,
     /// The `?` overlay's largest scroll offset at the last frame's size.
     pub help_max_scroll: u16,
+    /// The transcript's own area (journals are laid out for it off the UI thread).
+    pub transcript: ratatui::layout::Rect,
 }
 
 /// What a loaded transcript was built from, so a re-sent one that only grew is appended to
@@ -204,6 +210,8 @@ pub struct App {
     pub live_cache: HashMap<String, super::cache_hits::CacheHits>,
     /// The Workloads pane (`w`), while it is open: the selected row.
     pub workloads_pane: Option<usize>,
+    /// Journal-built transcripts: loads under way, sizes, the budget ([`super::journal`]).
+    pub journals: super::journals::Journals,
 }
 
 impl App {
@@ -248,6 +256,7 @@ impl App {
             attempts: Default::default(),
             live_cache: HashMap::new(),
             workloads_pane: None,
+            journals: Default::default(),
         }
     }
 

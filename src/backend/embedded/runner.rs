@@ -371,7 +371,7 @@ impl Runner {
         }
     }
 
-    /// Reads the journal of a run off the actor: status.transcriptRef, else the journal of the
+    /// Names the journal of a run for the console to read: status.transcriptRef, else the journal of the
     /// task's current attempt when one was written (an Interrupted or Failed run, cut short
     /// before it could record its end). Nothing recorded yet is an empty transcript.
     fn load_transcript(&self, key: TaskKey) {
@@ -394,10 +394,7 @@ impl Runner {
                 records: Ok(Vec::new()),
             }),
             Some(p) => {
-                tokio::task::spawn_blocking(move || {
-                    let records = crate::agent::transcript::read_journal(&p);
-                    let _ = events.send(BackendEvent::Transcript { task: key, records });
-                });
+                let _ = events.send(BackendEvent::Journal { task: key, path: p });
             }
         }
     }

@@ -117,6 +117,7 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
     let inner = banner(f, failed, inner);
     let inner = super::gate::panel(f, app, &key, inner);
     let inner = waiting_line(f, waiting, inner);
+    app.regions.transcript = inner;
     let Some(tr) = app.transcripts.get_mut(&key) else {
         return;
     };

@@ -11,6 +11,7 @@ mod events;
 mod feedback;
 mod gate;
 mod input;
+mod journals;
 mod queue;
 mod scopes;
 mod summaries;

@@ -120,7 +120,7 @@ fn layout_cell(cell: &Cell, width: u16, cl: &mut CellLayout, from_para: usize) {
             break;
         }
         cl.para_rows.push(u32_of(cl.rows.len()));
-        let pw = str_width(para.first.text).max(str_width(para.rest.text));
+        let pw = str_width(para.first.text()).max(str_width(para.rest.text()));
         let avail = (width as usize).saturating_sub(pw).max(MIN_TEXT_COLS);
         let max_rows = if collapsed && pi >= cell.header_paras {
             COLLAPSED_ROWS_PER_LINE
@@ -131,8 +131,8 @@ fn layout_cell(cell: &Cell, width: u16, cl: &mut CellLayout, from_para: usize) {
         let rows = &mut cl.rows;
         let end = wrap_para(
             &cell.text,
-            para.start,
-            para.end,
+            para.start as usize,
+            para.end as usize,
             avail,
             max_rows,
             &mut |a, b| {
@@ -148,7 +148,7 @@ fn layout_cell(cell: &Cell, width: u16, cl: &mut CellLayout, from_para: usize) {
         if let WrapEnd::Cut { at } = end {
             cl.rows.push(Row::LineCut {
                 para: u32_of(pi),
-                bytes: u32_of(para.end.saturating_sub(at)),
+                bytes: u32_of((para.end as usize).saturating_sub(at)),
             });
         }
     }
@@ -160,6 +160,8 @@ fn layout_cell(cell: &Cell, width: u16, cl: &mut CellLayout, from_para: usize) {
             first: true,
         });
     }
+    cl.rows.shrink_to_fit();
+    cl.para_rows.shrink_to_fit();
 }
 
 impl Layout {
@@ -208,6 +210,16 @@ impl Layout {
             self.prefix.push(acc);
         }
         Some(from)
+    }
+
+    /// Heap bytes of the cached rows and prefix sums.
+    pub fn heap_bytes(&self) -> usize {
+        let rows: usize = self
+            .cells
+            .iter()
+            .map(|c| c.rows.capacity() * size_of::<Row>() + c.para_rows.capacity() * 4)
+            .sum();
+        rows + self.cells.capacity() * size_of::<CellLayout>() + self.prefix.capacity() * 8
     }
 
     pub fn total(&self) -> usize {

@@ -26,15 +26,60 @@ pub(crate) enum Slot {
     Rule,
 }
 
-/// A fixed prefix drawn before a row's text.
+/// A fixed prefix drawn before a row's text: an index into [`PREFIXES`], one byte, since
+/// every para holds two (a replayed 200 MB journal holds millions of paras).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Prefix {
-    pub text: &'static str,
-    pub slot: Slot,
+pub(crate) struct Prefix(u8);
+
+/// Every prefix a cell uses.
+const PREFIXES: [(&str, Slot); 12] = [
+    ("  ", Slot::Meta),
+    ("    ", Slot::Meta),
+    ("▸ ", Slot::Meta),
+    ("└ ", Slot::Meta),
+    ("∴ ", Slot::Meta),
+    ("• ", Slot::AssistantMarker),
+    ("▸ ", Slot::ToolCall),
+    ("↻ ", Slot::Retry),
+    ("── ", Slot::Meta),
+    ("   ", Slot::Meta),
+    ("· ", Slot::Meta),
+    ("› ", Slot::User),
+];
+
+/// The prefix `text` drawn with `slot`; it must be one of [`PREFIXES`] (a const use of a
+/// missing one fails the build, a run-time one panics in the tests that draw it).
+pub(crate) const fn pre(text: &'static str, slot: Slot) -> Prefix {
+    let mut i = 0;
+    while i < PREFIXES.len() {
+        let (t, s) = PREFIXES[i];
+        if s as u8 == slot as u8 && t.len() == text.len() {
+            let (a, b) = (t.as_bytes(), text.as_bytes());
+            let mut k = 0;
+            while k < a.len() && a[k] == b[k] {
+                k += 1;
+            }
+            if k == a.len() {
+                return Prefix(i as u8);
+            }
+        }
+        i += 1;
+    }
+    panic!("a prefix missing from PREFIXES")
 }
 
-pub(crate) const fn pre(text: &'static str, slot: Slot) -> Prefix {
-    Prefix { text, slot }
+impl Prefix {
+    pub(crate) fn text(self) -> &'static str {
+        PREFIXES[usize::from(self.0)].0
+    }
+    pub(crate) fn slot(self) -> Slot {
+        PREFIXES[usize::from(self.0)].1
+    }
+}
+
+/// A byte offset of a cell's text as a para stores it.
+pub(crate) fn off(x: usize) -> u32 {
+    u32::try_from(x).unwrap_or(u32::MAX)
 }
 pub(crate) const INDENT: Prefix = pre("  ", Slot::Meta);
 pub(crate) const INDENT2: Prefix = pre("    ", Slot::Meta);
@@ -42,8 +87,8 @@ pub(crate) const INDENT2: Prefix = pre("    ", Slot::Meta);
 /// One logical line of a cell: `text[start..end]`, no `\n` inside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Para {
-    pub start: usize,
-    pub end: usize,
+    pub start: u32,
+    pub end: u32,
     pub slot: Slot,
     /// Prefix of the para's first row.
     pub first: Prefix,
@@ -127,8 +172,8 @@ impl Cell {
         let start = self.text.len();
         self.text.push_str(text);
         self.paras.push(Para {
-            start,
-            end: self.text.len(),
+            start: off(start),
+            end: off(self.text.len()),
             slot,
             first,
             rest,
@@ -146,6 +191,26 @@ impl Cell {
     /// True if the collapsible body is currently cut short.
     pub fn is_collapsed(&self) -> bool {
         self.collapse.is_some() && !self.expanded
+    }
+
+    /// Drops the spare capacity of a finished cell: built by pushes, it would hold up to
+    /// twice its text (a replayed journal of hundreds of MB holds many cells).
+    pub(crate) fn shrink(&mut self) {
+        self.text.shrink_to_fit();
+        self.paras.shrink_to_fit();
+    }
+
+    /// Heap bytes the cell holds (its text, paras, raw payload, kind's name).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let name = match &self.kind {
+            CellKind::ToolCall { name } | CellKind::ToolResult { name, .. } => name.capacity(),
+            CellKind::TurnFooter(_) => size_of::<TurnStats>(),
+            _ => 0,
+        };
+        self.text.capacity()
+            + self.paras.capacity() * size_of::<Para>()
+            + self.raw.as_ref().map_or(0, String::capacity)
+            + name
     }
 
     /// The full text of the cell (original payload where it was reformatted).
@@ -241,7 +306,7 @@ pub(crate) fn push_flines(c: &mut Cell, lines: &[FLine], lead: Prefix, text_slot
         };
         let first = if c.paras.is_empty() { lead } else { p };
         // Keep prefixes of one para the same width (the wrapper assumes it).
-        let rest = if first.text.len() == p.text.len() {
+        let rest = if first.text().len() == p.text().len() {
             p
         } else {
             INDENT

@@ -65,7 +65,12 @@ impl Model {
         }
         for c in question.iter().chain(std::iter::once(&cell)) {
             for p in &c.paras {
-                body.line(&c.text[p.start..p.end], p.slot, p.first, p.rest);
+                body.line(
+                    &c.text[p.start as usize..p.end as usize],
+                    p.slot,
+                    p.first,
+                    p.rest,
+                );
             }
         }
         let turns = turns + u32::from(is_call);
@@ -80,7 +85,12 @@ impl Model {
             INDENT,
         );
         for p in body.paras.iter().skip(1) {
-            b.line(&body.text[p.start..p.end], p.slot, p.first, p.rest);
+            b.line(
+                &body.text[p.start as usize..p.end as usize],
+                p.slot,
+                p.first,
+                p.rest,
+            );
         }
         b.header_paras = 1;
         b.collapse = Some(0);

@@ -20,6 +20,7 @@ mod cache;
 mod cell;
 mod examples;
 mod format;
+pub mod load;
 mod model;
 mod render;
 mod replay;
@@ -59,6 +60,8 @@ pub struct Transcript {
     layout: cache::Layout,
     view: view::View,
     search: Option<search::Search>,
+    /// A journal-built transcript's journal and its tool results' lines ([`load`]).
+    sources: load::Sources,
 }
 
 impl Default for Transcript {
@@ -74,6 +77,7 @@ impl Transcript {
             layout: cache::Layout::default(),
             view: view::View::default(),
             search: None,
+            sources: load::Sources::default(),
         }
     }
 

@@ -16,7 +16,7 @@
 
 pub use super::cell::CellKind;
 use super::cell::{
-    Cell, INDENT, Para, RESULT_COLLAPSED_LINES, Slot, assistant_cell, footer_text, pre,
+    Cell, INDENT, Para, RESULT_COLLAPSED_LINES, Slot, assistant_cell, footer_text, off, pre,
     push_flines, reasoning_cell, result_slot, tool_call_cell, user_cell,
 };
 use super::format;
@@ -118,6 +118,7 @@ impl Model {
             cell.line("", Slot::Meta, INDENT, INDENT);
         }
         cell.rev = self.bump();
+        cell.shrink();
         let i = self.cells.len();
         self.cells.push(cell);
         self.layout_dirty = self.layout_dirty.min(i);
@@ -416,13 +417,13 @@ impl Model {
                 Some(nl) => {
                     c.text.push_str(&rest[..nl]);
                     if let Some(p) = c.paras.last_mut() {
-                        p.end = c.text.len();
+                        p.end = off(c.text.len());
                     }
                     c.text.push('\n');
                     let start = c.text.len();
                     c.paras.push(Para {
-                        start,
-                        end: start,
+                        start: off(start),
+                        end: off(start),
                         slot: Slot::Assistant,
                         first: INDENT,
                         rest: INDENT,
@@ -432,7 +433,7 @@ impl Model {
                 None => {
                     c.text.push_str(rest);
                     if let Some(p) = c.paras.last_mut() {
-                        p.end = c.text.len();
+                        p.end = off(c.text.len());
                     }
                     break;
                 }

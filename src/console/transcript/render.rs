@@ -81,7 +81,7 @@ fn draw_row(buf: &mut Buffer, area: Rect, y: u16, row: Row, cx: &RowCtx<'_>) {
                 return;
             };
             let prefix = if first { p.first } else { p.rest };
-            let mut x = put(buf, x0, y, right, prefix.text, st.slot(prefix.slot));
+            let mut x = put(buf, x0, y, right, prefix.text(), st.slot(prefix.slot()));
             let (start, end) = (start as usize, end as usize);
             let base = st.slot(p.slot);
             let mut col = 0;
@@ -121,7 +121,7 @@ fn draw_row(buf: &mut Buffer, area: Rect, y: u16, row: Row, cx: &RowCtx<'_>) {
                 let fill = "─".repeat(usize::from(right.saturating_sub(x)));
                 put(buf, x, y, right, &fill, meta);
             }
-            str_width(prefix.text)
+            str_width(prefix.text())
         }
         Row::MoreLines { hidden } => {
             let noun = if hidden == 1 { "line" } else { "lines" };
@@ -132,7 +132,7 @@ fn draw_row(buf: &mut Buffer, area: Rect, y: u16, row: Row, cx: &RowCtx<'_>) {
                 .cell
                 .paras
                 .get(para as usize)
-                .map_or("  ", |p| p.rest.text);
+                .map_or("  ", |p| p.rest.text());
             marker(
                 prefix,
                 format!("… line truncated for display ({} more)", human_bytes(bytes)),

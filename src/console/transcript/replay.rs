@@ -87,41 +87,53 @@ impl Transcript {
 /// The journal's records as the transcript pane's replay items.
 pub fn journal_items(records: &[Record]) -> Vec<JournalItem> {
     let mut out = Vec::with_capacity(records.len());
-    let mut last_turn = 0;
-    let mut max_turns = 0;
+    let mut items = Items::default();
     for r in records {
+        items.convert(r.clone(), &mut |i| out.push(i));
+    }
+    out
+}
+
+/// Turns records into replay items one at a time (owned: a message moves, not copied), so a
+/// journal of any size is replayed without holding its records.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Items {
+    pub last_turn: u32,
+    pub max_turns: u32,
+}
+
+impl Items {
+    pub(crate) fn convert(&mut self, r: Record, out: &mut dyn FnMut(JournalItem)) {
         match r {
-            Record::Meta { max_turns: m, .. } => max_turns = *m,
+            Record::Meta { max_turns: m, .. } => self.max_turns = m,
             Record::Message { turn, message } => {
-                if *turn > last_turn {
-                    last_turn = *turn;
-                    out.push(JournalItem::TurnStarted {
-                        turn: *turn,
-                        max_turns,
+                if turn > self.last_turn {
+                    self.last_turn = turn;
+                    out(JournalItem::TurnStarted {
+                        turn,
+                        max_turns: self.max_turns,
                     });
                 }
-                out.push(JournalItem::Message {
-                    turn: *turn,
-                    message: message.clone(),
-                });
+                out(JournalItem::Message { turn, message });
             }
-            Record::Turn(stats) => out.push(JournalItem::TurnFinished(*stats)),
+            Record::Turn(stats) => out(JournalItem::TurnFinished(stats)),
             Record::Retry {
                 turn,
                 attempt,
                 reason,
-            } => out.push(JournalItem::Retry {
-                turn: *turn,
-                attempt: *attempt,
-                reason: reason.clone(),
+            } => out(JournalItem::Retry {
+                turn,
+                attempt,
+                reason,
             }),
-            Record::Warning { message } => {
-                out.push(JournalItem::Status(format!("warning: {message}")));
-            }
-            Record::Torn { line, bytes } => out.push(JournalItem::Status(format!(
+            Record::Warning { message } => out(JournalItem::Status(format!("warning: {message}"))),
+            Record::Torn { line: 0, bytes } => out(JournalItem::Status(format!(
+                "⚠ a journal line near the end ({bytes} bytes) is torn (a failed or cut-short write); skipped"
+            ))),
+            Record::Torn { line, bytes } => out(JournalItem::Status(format!(
                 "⚠ journal line {line} ({bytes} bytes) is torn (a failed or cut-short write); skipped"
             ))),
-            Record::Gate(g) => out.push(JournalItem::Status(format!(
+            Record::Gate(g) => out(JournalItem::Status(format!(
                 "gate {}: {}{}",
                 g.attempt,
                 g.cell(),
@@ -133,11 +145,10 @@ pub fn journal_items(records: &[Record]) -> Vec<JournalItem> {
             Record::End { result } => {
                 let verdict = result["verdict"].as_str().unwrap_or("?");
                 let summary = result["summary"].as_str().unwrap_or("");
-                out.push(JournalItem::Status(format!(
+                out(JournalItem::Status(format!(
                     "result: {verdict} — {summary}"
                 )));
             }
         }
     }
-    out
 }
