@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{GitServer, file_agent, issue_task, seed_bare};
+use common::{GitServer, file_agent, seed_bare};
 use foreman::agent::TurnStats;
 use foreman::agent::transcript::{Record, messages_of, read_journal};
 use foreman::api::load::KNOWN_TOOLS;
@@ -59,7 +59,12 @@ async fn run_tiny(
         provider_key: Default::default(),
         github_api_base: None,
     };
-    let rep = execute(&issue_task(), &agent, &cfg, &mut |_| {})
+    // payload.repo names the remote's own repository: a different one would be the upstream
+    // of a fork (#875), cloned from instead.
+    let task = common::task(
+        "  kind: issue-fix\n  agentRef: {name: coder}\n  payload: {repo: acme/greeter, issue: 7, prompt: \"Fix the typo in README\"}\n",
+    );
+    let rep = execute(&task, &agent, &cfg, &mut |_| {})
         .await
         .expect("a Result, not an executor error");
     let records = read_journal(&rep.journal).unwrap();
