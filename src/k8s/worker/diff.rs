@@ -4,12 +4,11 @@
 //! boundary with a [`MARKER`] line saying so. The cluster backend reads it back with [`parse`]
 //! for tasks that ran on another node.
 
-use super::transcript::LABEL_PART_OF;
+use super::transcript::owned_by;
 use crate::api::AgenticTask;
 use crate::fleet::status::result_extra;
 use crate::workspace::{self, FileDiff};
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -140,30 +139,13 @@ fn side(p: &str, prefix: &str) -> Option<String> {
 /// The ConfigMap for `task` holding the patch of `files` at commit `sha`.
 pub fn build(task: &AgenticTask, sha: &str, files: &[FileDiff]) -> ConfigMap {
     let name = task.metadata.name.clone().unwrap_or_default();
-    let labels = BTreeMap::from([
-        (LABEL_DIFF_OF.to_string(), name.clone()),
-        (LABEL_PART_OF.to_string(), "foreman".to_string()),
-    ]);
-    let owner = OwnerReference {
-        api_version: "foreman.llmkube.dev/v1alpha1".into(),
-        kind: "AgenticTask".into(),
-        name: name.clone(),
-        uid: task.metadata.uid.clone().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    };
+    let mut metadata = owned_by(task, configmap_name(&name), LABEL_DIFF_OF);
+    metadata.annotations = Some(BTreeMap::from([(
+        ANNOTATION_COMMIT.to_string(),
+        sha.to_string(),
+    )]));
     ConfigMap {
-        metadata: ObjectMeta {
-            name: Some(configmap_name(&name)),
-            namespace: task.metadata.namespace.clone(),
-            labels: Some(labels),
-            annotations: Some(BTreeMap::from([(
-                ANNOTATION_COMMIT.to_string(),
-                sha.to_string(),
-            )])),
-            owner_references: (!owner.uid.is_empty()).then(|| vec![owner]),
-            ..Default::default()
-        },
+        metadata,
         data: Some(BTreeMap::from([(
             DIFF_KEY.to_string(),
             render(files, DIFF_CAP),

@@ -32,30 +32,37 @@ pub fn status_ref(task: &str) -> String {
     format!("configmap/{}", configmap_name(task))
 }
 
-/// The ConfigMap for `task` holding `messages` (cut to upstream's 1 MiB budget).
-pub fn build(task: &AgenticTask, messages: &[Message], turns: u32) -> ConfigMap {
-    let name = task.metadata.name.clone().unwrap_or_default();
-    let ex = export(messages, turns, CONFIGMAP_CAP);
+/// The metadata of a ConfigMap `name` a node keeps for `task` (its transcript, its diff):
+/// labelled `of_label: <task>` and part of foreman, owned by the task so it goes with it.
+pub fn owned_by(task: &AgenticTask, name: String, of_label: &str) -> ObjectMeta {
+    let task_name = task.metadata.name.clone().unwrap_or_default();
     let labels = BTreeMap::from([
-        (LABEL_TRANSCRIPT_OF.to_string(), name.clone()),
+        (of_label.to_string(), task_name.clone()),
         (LABEL_PART_OF.to_string(), "foreman".to_string()),
     ]);
     let owner = OwnerReference {
         api_version: "foreman.llmkube.dev/v1alpha1".into(),
         kind: "AgenticTask".into(),
-        name: name.clone(),
+        name: task_name,
         uid: task.metadata.uid.clone().unwrap_or_default(),
         controller: Some(true),
         block_owner_deletion: Some(true),
     };
+    ObjectMeta {
+        name: Some(name),
+        namespace: task.metadata.namespace.clone(),
+        labels: Some(labels),
+        owner_references: (!owner.uid.is_empty()).then(|| vec![owner]),
+        ..Default::default()
+    }
+}
+
+/// The ConfigMap for `task` holding `messages` (cut to upstream's 1 MiB budget).
+pub fn build(task: &AgenticTask, messages: &[Message], turns: u32) -> ConfigMap {
+    let name = task.metadata.name.clone().unwrap_or_default();
+    let ex = export(messages, turns, CONFIGMAP_CAP);
     ConfigMap {
-        metadata: ObjectMeta {
-            name: Some(configmap_name(&name)),
-            namespace: task.metadata.namespace.clone(),
-            labels: Some(labels),
-            owner_references: (!owner.uid.is_empty()).then(|| vec![owner]),
-            ..Default::default()
-        },
+        metadata: owned_by(task, configmap_name(&name), LABEL_TRANSCRIPT_OF),
         data: Some(BTreeMap::from([
             ("transcript.json".to_string(), ex.transcript_json),
             ("meta.json".to_string(), ex.meta_json),
