@@ -1,10 +1,9 @@
 //! The operator-facing state of a task, derived in one place from its phase, verdict,
 //! conditions and Result extras (the queue table, the footer hints and the daemons agree).
 
-use super::extra::PushDecision;
 use super::reasons::{REASON_INTERRUPTED, REASON_WAITING};
-use super::status::result_extra;
 use crate::api::{AgenticTask, TaskPhase, Verdict};
+use serde_json::Value;
 
 /// Derived UI state of a task (one place, used by the queue table and the footer hints).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -39,22 +38,35 @@ pub fn task_state(t: &AgenticTask) -> TaskState {
         Some(TaskPhase::Running) | Some(TaskPhase::Verifying) => TaskState::Running,
         Some(TaskPhase::Failed) if has_reason(REASON_INTERRUPTED) => TaskState::Interrupted,
         Some(TaskPhase::Failed) => TaskState::Failed,
-        Some(TaskPhase::Succeeded) => {
-            let e = result_extra(t);
-            if status.and_then(|s| s.verdict) != Some(Verdict::Go) {
-                TaskState::Succeeded
-            } else if e.pr_url.is_some() {
-                TaskState::PrOpen
-            } else if e.pushed == Some(true) {
-                TaskState::Pushed
-            } else if e.push_decision == Some(PushDecision::Rejected) {
-                TaskState::Rejected
-            } else if e.pushed == Some(false) {
-                TaskState::AwaitingApproval
-            } else {
-                TaskState::Succeeded
-            }
+        Some(TaskPhase::Succeeded) if status.and_then(|s| s.verdict) != Some(Verdict::Go) => {
+            TaskState::Succeeded
         }
+        Some(TaskPhase::Succeeded) => {
+            let extra = status
+                .and_then(|s| s.result.as_ref())
+                .and_then(|r| r.get("extra"));
+            go_state(extra)
+        }
+    }
+}
+
+/// A GO's state from its Result extras (`prUrl`, `pushed`, `pushDecision`: the keys and
+/// values of [`super::extra::ResultExtra`]). Read key by key rather than through a whole
+/// `ResultExtra`: the queue asks every task's state every frame, and deserializing all of a
+/// 10,000-task fleet's extras cost most of a frame. A key of the wrong type reads as absent.
+fn go_state(extra: Option<&Value>) -> TaskState {
+    let get = |k: &str| extra.and_then(|e| e.get(k));
+    let pushed = get("pushed").and_then(Value::as_bool);
+    if get("prUrl").is_some_and(Value::is_string) {
+        TaskState::PrOpen
+    } else if pushed == Some(true) {
+        TaskState::Pushed
+    } else if get("pushDecision").and_then(Value::as_str) == Some("rejected") {
+        TaskState::Rejected
+    } else if pushed == Some(false) {
+        TaskState::AwaitingApproval
+    } else {
+        TaskState::Succeeded
     }
 }
 
@@ -101,6 +113,31 @@ mod tests {
         assert_eq!(
             task_state(&task(TaskPhase::Running, None, json!({}))),
             TaskState::Running
+        );
+    }
+
+    #[test]
+    fn the_go_state_reads_the_keys_resultextra_writes() {
+        use crate::fleet::extra::{PushDecision, ResultExtra};
+        let go = |e: &ResultExtra| {
+            let v = serde_json::Value::Object(e.to_map());
+            task_state(&task(TaskPhase::Succeeded, Some(Verdict::Go), v))
+        };
+        let at = jiff::Timestamp::UNIX_EPOCH;
+        let mut rejected = ResultExtra::decided(PushDecision::Rejected, "op", at);
+        rejected.pushed = Some(false);
+        assert_eq!(go(&rejected), TaskState::Rejected);
+        let approved = ResultExtra::decided(PushDecision::Approved, "op", at);
+        assert_eq!(go(&approved), TaskState::Pushed);
+        assert_eq!(
+            go(&ResultExtra::pull_request("http://x/pull/2", 2)),
+            TaskState::PrOpen
+        );
+        // A key of the wrong type is not taken for a pushed or open PR.
+        let odd = json!({"pushed": "yes", "prUrl": 7});
+        assert_eq!(
+            task_state(&task(TaskPhase::Succeeded, Some(Verdict::Go), odd)),
+            TaskState::Succeeded
         );
     }
 }
