@@ -18,7 +18,7 @@ use foreman::agent::transcript::{Journal, Record};
 use foreman::api::{AgenticTask, Object, load_str};
 use foreman::backend::{BackendEvent, Command};
 use foreman::config::Config;
-use foreman::console::journal::{JournalPart, spawn_load};
+use foreman::console::journal::{JournalPart, drop_off_thread, spawn_load};
 use foreman::console::state::{App, Effect};
 use foreman::console::theme::Theme;
 use foreman::oai::{Message, ToolCall, Usage};
@@ -167,9 +167,7 @@ impl Ui {
                         let _ = tx.send(p);
                     });
                 }
-                Effect::DropTranscript(t) => {
-                    tokio::task::spawn_blocking(move || drop(t));
-                }
+                Effect::DropTranscript(t) => drop_off_thread(t),
                 _ => {}
             }
         }
@@ -258,7 +256,7 @@ async fn main() {
         "bench".into(),
     );
     app.on_backend(BackendEvent::Snapshot {
-        tasks,
+        tasks: tasks.into_iter().map(std::sync::Arc::new).collect(),
         nodes: vec![],
         agents: vec![],
     });

@@ -160,9 +160,6 @@ pub async fn console(args: ConsoleArgs) -> Exit {
             Theme::builtin(crate::console::theme::DEFAULT_THEME).unwrap_or_else(|_| Theme::plain())
         }
     };
-    // The sandbox probe starts a throwaway sandbox (~250 ms): it runs while the state opens.
-    let mode = cfg.sandbox.mode;
-    let probe = std::thread::spawn(move || crate::sandbox::status(mode));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let started = if cluster_selected(&args) {
         start_on_cluster(&args, &cfg, tx).await
@@ -176,10 +173,6 @@ pub async fn console(args: ConsoleArgs) -> Exit {
     let mut app = App::new(theme, cfg.keymap.clone(), cfg.ui.bell, label);
     app.journals.budget = cfg.ui.transcript_budget_mb.saturating_mul(1 << 20);
     app.intake = crate::console::picker::Intake::from_config(&cfg);
-    let status = probe
-        .join()
-        .unwrap_or_else(|_| crate::sandbox::status(cfg.sandbox.mode));
-    app.sandbox_notice = sandbox_notice(status);
     if let Some(w) = warnings.first() {
         app.say(w.clone(), crate::console::state::Level::Warn);
     }
@@ -189,7 +182,10 @@ pub async fn console(args: ConsoleArgs) -> Exit {
             replace: false,
         });
     }
-    match crate::console::run(app, backend, rx, cfg.ui.mouse).await {
+    // The sandbox probe starts a throwaway sandbox (~250 ms): the console draws meanwhile.
+    let mode = cfg.sandbox.mode;
+    let probe = move || sandbox_notice(crate::sandbox::status(mode));
+    match crate::console::run(app, backend, rx, cfg.ui.mouse, probe).await {
         Ok(()) => Exit::Ok,
         Err(e) => failed(format!("terminal: {e}")),
     }

@@ -11,7 +11,9 @@
 //! A generation number per load drops answers that a newer load, a re-queue, a deletion or a
 //! live stream superseded.
 
-pub use super::journals::{DEFAULT_BUDGET, JournalPart, JournalRequest, Journals, spawn_load};
+pub use super::journals::{
+    DEFAULT_BUDGET, JournalPart, JournalRequest, Journals, drop_off_thread, spawn_load,
+};
 use super::state::{App, Effect, Level, Loaded};
 use super::transcript::Transcript;
 use crate::fleet::TaskKey;

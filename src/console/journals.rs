@@ -95,3 +95,25 @@ pub fn spawn_load(req: JournalRequest, send: impl Fn(JournalPart) + Send + 'stat
         }
     });
 }
+
+/// Frees a dropped transcript (hundreds of MB of cells at most) on the blocking pool, off the
+/// UI thread, then hands the freed pages back to the OS: glibc keeps large frees in its arenas,
+/// so without the trim the process's RSS would stay at its peak after every eviction.
+pub fn drop_off_thread<T: Send + 'static>(t: T) {
+    tokio::task::spawn_blocking(move || {
+        drop(t);
+        give_back_freed_memory();
+    });
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)] // malloc_trim has no safe binding; it takes no pointer and only walks glibc's own arenas
+fn give_back_freed_memory() {
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Other allocators (macOS's libmalloc, musl) return freed pages by themselves.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn give_back_freed_memory() {}

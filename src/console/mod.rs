@@ -71,18 +71,27 @@ pub enum JobEvent {
     Issues(picker::Loaded),
     /// A part of a finished run's transcript, built from its journal.
     Journal(Box<journal::JournalPart>),
+    /// What the header says about the sandbox, once its probe (a throwaway sandbox, ~250 ms)
+    /// has answered: the first frame does not wait for it.
+    Sandbox(Option<String>),
 }
 
 /// Runs the console until the operator quits. The backend is already started and sends its
-/// events to `backend_rx`.
+/// events to `backend_rx`; `sandbox_probe` runs off the UI thread and its answer becomes the
+/// header's sandbox notice.
 pub async fn run(
     mut app: App,
     backend: BackendHandle,
     mut backend_rx: mpsc::UnboundedReceiver<BackendEvent>,
     mouse: bool,
+    sandbox_probe: impl FnOnce() -> Option<String> + Send + 'static,
 ) -> std::io::Result<()> {
     let mut guard = terminal::TerminalGuard::enter(mouse)?;
     let (job_tx, mut job_rx) = mpsc::unbounded_channel::<JobEvent>();
+    let probe_tx = job_tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let _ = probe_tx.send(JobEvent::Sandbox(sandbox_probe()));
+    });
     let mut input = crossterm::event::EventStream::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut dirty = true;
@@ -200,6 +209,7 @@ fn on_job(
             }
         }
         JobEvent::Journal(part) => return app.on_journal_part(*part),
+        JobEvent::Sandbox(notice) => app.sandbox_notice = notice,
     }
     Vec::new()
 }
@@ -240,9 +250,7 @@ fn carry_out(e: Effect, backend: &BackendHandle, job_tx: &mpsc::UnboundedSender<
                 let _ = tx.send(JobEvent::Journal(Box::new(p)));
             });
         }
-        Effect::DropTranscript(t) => {
-            tokio::task::spawn_blocking(move || drop(t));
-        }
+        Effect::DropTranscript(t) => journals::drop_off_thread(t),
         Effect::BuildDiff(k, files) => {
             let tx = job_tx.clone();
             tokio::task::spawn_blocking(move || {
