@@ -101,7 +101,8 @@ impl Ui {
                 assert!(!self.snapshot, "one Snapshot only");
                 self.snapshot = true;
                 for t in tasks {
-                    self.tasks.insert(TaskKey::of(&t).name, t);
+                    self.tasks
+                        .insert(TaskKey::of(&t).name, std::sync::Arc::unwrap_or_clone(t));
                 }
                 for n in nodes {
                     self.nodes.insert(n.metadata.name.clone().unwrap(), n);

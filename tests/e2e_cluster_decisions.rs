@@ -86,7 +86,8 @@ impl Ui {
             BackendEvent::Snapshot { tasks, .. } => {
                 self.snapshot = true;
                 for t in tasks {
-                    self.tasks.insert(TaskKey::of(&t).name, t);
+                    self.tasks
+                        .insert(TaskKey::of(&t).name, std::sync::Arc::unwrap_or_clone(t));
                 }
             }
             BackendEvent::TaskUpdated(t) => {

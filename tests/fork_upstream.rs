@@ -58,7 +58,11 @@ impl Ui {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
                 Ok(Some(BackendEvent::TaskUpdated(t))) => self.task = Some(*t),
                 Ok(Some(BackendEvent::Snapshot { tasks, .. })) => {
-                    self.task = tasks.into_iter().next().or(self.task.take())
+                    self.task = tasks
+                        .into_iter()
+                        .next()
+                        .map(std::sync::Arc::unwrap_or_clone)
+                        .or(self.task.take())
                 }
                 Ok(Some(BackendEvent::JobDone { job, outcome, .. })) => {
                     self.jobs.push((job, outcome))

@@ -168,7 +168,7 @@ async fn the_picker_reads_real_pages_and_the_backend_creates_one_task_per_issue(
     );
     assert!(t.metadata.labels.as_ref().unwrap()[foreman::github::DISPATCH_ISSUE_LABEL] == "1");
     c.until("issue-1 running", |c| {
-        c.app.mirror.tasks.get(&k).map(foreman::fleet::task_state) == Some(TaskState::Running)
+        c.app.mirror.task(&k).map(foreman::fleet::task_state) == Some(TaskState::Running)
     })
     .await;
 

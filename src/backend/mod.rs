@@ -18,9 +18,10 @@ pub use attempt::AttemptView;
 /// What a backend reports to the UI.
 #[derive(Clone, Debug)]
 pub enum BackendEvent {
-    /// First event after start: everything the store holds.
+    /// First event after start: everything the store holds (tasks shared with the backend's
+    /// own copy where it keeps one, so thousands of them are not held twice).
     Snapshot {
-        tasks: Vec<AgenticTask>,
+        tasks: Vec<std::sync::Arc<AgenticTask>>,
         nodes: Vec<FleetNode>,
         agents: Vec<Agent>,
     },

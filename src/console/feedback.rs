@@ -46,7 +46,7 @@ impl App {
     /// The review a request on `task` would be, and the Agent's bound; `Err` says why the
     /// bound forbids it. An Agent the console has not seen is left to the backend to check.
     fn review_round(&self, task: &TaskKey) -> Result<(u32, Option<u32>), String> {
-        let t = self.mirror.tasks.get(task).ok_or("the task is gone")?;
+        let t = self.mirror.task(task).ok_or("the task is gone")?;
         let iteration = review::next_iteration(&result_extra(t).other);
         let agent = t.spec.agent_ref.as_ref().and_then(|r| {
             self.mirror

@@ -126,8 +126,7 @@ impl App {
     /// Whether `k`'s commit failed its coder gate (the run awaits approval all the same).
     fn gate_failed(&self, k: &crate::fleet::TaskKey) -> bool {
         self.mirror
-            .tasks
-            .get(k)
+            .task(k)
             .and_then(|t| crate::api::gate::GateRun::of_result(t.status.as_ref()?.result.as_ref()))
             .is_some_and(|g| g.status == crate::api::gate::GateStatus::Failed)
     }

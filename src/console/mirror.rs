@@ -8,10 +8,13 @@ use crate::api::{Agent, AgenticTask, FleetNode, Workload};
 use crate::fleet::TaskKey;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Default)]
 pub struct Mirror {
-    pub tasks: BTreeMap<TaskKey, AgenticTask>,
+    /// Shared with the backend's own copy where it has one (the embedded store's summaries):
+    /// a start with 10,000 finished tasks holds each of them once.
+    pub tasks: BTreeMap<TaskKey, Arc<AgenticTask>>,
     pub nodes: BTreeMap<String, FleetNode>,
     /// Agents and Workloads by (namespace, name).
     pub agents: BTreeMap<(String, String), Agent>,
@@ -26,7 +29,12 @@ pub struct Mirror {
 impl Mirror {
     /// Replaces tasks, nodes and agents with a backend's snapshot (workloads follow as
     /// updates). The caller re-sorts, as after every task change.
-    pub fn replace(&mut self, tasks: Vec<AgenticTask>, nodes: Vec<FleetNode>, agents: Vec<Agent>) {
+    pub fn replace(
+        &mut self,
+        tasks: Vec<Arc<AgenticTask>>,
+        nodes: Vec<FleetNode>,
+        agents: Vec<Agent>,
+    ) {
         self.tasks = tasks.into_iter().map(|t| (TaskKey::of(&t), t)).collect();
         self.asked.clear();
         self.nodes = nodes
@@ -39,13 +47,18 @@ impl Mirror {
             .collect();
     }
 
+    /// The task of `key` as the console holds it (its summary until the full one is loaded).
+    pub fn task(&self, key: &TaskKey) -> Option<&AgenticTask> {
+        self.tasks.get(key).map(|t| &**t)
+    }
+
     /// Stores a task, returning the copy it replaced.
-    pub fn put_task(&mut self, t: AgenticTask) -> Option<AgenticTask> {
+    pub fn put_task(&mut self, t: AgenticTask) -> Option<Arc<AgenticTask>> {
         let key = TaskKey::of(&t);
         if !crate::fleet::summary::is_summary(&t) {
             self.asked.remove(&key);
         }
-        self.tasks.insert(key, t)
+        self.tasks.insert(key, Arc::new(t))
     }
 
     /// The command that loads the full task of `key` when only its summary is here and it was
@@ -54,7 +67,7 @@ impl Mirror {
         let summary = self
             .tasks
             .get(key)
-            .is_some_and(crate::fleet::summary::is_summary);
+            .is_some_and(|t| crate::fleet::summary::is_summary(t));
         (summary && self.asked.insert(key.clone()))
             .then(|| crate::backend::Command::LoadTask(key.clone()))
     }
@@ -94,7 +107,7 @@ impl Mirror {
     /// pending, then finished; newest first).
     pub fn reorder(&mut self, sort: QueueSort) {
         let mut keys: Vec<(TaskKey, &AgenticTask)> =
-            self.tasks.iter().map(|(k, t)| (k.clone(), t)).collect();
+            self.tasks.iter().map(|(k, t)| (k.clone(), &**t)).collect();
         sort.sort(&mut keys);
         self.order = keys.into_iter().map(|(k, _)| k).collect();
     }

@@ -82,11 +82,11 @@ impl App {
         let mut fx = Vec::new();
         let key = TaskKey::of(&t);
         let after = task_state(&t);
-        let requeued = self.mirror.tasks.get(&key).is_some_and(is_finished) && !is_finished(&t);
+        let requeued = self.mirror.task(&key).is_some_and(is_finished) && !is_finished(&t);
         if is_finished(&t) {
             self.waiting.remove(&key);
         }
-        let before = self.mirror.put_task(t).as_ref().map(task_state);
+        let before = self.mirror.put_task(t).map(|b| task_state(&b));
         if requeued {
             // Re-queued (here or by another console): the old run's transcript is stale.
             self.forget_transcript(&key);
@@ -102,7 +102,7 @@ impl App {
                     self.bell.on_approval()
                 }
                 TaskState::Failed | TaskState::Succeeded => {
-                    if let Some(f) = self.mirror.tasks.get(&key).and_then(failure) {
+                    if let Some(f) = self.mirror.task(&key).and_then(failure) {
                         self.say(
                             format!("{key} failed: {}: {}", f.reason, f.message),
                             Level::Error,
@@ -141,8 +141,7 @@ impl App {
         self.loaded.remove(&task);
         let node = self
             .mirror
-            .tasks
-            .get(&task)
+            .task(&task)
             .and_then(|t| t.status.as_ref())
             .and_then(|s| s.assigned_node.clone());
         let now = self.now();
@@ -209,8 +208,7 @@ impl App {
     fn context_window(&self, task: &TaskKey) -> Option<u64> {
         let node = self
             .mirror
-            .tasks
-            .get(task)?
+            .task(task)?
             .status
             .as_ref()?
             .assigned_node
@@ -315,7 +313,7 @@ impl App {
         {
             return fx;
         }
-        if !self.mirror.tasks.get(&key).is_some_and(may_have_transcript) {
+        if !self.mirror.task(&key).is_some_and(may_have_transcript) {
             return fx;
         }
         self.loading.insert(key.clone());

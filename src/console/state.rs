@@ -330,7 +330,7 @@ impl App {
         self.mirror.order.get(self.selected)
     }
     pub fn selected_task(&self) -> Option<&AgenticTask> {
-        self.selected_key().and_then(|k| self.mirror.tasks.get(k))
+        self.selected_key().and_then(|k| self.mirror.task(k))
     }
     fn selected_state(&self) -> Option<TaskState> {
         self.selected_task().map(task_state)

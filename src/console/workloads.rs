@@ -61,7 +61,7 @@ fn row(w: &Workload, tasks: &[&AgenticTask]) -> WorkloadRow {
 impl App {
     /// The pane's rows, in the mirror's (namespace, name) order.
     pub fn workload_rows(&self) -> Vec<WorkloadRow> {
-        let tasks: Vec<&AgenticTask> = self.mirror.tasks.values().collect();
+        let tasks: Vec<&AgenticTask> = self.mirror.tasks.values().map(|t| &**t).collect();
         self.mirror
             .workloads
             .values()

@@ -67,10 +67,15 @@ impl Ui {
         match e {
             BackendEvent::Snapshot { tasks, nodes, .. } => {
                 for t in &tasks {
-                    self.tasks.insert(TaskKey::of(t).name, t.clone());
+                    self.tasks.insert(TaskKey::of(t).name, t.as_ref().clone());
                 }
                 self.node = nodes.into_iter().next();
-                self.snapshot = Some(tasks);
+                self.snapshot = Some(
+                    tasks
+                        .into_iter()
+                        .map(std::sync::Arc::unwrap_or_clone)
+                        .collect(),
+                );
             }
             BackendEvent::TaskUpdated(t) => {
                 self.tasks.insert(TaskKey::of(&t).name, *t);

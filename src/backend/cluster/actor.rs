@@ -251,7 +251,9 @@ impl Actor {
             p.nodes.as_ref().map_or(0, Vec::len)
         );
         self.emit(BackendEvent::Snapshot {
-            tasks: p.tasks.unwrap_or_default(),
+            tasks: (p.tasks.unwrap_or_default().into_iter())
+                .map(std::sync::Arc::new)
+                .collect(),
             nodes: p.nodes.unwrap_or_default(),
             agents: p.agents.unwrap_or_default(),
         });

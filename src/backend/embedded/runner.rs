@@ -161,7 +161,7 @@ impl Runner {
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         self.heartbeat();
         self.emit(BackendEvent::Snapshot {
-            tasks: self.store.task_summaries(),
+            tasks: self.store.tasks_shared(),
             nodes: vec![self.node.clone()],
             agents: self.store.agents(),
         });

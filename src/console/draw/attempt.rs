@@ -80,7 +80,7 @@ fn outcome_line(app: &App, key: &TaskKey, n: u32) -> Option<(String, Color)> {
         let text = format!("attempt {n}: how it ended is not known here");
         return Some((text, theme.status.warn));
     };
-    let t = as_it_ended(app.mirror.tasks.get(key)?, Some(status));
+    let t = as_it_ended(app.mirror.task(key)?, Some(status));
     let mut text = format!("attempt {n}: {}", state_label(&t));
     let fail = failure(&t);
     if let Some(f) = &fail {

@@ -77,7 +77,7 @@ pub(super) fn draw(f: &mut Frame, app: &mut App, area: Rect) {
     let Some(tr) = app.transcripts.get_mut(&key) else {
         let msg = if app.loading.contains(&key) {
             "loading transcript…"
-        } else if app.mirror.tasks.get(&key).is_some_and(|t| {
+        } else if app.mirror.task(&key).is_some_and(|t| {
             t.status
                 .as_ref()
                 .and_then(|s| s.phase)

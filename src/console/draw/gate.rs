@@ -77,7 +77,7 @@ const MAX_LINES: usize = 12;
 /// The selected task's gate run at the bottom of the detail pane (a failed one with the head
 /// and tail of its output, up to a third of the pane); returns the area left above it.
 pub(super) fn panel(f: &mut Frame, app: &App, key: &TaskKey, area: Rect) -> Rect {
-    let Some(task) = app.mirror.tasks.get(key) else {
+    let Some(task) = app.mirror.task(key) else {
         return area;
     };
     let Some(g) = gate_of(app, key, task) else {

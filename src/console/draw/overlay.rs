@@ -155,8 +155,7 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
     let t = &app.theme;
     let extra = |k: &crate::fleet::TaskKey| {
         app.mirror
-            .tasks
-            .get(k)
+            .task(k)
             .map(crate::fleet::status::result_extra)
             .unwrap_or_default()
     };
@@ -256,8 +255,7 @@ fn discard_body(fb: &crate::console::state::Feedback) -> Vec<String> {
 fn withdraw(app: &App, k: &crate::fleet::TaskKey) -> (&'static str, &'static str, Vec<String>) {
     let open = app
         .mirror
-        .tasks
-        .get(k)
+        .task(k)
         .and_then(crate::fleet::decision::describe_open);
     let body = vec![
         format!("task    {k}"),
@@ -280,7 +278,7 @@ fn quit_body(runs: usize) -> Vec<String> {
 
 /// The task's recorded gate run in one line (`failed 1.2s · make test · exit 2`).
 fn gate_line(app: &App, k: &crate::fleet::TaskKey) -> String {
-    let Some(g) = app.mirror.tasks.get(k).and_then(super::gate::recorded) else {
+    let Some(g) = app.mirror.task(k).and_then(super::gate::recorded) else {
         return "?".into();
     };
     match (&g.command, g.timed_out, g.exit_code) {
@@ -293,11 +291,7 @@ fn gate_line(app: &App, k: &crate::fleet::TaskKey) -> String {
 }
 
 fn has_gate(app: &App, k: &crate::fleet::TaskKey) -> bool {
-    app.mirror
-        .tasks
-        .get(k)
-        .and_then(super::gate::recorded)
-        .is_some()
+    app.mirror.task(k).and_then(super::gate::recorded).is_some()
 }
 
 /// `text` in lines of at most `width` columns, broken at spaces.

@@ -79,7 +79,7 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
         .skip(first)
         .take(visible)
         .filter_map(|k| {
-            let task = app.mirror.tasks.get(k)?;
+            let task = app.mirror.task(k)?;
             Some(Row::new(pick(&cells(app, k, task, narrow, gated), &keep)))
         });
     let waiting = app

@@ -150,9 +150,11 @@ impl App {
         let (Some(issue), Some(repo)) = (p.selected_issue().cloned(), p.repo.clone()) else {
             return Vec::new();
         };
-        if let Some(why) =
-            crate::github::duplicate_of(self.mirror.tasks.values(), &repo, issue.number)
-        {
+        if let Some(why) = crate::github::duplicate_of(
+            self.mirror.tasks.values().map(|t| &**t),
+            &repo,
+            issue.number,
+        ) {
             return self.refuse(why);
         }
         let agents: Vec<(String, String)> = self.mirror.agents.keys().cloned().collect();

@@ -70,7 +70,10 @@ fn fixture(theme: &str) -> App {
     );
     app.clock = Some(NOW);
     app.on_backend(BackendEvent::Snapshot {
-        tasks: fixture_tasks(),
+        tasks: fixture_tasks()
+            .into_iter()
+            .map(std::sync::Arc::new)
+            .collect(),
         nodes: vec![fixture_node()],
         agents: vec![],
     });

@@ -16,6 +16,7 @@ fn s_cycles_the_sort_column_and_shift_s_reverses_it_filter_kept() {
         .values()
         .find(|t| t.metadata.name.as_deref() == Some("bump-deps"))
         .unwrap()
+        .as_ref()
         .clone();
     t.spec.priority = Some(5);
     app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));

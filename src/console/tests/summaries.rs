@@ -20,7 +20,10 @@ fn the_selected_summary_is_loaded_in_full_once_and_no_dialog_opens_on_it() {
     let mut app = fixture("dark");
     let full = fixture_tasks();
     let mut fx = app.on_backend(BackendEvent::Snapshot {
-        tasks: full.iter().map(summary).collect(),
+        tasks: full
+            .iter()
+            .map(|t| std::sync::Arc::new(summary(t)))
+            .collect(),
         nodes: vec![fixture_node()],
         agents: vec![],
     });

@@ -288,7 +288,7 @@ fn narrow_layouts_keep_the_columns_and_hints_that_matter_and_the_selection_keeps
 fn across_a_fork_the_push_dialog_names_the_fork_and_the_upstream_pr() {
     let mut app = fixture("dark");
     let k = crate::fleet::TaskKey::new("default", "fix-typo-readme");
-    let t = app.mirror.tasks.get_mut(&k).expect("fixture task");
+    let t = std::sync::Arc::make_mut(app.mirror.tasks.get_mut(&k).expect("fixture task"));
     crate::fleet::status::merge_extra(
         t,
         &crate::fleet::extra::ResultExtra {

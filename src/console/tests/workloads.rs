@@ -54,7 +54,7 @@ fn app_with_workloads() -> App {
         app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));
     }
     let tasks: Vec<_> = app.mirror.tasks.values().cloned().collect();
-    let refs: Vec<_> = tasks.iter().collect();
+    let refs: Vec<&crate::api::AgenticTask> = tasks.iter().map(|t| &**t).collect();
     if let Some(s) = reconcile(&ship, &refs, &now).status {
         ship.status = Some(s);
     }

@@ -292,18 +292,10 @@ impl Store {
     }
 
     /// Every task without copying it, finished ones as their summaries (`fleet::summary`):
-    /// the scheduling pass reads all of them on each tick.
+    /// the scheduling pass reads all of them on each tick, and the console's queue holds
+    /// these same ones (it asks for the full task when it shows one, [`Store::task`]).
     pub fn tasks_shared(&self) -> Vec<Arc<AgenticTask>> {
         self.tasks.values().map(|e| e.view.clone()).collect()
-    }
-
-    /// The queue's view of every task: finished ones as summaries (the console asks for the
-    /// full task when it shows one, [`Store::task`]).
-    pub fn task_summaries(&self) -> Vec<AgenticTask> {
-        self.tasks
-            .values()
-            .map(|e| e.view.as_ref().clone())
-            .collect()
     }
 
     /// The full task (its manifest read the first time a finished one is asked for).
