@@ -49,19 +49,26 @@ fn feedback_requests(model: &ScriptedServer) -> Vec<Value> {
         .collect()
 }
 
-/// Changes requested from B on a change A made; the answer says the decision was written.
-async fn request(ui: &mut Ui, w: &World, name: &str, feedback: &str) {
-    ui.h.send(Command::RequestChanges {
-        task: key(w, name),
-        feedback: feedback.into(),
-    });
-    let name = name.to_string();
-    ui.until("the request written", 15, move |u| {
-        u.notices
-            .iter()
-            .any(|n| n.contains(&name) && n.contains("request changes written"))
-    })
-    .await;
+/// `foreman review NAME --request-changes FILE` on the cluster, through the binary: its exit
+/// code, stdout and stderr (it waits for node A).
+async fn review_cli(w: &World, name: &str, feedback: &str) -> (i32, String, String) {
+    let file = w.root.path().join(format!("feedback-{name}.txt"));
+    std::fs::write(&file, feedback).unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_foreman"));
+    cmd.arg("--kubeconfig")
+        .arg(&w.kc)
+        .args(["-n", &w.ns, "review", name]);
+    cmd.arg("--request-changes").arg(&file);
+    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+        .await
+        .expect("foreman review ends")
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
 }
 
 fn mark(w: &World, name: &str) -> Mark {
@@ -108,8 +115,13 @@ async fn changes_requested_from_b_run_as_attempt_2_on_a_and_one_push_carries_bot
     let branch = first["branch"].as_str().unwrap().to_string();
     let ws = std::path::PathBuf::from(first["workspace"].as_str().unwrap());
 
-    // B requests changes; A runs attempt 2 on the same branch, from the first commit.
-    request(&mut ui, &w, "run-me", FEEDBACK).await;
+    // Changes are requested headless (foreman review, waiting for A); A runs attempt 2 on
+    // the same branch, from the first commit; B sees it.
+    let (code, out, err) = review_cli(&w, "run-me", FEEDBACK).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("request changes written"), "{out}");
+    assert!(err.contains("review 1 started as attempt 2"), "{err}");
+    assert!(out.contains("AwaitingApproval · GO"), "{out}");
     ui.until("attempt 2 awaiting approval", 90, |u| {
         u.state("run-me") == Some(TaskState::AwaitingApproval)
             && u.tasks["run-me"]
@@ -168,8 +180,14 @@ async fn changes_requested_from_b_run_as_attempt_2_on_a_and_one_push_carries_bot
         "{text}"
     );
 
-    // Over maxReviewIterations (1): refused on the decision, the task waits as it was.
-    request(&mut ui, &w, "run-me", "One more thing.").await;
+    // Over maxReviewIterations (1): refused on the decision (foreman review exits 2 and
+    // says why), the task waits as it was.
+    let (code, _, err) = review_cli(&w, "run-me", "One more thing.").await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("refused") && err.contains("maxReviewIterations is 1"),
+        "{err}"
+    );
     ui.until("the refusal", 30, |u| {
         matches!(Stage::of(&u.tasks["run-me"]), Stage::Ended(_, m) if m.stage == Progress::Failed)
     })
