@@ -200,7 +200,13 @@ async fn refuse(
 async fn archive(cms: &Api<ConfigMap>, t: &AgenticTask, n: u32) -> Result<(), kube::Error> {
     let name = t.metadata.name.clone().unwrap_or_default();
     let current = cms.get_opt(&transcript::configmap_name(&name)).await?;
-    let status = serde_json::to_value(t.status.clone().unwrap_or_default()).unwrap_or_default();
+    let mut status = serde_json::to_value(t.status.clone().unwrap_or_default()).unwrap_or_default();
+    // A ConfigMap is read more widely than a task's status: no credentials in a URL.
+    if let Some(remote) = status.pointer_mut("/result/extra/remote")
+        && let Some(url) = remote.as_str()
+    {
+        *remote = crate::workspace::auth::redact_url(url).into();
+    }
     transcript::upsert(cms, transcript::archive(t, n, current.as_ref(), &status)).await
 }
 
