@@ -395,7 +395,8 @@ async fn submit_requeue_and_cancel_write_the_apiserver() {
         get_json(&kc, &ns, "agentictask", "beta")["status"]["phase"],
         "Running"
     );
-    // Request changes is refused on a cluster, saying so, and writes nothing.
+    // Request changes on a task no node ran (nor awaiting approval) is refused, saying why,
+    // and writes nothing (e2e_cluster_revise has the real flow).
     ui.h.send(Command::RequestChanges {
         task: key(&ns, "alpha"),
         feedback: "add a test".into(),
@@ -403,12 +404,14 @@ async fn submit_requeue_and_cancel_write_the_apiserver() {
     ui.until("request changes refused", 10, |u| {
         u.errors
             .iter()
-            .any(|e| e.contains("request changes on a cluster is not supported yet"))
+            .any(|e| e.contains("alpha: no node is assigned; only the node that ran the task"))
     })
     .await;
-    assert_eq!(
-        get_json(&kc, &ns, "agentictask", "alpha")["status"]["phase"],
-        "Pending"
+    let alpha = get_json(&kc, &ns, "agentictask", "alpha");
+    assert_eq!(alpha["status"]["phase"], "Pending");
+    assert!(
+        alpha["metadata"]["annotations"]["foreman.llmkube.dev/decision"].is_null(),
+        "{alpha}"
     );
     ui.stop().await;
 }

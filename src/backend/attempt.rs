@@ -8,9 +8,9 @@ use crate::api::AgenticTaskStatus;
 use crate::fleet::TaskKey;
 use crate::workspace::FileDiff;
 
-/// What the cluster backend answers for an attempt that is not the current one.
-pub const EARLIER_ONLY_EMBEDDED: &str =
-    "earlier attempts are kept only in the embedded state; the cluster keeps the current attempt";
+/// What the cluster backend answers for an earlier attempt it does not keep.
+pub const EARLIER_ONLY_EMBEDDED: &str = "the cluster keeps the current attempt and those a request for changes replaced; \
+     earlier re-queued attempts are kept only in the embedded state";
 
 /// The answer to [`super::Command::LoadAttempt`].
 #[derive(Clone, Debug)]

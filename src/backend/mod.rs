@@ -73,6 +73,8 @@ pub enum BackendEvent {
     },
     Notice(String),
     Error(String),
+    /// The scheduler Lease changed hands: its holder now (the fleet pane's title says it).
+    Leader(String),
     /// One attempt of a task, answering [`Command::LoadAttempt`].
     Attempt(Box<AttemptView>),
     /// A task's transcript is this journal on this machine, answering

@@ -36,6 +36,7 @@ pub mod goflags;
 pub mod printer;
 pub mod push;
 pub mod review;
+mod review_cluster;
 pub mod run;
 pub mod scheduler;
 pub mod service;
@@ -213,7 +214,8 @@ pub enum Command {
         dir: Option<std::path::PathBuf>,
     },
     /// Request changes on a GO awaiting approval: the next attempt resumes the conversation
-    /// with the feedback and commits on top (local state; as `c` in the console).
+    /// with the feedback and commits on top (as `c` in the console; on a cluster the node
+    /// that ran the task runs it).
     Review(review::ReviewArgs),
     /// Send a note to a running task of this machine: a user message before its next turn
     /// (as `m` in the console).

@@ -1,5 +1,6 @@
 //! `foreman review TASK --request-changes FILE` and `foreman note TASK TEXT`: the console's
-//! request changes (`c`) and steering note (`m`) for scripts, on the local state. A review
+//! request changes (`c`) and steering note (`m`) for scripts, on the local state (a review on
+//! a cluster is `review_cluster`; a note there stays refused). A review
 //! runs the next attempt in this process as the console would ([`revise::prepare`], the same
 //! executor settings), printing its transcript on stderr and its outcome on stdout. A note
 //! waits in the state for the process running the task (a console, or a `foreman review`),
@@ -31,6 +32,10 @@ pub struct ReviewArgs {
     /// Only print the outcome (no live transcript).
     #[arg(long, short)]
     pub quiet: bool,
+    /// On a cluster: write the request and return, without waiting for the node that ran
+    /// the task to carry it out.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -52,8 +57,8 @@ fn key_of(name: &str) -> TaskKey {
 fn open_store(args: &ConsoleArgs, what: &str) -> Result<(Store, crate::config::Config), Exit> {
     if cluster_selected(args) {
         return Err(bad_input(format!(
-            "foreman {what} acts on the local state; on a cluster it is not supported yet \
-             (the run is in its node's foreman agent)"
+            "foreman {what} acts on the local state; on a cluster a note cannot reach the run \
+             (it is in its node's foreman agent): steer it from the console on that node"
         )));
     }
     let (cfg, warnings) = settings(args);
@@ -80,13 +85,16 @@ fn read_feedback(path: &PathBuf) -> Result<String, String> {
 /// `foreman review`: exit 0 when the revision ran to an outcome (the Result says which), 2
 /// when it was refused (nothing changed), 1 when it broke, 130 on Ctrl-C.
 pub async fn review(args: &ConsoleArgs, r: &ReviewArgs) -> Exit {
-    let (mut store, cfg) = match open_store(args, "review") {
-        Ok(s) => s,
-        Err(exit) => return exit,
-    };
     let feedback = match read_feedback(&r.request_changes) {
         Ok(f) => f,
         Err(e) => return bad_input(e),
+    };
+    if cluster_selected(args) {
+        return super::review_cluster::review(args, r, &feedback).await;
+    }
+    let (mut store, cfg) = match open_store(args, "review") {
+        Ok(s) => s,
+        Err(exit) => return exit,
     };
     let ecfg = embedded_config(&cfg);
     let key = key_of(&r.task);

@@ -70,6 +70,11 @@ impl App {
             }
             BackendEvent::Notice(m) => self.say(m, Level::Info),
             BackendEvent::Error(m) => self.say(m, Level::Error),
+            BackendEvent::Leader(holder) => {
+                let holder = crate::oai::terminal_safe(&holder).to_string();
+                self.say(format!("scheduler: {holder} leads"), Level::Info);
+                self.leader = Some(holder);
+            }
             BackendEvent::Attempt(v) => self.on_attempt(*v),
             BackendEvent::Journal { task, path } => fx = self.on_journal(task, path),
         }

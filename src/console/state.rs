@@ -210,6 +210,9 @@ pub struct App {
     pub live_cache: HashMap<String, super::cache_hits::CacheHits>,
     /// The Workloads pane (`w`), while it is open: the selected row.
     pub workloads_pane: Option<usize>,
+    /// Who holds the scheduler Lease, as this console's scheduler last heard (the fleet
+    /// pane's title); `None`: this console runs no scheduler, or none leads yet.
+    pub leader: Option<String>,
     /// Journal-built transcripts: loads under way, sizes, the budget ([`super::journal`]).
     pub journals: super::journals::Journals,
 }
@@ -256,6 +259,7 @@ impl App {
             attempts: Default::default(),
             live_cache: HashMap::new(),
             workloads_pane: None,
+            leader: None,
             journals: Default::default(),
         }
     }

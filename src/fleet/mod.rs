@@ -2,6 +2,7 @@
 //! operator-facing state, condition reasons, status edits, the scheduling rules and plan, and
 //! probes of this machine. Nothing here talks to an apiserver, a store or a terminal.
 
+pub mod attempt;
 pub mod condition;
 pub mod decision;
 pub mod extra;

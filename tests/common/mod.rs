@@ -2,6 +2,7 @@
 //! and the scripted model's README fix.
 #![allow(dead_code)]
 
+pub mod cluster_ui;
 pub mod k8s;
 pub mod local;
 pub mod pty;

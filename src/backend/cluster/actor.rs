@@ -324,10 +324,10 @@ impl Actor {
                 "{task}: notes reach only runs of the embedded backend (this console's own); \
                  on a cluster the run is in its node's foreman agent"
             ))),
-            Command::RequestChanges { task, .. } => self.emit(BackendEvent::Error(format!(
-                "request changes on a cluster is not supported yet: {task}'s workspace is on \
-                 the node that ran it; approve or reject it instead (a rejected task can be re-queued)"
-            ))),
+            Command::RequestChanges { task, feedback } => {
+                let ctx = self.ctx.clone();
+                self.spawn_op(async move { ops::request_changes(&ctx, &task, &feedback).await });
+            }
             Command::Shutdown => {}
             // The cluster's tasks reach the UI in full (watches): there is no summary to fill.
             Command::LoadTask(_) => {}

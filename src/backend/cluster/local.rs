@@ -110,19 +110,16 @@ pub(super) fn spawn_scheduler(
     SchedulerHandle { stop, join }
 }
 
-/// Tells the console who schedules each time the Lease changes hands ("scheduler: <holder>
-/// leads"), until the scheduler stops.
+/// Tells the console who schedules each time the Lease changes hands (the status line says
+/// "scheduler: <holder> leads", the fleet pane's title keeps it), until the scheduler stops.
 async fn say_leader(
     mut rx: tokio::sync::watch::Receiver<String>,
     events: mpsc::UnboundedSender<BackendEvent>,
 ) {
     while rx.changed().await.is_ok() {
         let holder = rx.borrow_and_update().clone();
-        if !holder.is_empty() {
-            let line = format!("scheduler: {} leads", crate::oai::terminal_safe(&holder));
-            if events.send(BackendEvent::Notice(line)).is_err() {
-                return;
-            }
+        if !holder.is_empty() && events.send(BackendEvent::Leader(holder)).is_err() {
+            return;
         }
     }
 }

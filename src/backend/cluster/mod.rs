@@ -25,6 +25,7 @@ mod ops;
 pub mod transcript;
 mod watch;
 
+pub use decide::request_changes;
 pub use ops::FIELD_MANAGER;
 pub use transcript::{configmap_name, records_from_doc};
 pub use watch::TRANSCRIPT_LABEL;

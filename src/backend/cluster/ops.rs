@@ -208,6 +208,9 @@ pub(super) async fn requeue(ctx: &Ctx, key: &TaskKey) -> Result<String, String> 
         ..Default::default()
     });
     replace_status(ctx, key, &t).await?;
+    decide::forget(ctx, &t)
+        .await
+        .map_err(|e| format!("{key} re-queued, but {e}"))?;
     Ok(format!("{key} re-queued"))
 }
 
@@ -327,6 +330,16 @@ pub(super) async fn reject(ctx: &Ctx, key: &TaskKey) -> Result<String, String> {
         "push of {key} rejected; the workspace {ws} is kept on {}",
         ctx.node
     ))
+}
+
+/// Requests changes on a GO awaiting approval: a decision for the node that ran it.
+pub(super) async fn request_changes(
+    ctx: &Ctx,
+    key: &TaskKey,
+    feedback: &str,
+) -> Result<String, String> {
+    let (msg, _) = decide::request(&ctx.client, &ctx.who, key, feedback).await?;
+    Ok(msg)
 }
 
 /// Opens (or finds) the pull request of a pushed task and records its URL and number.

@@ -5,10 +5,11 @@
 use super::Ctx;
 use super::explain;
 use crate::agent::transcript::{Record, SCHEMA, TranscriptDoc, read_journal};
-use crate::api::{Agent, AgenticTask};
+use crate::api::{Agent, AgenticTask, AgenticTaskStatus};
 use crate::backend::attempt::{AttemptView, EARLIER_ONLY_EMBEDDED};
-use crate::backend::embedded::store::attempt_of;
 use crate::fleet::TaskKey;
+use crate::fleet::attempt::attempt_of;
+use crate::k8s::worker::transcript::{LABEL_ATTEMPT_OF, STATUS_KEY, attempt_configmap_name};
 use crate::oai::{Message, Role};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
@@ -179,9 +180,9 @@ pub(super) async fn load(ctx: &Ctx, key: &TaskKey) -> Result<Vec<Record>, String
     records_from_doc(text, &format!("ConfigMap {ns}/{name}"), max_turns)
 }
 
-/// The attempt selector on a cluster: the apiserver keeps only a task's current attempt
-/// (its status and transcript), so that one is answered and any other says where earlier
-/// attempts are kept.
+/// The attempt selector on a cluster: the current attempt from the task (its status and
+/// transcript), an earlier one from the `…-attempt-N` ConfigMap its node kept when a request
+/// for changes started the next (`k8s::worker::revise`); any other says where it is kept.
 pub(super) async fn attempt(ctx: &Ctx, key: &TaskKey, attempt: u32) -> AttemptView {
     let tasks: Api<AgenticTask> = Api::namespaced(ctx.client.clone(), &key.namespace);
     let task = tasks.get_opt(&key.name).await;
@@ -189,6 +190,9 @@ pub(super) async fn attempt(ctx: &Ctx, key: &TaskKey, attempt: u32) -> AttemptVi
         Ok(Some(t)) => attempt_of(t),
         _ => 1,
     };
+    let cms: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &key.namespace);
+    let mut attempts = kept_attempts(&cms, key, current).await;
+    attempts.push(current);
     let (status, records) = match task {
         Err(e) => (
             None,
@@ -196,16 +200,66 @@ pub(super) async fn attempt(ctx: &Ctx, key: &TaskKey, attempt: u32) -> AttemptVi
         ),
         Ok(None) => (None, Err(format!("task {key} no longer exists"))),
         Ok(Some(t)) if attempt == current => (t.status, load(ctx, key).await),
+        Ok(Some(t)) if attempts.contains(&attempt) => {
+            let max_turns = max_turns_of(ctx, &t, &key.namespace).await;
+            kept(&cms, key, attempt, max_turns).await
+        }
         Ok(Some(_)) => (None, Err(EARLIER_ONLY_EMBEDDED.to_string())),
     };
     AttemptView {
         task: key.clone(),
         attempt,
-        attempts: vec![current],
+        attempts,
         status,
         records,
         diff: None,
     }
+}
+
+/// The earlier attempts whose ConfigMap is kept, oldest first (none when they cannot be read).
+async fn kept_attempts(cms: &Api<ConfigMap>, key: &TaskKey, current: u32) -> Vec<u32> {
+    let lp = kube::api::ListParams::default().labels(&format!("{LABEL_ATTEMPT_OF}={}", key.name));
+    let Ok(list) = cms.list_metadata(&lp).await else {
+        return Vec::new();
+    };
+    let mut v: Vec<u32> = (1..current)
+        .filter(|n| {
+            let name = attempt_configmap_name(&key.name, *n);
+            list.items
+                .iter()
+                .any(|m| m.metadata.name.as_deref() == Some(name.as_str()))
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// Attempt `n`'s kept status and transcript.
+async fn kept(
+    cms: &Api<ConfigMap>,
+    key: &TaskKey,
+    n: u32,
+    max_turns: u32,
+) -> (Option<AgenticTaskStatus>, Result<Vec<Record>, String>) {
+    let name = attempt_configmap_name(&key.name, n);
+    let data = match cms.get_opt(&name).await {
+        Ok(Some(cm)) => cm.data.unwrap_or_default(),
+        Ok(None) => return (None, Err(format!("ConfigMap {name} is gone"))),
+        Err(e) => {
+            return (
+                None,
+                Err(format!("cannot read ConfigMap {name}: {}", explain(&e))),
+            );
+        }
+    };
+    let status = data
+        .get(STATUS_KEY)
+        .and_then(|s| serde_json::from_str(s).ok());
+    let records = match data.get("transcript.json") {
+        Some(text) => records_from_doc(text, &format!("ConfigMap {name}"), max_turns),
+        None => Ok(Vec::new()),
+    };
+    (status, records)
 }
 
 /// The task's Agent's `maxTurns` (for "turn n/max"); upstream's default when unknown.

@@ -82,12 +82,18 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
     let table = Table::new(rows, widths)
         .header(header)
         .row_highlight_style(app.theme.selected_row())
-        .block(block(
-            format!(" Fleet ({}) ", app.mirror.nodes.len()),
-            app.focus == Focus::Fleet,
-            t,
-        ));
+        .block(block(title(app), app.focus == Focus::Fleet, t));
     let mut state = TableState::default()
         .with_selected((app.focus == Focus::Fleet).then_some(app.selected_node));
     f.render_stateful_widget(table, area, &mut state);
+}
+
+/// " Fleet (3) · leader: NAME ": which scheduler leads stays in sight (the status line says it
+/// once, when it changes).
+fn title(app: &App) -> String {
+    let n = app.mirror.nodes.len();
+    match &app.leader {
+        Some(l) => format!(" Fleet ({n}) · leader: {l} "),
+        None => format!(" Fleet ({n}) "),
+    }
 }

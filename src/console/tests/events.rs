@@ -290,3 +290,25 @@ fn the_pr_url_is_shown_after_a_restart_and_o_opens_it_y_copies_it() {
         app.status
     );
 }
+
+#[test]
+fn the_fleet_pane_title_keeps_which_scheduler_leads() {
+    let screens = snapshot_sizes("fleet_leader", |app| {
+        app.on_backend(BackendEvent::Leader("sched-a-4242".into()));
+    });
+    for s in &screens {
+        let title = s.lines().find(|l| l.contains(" Fleet (")).unwrap();
+        assert!(title.contains("leader: sched-a-4242"), "{title}");
+    }
+    // It stays when later news takes the status line, and follows a new holder.
+    let mut app = fixture("dark");
+    app.on_backend(BackendEvent::Leader("sched-a-4242".into()));
+    app.on_backend(BackendEvent::Notice("something else".into()));
+    app.on_backend(BackendEvent::Leader("sched-b-7\u{1b}[2J".into()));
+    let screen = render(&mut app, 120, 30);
+    let title = screen.lines().find(|l| l.contains(" Fleet (")).unwrap();
+    assert!(
+        title.contains("leader: sched-b-7") && !title.contains('\u{1b}'),
+        "{title}"
+    );
+}

@@ -3,7 +3,8 @@
 //! on shutdown land the run's terminal status before the node goes `Draining`.
 
 use super::heartbeat::Heartbeat;
-use super::task_run::{self, Current};
+use super::revise::Outcome;
+use super::task_run::{self, Current, Job};
 use super::tasks::{self, ClaimError};
 use super::{WorkerCommand, WorkerConfig, WorkerError, WorkerEvent, node};
 use crate::api::{AgenticTask, FleetNode, FleetNodePhase};
@@ -25,6 +26,12 @@ pub(super) enum Watched {
     /// The first good step after a failure.
     Recovered,
     Failed(String),
+}
+
+/// What the loop may start next: claim a scheduled task, or begin a requested revision.
+pub(super) enum Work {
+    Claim(AgenticTask),
+    Revise(AgenticTask),
 }
 
 /// Subscribes the worker of node `node` to `watch`: the tasks it could claim and the watch's
@@ -92,8 +99,10 @@ pub(super) async fn run(
             _ = hb.tick() => claims.beat().await,
             Some(key) = done_rx.recv() => claims.run_ended(key).await,
         };
-        if let Some(t) = candidate {
-            claims.claim(t).await;
+        match candidate {
+            Some(Work::Claim(t)) => claims.claim(t).await,
+            Some(Work::Revise(t)) => claims.revise(t).await,
+            None => {}
         }
     }
     claims.shutdown().await;
@@ -158,7 +167,7 @@ impl Claims {
     }
 
     /// A console request. Never yields a task to claim.
-    fn command(&mut self, c: WorkerCommand) -> Option<AgenticTask> {
+    fn command(&mut self, c: WorkerCommand) -> Option<Work> {
         match c {
             WorkerCommand::Cancel(key) => match self.current.as_ref().filter(|c| c.key == key) {
                 Some(cur) => cur.abort("Cancelled", "cancelled by the operator".into()),
@@ -171,8 +180,9 @@ impl Claims {
         None
     }
 
-    /// A claimable task: claim it if nothing runs. Watch failures are reported once.
-    fn watched(&mut self, ev: Watched) -> Option<AgenticTask> {
+    /// A claimable task (or a requested revision): start it if nothing runs. Watch failures
+    /// are reported once.
+    fn watched(&mut self, ev: Watched) -> Option<Work> {
         match ev {
             Watched::Claimable(_) | Watched::Held(_) | Watched::Recovered if self.watch_failing => {
                 self.watch_failing = false;
@@ -182,10 +192,11 @@ impl Claims {
                 )));
                 self.watched(ev)
             }
-            Watched::Claimable(t) => self.current.is_none().then_some(*t),
+            Watched::Claimable(t) => self.current.is_none().then_some(Work::Claim(*t)),
             Watched::Held(t) => {
                 self.held.seen(&self.cluster, &self.cfg, &t, &self.sink);
-                None
+                let idle = self.current.is_none();
+                (idle && super::revise::wants(&t, self.name())).then_some(Work::Revise(*t))
             }
             Watched::Recovered => None,
             Watched::Failed(e) => {
@@ -202,7 +213,7 @@ impl Claims {
 
     /// The rescan safety net: what held tasks still need (a decision whose write failed, a
     /// diff not yet published), then the best claimable task in the cache, if nothing runs.
-    fn idle_candidate(&self) -> Option<AgenticTask> {
+    fn idle_candidate(&self) -> Option<Work> {
         for t in self.store.state() {
             if super::held::wants(&t, self.name()) {
                 self.held.seen(&self.cluster, &self.cfg, &t, &self.sink);
@@ -211,24 +222,24 @@ impl Claims {
         if self.current.is_some() {
             return None;
         }
-        next_claimable(&self.store, self.name())
+        next_work(&self.store, self.name())
     }
 
     /// The periodic heartbeat, naming the task in progress.
-    async fn beat(&self) -> Option<AgenticTask> {
+    async fn beat(&self) -> Option<Work> {
         let current = self.current.as_ref().map(|c| c.key.to_string());
         self.heartbeat.ready(current.as_deref(), "heartbeat").await;
         None
     }
 
     /// A run's terminal status landed: clear `currentTask` and look for the next task.
-    async fn run_ended(&mut self, key: TaskKey) -> Option<AgenticTask> {
+    async fn run_ended(&mut self, key: TaskKey) -> Option<Work> {
         if self.current.as_ref().is_none_or(|c| c.key != key) {
             return None;
         }
         self.current = None;
         self.heartbeat.ready(None, "heartbeat").await;
-        next_claimable(&self.store, self.name())
+        next_work(&self.store, self.name())
     }
 
     /// Claims `t` against its resourceVersion and, if won, starts its run.
@@ -242,19 +253,43 @@ impl Claims {
             }
             Ok(claimed) => {
                 self.emit(WorkerEvent::Claimed(key.clone()));
-                let current = key.to_string();
-                self.heartbeat
-                    .ready(Some(&current), "currentTask write")
-                    .await;
-                self.current = Some(task_run::start(
-                    &self.cluster,
-                    &self.cfg,
-                    claimed,
-                    self.sink.clone(),
-                    self.done.clone(),
-                ));
+                self.start(claimed, Job::First).await;
             }
         }
+    }
+
+    /// Begins the revision `t`'s open request for changes asks for and, if it may run, runs
+    /// it as this node's current run; a refusal is recorded on the decision.
+    async fn revise(&mut self, t: AgenticTask) {
+        let key = TaskKey::of(&t);
+        match super::revise::begin(&self.cluster, &self.cfg, t).await {
+            Ok(Outcome::Begun(b)) => {
+                self.emit(WorkerEvent::Notice(format!(
+                    "{key}: review {} started as attempt {}",
+                    b.revision.iteration, b.attempt
+                )));
+                self.emit(WorkerEvent::Claimed(key));
+                self.start(b.task.clone(), Job::Revise(b)).await;
+            }
+            Ok(Outcome::Ended(m)) => self.emit(WorkerEvent::Notice(m)),
+            Err(e) => self.emit(WorkerEvent::Error(format!("request changes on {key}: {e}"))),
+        }
+    }
+
+    /// Names `t` as the current task and starts its run.
+    async fn start(&mut self, t: AgenticTask, job: Job) {
+        let current = TaskKey::of(&t).to_string();
+        self.heartbeat
+            .ready(Some(&current), "currentTask write")
+            .await;
+        self.current = Some(task_run::start(
+            &self.cluster,
+            &self.cfg,
+            t,
+            job,
+            self.sink.clone(),
+            self.done.clone(),
+        ));
     }
 
     /// Stops the run, lands its terminal status on a fresh clock, then drains the node.
@@ -277,13 +312,15 @@ impl Claims {
     }
 }
 
-/// The best claimable task in the watch cache (priority, then age).
-fn next_claimable(store: &Store<AgenticTask>, node: &str) -> Option<AgenticTask> {
-    let mut ready: Vec<Arc<AgenticTask>> = store
-        .state()
-        .into_iter()
-        .filter(|t| tasks::claimable(t, node))
-        .collect();
+/// What to start next from the watch cache: a requested revision first (an operator waits
+/// on it), else the best claimable task (priority, then age).
+fn next_work(store: &Store<AgenticTask>, node: &str) -> Option<Work> {
+    let all = store.state();
+    if let Some(t) = all.iter().find(|t| super::revise::wants(t, node)) {
+        return Some(Work::Revise((**t).clone()));
+    }
+    let mut ready: Vec<&Arc<AgenticTask>> =
+        all.iter().filter(|t| tasks::claimable(t, node)).collect();
     ready.sort_by(|a, b| crate::fleet::schedule::rules::queue_order(a, b));
-    ready.first().map(|t| (**t).clone())
+    ready.first().map(|t| Work::Claim((***t).clone()))
 }

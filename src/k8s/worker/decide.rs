@@ -17,10 +17,14 @@ use std::time::Duration;
 
 const FIELD_MANAGER: &str = "foreman-agent";
 
-/// Whether `t` holds a decision this node must carry out (pending, or taken and unfinished).
+/// Whether `t` holds a decision this node carries out here (pending, or taken and
+/// unfinished). A request for changes is not one: it becomes a run (`super::revise`).
 pub fn holds(t: &AgenticTask, node: &str) -> bool {
     let s = t.status.as_ref();
-    s.and_then(|s| s.assigned_node.as_deref()) == Some(node) && Stage::of(t).open().is_some()
+    s.and_then(|s| s.assigned_node.as_deref()) == Some(node)
+        && Stage::of(t)
+            .open()
+            .is_some_and(|d| d.action != Action::RequestChanges)
 }
 
 /// Carries out the open decision on `t`: `Ok` says what came of it (including a decision
@@ -49,7 +53,7 @@ pub async fn carry_out(
 
 /// Writes the take-marker with the version the decision was read at. `None`: nothing to do
 /// (withdrawn, or carried out meanwhile). `resumed`: the marker was already there (a crash).
-async fn take(
+pub(super) async fn take(
     api: &Api<AgenticTask>,
     key: &TaskKey,
     mut t: AgenticTask,
@@ -105,7 +109,11 @@ async fn act(
             }
             let mut extra = ResultExtra::decided(PushDecision::Approved, &d.by, at);
             extra.other.insert("pushedSHA".into(), p.sha.clone().into());
-            let how = if landed { " (found on the remote after a restart)" } else { "" };
+            let how = if landed {
+                " (found on the remote after a restart)"
+            } else {
+                ""
+            };
             Ok((format!("pushed {} at {}{how}", p.branch, p.sha), extra))
         }
         Action::Reject => Ok((
@@ -118,12 +126,15 @@ async fn act(
                 .clone()
                 .unwrap_or_else(|| "https://api.github.com".into());
             let pr = jobs::open_pr(t, cfg.git_remote_url.as_deref(), &api_base, &cfg.token).await?;
-            Ok((pr.url.clone(), ResultExtra::pull_request(&pr.url, pr.number)))
+            Ok((
+                pr.url.clone(),
+                ResultExtra::pull_request(&pr.url, pr.number),
+            ))
         }
-        Action::RequestChanges => Err(
-            "request changes is not carried out by cluster nodes yet; approve or reject it (a rejected task can be re-queued)"
-                .into(),
-        ),
+        // The claim loop runs it as a revision (`super::revise`); never routed here.
+        Action::RequestChanges => {
+            Err("request changes is a revision run, not a decision job".into())
+        }
     }
 }
 
@@ -136,7 +147,7 @@ fn token(src: &TokenSource) -> Option<crate::workspace::Token> {
 
 /// Merges `extra` into `status.result.extra` (with `rv`: only if unchanged since). Without a
 /// version it retries transient failures for a short while: the outcome must land.
-async fn write_extra(
+pub(super) async fn write_extra(
     api: &Api<AgenticTask>,
     key: &TaskKey,
     rv: Option<&str>,

@@ -17,7 +17,9 @@ use tokio::sync::mpsc;
 /// is open or its change awaits approval).
 pub(super) fn wants(t: &AgenticTask, node: &str) -> bool {
     let mine = t.status.as_ref().and_then(|s| s.assigned_node.as_deref()) == Some(node);
-    mine && (decide::holds(t, node) || task_state(t) == TaskState::AwaitingApproval)
+    mine && (decide::holds(t, node)
+        || super::revise::wants(t, node)
+        || task_state(t) == TaskState::AwaitingApproval)
 }
 
 /// The decisions in flight and the diffs published (task → commit), shared with their jobs.

@@ -28,6 +28,18 @@ struct Conversation {
 }
 
 impl Live {
+    /// A live transcript that starts with `previous` (a revision resumes that conversation,
+    /// so its ConfigMap is the whole of it, as its journal is).
+    pub fn seeded(previous: &[(u32, Message)]) -> Live {
+        let live = Live::default();
+        {
+            let mut c = live.lock();
+            c.messages = previous.iter().map(|(_, m)| m.clone()).collect();
+            c.turns = previous.iter().map(|(t, _)| *t).max().unwrap_or(0);
+        }
+        live
+    }
+
     /// Keeps a message the run appended, and wakes the writer.
     pub fn record(&self, ev: &ExecEvent) {
         if let ExecEvent::Loop(LoopEvent::Message { turn, message }) = ev {

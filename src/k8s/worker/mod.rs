@@ -9,7 +9,8 @@
 //! executor, final transcript, terminal status), `live` (the transcript while it runs),
 //! `heartbeat`, `tasks` (the status writes), `node`, `endpoint`, `transcript` (the ConfigMap),
 //! `service` (the launchd/systemd files that run the daemon), `held` (what a node owes the
-//! tasks it ran: `decide`, decisions written by any console; `diff`, the published change).
+//! tasks it ran: `decide`, decisions written by any console; `diff`, the published change),
+//! `revise` (a request for changes: attempt N+1 of a GO, run like a claimed task).
 
 mod claim_loop;
 pub mod decide;
@@ -19,6 +20,7 @@ mod heartbeat;
 mod held;
 mod live;
 pub mod node;
+mod revise;
 pub mod secret;
 pub mod service;
 mod task_run;

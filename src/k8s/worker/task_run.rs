@@ -3,6 +3,7 @@
 //! and the terminal status that points at it.
 
 use super::live::{self, Live};
+use super::revise::Begun;
 use super::tasks::{self, Terminal};
 use super::{WorkerConfig, WorkerEvent, endpoint, secret, transcript};
 use crate::api::{Agent, AgenticTask};
@@ -10,6 +11,7 @@ use crate::executor::outcome::{Precondition, precondition_failed};
 use crate::executor::run::{ExecEvent, ExecutorConfig, RunReport, execute};
 use crate::executor::{ResultEnvelope, outcome};
 use crate::fleet::TaskKey;
+use crate::fleet::decision::MARK_KEY;
 use crate::k8s::Cluster;
 use crate::workspace::auth::redact_url;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -47,16 +49,35 @@ impl Current {
     }
 }
 
-/// Starts the run of a claimed task; `done` hears its key once the terminal status is written.
+/// What a run does: the first run of a claimed task, or a revision the operator asked for.
+pub(super) enum Job {
+    First,
+    Revise(Box<Begun>),
+}
+
+/// Starts the run of a claimed (or begun) task; `done` hears its key once the terminal
+/// status is written.
 pub(super) fn start(
     cluster: &Cluster,
     cfg: &WorkerConfig,
     task: AgenticTask,
+    job: Job,
     sink: mpsc::UnboundedSender<WorkerEvent>,
     done: mpsc::UnboundedSender<TaskKey>,
 ) -> Current {
     let key = TaskKey::of(&task);
-    let live = Arc::new(Live::default());
+    let (live, keep) = match &job {
+        // A decision mark on the task (a crashed revision re-run) stays done in its Result.
+        Job::First => (
+            Live::default(),
+            crate::fleet::status::result_extra(&task)
+                .other
+                .get(MARK_KEY)
+                .cloned(),
+        ),
+        Job::Revise(b) => (Live::seeded(&b.previous), Some(b.mark.clone())),
+    };
+    let live = Arc::new(live);
     let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &key.namespace);
     let writer = tokio::spawn(live::stream(
         cms.clone(),
@@ -68,6 +89,7 @@ pub(super) fn start(
         cluster.clone(),
         cfg.clone(),
         task.clone(),
+        job,
         sink.clone(),
         live.clone(),
     ));
@@ -80,6 +102,7 @@ pub(super) fn start(
         cms,
         tasks: Api::namespaced(cluster.client.clone(), &key.namespace),
         abort_reason: abort_reason.clone(),
+        keep,
         sink,
         done,
     };
@@ -100,6 +123,9 @@ struct Finish {
     cms: Api<ConfigMap>,
     tasks: Api<AgenticTask>,
     abort_reason: AbortReason,
+    /// The task's decision mark (a revision's done one), kept in its Result
+    /// (`extra.decision`): a Result without it would make that decision look pending again.
+    keep: Option<serde_json::Value>,
     sink: mpsc::UnboundedSender<WorkerEvent>,
     done: mpsc::UnboundedSender<TaskKey>,
 }
@@ -123,7 +149,7 @@ impl Finish {
         let terminal = match (joined, aborted) {
             (_, Some((reason, message))) => Terminal::Failed { reason, message },
             (Ok(Ok(rep)), None) => Terminal::Result {
-                result: Box::new(cluster_envelope(&self.key, rep, cm_ok)),
+                result: Box::new(self.envelope(rep, cm_ok)),
                 transcript_ref: cm_ok.then(|| transcript::status_ref(&self.key.name)),
             },
             (Ok(Err(msg)), None) => Terminal::executor_error(msg),
@@ -147,6 +173,15 @@ impl Finish {
             outcome,
         });
         let _ = self.done.send(self.key);
+    }
+
+    /// The Result as the cluster sees it, with the task's decision mark.
+    fn envelope(&self, rep: RunReport, cm_ok: bool) -> ResultEnvelope {
+        let mut env = cluster_envelope(&self.key, rep, cm_ok);
+        if let Some(mark) = &self.keep {
+            env.extra.other.insert(MARK_KEY.into(), mark.clone());
+        }
+        env
     }
 
     /// The whole transcript, once more; whether it landed (the Result points at it only then).
@@ -184,22 +219,30 @@ fn cluster_envelope(key: &TaskKey, rep: RunReport, cm_ok: bool) -> ResultEnvelop
     env
 }
 
-/// Agent lookup, endpoint resolution and the executor. `Ok` is a Result envelope (any
-/// outcome, including preconditions); `Err` is an executor error.
+/// Agent lookup, endpoint resolution and the executor (a first run, or the revision). `Ok`
+/// is a Result envelope (any outcome, including preconditions); `Err` is an executor error.
 async fn execute_task(
     cluster: Cluster,
     cfg: WorkerConfig,
     task: AgenticTask,
+    job: Job,
     sink: mpsc::UnboundedSender<WorkerEvent>,
     live: Arc<Live>,
 ) -> Result<RunReport, String> {
-    let pre = Preflight::new(&cfg, &task, &sink);
-    if let Some(d) = cfg.stub_sleep {
+    let attempt = match &job {
+        Job::First => 1,
+        Job::Revise(b) => b.attempt,
+    };
+    let pre = Preflight::new(&cfg, &task, &sink, attempt);
+    if let (Job::First, Some(d)) = (&job, cfg.stub_sleep) {
         return Ok(pre.stub(&task, d).await);
     }
-    let mut agent = match pre.agent(&cluster, &task).await? {
-        Ok(a) => a,
-        Err(early) => return Ok(early),
+    let mut agent = match &job {
+        Job::Revise(b) => b.agent.clone(),
+        Job::First => match pre.agent(&cluster, &task).await? {
+            Ok(a) => a,
+            Err(early) => return Ok(early),
+        },
     };
     cfg.agent_defaults.apply_to(&mut agent);
     let cloud = secret::is_cloud_proxy(&agent);
@@ -230,9 +273,15 @@ async fn execute_task(
         live.record(&ev);
         pre.send(ev);
     };
-    execute(&task, &agent, &exec_cfg, &mut on_event)
-        .await
-        .map_err(|e| e.to_string())
+    let ran = match &job {
+        Job::First => execute(&task, &agent, &exec_cfg, &mut on_event).await,
+        Job::Revise(b) => {
+            let notes = crate::agent::Inbox::default();
+            crate::executor::revise(&task, &agent, &exec_cfg, &b.revision, notes, &mut on_event)
+                .await
+        }
+    };
+    ran.map_err(|e| e.to_string())
 }
 
 /// What the worker does before the executor: the Agent and the model endpoint.
@@ -244,16 +293,19 @@ struct Preflight<'a> {
 }
 
 impl<'a> Preflight<'a> {
+    /// The preflight of attempt `attempt` (each attempt has a journal of its own).
     fn new(
         cfg: &WorkerConfig,
         task: &AgenticTask,
         sink: &'a mpsc::UnboundedSender<WorkerEvent>,
+        attempt: u32,
     ) -> Preflight<'a> {
         let key = TaskKey::of(task);
-        let journal = cfg
-            .journal_dir
-            .join(&key.namespace)
-            .join(format!("{}.jsonl", key.name));
+        let file = match attempt {
+            0 | 1 => format!("{}.jsonl", key.name),
+            n => format!("{}.attempt-{n}.jsonl", key.name),
+        };
+        let journal = cfg.journal_dir.join(&key.namespace).join(file);
         Preflight {
             key,
             journal,

@@ -17,6 +17,35 @@ pub fn configmap_name(task: &str) -> String {
     format!("foreman-transcript-{task}")
 }
 
+/// Label of an earlier attempt's transcript ConfigMap: the task it belongs to (a label of
+/// its own, so consoles following the current transcript are not woken by archives).
+pub const LABEL_ATTEMPT_OF: &str = "foreman.llmkube.dev/attempt-of";
+/// The key of an archived attempt's status (its Result, verdict, branch and commit).
+pub const STATUS_KEY: &str = "status.json";
+
+/// Name of the ConfigMap keeping attempt `n`'s transcript once a later attempt started.
+pub fn attempt_configmap_name(task: &str, n: u32) -> String {
+    format!("foreman-transcript-{task}-attempt-{n}")
+}
+
+/// Attempt `n`'s archive: the current transcript ConfigMap's documents (`current`, when it
+/// exists) and the attempt's status, under [`attempt_configmap_name`], owned by the task.
+pub fn archive(
+    task: &AgenticTask,
+    n: u32,
+    current: Option<&ConfigMap>,
+    status: &serde_json::Value,
+) -> ConfigMap {
+    let name = task.metadata.name.clone().unwrap_or_default();
+    let mut data = current.and_then(|c| c.data.clone()).unwrap_or_default();
+    data.insert(STATUS_KEY.to_string(), status.to_string());
+    ConfigMap {
+        metadata: owned_by(task, attempt_configmap_name(&name, n), LABEL_ATTEMPT_OF),
+        data: Some(data),
+        ..Default::default()
+    }
+}
+
 /// `result.extra.transcriptRef` as upstream writes it.
 pub fn transcript_ref(namespace: &str, task: &str) -> serde_json::Value {
     serde_json::json!({

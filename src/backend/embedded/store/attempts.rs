@@ -4,35 +4,17 @@
 //! annotation (absent: 1), so every reader of the task sees it without asking the store.
 
 use super::StoreError;
-use crate::api::{AgenticTask, AgenticTaskStatus};
+use crate::api::AgenticTaskStatus;
 use crate::fleet::TaskKey;
 use rusqlite::{Connection, Transaction, params};
 
-/// The annotation holding the number of a task's current attempt.
-pub const ATTEMPT_ANNOTATION: &str = "foreman.llmkube.dev/attempt";
+pub use crate::fleet::attempt::{ATTEMPT_ANNOTATION, attempt_of, set_attempt};
 
 /// One finished attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attempt {
     pub number: u32,
     pub status: AgenticTaskStatus,
-}
-
-/// The task's current attempt (1 when never re-queued).
-pub fn attempt_of(t: &AgenticTask) -> u32 {
-    t.metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(ATTEMPT_ANNOTATION))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-}
-
-pub(super) fn set_attempt(t: &mut AgenticTask, n: u32) {
-    t.metadata
-        .annotations
-        .get_or_insert_with(Default::default)
-        .insert(ATTEMPT_ANNOTATION.into(), n.to_string());
 }
 
 pub(super) fn archive(
