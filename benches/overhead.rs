@@ -22,7 +22,6 @@
 //! (FOREMAN_BENCH_REAL_RUNS=N for N real runs instead of 3)
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use common::scripted_oai::{Reply, ScriptedServer};
