@@ -355,6 +355,8 @@ impl<'a> Run<'a> {
                     call.name
                 )),
                 Ok(args) => {
+                    // The tool's own time, for the `overhead` bench.
+                    let span = tracing::debug_span!("tool.run");
                     let run = self.registry.dispatch(&call.name, &args);
                     let done = match self.cfg.deadline {
                         Some(d) => match tokio::time::timeout_at(d, run).await {
@@ -363,6 +365,7 @@ impl<'a> Run<'a> {
                         },
                         None => run.await,
                     };
+                    drop(span);
                     match done {
                         Ok(out) => {
                             if terminal.is_none() {

@@ -350,6 +350,9 @@ impl Client {
             value.set_sensitive(true);
             req = req.header(reqwest::header::AUTHORIZATION, value);
         }
+        // Request sent → last reply byte, for the `overhead` bench (a disabled span costs a
+        // cached interest check).
+        let exchange = tracing::debug_span!("oai.exchange");
         let send = req.body(body).send();
         let mut resp = match timeout(limit, send).await {
             Err(_) => {
@@ -406,6 +409,7 @@ impl Client {
                 finished_at = Some(Instant::now());
             }
         }
+        drop(exchange);
         if !parser.is_done() && !agg.all_finished() {
             return Err(OaiError::Transport(format!(
                 "the reply stream from {} ended before the model finished (no finish_reason, no [DONE]); the connection was cut — did the server restart or crash?",

@@ -267,6 +267,8 @@ impl Sandbox {
             env: &[],
             read_only: &[],
         };
+        // A new supervisor's start, for the `overhead` bench.
+        let _span = tracing::debug_span!("sandbox.start");
         let cmd = linux_command(path, probe, &self.policy, self.scratch()?, &inv, Some(exe))?;
         session::Session::start(cmd)
             .await

@@ -28,7 +28,10 @@ impl Run<'_> {
         sink(ExecEvent::Status(format!("cloning {}", redact_url(remote))));
         let (remote, ws, tok) = (remote.to_string(), self.workspace.clone(), token.clone());
         blocking(move || {
+            // The clone alone, for the `overhead` bench.
+            let span = tracing::debug_span!("git.clone");
             let repo = workspace::clone(&remote, &ws, tok.as_ref()).map_err(|e| e.to_string())?;
+            drop(span);
             workspace::pin::record(repo.path(), &remote)
                 .map_err(|e| format!("cannot write the clone record: {e}"))?;
             Ok::<_, String>(repo)

@@ -1,0 +1,79 @@
+//! The spans `benches/overhead.rs` times a run by: one `oai.exchange` per chat request, one
+//! `tool.run` per tool call that ran, each closed after it ends, in order — so the bench's
+//! model and tool figures stay what their labels say.
+
+mod common;
+
+use common::scripted_oai::ScriptedServer;
+use common::{agent, bot, fix_then_go, fleet_repo, issue_task};
+use foreman::executor::run::TokenSource;
+use foreman::executor::{ExecutorConfig, execute};
+use foreman::workspace::Token;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{Layer, filter};
+
+type Closed = Arc<Mutex<Vec<(&'static str, Instant, Instant)>>>;
+
+struct Timer(Closed);
+
+impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Timer {
+    fn on_new_span(&self, _: &tracing::span::Attributes<'_>, id: &tracing::Id, ctx: Context<S>) {
+        if let Some(s) = ctx.span(id) {
+            s.extensions_mut().insert(Instant::now());
+        }
+    }
+
+    fn on_close(&self, id: tracing::Id, ctx: Context<S>) {
+        if let Some(s) = ctx.span(&id)
+            && let Some(t) = s.extensions().get::<Instant>()
+        {
+            self.0.lock().unwrap().push((s.name(), *t, Instant::now()));
+        }
+    }
+}
+
+// The loop runs on this thread (a current-thread runtime), where the subscriber is the default.
+#[tokio::test(flavor = "current_thread")]
+async fn a_run_reports_one_exchange_per_request_and_one_tool_span_per_call() {
+    let closed = Closed::default();
+    let only =
+        filter::filter_fn(|m| m.is_span() && ["oai.exchange", "tool.run"].contains(&m.name()));
+    let sub = tracing_subscriber::registry().with(Timer(closed.clone()).with_filter(only));
+    let _default = tracing::subscriber::set_default(sub);
+
+    let e = fleet_repo();
+    let server = ScriptedServer::start(fix_then_go("docs: fix typo")).unwrap();
+    let cfg = ExecutorConfig {
+        base_url: server.base_url(),
+        git_remote_url: Some(e.bare.display().to_string()),
+        workspace_root: e.root.join("ws"),
+        namespace: "default".into(),
+        keep_workspace: false,
+        identity: bot(),
+        push_now: false,
+        journal_path: e.root.join("journal.jsonl"),
+        token: TokenSource::Given(Token::new("unused-for-local-remotes")),
+        sandbox: Default::default(),
+        provider_key: Default::default(),
+        github_api_base: None,
+    };
+    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(rep.result.verdict, "GO", "{:?}", rep.result);
+
+    let spans = closed.lock().unwrap().clone();
+    let names: Vec<_> = spans.iter().map(|s| s.0).collect();
+    // Two turns (the fix, then submit_result): request, its tool, request, its tool.
+    assert_eq!(
+        names,
+        ["oai.exchange", "tool.run", "oai.exchange", "tool.run"]
+    );
+    for w in spans.windows(2) {
+        assert!(w[0].2 <= w[1].1, "spans overlap: {spans:?}");
+    }
+    assert!(spans.iter().all(|(_, s, e)| s <= e));
+}
