@@ -3,10 +3,17 @@
 //! 1. `plan()` alone, in memory: 5,000 Pending tasks × 200 Ready nodes (200 placements, the
 //!    other 4,800 wait for a free node).
 //! 2. Against a real kube-apiserver 1.20 ($FOREMAN_E2E_KUBECONFIG, else one started with
-//!    `scripts/k8s.sh` on free ports in 20000-20100; without either it says so and exits 0):
-//!    200 fresh Ready FleetNodes and 1,000 Pending tasks; the event-driven scheduler starts cold
-//!    (initial list + watch included) and places the first wave of 200; then the bench frees
-//!    every node (tasks Succeeded) and times the refill of the second wave, as a fleet would.
+//!    `scripts/k8s.sh` on free ports in 20000-20100; without either it says so and exits 2):
+//!    200 fresh Ready FleetNodes and 1,000 Pending tasks.
+//!    - The apiserver's ceiling, in the same run: 200 status merge-patches shaped like the
+//!      scheduler's placements (phase, node, condition; each guarded by the resourceVersion
+//!      read before), 8 in flight on 8 connections, on 200 tasks of another namespace, with a
+//!      watch on them as the scheduler part has; three rounds, the median.
+//!    - Cold start: the event-driven scheduler from its start (a fresh client: connect,
+//!      preflight, initial lists, watches) until the bench's own watch saw the first wave of
+//!      200 placed. Goal: its placements/s ≥ 0.8 × the ceiling (exit 1 under it).
+//!    - Then the bench frees every node (tasks Succeeded) and times the refill of the second
+//!      wave, as a fleet would (reported, no goal: it includes the bench's 200 finishing writes).
 //!
 //!   cargo bench --bench scheduler
 
@@ -63,16 +70,21 @@ fn main() {
             std::process::exit(2);
         }
         Ok(()) if OVER.load(std::sync::atomic::Ordering::Relaxed) => {
-            println!("scheduler: OVER goal (a wave placed fewer than {GOAL_TASKS_PER_S} tasks/s)");
+            println!(
+                "scheduler: OVER goal (cold start under {GOAL_RATIO} of the apiserver's ceiling)"
+            );
             std::process::exit(1);
         }
         Ok(()) => {}
     }
 }
 
-/// Placements per second against the apiserver, each wave.
-const GOAL_TASKS_PER_S: f64 = 50.0;
-/// Set by [`report`] when a wave is under the goal.
+/// Cold start placements/s over the apiserver's merge-patch ceiling measured in the same run.
+const GOAL_RATIO: f64 = 0.8;
+/// Status writes in flight when measuring the ceiling (the scheduler's default concurrency).
+const CEILING_CONNECTIONS: usize = 8;
+const CEILING_ROUNDS: usize = 3;
+/// Set when the cold start is under the goal.
 static OVER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn now() -> jiff::Timestamp {
@@ -205,25 +217,119 @@ async fn against_apiserver(kubeconfig: &Path, fresh: bool) -> Result<(), BoxErro
     .buffer_unordered(PARALLEL)
     .try_collect::<Vec<_>>()
     .await?;
+    let ceil_ns = format!("{run}-ceiling");
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": ceil_ns}}))?;
+    ns_api.create(&PostParams::default(), &ns).await?;
+    let ceil_tasks: Api<AgenticTask> = Api::namespaced(client.clone(), &ceil_ns);
+    let ceil_names: Vec<String> = (0..NODES).map(|i| format!("c{i:04}")).collect();
+    stream::iter(ceil_names.iter().map(|name| {
+        let (api, ns) = (ceil_tasks.clone(), ceil_ns.clone());
+        async move {
+            api.create(&PostParams::default(), &task(&ns, name, 0))
+                .await
+        }
+    }))
+    .buffer_unordered(PARALLEL)
+    .try_collect::<Vec<_>>()
+    .await?;
     println!(
-        "scheduler: seeded {NODES} FleetNodes + {TASKS} Pending tasks in {:.1} s",
+        "scheduler: seeded {NODES} FleetNodes + {TASKS} Pending tasks (+ {NODES} for the ceiling) in {:.1} s",
         t.elapsed().as_secs_f64()
     );
 
-    let result = waves(&client, &run, &tasks).await;
+    let result = match ceiling(&ceil_tasks, &ceil_names).await {
+        Ok(ceil) => waves(kubeconfig, &run, &tasks, ceil).await,
+        Err(e) => Err(e),
+    };
     let _ = nodes
         .delete_collection(
             &DeleteParams::default(),
             &ListParams::default().labels(&format!("{LABEL}={run}")),
         )
         .await;
-    let _ = tasks
-        .delete_collection(&DeleteParams::default(), &ListParams::default())
-        .await;
+    for api in [&tasks, &ceil_tasks] {
+        let _ = api
+            .delete_collection(&DeleteParams::default(), &ListParams::default())
+            .await;
+    }
+    for ns in [&run, &ceil_ns] {
+        let _ = ns_api.delete(ns, &DeleteParams::default()).await;
+    }
     result
 }
 
-async fn waves(client: &Client, run: &str, tasks: &Api<AgenticTask>) -> Result<(), BoxError> {
+/// What the apiserver accepts of the scheduler's writes: status merge-patches shaped like a
+/// placement (phase, node, a condition), each guarded by the resourceVersion read before (the
+/// list, then each write's answer), [`CEILING_CONNECTIONS`] in flight, while a watch follows
+/// the tasks (as the bench's own watch does in the scheduler part). Patches/s, the median of
+/// [`CEILING_ROUNDS`] rounds; each round changes every task (no write is a no-op).
+async fn ceiling(tasks: &Api<AgenticTask>, names: &[String]) -> Result<f64, BoxError> {
+    let observer = tokio::spawn({
+        let tasks = tasks.clone();
+        async move {
+            let s = watcher(tasks, watcher::Config::default()).touched_objects();
+            let mut s = std::pin::pin!(s);
+            while s.next().await.is_some() {}
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut rvs: std::collections::HashMap<String, String> = tasks
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .map(|t| (t.name_any(), t.resource_version().unwrap_or_default()))
+        .collect();
+    let pp = PatchParams {
+        field_manager: Some(scheduler::apply::FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    let mut rates = Vec::new();
+    for round in 0..CEILING_ROUNDS {
+        let at = now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let t = Instant::now();
+        let written: Vec<(String, String)> = stream::iter(names.iter().map(|name| {
+            let (tasks, pp, rv) = (tasks.clone(), pp.clone(), rvs[name].clone());
+            let node = format!("ceiling-{round}-{name}");
+            let patch = json!({
+                "metadata": {"resourceVersion": rv},
+                "status": {"phase": "Scheduled", "assignedNode": node, "conditions": [{
+                    "type": "Scheduled", "status": "True", "reason": "FleetNodeAssigned",
+                    "message": format!("scheduled to FleetNode {node:?}"),
+                    "lastTransitionTime": at,
+                }]},
+            });
+            async move {
+                let t = tasks.patch_status(name, &pp, &Patch::Merge(&patch)).await?;
+                Ok::<_, kube::Error>((name.clone(), t.resource_version().unwrap_or_default()))
+            }
+        }))
+        .buffer_unordered(CEILING_CONNECTIONS)
+        .try_collect()
+        .await?;
+        rates.push(names.len() as f64 / t.elapsed().as_secs_f64());
+        rvs = written.into_iter().collect();
+    }
+    observer.abort();
+    let mut sorted = rates.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let median = sorted[sorted.len() / 2];
+    let each: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
+    println!(
+        "scheduler: apiserver ceiling: {median:.0} status merge-patches/s (median of {CEILING_ROUNDS} \
+         rounds of {}: {}/s; {CEILING_CONNECTIONS} in flight, resourceVersion-guarded)",
+        names.len(),
+        each.join(", ")
+    );
+    Ok(median)
+}
+
+async fn waves(
+    kubeconfig: &Path,
+    run: &str,
+    tasks: &Api<AgenticTask>,
+    ceiling: f64,
+) -> Result<(), BoxError> {
     // Count distinct tasks seen Scheduled/Running/Succeeded, from a watch of our own.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<usize>();
     let watch = tokio::spawn({
@@ -274,15 +380,32 @@ async fn waves(client: &Client, run: &str, tasks: &Api<AgenticTask>) -> Result<(
     );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let t0 = Instant::now();
-    let sched = tokio::spawn(scheduler::run(client.clone(), cfg, async {
-        let _ = stop_rx.await;
-    }));
+    // A daemon's start: its own client (connections and TLS included), then `run`.
+    let args = ClusterArgs {
+        kubeconfig: Some(kubeconfig.to_path_buf()),
+        ..Default::default()
+    };
+    let sched = tokio::spawn(async move {
+        let client = connect(&args).await.map_err(|e| e.to_string())?.client;
+        scheduler::run(client, cfg, async {
+            let _ = stop_rx.await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+    });
     let first = until(&mut rx, NODES).await;
     let wave1 = t0.elapsed();
     first?;
-    report(
-        "first wave, cold start (initial list + watch sync included)",
-        wave1,
+    let cold = NODES as f64 / wave1.as_secs_f64();
+    let ratio = cold / ceiling;
+    if ratio < GOAL_RATIO {
+        OVER.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    println!(
+        "scheduler: cold start placed {NODES} tasks in {:.0} ms ({cold:.0} tasks/s) = {ratio:.2} of \
+         the ceiling (goal ≥ {GOAL_RATIO}) — from the daemon's start (connect, preflight, initial \
+         lists, watches) to the bench's watch seeing all {NODES} placed",
+        wave1.as_secs_f64() * 1e3
     );
 
     // Every node's agent finishes its task at once: the scheduler refills the fleet.
@@ -310,25 +433,20 @@ async fn waves(client: &Client, run: &str, tasks: &Api<AgenticTask>) -> Result<(
     let second = until(&mut rx, NODES + done.len()).await;
     let wave2 = t1.elapsed();
     let _ = stop_tx.send(());
-    let _ = sched.await;
+    let stopped = sched.await;
     watch.abort();
     second?;
-    report(
-        "second wave (200 nodes freed by their tasks finishing, refilled; the 200 finishing writes included)",
-        wave2,
-    );
-    Ok(())
-}
-
-fn report(what: &str, d: Duration) {
-    let ms = d.as_secs_f64() * 1e3;
-    let rate = NODES as f64 / d.as_secs_f64();
-    if rate < GOAL_TASKS_PER_S {
-        OVER.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Ok(Err(e)) = stopped {
+        return Err(format!("the scheduler failed: {e}").into());
     }
     println!(
-        "scheduler: placed {NODES} tasks in {ms:.0} ms ({rate:.0} tasks/s; goal ≥ {GOAL_TASKS_PER_S} tasks/s) — {what}"
+        "scheduler: refill placed {NODES} tasks in {:.0} ms ({:.0} tasks/s; the bench's {} \
+         finishing writes included, {PARALLEL} in flight; reported, no goal)",
+        wave2.as_secs_f64() * 1e3,
+        NODES as f64 / wave2.as_secs_f64(),
+        done.len()
     );
+    Ok(())
 }
 
 async fn install_crds(client: &Client) -> Result<(), BoxError> {

@@ -623,6 +623,19 @@ async fn push_and_pr_are_gated_to_the_node_that_ran_the_task_and_recorded_for_ev
         "{outcome:?}"
     );
     let pushed = git(&bare, &["rev-parse", "refs/heads/foreman/issue-1"]);
+    // A finished task comes in the Snapshot as its summary (no commit); the console asks for
+    // the whole task when it shows more.
+    ui.h.send(Command::LoadTask(key(&ns, "go")));
+    ui.until("the whole task", 15, |u| {
+        !foreman::fleet::summary::is_summary(&u.tasks["go"])
+    })
+    .await;
+    let whole = &ui.tasks["go"];
+    assert!(
+        whole.metadata.managed_fields.is_none(),
+        "slimmed on arrival"
+    );
+    assert!(whole.spec.payload.prompt.is_some(), "otherwise whole");
     assert_eq!(
         pushed.trim(),
         ui.tasks["go"]

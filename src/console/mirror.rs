@@ -24,6 +24,11 @@ pub struct Mirror {
     /// Tasks held as their summaries (`fleet::summary`) whose full task was asked for
     /// (`Command::LoadTask`); the answer is a `TaskUpdated`.
     pub asked: std::collections::BTreeSet<TaskKey>,
+    /// Of every task, as of the last [`Mirror::reorder`]: how many await approval, and whether
+    /// any has a coder gate (configured or run). The queue's title and its GATE column read
+    /// these each frame instead of deriving every task's state again.
+    pub awaiting: usize,
+    pub gated: bool,
 }
 
 impl Mirror {
@@ -108,7 +113,13 @@ impl Mirror {
     pub fn reorder(&mut self, sort: QueueSort) {
         let mut keys: Vec<(TaskKey, &AgenticTask)> =
             self.tasks.iter().map(|(k, t)| (k.clone(), &**t)).collect();
-        sort.sort(&mut keys);
+        self.awaiting = sort.sort(&mut keys);
+        self.gated = self.tasks.values().any(|t| {
+            t.spec.gate.is_some()
+                || t.status.as_ref().is_some_and(|s| {
+                    crate::api::gate::GateRun::of_result(s.result.as_ref()).is_some()
+                })
+        });
         self.order = keys.into_iter().map(|(k, _)| k).collect();
     }
 }

@@ -86,10 +86,11 @@ impl QueueSort {
         if self.reversed { "↓" } else { "↑" }
     }
 
-    /// Sorts `keys` (all present in `tasks`' lookup) in this order. Each task's sort key is
-    /// derived once (its state reads the Result), not in every comparison: a queue of 10,000
-    /// makes ~130,000 of them.
-    pub fn sort(self, keys: &mut Vec<(TaskKey, &AgenticTask)>) {
+    /// Sorts `keys` (all present in `tasks`' lookup) in this order; returns how many of them
+    /// await approval (their state is derived here anyway). Each task's sort key is derived
+    /// once (its state reads the Result), not in every comparison: a queue of 10,000 makes
+    /// ~130,000 of them.
+    pub fn sort(self, keys: &mut Vec<(TaskKey, &AgenticTask)>) -> usize {
         let mut keyed: Vec<(SortKey, (TaskKey, &AgenticTask))> = keys
             .drain(..)
             .map(|(k, t)| (SortKey::of(t), (k, t)))
@@ -105,7 +106,9 @@ impl QueueSort {
                 .then_with(|| default_order(a, b))
                 .then_with(|| ka.cmp(kb))
         });
+        let awaiting = keyed.iter().filter(|(k, _)| k.rank == AWAITING).count();
         keys.extend(keyed.into_iter().map(|(_, kt)| kt));
+        awaiting
     }
 
     fn compare(self, a: &SortKey, b: &SortKey) -> Ordering {
@@ -147,9 +150,12 @@ fn default_order(a: &SortKey, b: &SortKey) -> Ordering {
     a.rank.cmp(&b.rank).then_with(|| b.created.cmp(&a.created))
 }
 
+/// [`rank`] of a task awaiting approval.
+const AWAITING: u8 = 0;
+
 fn rank(s: TaskState) -> u8 {
     match s {
-        TaskState::AwaitingApproval => 0,
+        TaskState::AwaitingApproval => AWAITING,
         TaskState::Running => 1,
         TaskState::Scheduled => 2,
         TaskState::Pending | TaskState::Waiting => 3,

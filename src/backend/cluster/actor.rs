@@ -329,8 +329,15 @@ impl Actor {
                 self.spawn_op(async move { ops::request_changes(&ctx, &task, &feedback).await });
             }
             Command::Shutdown => {}
-            // The cluster's tasks reach the UI in full (watches): there is no summary to fill.
-            Command::LoadTask(_) => {}
+            // A finished task was listed as its summary: the full one from the apiserver.
+            Command::LoadTask(key) => {
+                let ctx = self.ctx.clone();
+                tokio::spawn(async move {
+                    if let Some(e) = ops::load_task(&ctx, &key).await {
+                        ctx.emit(e);
+                    }
+                });
+            }
             Command::CreateTask(t) => {
                 let ctx = self.ctx.clone();
                 self.spawn_op(async move { super::intake::create_task(&ctx, *t).await });

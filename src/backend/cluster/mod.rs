@@ -38,6 +38,9 @@ use kube::Client;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// AgenticTasks per page of the console's initial list.
+const LIST_PAGE: u32 = 500;
+
 /// What the cluster backend needs besides the connection.
 #[derive(Clone, Debug)]
 pub struct ClusterBackendConfig {
@@ -100,8 +103,9 @@ pub fn start_cluster(
     }
     let _guard = rt.enter();
     // One AgenticTask watch for the console, its worker and its scheduler: each subscribes
-    // before it starts.
-    let mut tasks = TaskWatch::new(cluster.client.clone(), &cluster.namespace);
+    // before it starts. Its list comes in pages: a fleet's tasks are taken in a page at a
+    // time, the finished ones kept as summaries.
+    let mut tasks = TaskWatch::paged(cluster.client.clone(), &cluster.namespace, LIST_PAGE);
     let console_tasks = watch::subscribe_tasks(&mut tasks);
     let worker = cfg
         .worker

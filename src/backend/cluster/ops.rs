@@ -39,6 +39,23 @@ async fn get(ctx: &Ctx, key: &TaskKey) -> Result<AgenticTask, String> {
         .ok_or_else(|| format!("no task {key} in the cluster"))
 }
 
+/// The full task for a console that holds its summary: a `TaskUpdated`, an error to show, or
+/// nothing when it is gone (its deletion reaches the console through the watch).
+pub(super) async fn load_task(ctx: &Ctx, key: &TaskKey) -> Option<crate::backend::BackendEvent> {
+    use crate::backend::BackendEvent;
+    match tasks(ctx, &key.namespace).get_opt(&key.name).await {
+        Ok(Some(mut t)) => {
+            crate::k8s::watch::slim(&mut t);
+            Some(BackendEvent::TaskUpdated(Box::new(t)))
+        }
+        Ok(None) => None,
+        Err(e) => Some(BackendEvent::Error(format!(
+            "cannot read task {key}: {}",
+            explain(&e)
+        ))),
+    }
+}
+
 /// Writes `t`'s status with its resourceVersion (optimistic concurrency).
 async fn replace_status(ctx: &Ctx, key: &TaskKey, t: &AgenticTask) -> Result<(), String> {
     let pp = PostParams {

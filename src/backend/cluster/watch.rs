@@ -137,14 +137,35 @@ pub(super) async fn run<K: Watched>(api: Api<Lenient<K>>, tx: UnboundedSender<Ms
     follow(stream, tx).await
 }
 
-/// Subscribes the console to the process's task watch: every step, failures described.
+/// Subscribes the console to the process's task watch: every step, failures described, and a
+/// finished task of a list as its summary (`fleet::summary`: what the queue and the fleet pane
+/// read; the console asks for the full task when it shows more, `Command::LoadTask`). The
+/// console keeps no cache of the watch's: a watch-only console holds each task once, and a
+/// fleet's finished tasks as summaries.
 pub(super) fn subscribe_tasks(watch: &mut TaskWatch) -> Feed<Described<AgenticTask>> {
-    watch.subscribe(|step: &Step| {
+    watch.subscribe_steps(|step: &Step| {
         Some(match step {
-            Ok(ev) => Ok(ev.clone()),
+            Ok(ev) => Ok(compact(ev)),
             Err(e) => Err(describe(AgenticTask::WHAT, e)),
         })
     })
+}
+
+/// A listed task as the console takes it: a finished one as its summary.
+fn compact(ev: &Event<Lenient<AgenticTask>>) -> Event<Lenient<AgenticTask>> {
+    match ev {
+        Event::InitApply(Lenient::Ok(t)) if is_finished(t) => {
+            Event::InitApply(Lenient::Ok(crate::fleet::summary::summary(t)))
+        }
+        ev => ev.clone(),
+    }
+}
+
+fn is_finished(t: &AgenticTask) -> bool {
+    t.status
+        .as_ref()
+        .and_then(|s| s.phase)
+        .is_some_and(|p| p.is_terminal())
 }
 
 /// Follows the AgenticTasks of the shared task watch until the task is aborted.

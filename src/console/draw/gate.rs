@@ -32,12 +32,7 @@ pub(crate) fn recorded(task: &AgenticTask) -> Option<GateRun> {
 /// Whether any task of the queue has a gate (configured or run): only then is the column
 /// shown, so queues without gates keep their columns.
 pub(super) fn any(app: &App) -> bool {
-    !app.gates.is_empty()
-        || app
-            .mirror
-            .tasks
-            .values()
-            .any(|t| t.spec.gate.is_some() || recorded(t).is_some())
+    !app.gates.is_empty() || app.mirror.gated
 }
 
 /// The queue's cell and its style.

@@ -82,12 +82,7 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
             let task = app.mirror.task(k)?;
             Some(Row::new(pick(&cells(app, k, task, narrow, gated), &keep)))
         });
-    let waiting = app
-        .mirror
-        .tasks
-        .values()
-        .filter(|t| task_state(t) == TaskState::AwaitingApproval)
-        .count();
+    let waiting = app.mirror.awaiting;
     let count = if app.filter.is_empty() {
         format!("{}", app.mirror.order.len())
     } else {

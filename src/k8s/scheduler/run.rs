@@ -51,14 +51,21 @@ fn node_list_params(cfg: &SchedulerConfig) -> ListParams {
 
 /// Checks the three kinds can be listed: a clear error for an unreachable cluster, missing
 /// CRDs or missing permissions, instead of watchers retrying forever.
+/// The three lists go out at once (one round trip at start, not three); the first failure in
+/// this order is the one reported.
 pub async fn preflight(client: &Client, cfg: &SchedulerConfig) -> Result<(), SchedulerError> {
     let lp = ListParams::default().limit(1);
     let nodes: Api<FleetNode> = Api::all(client.clone());
-    check("fleetnodes", nodes.list(&lp)).await?;
     let tasks: Api<AgenticTask> = task_api(client, cfg);
-    check("agentictasks", tasks.list(&lp)).await?;
     let agents: Api<Agent> = task_api(client, cfg);
-    check("agents", agents.list(&lp)).await?;
+    let (n, t, a) = tokio::join!(
+        check("fleetnodes", nodes.list(&lp)),
+        check("agentictasks", tasks.list(&lp)),
+        check("agents", agents.list(&lp)),
+    );
+    n?;
+    t?;
+    a?;
     Ok(())
 }
 
@@ -194,20 +201,23 @@ where
 {
     let notify = Arc::new(Notify::new());
     let (tasks, h1) = follow_tasks(tasks, notify.clone());
-    let mut node_wc = watcher::Config::default();
+    let mut node_wc = crate::k8s::watch::config();
     if !cfg.scope.node_selector.is_empty() {
         node_wc = node_wc.labels(&cfg.scope.node_selector.to_string());
     }
     let (nodes, h2) = reflect::<FleetNode>(Api::all(client.clone()), node_wc, notify.clone());
     let (agents, h3) = reflect::<Agent>(
         task_api(&client, &cfg),
-        watcher::Config::default(),
+        crate::k8s::watch::config(),
         notify.clone(),
     );
     let mut handles = vec![h1, h2, h3];
     let workloads = cfg.fan_out_workloads.then(|| {
-        let (store, h) =
-            reflect::<Workload>(task_api(&client, &cfg), Default::default(), notify.clone());
+        let (store, h) = reflect::<Workload>(
+            task_api(&client, &cfg),
+            crate::k8s::watch::config(),
+            notify.clone(),
+        );
         handles.push(h);
         store
     });
@@ -325,8 +335,8 @@ fn follow_tasks(
     (store, handle)
 }
 
-/// A reflector driven by its own task; every change (and the end of each initial list) wakes
-/// the loop. Watch errors are logged; the default backoff paces the reconnects.
+/// A reflector driven by its own task, its list from the watch cache and its objects slimmed
+/// (`k8s::watch`); every change (and the end of each initial list) wakes the loop. Watch errors are logged; the default backoff paces the reconnects.
 fn reflect<K>(api: Api<K>, wc: watcher::Config, notify: Arc<Notify>) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
@@ -336,7 +346,9 @@ where
     let (reader, writer) = reflector::store();
     let stream = reflector::reflector(
         writer,
-        watcher(api, wc).backoff(crate::k8s::backoff::WatchBackoff::new()),
+        watcher(api, wc)
+            .backoff(crate::k8s::backoff::WatchBackoff::new())
+            .map(|step| step.map(|ev| ev.modify(crate::k8s::watch::slim))),
     );
     let handle = tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);

@@ -25,6 +25,15 @@ pub fn config() -> watcher::Config {
     c
 }
 
+/// List settings for a watch of many large objects: the initial list in pages of `page`
+/// (consistent reads from etcd, since kube drops resourceVersion=0 from a limited list), each
+/// page decoded and handed on before the next is asked for. Slower per object than one
+/// response from the watch cache, but what a page holds is all that is ever in memory at once
+/// beside what the readers keep.
+pub fn paged(page: u32) -> watcher::Config {
+    watcher::Config::default().page_size(page)
+}
+
 /// Keeps what readers use; drops what only costs memory (the server-side-apply field
 /// bookkeeping and kubectl's last-applied copy of the object). Status writes stay safe: the
 /// apiserver keeps an object's managedFields when a write omits them.

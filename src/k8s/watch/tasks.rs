@@ -7,7 +7,7 @@
 //! The watch decodes leniently: a task our types cannot read is left out of the cache (and
 //! shown to subscribers as [`Lenient::Bad`]), instead of failing every list for everyone.
 
-use super::{Lenient, config, slim};
+use super::{Lenient, config, paged, slim};
 use crate::api::{AgenticTask, AgenticTaskPayload, AgenticTaskSpec, TaskKind};
 use crate::k8s::backoff::WatchBackoff;
 use futures_util::{Stream, StreamExt};
@@ -33,10 +33,12 @@ type Subscriber = Box<dyn FnMut(&Step) -> bool + Send>;
 pub struct TaskWatch {
     api: Api<Lenient<AgenticTask>>,
     fanout: Fanout,
+    config: watcher::Config,
 }
 
 impl TaskWatch {
-    /// A watch of the tasks in `namespace` ("" = all namespaces).
+    /// A watch of the tasks in `namespace` ("" = all namespaces), its initial list served from
+    /// the watch cache in one response ([`config`]).
     pub fn new(client: Client, namespace: &str) -> TaskWatch {
         let api = if namespace.is_empty() {
             Api::all(client)
@@ -46,12 +48,35 @@ impl TaskWatch {
         TaskWatch {
             api,
             fanout: Fanout::new(),
+            config: config(),
         }
     }
 
-    /// A subscriber that receives `pick` of every step (`None`: nothing for it). `pick` runs
-    /// on the watch's task after the cache took the step in, so it should be quick.
+    /// A watch whose initial list comes in pages of `page` tasks ([`paged`]): a fleet's worth
+    /// of tasks never sits in memory twice (one response body and its decoded list) while
+    /// subscribers that keep less (the console's summaries) take them a page at a time.
+    pub fn paged(client: Client, namespace: &str, page: u32) -> TaskWatch {
+        TaskWatch {
+            config: paged(page),
+            ..TaskWatch::new(client, namespace)
+        }
+    }
+
+    /// A subscriber that receives `pick` of every step (`None`: nothing for it) and reads the
+    /// shared cache ([`Feed::store`]). `pick` runs on the watch's task after the cache took the
+    /// step in, so it should be quick.
     pub fn subscribe<T: Send + 'static>(
+        &mut self,
+        pick: impl FnMut(&Step) -> Option<T> + Send + 'static,
+    ) -> Feed<T> {
+        self.fanout.keep = true;
+        self.fanout.subscribe(pick)
+    }
+
+    /// A subscriber that keeps what it needs from the steps itself: unless another subscriber
+    /// reads it, the watch keeps no cache (no full copy of every task held for nobody), and
+    /// this feed's [`Feed::store`] stays empty.
+    pub fn subscribe_steps<T: Send + 'static>(
         &mut self,
         pick: impl FnMut(&Step) -> Option<T> + Send + 'static,
     ) -> Feed<T> {
@@ -61,7 +86,7 @@ impl TaskWatch {
     /// Starts watching (on the current runtime) until every subscriber is gone or the handle
     /// drops. A lost connection resumes, a `410 Gone` re-lists, behind kube's backoff.
     pub fn start(self) -> WatchHandle {
-        let stream = watcher::watcher(self.api, config()).backoff(WatchBackoff::new());
+        let stream = watcher::watcher(self.api, self.config).backoff(WatchBackoff::new());
         WatchHandle(tokio::spawn(self.fanout.run(stream)))
     }
 }
@@ -108,10 +133,13 @@ impl<T> Stream for Feed<T> {
     }
 }
 
-/// The cache and the subscribers: each step goes to the cache first, then to every subscriber.
+/// The cache and the subscribers: each step goes to the cache first (when a subscriber reads
+/// it), then to every subscriber.
 struct Fanout {
     store: Store<AgenticTask>,
     writer: Writer<AgenticTask>,
+    /// Some subscriber reads the cache.
+    keep: bool,
     subscribers: Vec<Subscriber>,
 }
 
@@ -121,6 +149,7 @@ impl Fanout {
         Fanout {
             store,
             writer,
+            keep: false,
             subscribers: Vec::new(),
         }
     }
@@ -153,7 +182,8 @@ impl Fanout {
 
     /// One step into the cache and out to the subscribers; false when none is left.
     fn step(&mut self, step: Step) -> bool {
-        if let Ok(ev) = &step
+        if self.keep
+            && let Ok(ev) = &step
             && let Some(ev) = readable(ev)
         {
             self.writer.apply_watcher_event(&ev);
@@ -237,6 +267,7 @@ mod tests {
     #[tokio::test]
     async fn every_subscriber_gets_its_picks_after_the_cache_took_the_step() {
         let mut f = Fanout::new();
+        f.keep = true;
         let store = f.store.clone();
         // What the cache held when each pick ran.
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -277,6 +308,7 @@ mod tests {
     #[test]
     fn unreadable_tasks_stay_out_of_the_cache_and_leave_it_when_they_turn_unreadable() {
         let mut f = Fanout::new();
+        f.keep = true;
         let _keep = f.subscribe(|_: &Step| Some(()));
         for step in [
             Ok(Event::Init),
@@ -292,6 +324,24 @@ mod tests {
         assert_eq!(names(&f.store), vec!["good"]);
         f.step(Ok(Event::Delete(Lenient::Ok(task("good", "3")))));
         assert!(names(&f.store).is_empty());
+    }
+
+    #[tokio::test]
+    async fn no_cache_is_kept_when_no_subscriber_reads_it() {
+        let mut f = Fanout::new();
+        let mut steps = f.subscribe(|s: &Step| match s {
+            Ok(Event::InitApply(Lenient::Ok(t))) => t.metadata.name.clone(),
+            _ => None,
+        });
+        for step in [
+            Ok(Event::Init),
+            Ok(Event::InitApply(Lenient::Ok(task("a", "1")))),
+            Ok(Event::InitDone),
+        ] {
+            assert!(f.step(step));
+        }
+        assert_eq!(steps.recv().await.as_deref(), Some("a"));
+        assert!(names(&f.store).is_empty(), "nobody reads the cache");
     }
 
     #[test]
