@@ -58,20 +58,27 @@ pub(super) fn put(tx: &Transaction, t: &AgenticTask, rv: i64) -> Result<(), Stor
     Ok(())
 }
 
-const STALE: &str = "SELECT o.namespace, o.name, o.rv, o.manifest FROM objects o
+/// The tasks whose summary is missing or older than their object (`{cols}`: what to read).
+/// Reading only the key and revision is answered from the `objects_key_rv` index alone.
+const STALE: &str = "SELECT {cols} FROM objects o
     LEFT JOIN task_summaries s ON s.namespace = o.namespace AND s.name = o.name
     WHERE o.kind = 'AgenticTask' AND (s.rv IS NULL OR s.rv != o.rv)";
+
+fn stale(cols: &str) -> String {
+    STALE.replace("{cols}", cols)
+}
 
 /// Writes the summaries a state lacks (one written before summaries, or by an older
 /// version): once, then every open finds none.
 pub(super) fn backfill(db: &Connection) -> Result<(), StoreError> {
-    let missing: bool = db.query_row(&format!("SELECT EXISTS ({STALE})"), [], |r| r.get(0))?;
+    let any = format!("SELECT EXISTS ({})", stale("o.rv"));
+    let missing: bool = db.query_row(&any, [], |r| r.get(0))?;
     if !missing {
         return Ok(());
     }
     let tx = db::write(db)?;
     let rows: Vec<(i64, String)> = {
-        let mut q = tx.prepare(STALE)?;
+        let mut q = tx.prepare(&stale("o.namespace, o.name, o.rv, o.manifest"))?;
         let rows = q.query_map([], |r| Ok((r.get(2)?, r.get(3)?)))?;
         rows.collect::<Result<_, _>>()?
     };
@@ -130,7 +137,7 @@ pub(super) fn load(db: &Connection) -> Result<Loaded, StoreError> {
         }
     }
     // A task whose manifest does not parse has no summary: name it as before summaries.
-    let mut q = tx.prepare(STALE)?;
+    let mut q = tx.prepare(&stale("o.namespace, o.name"))?;
     for r in q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
         let (ns, name) = r?;
         if let Err(e) = full(&tx, &TaskKey::new(&ns, &name)) {
