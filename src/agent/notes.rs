@@ -10,12 +10,25 @@ pub const OPERATOR_NOTE_PREFIX: &str = "Note from the operator:";
 
 /// A run's inbox of notes; clones share it.
 #[derive(Clone, Debug, Default)]
-pub struct Inbox(Arc<Mutex<Vec<String>>>);
+pub struct Inbox(Arc<Mutex<Queue>>);
+
+#[derive(Debug, Default)]
+struct Queue {
+    notes: Vec<String>,
+    /// The run reads no more ([`Inbox::close`]).
+    closed: bool,
+}
 
 impl Inbox {
-    pub fn push(&self, text: impl Into<String>) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(text.into());
+    /// Queues a note; false when the run has ended, so nothing would ever read it (the
+    /// operator is told instead of being told "queued").
+    pub fn push(&self, text: impl Into<String>) -> bool {
+        match self.0.lock() {
+            Ok(mut q) if !q.closed => {
+                q.notes.push(text.into());
+                true
+            }
+            _ => false,
         }
     }
 
@@ -23,7 +36,19 @@ impl Inbox {
     pub fn take(&self) -> Vec<String> {
         self.0
             .lock()
-            .map(|mut v| std::mem::take(&mut *v))
+            .map(|mut q| std::mem::take(&mut q.notes))
+            .unwrap_or_default()
+    }
+
+    /// The run has ended: later pushes are refused, and the notes that came after the
+    /// model's last turn are returned, to be reported as not read.
+    pub fn close(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut q| {
+                q.closed = true;
+                std::mem::take(&mut q.notes)
+            })
             .unwrap_or_default()
     }
 }
@@ -46,10 +71,15 @@ mod tests {
     fn notes_are_taken_once_in_order() {
         let inbox = Inbox::default();
         let other = inbox.clone();
-        other.push("first");
-        inbox.push("second");
+        assert!(other.push("first"));
+        assert!(inbox.push("second"));
         assert_eq!(inbox.take(), ["first", "second"]);
         assert!(other.take().is_empty());
+        // After the run's last turn: what came late is handed back, and nothing is queued.
+        assert!(inbox.push("late"));
+        assert_eq!(other.close(), ["late"]);
+        assert!(!inbox.push("after the end"));
+        assert!(inbox.take().is_empty());
         assert_eq!(
             as_note(&note_message(" use the v2 API ")),
             Some("use the v2 API")

@@ -58,6 +58,11 @@ impl Ui {
             worker: None,
             scheduler: None,
         };
+        Ui::start_with(kc, ns, cfg).await
+    }
+
+    /// A console with `cfg` (e.g. its own worker: the console runs tasks as that node).
+    pub async fn start_with(kc: &Path, ns: &str, cfg: ClusterBackendConfig) -> Ui {
         let (tx, rx) = mpsc::unbounded_channel();
         let h = start_cluster(cluster(kc, ns).await, cfg, tx).expect("start");
         let mut ui = Ui {
@@ -345,6 +350,16 @@ impl World {
         node: &str,
         model: &str,
     ) -> (WorkerHandle, mpsc::UnboundedReceiver<WorkerEvent>) {
+        let cfg = self.real_worker_config(node, model);
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            worker::spawn(cluster(&self.kc, &self.ns).await, cfg, tx),
+            rx,
+        )
+    }
+
+    /// The configuration of [`World::real_worker`] (for a console that runs its own worker).
+    pub fn real_worker_config(&self, node: &str, model: &str) -> WorkerConfig {
         let mut cfg = WorkerConfig::new(
             NodeConfig {
                 name: node.into(),
@@ -371,11 +386,7 @@ impl World {
             host_override: None,
             fallback_base_url: Some(model.to_string()),
         };
-        let (tx, rx) = mpsc::unbounded_channel();
-        (
-            worker::spawn(cluster(&self.kc, &self.ns).await, cfg, tx),
-            rx,
-        )
+        cfg
     }
 
     /// Applies `manifest` (an Agent or a task) in the test's namespace.

@@ -320,10 +320,10 @@ impl Actor {
                     });
                 });
             }
-            Command::Note { task, .. } => self.emit(BackendEvent::Error(format!(
-                "{task}: notes reach only runs of the embedded backend (this console's own); \
-                 on a cluster the run is in its node's foreman agent"
-            ))),
+            Command::Note { task, text } => {
+                let ctx = self.ctx.clone();
+                self.spawn_op(async move { ops::note(&ctx, &task, text).await });
+            }
             Command::RequestChanges { task, feedback } => {
                 let ctx = self.ctx.clone();
                 self.spawn_op(async move { ops::request_changes(&ctx, &task, &feedback).await });

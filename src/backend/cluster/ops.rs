@@ -434,6 +434,33 @@ fn workspace_here(here: &str, t: &AgenticTask) -> Result<(), String> {
     }
 }
 
+/// The operator's note to a run of this console's own worker (`m`): queued before the model's
+/// next turn, as on the embedded backend. A run on another node is steered from its console.
+pub(super) async fn note(ctx: &Ctx, key: &TaskKey, text: String) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("an empty note is not sent".into());
+    }
+    let Some(w) = &ctx.worker else {
+        return Err(format!(
+            "this console runs no worker, so no run here takes notes; steer {key} from the \
+             console of the node that runs it"
+        ));
+    };
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let sent = w.send(WorkerCommand::Note {
+        task: key.clone(),
+        text,
+        reply,
+    });
+    if sent.is_err() {
+        return Err(format!("the worker of {} has stopped", ctx.node));
+    }
+    match answer.await {
+        Ok(r) => r,
+        Err(_) => Err(format!("the worker of {} has stopped", ctx.node)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

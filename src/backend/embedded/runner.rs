@@ -305,7 +305,12 @@ impl Runner {
     fn internal(&mut self, i: Internal) {
         match i {
             Internal::Finished(key, res) => {
-                self.inboxes.remove(&key);
+                let unread = self.inboxes.remove(&key).map(|i| i.close());
+                if let Some(n) = unread.map(|u| u.len()).filter(|n| *n > 0) {
+                    self.emit(BackendEvent::Error(format!(
+                        "{n} note(s) to {key} came after the model's last turn and were not read"
+                    )));
+                }
                 if self.running.remove(&key).is_some() {
                     self.finished(&key, *res);
                     self.heartbeat();

@@ -58,12 +58,12 @@ impl Runner {
             return self.emit(BackendEvent::Error("an empty note is not sent".into()));
         }
         match self.inboxes.get(&key) {
-            Some(inbox) => {
-                inbox.push(text);
-                self.emit(BackendEvent::Notice(format!(
-                    "note for {key} queued: the model reads it before its next turn"
-                )));
-            }
+            Some(inbox) if inbox.push(text) => self.emit(BackendEvent::Notice(format!(
+                "note for {key} queued: the model reads it before its next turn"
+            ))),
+            Some(_) => self.emit(BackendEvent::Error(format!(
+                "{key}'s run has ended; a note reaches only a live run"
+            ))),
             None => self.emit(BackendEvent::Error(format!(
                 "{key} is not running here; a note reaches only a live run"
             ))),

@@ -176,6 +176,21 @@ impl Claims {
                     self.name()
                 ))),
             },
+            WorkerCommand::Note { task, text, reply } => {
+                let answer = match self.current.as_ref().filter(|c| c.key == task) {
+                    Some(cur) if cur.notes.push(text) => Ok(format!(
+                        "note for {task} queued: the model reads it before its next turn"
+                    )),
+                    Some(_) => Err(format!(
+                        "{task}'s run has ended; a note reaches only a live run"
+                    )),
+                    None => Err(format!(
+                        "{task} is not running on {}; a note reaches only a live run",
+                        self.name()
+                    )),
+                };
+                let _ = reply.send(answer);
+            }
         }
         None
     }

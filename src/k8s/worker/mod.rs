@@ -141,10 +141,17 @@ pub enum WorkerError {
 }
 
 /// Requests from the console to a running worker.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum WorkerCommand {
     /// Stop the run of this task (if it is the one running here) and fail it as cancelled.
     Cancel(TaskKey),
+    /// The operator's note to this task's live run here (`m` in this console): a user
+    /// message before the model's next turn. The worker answers whether it was queued.
+    Note {
+        task: TaskKey,
+        text: String,
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    },
 }
 
 /// A running worker: stop it with `shutdown` (which waits for the terminal status and the

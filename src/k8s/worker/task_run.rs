@@ -8,7 +8,7 @@ use super::tasks::{self, Terminal};
 use super::{WorkerConfig, WorkerEvent, endpoint, secret, transcript};
 use crate::api::{Agent, AgenticTask};
 use crate::executor::outcome::{Precondition, precondition_failed};
-use crate::executor::run::{ExecEvent, ExecutorConfig, RunReport, execute};
+use crate::executor::run::{ExecEvent, ExecutorConfig, RunReport, execute_with};
 use crate::executor::{ResultEnvelope, outcome};
 use crate::fleet::TaskKey;
 use crate::fleet::decision::MARK_KEY;
@@ -28,6 +28,8 @@ type AbortReason = Arc<Mutex<Option<(String, String)>>>;
 /// The run in progress.
 pub(super) struct Current {
     pub key: TaskKey,
+    /// The operator's notes to this run (`WorkerCommand::Note`), read before each turn.
+    pub notes: crate::agent::Inbox,
     exec: AbortHandle,
     /// Set before aborting `exec`: the reason and message of the terminal status.
     abort_reason: AbortReason,
@@ -85,11 +87,12 @@ pub(super) fn start(
         live.clone(),
         cfg.transcript_every,
     ));
+    let notes = crate::agent::Inbox::default();
     let exec = tokio::spawn(execute_task(
         cluster.clone(),
         cfg.clone(),
         task.clone(),
-        job,
+        (job, notes.clone()),
         sink.clone(),
         live.clone(),
     ));
@@ -108,6 +111,7 @@ pub(super) fn start(
     };
     Current {
         key,
+        notes,
         exec: exec.abort_handle(),
         abort_reason,
         finisher: tokio::spawn(finish.run(exec, writer)),
@@ -225,7 +229,7 @@ async fn execute_task(
     cluster: Cluster,
     cfg: WorkerConfig,
     task: AgenticTask,
-    job: Job,
+    (job, notes): (Job, crate::agent::Inbox),
     sink: mpsc::UnboundedSender<WorkerEvent>,
     live: Arc<Live>,
 ) -> Result<RunReport, String> {
@@ -273,14 +277,22 @@ async fn execute_task(
         live.record(&ev);
         pre.send(ev);
     };
+    let inbox = notes.clone();
     let ran = match &job {
-        Job::First => execute(&task, &agent, &exec_cfg, &mut on_event).await,
+        Job::First => execute_with(&task, &agent, &exec_cfg, notes, &mut on_event).await,
         Job::Revise(b) => {
-            let notes = crate::agent::Inbox::default();
             crate::executor::revise(&task, &agent, &exec_cfg, &b.revision, notes, &mut on_event)
                 .await
         }
     };
+    let unread = inbox.close();
+    if !unread.is_empty() {
+        let _ = sink.send(WorkerEvent::Error(format!(
+            "{} note(s) to {} came after the model's last turn and were not read",
+            unread.len(),
+            crate::fleet::TaskKey::of(&task)
+        )));
+    }
     ran.map_err(|e| e.to_string())
 }
 
