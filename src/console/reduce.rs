@@ -70,6 +70,10 @@ impl App {
             }
             BackendEvent::Notice(m) => self.say(m, Level::Info),
             BackendEvent::Error(m) => self.say(m, Level::Error),
+            BackendEvent::Leader(holder) if holder.is_empty() => {
+                self.say("no scheduler holds the lease".to_string(), Level::Warn);
+                self.leader = None;
+            }
             BackendEvent::Leader(holder) => {
                 let holder = crate::oai::terminal_safe(&holder).to_string();
                 self.say(format!("scheduler: {holder} leads"), Level::Info);

@@ -175,6 +175,27 @@ impl Elector {
     }
 }
 
+/// Who holds `lease` now: None when nobody does or the holder's claim has run out (a
+/// console that does not schedule shows this as the leader).
+pub fn live_holder(lease: &Lease, now: k8s_openapi::jiff::Timestamp) -> Option<String> {
+    let spec = lease.spec.as_ref()?;
+    (!expired(spec, now)).then(|| spec.holder_identity.clone().unwrap_or_default())
+}
+
+/// The live holder of the Lease `name` in `namespace` (`default` when empty).
+pub async fn read_holder(
+    client: Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<String>, kube::Error> {
+    let ns = Some(namespace.trim())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default");
+    let lease = Api::<Lease>::namespaced(client, ns).get_opt(name).await?;
+    let now = k8s_openapi::jiff::Timestamp::now();
+    Ok(lease.and_then(|l| live_holder(&l, now)))
+}
+
 /// No holder, or the holder's last renewal is older than its own `leaseDurationSeconds`.
 fn expired(spec: &LeaseSpec, now: k8s_openapi::jiff::Timestamp) -> bool {
     if spec.holder_identity.as_deref().is_none_or(str::is_empty) {

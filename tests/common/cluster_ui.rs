@@ -36,6 +36,8 @@ pub struct Ui {
     pub notices: Vec<String>,
     pub errors: Vec<String>,
     pub attempts: Vec<foreman::backend::attempt::AttemptView>,
+    /// Every scheduler leader the backend reported ("" = the Lease ran out), in order.
+    pub leaders: Vec<String>,
 }
 
 pub async fn cluster(kc: &Path, ns: &str) -> foreman::k8s::Cluster {
@@ -75,6 +77,7 @@ impl Ui {
             notices: Vec::new(),
             errors: Vec::new(),
             attempts: Vec::new(),
+            leaders: Vec::new(),
         };
         ui.until("the snapshot", 30, |u| u.snapshot).await;
         ui
@@ -99,6 +102,7 @@ impl Ui {
             BackendEvent::Notice(m) => self.notices.push(m),
             BackendEvent::Error(m) => self.errors.push(m),
             BackendEvent::Attempt(v) => self.attempts.push(*v),
+            BackendEvent::Leader(h) => self.leaders.push(h),
             _ => {}
         }
     }

@@ -124,6 +124,33 @@ async fn say_leader(
     }
 }
 
+/// For a console that does not schedule: who holds the schedulers' Lease (the default name,
+/// `foreman-scheduler`, in the console's namespace), read every few seconds and told to the
+/// console when it changes hands or runs out ("" = nobody leads).
+pub(super) async fn read_leader(
+    client: kube::Client,
+    namespace: String,
+    events: mpsc::UnboundedSender<BackendEvent>,
+) {
+    const LEASE: &str = "foreman-scheduler";
+    let mut last: Option<String> = None;
+    loop {
+        // An unreadable Lease (RBAC, a blip) keeps what was shown.
+        if let Ok(holder) = crate::k8s::lease::read_holder(client.clone(), &namespace, LEASE).await
+            && holder != last
+        {
+            let shown = holder.clone().unwrap_or_default();
+            if (last.is_some() || !shown.is_empty())
+                && events.send(BackendEvent::Leader(shown)).is_err()
+            {
+                return;
+            }
+            last = holder;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::covers;

@@ -116,6 +116,10 @@ pub fn start_cluster(
         .clone()
         .map(|sc| local::spawn_scheduler(&cluster, sc, &mut tasks, events.clone()));
     let tasks = tasks.start();
+    let leader = scheduler.is_none().then(|| {
+        let (client, ns) = (cluster.client.clone(), cluster.namespace.clone());
+        tokio::spawn(local::read_leader(client, ns, events.clone()))
+    });
     let ctx = Ctx {
         client: cluster.client,
         worker: worker.as_ref().map(|w| w.commands()),
@@ -138,6 +142,9 @@ pub fn start_cluster(
         }
         if let Some(s) = scheduler {
             s.stop().await;
+        }
+        if let Some(l) = leader {
+            l.abort();
         }
         drop(tasks);
         let _ = done_tx.send(true);
