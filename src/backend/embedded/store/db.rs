@@ -25,9 +25,6 @@ CREATE TABLE IF NOT EXISTS objects (
     PRIMARY KEY (kind, namespace, name)
 );
 CREATE INDEX IF NOT EXISTS objects_rv ON objects (rv);
--- Covers the key and revision, so an open checks every task's summary against its object
--- without reading the manifests (a table scan of 10,000 Results read ~30 MB).
-CREATE INDEX IF NOT EXISTS objects_key_rv ON objects (kind, namespace, name, rv);
 CREATE TABLE IF NOT EXISTS tombstones (
     kind TEXT NOT NULL,
     namespace TEXT NOT NULL,

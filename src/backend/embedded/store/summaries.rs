@@ -58,8 +58,8 @@ pub(super) fn put(tx: &Transaction, t: &AgenticTask, rv: i64) -> Result<(), Stor
     Ok(())
 }
 
-/// The tasks whose summary is missing or older than their object (`{cols}`: what to read).
-/// Reading only the key and revision is answered from the `objects_key_rv` index alone.
+/// The tasks whose summary is missing or older than their object (`{cols}`: what to read,
+/// so the checks at every open leave the manifests' overflow pages unread).
 const STALE: &str = "SELECT {cols} FROM objects o
     LEFT JOIN task_summaries s ON s.namespace = o.namespace AND s.name = o.name
     WHERE o.kind = 'AgenticTask' AND (s.rv IS NULL OR s.rv != o.rv)";
