@@ -53,6 +53,21 @@ impl Inbox {
     }
 }
 
+/// What the operator hears when a note to `task`'s run is queued.
+pub fn queued_notice(task: &impl std::fmt::Display) -> String {
+    format!("note for {task} queued: the model reads it before its next turn")
+}
+
+/// Why a note to `task` is refused once its run has ended ([`Inbox::push`] said false).
+pub fn ended_refusal(task: &impl std::fmt::Display) -> String {
+    format!("{task}'s run has ended; a note reaches only a live run")
+}
+
+/// What the operator hears of the notes [`Inbox::close`] handed back: never read.
+pub fn unread_notice(n: usize, task: &impl std::fmt::Display) -> String {
+    format!("{n} note(s) to {task} came after the model's last turn and were not read")
+}
+
 /// The user message a note becomes.
 pub fn note_message(text: &str) -> String {
     format!("{OPERATOR_NOTE_PREFIX} {}", text.trim())

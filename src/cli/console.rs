@@ -98,7 +98,7 @@ async fn start_on_cluster(
                 // The same Lease as `foreman scheduler`'s default: never both place.
                 lease: Some(crate::k8s::lease::LeaseConfig::new(
                     &cluster.namespace,
-                    "foreman-scheduler",
+                    crate::k8s::lease::DEFAULT_NAME,
                     std::time::Duration::from_secs(15),
                 )),
                 ..Default::default()

@@ -504,7 +504,7 @@ pub struct SchedulerArgs {
     pub fan_out_workloads: bool,
     /// The coordination.k8s.io Lease replicas elect a leader through (in --task-namespace, or
     /// default); only its holder places tasks.
-    #[arg(long, default_value = "foreman-scheduler")]
+    #[arg(long, default_value = crate::k8s::lease::DEFAULT_NAME)]
     pub lease_name: String,
     /// How long a leader's claim lasts without renewal (whole seconds, at least 1s).
     #[arg(long, default_value = "15s", value_parser = parse_lease_duration)]

@@ -29,6 +29,10 @@ pub struct LeaseConfig {
     pub duration: Duration,
 }
 
+/// The Lease `foreman scheduler` replicas elect through unless `--lease-name` says otherwise
+/// (a console that does not schedule reads this one).
+pub const DEFAULT_NAME: &str = "foreman-scheduler";
+
 impl LeaseConfig {
     /// The Lease `name` in `namespace` (`default` when empty: a scheduler of all namespaces),
     /// held as [`default_identity`].

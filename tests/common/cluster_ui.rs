@@ -318,7 +318,9 @@ impl World {
         );
     }
 
-    pub fn worker(&self, node: &str) -> (WorkerHandle, mpsc::UnboundedReceiver<WorkerEvent>) {
+    /// What every node's worker here shares: its node, the bot identity, workspaces under
+    /// `dir`, the test's namespace, fast heartbeats and rescans, GOs awaiting approval.
+    fn worker_base(&self, node: &str, dir: &str) -> WorkerConfig {
         let mut cfg = WorkerConfig::new(
             NodeConfig {
                 name: node.into(),
@@ -330,7 +332,7 @@ impl World {
                 name: "Foreman Bot".into(),
                 email: "bot@example.com".into(),
             },
-            self.root.path().join("worker"),
+            self.root.path().join(dir),
         );
         cfg.task_namespace = Some(self.ns.clone());
         cfg.heartbeat_every = Duration::from_secs(1);
@@ -338,6 +340,11 @@ impl World {
         cfg.push_now = false;
         cfg.token = TokenSource::Given(Token::new(TOKEN));
         cfg.github_api_base = Some(self.server.api());
+        cfg
+    }
+
+    pub fn worker(&self, node: &str) -> (WorkerHandle, mpsc::UnboundedReceiver<WorkerEvent>) {
+        let cfg = self.worker_base(node, "worker");
         let (tx, rx) = mpsc::unbounded_channel();
         let kc = self.kc.clone();
         let ns = self.ns.clone();
@@ -364,27 +371,9 @@ impl World {
 
     /// The configuration of [`World::real_worker`] (for a console that runs its own worker).
     pub fn real_worker_config(&self, node: &str, model: &str) -> WorkerConfig {
-        let mut cfg = WorkerConfig::new(
-            NodeConfig {
-                name: node.into(),
-                roles: vec!["worker".into()],
-                total_ram_gb: 64,
-                ..Default::default()
-            },
-            Identity {
-                name: "Foreman Bot".into(),
-                email: "bot@example.com".into(),
-            },
-            self.root.path().join(format!("worker-{node}")),
-        );
-        cfg.task_namespace = Some(self.ns.clone());
-        cfg.heartbeat_every = Duration::from_secs(1);
-        cfg.rescan_every = Duration::from_millis(500);
+        let mut cfg = self.worker_base(node, &format!("worker-{node}"));
         cfg.transcript_every = Duration::from_millis(200);
-        cfg.push_now = false;
-        cfg.token = TokenSource::Given(Token::new(TOKEN));
         cfg.git_remote_url = Some(self.server.url(REPO));
-        cfg.github_api_base = Some(self.server.api());
         cfg.endpoint = foreman::k8s::worker::endpoint::EndpointConfig {
             base_url_override: None,
             host_override: None,

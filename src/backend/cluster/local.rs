@@ -4,10 +4,10 @@
 //! their own; both only report through the UI's event channel.
 
 use crate::backend::BackendEvent;
-use crate::k8s::Cluster;
 use crate::k8s::scheduler::SchedulerConfig;
 use crate::k8s::watch::TaskWatch;
 use crate::k8s::worker::{self, WorkerConfig, WorkerEvent, WorkerHandle};
+use crate::k8s::{Cluster, lease};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -132,11 +132,11 @@ pub(super) async fn read_leader(
     namespace: String,
     events: mpsc::UnboundedSender<BackendEvent>,
 ) {
-    const LEASE: &str = "foreman-scheduler";
     let mut last: Option<String> = None;
     loop {
         // An unreadable Lease (RBAC, a blip) keeps what was shown.
-        if let Ok(holder) = crate::k8s::lease::read_holder(client.clone(), &namespace, LEASE).await
+        if let Ok(holder) =
+            lease::read_holder(client.clone(), &namespace, lease::DEFAULT_NAME).await
             && holder != last
         {
             let shown = holder.clone().unwrap_or_default();

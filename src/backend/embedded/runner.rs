@@ -307,8 +307,8 @@ impl Runner {
             Internal::Finished(key, res) => {
                 let unread = self.inboxes.remove(&key).map(|i| i.close());
                 if let Some(n) = unread.map(|u| u.len()).filter(|n| *n > 0) {
-                    self.emit(BackendEvent::Error(format!(
-                        "{n} note(s) to {key} came after the model's last turn and were not read"
+                    self.emit(BackendEvent::Error(crate::agent::notes::unread_notice(
+                        n, &key,
                     )));
                 }
                 if self.running.remove(&key).is_some() {

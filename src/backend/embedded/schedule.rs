@@ -58,11 +58,11 @@ impl Runner {
             return self.emit(BackendEvent::Error("an empty note is not sent".into()));
         }
         match self.inboxes.get(&key) {
-            Some(inbox) if inbox.push(text) => self.emit(BackendEvent::Notice(format!(
-                "note for {key} queued: the model reads it before its next turn"
-            ))),
-            Some(_) => self.emit(BackendEvent::Error(format!(
-                "{key}'s run has ended; a note reaches only a live run"
+            Some(inbox) if inbox.push(text) => self.emit(BackendEvent::Notice(
+                crate::agent::notes::queued_notice(&key),
+            )),
+            Some(_) => self.emit(BackendEvent::Error(crate::agent::notes::ended_refusal(
+                &key,
             ))),
             None => self.emit(BackendEvent::Error(format!(
                 "{key} is not running here; a note reaches only a live run"

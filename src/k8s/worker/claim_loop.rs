@@ -7,6 +7,7 @@ use super::revise::Outcome;
 use super::task_run::{self, Current, Job};
 use super::tasks::{self, ClaimError};
 use super::{WorkerCommand, WorkerConfig, WorkerError, WorkerEvent, node};
+use crate::agent::notes;
 use crate::api::{AgenticTask, FleetNode, FleetNodePhase};
 use crate::fleet::TaskKey;
 use crate::k8s::Cluster;
@@ -178,12 +179,8 @@ impl Claims {
             },
             WorkerCommand::Note { task, text, reply } => {
                 let answer = match self.current.as_ref().filter(|c| c.key == task) {
-                    Some(cur) if cur.notes.push(text) => Ok(format!(
-                        "note for {task} queued: the model reads it before its next turn"
-                    )),
-                    Some(_) => Err(format!(
-                        "{task}'s run has ended; a note reaches only a live run"
-                    )),
+                    Some(cur) if cur.notes.push(text) => Ok(notes::queued_notice(&task)),
+                    Some(_) => Err(notes::ended_refusal(&task)),
                     None => Err(format!(
                         "{task} is not running on {}; a note reaches only a live run",
                         self.name()

@@ -287,10 +287,10 @@ async fn execute_task(
     };
     let unread = inbox.close();
     if !unread.is_empty() {
-        let _ = sink.send(WorkerEvent::Error(format!(
-            "{} note(s) to {} came after the model's last turn and were not read",
+        let key = crate::fleet::TaskKey::of(&task);
+        let _ = sink.send(WorkerEvent::Error(crate::agent::notes::unread_notice(
             unread.len(),
-            crate::fleet::TaskKey::of(&task)
+            &key,
         )));
     }
     ran.map_err(|e| e.to_string())
