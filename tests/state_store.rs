@@ -516,3 +516,58 @@ fn finished_tasks_open_as_summaries_and_load_in_full_on_demand() {
         db.execute("DELETE FROM task_summaries", []).unwrap();
     }
 }
+
+/// A summary is never older than its manifest: a write that knows nothing of summaries (an
+/// older version, sqlite3 by hand) drops the summary in the same statement (the schema's
+/// triggers), so the next open reads the changed manifest instead of trusting a stale summary
+/// — and it does so without comparing every summary with its object.
+#[test]
+fn a_write_behind_the_stores_back_is_never_hidden_by_an_old_summary() {
+    use foreman::fleet::summary::is_summary;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (mut s, _) = Store::open(dir.path()).unwrap();
+        let text = format!(
+            "{AGENT}{}{}",
+            task_yaml("done", "p"),
+            task_yaml("gone", "p")
+        );
+        s.submit(objects(&text), false).unwrap();
+        for name in ["done", "gone"] {
+            let mut t = s.task(&key(name)).unwrap().clone();
+            t.status.as_mut().unwrap().phase = Some(TaskPhase::Failed);
+            s.save_task(&t).unwrap();
+        }
+    }
+    // Opened once with summaries for both; now an older writer changes one and deletes one.
+    drop(Store::open(dir.path()).unwrap());
+    let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    let summaries = |db: &rusqlite::Connection| -> i64 {
+        db.query_row("SELECT COUNT(*) FROM task_summaries", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(summaries(&db), 2);
+    db.execute(
+        "UPDATE objects SET manifest = json_set(manifest, '$.spec.priority', 7), rv = rv + 100 WHERE name = 'done'",
+        [],
+    )
+    .unwrap();
+    db.execute("DELETE FROM objects WHERE name = 'gone'", [])
+        .unwrap();
+    assert_eq!(summaries(&db), 0, "each write dropped its task's summary");
+    drop(db);
+    let (s, warnings) = Store::open(dir.path()).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let views = s.tasks_shared();
+    assert_eq!(views.len(), 1, "the deleted task is gone");
+    assert_eq!(TaskKey::of(&views[0]), key("done"));
+    assert_eq!(
+        views[0].spec.priority,
+        Some(7),
+        "the changed manifest, not the old summary"
+    );
+    assert!(is_summary(&views[0]), "its summary was written again");
+    drop(s);
+    let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    assert_eq!(summaries(&db), 1);
+}

@@ -111,16 +111,17 @@ impl Mirror {
     /// Queue order: the operator's sort (by default running and awaiting first, then
     /// pending, then finished; newest first).
     pub fn reorder(&mut self, sort: QueueSort) {
-        let mut keys: Vec<(TaskKey, &AgenticTask)> =
-            self.tasks.iter().map(|(k, t)| (k.clone(), &**t)).collect();
-        self.awaiting = sort.sort(&mut keys);
-        self.gated = self.tasks.values().any(|t| {
+        let (keys, tasks): (Vec<&TaskKey>, Vec<&AgenticTask>) =
+            self.tasks.iter().map(|(k, t)| (k, &**t)).unzip();
+        let (order, awaiting) = sort.order(&tasks);
+        self.awaiting = awaiting;
+        self.gated = tasks.iter().any(|t| {
             t.spec.gate.is_some()
                 || t.status.as_ref().is_some_and(|s| {
                     crate::api::gate::GateRun::of_result(s.result.as_ref()).is_some()
                 })
         });
-        self.order = keys.into_iter().map(|(k, _)| k).collect();
+        self.order = order.into_iter().map(|i| keys[i].clone()).collect();
     }
 }
 

@@ -88,10 +88,11 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let mut guard = terminal::TerminalGuard::enter(mouse)?;
     let (job_tx, mut job_rx) = mpsc::unbounded_channel::<JobEvent>();
-    let probe_tx = job_tx.clone();
-    tokio::task::spawn_blocking(move || {
-        let _ = probe_tx.send(JobEvent::Sandbox(sandbox_probe()));
-    });
+    // The probe starts once the fleet's first full frame is drawn (or on the first tick when
+    // the backend is slower), so it does not take a core from that frame.
+    let mut probe = Some(sandbox_probe);
+    let mut snapshot_in = false;
+    let mut ticks = 0u32;
     let mut input = crossterm::event::EventStream::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut dirty = true;
@@ -105,6 +106,9 @@ pub async fn run(
             guard.terminal.draw(|f| draw::draw(f, &mut app))?;
             pacer.drawn(Instant::now());
             dirty = false;
+            if snapshot_in {
+                start_probe(&mut probe, &job_tx);
+            }
         }
         let wait = if dirty {
             pacer.wait(Instant::now())
@@ -115,9 +119,22 @@ pub async fn run(
         let mut changed = true;
         tokio::select! {
             ev = input.next() => effects = on_terminal(&mut app, ev),
-            Some(ev) = backend_rx.recv() => effects = on_backend_burst(&mut app, ev, &mut backend_rx),
+            Some(ev) = backend_rx.recv() => {
+                if matches!(ev, BackendEvent::Snapshot { .. }) {
+                    pacer.hurry(Instant::now());
+                    snapshot_in = true;
+                }
+                effects = on_backend_burst(&mut app, ev, &mut backend_rx);
+            }
             Some(job) = job_rx.recv() => effects = on_job(&mut app, job, &job_tx, &syntax),
-            _ = tick.tick() => changed = app.on_tick(),
+            _ = tick.tick() => {
+                changed = app.on_tick();
+                // The interval's first tick is at once; the second is a TICK in.
+                ticks += 1;
+                if ticks > 1 {
+                    start_probe(&mut probe, &job_tx);
+                }
+            }
             _ = tokio::time::sleep(wait) => {}
             _ = sigterm.recv() => app.quit = true,
             _ = tokio::signal::ctrl_c() => app.quit = true,
@@ -133,6 +150,19 @@ pub async fn run(
     }
     drop(guard);
     Ok(())
+}
+
+/// Runs the sandbox probe off the UI thread, once; its answer comes back as a [`JobEvent`].
+fn start_probe<F>(probe: &mut Option<F>, job_tx: &mpsc::UnboundedSender<JobEvent>)
+where
+    F: FnOnce() -> Option<String> + Send + 'static,
+{
+    if let Some(p) = probe.take() {
+        let tx = job_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = tx.send(JobEvent::Sandbox(p()));
+        });
+    }
 }
 
 /// Clears a status-line message shown longer than [`STATUS_TTL`] (not a progress message:

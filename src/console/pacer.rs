@@ -31,6 +31,12 @@ impl Pacer {
         FRAME.saturating_sub(now.saturating_duration_since(self.last))
     }
 
+    /// Makes the next frame due at once: the fleet's first picture (the backend's Snapshot)
+    /// is not held back by the empty frame drawn while it loaded.
+    pub fn hurry(&mut self, now: Instant) {
+        self.last = now.checked_sub(FRAME).unwrap_or(now);
+    }
+
     /// A frame was drawn at `now`.
     pub fn drawn(&mut self, now: Instant) {
         self.last = now;
@@ -53,5 +59,19 @@ mod tests {
         let later = t0 + FRAME;
         assert!(p.due(later));
         assert_eq!(p.wait(later), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_hurried_frame_is_due_at_once_and_the_cap_holds_after_it() {
+        let t0 = Instant::now() + FRAME;
+        let mut p = Pacer::new(t0);
+        p.drawn(t0);
+        let soon = t0 + Duration::from_millis(2);
+        assert!(!p.due(soon));
+        p.hurry(soon);
+        assert!(p.due(soon));
+        assert_eq!(p.wait(soon), Duration::ZERO);
+        p.drawn(soon);
+        assert!(!p.due(soon + Duration::from_millis(1)));
     }
 }

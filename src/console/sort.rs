@@ -4,7 +4,7 @@
 //! never shuffles equal rows from frame to frame.
 
 use crate::api::AgenticTask;
-use crate::fleet::{TaskKey, TaskState, task_state};
+use crate::fleet::{TaskState, task_state};
 use std::cmp::Ordering;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -86,16 +86,18 @@ impl QueueSort {
         if self.reversed { "↓" } else { "↑" }
     }
 
-    /// Sorts `keys` (all present in `tasks`' lookup) in this order; returns how many of them
+    /// The queue order of `tasks` (given in key order) as indices into it, and how many
     /// await approval (their state is derived here anyway). Each task's sort key is derived
     /// once (its state reads the Result), not in every comparison: a queue of 10,000 makes
-    /// ~130,000 of them.
-    pub fn sort(self, keys: &mut Vec<(TaskKey, &AgenticTask)>) -> usize {
-        let mut keyed: Vec<(SortKey, (TaskKey, &AgenticTask))> = keys
-            .drain(..)
-            .map(|(k, t)| (SortKey::of(t), (k, t)))
+    /// ~130,000 of them. Ties end on the position in `tasks`, which is key order, so the
+    /// order is total and an unstable sort (no scratch copy of the queue) gives the same.
+    pub fn order(self, tasks: &[&AgenticTask]) -> (Vec<usize>, usize) {
+        let mut keyed: Vec<(SortKey, usize)> = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (SortKey::of(t), i))
             .collect();
-        keyed.sort_by(|(a, (ka, _)), (b, (kb, _))| {
+        keyed.sort_unstable_by(|(a, ia), (b, ib)| {
             let primary = self.compare(a, b);
             let primary = if self.reversed {
                 primary.reverse()
@@ -104,11 +106,10 @@ impl QueueSort {
             };
             primary
                 .then_with(|| default_order(a, b))
-                .then_with(|| ka.cmp(kb))
+                .then_with(|| ia.cmp(ib))
         });
         let awaiting = keyed.iter().filter(|(k, _)| k.rank == AWAITING).count();
-        keys.extend(keyed.into_iter().map(|(_, kt)| kt));
-        awaiting
+        (keyed.into_iter().map(|(_, i)| i).collect(), awaiting)
     }
 
     fn compare(self, a: &SortKey, b: &SortKey) -> Ordering {

@@ -159,12 +159,14 @@ impl Runner {
     }
 
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
-        self.heartbeat();
+        // The console's first full frame waits for the Snapshot, not for the heartbeat's
+        // write (an fsync): the node it shows is updated a moment later.
         self.emit(BackendEvent::Snapshot {
             tasks: self.store.tasks_shared(),
             nodes: vec![self.node.clone()],
             agents: self.store.agents(),
         });
+        self.heartbeat();
         for w in self.store.workloads() {
             self.emit(BackendEvent::WorkloadUpdated(Box::new(w)));
         }

@@ -58,6 +58,22 @@ CREATE TABLE IF NOT EXISTS task_summaries (
     summary TEXT NOT NULL,
     PRIMARY KEY (namespace, name)
 );
+-- A task's summary is only ever as new as its manifest: any write of the object (by this
+-- version, an older one, or sqlite3 by hand) drops a summary of another revision, so an open
+-- can trust every summary it finds without reading the objects (summaries.rs).
+CREATE TRIGGER IF NOT EXISTS task_summary_insert AFTER INSERT ON objects
+WHEN NEW.kind = 'AgenticTask' BEGIN
+    DELETE FROM task_summaries WHERE namespace = NEW.namespace AND name = NEW.name AND rv != NEW.rv;
+END;
+CREATE TRIGGER IF NOT EXISTS task_summary_update AFTER UPDATE ON objects
+WHEN OLD.kind = 'AgenticTask' OR NEW.kind = 'AgenticTask' BEGIN
+    DELETE FROM task_summaries WHERE namespace = OLD.namespace AND name = OLD.name AND (rv != NEW.rv OR NEW.kind != 'AgenticTask' OR NEW.namespace != OLD.namespace OR NEW.name != OLD.name);
+    DELETE FROM task_summaries WHERE namespace = NEW.namespace AND name = NEW.name AND rv != NEW.rv;
+END;
+CREATE TRIGGER IF NOT EXISTS task_summary_delete AFTER DELETE ON objects
+WHEN OLD.kind = 'AgenticTask' BEGIN
+    DELETE FROM task_summaries WHERE namespace = OLD.namespace AND name = OLD.name;
+END;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 0), value INTEGER NOT NULL);
 INSERT OR IGNORE INTO revision (id, value) VALUES (0, 0);
@@ -137,7 +153,13 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     }
     // FULL: a commit is on disk before it is reported, as etcd fsyncs before it answers.
     c.pragma_update(None, "synchronous", "FULL")?;
-    retry_busy(|| c.execute_batch(SCHEMA))?;
+    // One transaction for the whole schema: a new state is created whole or not at all, in
+    // a few WAL frames rather than a commit per statement (which matters on a full disk).
+    {
+        let tx = write(&c)?;
+        tx.execute_batch(SCHEMA)?;
+        tx.commit()?;
+    }
     Ok(c)
 }
 
@@ -267,10 +289,12 @@ pub fn changes_since(c: &Connection, since: i64) -> Result<Vec<Row>, StoreError>
     Ok(out)
 }
 
-/// Every stored object but the tasks (those are read as summaries, `summaries.rs`).
+/// Every stored object but the tasks (those are read as summaries, `summaries.rs`). The kinds
+/// are named so the primary key finds them: `kind != 'AgenticTask'` would read every task's
+/// row on the way.
 pub fn objects_except_tasks(c: &Connection) -> Result<Vec<Row>, StoreError> {
     let mut q = c.prepare(
-        "SELECT kind, namespace, name, rv, manifest FROM objects WHERE kind != 'AgenticTask'",
+        "SELECT kind, namespace, name, rv, manifest FROM objects WHERE kind IN ('Agent', 'Workload', 'FleetNode')",
     )?;
     let rows = q.query_map([], |r| {
         Ok((

@@ -182,7 +182,7 @@ impl Store {
         };
         store.data_version = db::data_version(&store.db)?;
         summaries::backfill(&store.db)?;
-        let loaded = summaries::load(&store.db)?;
+        let loaded = summaries::load(&mut store.db)?;
         store.tasks = loaded.tasks;
         warnings.extend(loaded.bad);
         let (_, bad) = store.apply(loaded.others, false);
