@@ -113,14 +113,9 @@ impl Mirror {
     pub fn reorder(&mut self, sort: QueueSort) {
         let (keys, tasks): (Vec<&TaskKey>, Vec<&AgenticTask>) =
             self.tasks.iter().map(|(k, t)| (k, &**t)).unzip();
-        let (order, awaiting) = sort.order(&tasks);
+        let (order, awaiting, gated) = sort.order(&tasks);
         self.awaiting = awaiting;
-        self.gated = tasks.iter().any(|t| {
-            t.spec.gate.is_some()
-                || t.status.as_ref().is_some_and(|s| {
-                    crate::api::gate::GateRun::of_result(s.result.as_ref()).is_some()
-                })
-        });
+        self.gated = gated;
         self.order = order.into_iter().map(|i| keys[i].clone()).collect();
     }
 }

@@ -86,16 +86,20 @@ impl QueueSort {
         if self.reversed { "↓" } else { "↑" }
     }
 
-    /// The queue order of `tasks` (given in key order) as indices into it, and how many
-    /// await approval (their state is derived here anyway). Each task's sort key is derived
+    /// The queue order of `tasks` (given in key order) as indices into it, how many await
+    /// approval and whether any has a coder gate (both read in the same pass over the tasks). Each task's sort key is derived
     /// once (its state reads the Result), not in every comparison: a queue of 10,000 makes
     /// ~130,000 of them. Ties end on the position in `tasks`, which is key order, so the
     /// order is total and an unstable sort (no scratch copy of the queue) gives the same.
-    pub fn order(self, tasks: &[&AgenticTask]) -> (Vec<usize>, usize) {
+    pub fn order(self, tasks: &[&AgenticTask]) -> (Vec<usize>, usize, bool) {
+        let mut gated = false;
         let mut keyed: Vec<(SortKey, usize)> = tasks
             .iter()
             .enumerate()
-            .map(|(i, t)| (SortKey::of(t), i))
+            .map(|(i, t)| {
+                gated = gated || has_gate(t);
+                (SortKey::of(t), i)
+            })
             .collect();
         keyed.sort_unstable_by(|(a, ia), (b, ib)| {
             let primary = self.compare(a, b);
@@ -109,7 +113,7 @@ impl QueueSort {
                 .then_with(|| ia.cmp(ib))
         });
         let awaiting = keyed.iter().filter(|(k, _)| k.rank == AWAITING).count();
-        (keyed.into_iter().map(|(_, i)| i).collect(), awaiting)
+        (keyed.into_iter().map(|(_, i)| i).collect(), awaiting, gated)
     }
 
     fn compare(self, a: &SortKey, b: &SortKey) -> Ordering {
@@ -144,6 +148,14 @@ impl<'a> SortKey<'a> {
             name: t.metadata.name.as_deref(),
         }
     }
+}
+
+/// A coder gate configured on the task or run on it (the queue then shows its GATE column).
+fn has_gate(t: &AgenticTask) -> bool {
+    t.spec.gate.is_some()
+        || t.status
+            .as_ref()
+            .is_some_and(|s| crate::api::gate::GateRun::of_result(s.result.as_ref()).is_some())
 }
 
 /// State rank, then newest first.
