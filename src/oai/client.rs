@@ -192,14 +192,12 @@ impl Client {
                 "the request timeout is zero; set it to at least one second".into(),
             ));
         }
-        // No idle pooling: llama.cpp's HTTP server closes the connection after a streamed
-        // reply, so a pooled connection fails the next turn on send ("connection closed
-        // before message completed"), costing a retry and the server's prompt cache. One TCP
-        // connect per turn is negligible next to a model turn.
-        let http = reqwest::Client::builder()
-            .connect_timeout(cfg.header_timeout)
-            .pool_max_idle_per_host(0)
-            .build()
+        // No idle pooling (`http::client`): llama.cpp's HTTP server closes the connection
+        // after a streamed reply, so a pooled connection fails the next turn on send
+        // ("connection closed before message completed"), costing a retry and the server's
+        // prompt cache. One TCP connect per turn is negligible next to a model turn. The
+        // client is the process's shared one: building one per run set up TLS every time.
+        let http = super::http::client(cfg.header_timeout)
             .map_err(|e| OaiError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
             inner: Arc::new(Inner {

@@ -3,12 +3,13 @@
 //! `sse` (bytes → `data:` payloads) and `aggregate` (payloads → one message) are pure;
 //! `client` does the HTTP, timeouts and retries; `protocol` adapts how tools travel
 //! (OpenAI `tools` or a JSON-schema-constrained reply); `terminal` makes what the model and
-//! servers send safe to print.
+//! servers send safe to print; `http` holds the process's shared HTTP clients.
 
 pub mod aggregate;
 mod body;
 pub mod client;
 pub mod error;
+pub mod http;
 pub mod key;
 pub mod protocol;
 pub mod sse;

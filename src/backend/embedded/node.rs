@@ -19,11 +19,9 @@ pub struct InferenceProbe {
 
 /// Asks `<base without /v1>/props` and `<base>/models`, each bounded by 2 s.
 pub async fn probe_inference(base_url: &str) -> InferenceProbe {
-    let Ok(http) = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .connect_timeout(Duration::from_secs(2))
-        .build()
-    else {
+    // The process's shared client (built once, not at every probe); each request has its
+    // own 2 s bound.
+    let Ok(http) = crate::oai::http::client(Duration::from_secs(2)) else {
         return InferenceProbe::default();
     };
     let base = base_url.trim().trim_end_matches('/');
@@ -31,7 +29,12 @@ pub async fn probe_inference(base_url: &str) -> InferenceProbe {
     let get = |url: String| {
         let http = http.clone();
         async move {
-            let resp = http.get(url).send().await.ok()?;
+            let resp = http
+                .get(url)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .ok()?;
             if !resp.status().is_success() {
                 return None;
             }
