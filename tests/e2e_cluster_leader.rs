@@ -219,12 +219,15 @@ async fn the_standby_takes_over_from_a_killed_leader_and_no_task_is_placed_twice
     };
     let wave1: Vec<String> = (0..3).map(|i| format!("t{i}")).collect();
     until("wave 1 placed", Duration::from_secs(20), scheduled(wave1)).await;
-    // The leader placed them; the standby placed nothing.
-    assert!(
-        a.log().contains(&format!("{ns}/t0 to FleetNode")),
-        "{}",
-        a.log()
-    );
+    // The leader placed them; the standby placed nothing. The leader logs a placement once
+    // its patch has returned, which can be after this test's watch saw the placement.
+    let placed_line = format!("{ns}/t0 to FleetNode");
+    until(
+        "the leader logged its placement",
+        Duration::from_secs(10),
+        async || a.log().contains(&placed_line).then_some(()),
+    )
+    .await;
     assert!(!b.log().contains(" to FleetNode "), "{}", b.log());
 
     // SIGKILL the leader right after a renewal (its claim then lasts the longest).
