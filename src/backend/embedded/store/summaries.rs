@@ -165,18 +165,42 @@ impl Batch {
     }
 }
 
-/// What the reading thread read besides the summaries, in the same read transaction.
+/// What the reading thread read besides the summaries it handed over, in the same read
+/// transaction, and the summaries it parsed itself.
 struct Rest {
     others: Vec<db::Row>,
     max_rv: i64,
+    parsed: Parsed,
 }
 
-/// Reads every summary row (handing batches to `to_parser`), the other objects and the
-/// highest revision, all as of one read transaction.
+/// Summaries parsed into entries, and the keys of those to load in full.
+#[derive(Default)]
+struct Parsed {
+    entries: Vec<(TaskKey, Entry)>,
+    in_full: Vec<TaskKey>,
+}
+
+impl Parsed {
+    fn parse(&mut self, b: &Batch) {
+        for [ns, name, text] in b.rows() {
+            let key = TaskKey::new(ns, name);
+            match serde_json::from_str::<AgenticTask>(text) {
+                Ok(s) if finished(&s) => self.entries.push((key, Entry::summary(s))),
+                // In flight (the scheduling pass and recovery act on it), or unparseable.
+                _ => self.in_full.push(key),
+            }
+        }
+    }
+}
+
+/// Reads every summary row, the other objects and the highest revision, all as of one read
+/// transaction. A batch goes to `to_parser` when the opening thread has room for it, and is
+/// parsed here otherwise: reading is the quicker half, so both threads end up parsing.
 fn read(
     db: &Connection,
     to_parser: std::sync::mpsc::SyncSender<Batch>,
 ) -> Result<Rest, StoreError> {
+    let mut parsed = Parsed::default();
     let tx = db.unchecked_transaction()?;
     {
         // Every summary is as new as its object (the triggers in `db.rs`): no join.
@@ -186,11 +210,11 @@ fn read(
         while let Some(r) = rows.next()? {
             let col = |i| r.get_ref(i).and_then(|v| Ok(v.as_str()?));
             batch.push([col(0)?, col(1)?, col(2)?]);
-            if batch.ends.len() == BATCH && to_parser.send(std::mem::take(&mut batch)).is_err() {
-                break;
+            if batch.ends.len() == BATCH {
+                hand_over(&to_parser, std::mem::take(&mut batch), &mut parsed);
             }
         }
-        let _ = to_parser.send(batch);
+        hand_over(&to_parser, batch, &mut parsed);
     }
     drop(to_parser);
     let others = db::objects_except_tasks(&tx)?;
@@ -199,35 +223,48 @@ fn read(
         [],
         |r| r.get(0),
     )?;
-    Ok(Rest { others, max_rv })
+    Ok(Rest {
+        others,
+        max_rv,
+        parsed,
+    })
+}
+
+/// Gives `batch` to the parsing thread if it has room, else parses it here.
+fn hand_over(to_parser: &std::sync::mpsc::SyncSender<Batch>, batch: Batch, parsed: &mut Parsed) {
+    if let Err(
+        std::sync::mpsc::TrySendError::Full(b) | std::sync::mpsc::TrySendError::Disconnected(b),
+    ) = to_parser.try_send(batch)
+    {
+        parsed.parse(&b);
+    }
 }
 
 /// Every object: tasks as summaries (in full for the tasks not finished), the rest in full.
-/// Reading and parsing run on two cores: a thread reads the rows while this one parses them
-/// (each is about half of an open of 10,000 finished tasks), and what this thread keeps is
-/// allocated here, not in that thread's arena.
+/// The work runs on two cores: a thread reads the rows and this one parses them, and the
+/// reading thread parses every batch this one has no room for (parsing 10,000 summaries is
+/// most of an open; reading them a fifth of it).
 pub(super) fn load(db: &mut Connection) -> Result<Loaded, StoreError> {
-    let (to_parser, batches) = std::sync::mpsc::sync_channel::<Batch>(4);
-    let mut entries = Vec::new();
-    let mut in_full = Vec::new();
+    // Room for one batch: with more, the reader would run ahead queueing rows, not parsing.
+    let (to_parser, batches) = std::sync::mpsc::sync_channel::<Batch>(1);
+    let mut mine = Parsed::default();
     let rest = std::thread::scope(|scope| {
         // The connection goes to the reading thread for the scope (it is Send, not Sync).
         let conn = &mut *db;
         let reader = scope.spawn(move || read(conn, to_parser));
         for b in batches {
-            for [ns, name, text] in b.rows() {
-                let key = TaskKey::new(ns, name);
-                match serde_json::from_str::<AgenticTask>(text) {
-                    Ok(s) if finished(&s) => entries.push((key, Entry::summary(s))),
-                    // In flight (the scheduling pass and recovery act on it), or unparseable.
-                    _ => in_full.push(key),
-                }
-            }
+            mine.parse(&b);
         }
         reader
             .join()
             .map_err(|_| StoreError::Db("the thread reading task summaries stopped".into()))?
     })?;
+    let Parsed {
+        mut entries,
+        mut in_full,
+    } = mine;
+    entries.append(&mut { rest.parsed.entries });
+    in_full.append(&mut { rest.parsed.in_full });
     let mut bad = Vec::new();
     for key in in_full {
         match full(db, &key) {
@@ -273,4 +310,72 @@ fn full(c: &Connection, key: &TaskKey) -> Result<AgenticTask, String> {
             "AgenticTask {key} in {DB_FILE} does not parse ({e}); skipped — `foreman delete` it or fix it with sqlite3"
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state whose `task_summaries` holds `n` finished tasks' summaries (and their objects).
+    fn state(n: usize) -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db::open(&dir.path().join(DB_FILE)).unwrap();
+        let tx = db::write(&db).unwrap();
+        for i in 0..n {
+            let name = format!("t-{i:05}");
+            let yaml = format!(
+                "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {{name: {name}, namespace: default}}\nspec: {{kind: issue-fix, payload: {{repo: a/b, issue: {}, prompt: p}}}}\nstatus: {{phase: Succeeded, verdict: GO}}\n",
+                i + 1
+            );
+            let crate::api::Object::Task(t) = crate::api::load_str("t", &yaml).unwrap().remove(0)
+            else {
+                panic!("not a task")
+            };
+            let rv = db::bump(&tx).unwrap();
+            let text = super::super::import::to_json(&t).unwrap();
+            db::put(&tx, Kind::Task, "default", &name, rv, &text).unwrap();
+            put(&tx, &t, rv).unwrap();
+        }
+        tx.commit().unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn a_reader_whose_parser_is_busy_parses_the_batches_itself_and_loses_none() {
+        let n = 3 * BATCH + 17;
+        let (_dir, db) = state(n);
+        // Nobody takes from the channel while the reader runs: it fills the one slot and
+        // parses every other batch, the last, short one included.
+        let (to_parser, batches) = std::sync::mpsc::sync_channel::<Batch>(1);
+        let rest = read(&db, to_parser).unwrap();
+        let queued: Vec<Batch> = batches.iter().collect();
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].ends.len(), BATCH);
+        assert_eq!(rest.parsed.entries.len(), n - BATCH);
+        assert!(rest.parsed.in_full.is_empty());
+        let mut names: Vec<String> = queued[0]
+            .rows()
+            .map(|[_, name, _]| name.to_string())
+            .chain(rest.parsed.entries.iter().map(|(k, _)| k.name.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n, "every row once");
+        assert!(rest.max_rv >= n as i64);
+    }
+
+    #[test]
+    fn an_open_of_several_batches_holds_every_task_once_with_its_own_summary() {
+        let n = 4 * BATCH + 3;
+        let (_dir, mut db) = state(n);
+        let loaded = load(&mut db).unwrap();
+        assert!(loaded.bad.is_empty(), "{:?}", loaded.bad);
+        assert_eq!(loaded.tasks.len(), n);
+        for (key, e) in &loaded.tasks {
+            assert_eq!(TaskKey::of(&e.view), *key);
+            let issue: usize = key.name[2..].parse().unwrap();
+            assert_eq!(e.view.spec.payload.issue, Some(issue as i32 + 1), "{key}");
+            assert!(crate::fleet::summary::is_summary(&e.view));
+        }
+    }
 }
