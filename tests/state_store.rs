@@ -478,24 +478,29 @@ async fn a_console_sees_another_process_submit_within_a_second() {
     h.stopped().await;
 }
 
+/// A state at `dir` holding the Agent and `tasks` (name, prompt), those in `failed` ended.
+fn with_failed(dir: &Path, tasks: &[(&str, &str)], failed: &[&str]) {
+    let (mut s, _) = Store::open(dir).unwrap();
+    let docs: String = tasks.iter().map(|(n, p)| task_yaml(n, p)).collect();
+    s.submit(objects(&format!("{AGENT}{docs}")), false).unwrap();
+    for name in failed {
+        let mut t = s.task(&key(name)).unwrap().clone();
+        t.status.as_mut().unwrap().phase = Some(TaskPhase::Failed);
+        s.save_task(&t).unwrap();
+    }
+}
+
 /// A reopened state holds finished tasks as their summaries and reads a full manifest only
 /// when asked; a state written before summaries gets them on its next open.
 #[test]
 fn finished_tasks_open_as_summaries_and_load_in_full_on_demand() {
     use foreman::fleet::summary::is_summary;
     let dir = tempfile::tempdir().unwrap();
-    {
-        let (mut s, _) = Store::open(dir.path()).unwrap();
-        let text = format!(
-            "{AGENT}{}{}",
-            task_yaml("done", "long prompt"),
-            task_yaml("todo", "p")
-        );
-        s.submit(objects(&text), false).unwrap();
-        let mut t = s.task(&key("done")).unwrap().clone();
-        t.status.as_mut().unwrap().phase = Some(TaskPhase::Failed);
-        s.save_task(&t).unwrap();
-    }
+    with_failed(
+        dir.path(),
+        &[("done", "long prompt"), ("todo", "p")],
+        &["done"],
+    );
     for round in ["with summaries", "summaries dropped (an older state)"] {
         let (s, warnings) = Store::open(dir.path()).unwrap();
         assert!(warnings.is_empty(), "{round}: {warnings:?}");
@@ -525,20 +530,11 @@ fn finished_tasks_open_as_summaries_and_load_in_full_on_demand() {
 fn a_write_behind_the_stores_back_is_never_hidden_by_an_old_summary() {
     use foreman::fleet::summary::is_summary;
     let dir = tempfile::tempdir().unwrap();
-    {
-        let (mut s, _) = Store::open(dir.path()).unwrap();
-        let text = format!(
-            "{AGENT}{}{}",
-            task_yaml("done", "p"),
-            task_yaml("gone", "p")
-        );
-        s.submit(objects(&text), false).unwrap();
-        for name in ["done", "gone"] {
-            let mut t = s.task(&key(name)).unwrap().clone();
-            t.status.as_mut().unwrap().phase = Some(TaskPhase::Failed);
-            s.save_task(&t).unwrap();
-        }
-    }
+    with_failed(
+        dir.path(),
+        &[("done", "p"), ("gone", "p")],
+        &["done", "gone"],
+    );
     // Opened once with summaries for both; now an older writer changes one and deletes one.
     drop(Store::open(dir.path()).unwrap());
     let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
@@ -570,4 +566,31 @@ fn a_write_behind_the_stores_back_is_never_hidden_by_an_old_summary() {
     drop(s);
     let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
     assert_eq!(summaries(&db), 1);
+}
+
+/// A task whose manifest no longer parses (edited by hand) loses its summary and is named at
+/// every open with what to do, while the others open as before.
+#[test]
+fn an_unparseable_manifest_is_named_at_every_open_and_the_rest_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    with_failed(dir.path(), &[("ok", "p"), ("bad", "p")], &["ok", "bad"]);
+    drop(Store::open(dir.path()).unwrap());
+    let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    db.execute(
+        "UPDATE objects SET manifest = '{\"not\": ', rv = rv + 100 WHERE name = 'bad'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    for round in 0..2 {
+        let (s, warnings) = Store::open(dir.path()).unwrap();
+        assert_eq!(warnings.len(), 1, "{round}: {warnings:?}");
+        assert!(
+            warnings[0].contains("AgenticTask default/bad")
+                && warnings[0].contains("does not parse"),
+            "{round}: {warnings:?}"
+        );
+        let names: Vec<TaskKey> = s.tasks_shared().iter().map(|t| TaskKey::of(t)).collect();
+        assert_eq!(names, [key("ok")], "{round}");
+    }
 }

@@ -127,7 +127,7 @@ impl App {
     fn gate_failed(&self, k: &crate::fleet::TaskKey) -> bool {
         self.mirror
             .task(k)
-            .and_then(|t| crate::api::gate::GateRun::of_result(t.status.as_ref()?.result.as_ref()))
+            .and_then(crate::fleet::status::gate_run)
             .is_some_and(|g| g.status == crate::api::gate::GateStatus::Failed)
     }
 

@@ -16,9 +16,9 @@ pub struct Pacer {
 impl Pacer {
     /// A pacer whose first frame is due at once.
     pub fn new(now: Instant) -> Pacer {
-        Pacer {
-            last: now.checked_sub(FRAME).unwrap_or(now),
-        }
+        let mut p = Pacer { last: now };
+        p.hurry(now);
+        p
     }
 
     /// Whether a dirty screen may be drawn at `now`.

@@ -87,10 +87,11 @@ impl QueueSort {
     }
 
     /// The queue order of `tasks` (given in key order) as indices into it, how many await
-    /// approval and whether any has a coder gate (both read in the same pass over the tasks). Each task's sort key is derived
-    /// once (its state reads the Result), not in every comparison: a queue of 10,000 makes
-    /// ~130,000 of them. Ties end on the position in `tasks`, which is key order, so the
-    /// order is total and an unstable sort (no scratch copy of the queue) gives the same.
+    /// approval and whether any has a coder gate (both read in the same pass over the
+    /// tasks). Each task's sort key is derived once (its state reads the Result), not in
+    /// every comparison: a queue of 10,000 makes ~130,000 of them. Ties end on the position
+    /// in `tasks`, which is key order, so the order is total and an unstable sort (no
+    /// scratch copy of the queue) gives the same.
     pub fn order(self, tasks: &[&AgenticTask]) -> (Vec<usize>, usize, bool) {
         let mut gated = false;
         let mut keyed: Vec<(SortKey, usize)> = tasks
@@ -152,10 +153,7 @@ impl<'a> SortKey<'a> {
 
 /// A coder gate configured on the task or run on it (the queue then shows its GATE column).
 fn has_gate(t: &AgenticTask) -> bool {
-    t.spec.gate.is_some()
-        || t.status
-            .as_ref()
-            .is_some_and(|s| crate::api::gate::GateRun::of_result(s.result.as_ref()).is_some())
+    t.spec.gate.is_some() || crate::fleet::status::gate_run(t).is_some()
 }
 
 /// State rank, then newest first.

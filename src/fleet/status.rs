@@ -81,6 +81,11 @@ pub fn result_extra(t: &AgenticTask) -> ResultExtra {
     ResultExtra::from_value(result.and_then(|r| r.get("extra")))
 }
 
+/// The coder gate run `status.result` records (`extra.gate`), if any.
+pub fn gate_run(t: &AgenticTask) -> Option<crate::api::gate::GateRun> {
+    crate::api::gate::GateRun::of_result(t.status.as_ref()?.result.as_ref())
+}
+
 /// Merges the set fields of `extra` into `status.result.extra` (creating the objects if
 /// needed); every other key stays as it is.
 pub fn merge_extra(t: &mut AgenticTask, extra: &ResultExtra) {

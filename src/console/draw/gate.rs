@@ -21,12 +21,7 @@ pub(super) fn gate_of(app: &App, key: &TaskKey, task: &AgenticTask) -> Option<Ga
     {
         return Some(g.clone());
     }
-    recorded(task).or_else(|| live.cloned())
-}
-
-/// The gate run a task's result carries (`extra.gate`).
-pub(crate) fn recorded(task: &AgenticTask) -> Option<GateRun> {
-    GateRun::of_result(task.status.as_ref()?.result.as_ref())
+    crate::fleet::status::gate_run(task).or_else(|| live.cloned())
 }
 
 /// Whether any task of the queue has a gate (configured or run): only then is the column

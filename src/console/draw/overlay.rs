@@ -278,7 +278,7 @@ fn quit_body(runs: usize) -> Vec<String> {
 
 /// The task's recorded gate run in one line (`failed 1.2s · make test · exit 2`).
 fn gate_line(app: &App, k: &crate::fleet::TaskKey) -> String {
-    let Some(g) = app.mirror.task(k).and_then(super::gate::recorded) else {
+    let Some(g) = app.mirror.task(k).and_then(crate::fleet::status::gate_run) else {
         return "?".into();
     };
     match (&g.command, g.timed_out, g.exit_code) {
@@ -291,7 +291,10 @@ fn gate_line(app: &App, k: &crate::fleet::TaskKey) -> String {
 }
 
 fn has_gate(app: &App, k: &crate::fleet::TaskKey) -> bool {
-    app.mirror.task(k).and_then(super::gate::recorded).is_some()
+    app.mirror
+        .task(k)
+        .and_then(crate::fleet::status::gate_run)
+        .is_some()
 }
 
 /// `text` in lines of at most `width` columns, broken at spaces.

@@ -181,8 +181,8 @@ impl Store {
             import_note,
         };
         store.data_version = db::data_version(&store.db)?;
-        summaries::backfill(&store.db)?;
-        let loaded = summaries::load(&mut store.db)?;
+        let unsummarized = summaries::backfill(&store.db)?;
+        let loaded = summaries::load(&mut store.db, unsummarized)?;
         store.tasks = loaded.tasks;
         warnings.extend(loaded.bad);
         let (_, bad) = store.apply(loaded.others, false);

@@ -72,32 +72,29 @@ fn stale(cols: &str) -> String {
 /// place (`db.rs`): from then on a summary is never older than its object.
 const CHECKED: &str = "summaries_checked";
 
-/// Whether some task may lack a summary: once checked, a task without one makes the counts
+/// Whether every task has a summary, once checked: a task without one makes the counts
 /// differ (the triggers drop a summary with its object, so summaries never outnumber tasks),
 /// and counting reads only the keys, not the manifests.
-fn may_be_stale(db: &Connection) -> Result<bool, StoreError> {
-    if db::meta(db, CHECKED)?.is_none() {
-        return Ok(true);
-    }
-    let same: bool = db.query_row(
+fn counts_match(db: &Connection) -> Result<bool, StoreError> {
+    Ok(db.query_row(
         "SELECT (SELECT COUNT(*) FROM objects WHERE kind = 'AgenticTask') = (SELECT COUNT(*) FROM task_summaries)",
         [],
         |r| r.get(0),
-    )?;
-    Ok(!same)
+    )?)
 }
 
 /// Writes the summaries a state lacks (one written before summaries, or by an older
-/// version): once, then every open finds none.
-pub(super) fn backfill(db: &Connection) -> Result<(), StoreError> {
-    if !may_be_stale(db)? {
-        return Ok(());
+/// version): once, then every open finds none. Returns whether tasks without a summary
+/// remain: those whose manifest does not parse, which the open then names.
+pub(super) fn backfill(db: &Connection) -> Result<bool, StoreError> {
+    let checked = db::meta(db, CHECKED)?.is_some();
+    if checked && counts_match(db)? {
+        return Ok(false);
     }
     let any = format!("SELECT EXISTS ({})", stale("o.rv"));
     let missing: bool = db.query_row(&any, [], |r| r.get(0))?;
-    let checked = db::meta(db, CHECKED)?.is_some();
     if !missing && checked {
-        return Ok(());
+        return Ok(false);
     }
     let tx = db::write(db)?;
     let rows: Vec<(i64, String)> = {
@@ -105,10 +102,12 @@ pub(super) fn backfill(db: &Connection) -> Result<(), StoreError> {
         let rows = q.query_map([], |r| Ok((r.get(2)?, r.get(3)?)))?;
         rows.collect::<Result<_, _>>()?
     };
+    let mut unparsed = false;
     for (rv, text) in rows {
-        // One that does not parse is named when the store loads it in full.
-        if let Ok(t) = serde_json::from_str::<AgenticTask>(&text) {
-            put(&tx, &t, rv)?;
+        match serde_json::from_str::<AgenticTask>(&text) {
+            Ok(t) => put(&tx, &t, rv)?,
+            // Named when the store loads it in full.
+            Err(_) => unparsed = true,
         }
     }
     // Summaries of tasks gone before the triggers (an older version's delete).
@@ -119,7 +118,7 @@ pub(super) fn backfill(db: &Connection) -> Result<(), StoreError> {
     )?;
     db::set_meta(&tx, CHECKED, "1")?;
     tx.commit()?;
-    Ok(())
+    Ok(unparsed)
 }
 
 /// What an open reads, as of one read of the database.
@@ -243,8 +242,9 @@ fn hand_over(to_parser: &std::sync::mpsc::SyncSender<Batch>, batch: Batch, parse
 /// Every object: tasks as summaries (in full for the tasks not finished), the rest in full.
 /// The work runs on two cores: a thread reads the rows and this one parses them, and the
 /// reading thread parses every batch this one has no room for (parsing 10,000 summaries is
-/// most of an open; reading them a fifth of it).
-pub(super) fn load(db: &mut Connection) -> Result<Loaded, StoreError> {
+/// most of an open; reading them a fifth of it). `unsummarized`: [`backfill`] left tasks
+/// without a summary, to be named.
+pub(super) fn load(db: &mut Connection, unsummarized: bool) -> Result<Loaded, StoreError> {
     // Room for one batch: with more, the reader would run ahead queueing rows, not parsing.
     let (to_parser, batches) = std::sync::mpsc::sync_channel::<Batch>(1);
     let mut mine = Parsed::default();
@@ -274,7 +274,7 @@ pub(super) fn load(db: &mut Connection) -> Result<Loaded, StoreError> {
     }
     let tasks: BTreeMap<TaskKey, Entry> = entries.into_iter().collect();
     // A task whose manifest does not parse has no summary: name it as before summaries.
-    if may_be_stale(db)? {
+    if unsummarized {
         let mut q = db.prepare(&stale("o.namespace, o.name"))?;
         for r in q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
             let (ns, name) = r?;
@@ -368,7 +368,7 @@ mod tests {
     fn an_open_of_several_batches_holds_every_task_once_with_its_own_summary() {
         let n = 4 * BATCH + 3;
         let (_dir, mut db) = state(n);
-        let loaded = load(&mut db).unwrap();
+        let loaded = load(&mut db, false).unwrap();
         assert!(loaded.bad.is_empty(), "{:?}", loaded.bad);
         assert_eq!(loaded.tasks.len(), n);
         for (key, e) in &loaded.tasks {
