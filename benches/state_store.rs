@@ -41,7 +41,7 @@ fn main() {
         store.submit(objs, false).expect("submit");
     }
     let single = SINGLES as f64 / t.elapsed().as_secs_f64();
-    assert_eq!(store.tasks_shared().len(), TASKS + SINGLES);
+    assert_eq!(store.held().len(), TASKS + SINGLES);
     println!("state store (SQLite, WAL, synchronous=FULL):");
     println!(
         "  submit, {BATCH} objects per transaction: {batched:.0} objects/s  (goal >= {BATCH_GOAL:.0})"

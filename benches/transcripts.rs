@@ -256,7 +256,10 @@ async fn main() {
         "bench".into(),
     );
     app.on_backend(BackendEvent::Snapshot {
-        tasks: tasks.into_iter().map(std::sync::Arc::new).collect(),
+        tasks: tasks
+            .into_iter()
+            .map(foreman::fleet::held::Held::keyed)
+            .collect(),
         nodes: vec![],
         agents: vec![],
     });

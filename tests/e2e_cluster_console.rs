@@ -100,9 +100,8 @@ impl Ui {
             } => {
                 assert!(!self.snapshot, "one Snapshot only");
                 self.snapshot = true;
-                for t in tasks {
-                    self.tasks
-                        .insert(TaskKey::of(&t).name, std::sync::Arc::unwrap_or_clone(t));
+                for (k, t) in tasks {
+                    self.tasks.insert(k.name, t.task().unwrap().into_owned());
                 }
                 for n in nodes {
                     self.nodes.insert(n.metadata.name.clone().unwrap(), n);

@@ -61,7 +61,7 @@ impl Ui {
                     self.task = tasks
                         .into_iter()
                         .next()
-                        .map(std::sync::Arc::unwrap_or_clone)
+                        .map(|(_, t)| t.task().unwrap().into_owned())
                         .or(self.task.take())
                 }
                 Ok(Some(BackendEvent::JobDone { job, outcome, .. })) => {

@@ -159,7 +159,7 @@ async fn the_picker_reads_real_pages_and_the_backend_creates_one_task_per_issue(
     let k = TaskKey::new("default", "issue-1");
     c.until("issue-1", |c| c.app.mirror.tasks.contains_key(&k))
         .await;
-    let t = &c.app.mirror.tasks[&k];
+    let t = c.app.mirror.task(&k).unwrap().into_owned();
     assert_eq!(t.spec.payload.repo.as_deref(), Some("acme/fleet"));
     assert_eq!(t.spec.payload.issue, Some(1));
     assert_eq!(
@@ -168,7 +168,11 @@ async fn the_picker_reads_real_pages_and_the_backend_creates_one_task_per_issue(
     );
     assert!(t.metadata.labels.as_ref().unwrap()[foreman::github::DISPATCH_ISSUE_LABEL] == "1");
     c.until("issue-1 running", |c| {
-        c.app.mirror.task(&k).map(foreman::fleet::task_state) == Some(TaskState::Running)
+        c.app
+            .mirror
+            .task(&k)
+            .map(|t| foreman::fleet::task_state(&t))
+            == Some(TaskState::Running)
     })
     .await;
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use foreman::api::{Object, TaskPhase, load_str};
+use foreman::api::{AgenticTask, Object, TaskPhase, load_str};
 use foreman::backend::BackendEvent;
 use foreman::backend::embedded::{EmbeddedOptions, Store, StoreError, start_embedded_with};
 use foreman::fleet::{TaskKey, TaskState, task_state};
@@ -490,6 +490,14 @@ fn with_failed(dir: &Path, tasks: &[(&str, &str)], failed: &[&str]) {
     }
 }
 
+/// Every task as the store holds it, packed ones inflated (what the console's queue reads).
+fn views(s: &Store) -> Vec<AgenticTask> {
+    s.held()
+        .into_iter()
+        .map(|(_, h)| h.task().expect("a held task inflates").into_owned())
+        .collect()
+}
+
 /// A reopened state holds finished tasks as their summaries and reads a full manifest only
 /// when asked; a state written before summaries gets them on its next open.
 #[test]
@@ -504,7 +512,7 @@ fn finished_tasks_open_as_summaries_and_load_in_full_on_demand() {
     for round in ["with summaries", "summaries dropped (an older state)"] {
         let (s, warnings) = Store::open(dir.path()).unwrap();
         assert!(warnings.is_empty(), "{round}: {warnings:?}");
-        let views = s.tasks_shared();
+        let views = views(&s);
         let view = |n: &str| views.iter().find(|t| TaskKey::of(t) == key(n)).unwrap();
         assert!(is_summary(view("done")), "{round}: finished → summary");
         assert!(!is_summary(view("todo")), "{round}: pending → in full");
@@ -554,7 +562,7 @@ fn a_write_behind_the_stores_back_is_never_hidden_by_an_old_summary() {
     drop(db);
     let (s, warnings) = Store::open(dir.path()).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
-    let views = s.tasks_shared();
+    let views = views(&s);
     assert_eq!(views.len(), 1, "the deleted task is gone");
     assert_eq!(TaskKey::of(&views[0]), key("done"));
     assert_eq!(
@@ -590,7 +598,53 @@ fn an_unparseable_manifest_is_named_at_every_open_and_the_rest_opens() {
                 && warnings[0].contains("does not parse"),
             "{round}: {warnings:?}"
         );
-        let names: Vec<TaskKey> = s.tasks_shared().iter().map(|t| TaskKey::of(t)).collect();
+        let names: Vec<TaskKey> = s.held().into_iter().map(|(k, _)| k).collect();
         assert_eq!(names, [key("ok")], "{round}");
     }
+}
+
+/// The scheduling pass plans over the tasks in flight and, inflated, only the packed ones
+/// they depend on: a queue of finished runs costs it nothing, and a dependency on one still
+/// resolves against its phase.
+#[test]
+fn the_plan_reads_tasks_in_flight_and_the_finished_ones_they_depend_on() {
+    use foreman::fleet::held::Held;
+    let dir = tempfile::tempdir().unwrap();
+    with_failed(
+        dir.path(),
+        &[("base", "p"), ("other", "p"), ("next", "p")],
+        &["base", "other"],
+    );
+    {
+        let (mut s, _) = Store::open(dir.path()).unwrap();
+        let mut t = s.task(&key("next")).unwrap().clone();
+        t.spec.depends_on = Some(vec!["base".into()]);
+        s.save_task(&t).unwrap();
+    }
+    let (s, warnings) = Store::open(dir.path()).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let held: Vec<_> = s.held();
+    let packed = |n: &str| {
+        held.iter()
+            .any(|(k, h)| *k == key(n) && matches!(h, Held::Packed(_)))
+    };
+    assert!(
+        packed("base") && packed("other"),
+        "finished ones open packed"
+    );
+    assert!(!packed("next"), "the pending one is held in full");
+    let mut plan: Vec<(String, TaskState)> = s
+        .planning()
+        .iter()
+        .map(|t| (t.metadata.name.clone().unwrap(), task_state(t)))
+        .collect();
+    plan.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        plan,
+        [
+            ("base".to_string(), TaskState::Failed),
+            ("next".to_string(), TaskState::Pending)
+        ],
+        "the dependency inflated, the unrelated finished run left packed"
+    );
 }

@@ -21,7 +21,7 @@ pub enum BackendEvent {
     /// First event after start: everything the store holds (tasks shared with the backend's
     /// own copy where it keeps one, so thousands of them are not held twice).
     Snapshot {
-        tasks: Vec<std::sync::Arc<AgenticTask>>,
+        tasks: Vec<(TaskKey, crate::fleet::held::Held)>,
         nodes: Vec<FleetNode>,
         agents: Vec<Agent>,
     },

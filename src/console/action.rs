@@ -188,7 +188,7 @@ impl App {
             .tasks
             .iter()
             .filter(|(k, t)| {
-                crate::fleet::task_state(t) == crate::fleet::TaskState::Running
+                t.facts().state == crate::fleet::TaskState::Running
                     && self.transcripts.contains_key(*k)
                     && !self.loaded.contains_key(*k)
             })
@@ -231,12 +231,14 @@ impl App {
     /// A dangerous action on the selected task waits for the operator's `y`.
     fn confirm(&mut self, intent: Option<Intent>) {
         // The dialog shows the task's branch, commit and remote: never from a summary.
-        if let Some(t) = self
-            .selected_task()
-            .filter(|t| crate::fleet::summary::is_summary(t))
-            && !matches!(intent, None | Some(Intent::Quit { .. }))
+        if let Some(key) = self.selected_key().filter(|k| {
+            self.mirror
+                .tasks
+                .get(*k)
+                .is_some_and(crate::fleet::held::Held::is_summary)
+        }) && !matches!(intent, None | Some(Intent::Quit { .. }))
         {
-            let key = crate::fleet::TaskKey::of(t);
+            let key = key.clone();
             return self.say(format!("{key} is still loading; try again"), Level::Warn);
         }
         if let Some(i) = intent {

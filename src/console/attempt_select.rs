@@ -12,7 +12,7 @@ impl App {
     /// The selected task's (shown attempt, number of attempts); None without a task.
     pub fn shown_attempt(&self) -> Option<(u32, u32)> {
         let key = self.selected_key()?;
-        let total = attempt_of(self.mirror.task(key)?);
+        let total = attempt_of(&*self.mirror.task(key)?);
         let shown = self
             .attempts
             .selected
@@ -70,7 +70,7 @@ impl App {
     pub fn on_attempt(&mut self, v: AttemptView) {
         let id = (v.task.clone(), v.attempt);
         self.attempts.loading.remove(&id);
-        let current = self.mirror.task(&v.task).map(attempt_of);
+        let current = self.mirror.task(&v.task).map(|t| attempt_of(&t));
         if current.is_none_or(|c| v.attempt >= c) {
             return self.on_transcript_loaded(v.task, v.records);
         }

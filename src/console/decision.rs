@@ -16,7 +16,7 @@ pub(crate) fn note(app: &App) -> Option<(String, Color)> {
 fn line(app: &App) -> Option<(String, Color)> {
     let t = app.selected_task()?;
     let node = t.status.as_ref()?.assigned_node.clone()?;
-    match Stage::of(t) {
+    match Stage::of(&t) {
         Stage::Pending(d) => {
             let gone = gone_for(app.mirror.nodes.get(&node), app.now());
             let color = match gone {

@@ -47,7 +47,7 @@ impl App {
     /// bound forbids it. An Agent the console has not seen is left to the backend to check.
     fn review_round(&self, task: &TaskKey) -> Result<(u32, Option<u32>), String> {
         let t = self.mirror.task(task).ok_or("the task is gone")?;
-        let iteration = review::next_iteration(&result_extra(t).other);
+        let iteration = review::next_iteration(&result_extra(&t).other);
         let agent = t.spec.agent_ref.as_ref().and_then(|r| {
             self.mirror
                 .agents

@@ -127,7 +127,7 @@ impl App {
     fn gate_failed(&self, k: &crate::fleet::TaskKey) -> bool {
         self.mirror
             .task(k)
-            .and_then(crate::fleet::status::gate_run)
+            .and_then(|t| crate::fleet::status::gate_run(&t))
             .is_some_and(|g| g.status == crate::api::gate::GateStatus::Failed)
     }
 

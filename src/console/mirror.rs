@@ -6,15 +6,17 @@
 use super::sort::QueueSort;
 use crate::api::{Agent, AgenticTask, FleetNode, Workload};
 use crate::fleet::TaskKey;
+use crate::fleet::held::Held;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Default)]
 pub struct Mirror {
-    /// Shared with the backend's own copy where it has one (the embedded store's summaries):
-    /// a start with 10,000 finished tasks holds each of them once.
-    pub tasks: BTreeMap<TaskKey, Arc<AgenticTask>>,
+    /// Shared with the backend's own copy where it has one (the embedded store's packed
+    /// summaries): a start with 10,000 finished tasks holds each of them once, packed.
+    pub tasks: BTreeMap<TaskKey, Held>,
     pub nodes: BTreeMap<String, FleetNode>,
     /// Agents and Workloads by (namespace, name).
     pub agents: BTreeMap<(String, String), Agent>,
@@ -36,11 +38,11 @@ impl Mirror {
     /// updates). The caller re-sorts, as after every task change.
     pub fn replace(
         &mut self,
-        tasks: Vec<Arc<AgenticTask>>,
+        tasks: Vec<(TaskKey, Held)>,
         nodes: Vec<FleetNode>,
         agents: Vec<Agent>,
     ) {
-        self.tasks = tasks.into_iter().map(|t| (TaskKey::of(&t), t)).collect();
+        self.tasks = tasks.into_iter().collect();
         self.asked.clear();
         self.nodes = nodes
             .into_iter()
@@ -52,27 +54,30 @@ impl Mirror {
             .collect();
     }
 
-    /// The task of `key` as the console holds it (its summary until the full one is loaded).
-    pub fn task(&self, key: &TaskKey) -> Option<&AgenticTask> {
-        self.tasks.get(key).map(|t| &**t)
+    /// The task of `key` as the console holds it (its summary until the full one is loaded;
+    /// a packed one inflated).
+    pub fn task(&self, key: &TaskKey) -> Option<Cow<'_, AgenticTask>> {
+        self.tasks.get(key)?.task()
+    }
+
+    /// Whether the task of `key` is known and finished (read without inflating it).
+    pub fn is_finished(&self, key: &TaskKey) -> bool {
+        self.tasks.get(key).is_some_and(Held::is_finished)
     }
 
     /// Stores a task, returning the copy it replaced.
-    pub fn put_task(&mut self, t: AgenticTask) -> Option<Arc<AgenticTask>> {
+    pub fn put_task(&mut self, t: AgenticTask) -> Option<Held> {
         let key = TaskKey::of(&t);
         if !crate::fleet::summary::is_summary(&t) {
             self.asked.remove(&key);
         }
-        self.tasks.insert(key, Arc::new(t))
+        self.tasks.insert(key, Held::Full(Arc::new(t)))
     }
 
     /// The command that loads the full task of `key` when only its summary is here and it was
     /// not asked for yet.
     pub fn ask_full(&mut self, key: &TaskKey) -> Option<crate::backend::Command> {
-        let summary = self
-            .tasks
-            .get(key)
-            .is_some_and(|t| crate::fleet::summary::is_summary(t));
+        let summary = self.tasks.get(key).is_some_and(Held::is_summary);
         (summary && self.asked.insert(key.clone()))
             .then(|| crate::backend::Command::LoadTask(key.clone()))
     }
@@ -111,21 +116,16 @@ impl Mirror {
     /// Queue order: the operator's sort (by default running and awaiting first, then
     /// pending, then finished; newest first).
     pub fn reorder(&mut self, sort: QueueSort) {
-        let (keys, tasks): (Vec<&TaskKey>, Vec<&AgenticTask>) =
-            self.tasks.iter().map(|(k, t)| (k, &**t)).unzip();
+        let (keys, tasks): (Vec<&TaskKey>, Vec<_>) = self
+            .tasks
+            .iter()
+            .map(|(k, t)| (k, (k.name.as_str(), t.facts())))
+            .unzip();
         let (order, awaiting, gated) = sort.order(&tasks);
         self.awaiting = awaiting;
         self.gated = gated;
         self.order = order.into_iter().map(|i| keys[i].clone()).collect();
     }
-}
-
-/// Phase Succeeded or Failed.
-pub fn is_finished(t: &AgenticTask) -> bool {
-    t.status
-        .as_ref()
-        .and_then(|s| s.phase)
-        .is_some_and(|p| p.is_terminal())
 }
 
 fn ns_name(m: &ObjectMeta) -> (String, String) {

@@ -30,7 +30,6 @@ pub mod journal;
 mod journals;
 pub mod mirror;
 mod note;
-pub mod outcome;
 pub mod pacer;
 pub mod pane;
 pub mod picker;

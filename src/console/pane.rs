@@ -28,10 +28,8 @@ pub const FILTER_PREFIX: &str = "workload:";
 
 /// Whether `t` is a task of the Workload named `name` (its label; any namespace the
 /// console shows, as the queue does).
-pub fn in_workload(t: &crate::api::AgenticTask, name: &str) -> bool {
-    t.metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(crate::fleet::workload::LABEL_WORKLOAD))
+pub fn in_workload(t: &crate::fleet::held::Facts, name: &str) -> bool {
+    t.workload
+        .as_deref()
         .is_some_and(|w| w.eq_ignore_ascii_case(name))
 }

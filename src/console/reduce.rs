@@ -3,8 +3,6 @@
 //! from the backend, diffs are handed to a job that builds their view, and job results land
 //! in the status line.
 
-use super::mirror::is_finished;
-use super::outcome::failure;
 use super::pane::{Focus, View};
 use super::state::{App, Effect, Level, Loaded};
 use crate::agent::LoopEvent;
@@ -16,6 +14,8 @@ use crate::console::transcript::{JournalItem, Transcript, journal_items};
 use crate::executor::ExecEvent;
 use crate::fleet::TaskKey;
 use crate::fleet::TaskState;
+use crate::fleet::held::is_finished;
+use crate::fleet::outcome::failure;
 use crate::fleet::task_state;
 use crate::oai::StreamEvent;
 
@@ -91,11 +91,11 @@ impl App {
         let mut fx = Vec::new();
         let key = TaskKey::of(&t);
         let after = task_state(&t);
-        let requeued = self.mirror.task(&key).is_some_and(is_finished) && !is_finished(&t);
+        let requeued = self.mirror.is_finished(&key) && !is_finished(&t);
         if is_finished(&t) {
             self.waiting.remove(&key);
         }
-        let before = self.mirror.put_task(t).map(|b| task_state(&b));
+        let before = self.mirror.put_task(t).map(|b| b.facts().state);
         if requeued {
             // Re-queued (here or by another console): the old run's transcript is stale.
             self.forget_transcript(&key);
@@ -111,7 +111,7 @@ impl App {
                     self.bell.on_approval()
                 }
                 TaskState::Failed | TaskState::Succeeded => {
-                    if let Some(f) = self.mirror.task(&key).and_then(failure) {
+                    if let Some(f) = self.mirror.task(&key).and_then(|t| failure(&t)) {
                         self.say(
                             format!("{key} failed: {}: {}", f.reason, f.message),
                             Level::Error,
@@ -151,8 +151,7 @@ impl App {
         let node = self
             .mirror
             .task(&task)
-            .and_then(|t| t.status.as_ref())
-            .and_then(|s| s.assigned_node.clone());
+            .and_then(|t| t.status.as_ref()?.assigned_node.clone());
         let now = self.now();
         match &event {
             ExecEvent::Loop(LoopEvent::TurnStarted { .. })
@@ -322,7 +321,11 @@ impl App {
         {
             return fx;
         }
-        if !self.mirror.task(&key).is_some_and(may_have_transcript) {
+        if !self
+            .mirror
+            .task(&key)
+            .is_some_and(|t| may_have_transcript(&t))
+        {
             return fx;
         }
         self.loading.insert(key.clone());

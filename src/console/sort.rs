@@ -3,8 +3,9 @@
 //! highest priority, a to z); ties keep the default order (state, then newest), so a sort
 //! never shuffles equal rows from frame to frame.
 
-use crate::api::AgenticTask;
-use crate::fleet::{TaskState, task_state};
+use crate::fleet::TaskState;
+use crate::fleet::held::Facts;
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -86,20 +87,20 @@ impl QueueSort {
         if self.reversed { "↓" } else { "↑" }
     }
 
-    /// The queue order of `tasks` (given in key order) as indices into it, how many await
-    /// approval and whether any has a coder gate (both read in the same pass over the
-    /// tasks). Each task's sort key is derived once (its state reads the Result), not in
+    /// The queue order of `tasks` (given in key order, each with its name) as indices into
+    /// it, how many await approval and whether any has a coder gate (both read in the same
+    /// pass). The facts are derived once per task (a packed one carries its own), not in
     /// every comparison: a queue of 10,000 makes ~130,000 of them. Ties end on the position
     /// in `tasks`, which is key order, so the order is total and an unstable sort (no
     /// scratch copy of the queue) gives the same.
-    pub fn order(self, tasks: &[&AgenticTask]) -> (Vec<usize>, usize, bool) {
+    pub fn order(self, tasks: &[(&str, Cow<'_, Facts>)]) -> (Vec<usize>, usize, bool) {
         let mut gated = false;
         let mut keyed: Vec<(SortKey, usize)> = tasks
             .iter()
             .enumerate()
-            .map(|(i, t)| {
-                gated = gated || has_gate(t);
-                (SortKey::of(t), i)
+            .map(|(i, (name, f))| {
+                gated = gated || f.gated;
+                (SortKey::of(name, f), i)
             })
             .collect();
         keyed.sort_unstable_by(|(a, ia), (b, ib)| {
@@ -125,7 +126,7 @@ impl QueueSort {
             SortColumn::Node => a.node.cmp(&b.node),
             // Highest first: it runs first.
             SortColumn::Priority => b.priority.cmp(&a.priority),
-            SortColumn::Name => a.name.cmp(&b.name),
+            SortColumn::Name => a.name.cmp(b.name),
         }
     }
 }
@@ -134,26 +135,22 @@ impl QueueSort {
 struct SortKey<'a> {
     rank: u8,
     created: i64,
+    /// Unassigned tasks sort after every node.
     node: (bool, Option<&'a str>),
     priority: i32,
-    name: Option<&'a str>,
+    name: &'a str,
 }
 
 impl<'a> SortKey<'a> {
-    fn of(t: &'a AgenticTask) -> SortKey<'a> {
+    fn of(name: &'a str, f: &'a Facts) -> SortKey<'a> {
         SortKey {
-            rank: rank(task_state(t)),
-            created: created(t),
-            node: node(t),
-            priority: priority(t),
-            name: t.metadata.name.as_deref(),
+            rank: rank(f.state),
+            created: f.created,
+            node: (f.node.is_none(), f.node.as_deref()),
+            priority: f.priority,
+            name,
         }
     }
-}
-
-/// A coder gate configured on the task or run on it (the queue then shows its GATE column).
-fn has_gate(t: &AgenticTask) -> bool {
-    t.spec.gate.is_some() || crate::fleet::status::gate_run(t).is_some()
 }
 
 /// State rank, then newest first.
@@ -172,25 +169,6 @@ fn rank(s: TaskState) -> u8 {
         TaskState::Pending | TaskState::Waiting => 3,
         _ => 4,
     }
-}
-
-fn created(t: &AgenticTask) -> i64 {
-    t.metadata
-        .creation_timestamp
-        .as_ref()
-        .map_or(0, |c| c.0.as_second())
-}
-
-/// Unassigned tasks sort after every node.
-fn node(t: &AgenticTask) -> (bool, Option<&str>) {
-    match t.status.as_ref().and_then(|s| s.assigned_node.as_deref()) {
-        Some(n) => (false, Some(n)),
-        None => (true, None),
-    }
-}
-
-fn priority(t: &AgenticTask) -> i32 {
-    t.spec.priority.unwrap_or(0)
 }
 
 #[cfg(test)]

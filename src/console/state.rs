@@ -21,8 +21,10 @@ use crate::console::theme::Theme;
 use crate::console::transcript::Transcript;
 use crate::fleet::TaskKey;
 use crate::fleet::TaskState;
+use crate::fleet::held::Facts;
 use crate::fleet::task_state;
 use crate::workspace::FileDiff;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
@@ -321,7 +323,7 @@ impl App {
             diff_scopes: self.diff_switchable().is_some(),
             decision_pending: self.selected_task().is_some_and(|t| {
                 matches!(
-                    crate::fleet::decision::Stage::of(t),
+                    crate::fleet::decision::Stage::of(&t),
                     crate::fleet::decision::Stage::Pending(_)
                 )
             }),
@@ -333,11 +335,11 @@ impl App {
     pub fn selected_key(&self) -> Option<&TaskKey> {
         self.mirror.order.get(self.selected)
     }
-    pub fn selected_task(&self) -> Option<&AgenticTask> {
+    pub fn selected_task(&self) -> Option<Cow<'_, AgenticTask>> {
         self.selected_key().and_then(|k| self.mirror.task(k))
     }
     fn selected_state(&self) -> Option<TaskState> {
-        self.selected_task().map(task_state)
+        self.selected_task().map(|t| task_state(&t))
     }
     /// A finished run that did not reach its goal (INCOMPLETE or NO-GO): may be re-queued.
     fn selected_incomplete(&self) -> bool {
@@ -353,12 +355,12 @@ impl App {
             return e.is_some_and(|e| e.diff.is_some());
         }
         self.selected_task()
-            .is_some_and(|t| jobs::change_of(t).is_ok())
+            .is_some_and(|t| jobs::change_of(&t).is_ok())
     }
     /// The selected task's pull request (`extra.prUrl`, kept across restarts).
     pub fn selected_pr_url(&self) -> Option<String> {
         self.selected_task()
-            .and_then(|t| crate::fleet::status::result_extra(t).pr_url)
+            .and_then(|t| crate::fleet::status::result_extra(&t).pr_url)
     }
     fn has_search(&self) -> bool {
         self.current_transcript()
@@ -390,9 +392,11 @@ impl App {
         if !self.filter.is_empty() {
             let f = self.filter.to_lowercase();
             let tasks = &self.mirror.tasks;
-            self.mirror
-                .order
-                .retain(|k| tasks.get(k).is_some_and(|t| filter_matches(t, &f)));
+            self.mirror.order.retain(|k| {
+                tasks
+                    .get(k)
+                    .is_some_and(|t| filter_matches(k, &t.facts(), &f))
+            });
         }
         if let Some(k) = keep
             && let Some(i) = self.mirror.order.iter().position(|o| *o == k)
@@ -405,18 +409,16 @@ impl App {
 
 /// The queue filter's rule: `f` (lower case) is in the task's name, state, node, verdict or
 /// failure reason; `workload:NAME` keeps the tasks of that Workload (`enter` in its pane).
-fn filter_matches(t: &AgenticTask, f: &str) -> bool {
+fn filter_matches(key: &TaskKey, t: &Facts, f: &str) -> bool {
     if let Some(wl) = f.strip_prefix(super::pane::FILTER_PREFIX) {
         return super::pane::in_workload(t, wl);
     }
-    let s = t.status.as_ref();
     let words = [
-        t.metadata.name.clone().unwrap_or_default(),
-        crate::console::outcome::state_label(t).to_string(),
-        s.and_then(|s| s.assigned_node.clone()).unwrap_or_default(),
-        s.and_then(|s| s.verdict)
-            .map_or(String::new(), |v| v.as_str().to_string()),
-        crate::console::outcome::failure(t).map_or(String::new(), |x| x.reason),
+        key.name.as_str(),
+        t.label,
+        t.node.as_deref().unwrap_or_default(),
+        t.verdict.map_or("", |v| v.as_str()),
+        t.failure.as_deref().unwrap_or_default(),
     ];
     words.iter().any(|w| w.to_lowercase().contains(f))
 }

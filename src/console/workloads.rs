@@ -6,8 +6,11 @@ use super::commands::Action;
 use super::pane::FILTER_PREFIX;
 use super::pane::Focus;
 use super::state::{App, Effect, Level};
-use crate::api::{AgenticTask, TaskPhase, Workload};
+use crate::api::{TaskPhase, Workload};
+use crate::fleet::TaskKey;
+use crate::fleet::held::Facts;
 use crate::fleet::workload::{self, Counts, Mode};
+use std::borrow::Cow;
 
 /// One row of the pane.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,18 +29,19 @@ pub struct WorkloadRow {
     pub intent: String,
 }
 
-fn row(w: &Workload, tasks: &[&AgenticTask]) -> WorkloadRow {
-    let mine: Vec<&AgenticTask> = tasks
-        .iter()
-        .copied()
-        .filter(|t| workload::is_child(w, t))
-        .collect();
-    let phase = |t: &&AgenticTask| t.status.as_ref().and_then(|s| s.phase);
-    let running = mine
-        .iter()
-        .filter(|t| matches!(phase(t), Some(TaskPhase::Running | TaskPhase::Verifying)))
-        .count();
-    let counts = Counts::of(mine.iter().copied());
+fn row(w: &Workload, tasks: &[(&TaskKey, Cow<'_, Facts>)]) -> WorkloadRow {
+    let mut counts = Counts::default();
+    let mut running = 0;
+    for (k, f) in tasks {
+        let label = f.workload.as_deref();
+        if workload::is_child_at(w, Some(k.namespace.as_str()), label) {
+            counts.add(f.phase, f.verdict);
+            running += usize::from(matches!(
+                f.phase,
+                Some(TaskPhase::Running | TaskPhase::Verifying)
+            ));
+        }
+    }
     let st = w.status.clone().unwrap_or_default();
     let conds = st.conditions.unwrap_or_default();
     let note = conds
@@ -61,7 +65,12 @@ fn row(w: &Workload, tasks: &[&AgenticTask]) -> WorkloadRow {
 impl App {
     /// The pane's rows, in the mirror's (namespace, name) order.
     pub fn workload_rows(&self) -> Vec<WorkloadRow> {
-        let tasks: Vec<&AgenticTask> = self.mirror.tasks.values().map(|t| &**t).collect();
+        let tasks: Vec<(&TaskKey, Cow<'_, Facts>)> = self
+            .mirror
+            .tasks
+            .iter()
+            .map(|(k, t)| (k, t.facts()))
+            .collect();
         self.mirror
             .workloads
             .values()

@@ -115,7 +115,7 @@ pub fn duplicate_of<'a>(
         "issue #{number} of {repo} already has a task that is not finished: {} ({}); \
          not creating another",
         crate::fleet::TaskKey::of(other),
-        crate::console::outcome::state_label(other)
+        crate::fleet::outcome::state_label(other)
     ))
 }
 

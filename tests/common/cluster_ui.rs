@@ -87,9 +87,8 @@ impl Ui {
         match e {
             BackendEvent::Snapshot { tasks, .. } => {
                 self.snapshot = true;
-                for t in tasks {
-                    self.tasks
-                        .insert(TaskKey::of(&t).name, std::sync::Arc::unwrap_or_clone(t));
+                for (k, t) in tasks {
+                    self.tasks.insert(k.name, t.task().unwrap().into_owned());
                 }
             }
             BackendEvent::TaskUpdated(t) => {

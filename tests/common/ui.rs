@@ -66,16 +66,15 @@ impl Ui {
     pub fn apply(&mut self, e: BackendEvent) {
         match e {
             BackendEvent::Snapshot { tasks, nodes, .. } => {
+                let tasks: Vec<_> = tasks
+                    .into_iter()
+                    .map(|(_, t)| t.task().unwrap().into_owned())
+                    .collect();
                 for t in &tasks {
-                    self.tasks.insert(TaskKey::of(t).name, t.as_ref().clone());
+                    self.tasks.insert(TaskKey::of(t).name, t.clone());
                 }
                 self.node = nodes.into_iter().next();
-                self.snapshot = Some(
-                    tasks
-                        .into_iter()
-                        .map(std::sync::Arc::unwrap_or_clone)
-                        .collect(),
-                );
+                self.snapshot = Some(tasks);
             }
             BackendEvent::TaskUpdated(t) => {
                 self.tasks.insert(TaskKey::of(&t).name, *t);

@@ -8,6 +8,7 @@ use super::{Ctx, ops, transcript};
 use crate::api::{Agent, AgenticTask, FleetNode, Workload};
 use crate::backend::{BackendEvent, Command, Job};
 use crate::fleet::TaskKey;
+use crate::fleet::held::Held;
 use crate::k8s::watch::{Feed, Lenient};
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -252,7 +253,7 @@ impl Actor {
         );
         self.emit(BackendEvent::Snapshot {
             tasks: (p.tasks.unwrap_or_default().into_iter())
-                .map(std::sync::Arc::new)
+                .map(Held::compact)
                 .collect(),
             nodes: p.nodes.unwrap_or_default(),
             agents: p.agents.unwrap_or_default(),

@@ -154,18 +154,11 @@ pub(super) fn subscribe_tasks(watch: &mut TaskWatch) -> Feed<Described<AgenticTa
 /// A listed task as the console takes it: a finished one as its summary.
 fn compact(ev: &Event<Lenient<AgenticTask>>) -> Event<Lenient<AgenticTask>> {
     match ev {
-        Event::InitApply(Lenient::Ok(t)) if is_finished(t) => {
+        Event::InitApply(Lenient::Ok(t)) if crate::fleet::held::is_finished(t) => {
             Event::InitApply(Lenient::Ok(crate::fleet::summary::summary(t)))
         }
         ev => ev.clone(),
     }
-}
-
-fn is_finished(t: &AgenticTask) -> bool {
-    t.status
-        .as_ref()
-        .and_then(|s| s.phase)
-        .is_some_and(|p| p.is_terminal())
 }
 
 /// Follows the AgenticTasks of the shared task watch until the task is aborted.

@@ -25,7 +25,7 @@ pub fn fan_out(store: &mut Store) -> FanOut {
     let mut out = FanOut::default();
     let now = now();
     for w in store.workloads() {
-        let tasks = store.tasks_shared();
+        let tasks = store.workload_tasks(&w);
         let refs: Vec<&AgenticTask> = tasks.iter().map(|t| t.as_ref()).collect();
         let r = reconcile(&w, &refs, &now);
         drop(refs);

@@ -11,8 +11,13 @@ use crate::fleet::TaskKey;
 impl Runner {
     pub(super) fn create_task(&mut self, t: AgenticTask) {
         let key = TaskKey::of(&t);
-        let dup = crate::github::issue_of(&t)
-            .and_then(|(repo, n)| crate::github::duplicate_of(&self.store.tasks(), repo, n));
+        // Only a task in flight is a duplicate, and every one is held in full (a packed one
+        // is finished): no finished manifest is read.
+        let dup = crate::github::issue_of(&t).and_then(|(repo, n)| {
+            let held = self.store.held();
+            let full = held.iter().filter_map(|(_, h)| h.full().map(|t| &**t));
+            crate::github::duplicate_of(full, repo, n)
+        });
         if let Some(msg) = dup {
             self.emit(BackendEvent::Error(msg));
             return;

@@ -162,7 +162,7 @@ impl Runner {
         // The console's first full frame waits for the Snapshot, not for the heartbeat's
         // write (an fsync): the node it shows is updated a moment later.
         self.emit(BackendEvent::Snapshot {
-            tasks: self.store.tasks_shared(),
+            tasks: self.store.held(),
             nodes: vec![self.node.clone()],
             agents: self.store.agents(),
         });

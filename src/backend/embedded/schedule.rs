@@ -105,7 +105,7 @@ impl Runner {
     /// One [`plan`] applied; returns whether it launched a run or marked a task Pending.
     fn schedule_pass(&mut self) -> bool {
         let full = self.running.len() >= self.slots.cap(self.cfg.max_concurrent);
-        let (tasks, node) = plan_view(self.store.tasks_shared(), &self.node, full);
+        let (tasks, node) = plan_view(self.store.planning(), &self.node, full);
         let agents: Vec<Arc<Agent>> = self.store.agents().into_iter().map(Arc::new).collect();
         let scope = Scope {
             mark_stale: false,

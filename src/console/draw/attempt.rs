@@ -5,9 +5,9 @@
 use super::block;
 use super::detail::{banner, fit_title, transcript_style};
 use crate::console::attempts::{Earlier, as_it_ended};
-use crate::console::outcome::{failure, state_label};
 use crate::console::pane::{Focus, View};
 use crate::console::state::App;
+use crate::fleet::outcome::{failure, state_label};
 use crate::fleet::status::result_extra;
 use crate::fleet::{TaskKey, TaskState, task_state};
 use ratatui::Frame;
@@ -80,7 +80,7 @@ fn outcome_line(app: &App, key: &TaskKey, n: u32) -> Option<(String, Color)> {
         let text = format!("attempt {n}: how it ended is not known here");
         return Some((text, theme.status.warn));
     };
-    let t = as_it_ended(app.mirror.task(key)?, Some(status));
+    let t = as_it_ended(&*app.mirror.task(key)?, Some(status));
     let mut text = format!("attempt {n}: {}", state_label(&t));
     let fail = failure(&t);
     if let Some(f) = &fail {

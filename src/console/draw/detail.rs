@@ -3,11 +3,11 @@
 
 use super::block;
 use crate::console::diff::DiffStyle;
-use crate::console::outcome::failure;
 use crate::console::pane::{Focus, View};
 use crate::console::state::App;
 use crate::console::theme::Theme;
 use crate::console::transcript::TranscriptStyle;
+use crate::fleet::outcome::failure;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -229,7 +229,7 @@ fn note(app: &App) -> Option<(String, Color)> {
             .map_or_else(|| format!(":{a}"), |k| k.to_string())
     };
     app.selected_task()
-        .and_then(failure)
+        .and_then(|t| failure(&t))
         .map(|f| (format!("✗ {}: {}", f.reason, f.message), theme.status.error))
         .or_else(|| crate::console::decision::note(app))
         .or_else(|| {

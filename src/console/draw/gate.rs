@@ -70,7 +70,7 @@ pub(super) fn panel(f: &mut Frame, app: &App, key: &TaskKey, area: Rect) -> Rect
     let Some(task) = app.mirror.task(key) else {
         return area;
     };
-    let Some(g) = gate_of(app, key, task) else {
+    let Some(g) = gate_of(app, key, &task) else {
         return area;
     };
     let t = &app.theme;

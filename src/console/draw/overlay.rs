@@ -156,7 +156,7 @@ pub(super) fn draw_confirm(f: &mut Frame, app: &App, area: Rect, intent: &Intent
     let extra = |k: &crate::fleet::TaskKey| {
         app.mirror
             .task(k)
-            .map(crate::fleet::status::result_extra)
+            .map(|t| crate::fleet::status::result_extra(&t))
             .unwrap_or_default()
     };
     let shown = |v: Option<String>| v.unwrap_or_else(|| "?".into());
@@ -256,7 +256,7 @@ fn withdraw(app: &App, k: &crate::fleet::TaskKey) -> (&'static str, &'static str
     let open = app
         .mirror
         .task(k)
-        .and_then(crate::fleet::decision::describe_open);
+        .and_then(|t| crate::fleet::decision::describe_open(&t));
     let body = vec![
         format!("task    {k}"),
         terminal_safe(&open.unwrap_or_else(|| "no pending decision".into())).into_owned(),
@@ -278,7 +278,11 @@ fn quit_body(runs: usize) -> Vec<String> {
 
 /// The task's recorded gate run in one line (`failed 1.2s · make test · exit 2`).
 fn gate_line(app: &App, k: &crate::fleet::TaskKey) -> String {
-    let Some(g) = app.mirror.task(k).and_then(crate::fleet::status::gate_run) else {
+    let Some(g) = app
+        .mirror
+        .task(k)
+        .and_then(|t| crate::fleet::status::gate_run(&t))
+    else {
         return "?".into();
     };
     match (&g.command, g.timed_out, g.exit_code) {
@@ -293,7 +297,7 @@ fn gate_line(app: &App, k: &crate::fleet::TaskKey) -> String {
 fn has_gate(app: &App, k: &crate::fleet::TaskKey) -> bool {
     app.mirror
         .task(k)
-        .and_then(crate::fleet::status::gate_run)
+        .and_then(|t| crate::fleet::status::gate_run(&t))
         .is_some()
 }
 

@@ -3,10 +3,10 @@
 
 use super::{age, block, fit_columns, pick};
 use crate::api::AgenticTask;
-use crate::console::outcome::{failure, state_label};
 use crate::console::pane::{Focus, queue_first_row};
 use crate::console::state::App;
 use crate::console::theme::Theme;
+use crate::fleet::outcome::{failure, state_label};
 use crate::fleet::task_state;
 use crate::fleet::{TaskKey, TaskState};
 use ratatui::Frame;
@@ -80,7 +80,7 @@ pub(super) fn draw(f: &mut Frame, app: &App, area: Rect) {
         .take(visible)
         .filter_map(|k| {
             let task = app.mirror.task(k)?;
-            Some(Row::new(pick(&cells(app, k, task, narrow, gated), &keep)))
+            Some(Row::new(pick(&cells(app, k, &task, narrow, gated), &keep)))
         });
     let waiting = app.mirror.awaiting;
     let count = if app.filter.is_empty() {

@@ -151,7 +151,11 @@ impl App {
             return Vec::new();
         };
         if let Some(why) = crate::github::duplicate_of(
-            self.mirror.tasks.values().map(|t| &**t),
+            // Only a task in flight can be a duplicate: a packed one is finished.
+            self.mirror
+                .tasks
+                .values()
+                .filter_map(|t| t.full().map(|t| &**t)),
             &repo,
             issue.number,
         ) {

@@ -62,7 +62,10 @@ fn app(agents: &[&str], tasks: Vec<AgenticTask>) -> App {
     app.clock = Some(1_800_000_000);
     app.intake.repo = Some("acme/fleet".into());
     app.on_backend(BackendEvent::Snapshot {
-        tasks: tasks.into_iter().map(std::sync::Arc::new).collect(),
+        tasks: tasks
+            .into_iter()
+            .map(crate::fleet::held::Held::keyed)
+            .collect(),
         nodes: vec![],
         agents: agents.iter().map(|a| agent(a)).collect(),
     });

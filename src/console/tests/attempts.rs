@@ -17,7 +17,7 @@ fn third_attempt() -> App {
 }
 
 fn to_third_attempt(app: &mut App) {
-    let mut t = app.mirror.tasks[&k("fix-greeting")].as_ref().clone();
+    let mut t = app.mirror.task(&k("fix-greeting")).unwrap().into_owned();
     t.metadata
         .annotations
         .get_or_insert_with(Default::default)
@@ -237,7 +237,7 @@ fn a_re_queue_goes_back_to_the_live_attempt() {
             .get_or_insert_with(Default::default)
             .insert(ATTEMPT.into(), n.into());
     };
-    let mut t = app.mirror.tasks[&k("add-tests")].as_ref().clone();
+    let mut t = app.mirror.task(&k("add-tests")).unwrap().into_owned();
     annotate(&mut t, "2");
     app.on_backend(BackendEvent::TaskUpdated(Box::new(t.clone())));
     select(&mut app, "add-tests");

@@ -9,7 +9,7 @@ use crate::fleet::decision::{ANNOTATION, Action, Decision};
 fn decided() -> (App, Decision) {
     let mut app = fixture("dark");
     let k = TaskKey::new("default", "fix-typo-readme");
-    let mut t = app.mirror.tasks[&k].as_ref().clone();
+    let mut t = app.mirror.task(&k).unwrap().into_owned();
     let at = jiff::Timestamp::from_second(NOW - 60).unwrap();
     let d = Decision::new(Action::Approve, None, "alice@prod", at).unwrap();
     t.metadata.annotations = Some([(ANNOTATION.to_string(), d.to_json())].into());
@@ -64,7 +64,7 @@ fn u_withdraws_a_pending_decision_after_the_confirm() {
 fn a_decision_from_another_writer_is_drawn_terminal_safe() {
     let mut app = fixture("dark");
     let k = TaskKey::new("default", "fix-typo-readme");
-    let mut t = app.mirror.tasks[&k].as_ref().clone();
+    let mut t = app.mirror.task(&k).unwrap().into_owned();
     let at = jiff::Timestamp::from_second(NOW - 60).unwrap();
     let d = Decision::new(Action::Reject, None, "eve\u{1b}[2J@ctx", at).unwrap();
     t.metadata.annotations = Some([(ANNOTATION.to_string(), d.to_json())].into());

@@ -12,7 +12,7 @@ fn a_failed_run_says_why_in_the_status_line_and_context_fill_uses_the_node_windo
         name: "fix-greeting".into(),
     };
     assert!(app.transcripts[&key].context_fill().is_some());
-    let mut failed = app.mirror.tasks[&key].as_ref().clone();
+    let mut failed = app.mirror.task(&key).unwrap().into_owned();
     let st = failed.status.as_mut().unwrap();
     st.phase = Some(TaskPhase::Failed);
     st.verdict = Some(Verdict::Incomplete);
@@ -44,7 +44,7 @@ fn the_bell_rings_only_as_configured() {
             namespace: "default".into(),
             name: "bump-deps".into(),
         };
-        let mut t = app.mirror.tasks[&key].as_ref().clone();
+        let mut t = app.mirror.task(&key).unwrap().into_owned();
         t.status = Some(AgenticTaskStatus {
             phase: Some(TaskPhase::Succeeded),
             verdict: Some(Verdict::Go),
@@ -177,7 +177,7 @@ fn clone_failed(app: &mut App) {
         task: k("bump-deps"),
         event: ExecEvent::Status("cloning http://127.0.0.1:9/acme/greeter.git".into()),
     });
-    let mut t = app.mirror.tasks[&k("bump-deps")].as_ref().clone();
+    let mut t = app.mirror.task(&k("bump-deps")).unwrap().into_owned();
     t.status = Some(AgenticTaskStatus {
         phase: Some(TaskPhase::Succeeded),
         verdict: Some(Verdict::Incomplete),
@@ -237,7 +237,7 @@ fn a_clone_failed_run_is_shown_failed_with_its_reason_everywhere() {
 /// `fix-typo-readme` as it is after a restart once its PR was opened: only the task's
 /// status says where the pull request is.
 fn pr_open(app: &mut App) {
-    let mut t = app.mirror.tasks[&k("fix-typo-readme")].as_ref().clone();
+    let mut t = app.mirror.task(&k("fix-typo-readme")).unwrap().into_owned();
     let r = t.status.as_mut().unwrap().result.as_mut().unwrap();
     r["extra"]["pushed"] = json!(true);
     r["extra"]["prUrl"] = json!("http://127.0.0.1:18090/acme/greeter/pull/1");
@@ -272,7 +272,7 @@ fn the_pr_url_is_shown_after_a_restart_and_o_opens_it_y_copies_it() {
         "{fx:?}"
     );
     // A URL that is not plain http(s) (control bytes, another scheme) is never handed on.
-    let mut t = app.mirror.tasks[&k("fix-typo-readme")].as_ref().clone();
+    let mut t = app.mirror.task(&k("fix-typo-readme")).unwrap().into_owned();
     let r = t.status.as_mut().unwrap().result.as_mut().unwrap();
     r["extra"]["prUrl"] = json!("javascript:alert(1)\u{1b}]52;c;x\u{7}");
     app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));

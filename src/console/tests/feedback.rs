@@ -45,7 +45,7 @@ fn agent_with_limit(app: &mut App, max: u32) {
 
 /// The awaiting task as if changes were requested `n` times already.
 fn reviewed(app: &mut App, n: u32) {
-    let mut t = app.mirror.tasks[&k("fix-typo-readme")].as_ref().clone();
+    let mut t = app.mirror.task(&k("fix-typo-readme")).unwrap().into_owned();
     let s = t.status.as_mut().unwrap();
     s.result.as_mut().unwrap()["extra"]["reviewIteration"] = n.into();
     app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));

@@ -17,7 +17,7 @@ fn failed_gate() -> serde_json::Value {
 fn gated() -> App {
     let mut app = fixture("dark");
     let k = TaskKey::new("default", "fix-typo-readme");
-    let mut t = app.mirror.tasks[&k].as_ref().clone();
+    let mut t = app.mirror.task(&k).unwrap().into_owned();
     if let Some(r) = t.status.as_mut().and_then(|s| s.result.as_mut()) {
         r["extra"]["gate"] = failed_gate();
     }
@@ -105,7 +105,7 @@ fn approving_a_failed_gate_asks_twice_and_only_y_confirms_the_second() {
 fn a_passed_gate_is_approved_with_one_confirmation() {
     let mut app = fixture("dark");
     let k = TaskKey::new("default", "fix-typo-readme");
-    let mut t = app.mirror.tasks[&k].as_ref().clone();
+    let mut t = app.mirror.task(&k).unwrap().into_owned();
     if let Some(r) = t.status.as_mut().and_then(|s| s.result.as_mut()) {
         r["extra"]["gate"] = json!({"status": "passed", "attempt": 1, "durationMs": 900});
     }

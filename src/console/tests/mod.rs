@@ -72,7 +72,7 @@ fn fixture(theme: &str) -> App {
     app.on_backend(BackendEvent::Snapshot {
         tasks: fixture_tasks()
             .into_iter()
-            .map(std::sync::Arc::new)
+            .map(crate::fleet::held::Held::keyed)
             .collect(),
         nodes: vec![fixture_node()],
         agents: vec![],

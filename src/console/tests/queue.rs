@@ -10,14 +10,8 @@ fn names(app: &App) -> Vec<String> {
 fn s_cycles_the_sort_column_and_shift_s_reverses_it_filter_kept() {
     let mut app = fixture("dark");
     // bump-deps outranks the others: the priority sort puts it first.
-    let mut t = app
-        .mirror
-        .tasks
-        .values()
-        .find(|t| t.metadata.name.as_deref() == Some("bump-deps"))
-        .unwrap()
-        .as_ref()
-        .clone();
+    let bump = crate::fleet::TaskKey::new("default", "bump-deps");
+    let mut t = app.mirror.task(&bump).unwrap().into_owned();
     t.spec.priority = Some(5);
     app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));
     let default = ["fix-typo-readme", "fix-greeting", "bump-deps", "add-tests"];

@@ -175,7 +175,7 @@ fn a_task_requeued_elsewhere_drops_its_old_transcript() {
     let key = k("add-tests");
     app.on_transcript_loaded(key.clone(), Ok(convo_records(2)));
     assert!(app.transcripts.contains_key(&key));
-    let mut t = app.mirror.tasks[&key].as_ref().clone();
+    let mut t = app.mirror.task(&key).unwrap().into_owned();
     t.status = Some(AgenticTaskStatus {
         phase: Some(TaskPhase::Pending),
         ..Default::default()

@@ -288,9 +288,9 @@ fn narrow_layouts_keep_the_columns_and_hints_that_matter_and_the_selection_keeps
 fn across_a_fork_the_push_dialog_names_the_fork_and_the_upstream_pr() {
     let mut app = fixture("dark");
     let k = crate::fleet::TaskKey::new("default", "fix-typo-readme");
-    let t = std::sync::Arc::make_mut(app.mirror.tasks.get_mut(&k).expect("fixture task"));
+    let mut t = app.mirror.task(&k).expect("fixture task").into_owned();
     crate::fleet::status::merge_extra(
-        t,
+        &mut t,
         &crate::fleet::extra::ResultExtra {
             upstream: Some("acme/fleet".into()),
             pr_head: Some("bot:foreman/issue-7".into()),
@@ -298,6 +298,7 @@ fn across_a_fork_the_push_dialog_names_the_fork_and_the_upstream_pr() {
             ..Default::default()
         },
     );
+    app.mirror.put_task(t);
     select(&mut app, "fix-typo-readme");
     app.on_key(key('a'));
     let screen = render(&mut app, 120, 30);

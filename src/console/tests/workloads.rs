@@ -7,7 +7,7 @@ use crate::api::workload::WorkloadPhase;
 use crate::api::{AgenticTaskStatus, Object, TaskPhase, Verdict, Workload, load_str};
 use crate::backend::BackendEvent;
 use crate::console::state::App;
-use crate::fleet::workload::{LABEL_WORKLOAD, reconcile};
+use crate::fleet::workload::reconcile;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn key(c: KeyCode) -> KeyEvent {
@@ -53,8 +53,13 @@ fn app_with_workloads() -> App {
         });
         app.on_backend(BackendEvent::TaskUpdated(Box::new(t)));
     }
-    let tasks: Vec<_> = app.mirror.tasks.values().cloned().collect();
-    let refs: Vec<&crate::api::AgenticTask> = tasks.iter().map(|t| &**t).collect();
+    let tasks: Vec<_> = app
+        .mirror
+        .tasks
+        .values()
+        .map(|t| t.task().unwrap().into_owned())
+        .collect();
+    let refs: Vec<&crate::api::AgenticTask> = tasks.iter().collect();
     if let Some(s) = reconcile(&ship, &refs, &now).status {
         ship.status = Some(s);
     }
@@ -121,13 +126,10 @@ fn the_pane_shows_the_rollup_and_enter_filters_the_queue_to_its_tasks() {
     let shown: Vec<String> = app.mirror.order.iter().map(|k| k.name.clone()).collect();
     assert_eq!(shown.len(), 2, "{shown:?}");
     assert!(shown.iter().all(|n| {
-        app.mirror.tasks.values().any(|t| {
-            t.metadata.name.as_deref() == Some(n.as_str())
-                && t.metadata
-                    .labels
-                    .as_ref()
-                    .is_some_and(|l| l[LABEL_WORKLOAD] == "ship")
-        })
+        app.mirror
+            .tasks
+            .iter()
+            .any(|(k, t)| k.name == *n && t.facts().workload.as_deref() == Some("ship"))
     }));
     // Esc in the queue clears the filter: every task again.
     app.on_key(key(KeyCode::Esc));

@@ -49,12 +49,25 @@ pub struct Reconcile {
 
 /// Whether `t` was created by the Workload `w` (same namespace, its label).
 pub fn is_child(w: &Workload, t: &AgenticTask) -> bool {
-    t.metadata.namespace == w.metadata.namespace
-        && t.metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(LABEL_WORKLOAD))
-            == w.metadata.name.as_ref()
+    let label = t
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(LABEL_WORKLOAD));
+    is_child_at(
+        w,
+        t.metadata.namespace.as_deref(),
+        label.map(String::as_str),
+    )
+}
+
+/// [`is_child`] of a task in `namespace` with this workload label (a packed task's facts);
+/// an unset namespace is `default`, as kubectl would apply it.
+pub fn is_child_at(w: &Workload, namespace: Option<&str>, label: Option<&str>) -> bool {
+    let ns = |n: Option<&str>| {
+        n.unwrap_or("default") == w.metadata.namespace.as_deref().unwrap_or("default")
+    };
+    ns(namespace) && label == w.metadata.name.as_deref()
 }
 
 /// Whether the Workload has been planned (its tasks all created once): from then on only the

@@ -2,7 +2,7 @@
 //! as succeeded only on target (GO or GATE-PASS); one that succeeded off target (INCOMPLETE,
 //! NO-GO, GATE-FAIL...) counts as incomplete, never as done.
 
-use crate::api::{AgenticTask, TaskPhase};
+use crate::api::{AgenticTask, TaskPhase, Verdict};
 
 /// The tasks of a Workload by outcome.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -18,19 +18,24 @@ impl Counts {
         let mut c = Counts::default();
         for t in tasks {
             let s = t.status.as_ref();
-            match s.and_then(|s| s.phase) {
-                Some(TaskPhase::Succeeded) => {
-                    if s.and_then(|s| s.verdict).is_some_and(|v| v.is_on_target()) {
-                        c.succeeded += 1;
-                    } else {
-                        c.incomplete += 1;
-                    }
-                }
-                Some(TaskPhase::Failed) => c.failed += 1,
-                _ => c.in_flight += 1,
-            }
+            c.add(s.and_then(|s| s.phase), s.and_then(|s| s.verdict));
         }
         c
+    }
+
+    /// Counts one task of this phase and verdict.
+    pub fn add(&mut self, phase: Option<TaskPhase>, verdict: Option<Verdict>) {
+        match phase {
+            Some(TaskPhase::Succeeded) => {
+                if verdict.is_some_and(|v| v.is_on_target()) {
+                    self.succeeded += 1;
+                } else {
+                    self.incomplete += 1;
+                }
+            }
+            Some(TaskPhase::Failed) => self.failed += 1,
+            _ => self.in_flight += 1,
+        }
     }
 
     pub fn total(&self) -> usize {

@@ -65,7 +65,7 @@ impl Store {
             let parsed = match row.kind {
                 Kind::Task => {
                     let k = TaskKey::new(&row.namespace, &row.name);
-                    if same(self.tasks.get(&k).map(|e| &e.view.metadata)) {
+                    if self.tasks.get(&k).and_then(|e| e.view.rv()) == Some(row.rv) {
                         continue;
                     }
                     serde_json::from_str::<AgenticTask>(&text).map(|t| {

@@ -14,6 +14,7 @@ mod db;
 mod import;
 mod notes;
 mod owner;
+mod plan;
 mod put;
 mod revision;
 mod summaries;
@@ -25,6 +26,7 @@ pub use db::{DB_FILE, Kind};
 
 use crate::api::{Agent, AgenticTask, FleetNode, Object, TaskPhase, Verdict, Workload};
 use crate::fleet::TaskKey;
+use crate::fleet::held::Held;
 use crate::fleet::reasons::REASON_INTERRUPTED;
 use crate::fleet::status::{fail_with, now};
 use import::to_json;
@@ -105,8 +107,8 @@ pub struct Store {
     root: PathBuf,
     db: Connection,
     owner: owner::Owner,
-    /// Summaries shared with the scheduling pass (which reads every task on each tick), full
-    /// tasks on demand ([`summaries`]).
+    /// Tasks in flight in full, finished ones packed and shared with the console's queue
+    /// (`fleet::held`), full tasks on demand ([`summaries`]).
     tasks: BTreeMap<TaskKey, Entry>,
     agents: BTreeMap<NsName, Agent>,
     workloads: BTreeMap<NsName, Workload>,
@@ -291,11 +293,13 @@ impl Store {
             .collect()
     }
 
-    /// Every task without copying it, finished ones as their summaries (`fleet::summary`):
-    /// the scheduling pass reads all of them on each tick, and the console's queue holds
+    /// Every task as held, finished ones packed (`fleet::held`): the console's queue holds
     /// these same ones (it asks for the full task when it shows one, [`Store::task`]).
-    pub fn tasks_shared(&self) -> Vec<Arc<AgenticTask>> {
-        self.tasks.values().map(|e| e.view.clone()).collect()
+    pub fn held(&self) -> Vec<(TaskKey, Held)> {
+        self.tasks
+            .iter()
+            .map(|(k, e)| (k.clone(), e.view.clone()))
+            .collect()
     }
 
     /// The full task (its manifest read the first time a finished one is asked for).
@@ -481,7 +485,7 @@ impl Store {
         let cut: Vec<AgenticTask> = self
             .tasks
             .iter()
-            .filter(|(_, e)| active(&e.view))
+            .filter(|(_, e)| e.view.full().is_some_and(|t| active(t)))
             .filter(|(k, _)| match owners.get(*k) {
                 Some(o) if *o == self.owner.id => false,
                 Some(o) => !owner::alive(&self.root, o),

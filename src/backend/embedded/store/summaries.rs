@@ -9,16 +9,17 @@ use super::db::{self, Kind};
 use super::{DB_FILE, StoreError};
 use crate::api::AgenticTask;
 use crate::fleet::TaskKey;
+use crate::fleet::held::{Held, Packed};
 use crate::fleet::summary::summary;
 use rusqlite::{Connection, Transaction, params};
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// One task: what the scheduling pass and the console's queue see (the full task or its
-/// summary), and the full task once loaded.
+/// One task: what the scheduling pass and the console's queue see (the full task, or a
+/// finished one packed), and the full task once loaded.
 pub(super) struct Entry {
-    pub(super) view: Arc<AgenticTask>,
+    pub(super) view: Held,
     full: OnceCell<Arc<AgenticTask>>,
 }
 
@@ -26,12 +27,15 @@ impl Entry {
     pub(super) fn full(t: Arc<AgenticTask>) -> Entry {
         let full = OnceCell::new();
         let _ = full.set(t.clone());
-        Entry { view: t, full }
+        Entry {
+            view: Held::Full(t),
+            full,
+        }
     }
 
-    fn summary(s: AgenticTask) -> Entry {
+    fn packed(p: Packed) -> Entry {
         Entry {
-            view: Arc::new(s),
+            view: Held::Packed(Arc::new(p)),
             full: OnceCell::new(),
         }
     }
@@ -183,10 +187,13 @@ impl Parsed {
     fn parse(&mut self, b: &Batch) {
         for [ns, name, text] in b.rows() {
             let key = TaskKey::new(ns, name);
-            match serde_json::from_str::<AgenticTask>(text) {
-                Ok(s) if finished(&s) => self.entries.push((key, Entry::summary(s))),
+            let packed = serde_json::from_str::<AgenticTask>(text)
+                .ok()
+                .and_then(|s| Packed::new(&s, text));
+            match packed {
+                Some(p) => self.entries.push((key, Entry::packed(p))),
                 // In flight (the scheduling pass and recovery act on it), or unparseable.
-                _ => self.in_full.push(key),
+                None => self.in_full.push(key),
             }
         }
     }
@@ -291,13 +298,6 @@ pub(super) fn load(db: &mut Connection, unsummarized: bool) -> Result<Loaded, St
     })
 }
 
-fn finished(t: &AgenticTask) -> bool {
-    t.status
-        .as_ref()
-        .and_then(|s| s.phase)
-        .is_some_and(|p| p.is_terminal())
-}
-
 /// The full task of `key` from the database, or the warning that says it does not parse.
 fn full(c: &Connection, key: &TaskKey) -> Result<AgenticTask, String> {
     let text = db::get(c, Kind::Task, &key.namespace, &key.name)
@@ -327,11 +327,14 @@ mod tests {
                 "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {{name: {name}, namespace: default}}\nspec: {{kind: issue-fix, payload: {{repo: a/b, issue: {}, prompt: p}}}}\nstatus: {{phase: Succeeded, verdict: GO}}\n",
                 i + 1
             );
-            let crate::api::Object::Task(t) = crate::api::load_str("t", &yaml).unwrap().remove(0)
+            let crate::api::Object::Task(mut t) =
+                crate::api::load_str("t", &yaml).unwrap().remove(0)
             else {
                 panic!("not a task")
             };
             let rv = db::bump(&tx).unwrap();
+            // As the store writes it: the manifest carries its row's resourceVersion.
+            t.metadata.resource_version = Some(rv.to_string());
             let text = super::super::import::to_json(&t).unwrap();
             db::put(&tx, Kind::Task, "default", &name, rv, &text).unwrap();
             put(&tx, &t, rv).unwrap();
@@ -364,6 +367,15 @@ mod tests {
         assert!(rest.max_rv >= n as i64);
     }
 
+    fn rv_of_row(db: &Connection, key: &TaskKey) -> Option<i64> {
+        db.query_row(
+            "SELECT rv FROM objects WHERE kind = 'AgenticTask' AND namespace = ?1 AND name = ?2",
+            params![key.namespace, key.name],
+            |r| r.get(0),
+        )
+        .ok()
+    }
+
     #[test]
     fn an_open_of_several_batches_holds_every_task_once_with_its_own_summary() {
         let n = 4 * BATCH + 3;
@@ -372,10 +384,16 @@ mod tests {
         assert!(loaded.bad.is_empty(), "{:?}", loaded.bad);
         assert_eq!(loaded.tasks.len(), n);
         for (key, e) in &loaded.tasks {
-            assert_eq!(TaskKey::of(&e.view), *key);
+            assert!(
+                matches!(e.view, Held::Packed(_)),
+                "{key}: a finished task is packed"
+            );
+            let t = e.view.task().unwrap();
+            assert_eq!(TaskKey::of(&t), *key);
             let issue: usize = key.name[2..].parse().unwrap();
-            assert_eq!(e.view.spec.payload.issue, Some(issue as i32 + 1), "{key}");
-            assert!(crate::fleet::summary::is_summary(&e.view));
+            assert_eq!(t.spec.payload.issue, Some(issue as i32 + 1), "{key}");
+            assert!(crate::fleet::summary::is_summary(&t));
+            assert_eq!(e.view.rv(), rv_of_row(&db, key), "{key}");
         }
     }
 }

@@ -1,0 +1,256 @@
+//! A task as a store or a console holds it in memory: in full, or packed. A start with
+//! 10,000 finished runs holds 10,000 packed tasks, each its summary's JSON (`fleet::summary`,
+//! ~850 bytes) and its [`Facts`] (~100): about a quarter of the same summary parsed into an
+//! `AgenticTask` (1,416 bytes before its first allocation). What reads one task (a row on
+//! screen, the detail pane, an approval) inflates it; what reads every task on each sort,
+//! count or filter reads its facts, derived once by the rules that read a full task.
+
+use crate::api::{AgenticTask, TaskPhase, Verdict};
+use crate::fleet::outcome::{failure, state_label};
+use crate::fleet::workload::LABEL_WORKLOAD;
+use crate::fleet::{TaskState, task_state};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// Phase Succeeded or Failed: the run is over (until the operator re-queues it).
+pub fn is_finished(t: &AgenticTask) -> bool {
+    t.status
+        .as_ref()
+        .and_then(|s| s.phase)
+        .is_some_and(|p| p.is_terminal())
+}
+
+/// A task's resourceVersion as a number (the local store's and the apiserver's are).
+fn rv(t: &AgenticTask) -> Option<i64> {
+    t.metadata.resource_version.as_deref()?.parse().ok()
+}
+
+/// What every task is read for on each pass over a queue of thousands: the queue's order,
+/// its awaiting count and GATE column, the filter's words, a Workload's tally.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Facts {
+    pub state: TaskState,
+    /// [`state_label`]: an off-target Succeeded says its verdict.
+    pub label: &'static str,
+    pub phase: Option<TaskPhase>,
+    pub verdict: Option<Verdict>,
+    /// Creation time (Unix seconds; 0 when unknown).
+    pub created: i64,
+    pub priority: i32,
+    /// A coder gate configured on the task or run on it.
+    pub gated: bool,
+    pub node: Option<Box<str>>,
+    /// [`failure`]'s short reason.
+    pub failure: Option<Box<str>>,
+    /// The Workload the task belongs to (its `foreman.llmkube.dev/workload` label).
+    pub workload: Option<Box<str>>,
+}
+
+impl Facts {
+    pub fn of(t: &AgenticTask) -> Facts {
+        let s = t.status.as_ref();
+        Facts {
+            state: task_state(t),
+            label: state_label(t),
+            phase: s.and_then(|s| s.phase),
+            verdict: s.and_then(|s| s.verdict),
+            created: t
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map_or(0, |c| c.0.as_second()),
+            priority: t.spec.priority.unwrap_or(0),
+            gated: t.spec.gate.is_some() || crate::fleet::status::gate_run(t).is_some(),
+            node: s.and_then(|s| s.assigned_node.as_deref()).map(Box::from),
+            failure: failure(t).map(|f| f.reason.into_boxed_str()),
+            workload: t
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(LABEL_WORKLOAD))
+                .map(|w| Box::from(w.as_str())),
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.phase.is_some_and(|p| p.is_terminal())
+    }
+}
+
+/// A finished task's summary as its JSON, with its facts and its resourceVersion.
+#[derive(Debug)]
+pub struct Packed {
+    facts: Facts,
+    rv: i64,
+    json: Box<str>,
+}
+
+impl Packed {
+    /// `json` is `summary` as stored; `None` for a task still in flight (held in full: the
+    /// scheduling pass and recovery act on it).
+    pub fn new(summary: &AgenticTask, json: &str) -> Option<Packed> {
+        let facts = Facts::of(summary);
+        facts.is_finished().then(|| Packed {
+            facts,
+            rv: rv(summary).unwrap_or(0),
+            json: Box::from(json),
+        })
+    }
+
+    pub fn facts(&self) -> &Facts {
+        &self.facts
+    }
+
+    pub fn rv(&self) -> i64 {
+        self.rv
+    }
+
+    /// The summary task (None only if its JSON stopped parsing, which a packed one never
+    /// does: it parsed once to be packed).
+    pub fn task(&self) -> Option<AgenticTask> {
+        serde_json::from_str(&self.json).ok()
+    }
+}
+
+/// One task in memory, shared between a store and the console that mirrors it.
+#[derive(Clone, Debug)]
+pub enum Held {
+    /// A task in flight, a full one loaded, or a summary that did not pack.
+    Full(Arc<AgenticTask>),
+    Packed(Arc<Packed>),
+}
+
+impl Held {
+    /// A task held in full, with its key (a snapshot's entry).
+    pub fn keyed(t: AgenticTask) -> (crate::fleet::TaskKey, Held) {
+        (crate::fleet::TaskKey::of(&t), Held::Full(Arc::new(t)))
+    }
+
+    /// A listed task as a console keeps it, with its key: a finished one's summary packed
+    /// (the cluster lists 20,000 of them), any other in full.
+    pub fn compact(t: AgenticTask) -> (crate::fleet::TaskKey, Held) {
+        if crate::fleet::summary::is_summary(&t)
+            && let Ok(json) = serde_json::to_string(&t)
+            && let Some(p) = Packed::new(&t, &json)
+        {
+            return (crate::fleet::TaskKey::of(&t), Held::Packed(Arc::new(p)));
+        }
+        Held::keyed(t)
+    }
+
+    /// The task as held: the full one, or the packed summary inflated.
+    pub fn task(&self) -> Option<Cow<'_, AgenticTask>> {
+        match self {
+            Held::Full(t) => Some(Cow::Borrowed(t)),
+            Held::Packed(p) => p.task().map(Cow::Owned),
+        }
+    }
+
+    /// The task's facts: a packed task's own, a full one's derived now.
+    pub fn facts(&self) -> Cow<'_, Facts> {
+        match self {
+            Held::Full(t) => Cow::Owned(Facts::of(t)),
+            Held::Packed(p) => Cow::Borrowed(&p.facts),
+        }
+    }
+
+    /// The task when held in full (not packed).
+    pub fn full(&self) -> Option<&Arc<AgenticTask>> {
+        match self {
+            Held::Full(t) => Some(t),
+            Held::Packed(_) => None,
+        }
+    }
+
+    /// Only a summary is here ([`crate::fleet::summary`]): load the full task before showing
+    /// or acting on more.
+    pub fn is_summary(&self) -> bool {
+        match self {
+            Held::Full(t) => crate::fleet::summary::is_summary(t),
+            Held::Packed(_) => true,
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        match self {
+            Held::Full(t) => is_finished(t),
+            Held::Packed(_) => true,
+        }
+    }
+
+    /// The resourceVersion the task was held at.
+    pub fn rv(&self) -> Option<i64> {
+        match self {
+            Held::Full(t) => rv(t),
+            Held::Packed(p) => Some(p.rv),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::summary::summary;
+
+    fn task(yaml_status: &str) -> AgenticTask {
+        let yaml = format!(
+            "apiVersion: foreman.llmkube.dev/v1alpha1\nkind: AgenticTask\nmetadata: {{name: t, namespace: default, resourceVersion: \"7\", creationTimestamp: \"2026-12-01T10:00:00Z\", labels: {{foreman.llmkube.dev/workload: ship}}}}\nspec:\n  kind: issue-fix\n  priority: 3\n  payload: {{repo: acme/x, issue: 4, prompt: a long prompt}}\n{yaml_status}"
+        );
+        let crate::api::Object::Task(t) = crate::api::load_str("t", &yaml).unwrap().remove(0)
+        else {
+            panic!("not a task")
+        };
+        *t
+    }
+
+    #[test]
+    fn a_packed_summary_inflates_to_the_same_summary_and_keeps_its_facts() {
+        let t = task(
+            "status: {phase: Failed, assignedNode: n1, failureReason: InfrastructureError, conditions: [{type: Completed, status: \"False\", reason: Interrupted, message: m, lastTransitionTime: \"2026-12-01T10:01:00Z\"}]}\n",
+        );
+        let s = summary(&t);
+        let json = serde_json::to_string(&s).unwrap();
+        let p = Packed::new(&s, &json).expect("a finished task packs");
+        let held = Held::Packed(Arc::new(p));
+        let back = held.task().unwrap().into_owned();
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&s).unwrap()
+        );
+        let f = held.facts().into_owned();
+        assert_eq!(f, Facts::of(&t), "the summary's facts are the full task's");
+        assert_eq!(f.state, TaskState::Interrupted);
+        assert_eq!(f.node.as_deref(), Some("n1"));
+        assert_eq!(f.failure.as_deref(), Some("Interrupted"));
+        assert_eq!(f.workload.as_deref(), Some("ship"));
+        assert_eq!((f.priority, f.created), (3, 1_796_119_200));
+        assert!(held.is_summary() && held.is_finished());
+        assert_eq!(held.rv(), Some(7));
+    }
+
+    #[test]
+    fn a_listed_summary_is_packed_and_a_full_task_is_not() {
+        let done = task("status: {phase: Succeeded, verdict: GO}\n");
+        let (k, held) = Held::compact(summary(&done));
+        assert_eq!(k, crate::fleet::TaskKey::new("default", "t"));
+        assert!(matches!(held, Held::Packed(_)), "a finished summary packs");
+        assert_eq!(held.facts().into_owned(), Facts::of(&done));
+        let (_, held) = Held::compact(done);
+        assert!(matches!(held, Held::Full(_)), "a full task stays full");
+    }
+
+    #[test]
+    fn a_task_in_flight_is_never_packed() {
+        for status in [
+            "",
+            "status: {phase: Pending}\n",
+            "status: {phase: Running, assignedNode: n1}\n",
+        ] {
+            let t = task(status);
+            let s = summary(&t);
+            assert!(Packed::new(&s, "{}").is_none(), "{status}");
+            let held = Held::Full(Arc::new(t));
+            assert!(!held.is_summary() && !held.is_finished());
+        }
+    }
+}
