@@ -197,7 +197,7 @@ impl Client {
         // ("connection closed before message completed"), costing a retry and the server's
         // prompt cache. One TCP connect per turn is negligible next to a model turn. The
         // client is the process's shared one: building one per run set up TLS every time.
-        let http = super::http::client(cfg.header_timeout)
+        let http = super::http::client(cfg.header_timeout, url.as_str())
             .map_err(|e| OaiError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
             inner: Arc::new(Inner {

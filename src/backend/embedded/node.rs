@@ -21,7 +21,7 @@ pub struct InferenceProbe {
 pub async fn probe_inference(base_url: &str) -> InferenceProbe {
     // The process's shared client (built once, not at every probe); each request has its
     // own 2 s bound.
-    let Ok(http) = crate::oai::http::client(Duration::from_secs(2)) else {
+    let Ok(http) = crate::oai::http::client(Duration::from_secs(2), base_url) else {
         return InferenceProbe::default();
     };
     let base = base_url.trim().trim_end_matches('/');
