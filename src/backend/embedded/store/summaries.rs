@@ -246,6 +246,10 @@ fn hand_over(to_parser: &std::sync::mpsc::SyncSender<Batch>, batch: Batch, parse
     }
 }
 
+/// The page cache of the opening scan (negative: KiB), and SQLite's default after it.
+const SCAN_CACHE_KIB: i64 = -128;
+const DEFAULT_CACHE_KIB: i64 = -2000;
+
 /// Every object: tasks as summaries (in full for the tasks not finished), the rest in full.
 /// The work runs on two cores: a thread reads the rows and this one parses them, and the
 /// reading thread parses every batch this one has no room for (parsing 10,000 summaries is
@@ -255,6 +259,9 @@ pub(super) fn load(db: &mut Connection, unsummarized: bool) -> Result<Loaded, St
     // Room for one batch: with more, the reader would run ahead queueing rows, not parsing.
     let (to_parser, batches) = std::sync::mpsc::sync_channel::<Batch>(1);
     let mut mine = Parsed::default();
+    // The scan reads every page once, in order: a page cache grown to SQLite's default 2 MB
+    // on it would only be memory the console keeps. Back to the default for what follows.
+    db.pragma_update(None, "cache_size", SCAN_CACHE_KIB)?;
     let rest = std::thread::scope(|scope| {
         // The connection goes to the reading thread for the scope (it is Send, not Sync).
         let conn = &mut *db;
@@ -266,6 +273,7 @@ pub(super) fn load(db: &mut Connection, unsummarized: bool) -> Result<Loaded, St
             .join()
             .map_err(|_| StoreError::Db("the thread reading task summaries stopped".into()))?
     })?;
+    db.pragma_update(None, "cache_size", DEFAULT_CACHE_KIB)?;
     let Parsed {
         mut entries,
         mut in_full,
