@@ -77,11 +77,22 @@ impl Facts {
     }
 }
 
+/// How every stored summary begins (kube writes `apiVersion` and `kind` first, then the
+/// metadata with its annotations in key order): a packed summary keeps only what follows it,
+/// 125 bytes fewer for each of 10,000 tasks. A summary that begins otherwise (another
+/// annotation first) is kept whole.
+const PREFIX: &str = concat!(
+    r#"{"apiVersion":"foreman.llmkube.dev/v1alpha1","kind":"AgenticTask","#,
+    r#""metadata":{"annotations":{"foreman.llmkube.dev/summary":"true"},"#
+);
+
 /// A finished task's summary as its JSON, with its facts and its resourceVersion.
 #[derive(Debug)]
 pub struct Packed {
     facts: Facts,
     rv: i64,
+    /// Whether `json` is the summary without its [`PREFIX`].
+    cut: bool,
     json: Box<str>,
 }
 
@@ -90,10 +101,12 @@ impl Packed {
     /// scheduling pass and recovery act on it).
     pub fn new(summary: &AgenticTask, json: &str) -> Option<Packed> {
         let facts = Facts::of(summary);
+        let rest = json.strip_prefix(PREFIX);
         facts.is_finished().then(|| Packed {
             facts,
             rv: rv(summary).unwrap_or(0),
-            json: Box::from(json),
+            cut: rest.is_some(),
+            json: Box::from(rest.unwrap_or(json)),
         })
     }
 
@@ -108,7 +121,11 @@ impl Packed {
     /// The summary task (None only if its JSON stopped parsing, which a packed one never
     /// does: it parsed once to be packed).
     pub fn task(&self) -> Option<AgenticTask> {
-        serde_json::from_str(&self.json).ok()
+        if self.cut {
+            serde_json::from_str(&format!("{PREFIX}{}", self.json)).ok()
+        } else {
+            serde_json::from_str(&self.json).ok()
+        }
     }
 }
 
@@ -211,6 +228,8 @@ mod tests {
         let s = summary(&t);
         let json = serde_json::to_string(&s).unwrap();
         let p = Packed::new(&s, &json).expect("a finished task packs");
+        assert!(p.cut, "the stored form begins with the prefix: {json}");
+        assert_eq!(p.json.len(), json.len() - PREFIX.len());
         let held = Held::Packed(Arc::new(p));
         let back = held.task().unwrap().into_owned();
         assert_eq!(
@@ -226,6 +245,20 @@ mod tests {
         assert_eq!((f.priority, f.created), (3, 1_796_119_200));
         assert!(held.is_summary() && held.is_finished());
         assert_eq!(held.rv(), Some(7));
+    }
+
+    #[test]
+    fn a_summary_with_another_annotation_first_is_packed_whole() {
+        let mut s = summary(&task("status: {phase: Succeeded, verdict: GO}\n"));
+        s.metadata
+            .annotations
+            .get_or_insert_default()
+            .insert("a.example/first".into(), "x".into());
+        let json = serde_json::to_string(&s).unwrap();
+        let p = Packed::new(&s, &json).unwrap();
+        assert!(!p.cut);
+        let back = p.task().unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
     }
 
     #[test]
