@@ -6,7 +6,7 @@
 //! count or filter reads its facts, derived once by the rules that read a full task.
 
 use crate::api::{AgenticTask, TaskPhase, Verdict};
-use crate::fleet::outcome::{failure, state_label};
+use crate::fleet::outcome::{failure, label, state_label};
 use crate::fleet::workload::LABEL_WORKLOAD;
 use crate::fleet::{TaskState, task_state};
 use std::borrow::Cow;
@@ -77,6 +77,75 @@ impl Facts {
     }
 }
 
+/// The version of the rules behind [`Facts`] (the task's state, label, failure, gate): a
+/// [`record`] of another version is not read but derived again from its summary. Bump it
+/// when a rule changes what it says of a stored task; the test
+/// `the_rules_behind_the_facts_are_the_ones_the_records_were_written_by` fails until then.
+pub const FACTS_VERSION: u32 = 1;
+
+/// [`Facts`] as a store keeps them beside a summary, so an open packs a finished task from
+/// them without parsing its summary (a quarter of the cost). The label is not kept: it is
+/// [`label`] of the state, the verdict and the failure.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Record {
+    v: u32,
+    rv: i64,
+    state: TaskState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phase: Option<TaskPhase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    verdict: Option<Verdict>,
+    created: i64,
+    priority: i32,
+    gated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    node: Option<Box<str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failure: Option<Box<str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    workload: Option<Box<str>>,
+}
+
+/// The record of `summary`'s facts and resourceVersion, to store with it.
+pub fn record(summary: &AgenticTask) -> String {
+    let f = Facts::of(summary);
+    let r = Record {
+        v: FACTS_VERSION,
+        rv: rv(summary).unwrap_or(0),
+        state: f.state,
+        phase: f.phase,
+        verdict: f.verdict,
+        created: f.created,
+        priority: f.priority,
+        gated: f.gated,
+        node: f.node,
+        failure: f.failure,
+        workload: f.workload,
+    };
+    serde_json::to_string(&r).unwrap_or_default()
+}
+
+/// The facts and resourceVersion in a stored record; None for one of another version (or
+/// none, or not one: it is derived again from the summary).
+pub fn read_record(text: &str) -> Option<(Facts, i64)> {
+    let r: Record = serde_json::from_str(text).ok()?;
+    (r.v == FACTS_VERSION).then(|| {
+        let facts = Facts {
+            state: r.state,
+            label: label(r.state, r.verdict, r.failure.is_some()),
+            phase: r.phase,
+            verdict: r.verdict,
+            created: r.created,
+            priority: r.priority,
+            gated: r.gated,
+            node: r.node,
+            failure: r.failure,
+            workload: r.workload,
+        };
+        (facts, r.rv)
+    })
+}
+
 /// How every stored summary begins (kube writes `apiVersion` and `kind` first, then the
 /// metadata with its annotations in key order): a packed summary keeps only what follows it,
 /// 125 bytes fewer for each of 10,000 tasks. A summary that begins otherwise (another
@@ -100,11 +169,16 @@ impl Packed {
     /// `json` is `summary` as stored; `None` for a task still in flight (held in full: the
     /// scheduling pass and recovery act on it).
     pub fn new(summary: &AgenticTask, json: &str) -> Option<Packed> {
-        let facts = Facts::of(summary);
+        Packed::with(Facts::of(summary), rv(summary).unwrap_or(0), json)
+    }
+
+    /// A summary's JSON packed with the facts and the resourceVersion read from its
+    /// [`record`] (written with it), without parsing the summary.
+    pub fn with(facts: Facts, rv: i64, json: &str) -> Option<Packed> {
         let rest = json.strip_prefix(PREFIX);
         facts.is_finished().then(|| Packed {
             facts,
-            rv: rv(summary).unwrap_or(0),
+            rv,
             cut: rest.is_some(),
             json: Box::from(rest.unwrap_or(json)),
         })
@@ -246,6 +320,76 @@ mod tests {
         assert!(held.is_summary() && held.is_finished());
         assert_eq!(held.rv(), Some(7));
     }
+
+    /// One task of each kind of finished run and two in flight.
+    const STATUSES: [&str; 10] = [
+        "",
+        "status: {phase: Running, assignedNode: n1}\n",
+        "status: {phase: Succeeded, verdict: GO, result: {extra: {pushed: false}}}\n",
+        "status: {phase: Succeeded, verdict: GO, result: {extra: {pushed: true, prUrl: \"http://x/pull/1\"}}}\n",
+        "status: {phase: Succeeded, verdict: GO, result: {extra: {pushed: false, pushDecision: rejected}}}\n",
+        "status: {phase: Succeeded, verdict: NO-GO, result: {summary: no, extra: {reason: Unfixable}}}\n",
+        "status: {phase: Succeeded, verdict: INCOMPLETE, result: {extra: {reason: MaxTurnsExhausted}}}\n",
+        "status: {phase: Succeeded, verdict: GATE-FAIL, result: {extra: {reason: GateFailed, gate: {status: failed, attempt: 1}}}}\n",
+        "status: {phase: Failed, assignedNode: n2, conditions: [{type: Completed, status: \"False\", reason: CloneFailed, message: m, lastTransitionTime: \"2026-12-01T10:01:00Z\"}]}\n",
+        "status: {phase: Failed, conditions: [{type: Completed, status: \"False\", reason: Interrupted, message: m, lastTransitionTime: \"2026-12-01T10:01:00Z\"}]}\n",
+    ];
+
+    #[test]
+    fn a_record_reads_back_as_the_facts_it_was_written_from() {
+        for status in STATUSES {
+            let s = summary(&task(status));
+            let (facts, rv) = read_record(&record(&s)).expect("a record of this version reads");
+            assert_eq!(facts, Facts::of(&s), "{status}");
+            assert_eq!(rv, 7);
+            let json = serde_json::to_string(&s).unwrap();
+            let (a, b) = (Packed::new(&s, &json), Packed::with(facts, rv, &json));
+            assert_eq!(a.is_some(), b.is_some(), "{status}");
+            if let (Some(a), Some(b)) = (a, b) {
+                assert_eq!(
+                    (a.facts, a.rv, a.cut, a.json),
+                    (b.facts, b.rv, b.cut, b.json)
+                );
+            }
+        }
+        let other = record(&summary(&task(STATUSES[2]))).replacen(
+            &format!("\"v\":{FACTS_VERSION}"),
+            "\"v\":0",
+            1,
+        );
+        assert!(read_record(&other).is_none(), "another version is not read");
+        assert!(read_record("").is_none() && read_record("{}").is_none());
+    }
+
+    /// The tripwire of [`FACTS_VERSION`]: the records of the fixtures as this version writes
+    /// them. A rule that changes one of them changes what stored records mean: bump the
+    /// version and write the new records here.
+    #[test]
+    fn the_rules_behind_the_facts_are_the_ones_the_records_were_written_by() {
+        let got: Vec<String> = STATUSES
+            .iter()
+            .map(|s| record(&summary(&task(s))))
+            .collect();
+        let got: Vec<&str> = got.iter().map(String::as_str).collect();
+        assert_eq!(
+            (FACTS_VERSION, got.as_slice()),
+            (1, RECORDS.as_slice()),
+            "the facts of a stored task changed: bump FACTS_VERSION and update RECORDS"
+        );
+    }
+
+    const RECORDS: [&str; 10] = [
+        r#"{"v":1,"rv":7,"state":"Pending","created":1796119200,"priority":3,"gated":false,"workload":"ship"}"#,
+        r#"{"v":1,"rv":7,"state":"Running","phase":"Running","created":1796119200,"priority":3,"gated":false,"node":"n1","workload":"ship"}"#,
+        r#"{"v":1,"rv":7,"state":"AwaitingApproval","phase":"Succeeded","verdict":"GO","created":1796119200,"priority":3,"gated":false,"workload":"ship"}"#,
+        r#"{"v":1,"rv":7,"state":"PrOpen","phase":"Succeeded","verdict":"GO","created":1796119200,"priority":3,"gated":false,"workload":"ship"}"#,
+        r#"{"v":1,"rv":7,"state":"Rejected","phase":"Succeeded","verdict":"GO","created":1796119200,"priority":3,"gated":false,"workload":"ship"}"#,
+        r#"{"v":1,"rv":7,"state":"Succeeded","phase":"Succeeded","verdict":"NO-GO","created":1796119200,"priority":3,"gated":false,"failure":"Unfixable","workload":"ship"}"#,
+        r#"{"v":1,"rv":7,"state":"Succeeded","phase":"Succeeded","verdict":"INCOMPLETE","created":1796119200,"priority":3,"gated":false,"failure":"MaxTurnsExhausted","workload":"ship"}"#,
+        r#"{"v":1,"rv":7,"state":"Succeeded","phase":"Succeeded","verdict":"GATE-FAIL","created":1796119200,"priority":3,"gated":true,"failure":"GateFailed","workload":"ship"}"#,
+        r#"{"v":1,"rv":7,"state":"Failed","phase":"Failed","created":1796119200,"priority":3,"gated":false,"node":"n2","failure":"CloneFailed","workload":"ship"}"#,
+        r#"{"v":1,"rv":7,"state":"Interrupted","phase":"Failed","created":1796119200,"priority":3,"gated":false,"failure":"Interrupted","workload":"ship"}"#,
+    ];
 
     #[test]
     fn a_summary_with_another_annotation_first_is_packed_whole() {

@@ -3,7 +3,7 @@
 //! (`CloneFailed`, `MaxTurnsExhausted`, ...) and summary. A run that "succeeded" with an
 //! INCOMPLETE or NO-GO verdict is shown as that, never as a green Succeeded.
 
-use crate::api::AgenticTask;
+use crate::api::{AgenticTask, Verdict};
 use crate::fleet::status::result_extra;
 use crate::fleet::{TaskState, task_state};
 
@@ -44,14 +44,15 @@ pub fn failure(t: &AgenticTask) -> Option<Failure> {
 
 /// The queue's word for an off-target Succeeded (the verdict), else the state's own.
 pub fn state_label(t: &AgenticTask) -> &'static str {
-    let st = task_state(t);
-    if st == TaskState::Succeeded && failure(t).is_some() {
-        return match t
-            .status
-            .as_ref()
-            .and_then(|s| s.verdict)
-            .map(|v| v.as_str())
-        {
+    let verdict = t.status.as_ref().and_then(|s| s.verdict);
+    label(task_state(t), verdict, failure(t).is_some())
+}
+
+/// [`state_label`] from what it reads: the state, the verdict, whether [`failure`] found one
+/// (a packed task's facts hold these three, not the task).
+pub fn label(st: TaskState, verdict: Option<Verdict>, failed: bool) -> &'static str {
+    if st == TaskState::Succeeded && failed {
+        return match verdict.map(|v| v.as_str()) {
             Some("NO-GO") => "No-go",
             Some("GATE-FAIL") => "Gate failed",
             _ => "Incomplete",

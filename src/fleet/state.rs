@@ -6,7 +6,7 @@ use crate::api::{AgenticTask, TaskPhase, Verdict};
 use serde_json::Value;
 
 /// Derived UI state of a task (one place, used by the queue table and the footer hints).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TaskState {
     Pending,
     /// Pending on `dependsOn`.

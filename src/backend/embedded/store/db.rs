@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS task_summaries (
     name TEXT NOT NULL,
     rv INTEGER NOT NULL,
     summary TEXT NOT NULL,
+    -- The summary's facts (`fleet::held::record`): NULL when written by a version before them.
+    facts TEXT,
     PRIMARY KEY (namespace, name)
 );
 -- A task's summary is only ever as new as its manifest: any write of the object (by this
@@ -158,9 +160,24 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     {
         let tx = write(&c)?;
         tx.execute_batch(SCHEMA)?;
+        add_columns(&tx)?;
         tx.commit()?;
     }
     Ok(c)
+}
+
+/// The columns added to tables a state made by an older version already has (older
+/// versions go on writing the rest: an added column is NULL in their rows).
+fn add_columns(tx: &Transaction) -> Result<(), StoreError> {
+    let has: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('task_summaries') WHERE name = 'facts')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has {
+        tx.execute("ALTER TABLE task_summaries ADD COLUMN facts TEXT", [])?;
+    }
+    Ok(())
 }
 
 /// A write transaction that holds the write lock from its first statement.

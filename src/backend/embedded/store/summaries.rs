@@ -9,7 +9,7 @@ use super::db::{self, Kind};
 use super::{DB_FILE, StoreError};
 use crate::api::AgenticTask;
 use crate::fleet::TaskKey;
-use crate::fleet::held::{Held, Packed};
+use crate::fleet::held::{Held, Packed, read_record, record};
 use crate::fleet::summary::summary;
 use rusqlite::{Connection, Transaction, params};
 use std::cell::OnceCell;
@@ -54,11 +54,33 @@ impl Entry {
 /// Writes `t`'s summary at `rv` (call in the transaction that writes its manifest).
 pub(super) fn put(tx: &Transaction, t: &AgenticTask, rv: i64) -> Result<(), StoreError> {
     let key = TaskKey::of(t);
-    let text = super::import::to_json(&summary(t))?;
+    let s = summary(t);
+    let text = super::import::to_json(&s)?;
     tx.execute(
-        "INSERT OR REPLACE INTO task_summaries (namespace, name, rv, summary) VALUES (?1, ?2, ?3, ?4)",
-        params![key.namespace, key.name, rv, text],
+        "INSERT OR REPLACE INTO task_summaries (namespace, name, rv, summary, facts) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![key.namespace, key.name, rv, text, record(&s)],
     )?;
+    Ok(())
+}
+
+/// Writes the facts of the summaries an open found without a record of this version
+/// ([`crate::fleet::held::FACTS_VERSION`]): a state written before records, or by a version with other rules.
+/// Once: the next open reads them. A summary written since (another process) is left as it
+/// is: its rv differs.
+fn put_records(db: &Connection, records: &[(TaskKey, i64, String)]) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let tx = db::write(db)?;
+    {
+        let mut q = tx.prepare(
+            "UPDATE task_summaries SET facts = ?4 WHERE namespace = ?1 AND name = ?2 AND rv = ?3",
+        )?;
+        for (key, rv, facts) in records {
+            q.execute(params![key.namespace, key.name, rv, facts])?;
+        }
+    }
+    tx.commit()?;
     Ok(())
 }
 
@@ -139,31 +161,37 @@ pub(super) struct Loaded {
 /// Rows per batch the reading thread hands over.
 const BATCH: usize = 512;
 
-/// Summary rows as one buffer: each row's namespace, name and summary end at the offsets in
-/// `ends` (one allocation per batch, not three per row).
+/// Summary rows as one buffer: each row's namespace, name, summary and facts end at the
+/// offsets in `ends` (one allocation per batch, not four per row), with its rv.
 #[derive(Default)]
 struct Batch {
     text: String,
-    ends: Vec<[usize; 3]>,
+    ends: Vec<([usize; COLS], i64)>,
 }
 
+/// The text columns of a summary row.
+const COLS: usize = 4;
+
 impl Batch {
-    fn push(&mut self, cols: [&str; 3]) {
-        let mut ends = [0; 3];
+    fn push(&mut self, cols: [&str; COLS], rv: i64) {
+        let mut ends = [0; COLS];
         for (end, col) in ends.iter_mut().zip(cols) {
             self.text.push_str(col);
             *end = self.text.len();
         }
-        self.ends.push(ends);
+        self.ends.push((ends, rv));
     }
 
-    /// Each row as (namespace, name, summary).
-    fn rows(&self) -> impl Iterator<Item = [&str; 3]> {
+    /// Each row as ([namespace, name, summary, facts], rv); facts are empty when NULL.
+    fn rows(&self) -> impl Iterator<Item = ([&str; COLS], i64)> {
         let mut at = 0;
-        self.ends.iter().map(move |&[a, b, c]| {
-            let row = [&self.text[at..a], &self.text[a..b], &self.text[b..c]];
-            at = c;
-            row
+        self.ends.iter().map(move |&(ends, rv)| {
+            let row = ends.map(|end| {
+                let col = &self.text[at..end];
+                at = end;
+                col
+            });
+            (row, rv)
         })
     }
 }
@@ -176,20 +204,30 @@ struct Rest {
     parsed: Parsed,
 }
 
-/// Summaries parsed into entries, and the keys of those to load in full.
+/// Summaries parsed into entries, the keys of those to load in full, and the records to
+/// write of those found without one.
 #[derive(Default)]
 struct Parsed {
     entries: Vec<(TaskKey, Entry)>,
     in_full: Vec<TaskKey>,
+    records: Vec<(TaskKey, i64, String)>,
 }
 
 impl Parsed {
+    /// A finished task packs from its record, its summary unparsed; one without a record of
+    /// this version is packed from its parsed summary and its record kept to be written.
     fn parse(&mut self, b: &Batch) {
-        for [ns, name, text] in b.rows() {
+        for ([ns, name, text, facts], rv) in b.rows() {
             let key = TaskKey::new(ns, name);
-            let packed = serde_json::from_str::<AgenticTask>(text)
-                .ok()
-                .and_then(|s| Packed::new(&s, text));
+            let packed = match read_record(facts) {
+                Some((facts, rv)) => Packed::with(facts, rv, text),
+                None => serde_json::from_str::<AgenticTask>(text)
+                    .ok()
+                    .and_then(|s| {
+                        self.records.push((key.clone(), rv, record(&s)));
+                        Packed::new(&s, text)
+                    }),
+            };
             match packed {
                 Some(p) => self.entries.push((key, Entry::packed(p))),
                 // In flight (the scheduling pass and recovery act on it), or unparseable.
@@ -210,12 +248,15 @@ fn read(
     let tx = db.unchecked_transaction()?;
     {
         // Every summary is as new as its object (the triggers in `db.rs`): no join.
-        let mut q = tx.prepare("SELECT namespace, name, summary FROM task_summaries")?;
+        let mut q = tx.prepare("SELECT namespace, name, summary, facts, rv FROM task_summaries")?;
         let mut rows = q.query([])?;
         let mut batch = Batch::default();
         while let Some(r) = rows.next()? {
-            let col = |i| r.get_ref(i).and_then(|v| Ok(v.as_str()?));
-            batch.push([col(0)?, col(1)?, col(2)?]);
+            let col = |i| {
+                r.get_ref(i)
+                    .and_then(|v| Ok(v.as_str_or_null()?.unwrap_or("")))
+            };
+            batch.push([col(0)?, col(1)?, col(2)?, col(3)?], r.get(4)?);
             if batch.ends.len() == BATCH {
                 hand_over(&to_parser, std::mem::take(&mut batch), &mut parsed);
             }
@@ -277,9 +318,18 @@ pub(super) fn load(db: &mut Connection, unsummarized: bool) -> Result<Loaded, St
     let Parsed {
         mut entries,
         mut in_full,
+        mut records,
     } = mine;
     entries.append(&mut { rest.parsed.entries });
     in_full.append(&mut { rest.parsed.in_full });
+    records.append(&mut { rest.parsed.records });
+    // Only quicker opens ride on it: a state that cannot be written now opens as before.
+    if let Err(e) = put_records(db, &records) {
+        tracing::warn!(
+            "writing the facts of {} task summaries failed: {e}",
+            records.len()
+        );
+    }
     let mut bad = Vec::new();
     for key in in_full {
         match full(db, &key) {
@@ -366,7 +416,7 @@ mod tests {
         assert!(rest.parsed.in_full.is_empty());
         let mut names: Vec<String> = queued[0]
             .rows()
-            .map(|[_, name, _]| name.to_string())
+            .map(|([_, name, ..], _)| name.to_string())
             .chain(rest.parsed.entries.iter().map(|(k, _)| k.name.clone()))
             .collect();
         names.sort();
@@ -382,6 +432,101 @@ mod tests {
             |r| r.get(0),
         )
         .ok()
+    }
+
+    fn facts_column(db: &Connection) -> Vec<Option<String>> {
+        let mut q = db
+            .prepare("SELECT facts FROM task_summaries ORDER BY name")
+            .unwrap();
+        q.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// Each task's facts and rv as an open holds them.
+    fn held_facts(loaded: &Loaded) -> Vec<(TaskKey, crate::fleet::held::Facts, Option<i64>)> {
+        let facts = |e: &Entry| e.view.facts().into_owned();
+        (loaded.tasks.iter())
+            .map(|(k, e)| (k.clone(), facts(e), e.view.rv()))
+            .collect()
+    }
+
+    #[test]
+    fn summaries_without_records_of_this_version_open_the_same_and_get_them_once() {
+        let n = BATCH + 5;
+        let (_dir, mut db) = state(n);
+        let written = facts_column(&db);
+        assert!(
+            written.iter().all(|f| f.is_some()),
+            "a write writes the record"
+        );
+        let want = held_facts(&load(&mut db, false).unwrap());
+        // As a version before records left them, and as one with other rules wrote them.
+        db.execute(
+            "UPDATE task_summaries SET facts = NULL WHERE name < 't-00100'",
+            [],
+        )
+        .unwrap();
+        db.execute(
+            "UPDATE task_summaries SET facts = replace(facts, '\"v\":', '\"v\":9') WHERE name >= 't-00100'",
+            [],
+        )
+        .unwrap();
+        let loaded = load(&mut db, false).unwrap();
+        assert_eq!(
+            held_facts(&loaded),
+            want,
+            "derived again from the summaries"
+        );
+        assert_eq!(facts_column(&db), written, "and written back, once");
+    }
+
+    #[test]
+    fn a_state_made_before_records_gets_the_column_and_older_writes_still_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE task_summaries (namespace TEXT NOT NULL, name TEXT NOT NULL, rv INTEGER NOT NULL, summary TEXT NOT NULL, PRIMARY KEY (namespace, name));
+                 INSERT INTO task_summaries VALUES ('default', 'old', 1, '{}');",
+            )
+            .unwrap();
+        let db = db::open(&path).unwrap();
+        assert_eq!(facts_column(&db), [None], "the old row keeps its summary");
+        // An older version's write names the columns it knows.
+        db.execute(
+            "INSERT OR REPLACE INTO task_summaries (namespace, name, rv, summary) VALUES ('default', 'old', 2, '{}')",
+            [],
+        )
+        .unwrap();
+        drop(db);
+        let db = db::open(&path).unwrap();
+        assert_eq!(facts_column(&db), [None], "a second open adds nothing");
+    }
+
+    #[test]
+    fn an_open_packs_a_finished_task_from_its_record_without_parsing_the_summary() {
+        let (_dir, mut db) = state(3);
+        let want = held_facts(&load(&mut db, false).unwrap());
+        db.execute(
+            "UPDATE task_summaries SET summary = '{\"not\": \"a task\"' WHERE name = 't-00001'",
+            [],
+        )
+        .unwrap();
+        let loaded = load(&mut db, false).unwrap();
+        assert_eq!(held_facts(&loaded), want, "the record says it all");
+        let key = TaskKey::new("default", "t-00001");
+        let e = &loaded.tasks[&key];
+        assert!(
+            e.view.task().is_none(),
+            "the summary itself is read when shown"
+        );
+        assert!(
+            e.get(&db, &key).is_some(),
+            "and the full task from its manifest"
+        );
     }
 
     #[test]
