@@ -192,8 +192,9 @@ impl Packed {
         self.rv
     }
 
-    /// The summary task (None only if its JSON stopped parsing, which a packed one never
-    /// does: it parsed once to be packed).
+    /// The summary task (None if its JSON does not parse: one packed from its stored
+    /// [`record`] was not parsed at the open, so a summary changed by hand shows as gone
+    /// until its task is loaded in full).
     pub fn task(&self) -> Option<AgenticTask> {
         if self.cut {
             serde_json::from_str(&format!("{PREFIX}{}", self.json)).ok()
