@@ -6,8 +6,10 @@
 //! Timed per phase from the executor's own events (each stamped as the sink receives it) and
 //! four debug spans (`git.clone`, `oai.exchange` request sent → last reply byte, `tool.run`,
 //! `sandbox.start`) recorded by a subscriber this bench installs (without one they are off):
-//! - set-up: `execute` called → turn 1 starts (preflight, clone, branch, tools, journal opened
-//!   with the opening messages);
+//! - set-up: `execute` called → turn 1 starts (preflight, tools, journal opened with the opening
+//!   messages), plus any time a tool call waited for the workspace (`workspace.wait`): the
+//!   clone and the branch run beside turn 1's request, so only what the model's time does not
+//!   cover is the operator's wait;
 //! - each turn: model time (`oai.exchange`), tool time (`tool.run`, the model's request: the
 //!   sandboxed command, the file edit), and non-model time, everything else in the turn
 //!   (prompt building, request encoding, SSE parse, journal writes, bookkeeping);
@@ -45,7 +47,13 @@ const SCRIPTED_RUNS: usize = 10;
 const GOAL_SHARE: f64 = 0.02;
 const GOAL_TURN_MS: f64 = 10.0;
 const GOAL_RUN_MS: f64 = 150.0;
-const SPANS: [&str; 4] = ["git.clone", "oai.exchange", "tool.run", "sandbox.start"];
+const SPANS: [&str; 5] = [
+    "git.clone",
+    "oai.exchange",
+    "tool.run",
+    "sandbox.start",
+    "workspace.wait",
+];
 
 /// Every closed span of [`SPANS`]: name, created, closed.
 static CLOSED: Mutex<Vec<(&'static str, Instant, Instant)>> = Mutex::new(Vec::new());
@@ -83,15 +91,19 @@ enum Mark {
 struct Figures {
     wall: f64,
     setup: f64,
+    /// `execute` called → "cloning": preflight, tools, client, journal opened.
     preflight: f64,
+    /// "cloning" → turn 1 starts: the loop's start, the opening journalled.
+    opening: f64,
+    /// Tool calls waiting for the workspace (part of `setup`).
+    wait: f64,
+    /// Beside turn 1's request: the clone, then the branch after it.
     clone: f64,
     branch: f64,
-    tools_journal: f64,
-    opening: f64,
     end: f64,
     commit: f64,
-    /// Per turn: (wall, model, tool).
-    turns: Vec<(f64, f64, f64)>,
+    /// Per turn: (wall, model, tool, waiting for the workspace).
+    turns: Vec<(f64, f64, f64, f64)>,
     sandbox_starts: Vec<f64>,
     verdict: String,
 }
@@ -104,7 +116,7 @@ impl Figures {
         self.turns.iter().map(|t| t.2).sum()
     }
     fn turn_non_model(&self) -> Vec<f64> {
-        self.turns.iter().map(|t| t.0 - t.1 - t.2).collect()
+        self.turns.iter().map(|t| t.0 - t.1 - t.2 - t.3).collect()
     }
     /// Non-model time per turn, over the run's turns.
     fn per_turn(&self) -> f64 {
@@ -170,17 +182,24 @@ fn figures(t0: Instant, t_end: Instant, marks: &[(Instant, Mark)], verdict: Stri
         .unwrap_or(t_end);
     let cloning = status_at(marks, "cloning").unwrap_or(t0);
     let branched = status_at(marks, "on branch").unwrap_or(cloning);
-    let looping = status_at(marks, "running the loop").unwrap_or(branched);
-    let clone = spans_in(&spans, "git.clone", t0, first);
+    let (clone, clone_end) = spans
+        .iter()
+        .find(|(n, s, _)| *n == "git.clone" && *s >= t0)
+        .map(|(_, s, e)| (ms(*s, *e), *e))
+        .unwrap_or((0.0, cloning));
     let mut turns = Vec::new();
     for (i, s) in starts.iter().enumerate() {
         let e = starts.get(i + 1).copied().unwrap_or(loop_end);
+        // The wait lies inside its call's `tool.run`: the tool's own time is the rest.
+        let wait = spans_in(&spans, "workspace.wait", *s, e);
         turns.push((
             ms(*s, e),
             spans_in(&spans, "oai.exchange", *s, e),
-            spans_in(&spans, "tool.run", *s, e),
+            spans_in(&spans, "tool.run", *s, e) - wait,
+            wait,
         ));
     }
+    let wait: f64 = turns.iter().map(|t| t.3).sum();
     let commit = match (
         status_at(marks, "committing"),
         status_at(marks, "committed"),
@@ -190,12 +209,12 @@ fn figures(t0: Instant, t_end: Instant, marks: &[(Instant, Mark)], verdict: Stri
     };
     Figures {
         wall: ms(t0, t_end),
-        setup: ms(t0, first),
+        setup: ms(t0, first) + wait,
         preflight: ms(t0, cloning),
+        opening: ms(cloning, first),
+        wait,
         clone,
-        branch: ms(cloning, branched) - clone,
-        tools_journal: ms(branched, looping),
-        opening: ms(looping, first),
+        branch: ms(clone_end, branched),
         end: ms(loop_end, t_end),
         commit,
         turns,
@@ -297,14 +316,14 @@ fn print_run(label: &str, f: &Figures) {
         f.share() * 100.0
     );
     println!(
-        "    set-up {:.1} ms = preflight {:.1} + clone {:.1} + branch {:.1} + tools/client/journal open {:.1} + opening journalled {:.1}",
-        f.setup, f.preflight, f.clone, f.branch, f.tools_journal, f.opening
+        "    set-up {:.1} ms = preflight/tools/client/journal open {:.1} + loop start, opening journalled {:.1} + tools waiting for the workspace {:.1}; beside turn 1's request: clone {:.1} + branch {:.1}",
+        f.setup, f.preflight, f.opening, f.wait, f.clone, f.branch
     );
-    for (i, (w, m, t)) in f.turns.iter().enumerate() {
+    for (i, (w, m, t, x)) in f.turns.iter().enumerate() {
         println!(
-            "    turn {}: wall {w:.1} ms = model {m:.1} + tool {t:.1} + non-model {:.2}",
+            "    turn {}: wall {w:.1} ms = model {m:.1} + tool {t:.1} + waiting for the workspace {x:.1} (set-up) + non-model {:.2}",
             i + 1,
-            w - m - t
+            w - m - t - x
         );
     }
     println!(

@@ -332,11 +332,12 @@ async fn the_steps_are_reported_in_pipeline_order() {
         steps(&events),
         vec![
             format!("cloning {}", e.bare.display()),
-            "on branch foreman/issue-7".to_string(),
+            // The loop starts beside the clone; its tools wait for the branch.
             format!(
                 "running the loop against {} (max 50 turns)",
                 server.base_url()
             ),
+            "on branch foreman/issue-7".to_string(),
             "committing".to_string(),
             format!("committed {sha}"),
             "pushing foreman/issue-7".to_string(),
@@ -353,7 +354,7 @@ async fn the_steps_are_reported_in_pipeline_order() {
         .iter()
         .position(|ev| matches!(ev, ExecEvent::Status(s) if s == "committing"));
     assert!(
-        first_loop.unwrap() == 3 && last_loop < committing,
+        first_loop.unwrap() == 2 && last_loop < committing,
         "{events:?}"
     );
 
@@ -362,4 +363,91 @@ async fn the_steps_are_reported_in_pipeline_order() {
     let s = steps(&events);
     assert_eq!(s.len(), 6, "{s:?}");
     assert_eq!(s[5], "awaiting push approval");
+}
+
+/// Events stamped as the sink receives them.
+type Stamped = Vec<(std::time::Instant, ExecEvent)>;
+
+/// A run of `replies` whose clone comes from a smart-HTTP remote answering each git request
+/// `delay_ms` late.
+async fn run_slow_remote(
+    e: &FleetRepo,
+    repo: &str,
+    replies: Vec<Reply>,
+    delay_ms: u64,
+) -> (RunReport, Stamped, ScriptedServer) {
+    const TOKEN: &str = "slow-remote-token";
+    let remote = common::GitServer::start_slow(&e.root, TOKEN, delay_ms);
+    let server = ScriptedServer::start(replies).unwrap();
+    let mut cfg = config(e, &server.base_url(), true);
+    cfg.git_remote_url = Some(remote.url(repo));
+    cfg.token = TokenSource::Given(Token::new(TOKEN));
+    let mut events = Vec::new();
+    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |ev| {
+        events.push((std::time::Instant::now(), ev))
+    })
+    .await
+    .unwrap();
+    (rep, events, server)
+}
+
+fn status_at(events: &Stamped, prefix: &str) -> Option<usize> {
+    events
+        .iter()
+        .position(|(_, ev)| matches!(ev, ExecEvent::Status(s) if s.starts_with(prefix)))
+}
+
+/// The model's first reply (an assistant message).
+fn first_reply_at(events: &Stamped) -> Option<usize> {
+    events.iter().position(|(_, ev)| {
+        matches!(ev, ExecEvent::Loop(foreman::agent::LoopEvent::Message { message, .. })
+            if message.role == foreman::oai::Role::Assistant)
+    })
+}
+
+#[tokio::test]
+async fn the_first_request_runs_beside_a_slow_clone_and_the_tools_wait_for_it() {
+    let e = fleet_repo();
+    let (rep, events, _server) =
+        run_slow_remote(&e, "acme/fleet", fix_then_go("docs: fix typo"), 400).await;
+    // The instant model answered (a str_replace of the README) long before the clone ended.
+    let reply = first_reply_at(&events).expect("the model replied");
+    let branched = status_at(&events, "on branch").expect("the branch was made");
+    assert!(
+        reply < branched,
+        "the request waited for the clone: {events:?}"
+    );
+    let waited = events[branched].0 - events[reply].0;
+    assert!(
+        waited >= std::time::Duration::from_millis(300),
+        "the clone was not slow: the reply came {waited:?} before the branch"
+    );
+    // Its edit ran in the cloned tree, not an empty directory: the commit holds it.
+    assert_eq!(rep.result.verdict, "GO", "{:?}", rep.result);
+    assert_eq!(rep.result.extra.pushed, Some(true));
+    let pushed = git(&e.bare, &["show", "foreman/issue-7:README.md"]);
+    assert!(pushed.contains("the fleet"), "{pushed}");
+}
+
+#[tokio::test]
+async fn a_clone_that_fails_while_the_model_answers_ends_the_run_clone_failed() {
+    let e = fleet_repo();
+    let (rep, events, server) =
+        run_slow_remote(&e, "acme/missing", fix_then_go("docs: fix typo"), 300).await;
+    assert_eq!(rep.result.reason(), Some("CloneFailed"), "{:?}", rep.result);
+    // The first reply came while the clone ran; its tool call never ran and no second
+    // request was sent (the rounds were dropped at the tools' gate).
+    assert!(first_reply_at(&events).is_some(), "{events:?}");
+    assert_eq!(server.requests().len(), 1);
+    assert!(status_at(&events, "committing").is_none());
+    // The journal says how the run ended, and the empty workspace is gone.
+    let records = foreman::agent::transcript::read_journal(&rep.journal).unwrap();
+    match records.last() {
+        Some(foreman::agent::transcript::Record::End { result }) => {
+            assert_eq!(result, &serde_json::to_value(&rep.result).unwrap());
+        }
+        other => panic!("the journal does not end with the Result: {other:?}"),
+    }
+    let left = std::fs::read_dir(e.root.join("ws/default")).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "the workspace was left behind");
 }

@@ -371,6 +371,15 @@ async fn cloud_proxy_sends_the_secrets_key_as_bearer_and_nowhere_else() {
     })
     .await;
     assert_eq!(ran.report.result.verdict, "GO", "{:?}", ran.report.result);
+    // A proxy's tokens are billed: its first request waits for the clone and the branch
+    // (a failed clone wastes none), unlike a run on the operator's own server.
+    let at = |prefix: &str| {
+        ran.events
+            .iter()
+            .position(|ev| matches!(ev, ExecEvent::Status(s) if s.starts_with(prefix)))
+            .unwrap_or_else(|| panic!("no {prefix:?} step: {:?}", ran.events))
+    };
+    assert!(at("on branch") < at("running the loop"), "{:?}", ran.events);
     let raw = server.raw_requests();
     assert_eq!(raw.len(), 2);
     for (head, body) in &raw {

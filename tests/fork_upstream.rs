@@ -194,7 +194,7 @@ async fn the_run_starts_from_the_upstream_base_pushes_to_the_fork_and_prs_the_up
 }
 
 #[tokio::test]
-async fn a_base_branch_the_upstream_lacks_stops_the_run_before_the_loop() {
+async fn a_base_branch_the_upstream_lacks_stops_the_run_before_any_tool() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("git");
     let (_upstream, fork, _) = repos(&root);
@@ -227,7 +227,11 @@ async fn a_base_branch_the_upstream_lacks_stops_the_run_before_the_loop() {
     let summary = result["summary"].as_str().unwrap();
     assert!(summary.contains("no branch `nope`"), "{summary}");
     assert!(!summary.contains(TOKEN));
-    assert!(model.requests().is_empty(), "no model time was spent");
+    // The first request ran beside the clone and was cut off there: no second one, no tool.
+    assert!(
+        model.requests().len() <= 1,
+        "the run went on past the failed set-up"
+    );
     assert!(
         git(&fork, &["branch", "--list", "foreman/*"])
             .trim()

@@ -17,7 +17,7 @@ use crate::api::{Agent, AgenticTask};
 use crate::oai::Message;
 use crate::oai::{Client, ClientConfig, StreamLimits};
 use crate::sandbox::{self, Sandbox};
-use crate::tools::{Registry, Submission, ToolOptions};
+use crate::tools::{Registry, Submission, ToolOptions, ready_gate};
 use crate::workspace::auth::redact_url;
 use crate::workspace::{self, CommitOutcome, CommitRequest, Identity, Token};
 use std::path::PathBuf;
@@ -25,9 +25,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 mod base;
+mod overlap;
 mod preflight;
 mod revise;
 mod rounds;
+use overlap::{overlap, relay};
 pub use revise::{revise, revise_pinned};
 use rounds::{Committed, Round};
 
@@ -182,7 +184,10 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// The pipeline, step by step; a step that decides the outcome halts it.
+    /// The pipeline, step by step; a step that decides the outcome halts it. On the
+    /// operator's own server the clone runs beside the first chat request (the opening
+    /// prompt needs no tree; the tools wait for it), so a run takes the longer of the two
+    /// rather than their sum.
     async fn steps(&self, sink: &mut (dyn FnMut(ExecEvent) + Send)) -> Result<RunReport, Halt> {
         let endpoint = self.check_preconditions()?;
         self.check_sandbox()?;
@@ -191,21 +196,36 @@ impl<'a> Run<'a> {
         let token = self.token(&remote)?;
         let issue_prompt = self.issue_prompt(&token, sink).await?;
         let route = Route::of(self.task, &remote);
-        let repo = self.clone_repo(&remote, &token, sink).await?;
-        let (branch, base) = self.create_branch(repo, &route, &token, sink).await?;
-        let registry = self.tools()?;
+        let branch = self.branch_name()?;
+        let (signal, gate) = ready_gate();
+        let registry = self.tools()?.gated(gate);
         let client = self.client(&endpoint)?;
         let mut journal = self.open_journal(&endpoint)?;
-        let ctx = After {
+        let mut ctx = After {
             branch: &branch,
             remote: &remote,
             sandbox: Arc::clone(registry.sandbox()),
             issue_prompt: issue_prompt.as_deref(),
-            route: route.extras(&branch, base.as_deref()),
+            route: Default::default(),
         };
-        let end = self
-            .rounds(&client, &registry, &ctx, &mut journal, sink)
-            .await?;
+        let (base, end) = {
+            let shared = std::sync::Mutex::new(&mut *sink);
+            let mut set_up_sink = |ev| relay(&shared, ev);
+            let mut rounds_sink = |ev| relay(&shared, ev);
+            let set_up = self.set_up(&remote, &route, &branch, &token, signal, &mut set_up_sink);
+            let rounds = self.rounds(&client, &registry, &ctx, &mut journal, &mut rounds_sink);
+            // A cloud proxy bills the tokens of a request a failed clone would waste.
+            let beside = endpoint.base_url == self.cfg.base_url;
+            overlap(set_up, rounds, beside).await
+        };
+        let base = match base {
+            Ok(base) => base,
+            // The rounds were dropped where they were; the journal says how the run ended.
+            Err(Halt::Report(rep)) => return Ok(finish(*rep, &mut journal)),
+            Err(e) => return Err(e),
+        };
+        ctx.route = route.extras(&branch, base.as_deref());
+        let end = end.ok_or_else(|| ExecutorError::Internal("the rounds did not run".into()))??;
         let rep = self
             .commit_and_push(end, &ctx, token, cleanup, sink)
             .await?;
@@ -301,9 +321,15 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// An empty workspace directory, removed again when the run ends unless kept.
+    /// An empty workspace directory, removed again when the run ends unless kept. It exists
+    /// before the clone, so the tools can be bound to it while the clone runs.
     fn fresh_workspace(&self) -> Result<WorkspaceGuard, ExecutorError> {
-        WorkspaceGuard::fresh(&self.workspace, self.cfg.keep_workspace)
+        let guard = WorkspaceGuard::fresh(&self.workspace, self.cfg.keep_workspace)?;
+        std::fs::create_dir(&self.workspace).map_err(|e| ExecutorError::Workspace {
+            path: self.workspace.display().to_string(),
+            message: format!("cannot create the workspace: {e}"),
+        })?;
+        Ok(guard)
     }
 
     fn remote(&self) -> Result<String, Halt> {

@@ -13,12 +13,14 @@ mod bash;
 mod grep;
 mod path;
 mod read_file;
+mod ready;
 mod registry;
 mod str_replace;
 mod submit_result;
 mod write_file;
 
 pub use bash::ExecResult;
+pub use ready::{ReadyGate, ReadySignal, ready_gate};
 pub use registry::{Registry, RegistryError};
 
 use std::time::Duration;

@@ -3,6 +3,7 @@
 
 use super::bash::{self, Bash};
 use super::path::Workspace;
+use super::ready::ReadyGate;
 use super::{ToolError, ToolOptions, ToolOutput};
 use super::{grep, read_file, str_replace, submit_result, write_file};
 use crate::api::AgentSandbox;
@@ -64,6 +65,8 @@ pub struct Registry {
     enabled: Vec<&'static str>,
     bash: Bash,
     sandbox: Arc<Sandbox>,
+    /// Set while the workspace is still being cloned: calls wait for it.
+    ready: Option<ReadyGate>,
 }
 
 impl Registry {
@@ -121,7 +124,28 @@ impl Registry {
             enabled: chosen,
             bash,
             sandbox,
+            ready: None,
         })
+    }
+
+    /// This registry's calls wait for `gate`: the workspace is still being set up.
+    pub fn gated(mut self, gate: ReadyGate) -> Registry {
+        self.ready = Some(gate);
+        self
+    }
+
+    /// Waits for the workspace while it is set up (the `workspace.wait` span: the `overhead`
+    /// bench counts it as set-up, not as the turn's own time).
+    async fn ready(&self) -> Result<(), String> {
+        use tracing::Instrument;
+        match &self.ready {
+            Some(g) if !g.is_open() => {
+                g.wait()
+                    .instrument(tracing::debug_span!("workspace.wait"))
+                    .await
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The sandbox `bash` runs in; the executor runs the commit hooks in the same one.
@@ -137,6 +161,7 @@ impl Registry {
         command: &str,
         timeout: std::time::Duration,
     ) -> Result<bash::ExecResult, String> {
+        self.ready().await?;
         self.bash.with_timeout(timeout).exec(command).await
     }
 
@@ -168,6 +193,9 @@ impl Registry {
                 self.enabled.join(", ")
             )));
         };
+        self.ready()
+            .await
+            .map_err(|why| ToolError(format!("{name}: no workspace: {why}")))?;
         match name {
             bash::NAME => self.bash.run(args).await,
             submit_result::NAME => submit_result::run(args),

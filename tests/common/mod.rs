@@ -203,6 +203,15 @@ impl GitServer {
 
     /// As `start`, with the server's request log (stderr) written to `log`.
     pub fn start_logged(root: &Path, token: &str, log: Option<&Path>) -> GitServer {
+        Self::start_with(root, token, log, 0)
+    }
+
+    /// As `start`, with every git request answered `delay_ms` late: a slow remote.
+    pub fn start_slow(root: &Path, token: &str, delay_ms: u64) -> GitServer {
+        Self::start_with(root, token, None, delay_ms)
+    }
+
+    fn start_with(root: &Path, token: &str, log: Option<&Path>, delay_ms: u64) -> GitServer {
         let script = testbed().join("git_http_server.py");
         assert!(
             script.exists(),
@@ -219,6 +228,7 @@ impl GitServer {
             .arg(root)
             .arg(port.to_string())
             .arg(token)
+            .env("GIT_PEER_DELAY_MS", delay_ms.to_string())
             .stdout(std::process::Stdio::null())
             .stderr(match log {
                 Some(p) => std::process::Stdio::from(std::fs::File::create(p).expect("log file")),

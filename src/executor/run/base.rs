@@ -6,6 +6,7 @@
 use super::super::git::blocking;
 use super::super::route::Route;
 use super::{ExecEvent, Halt, Precondition, Run};
+use crate::tools::ReadySignal;
 use crate::workspace::auth::redact_url;
 use crate::workspace::{self, Token, upstream};
 
@@ -18,8 +19,42 @@ enum Start {
 }
 
 impl Run<'_> {
-    /// A fresh clone of the fork into the workspace.
-    pub(super) async fn clone_repo(
+    /// The task's branch name, from its name and spec alone (the first prompt names it, so
+    /// it is known before the clone).
+    pub(super) fn branch_name(&self) -> Result<String, Halt> {
+        workspace::branch_name(&self.task_name, &self.task.spec).map_err(|e| {
+            self.precondition(
+                Precondition::BranchCheckoutFailed,
+                &format!("branch checkout failed: {e}"),
+            )
+        })
+    }
+
+    /// The clone and the branch, while the first chat request runs: `signal` opens the
+    /// tools' gate when the workspace is on its branch, or tells them why there is none.
+    /// Returns the base branch's name (`None`: the clone's HEAD).
+    pub(super) async fn set_up(
+        &self,
+        remote: &str,
+        route: &Route,
+        branch: &str,
+        token: &Option<Token>,
+        signal: ReadySignal,
+        sink: &mut (dyn FnMut(ExecEvent) + Send),
+    ) -> Result<Option<String>, Halt> {
+        let made = match self.clone_repo(remote, token, sink).await {
+            Ok(repo) => self.create_branch(repo, route, branch, token, sink).await,
+            Err(h) => Err(h),
+        };
+        match &made {
+            Ok(_) => signal.ready(),
+            Err(_) => signal.failed("the clone or the branch failed"),
+        }
+        made
+    }
+
+    /// A fresh clone of the fork into the (empty) workspace.
+    async fn clone_repo(
         &self,
         remote: &str,
         token: &Option<Token>,
@@ -40,36 +75,34 @@ impl Run<'_> {
         .map_err(|e| self.precondition(Precondition::CloneFailed, &format!("clone failed: {e}")))
     }
 
-    /// The task's branch, checked out at its base; returns it and the base branch's name
+    /// The task's `branch`, checked out at its base; returns the base branch's name
     /// (`None`: the clone's HEAD).
-    pub(super) async fn create_branch(
+    async fn create_branch(
         &self,
         repo: git2::Repository,
         route: &Route,
+        branch: &str,
         token: &Option<Token>,
         sink: &mut (dyn FnMut(ExecEvent) + Send),
-    ) -> Result<(String, Option<String>), Halt> {
+    ) -> Result<Option<String>, Halt> {
         if let Some(line) = route.fetching(route.base.as_deref()) {
             sink(ExecEvent::Status(line));
         }
-        let (spec, name) = (self.task.spec.clone(), self.task_name.clone());
-        let (route_c, tok) = (route.clone(), token.clone());
+        let (route_c, tok, name) = (route.clone(), token.clone(), branch.to_string());
         let made = blocking(move || {
             let start = start_of(&repo, &route_c, tok.as_ref())
                 .map_err(|e| (Precondition::CloneFailed, e))?;
             let checkout = |e: workspace::GitError| (Precondition::BranchCheckoutFailed, e);
-            let branch = workspace::branch_name(&name, &spec).map_err(checkout)?;
-            let base = match start {
-                Start::Head => workspace::create_branch(&repo, &branch).map(|()| None),
+            match start {
+                Start::Head => workspace::create_branch(&repo, &name).map(|()| None),
                 Start::At(base, oid) => {
-                    workspace::create_branch_at(&repo, &branch, oid).map(|()| Some(base))
+                    workspace::create_branch_at(&repo, &name, oid).map(|()| Some(base))
                 }
             }
-            .map_err(checkout)?;
-            Ok::<_, (Precondition, workspace::GitError)>((branch, base))
+            .map_err(checkout)
         })
         .await?;
-        let (branch, base) = made.map_err(|(reason, e)| {
+        let base = made.map_err(|(reason, e)| {
             let what = match reason {
                 Precondition::CloneFailed => "fetch of the base branch failed",
                 _ => "branch checkout failed",
@@ -80,7 +113,7 @@ impl Run<'_> {
             Some(b) => sink(ExecEvent::Status(format!("on branch {branch} from {b}"))),
             None => sink(ExecEvent::Status(format!("on branch {branch}"))),
         }
-        Ok((branch, base))
+        Ok(base)
     }
 }
 
