@@ -31,6 +31,7 @@
 pub mod apply;
 mod leader;
 pub mod run;
+mod warm;
 pub mod workloads;
 
 pub use crate::fleet::schedule::plan::{Action, Scope, Target, What, plan};

@@ -69,6 +69,13 @@ pub async fn preflight(client: &Client, cfg: &SchedulerConfig) -> Result<(), Sch
     Ok(())
 }
 
+/// [`preflight`] while [`super::warm`] opens the connections the watches and the first
+/// pass's writes will use, so the daemon's first pass does not pay for handshakes.
+async fn preflight_warm(client: &Client, cfg: &SchedulerConfig) -> Result<(), SchedulerError> {
+    let n = super::warm::connections(cfg.concurrency);
+    tokio::join!(preflight(client, cfg), super::warm::warm(client, n)).0
+}
+
 async fn check<T>(
     kind: &'static str,
     call: impl Future<Output = Result<T, kube::Error>>,
@@ -168,7 +175,7 @@ pub async fn run<F>(client: Client, cfg: SchedulerConfig, shutdown: F) -> Result
 where
     F: Future<Output = ()> + Send,
 {
-    preflight(&client, &cfg).await?;
+    preflight_warm(&client, &cfg).await?;
     let namespace = cfg.task_namespace.clone().unwrap_or_default();
     let mut watch = TaskWatch::new(client.clone(), &namespace);
     let tasks = subscribe(&mut watch).owning(watch.start());
@@ -187,7 +194,7 @@ pub async fn run_sharing<F>(
 where
     F: Future<Output = ()> + Send,
 {
-    preflight(&client, &cfg).await?;
+    preflight_warm(&client, &cfg).await?;
     serve(client, cfg, tasks, shutdown).await;
     Ok(())
 }
