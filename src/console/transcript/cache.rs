@@ -56,9 +56,19 @@ pub(crate) struct CellLayout {
     id: u64,
     rev: u64,
     width: u16,
+    /// In para order; an incremental re-wrap finds a para's first row among them (a
+    /// separate index of first rows cost a Vec per cell in a finished transcript).
     pub rows: Vec<Row>,
-    /// First row of each laid-out para (for incremental re-wrap).
-    para_rows: Vec<u32>,
+}
+
+impl Row {
+    /// The para a row belongs to; `u32::MAX` for the trailing markers (after every para).
+    fn para(&self) -> u32 {
+        match *self {
+            Row::Text { para, .. } | Row::LineCut { para, .. } => para,
+            Row::MoreLines { .. } | Row::CellCut { .. } => u32::MAX,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -82,26 +92,25 @@ impl Default for Layout {
 
 /// Wraps `cell` into `cl`, keeping rows of paras before `from_para`.
 fn layout_cell(cell: &Cell, width: u16, cl: &mut CellLayout, from_para: usize) {
-    let from = from_para.min(cl.para_rows.len());
-    let keep = cl
-        .para_rows
-        .get(from)
-        .map_or(cl.rows.len(), |&r| r as usize);
+    // Paras laid out so far: up to the last one with a row (markers come after them all).
+    let laid = cl
+        .rows
+        .iter()
+        .rev()
+        .map(Row::para)
+        .find(|&p| p != u32::MAX)
+        .map_or(0, |p| p as usize + 1);
+    let from = from_para.min(laid);
+    // Keeps the rows of paras before `from`; drops theirs and the trailing marker.
+    let keep = cl.rows.partition_point(|r| (r.para() as usize) < from);
     cl.rows.truncate(keep);
-    cl.para_rows.truncate(from);
-    if matches!(
-        cl.rows.last(),
-        Some(Row::MoreLines { .. } | Row::CellCut { .. })
-    ) {
-        cl.rows.pop();
-    }
     cl.id = cell.id;
     cl.rev = cell.rev;
     cl.width = width;
 
     let collapsed = cell.is_collapsed();
     let shown = if collapsed {
-        cell.header_paras + cell.collapse.unwrap_or(0)
+        (cell.header_paras + cell.collapse.unwrap_or(0)) as usize
     } else {
         usize::MAX
     };
@@ -119,20 +128,20 @@ fn layout_cell(cell: &Cell, width: u16, cl: &mut CellLayout, from_para: usize) {
             });
             break;
         }
-        cl.para_rows.push(u32_of(cl.rows.len()));
         let pw = str_width(para.first.text()).max(str_width(para.rest.text()));
         let avail = (width as usize).saturating_sub(pw).max(MIN_TEXT_COLS);
-        let max_rows = if collapsed && pi >= cell.header_paras {
+        let max_rows = if collapsed && pi >= cell.header_paras as usize {
             COLLAPSED_ROWS_PER_LINE
         } else {
             MAX_LINE_ROWS.min(MAX_CELL_ROWS - cl.rows.len())
         };
         let mut first = true;
         let rows = &mut cl.rows;
+        let (from_byte, to_byte) = cell.para_range(pi);
         let end = wrap_para(
             &cell.text,
-            para.start as usize,
-            para.end as usize,
+            from_byte,
+            to_byte,
             avail,
             max_rows,
             &mut |a, b| {
@@ -161,7 +170,6 @@ fn layout_cell(cell: &Cell, width: u16, cl: &mut CellLayout, from_para: usize) {
         });
     }
     cl.rows.shrink_to_fit();
-    cl.para_rows.shrink_to_fit();
 }
 
 impl Layout {
@@ -187,7 +195,7 @@ impl Layout {
                         Some((since, para))
                             if cl.id == cell.id && cl.width == width && cl.rev >= since =>
                         {
-                            para
+                            para as usize
                         }
                         _ => 0,
                     };
@@ -212,12 +220,20 @@ impl Layout {
         Some(from)
     }
 
+    /// Drops the spare capacity of the per-cell vectors (see [`Transcript::shrink`]).
+    ///
+    /// [`Transcript::shrink`]: super::Transcript::shrink
+    pub fn shrink(&mut self) {
+        self.cells.shrink_to_fit();
+        self.prefix.shrink_to_fit();
+    }
+
     /// Heap bytes of the cached rows and prefix sums.
     pub fn heap_bytes(&self) -> usize {
         let rows: usize = self
             .cells
             .iter()
-            .map(|c| c.rows.capacity() * size_of::<Row>() + c.para_rows.capacity() * 4)
+            .map(|c| c.rows.capacity() * size_of::<Row>())
             .sum();
         rows + self.cells.capacity() * size_of::<CellLayout>() + self.prefix.capacity() * 8
     }
@@ -377,6 +393,45 @@ mod tests {
             l.cells[0].rows.last(),
             Some(Row::CellCut { lines: 6000 })
         ));
+    }
+
+    #[test]
+    fn rows_alone_carry_the_incremental_rewrap() {
+        // No per-para index beside the rows: a cell's layout is its rows and its keys.
+        assert!(size_of::<CellLayout>() <= 48, "{}", size_of::<CellLayout>());
+        // Streamed lines, one cut at MAX_LINE_ROWS, re-wrapped from their chain's para each
+        // time, give the rows a full wrap gives.
+        let mut m = Model::new();
+        let mut l = Layout::default();
+        let long = "z".repeat(8 * MAX_LINE_ROWS + 50);
+        for piece in [
+            "first line",
+            "
+second ",
+            "line
+",
+            &long,
+            "
+after ",
+            "the cut
+
+end",
+        ] {
+            m.stream(&StreamEvent::Content(piece.into()));
+            l.sync(&mut m, 10);
+        }
+        let mut fresh = Layout::default();
+        let mut m2 = m.clone();
+        m2.layout_dirty = 0;
+        fresh.sync(&mut m2, 10);
+        assert_eq!(l.cells[0].rows, fresh.cells[0].rows);
+        assert!(
+            l.cells[0]
+                .rows
+                .iter()
+                .any(|r| matches!(r, Row::LineCut { para: 2, .. })),
+            "the long line is cut"
+        );
     }
 
     #[test]

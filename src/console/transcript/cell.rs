@@ -84,10 +84,11 @@ pub(crate) fn off(x: usize) -> u32 {
 pub(crate) const INDENT: Prefix = pre("  ", Slot::Meta);
 pub(crate) const INDENT2: Prefix = pre("    ", Slot::Meta);
 
-/// One logical line of a cell: `text[start..end]`, no `\n` inside.
+/// One logical line of a cell, no `\n` inside: it ends at `end` and starts where the one
+/// before it ended plus its `\n` (0 for the first; [`Cell::para_range`]). Not storing the
+/// start keeps a para at 8 bytes: a replayed tool result holds one per output line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Para {
-    pub start: u32,
     pub end: u32,
     pub slot: Slot,
     /// Prefix of the para's first row.
@@ -127,7 +128,8 @@ pub enum CellKind {
     },
 }
 
-/// One display cell.
+/// One display cell. Its counts are `u32` and its payload a `Box<str>`: a replayed 200 MB
+/// journal holds about half a million cells, so each word of this struct costs megabytes.
 #[derive(Clone, Debug)]
 pub(crate) struct Cell {
     pub kind: CellKind,
@@ -135,17 +137,17 @@ pub(crate) struct Cell {
     pub text: String,
     pub paras: Vec<Para>,
     /// Paras always shown, before the collapsible body.
-    pub header_paras: usize,
+    pub header_paras: u32,
     /// `Some(n)`: collapsible, showing `n` body lines while collapsed.
-    pub collapse: Option<usize>,
+    pub collapse: Option<u32>,
     pub expanded: bool,
     pub rev: u64,
     /// Identity for the layout cache: unique per cell, never reused (indices shift).
     pub id: u64,
     /// Since rev `.0` only appends happened, touching paras `.1..`; see [`Model::append`].
-    pub chain: Option<(u64, usize)>,
+    pub chain: Option<(u64, u32)>,
     /// The original payload when the display text differs from it (tool results, arguments).
-    pub raw: Option<String>,
+    pub raw: Option<Box<str>>,
 }
 
 impl Cell {
@@ -169,10 +171,8 @@ impl Cell {
         if !self.paras.is_empty() {
             self.text.push('\n');
         }
-        let start = self.text.len();
         self.text.push_str(text);
         self.paras.push(Para {
-            start: off(start),
             end: off(self.text.len()),
             slot,
             first,
@@ -186,6 +186,18 @@ impl Cell {
             let first = if self.paras.is_empty() { lead } else { rest };
             self.line(l, slot, first, rest);
         }
+    }
+
+    /// The byte range of para `i` in the text (empty past the last para).
+    pub(crate) fn para_range(&self, i: usize) -> (usize, usize) {
+        let Some(p) = self.paras.get(i) else {
+            return (self.text.len(), self.text.len());
+        };
+        let end = p.end as usize;
+        let start = i
+            .checked_sub(1)
+            .map_or(0, |k| self.paras[k].end as usize + 1);
+        (start.min(end), end)
     }
 
     /// True if the collapsible body is currently cut short.
@@ -209,7 +221,7 @@ impl Cell {
         };
         self.text.capacity()
             + self.paras.capacity() * size_of::<Para>()
-            + self.raw.as_ref().map_or(0, String::capacity)
+            + self.raw.as_ref().map_or(0, |r| r.len())
             + name
     }
 
@@ -226,9 +238,9 @@ fn next_id() -> u64 {
 }
 
 /// Body lines shown while a tool result or system prompt is collapsed.
-pub(crate) const RESULT_COLLAPSED_LINES: usize = 3;
+pub(crate) const RESULT_COLLAPSED_LINES: u32 = 3;
 /// Tool-call arguments are usually short and are what the operator reads; allow more.
-pub(crate) const ARGS_COLLAPSED_LINES: usize = 8;
+pub(crate) const ARGS_COLLAPSED_LINES: u32 = 8;
 
 pub(crate) fn result_slot(is_error: bool) -> Slot {
     if is_error {
@@ -253,7 +265,7 @@ pub(crate) fn reasoning_cell(m: &crate::oai::Message) -> Option<Cell> {
 }
 
 /// Reasoning lines shown while collapsed.
-const REASONING_COLLAPSED_LINES: usize = 3;
+const REASONING_COLLAPSED_LINES: u32 = 3;
 
 pub(crate) fn assistant_cell(text: &str) -> Cell {
     let mut c = Cell::new(CellKind::Assistant);
@@ -290,7 +302,7 @@ pub(crate) fn tool_call_cell(name: &str, args: &str, complete: bool) -> Cell {
     };
     push_flines(&mut c, &lines, INDENT, Slot::ToolArgs);
     c.collapse = Some(ARGS_COLLAPSED_LINES);
-    c.raw = Some(args.to_string());
+    c.raw = Some(args.into());
     c
 }
 
@@ -370,4 +382,25 @@ pub(crate) fn user_cell(text: &str) -> Cell {
         None => c.lines(text, Slot::User, pre("› ", Slot::User), INDENT),
     }
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn para_ranges_follow_from_the_ends() {
+        assert_eq!(size_of::<Para>(), 8);
+        let mut c = Cell::new(CellKind::Assistant);
+        c.lines("ab\n\ncde", Slot::Assistant, INDENT, INDENT);
+        c.line("f", Slot::Meta, INDENT, INDENT);
+        let texts: Vec<&str> = (0..c.paras.len())
+            .map(|i| {
+                let (a, b) = c.para_range(i);
+                &c.text[a..b]
+            })
+            .collect();
+        assert_eq!(texts, ["ab", "", "cde", "f"]);
+        assert_eq!(c.para_range(4), (c.text.len(), c.text.len()));
+    }
 }

@@ -64,13 +64,9 @@ impl Model {
             body.line("", Slot::Meta, INDENT, INDENT);
         }
         for c in question.iter().chain(std::iter::once(&cell)) {
-            for p in &c.paras {
-                body.line(
-                    &c.text[p.start as usize..p.end as usize],
-                    p.slot,
-                    p.first,
-                    p.rest,
-                );
+            for (i, p) in c.paras.iter().enumerate() {
+                let (start, end) = c.para_range(i);
+                body.line(&c.text[start..end], p.slot, p.first, p.rest);
             }
         }
         let turns = turns + u32::from(is_call);
@@ -84,13 +80,9 @@ impl Model {
             pre("▸ ", Slot::Meta),
             INDENT,
         );
-        for p in body.paras.iter().skip(1) {
-            b.line(
-                &body.text[p.start as usize..p.end as usize],
-                p.slot,
-                p.first,
-                p.rest,
-            );
+        for (i, p) in body.paras.iter().enumerate().skip(1) {
+            let (start, end) = body.para_range(i);
+            b.line(&body.text[start..end], p.slot, p.first, p.rest);
         }
         b.header_paras = 1;
         b.collapse = Some(0);

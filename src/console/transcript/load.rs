@@ -71,6 +71,7 @@ pub fn tail(path: &Path, area: Rect) -> Result<Part, String> {
         });
     }
     t.prepare(area);
+    t.shrink();
     Ok(Part {
         heap_bytes: t.heap_bytes(),
         transcript: t,
@@ -109,6 +110,7 @@ pub fn full(path: &Path, area: Rect) -> Result<Part, String> {
         spans,
     };
     t.prepare(area);
+    t.shrink();
     Ok(Part {
         heap_bytes: t.heap_bytes(),
         transcript: t,
@@ -120,6 +122,15 @@ pub fn full(path: &Path, area: Rect) -> Result<Part, String> {
 }
 
 impl Transcript {
+    /// Drops the spare capacity of a built part's per-cell vectors: grown by doubling while
+    /// the journal was read, they held up to twice their cells (a quarter of a finished
+    /// transcript's heap), and the part is only read from now on.
+    pub(crate) fn shrink(&mut self) {
+        self.model.cells.shrink_to_fit();
+        self.layout.shrink();
+        self.sources.spans.shrink_to_fit();
+    }
+
     /// The original payload of cell `i` (a tool result's JSON as the tool returned it), read
     /// back from the journal when the cell does not hold it.
     pub fn raw_text(&self, i: usize) -> Option<String> {
@@ -158,5 +169,35 @@ fn human(bytes: u64) -> String {
         format!("{:.1} MB", bytes as f64 / f64::from(1 << 20))
     } else {
         format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::agent::transcript::{Journal, Record};
+    use crate::oai::Message;
+    use ratatui::layout::Rect;
+
+    #[test]
+    fn a_full_part_holds_no_spare_capacity() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut j = Journal::create(&path).unwrap();
+        for turn in 1..=100 {
+            let m = Message::assistant(format!("reply {turn}"));
+            j.append(&Record::Message { turn, message: m }).unwrap();
+            let r = Message::tool(format!("c{turn}"), "bash", "{\"exit_code\":0}".to_string());
+            j.append(&Record::Message { turn, message: r }).unwrap();
+        }
+        drop(j);
+        let t = super::full(&path, Rect::new(0, 0, 80, 20))
+            .unwrap()
+            .transcript;
+        let n = t.model.cells.len();
+        assert!(n >= 200, "{n} cells");
+        assert_eq!(t.model.cells.capacity(), n);
+        assert_eq!(t.layout.cells.capacity(), n);
+        assert_eq!(t.sources.spans.capacity(), t.sources.spans.len());
+        assert_eq!(t.sources.spans.len(), 100);
     }
 }

@@ -182,7 +182,7 @@ impl Model {
                 let mut c = Cell::new(CellKind::ToolResult { name, is_error });
                 push_flines(&mut c, &lines, pre("└ ", Slot::Meta), result_slot(is_error));
                 c.collapse = Some(RESULT_COLLAPSED_LINES);
-                c.raw = Some(m.text().to_string());
+                c.raw = Some(m.text().into());
                 self.push(c);
             }
         }
@@ -406,7 +406,7 @@ impl Model {
         let Some(c) = self.cells.get_mut(i) else {
             return;
         };
-        let last = c.paras.len().saturating_sub(1);
+        let last = off(c.paras.len().saturating_sub(1));
         c.chain = Some(match c.chain {
             Some((since, from)) => (since, from.min(last)),
             None => (c.rev, last),
@@ -420,10 +420,8 @@ impl Model {
                         p.end = off(c.text.len());
                     }
                     c.text.push('\n');
-                    let start = c.text.len();
                     c.paras.push(Para {
-                        start: off(start),
-                        end: off(start),
+                        end: off(c.text.len()),
                         slot: Slot::Assistant,
                         first: INDENT,
                         rest: INDENT,
