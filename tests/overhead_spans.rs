@@ -77,3 +77,58 @@ async fn a_run_reports_one_exchange_per_request_and_one_tool_span_per_call() {
     }
     assert!(spans.iter().all(|(_, s, e)| s <= e));
 }
+
+// The clone runs beside the first request: a tool call that comes before the workspace is
+// ready waits inside its `tool.run`, in one `workspace.wait` the bench counts as set-up.
+#[tokio::test(flavor = "current_thread")]
+async fn a_call_before_the_clone_ends_waits_in_one_workspace_wait_inside_its_tool_run() {
+    const TOKEN: &str = "spans-token";
+    let closed = Closed::default();
+    let only = filter::filter_fn(|m| {
+        m.is_span() && ["oai.exchange", "tool.run", "workspace.wait"].contains(&m.name())
+    });
+    let sub = tracing_subscriber::registry().with(Timer(closed.clone()).with_filter(only));
+    let _default = tracing::subscriber::set_default(sub);
+
+    let e = fleet_repo();
+    let remote = common::GitServer::start_slow(&e.root, TOKEN, 250);
+    let server = ScriptedServer::start(fix_then_go("docs: fix typo")).unwrap();
+    let cfg = ExecutorConfig {
+        base_url: server.base_url(),
+        git_remote_url: Some(remote.url("acme/fleet")),
+        workspace_root: e.root.join("ws"),
+        namespace: "default".into(),
+        keep_workspace: false,
+        identity: bot(),
+        push_now: false,
+        journal_path: e.root.join("journal.jsonl"),
+        token: TokenSource::Given(Token::new(TOKEN)),
+        sandbox: Default::default(),
+        provider_key: Default::default(),
+        github_api_base: None,
+    };
+    let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(rep.result.verdict, "GO", "{:?}", rep.result);
+
+    let spans = closed.lock().unwrap().clone();
+    let names: Vec<_> = spans.iter().map(|s| s.0).collect();
+    // The wait closes first, inside the first call's tool.run; later calls do not wait.
+    assert_eq!(
+        names,
+        [
+            "oai.exchange",
+            "workspace.wait",
+            "tool.run",
+            "oai.exchange",
+            "tool.run"
+        ]
+    );
+    let (wait, tool) = (spans[1], spans[2]);
+    assert!(tool.1 <= wait.1 && wait.2 <= tool.2, "{spans:?}");
+    assert!(
+        wait.2 - wait.1 >= std::time::Duration::from_millis(200),
+        "the call did not wait for the slow clone: {spans:?}"
+    );
+}
