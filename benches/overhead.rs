@@ -148,7 +148,9 @@ fn spans_in(spans: &[(&str, Instant, Instant)], name: &str, from: Instant, to: I
         .iter()
         .filter(|(n, s, _)| *n == name && *s >= from && *s < to)
         .map(|(_, s, e)| ms(*s, *e))
-        .sum()
+        .sum::<f64>()
+        // An empty sum is -0.0; print it as 0.
+        .max(0.0)
 }
 
 /// The first status line starting with `prefix`, from `marks`.
