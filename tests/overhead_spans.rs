@@ -35,6 +35,24 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Timer {
     }
 }
 
+/// The run's settings: `remote` cloned with `token`, the journal and workspace in `e`.
+fn config(e: &common::FleetRepo, base_url: &str, remote: String, token: &str) -> ExecutorConfig {
+    ExecutorConfig {
+        base_url: base_url.to_string(),
+        git_remote_url: Some(remote),
+        workspace_root: e.root.join("ws"),
+        namespace: "default".into(),
+        keep_workspace: false,
+        identity: bot(),
+        push_now: false,
+        journal_path: e.root.join("journal.jsonl"),
+        token: TokenSource::Given(Token::new(token)),
+        sandbox: Default::default(),
+        provider_key: Default::default(),
+        github_api_base: None,
+    }
+}
+
 // The loop runs on this thread (a current-thread runtime), where the subscriber is the default.
 #[tokio::test(flavor = "current_thread")]
 async fn a_run_reports_one_exchange_per_request_and_one_tool_span_per_call() {
@@ -46,20 +64,12 @@ async fn a_run_reports_one_exchange_per_request_and_one_tool_span_per_call() {
 
     let e = fleet_repo();
     let server = ScriptedServer::start(fix_then_go("docs: fix typo")).unwrap();
-    let cfg = ExecutorConfig {
-        base_url: server.base_url(),
-        git_remote_url: Some(e.bare.display().to_string()),
-        workspace_root: e.root.join("ws"),
-        namespace: "default".into(),
-        keep_workspace: false,
-        identity: bot(),
-        push_now: false,
-        journal_path: e.root.join("journal.jsonl"),
-        token: TokenSource::Given(Token::new("unused-for-local-remotes")),
-        sandbox: Default::default(),
-        provider_key: Default::default(),
-        github_api_base: None,
-    };
+    let cfg = config(
+        &e,
+        &server.base_url(),
+        e.bare.display().to_string(),
+        "unused-for-local-remotes",
+    );
     let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {})
         .await
         .unwrap();
@@ -93,20 +103,7 @@ async fn a_call_before_the_clone_ends_waits_in_one_workspace_wait_inside_its_too
     let e = fleet_repo();
     let remote = common::GitServer::start_slow(&e.root, TOKEN, 250);
     let server = ScriptedServer::start(fix_then_go("docs: fix typo")).unwrap();
-    let cfg = ExecutorConfig {
-        base_url: server.base_url(),
-        git_remote_url: Some(remote.url("acme/fleet")),
-        workspace_root: e.root.join("ws"),
-        namespace: "default".into(),
-        keep_workspace: false,
-        identity: bot(),
-        push_now: false,
-        journal_path: e.root.join("journal.jsonl"),
-        token: TokenSource::Given(Token::new(TOKEN)),
-        sandbox: Default::default(),
-        provider_key: Default::default(),
-        github_api_base: None,
-    };
+    let cfg = config(&e, &server.base_url(), remote.url("acme/fleet"), TOKEN);
     let rep = execute(&issue_task(), &agent(""), &cfg, &mut |_| {})
         .await
         .unwrap();
