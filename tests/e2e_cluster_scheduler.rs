@@ -195,8 +195,12 @@ impl Env {
 
     /// An in-process scheduler, stopped through the returned sender.
     fn start(&self) -> (oneshot::Sender<()>, JoinHandle<()>) {
+        self.start_with(self.config())
+    }
+
+    fn start_with(&self, cfg: SchedulerConfig) -> (oneshot::Sender<()>, JoinHandle<()>) {
         let (tx, rx) = oneshot::channel::<()>();
-        let (client, cfg) = (self.client.clone(), self.config());
+        let client = self.client.clone();
         let h = tokio::spawn(async move {
             scheduler::run(client, cfg, async {
                 let _ = rx.await;
@@ -299,6 +303,30 @@ async fn priority_wins_the_free_node_and_the_next_follows_when_it_frees() {
         })
         .await;
     assert_eq!(low["status"]["assignedNode"], node.as_str());
+    stop(sched).await;
+    env.cleanup().await;
+}
+
+/// The first pass runs once the caches are in, not after a debounce or a resync: with both
+/// set to minutes, a Pending task on a free node is still placed at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_pass_waits_for_neither_the_debounce_nor_the_resync() {
+    let env = Env::new("sched-first").await;
+    env.node("a", "Ready", 0, None).await;
+    env.agent("coder").await;
+    env.task("t", 1, &[], Some("coder")).await;
+    env.patch_task("t", json!({"phase": "Pending"})).await;
+    let sched = env.start_with(SchedulerConfig {
+        debounce: Duration::from_secs(120),
+        resync: Duration::from_secs(120),
+        ..env.config()
+    });
+    let t = env
+        .wait_task("t", "t Scheduled by the first pass", |t| {
+            phase(t) == "Scheduled"
+        })
+        .await;
+    assert_eq!(t["status"]["assignedNode"], env.node_name("a").as_str());
     stop(sched).await;
     env.cleanup().await;
 }

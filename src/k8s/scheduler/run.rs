@@ -20,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -175,16 +176,17 @@ pub async fn run<F>(client: Client, cfg: SchedulerConfig, shutdown: F) -> Result
 where
     F: Future<Output = ()> + Send,
 {
-    preflight_warm(&client, &cfg).await?;
     let namespace = cfg.task_namespace.clone().unwrap_or_default();
     let mut watch = TaskWatch::new(client.clone(), &namespace);
     let tasks = subscribe(&mut watch).owning(watch.start());
-    serve(client, cfg, tasks, shutdown).await;
-    Ok(())
+    run_sharing(client, cfg, tasks, shutdown).await
 }
 
 /// [`run`] on the process's shared task watch (subscribed with [`subscribe`] before it
 /// started); the watch must cover `cfg.task_namespace`.
+///
+/// The watches' initial lists go out beside the preflight, not after it: a cold start pays
+/// for one round of lists, not two. Should the preflight fail, the watches stop with it.
 pub async fn run_sharing<F>(
     client: Client,
     cfg: SchedulerConfig,
@@ -194,41 +196,100 @@ pub async fn run_sharing<F>(
 where
     F: Future<Output = ()> + Send,
 {
+    let caches = Caches::start(&client, &cfg, tasks);
     preflight_warm(&client, &cfg).await?;
-    serve(client, cfg, tasks, shutdown).await;
+    caches.checked.store(true, Ordering::Relaxed);
+    serve(client, cfg, caches, shutdown).await;
     Ok(())
 }
 
-/// The scheduler's loop: wait for the caches, then a pass on every change (debounced) and
-/// every `resync`, until `shutdown`. Long because the reflectors, the Lease, the Workload
+/// The scheduler's caches and the tasks that fill them, started before the preflight.
+struct Caches {
+    notify: Arc<Notify>,
+    tasks: Store<AgenticTask>,
+    nodes: Store<FleetNode>,
+    agents: Store<Agent>,
+    workloads: Option<Store<Workload>>,
+    /// Set once the preflight passed: until then a watch failure is the preflight's to
+    /// report (clearly, once), so the watches only log it at debug level.
+    checked: Arc<AtomicBool>,
+    _watchers: AbortOnDrop,
+}
+
+impl Caches {
+    fn start(client: &Client, cfg: &SchedulerConfig, tasks: Feed<TaskChange>) -> Caches {
+        let notify = Arc::new(Notify::new());
+        let checked = Arc::new(AtomicBool::new(false));
+        let wake = Wake {
+            notify: notify.clone(),
+            checked: checked.clone(),
+        };
+        let (tasks, h1) = follow_tasks(tasks, wake.clone());
+        let mut node_wc = crate::k8s::watch::config();
+        if !cfg.scope.node_selector.is_empty() {
+            node_wc = node_wc.labels(&cfg.scope.node_selector.to_string());
+        }
+        let (nodes, h2) = reflect::<FleetNode>(Api::all(client.clone()), node_wc, wake.clone());
+        let (agents, h3) = reflect::<Agent>(
+            task_api(client, cfg),
+            crate::k8s::watch::config(),
+            wake.clone(),
+        );
+        let mut handles = vec![h1, h2, h3];
+        let workloads = cfg.fan_out_workloads.then(|| {
+            let (store, h) = reflect::<Workload>(
+                task_api(client, cfg),
+                crate::k8s::watch::config(),
+                wake.clone(),
+            );
+            handles.push(h);
+            store
+        });
+        Caches {
+            notify,
+            tasks,
+            nodes,
+            agents,
+            workloads,
+            checked,
+            _watchers: AbortOnDrop(handles),
+        }
+    }
+}
+
+/// How a watch task wakes the loop and reports its failures.
+#[derive(Clone)]
+struct Wake {
+    notify: Arc<Notify>,
+    checked: Arc<AtomicBool>,
+}
+
+impl Wake {
+    fn failed(&self, kind: &str, e: &dyn std::fmt::Display) {
+        if self.checked.load(Ordering::Relaxed) {
+            warn!("{kind} watch failed (retrying with backoff): {e}");
+        } else {
+            debug!("{kind} watch failed before the preflight's verdict: {e}");
+        }
+    }
+}
+
+/// The scheduler's loop: wait for the caches, then a pass at once and on every change
+/// (debounced) and every `resync`, until `shutdown`. Long because the Lease, the Workload
 /// fan-out and the pass share one loop and one shutdown; split, each piece would need them all.
-async fn serve<F>(client: Client, cfg: SchedulerConfig, tasks: Feed<TaskChange>, shutdown: F)
+async fn serve<F>(client: Client, cfg: SchedulerConfig, caches: Caches, shutdown: F)
 where
     F: Future<Output = ()> + Send,
 {
-    let notify = Arc::new(Notify::new());
-    let (tasks, h1) = follow_tasks(tasks, notify.clone());
-    let mut node_wc = crate::k8s::watch::config();
-    if !cfg.scope.node_selector.is_empty() {
-        node_wc = node_wc.labels(&cfg.scope.node_selector.to_string());
-    }
-    let (nodes, h2) = reflect::<FleetNode>(Api::all(client.clone()), node_wc, notify.clone());
-    let (agents, h3) = reflect::<Agent>(
-        task_api(&client, &cfg),
-        crate::k8s::watch::config(),
-        notify.clone(),
-    );
-    let mut handles = vec![h1, h2, h3];
-    let workloads = cfg.fan_out_workloads.then(|| {
-        let (store, h) = reflect::<Workload>(
-            task_api(&client, &cfg),
-            crate::k8s::watch::config(),
-            notify.clone(),
-        );
-        handles.push(h);
-        store
-    });
-    let _watchers = AbortOnDrop(handles);
+    let Caches {
+        notify,
+        tasks,
+        nodes,
+        agents,
+        workloads,
+        _watchers,
+        ..
+    } = caches;
     let leader = super::leader::Leader::spawn(
         &client,
         cfg.lease.clone(),
@@ -261,19 +322,25 @@ where
     );
 
     let mut overlay = Overlay::default();
-    let mut tick = tokio::time::interval(cfg.resync.max(Duration::from_millis(100)));
+    let resync = cfg.resync.max(Duration::from_millis(100));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + resync, resync);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first pass runs as soon as the caches are in. The initial lists have already woken
+    // `notify`; waiting on it would add a debounce to every cold start.
+    let mut wait = false;
     loop {
-        tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            _ = tick.tick() => {}
-            () = notify.notified() => {
-                // Let the rest of a burst arrive; the pass then sees all of it.
-                tokio::select! {
-                    biased;
-                    () = &mut shutdown => break,
-                    () = tokio::time::sleep(cfg.debounce) => {}
+        if std::mem::replace(&mut wait, true) {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                _ = tick.tick() => {}
+                () = notify.notified() => {
+                    // Let the rest of a burst arrive; the pass then sees all of it.
+                    tokio::select! {
+                        biased;
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(cfg.debounce) => {}
+                    }
                 }
             }
         }
@@ -326,16 +393,13 @@ fn or_all(s: &super::LabelSelector) -> String {
 }
 
 /// The task cache, and a task that wakes the loop on every change the feed reports.
-fn follow_tasks(
-    mut feed: Feed<TaskChange>,
-    notify: Arc<Notify>,
-) -> (Store<AgenticTask>, JoinHandle<()>) {
+fn follow_tasks(mut feed: Feed<TaskChange>, wake: Wake) -> (Store<AgenticTask>, JoinHandle<()>) {
     let store = feed.store().clone();
     let handle = tokio::spawn(async move {
         while let Some(change) = feed.recv().await {
             match change {
-                Ok(()) => notify.notify_one(),
-                Err(e) => warn!("AgenticTask watch failed (retrying with backoff): {e}"),
+                Ok(()) => wake.notify.notify_one(),
+                Err(e) => wake.failed("AgenticTask", &e),
             }
         }
     });
@@ -343,8 +407,9 @@ fn follow_tasks(
 }
 
 /// A reflector driven by its own task, its list from the watch cache and its objects slimmed
-/// (`k8s::watch`); every change (and the end of each initial list) wakes the loop. Watch errors are logged; the default backoff paces the reconnects.
-fn reflect<K>(api: Api<K>, wc: watcher::Config, notify: Arc<Notify>) -> (Store<K>, JoinHandle<()>)
+/// (`k8s::watch`); every change (and the end of each initial list) wakes the loop. Watch
+/// errors are logged; the default backoff paces the reconnects.
+fn reflect<K>(api: Api<K>, wc: watcher::Config, wake: Wake) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
@@ -362,9 +427,9 @@ where
         while let Some(ev) = stream.next().await {
             match ev {
                 Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_))
-                | Ok(watcher::Event::InitDone) => notify.notify_one(),
+                | Ok(watcher::Event::InitDone) => wake.notify.notify_one(),
                 Ok(_) => {}
-                Err(e) => warn!("{kind} watch failed (retrying with backoff): {e}"),
+                Err(e) => wake.failed(&kind, &e),
             }
         }
     });
