@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 mod read;
-pub use read::{Span, Tail, read_record, read_tail, scan_journal};
+pub use read::{Span, Tail, read_record, read_records, read_tail, scan_journal};
 
 /// Schema tag shared by the journal and the export.
 pub const SCHEMA: &str = "foreman.transcript.v1";

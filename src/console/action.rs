@@ -73,17 +73,25 @@ impl App {
             Action::ViewDiff => return self.view_diff(),
             Action::ViewTranscript => self.view = View::Transcript,
             Action::ToggleExpand => {
-                if let Some(t) = self.current_transcript_mut() {
+                let notice = self.current_transcript_mut().and_then(|t| {
                     if t.selected().is_none() {
                         t.select_prev();
                     }
                     t.toggle_selected();
+                    t.take_notice()
+                });
+                if let Some(n) = notice {
+                    self.say(n, Level::Warn);
                 }
             }
             Action::ExpandAll => {
-                if let Some(t) = self.current_transcript_mut() {
+                let notice = self.current_transcript_mut().and_then(|t| {
                     let all = t.all_expanded();
                     t.set_all_expanded(!all);
+                    t.take_notice()
+                });
+                if let Some(n) = notice {
+                    self.say(n, Level::Warn);
                 }
             }
             Action::ApprovePush => self.confirm(key.map(Intent::ApprovePush)),

@@ -165,7 +165,14 @@ impl App {
                 self.mode = Mode::Normal;
                 if search {
                     let n = self.current_transcript_mut().map_or(0, |t| t.search(&text));
-                    self.say(format!("/{text}: {n} matches"), Level::Info);
+                    let fx = self.search_journal();
+                    let more = if fx.is_empty() {
+                        ""
+                    } else {
+                        " so far; searching the rest of the journal …"
+                    };
+                    self.say(format!("/{text}: {n} matches{more}"), Level::Info);
+                    return fx;
                 } else {
                     return self.run_command_line(text.trim());
                 }

@@ -15,7 +15,7 @@ pub use super::journals::{
     DEFAULT_BUDGET, JournalPart, JournalRequest, Journals, drop_off_thread, spawn_load,
 };
 use super::state::{App, Effect, Level, Loaded};
-use super::transcript::Transcript;
+use super::transcript::{Hits, Transcript};
 use crate::fleet::TaskKey;
 use ratatui::layout::Rect;
 use std::path::PathBuf;
@@ -82,6 +82,10 @@ impl App {
                 .and_then(Transcript::search_status);
             if let Some(q) = query {
                 t.search(&q.query);
+                fx.extend(
+                    t.journal_search()
+                        .map(|j| Effect::SearchJournal(Box::new(j))),
+                );
             }
             if part.complete {
                 self.journals.clock += 1;
@@ -95,6 +99,50 @@ impl App {
             fx.extend(self.evict());
         }
         fx
+    }
+
+    /// The journal search the current transcript's last search needs, if any.
+    pub(super) fn search_journal(&mut self) -> Vec<Effect> {
+        self.current_transcript_mut()
+            .and_then(Transcript::journal_search)
+            .map(|j| Effect::SearchJournal(Box::new(j)))
+            .into_iter()
+            .collect()
+    }
+
+    /// A journal search answered: its transcript (the one whose search it was, shown or not)
+    /// takes the matches; the operator hears the new total if it is the one shown.
+    pub fn on_search_hits(&mut self, hits: Hits) {
+        let error = hits.error.clone();
+        let id = hits.id;
+        let shown = self
+            .current_transcript()
+            .and_then(Transcript::search_id)
+            .is_some_and(|s| s == id);
+        let target = if shown {
+            self.current_transcript_mut()
+        } else {
+            self.transcripts
+                .values_mut()
+                .find(|t| t.search_id() == Some(id))
+        };
+        let Some(t) = target else { return };
+        if !t.add_hits(hits) {
+            return;
+        }
+        let status = t.search_status();
+        if let Some(e) = error {
+            self.say(
+                format!("search: part of the journal could not be read: {e}"),
+                Level::Warn,
+            );
+        } else if shown && let Some(s) = status {
+            let plus = if s.capped { "+" } else { "" };
+            self.say(
+                format!("/{}: {}{plus} matches", s.query, s.total),
+                Level::Info,
+            );
+        }
     }
 
     fn load_ended(&mut self, key: &TaskKey) -> Vec<Effect> {

@@ -70,6 +70,8 @@ pub enum JobEvent {
     Issues(picker::Loaded),
     /// A part of a finished run's transcript, built from its journal.
     Journal(Box<journal::JournalPart>),
+    /// A journal search's answer ([`Effect::SearchJournal`]).
+    SearchHits(Box<transcript::Hits>),
     /// What the header says about the sandbox, once its probe (a throwaway sandbox, ~250 ms)
     /// has answered: the first frame does not wait for it.
     Sandbox(Option<String>),
@@ -238,6 +240,7 @@ fn on_job(
             }
         }
         JobEvent::Journal(part) => return app.on_journal_part(*part),
+        JobEvent::SearchHits(hits) => app.on_search_hits(*hits),
         JobEvent::Sandbox(notice) => app.sandbox_notice = notice,
     }
     Vec::new()
@@ -280,6 +283,12 @@ fn carry_out(e: Effect, backend: &BackendHandle, job_tx: &mpsc::UnboundedSender<
             });
         }
         Effect::DropTranscript(t) => journals::drop_off_thread(t),
+        Effect::SearchJournal(job) => {
+            let tx = job_tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = tx.send(JobEvent::SearchHits(Box::new(job.run())));
+            });
+        }
         Effect::BuildDiff(k, files) => {
             let tx = job_tx.clone();
             tokio::task::spawn_blocking(move || {

@@ -124,6 +124,9 @@ pub enum Effect {
     LoadJournal(super::journals::JournalRequest),
     /// Free a replaced or evicted transcript off the UI thread (millions of allocations).
     DropTranscript(Box<Transcript>),
+    /// Search the hidden parts of a journal-built transcript's tool results off the UI
+    /// thread; the answer comes back as a job event ([`App::on_search_hits`]).
+    SearchJournal(Box<super::transcript::JournalSearch>),
 }
 
 /// Screen regions of the last frame, for mouse hit-testing.

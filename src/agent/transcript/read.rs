@@ -77,6 +77,34 @@ pub fn read_record(path: &Path, span: Span) -> Result<Record, String> {
     parse_line(&line, span.line).ok_or_else(|| format!("{}: no record there", path.display()))
 }
 
+/// The records at `spans`, in the order given, through one open file: `f` gets each one (or
+/// why it could not be read) and returns false to stop. Fails only when the file cannot be
+/// opened.
+pub fn read_records(
+    path: &Path,
+    spans: impl IntoIterator<Item = Span>,
+    mut f: impl FnMut(Result<Record, String>) -> bool,
+) -> Result<(), String> {
+    let mut file = std::fs::File::open(path).map_err(|e| cannot(path, e))?;
+    let mut line = Vec::new();
+    for span in spans {
+        let read = (|| {
+            file.seek(SeekFrom::Start(span.offset))
+                .map_err(|e| cannot(path, e))?;
+            let len = usize::try_from(span.len)
+                .map_err(|_| format!("{}: line too long", path.display()))?;
+            line.resize(len, 0);
+            file.read_exact(&mut line).map_err(|e| cannot(path, e))?;
+            parse_line(&line, span.line)
+                .ok_or_else(|| format!("{}: no record there", path.display()))
+        })();
+        if !f(read) {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// The end of a journal: its last records, and what the whole file holds around them.
 #[derive(Clone, Debug, Default)]
 pub struct Tail {

@@ -269,3 +269,71 @@ async fn a_stale_answer_is_dropped() {
     }
     assert!(!app.transcripts.contains_key(&k("big")));
 }
+
+/// A word said only past the collapsed lines of an early tool result: the whole transcript
+/// holds none of it, the search typed with `/` counts it once the journal search (a job)
+/// answers, and the jump shows it, read back from the journal.
+#[tokio::test]
+async fn search_reaches_the_hidden_lines_of_tool_results_through_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut app, paths) = app_with(dir.path(), &["deep"]);
+    // Turn 2's output is 30 lines, its 20th says HIDDENWORD; 600 turns, so tail and whole.
+    write_journal(&paths[0], 600, 400, "EARLYBIRD", "LASTWORD");
+    let text = std::fs::read_to_string(&paths[0]).unwrap();
+    let out: String = (1..=30)
+        .map(|l| {
+            if l == 20 {
+                "HIDDENWORD here\n".to_string()
+            } else {
+                format!("row {l}\n")
+            }
+        })
+        .collect();
+    let deep = Message::tool(
+        "c2",
+        "bash",
+        json!({"exit_code": 0, "stdout": out}).to_string(),
+    );
+    let line = serde_json::to_string(&Record::Message {
+        turn: 2,
+        message: deep,
+    })
+    .unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains(r#""tool_call_id":"c2""#))
+        .unwrap();
+    lines[at] = line;
+    std::fs::write(&paths[0], lines.join("\n") + "\n").unwrap();
+    for p in load(&mut app, "deep", &paths[0]).await {
+        app.on_journal_part(p);
+    }
+    assert!(app.loaded.contains_key(&k("deep")) && !app.loading.contains(&k("deep")));
+    let held = app.current_transcript().unwrap();
+    assert!(
+        (0..held.cell_count()).all(|i| !held.cell(i).unwrap().1.contains("HIDDENWORD")),
+        "the whole transcript keeps only what collapsed cells show"
+    );
+
+    app.focus = crate::console::pane::Focus::Detail;
+    for c in "/HIDDENWORD".chars() {
+        app.on_key(key(c));
+    }
+    let fx = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let [Effect::SearchJournal(job)] = <[Effect; 1]>::try_from(fx).unwrap() else {
+        panic!("no journal search")
+    };
+    let s = app.current_transcript().unwrap().search_status().unwrap();
+    assert_eq!((s.total, s.searching), (0, true));
+    assert!(render(&mut app, 120, 30).contains("searching …"));
+    let hits = tokio::task::spawn_blocking(move || job.run())
+        .await
+        .unwrap();
+    app.on_search_hits(hits);
+    let s = app.current_transcript().unwrap().search_status().unwrap();
+    assert_eq!((s.current, s.total, s.searching), (1, 1, false));
+    let screen = render(&mut app, 120, 30);
+    assert!(screen.contains("HIDDENWORD here"), "{screen}");
+    assert!(screen.contains("/HIDDENWORD 1/1"), "{screen}");
+}

@@ -115,17 +115,22 @@ fn layout_cell(cell: &Cell, width: u16, cl: &mut CellLayout, from_para: usize) {
         usize::MAX
     };
     let n = cell.paras.len();
+    // Lines past the paras held (a preview's) are hidden whether or not the cell is open: it
+    // is open only once they are back, unless its journal could not be read.
+    let mut cut = false;
     for (pi, para) in cell.paras.iter().enumerate().skip(from) {
         if pi >= shown {
             cl.rows.push(Row::MoreLines {
-                hidden: u32_of(n - pi),
+                hidden: u32_of(n - pi).saturating_add(cell.more),
             });
+            cut = true;
             break;
         }
         if cl.rows.len() >= MAX_CELL_ROWS {
             cl.rows.push(Row::CellCut {
-                lines: u32_of(n - pi),
+                lines: u32_of(n - pi).saturating_add(cell.more),
             });
+            cut = true;
             break;
         }
         let pw = str_width(para.first.text()).max(str_width(para.rest.text()));
@@ -160,6 +165,9 @@ fn layout_cell(cell: &Cell, width: u16, cl: &mut CellLayout, from_para: usize) {
                 bytes: u32_of((para.end as usize).saturating_sub(at)),
             });
         }
+    }
+    if !cut && cell.more > 0 {
+        cl.rows.push(Row::MoreLines { hidden: cell.more });
     }
     if cl.rows.is_empty() {
         cl.rows.push(Row::Text {

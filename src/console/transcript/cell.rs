@@ -148,6 +148,9 @@ pub(crate) struct Cell {
     pub chain: Option<(u64, u32)>,
     /// The original payload when the display text differs from it (tool results, arguments).
     pub raw: Option<Box<str>>,
+    /// Body lines not held: a journal-built tool result keeps only what its collapsed form
+    /// shows ([`Cell::keep_preview`]) and is built again from its journal line when opened.
+    pub more: u32,
 }
 
 impl Cell {
@@ -163,6 +166,7 @@ impl Cell {
             id: next_id(),
             chain: None,
             raw: None,
+            more: 0,
         }
     }
 
@@ -198,6 +202,28 @@ impl Cell {
             .checked_sub(1)
             .map_or(0, |k| self.paras[k].end as usize + 1);
         (start.min(end), end)
+    }
+
+    /// Drops the paras (and their text) past what the collapsed cell shows, counting them in
+    /// [`more`](Self::more). The text kept is a prefix of the whole, so byte offsets into it
+    /// (search matches) hold for the whole cell too.
+    pub(crate) fn keep_preview(&mut self) {
+        let shown = (self.header_paras + self.collapse.unwrap_or(0)) as usize;
+        if self.collapse.is_none() || self.paras.len() <= shown {
+            return;
+        }
+        self.more += off(self.paras.len() - shown);
+        let end = shown.checked_sub(1).map_or(0, |k| self.para_range(k).1);
+        self.text.truncate(end);
+        self.paras.truncate(shown);
+        self.shrink();
+    }
+
+    /// Takes the whole text back from `full`, the same cell built again from its payload.
+    pub(crate) fn restore(&mut self, full: Cell) {
+        self.text = full.text;
+        self.paras = full.paras;
+        self.more = 0;
     }
 
     /// True if the collapsible body is currently cut short.
@@ -306,6 +332,16 @@ pub(crate) fn tool_call_cell(name: &str, args: &str, complete: bool) -> Cell {
     c
 }
 
+/// A tool's result as the transcript shows it: reformatted (JSON keys, output lines) and
+/// collapsed; the journal-built transcript and its search build it the same way.
+pub(crate) fn tool_result_cell(name: String, payload: &str) -> Cell {
+    let (lines, is_error) = format::tool_result_lines(payload);
+    let mut c = Cell::new(CellKind::ToolResult { name, is_error });
+    push_flines(&mut c, &lines, pre("└ ", Slot::Meta), result_slot(is_error));
+    c.collapse = Some(RESULT_COLLAPSED_LINES);
+    c
+}
+
 /// Adds formatter output: keys and plain text at one indent, section values at two. The
 /// cell's first para (if it has none yet) gets `lead` instead.
 pub(crate) fn push_flines(c: &mut Cell, lines: &[FLine], lead: Prefix, text_slot: Slot) {
@@ -402,5 +438,25 @@ mod tests {
             .collect();
         assert_eq!(texts, ["ab", "", "cde", "f"]);
         assert_eq!(c.para_range(4), (c.text.len(), c.text.len()));
+    }
+
+    #[test]
+    fn a_preview_is_a_prefix_of_the_whole_and_restores_to_it() {
+        let payload = r#"{"exit_code":0,"stdout":"1\n2\n3\n4\n5\n6\n"}"#;
+        let whole = tool_result_cell("bash".into(), payload);
+        let mut c = whole.clone();
+        c.keep_preview();
+        let shown = RESULT_COLLAPSED_LINES as usize;
+        assert_eq!(c.paras.len(), shown);
+        assert_eq!(c.more as usize, whole.paras.len() - shown);
+        assert!(whole.text.starts_with(&c.text) && c.text.len() < whole.text.len());
+        assert_eq!(c.paras[..], whole.paras[..shown]);
+        c.restore(tool_result_cell("bash".into(), payload));
+        assert_eq!((c.text, c.paras, c.more), (whole.text, whole.paras, 0));
+        // Nothing past the collapsed form: nothing dropped.
+        let mut short = tool_result_cell("bash".into(), r#"{"exit_code":0}"#);
+        let before = short.text.clone();
+        short.keep_preview();
+        assert_eq!((short.text, short.more), (before, 0));
     }
 }

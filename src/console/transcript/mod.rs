@@ -34,6 +34,7 @@ mod tests;
 
 pub use model::{CellKind, ContextFill};
 pub use replay::{JournalItem, journal_items};
+pub use search::{Hits, JournalSearch};
 pub use style::TranscriptStyle;
 
 use crate::agent::TurnStats;
@@ -51,6 +52,8 @@ pub struct SearchStatus {
     pub total: usize,
     /// More matches exist than were kept ([`search::MAX_MATCHES`]).
     pub capped: bool,
+    /// The hidden parts of tool results are still being searched in the journal.
+    pub searching: bool,
 }
 
 /// A streaming, scrollable, searchable transcript of one agent run.
@@ -62,6 +65,8 @@ pub struct Transcript {
     search: Option<search::Search>,
     /// A journal-built transcript's journal and its tool results' lines ([`load`]).
     sources: load::Sources,
+    /// Something the operator should hear about (a tool result that could not be read back).
+    notice: Option<String>,
 }
 
 impl Default for Transcript {
@@ -78,6 +83,7 @@ impl Transcript {
             view: view::View::default(),
             search: None,
             sources: load::Sources::default(),
+            notice: None,
         }
     }
 
@@ -141,6 +147,7 @@ impl Transcript {
                 && self.layout.row_for_byte(cell, byte).is_none()
                 && self.model.cells.get(cell).is_some_and(|c| c.is_collapsed())
             {
+                self.restore_cells([cell]);
                 self.model.set_expanded(cell, true);
                 self.layout.sync(&mut self.model, text.width);
             }
@@ -233,7 +240,9 @@ impl Transcript {
         self.view.selected
     }
 
-    /// Kind and full text (original payload) of cell `i`, e.g. for copying the selection.
+    /// Kind and text of cell `i`: its original payload where it was reformatted and is held
+    /// (a live run's), else what it holds (a replayed tool result: its preview until opened;
+    /// [`raw_text`](Self::raw_text) reads its payload back).
     pub fn cell(&self, i: usize) -> Option<(&CellKind, &str)> {
         self.model.cells.get(i).map(|c| (&c.kind, c.full_text()))
     }
@@ -244,16 +253,33 @@ impl Transcript {
 
     /// Expands or collapses the selected cell; false if nothing collapsible is selected.
     pub fn toggle_selected(&mut self) -> bool {
-        match self.view.selected {
-            Some(i) => self.model.toggle(i),
-            None => false,
+        let Some(i) = self.view.selected else {
+            return false;
+        };
+        if self.model.cells.get(i).is_some_and(|c| c.is_collapsed()) {
+            self.restore_cells([i]);
         }
+        let toggled = self.model.toggle(i);
+        self.keep_previews([i]);
+        toggled
     }
 
     /// Expands or collapses every tool result, tool call and system prompt, including ones
     /// that arrive later.
     pub fn set_all_expanded(&mut self, expanded: bool) {
+        let n = self.model.cells.len();
+        if expanded {
+            self.restore_cells(0..n);
+        }
         self.model.set_all_expanded(expanded);
+        if !expanded {
+            self.keep_previews(0..n);
+        }
+    }
+
+    /// What the operator should hear about since the last call, once.
+    pub fn take_notice(&mut self) -> Option<String> {
+        self.notice.take()
     }
 
     pub fn all_expanded(&self) -> bool {
@@ -270,6 +296,9 @@ impl Transcript {
             return 0;
         };
         s.scan(&self.model.cells, 0);
+        if self.sources.path.is_some() && self.model.cells.iter().any(|c| c.more > 0) {
+            s.journal = search::JournalScan::Wanted;
+        }
         let from = self.layout.locate(self.view.top).map_or(0, |p| p.0);
         s.current = s.first_from(from);
         let n = s.matches.len();
@@ -303,6 +332,53 @@ impl Transcript {
         });
     }
 
+    /// The search of the tool results' hidden parts the last [`search`](Self::search) needs,
+    /// once: run it off the UI thread ([`JournalSearch::run`]) and hand its answer to
+    /// [`add_hits`](Self::add_hits).
+    pub fn journal_search(&mut self) -> Option<JournalSearch> {
+        let s = self.search.as_mut()?;
+        if s.journal != search::JournalScan::Wanted {
+            return None;
+        }
+        let path = self.sources.path.clone()?;
+        let cells = self
+            .sources
+            .spans
+            .iter()
+            .filter_map(|&(i, span)| {
+                let c = self.model.cells.get(i)?;
+                (c.more > 0).then_some((i, span, c.text.len()))
+            })
+            .collect();
+        s.journal = search::JournalScan::Running;
+        Some(JournalSearch::new(s, path, cells))
+    }
+
+    /// A journal search's answer: merged into the current search if it is that search's
+    /// (returns whether); with no match before it, the view goes to the first one.
+    pub fn add_hits(&mut self, hits: Hits) -> bool {
+        let Some(s) = self.search.as_mut() else {
+            return false;
+        };
+        let had = s.current.is_some();
+        if !s.add(hits) {
+            return false;
+        }
+        if !had {
+            let from = self.layout.locate(self.view.top).map_or(0, |p| p.0);
+            s.current = s.first_from(from);
+            if let Some(m) = s.current_match() {
+                self.reveal_match(m);
+            }
+        }
+        true
+    }
+
+    /// The current search's identity (journal answers carry it).
+    pub fn search_id(&self) -> Option<u64> {
+        self.search.as_ref().map(|s| s.id)
+    }
+
     pub fn clear_search(&mut self) {
         self.search = None;
     }
@@ -314,6 +390,7 @@ impl Transcript {
             current: s.current.map_or(0, |c| c + 1),
             total: s.matches.len(),
             capped: s.capped,
+            searching: s.journal != search::JournalScan::Done,
         })
     }
 }

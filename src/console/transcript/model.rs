@@ -17,9 +17,8 @@
 pub use super::cell::CellKind;
 use super::cell::{
     Cell, INDENT, Para, RESULT_COLLAPSED_LINES, Slot, assistant_cell, footer_text, off, pre,
-    push_flines, reasoning_cell, result_slot, tool_call_cell, user_cell,
+    reasoning_cell, tool_call_cell, tool_result_cell, user_cell,
 };
-use super::format;
 use crate::agent::TurnStats;
 use crate::oai::{Message, Role, StreamEvent, Usage};
 
@@ -90,7 +89,7 @@ impl Model {
         r
     }
 
-    fn touch(&mut self, i: usize, text_changed: bool) {
+    pub(super) fn touch(&mut self, i: usize, text_changed: bool) {
         let rev = self.bump();
         if let Some(c) = self.cells.get_mut(i) {
             c.rev = rev;
@@ -177,11 +176,7 @@ impl Model {
             }
             Role::Tool => {
                 self.end_live();
-                let name = m.name.clone().unwrap_or_default();
-                let (lines, is_error) = format::tool_result_lines(m.text());
-                let mut c = Cell::new(CellKind::ToolResult { name, is_error });
-                push_flines(&mut c, &lines, pre("└ ", Slot::Meta), result_slot(is_error));
-                c.collapse = Some(RESULT_COLLAPSED_LINES);
+                let mut c = tool_result_cell(m.name.clone().unwrap_or_default(), m.text());
                 c.raw = Some(m.text().into());
                 self.push(c);
             }

@@ -183,10 +183,11 @@ fn badges(t: &Transcript) -> Vec<String> {
     }
     if let Some(s) = t.search_status() {
         let plus = if s.capped { "+" } else { "" };
-        out.push(if s.total == 0 {
+        let more = if s.searching { " searching …" } else { "" };
+        out.push(if s.total == 0 && !s.searching {
             format!(" /{} no matches ", s.query)
         } else {
-            format!(" /{} {}/{}{plus} ", s.query, s.current, s.total)
+            format!(" /{} {}/{}{plus}{more} ", s.query, s.current, s.total)
         });
     }
     out

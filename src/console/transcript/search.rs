@@ -6,7 +6,10 @@
 //! by binary search. While a run streams, only cells at or after the model's `text_dirty`
 //! index are rescanned; the current match is kept by position.
 
-use super::cell::Cell;
+use super::cell::{Cell, tool_result_cell};
+use crate::agent::transcript::{Record, Span, read_records};
+use crate::oai::Role;
+use std::path::PathBuf;
 
 /// Matches kept at most; a one-letter query over a 10 MB transcript would otherwise hold
 /// millions of ranges. The counter then reads "n/100000+".
@@ -26,6 +29,104 @@ pub(crate) struct Search {
     pub matches: Vec<Match>,
     pub current: Option<usize>,
     pub capped: bool,
+    /// Tells this search's journal answers from an older one's.
+    pub id: u64,
+    pub journal: JournalScan,
+}
+
+/// Where the search of the previews' hidden parts (in the journal) stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum JournalScan {
+    /// Nothing hidden to search, or its answer is in.
+    Done,
+    /// To be asked for ([`super::Transcript::journal_search`]).
+    Wanted,
+    Running,
+}
+
+/// The hidden parts of a journal-built transcript's tool results, searched off the UI
+/// thread: each one's journal line is read and its display text built as opening the cell
+/// would, and only matches past the part the cell holds are reported (the in-memory scan found
+/// those before). A query has no line break, so no match straddles the cut.
+#[derive(Debug)]
+pub struct JournalSearch {
+    pub(crate) id: u64,
+    query: String,
+    case_sensitive: bool,
+    path: PathBuf,
+    /// (cell, its journal line, bytes of its text the cell holds), by cell.
+    cells: Vec<(usize, Span, usize)>,
+}
+
+/// A [`JournalSearch`]'s answer.
+#[derive(Debug)]
+pub struct Hits {
+    pub(crate) id: u64,
+    matches: Vec<Match>,
+    capped: bool,
+    /// The first line that could not be read, if any (the rest were still searched).
+    pub error: Option<String>,
+}
+
+impl JournalSearch {
+    pub(crate) fn new(s: &Search, path: PathBuf, cells: Vec<(usize, Span, usize)>) -> Self {
+        JournalSearch {
+            id: s.id,
+            query: s.query.clone(),
+            case_sensitive: s.case_sensitive,
+            path,
+            cells,
+        }
+    }
+
+    /// Reads and searches every hidden part (blocking: run it on the blocking pool).
+    pub fn run(self) -> Hits {
+        let (mut matches, mut capped, mut error) = (Vec::new(), false, None);
+        let mut next = self.cells.iter();
+        let opened = read_records(&self.path, self.cells.iter().map(|c| c.1), |r| {
+            let Some(&(cell, _, held)) = next.next() else {
+                return false;
+            };
+            let message = match r {
+                Ok(Record::Message { message, .. }) if message.role == Role::Tool => message,
+                Ok(_) => {
+                    error.get_or_insert_with(|| "no tool result at its line".to_string());
+                    return true;
+                }
+                Err(e) => {
+                    error.get_or_insert(e);
+                    return true;
+                }
+            };
+            let whole = tool_result_cell(String::new(), message.text());
+            find_all(
+                &whole.text,
+                &self.query,
+                self.case_sensitive,
+                &mut |s, e| {
+                    if s < held {
+                        return;
+                    }
+                    if matches.len() < MAX_MATCHES {
+                        matches.push(Match {
+                            cell,
+                            start: s,
+                            end: e,
+                        });
+                    } else {
+                        capped = true;
+                    }
+                },
+            );
+            !capped
+        });
+        Hits {
+            id: self.id,
+            matches,
+            capped,
+            error: opened.err().or(error),
+        }
+    }
 }
 
 /// Calls `f(start, end)` for each non-overlapping occurrence of `needle` in `hay`.
@@ -86,19 +187,30 @@ impl Search {
         if query.is_empty() {
             return None;
         }
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1);
         Some(Search {
             query: query.to_string(),
             case_sensitive: query.chars().any(char::is_uppercase),
             matches: Vec::new(),
             current: None,
             capped: false,
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            journal: JournalScan::Done,
         })
     }
 
-    /// Drops matches in cells `from..` and rescans them.
+    /// Drops matches in cells `from..` and rescans them; matches in the hidden part of a
+    /// preview (found in the journal) stay.
     pub fn scan(&mut self, cells: &[Cell], from: usize) {
         let keep = self.current.and_then(|c| self.matches.get(c).copied());
         let cut = self.matches.partition_point(|m| m.cell < from);
+        let hidden = |m: &Match| {
+            cells
+                .get(m.cell)
+                .is_some_and(|c| c.more > 0 && m.start >= c.text.len())
+        };
+        let kept: Vec<Match> = self.matches[cut..].iter().copied().filter(hidden).collect();
         self.matches.truncate(cut);
         self.capped = false;
         'cells: for (ci, cell) in cells.iter().enumerate().skip(from) {
@@ -120,6 +232,40 @@ impl Search {
                 break 'cells;
             }
         }
+        if !kept.is_empty() {
+            self.merge(kept);
+        }
+        self.restore_current(keep);
+    }
+
+    /// Adds a journal search's answer (once; an older search's answer is ignored). Returns
+    /// whether it was this search's.
+    pub fn add(&mut self, hits: Hits) -> bool {
+        if hits.id != self.id || self.journal != JournalScan::Running {
+            return false;
+        }
+        self.journal = JournalScan::Done;
+        let keep = self.current.and_then(|c| self.matches.get(c).copied());
+        self.capped |= hits.capped;
+        self.merge(hits.matches);
+        self.restore_current(keep);
+        true
+    }
+
+    /// Sorted in, duplicates dropped, at most [`MAX_MATCHES`] kept.
+    fn merge(&mut self, more: Vec<Match>) {
+        self.matches.extend(more);
+        self.matches.sort_unstable();
+        self.matches.dedup();
+        if self.matches.len() > MAX_MATCHES {
+            self.matches.truncate(MAX_MATCHES);
+            self.capped = true;
+        }
+    }
+
+    /// The current match again after the matches changed: `keep` if it is still there, else
+    /// the next one.
+    fn restore_current(&mut self, keep: Option<Match>) {
         self.current = match keep {
             None if self.matches.is_empty() => None,
             None => self.current.map(|c| c.min(self.matches.len() - 1)),
