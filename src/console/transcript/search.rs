@@ -141,16 +141,22 @@ fn find_all(hay: &str, needle: &str, case_sensitive: bool, f: &mut dyn FnMut(usi
     } else if needle.is_ascii() {
         // ASCII bytes never occur inside multi-byte UTF-8 sequences, so a byte scan finds
         // exactly the char-aligned matches.
+        // The first byte in either case is found with memchr (SIMD), then the rest compared:
+        // a search over a replayed transcript's hundred MB runs on the UI thread.
         let n = needle.as_bytes();
         let h = hay.as_bytes();
-        let first = n[0].to_ascii_lowercase();
+        let (lo, up) = (n[0].to_ascii_lowercase(), n[0].to_ascii_uppercase());
         let mut i = 0;
         while i + n.len() <= h.len() {
-            if h[i].to_ascii_lowercase() == first && h[i..i + n.len()].eq_ignore_ascii_case(n) {
-                f(i, i + n.len());
-                i += n.len();
+            let Some(k) = memchr::memchr2(lo, up, &h[i..=h.len() - n.len()]) else {
+                break;
+            };
+            let at = i + k;
+            if h[at..at + n.len()].eq_ignore_ascii_case(n) {
+                f(at, at + n.len());
+                i = at + n.len();
             } else {
-                i += 1;
+                i = at + 1;
             }
         }
     } else {
@@ -351,6 +357,13 @@ mod tests {
         assert_eq!(all("日本語 x 日本", "日本", false), vec![(0, 6), (12, 18)]);
         // ASCII query in non-ASCII text stays char aligned.
         assert_eq!(all("éxé", "x", false), vec![(2, 3)]);
+        // The first byte in either case, a needle at the very end, one longer than the hay.
+        assert_eq!(
+            all("xAbc aBC abC", "abc", false),
+            vec![(1, 4), (5, 8), (9, 12)]
+        );
+        assert_eq!(all("ab", "abc", false), vec![]);
+        assert_eq!(all("::a::", "::", false), vec![(0, 2), (3, 5)]);
     }
 
     #[test]
