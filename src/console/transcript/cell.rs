@@ -342,6 +342,22 @@ pub(crate) fn tool_result_cell(name: String, payload: &str) -> Cell {
     c
 }
 
+/// The tool result at a journal line, built whole as the transcript shows it (opening a
+/// preview and searching its hidden part both start here).
+pub(crate) fn whole_tool_result(
+    r: Result<crate::agent::transcript::Record, String>,
+) -> Result<Cell, String> {
+    match r? {
+        crate::agent::transcript::Record::Message { message, .. }
+            if message.role == crate::oai::Role::Tool =>
+        {
+            let name = message.name.clone().unwrap_or_default();
+            Ok(tool_result_cell(name, message.text()))
+        }
+        _ => Err("no tool result at its line".to_string()),
+    }
+}
+
 /// Adds formatter output: keys and plain text at one indent, section values at two. The
 /// cell's first para (if it has none yet) gets `lead` instead.
 pub(crate) fn push_flines(c: &mut Cell, lines: &[FLine], lead: Prefix, text_slot: Slot) {

@@ -164,15 +164,8 @@ impl Transcript {
         let model = &mut self.model;
         let opened = read_records(&path, want.iter().map(|w| w.1), |r| {
             let Some(i) = next.next() else { return false };
-            let whole = match r {
-                Ok(Record::Message { message, .. }) if message.role == Role::Tool => {
-                    let name = message.name.clone().unwrap_or_default();
-                    super::cell::tool_result_cell(name, message.text())
-                }
-                Ok(_) => {
-                    failed.get_or_insert_with(|| "no tool result at its line".to_string());
-                    return true;
-                }
+            let whole = match super::cell::whole_tool_result(r) {
+                Ok(c) => c,
                 Err(e) => {
                     failed.get_or_insert(e);
                     return true;

@@ -6,9 +6,8 @@
 //! by binary search. While a run streams, only cells at or after the model's `text_dirty`
 //! index are rescanned; the current match is kept by position.
 
-use super::cell::{Cell, tool_result_cell};
-use crate::agent::transcript::{Record, Span, read_records};
-use crate::oai::Role;
+use super::cell::Cell;
+use crate::agent::transcript::{Span, read_records};
 use std::path::PathBuf;
 
 /// Matches kept at most; a one-letter query over a 10 MB transcript would otherwise hold
@@ -87,18 +86,13 @@ impl JournalSearch {
             let Some(&(cell, _, held)) = next.next() else {
                 return false;
             };
-            let message = match r {
-                Ok(Record::Message { message, .. }) if message.role == Role::Tool => message,
-                Ok(_) => {
-                    error.get_or_insert_with(|| "no tool result at its line".to_string());
-                    return true;
-                }
+            let whole = match super::cell::whole_tool_result(r) {
+                Ok(c) => c,
                 Err(e) => {
                     error.get_or_insert(e);
                     return true;
                 }
             };
-            let whole = tool_result_cell(String::new(), message.text());
             find_all(
                 &whole.text,
                 &self.query,
